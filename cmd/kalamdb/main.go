@@ -1,0 +1,98 @@
+// Command kalamdb is the KalamDB data-plane binary.
+//
+//	kalamdb server [--config server.toml]   run the server
+//	kalamdb version                         print the version
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/node"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/server"
+)
+
+// version is set with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	server.Version = version
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "server":
+		os.Exit(runServer(os.Args[2:]))
+	case "version", "--version", "-v":
+		fmt.Println("kalamdb", version)
+	case "help", "-h", "--help":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "kalamdb: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage: kalamdb <command> [flags]
+
+commands:
+  server [--config FILE]   run the data-plane server (env KALAMDB_* overrides the file)
+  version                  print the version`)
+}
+
+func runServer(args []string) int {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "path to server.toml (default: embedded defaults)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 1 && *cfgPath == "" {
+		*cfgPath = fs.Arg(0) // upstream passes the config path positionally
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kalamdb:", err)
+		return 1
+	}
+	var h slog.Handler
+	hopts := &slog.HandlerOptions{Level: cfg.Logging.SlogLevel()}
+	if cfg.Logging.Format == "json" {
+		h = slog.NewJSONHandler(os.Stderr, hopts)
+	} else {
+		h = slog.NewTextHandler(os.Stderr, hopts)
+	}
+	log := slog.New(h)
+	n, err := node.Start(cfg, log)
+	if err != nil {
+		log.Error("startup failed", "err", err)
+		return 1
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case err := <-waitChan(n):
+		log.Error("server stopped", "err", err)
+	}
+	if err := n.Close(); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func waitChan(n *node.Node) <-chan error {
+	c := make(chan error, 1)
+	go func() { c <- n.Wait() }()
+	return c
+}

@@ -1,0 +1,156 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Token types carried in the token_type claim. They keep a long-lived
+// refresh token from being replayed as an access token.
+const (
+	TokenTypeAccess  = "access"
+	TokenTypeRefresh = "refresh"
+)
+
+const (
+	// issuer is the iss claim of every KalamDB token.
+	issuer = "kalamdb"
+	// leeway tolerates clock skew between the nodes issuing and verifying.
+	leeway = 60 * time.Second
+)
+
+// ErrInvalidToken is wrapped by every Verify failure caused by the token
+// itself (malformed, bad signature, expired, wrong claims), so callers can
+// answer 401 with errors.Is.
+var ErrInvalidToken = errors.New("auth: invalid token")
+
+// Claims are the verified contents of a KalamDB token.
+type Claims struct {
+	// Subject identifies the user (the sub claim).
+	Subject string
+	// Role is the user's role at issue time.
+	Role Role
+	// TokenType is TokenTypeAccess or TokenTypeRefresh.
+	TokenType string
+	// IssuedAt and ExpiresAt are the iat and exp claims (second precision).
+	IssuedAt, ExpiresAt time.Time
+}
+
+// jwtClaims is the wire form of Claims.
+type jwtClaims struct {
+	Role      Role   `json:"role"`
+	TokenType string `json:"token_type"`
+	jwt.RegisteredClaims
+}
+
+// TokenIssuer issues and verifies HS256 JWTs with one shared secret.
+type TokenIssuer struct {
+	secret []byte
+	expiry time.Duration
+	// now is the clock; tests replace it.
+	now func() time.Time
+}
+
+// NewTokenIssuer returns an issuer signing with secret (at least SecretSize
+// bytes, checked on use) whose tokens live for expiry. It copies secret so
+// later changes by the caller do not alter signing.
+func NewTokenIssuer(secret []byte, expiry time.Duration) *TokenIssuer {
+	return &TokenIssuer{secret: append([]byte(nil), secret...), expiry: expiry, now: time.Now}
+}
+
+// Issue returns a signed token for sub with the given role and token type,
+// and the time it expires.
+func (t *TokenIssuer) Issue(sub string, role Role, tokenType string) (token string, expiresAt time.Time, err error) {
+	if err := t.checkKey(); err != nil {
+		return "", time.Time{}, fmt.Errorf("auth: issue token: %w", err)
+	}
+	switch {
+	case t.expiry <= 0:
+		return "", time.Time{}, fmt.Errorf("auth: issue token: expiry %v must be positive", t.expiry)
+	case sub == "":
+		return "", time.Time{}, errors.New("auth: issue token: empty subject")
+	case !role.valid():
+		return "", time.Time{}, fmt.Errorf("auth: issue token: invalid role %q", role)
+	case !validTokenType(tokenType):
+		return "", time.Time{}, fmt.Errorf("auth: issue token: invalid token type %q", tokenType)
+	}
+	// JWT times have second precision; truncate so the returned expiry is
+	// exactly what Verify will later report.
+	now := t.now().Truncate(time.Second)
+	expiresAt = now.Add(t.expiry)
+	claims := jwtClaims{
+		Role:      role,
+		TokenType: tokenType,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   sub,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(expiresAt),
+		},
+	}
+	token, err = jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("auth: issue token: %w", err)
+	}
+	return token, expiresAt, nil
+}
+
+// Verify checks token's signature (HS256 only, so "none" and asymmetric
+// algorithms cannot be substituted), issuer, expiry and issued-at (with 60s
+// leeway), and that its token_type is wantType. Failures caused by the token
+// wrap ErrInvalidToken.
+func (t *TokenIssuer) Verify(token string, wantType string) (Claims, error) {
+	if err := t.checkKey(); err != nil {
+		return Claims{}, fmt.Errorf("auth: verify token: %w", err)
+	}
+	if !validTokenType(wantType) {
+		return Claims{}, fmt.Errorf("auth: verify token: invalid wanted token type %q", wantType)
+	}
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithLeeway(leeway),
+		jwt.WithIssuedAt(),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(t.now),
+	)
+	var c jwtClaims
+	keyFunc := func(*jwt.Token) (any, error) { return t.secret, nil }
+	if _, err := parser.ParseWithClaims(token, &c, keyFunc); err != nil {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	// The parser checks iat only when present; require it so every token
+	// carries the time it was minted.
+	switch {
+	case c.IssuedAt == nil:
+		return Claims{}, fmt.Errorf("%w: missing iat claim", ErrInvalidToken)
+	case c.Subject == "":
+		return Claims{}, fmt.Errorf("%w: missing sub claim", ErrInvalidToken)
+	case !c.Role.valid():
+		return Claims{}, fmt.Errorf("%w: unknown role %q", ErrInvalidToken, c.Role)
+	case c.TokenType != wantType:
+		return Claims{}, fmt.Errorf("%w: token type %q, want %q", ErrInvalidToken, c.TokenType, wantType)
+	}
+	return Claims{
+		Subject:   c.Subject,
+		Role:      c.Role,
+		TokenType: c.TokenType,
+		IssuedAt:  c.IssuedAt.Time,
+		ExpiresAt: c.ExpiresAt.Time,
+	}, nil
+}
+
+// checkKey rejects secrets too short to be safe for HS256.
+func (t *TokenIssuer) checkKey() error {
+	if len(t.secret) < SecretSize {
+		return fmt.Errorf("signing secret is %d bytes, need at least %d", len(t.secret), SecretSize)
+	}
+	return nil
+}
+
+func validTokenType(s string) bool {
+	return s == TokenTypeAccess || s == TokenTypeRefresh
+}

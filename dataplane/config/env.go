@@ -1,0 +1,107 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// envVar is one environment override: Name is the variable, Key the config
+// key it replaces (kept for docs and error messages), apply parses the raw
+// value into cfg.
+type envVar struct {
+	Name  string
+	Key   string
+	apply func(cfg *Config, raw string) error
+}
+
+// envVars is the single source of truth for environment overrides, so the
+// loader, EnvVars and the docs cannot drift apart.
+var envVars = []envVar{
+	{"KALAMDB_SERVER_HOST", "server.host", setString(func(c *Config) *string { return &c.Server.Host })},
+	{"KALAMDB_SERVER_PORT", "server.port", setInt(func(c *Config) *int { return &c.Server.Port })},
+	{"KALAMDB_SERVER_PUBLIC_ORIGIN", "server.public_origin", setString(func(c *Config) *string { return &c.Server.PublicOrigin })},
+	{"KALAMDB_NODE_ID", "server.node_id", setInt(func(c *Config) *int { return &c.Server.NodeID })},
+	{"KALAMDB_DATA_DIR", "storage.data_path", setString(func(c *Config) *string { return &c.Storage.DataPath })},
+	{"KALAMDB_SYNC_WRITES", "storage.sync_writes", setBool(func(c *Config) *bool { return &c.Storage.SyncWrites })},
+	{"KALAMDB_DEFAULT_QUERY_LIMIT", "limits.default_query_limit", setInt(func(c *Config) *int { return &c.Limits.DefaultQueryLimit })},
+	{"KALAMDB_MAX_QUERY_LIMIT", "limits.max_query_limit", setInt(func(c *Config) *int { return &c.Limits.MaxQueryLimit })},
+	{"KALAMDB_LOG_LEVEL", "logging.level", setString(func(c *Config) *string { return &c.Logging.Level })},
+	{"KALAMDB_LOG_FORMAT", "logging.format", setString(func(c *Config) *string { return &c.Logging.Format })},
+	{"KALAMDB_ROOT_PASSWORD", "auth.root_password", setString(func(c *Config) *string { return &c.Auth.RootPassword })},
+	{"KALAMDB_JWT_SECRET", "auth.jwt_secret", setString(func(c *Config) *string { return &c.Auth.JWTSecret })},
+	{"KALAMDB_JWT_EXPIRY_HOURS", "auth.jwt_expiry_hours", setInt(func(c *Config) *int { return &c.Auth.JWTExpiryHours })},
+	{"KALAMDB_BCRYPT_COST", "auth.bcrypt_cost", setInt(func(c *Config) *int { return &c.Auth.BcryptCost })},
+	{"KALAMDB_SECURITY_TRUSTED_PROXY_RANGES", "security.trusted_proxy_ranges", setList(func(c *Config) *[]string { return &c.Security.TrustedProxyRanges })},
+}
+
+// EnvVars returns the names of all supported environment overrides, in the
+// order they are applied.
+func EnvVars() []string {
+	names := make([]string, len(envVars))
+	for i, v := range envVars {
+		names[i] = v.Name
+	}
+	return names
+}
+
+// applyEnv applies every override that getenv reports as set. A variable set
+// to the empty string still counts as set: it overrides string keys with ""
+// (which Validate may then reject) instead of being silently ignored.
+func applyEnv(cfg *Config, getenv func(string) (string, bool)) error {
+	for _, v := range envVars {
+		raw, ok := getenv(v.Name)
+		if !ok {
+			continue
+		}
+		if err := v.apply(cfg, raw); err != nil {
+			return fmt.Errorf("config: env %s (overrides %s): %w", v.Name, v.Key, err)
+		}
+	}
+	return nil
+}
+
+// setString stores the value verbatim: trimming could corrupt secrets.
+func setString(field func(*Config) *string) func(*Config, string) error {
+	return func(cfg *Config, raw string) error {
+		*field(cfg) = raw
+		return nil
+	}
+}
+
+func setInt(field func(*Config) *int) func(*Config, string) error {
+	return func(cfg *Config, raw string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", raw)
+		}
+		*field(cfg) = n
+		return nil
+	}
+}
+
+func setBool(field func(*Config) *bool) func(*Config, string) error {
+	return func(cfg *Config, raw string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(raw))
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean (use true or false)", raw)
+		}
+		*field(cfg) = b
+		return nil
+	}
+}
+
+// setList splits a comma-separated value, ignoring blanks so that
+// "a, b," means [a b] and "" clears the list.
+func setList(field func(*Config) *[]string) func(*Config, string) error {
+	return func(cfg *Config, raw string) error {
+		items := []string{}
+		for item := range strings.SplitSeq(raw, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				items = append(items, item)
+			}
+		}
+		*field(cfg) = items
+		return nil
+	}
+}

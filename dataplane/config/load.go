@@ -1,0 +1,73 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Load returns the configuration from the TOML file at path (defaults only
+// when path is empty), with KALAMDB_* environment overrides applied, and
+// validated.
+func Load(path string) (Config, error) {
+	return LoadWithEnv(path, os.LookupEnv)
+}
+
+// LoadWithEnv is Load with the environment lookup injected, so tests do not
+// have to mutate the process environment.
+func LoadWithEnv(path string, getenv func(string) (string, bool)) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		if err := decodeFile(path, &cfg); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// decodeFile decodes the TOML file at path over cfg, so keys absent from the
+// file keep the values cfg already holds.
+func decodeFile(path string, cfg *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: read %s: %w", path, err)
+	}
+	// Syntax errors carry the line and type errors the offending key, so
+	// wrapping the library error keeps both next to the file name.
+	md, err := toml.Decode(string(data), cfg)
+	if err != nil {
+		return fmt.Errorf("config: parse %s: %w", path, err)
+	}
+	if unknown := unknownKeys(md.Undecoded()); len(unknown) > 0 {
+		noun := "key"
+		if len(unknown) > 1 {
+			noun = "keys"
+		}
+		return fmt.Errorf("config: unknown %s %s in %s", noun, strings.Join(unknown, ", "), path)
+	}
+	return nil
+}
+
+// unknownKeys quotes the undecoded keys, dropping those nested under another
+// undecoded key: a misspelled table is reported once, not once per key in it.
+func unknownKeys(undecoded []toml.Key) []string {
+	var out []string
+	for _, k := range undecoded {
+		nested := slices.ContainsFunc(undecoded, func(p toml.Key) bool {
+			return len(p) < len(k) && slices.Equal(p, k[:len(p)])
+		})
+		if !nested {
+			out = append(out, fmt.Sprintf("%q", k.String()))
+		}
+	}
+	return out
+}

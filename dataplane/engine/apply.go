@@ -1,0 +1,306 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
+)
+
+// SeqEpochMs is the Snowflake epoch of _seq values: 2024-01-01T00:00:00Z.
+const SeqEpochMs = 1704067200000
+
+// applier applies one command into a batch. It reads only the batch (which
+// reads through to the committed state) and the command.
+type applier struct {
+	b       *pebble.Batch
+	group   uint16
+	lastSeq uint64
+}
+
+// nextSeq returns the next Snowflake _seq: 41 bits of ms since SeqEpochMs,
+// 10 bits of group id, 12 bits of sequence. It never goes backwards: when
+// the command's time is not past the last _seq's time, the sequence part is
+// incremented (spilling into the next millisecond after 4096).
+func (a *applier) nextSeq(timeMs int64) uint64 {
+	ms := uint64(0)
+	if timeMs > SeqEpochMs {
+		ms = uint64(timeMs - SeqEpochMs)
+	}
+	lastMs, lastCtr := a.lastSeq>>22, a.lastSeq&0xfff
+	ctr := uint64(0)
+	if ms <= lastMs {
+		ms, ctr = lastMs, lastCtr+1
+		if ctr > 0xfff {
+			ms, ctr = ms+1, 0
+		}
+	}
+	a.lastSeq = ms<<22 | uint64(a.group&0x3ff)<<12 | ctr
+	return a.lastSeq
+}
+
+func (a *applier) get(key []byte) ([]byte, error) {
+	v, closer, err := a.b.Get(key)
+	if err == pebble.ErrNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, nil
+}
+
+func (a *applier) apply(cmd *Command) (Result, error) {
+	if cmd.Catalog != nil {
+		if a.group != keys.GroupMeta {
+			return Result{}, applyErr(ErrInvalid, "catalog command sent to group %d", a.group)
+		}
+		return a.applyCatalog(cmd)
+	}
+	return a.applyRows(cmd)
+}
+
+func (a *applier) applyRows(cmd *Command) (Result, error) {
+	// Validation pass: read every key once, honouring earlier writes of the
+	// same command through the pending map.
+	type state struct {
+		row []byte
+	}
+	pending := map[string]state{}
+	res := Result{Seqs: make([]uint64, len(cmd.Rows)), Old: make([][]byte, len(cmd.Rows))}
+	prefix := keys.GroupPrefix(a.group)
+	for i, w := range cmd.Rows {
+		if w.Op == OpDropTableData {
+			continue
+		}
+		if !bytes.HasPrefix(w.Key, prefix) {
+			return Result{}, applyErr(ErrInvalid, "row key outside group %d", a.group)
+		}
+		st, seen := pending[string(w.Key)]
+		if !seen {
+			old, err := a.get(w.Key)
+			if err != nil {
+				return Result{}, err
+			}
+			st.row = old
+		}
+		live := false
+		var oldSeq uint64
+		if st.row != nil {
+			h, err := rowcodec.ReadHeader(st.row)
+			if err != nil {
+				return Result{}, fmt.Errorf("while reading row: %w", err)
+			}
+			live, oldSeq = !h.Deleted, h.Seq
+		}
+		switch w.Op {
+		case OpInsert:
+			if live {
+				return Result{}, &Error{Kind: ErrDuplicateKey, Msg: "duplicate primary key", Row: i}
+			}
+		case OpUpdate, OpDelete:
+			if !live {
+				return Result{}, &Error{Kind: ErrConflict, Msg: "row was deleted concurrently", Row: i}
+			}
+			if w.ExpectSeq != 0 && w.ExpectSeq != oldSeq {
+				return Result{}, &Error{Kind: ErrConflict, Msg: "row changed concurrently", Row: i}
+			}
+		default:
+			return Result{}, applyErr(ErrInvalid, "unknown row op %d", w.Op)
+		}
+		if _, err := rowcodec.ReadHeader(w.Row); err != nil {
+			return Result{}, applyErr(ErrInvalid, "invalid row encoding")
+		}
+		if live {
+			res.Old[i] = st.row
+		}
+		pending[string(w.Key)] = state{row: w.Row}
+	}
+	// Write pass.
+	for i, w := range cmd.Rows {
+		if w.Op == OpDropTableData {
+			start := keys.TablePrefix(a.group, w.Table)
+			if err := a.b.DeleteRange(start, keys.PrefixEnd(start), nil); err != nil {
+				return Result{}, err
+			}
+			continue
+		}
+		row := append([]byte(nil), w.Row...)
+		seq := a.nextSeq(cmd.TimeMs)
+		rowcodec.SetSeq(row, seq)
+		res.Seqs[i] = seq
+		if err := a.b.Set(w.Key, row, nil); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
+}
+
+func (a *applier) putJSON(rec byte, name string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return a.b.Set(keys.Catalog(rec, name), data, nil)
+}
+
+func (a *applier) getJSON(rec byte, name string, v any) (bool, error) {
+	data, err := a.get(keys.Catalog(rec, name))
+	if err != nil || data == nil {
+		return false, err
+	}
+	return true, json.Unmarshal(data, v)
+}
+
+func (a *applier) tablesIn(ns string) ([]*catalog.Table, error) {
+	p := keys.Catalog(catalog.RecTable, ns+".")
+	it, err := a.b.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []*catalog.Table
+	for it.First(); it.Valid(); it.Next() {
+		var t catalog.Table
+		if err := json.Unmarshal(it.Value(), &t); err != nil {
+			return nil, err
+		}
+		out = append(out, &t)
+	}
+	return out, it.Error()
+}
+
+func (a *applier) dropTable(t *catalog.Table) error {
+	if err := a.b.Delete(keys.Catalog(catalog.RecTable, t.QualifiedName()), nil); err != nil {
+		return err
+	}
+	var id [4]byte
+	binary.BigEndian.PutUint32(id[:], t.ID)
+	return a.b.Set(keys.Catalog(catalog.RecDropped, string(id[:])), nil, nil)
+}
+
+func (a *applier) applyCatalog(cmd *Command) (Result, error) {
+	cw := cmd.Catalog
+	switch cw.Op {
+	case CatCreateNamespace:
+		var n catalog.Namespace
+		ok, err := a.getJSON(catalog.RecNamespace, cw.Namespace.Name, &n)
+		if err != nil {
+			return Result{}, err
+		}
+		if ok {
+			if cw.IfNotExists {
+				return Result{Skipped: true}, nil
+			}
+			return Result{}, applyErr(ErrAlreadyExists, "namespace '%s' already exists", cw.Namespace.Name)
+		}
+		return Result{}, a.putJSON(catalog.RecNamespace, cw.Namespace.Name, cw.Namespace)
+
+	case CatDropNamespace:
+		var n catalog.Namespace
+		ok, err := a.getJSON(catalog.RecNamespace, cw.Namespace.Name, &n)
+		if err != nil {
+			return Result{}, err
+		}
+		if !ok {
+			if cw.IfExists {
+				return Result{Skipped: true}, nil
+			}
+			return Result{}, applyErr(ErrNotFound, "namespace '%s' not found", cw.Namespace.Name)
+		}
+		tables, err := a.tablesIn(cw.Namespace.Name)
+		if err != nil {
+			return Result{}, err
+		}
+		if len(tables) > 0 && !cw.Cascade {
+			return Result{}, applyErr(ErrInvalid, "namespace '%s' has %d table(s); drop them first or use CASCADE", cw.Namespace.Name, len(tables))
+		}
+		for _, t := range tables {
+			if err := a.dropTable(t); err != nil {
+				return Result{}, err
+			}
+		}
+		return Result{Dropped: tables}, a.b.Delete(keys.Catalog(catalog.RecNamespace, cw.Namespace.Name), nil)
+
+	case CatCreateTable:
+		t := *cw.Table
+		var n catalog.Namespace
+		ok, err := a.getJSON(catalog.RecNamespace, t.Namespace, &n)
+		if err != nil {
+			return Result{}, err
+		}
+		if !ok {
+			return Result{}, applyErr(ErrNotFound, "namespace '%s' not found", t.Namespace)
+		}
+		var existing catalog.Table
+		ok, err = a.getJSON(catalog.RecTable, t.QualifiedName(), &existing)
+		if err != nil {
+			return Result{}, err
+		}
+		if ok {
+			if cw.IfNotExists {
+				return Result{Skipped: true, Table: &existing}, nil
+			}
+			return Result{}, applyErr(ErrAlreadyExists, "table '%s' already exists", t.QualifiedName())
+		}
+		var next uint32
+		if _, err := a.getJSON(catalog.RecCounter, "next_table_id", &next); err != nil {
+			return Result{}, err
+		}
+		if next == 0 {
+			next = 1
+		}
+		t.ID, t.SchemaVersion = next, 1
+		if err := a.putJSON(catalog.RecCounter, "next_table_id", next+1); err != nil {
+			return Result{}, err
+		}
+		if err := a.putJSON(catalog.RecTable, t.QualifiedName(), &t); err != nil {
+			return Result{}, err
+		}
+		return Result{Table: &t}, a.putJSON(catalog.RecSchema, catalog.SchemaKey(t.ID, t.SchemaVersion), &t)
+
+	case CatDropTable:
+		var t catalog.Table
+		name := cw.Table.QualifiedName()
+		ok, err := a.getJSON(catalog.RecTable, name, &t)
+		if err != nil {
+			return Result{}, err
+		}
+		if !ok {
+			if cw.IfExists {
+				return Result{Skipped: true}, nil
+			}
+			return Result{}, applyErr(ErrNotFound, "table '%s' not found", name)
+		}
+		return Result{Dropped: []*catalog.Table{&t}}, a.dropTable(&t)
+
+	case CatCreateUser, CatUpdateUser:
+		var u catalog.User
+		ok, err := a.getJSON(catalog.RecUser, cw.User.UserID, &u)
+		if err != nil {
+			return Result{}, err
+		}
+		if cw.Op == CatCreateUser && ok && u.DeletedAt == 0 {
+			if cw.IfNotExists {
+				return Result{Skipped: true}, nil
+			}
+			return Result{}, applyErr(ErrAlreadyExists, "user '%s' already exists", cw.User.UserID)
+		}
+		if cw.Op == CatUpdateUser && (!ok || u.DeletedAt != 0) {
+			if cw.IfExists {
+				return Result{Skipped: true}, nil
+			}
+			return Result{}, applyErr(ErrNotFound, "user '%s' not found", cw.User.UserID)
+		}
+		return Result{}, a.putJSON(catalog.RecUser, cw.User.UserID, cw.User)
+	}
+	return Result{}, applyErr(ErrInvalid, "unknown catalog op %d", cw.Op)
+}

@@ -1,0 +1,99 @@
+// Package engine is the single write path of the data plane.
+//
+// Every mutation (DML and DDL) is a Command addressed to one group. Commands
+// are applied by one goroutine per group, in order, by a deterministic
+// function of (current state, command): no clock reads, no randomness. The
+// proposer stamps the wall-clock time into the command; _seq values are
+// derived from it and from the group's last _seq, so replaying the same
+// commands on the same state yields the same bytes. That is the contract a
+// replicated log (Raft) will need later; today the Direct executor applies
+// commands locally.
+//
+// Invariants:
+//   - The applied index and last _seq of a group are written in the same
+//     Pebble batch as the command's effects, so they can never disagree.
+//   - A command either applies completely or not at all: it is validated in
+//     full before any of its writes reach the batch.
+//   - A command is acknowledged only after its batch is durable (WAL fsync
+//     when sync is on); concurrent commands share one fsync (group commit).
+//   - Observers see applied commands in apply order, after they are durable.
+package engine
+
+import (
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+)
+
+// RowOp is the kind of a row write.
+type RowOp uint8
+
+// Row operations.
+const (
+	// OpInsert fails with ErrDuplicateKey when a live row has the key.
+	OpInsert RowOp = iota + 1
+	// OpUpdate replaces a live row; ExpectSeq, when set, must match the
+	// stored _seq (optimistic concurrency) or the command fails with ErrConflict.
+	OpUpdate
+	// OpDelete writes a tombstone over a live row; ExpectSeq as for OpUpdate.
+	OpDelete
+	// OpDropTableData deletes every row of Table in the group.
+	OpDropTableData
+)
+
+// RowWrite is one row mutation. Key is the full hot-tier key; Row is the
+// encoded row whose _seq the apply path stamps.
+type RowWrite struct {
+	Op        RowOp  `json:"op"`
+	Table     uint32 `json:"table"`
+	Key       []byte `json:"key,omitempty"`
+	Row       []byte `json:"row,omitempty"`
+	ExpectSeq uint64 `json:"expect_seq,omitempty"`
+}
+
+// CatalogOp is the kind of a catalog change.
+type CatalogOp uint8
+
+// Catalog operations (meta group only).
+const (
+	CatCreateNamespace CatalogOp = iota + 1
+	CatDropNamespace
+	CatCreateTable
+	CatDropTable
+	CatCreateUser
+	CatUpdateUser
+)
+
+// CatalogWrite is one catalog change. The proposer fills the record; the
+// apply path validates it against the current catalog and assigns ids.
+type CatalogWrite struct {
+	Op          CatalogOp          `json:"op"`
+	Namespace   *catalog.Namespace `json:"namespace,omitempty"`
+	Table       *catalog.Table     `json:"table,omitempty"`
+	User        *catalog.User      `json:"user,omitempty"`
+	IfNotExists bool               `json:"if_not_exists,omitempty"`
+	IfExists    bool               `json:"if_exists,omitempty"`
+	Cascade     bool               `json:"cascade,omitempty"`
+}
+
+// Command is the unit of replication and apply.
+type Command struct {
+	Group   uint16        `json:"group"`
+	TimeMs  int64         `json:"time_ms"`
+	Rows    []RowWrite    `json:"rows,omitempty"`
+	Catalog *CatalogWrite `json:"catalog,omitempty"`
+}
+
+// Result is the outcome of one applied command.
+type Result struct {
+	// Index is the group's applied index after this command.
+	Index uint64
+	// Seqs holds the _seq stamped on each row write, in order.
+	Seqs []uint64
+	// Old holds the previous encoded row for each row write (nil if none).
+	Old [][]byte
+	// Skipped is true for IF [NOT] EXISTS no-ops.
+	Skipped bool
+	// Table is the table definition after a catalog change that made one.
+	Table *catalog.Table
+	// Dropped lists tables removed by a catalog change (data cleanup follows).
+	Dropped []*catalog.Table
+}

@@ -1,0 +1,80 @@
+package node
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
+)
+
+const rootPW = "root-password-for-tests"
+
+func testConfig(dir string) config.Config {
+	cfg := config.Default()
+	cfg.Server.Port = 0
+	cfg.Storage.DataPath = dir
+	cfg.Storage.BlockCacheSizeMB = 8
+	cfg.Storage.MemtableSizeMB = 8
+	cfg.Auth.RootPassword = rootPW
+	cfg.Auth.BcryptCost = 4
+	return cfg
+}
+
+// startNode starts an in-process server in dir.
+func startNode(t *testing.T, dir string) *Node {
+	t.Helper()
+	n, err := Start(testConfig(dir), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return n
+}
+
+func login(t *testing.T, n *Node, user, pw string) *client.Client {
+	t.Helper()
+	c := client.New("http://" + n.Addr())
+	if _, err := c.Login(ctx(t), user, pw); err != nil {
+		t.Fatalf("login %s: %v", user, err)
+	}
+	return c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// mustSQL runs statements that must succeed.
+func mustSQL(t *testing.T, c *client.Client, sql string, params ...any) *client.Response {
+	t.Helper()
+	res, err := c.SQL(ctx(t), sql, params...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return res
+}
+
+// mustRows runs a query that must succeed and returns its rows.
+func mustRows(t *testing.T, c *client.Client, sql string, params ...any) [][]any {
+	t.Helper()
+	res := mustSQL(t, c, sql, params...)
+	return res.Results[len(res.Results)-1].Rows
+}
+
+// wantCode runs sql and checks that it fails with the given code and status.
+func wantCode(t *testing.T, c *client.Client, code string, status int, sql string, params ...any) {
+	t.Helper()
+	_, err := c.SQL(ctx(t), sql, params...)
+	ae, ok := err.(*client.APIError)
+	if !ok {
+		t.Fatalf("%s: want error %s, got %v", sql, code, err)
+	}
+	if ae.Code != code || ae.HTTPStatus != status {
+		t.Fatalf("%s: want %s/%d, got %s/%d: %s", sql, code, status, ae.Code, ae.HTTPStatus, ae.Message)
+	}
+}

@@ -1,0 +1,182 @@
+// Package node wires one data-plane process together: config, hot tier,
+// catalog, executor, SQL engine and HTTP server. cmd/kalamdb and the
+// integration tests both start servers through it.
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/server"
+	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/hot"
+)
+
+// Node is a running data plane.
+type Node struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   *hot.Store
+	exec    *engine.Executor
+	eng     *kalamsql.Engine
+	srv     *server.Server
+	ln      net.Listener
+	cancel  context.CancelFunc
+	stopped chan struct{}
+	srvErr  error
+}
+
+// Start opens storage, bootstraps the root user and starts serving HTTP on
+// cfg's listen address (port 0 picks a free port; see Addr).
+func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
+	n := &Node{cfg: cfg, log: log, stopped: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			n.closeStorage()
+		}
+	}()
+	hopts := hot.DefaultOptions(cfg.Storage.DataPath)
+	hopts.CacheBytes = int64(cfg.Storage.BlockCacheSizeMB) << 20
+	hopts.MemtableBytes = uint64(cfg.Storage.MemtableSizeMB) << 20
+	hopts.NodeID = cfg.Server.NodeID
+	if n.store, err = hot.Open(hopts); err != nil {
+		return nil, err
+	}
+	kalamsql.SetNode(n.store.NodeID)
+	cat, err := catalog.Load(n.store.DB)
+	if err != nil {
+		return nil, fmt.Errorf("while loading the catalog: %w", err)
+	}
+	eopts := engine.DefaultOptions()
+	eopts.Sync = cfg.Storage.SyncWrites
+	eopts.Logger = log
+	if n.exec, err = engine.Open(n.store.DB, cat, eopts); err != nil {
+		return nil, err
+	}
+	sopts := kalamsql.DefaultOptions()
+	sopts.DefaultQueryLimit = cfg.Limits.DefaultQueryLimit
+	sopts.MaxQueryLimit = cfg.Limits.MaxQueryLimit
+	sopts.MaxSQLBytes = cfg.Limits.MaxSQLBytes
+	sopts.MaxParams = cfg.Limits.MaxParams
+	sopts.MaxParamBytes = cfg.Limits.MaxParamBytes
+	sopts.BcryptCost = cfg.Auth.BcryptCost
+	sopts.PasswordPolicy = auth.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MaxLength: cfg.Auth.MaxPasswordLength}
+	sopts.QueryTimeout = time.Duration(cfg.Limits.QueryTimeoutSeconds) * time.Second
+	if n.eng, err = kalamsql.New(n.store.DB, cat, n.exec, sopts); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := bootstrap(ctx, n.eng); err != nil {
+		return nil, err
+	}
+	if err := n.eng.EnsureRoot(ctx, cfg.Auth.RootPassword); err != nil {
+		return nil, err
+	}
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tokens := auth.NewTokenIssuer(secret, time.Duration(cfg.Auth.JWTExpiryHours)*time.Hour)
+	n.srv = server.New(n.eng, tokens, log, server.Options{
+		MaxBodyBytes: cfg.Security.MaxRequestBodyBytes,
+		SlowQueryLog: time.Duration(cfg.Logging.SlowQueryThresholdMS) * time.Millisecond,
+	})
+	if n.ln, err = net.Listen("tcp", cfg.ListenAddr()); err != nil {
+		return nil, fmt.Errorf("while listening on %s: %w", cfg.ListenAddr(), err)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	go func() {
+		n.srvErr = server.Serve(sctx, n.ln, n.srv.Handler(), time.Duration(cfg.Server.ShutdownTimeoutSeconds)*time.Second)
+		close(n.stopped)
+	}()
+	n.srv.SetReady(true)
+	log.Info("kalamdb server ready", "addr", n.ln.Addr().String(), "data_dir", cfg.Storage.DataPath, "node_id", n.store.NodeID, "version", server.Version)
+	return n, nil
+}
+
+// bootstrap creates the "default" namespace on first start.
+func bootstrap(ctx context.Context, eng *kalamsql.Engine) error {
+	if _, ok := eng.Catalog().Namespace("default"); ok {
+		return nil
+	}
+	_, err := eng.Execute(ctx, kalamsql.Session{UserID: kalamsql.RootUser, Role: auth.RoleSystem},
+		kalamsql.Request{SQL: "CREATE NAMESPACE IF NOT EXISTS default"})
+	if err != nil {
+		return fmt.Errorf("while creating the default namespace: %w", err)
+	}
+	return nil
+}
+
+// jwtSecret returns the configured secret, or a random one generated on
+// first start and kept in the data dir so tokens survive restarts.
+func jwtSecret(cfg config.Config) ([]byte, error) {
+	if cfg.Auth.JWTSecret != "" {
+		return []byte(cfg.Auth.JWTSecret), nil
+	}
+	path := filepath.Join(cfg.Storage.DataPath, "jwt_secret")
+	data, err := os.ReadFile(path)
+	if err == nil {
+		b, derr := hex.DecodeString(strings.TrimSpace(string(data)))
+		if derr != nil || len(b) < auth.SecretSize {
+			return nil, fmt.Errorf("corrupt JWT secret file %s", path)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("while reading %s: %w", path, err)
+	}
+	b, err := auth.GenerateSecret()
+	if err != nil {
+		return nil, err
+	}
+	if err := hot.WriteFileAtomic(path, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Addr is the address the server listens on.
+func (n *Node) Addr() string { return n.ln.Addr().String() }
+
+// Engine exposes the SQL engine (tests).
+func (n *Node) Engine() *kalamsql.Engine { return n.eng }
+
+// Wait blocks until the HTTP server stops.
+func (n *Node) Wait() error {
+	<-n.stopped
+	return n.srvErr
+}
+
+// Close stops serving (gracefully), then closes the engine and storage.
+func (n *Node) Close() error {
+	n.srv.SetReady(false)
+	n.cancel()
+	<-n.stopped
+	n.closeStorage()
+	return n.srvErr
+}
+
+func (n *Node) closeStorage() {
+	if n.eng != nil {
+		n.eng.Close()
+	}
+	if n.exec != nil {
+		n.exec.Close()
+	}
+	if n.store != nil {
+		n.store.Close()
+	}
+}

@@ -1,0 +1,48 @@
+package server
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"time"
+
+	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
+)
+
+// queryResult is one entry of the response's results (reference §3.2).
+type queryResult struct {
+	Schema   []kalamsql.Field `json:"schema,omitempty"`
+	Rows     [][]any          `json:"rows,omitempty"`
+	RowCount int              `json:"row_count"`
+	Message  string           `json:"message,omitempty"`
+	AsUser   string           `json:"as_user,omitempty"`
+}
+
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details string `json:"details,omitempty"`
+}
+
+type envelope struct {
+	Status  string        `json:"status"`
+	Results []queryResult `json:"results"`
+	Took    float64       `json:"took"`
+	Error   *errorBody    `json:"error,omitempty"`
+}
+
+func tookMs(start time.Time) float64 {
+	return math.Round(float64(time.Since(start).Microseconds())) / 1000
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, start time.Time, status int, code, msg string) {
+	writeJSON(w, status, envelope{Status: "error", Results: []queryResult{}, Took: tookMs(start), Error: &errorBody{Code: code, Message: msg}})
+}

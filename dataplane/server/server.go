@@ -1,0 +1,258 @@
+// Package server is the data plane's HTTP front door: SQL over HTTP, login,
+// and health probes. It authenticates requests and hands statements to the
+// SQL engine; it holds no data of its own.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
+	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
+)
+
+// Version is the server version reported by health endpoints; set by main.
+var Version = "dev"
+
+// Options configure the HTTP server.
+type Options struct {
+	MaxBodyBytes      int64
+	SlowQueryLog      time.Duration
+	JWTExpiry         time.Duration
+	PasswordMaxLength int
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	eng    *kalamsql.Engine
+	tokens *auth.TokenIssuer
+	log    *slog.Logger
+	opts   Options
+	ready  atomic.Bool
+	mux    *http.ServeMux
+}
+
+// New builds a server; call SetReady once startup has finished.
+func New(eng *kalamsql.Engine, tokens *auth.TokenIssuer, log *slog.Logger, opts Options) *Server {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 10 << 20
+	}
+	s := &Server{eng: eng, tokens: tokens, log: log, opts: opts, mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /v1/api/sql", s.handleSQL)
+	s.mux.HandleFunc("POST /v1/api/auth/login", s.handleLogin)
+	s.mux.HandleFunc("GET /v1/api/auth/me", s.handleMe)
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.mux.HandleFunc("GET /health", s.handleHealthz)
+	s.mux.HandleFunc("GET /v1/api/healthcheck", s.handleHealthz)
+	return s
+}
+
+// SetReady marks the server ready (or not) for /readyz.
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "healthy", "version": Version, "api_version": "v1"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+type sqlRequest struct {
+	SQL         *string `json:"sql"`
+	Params      []any   `json:"params"`
+	NamespaceID string  `json:"namespace_id"`
+}
+
+// decodeBody decodes a size-limited JSON body; it reports the error code
+// and status to answer with.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, string, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", errors.New("request body exceeds " + itoa(s.opts.MaxBodyBytes) + " bytes")
+		}
+		return http.StatusBadRequest, kalamsql.CodeInvalidInput, errors.New("malformed JSON body: " + err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return http.StatusBadRequest, kalamsql.CodeInvalidInput, errors.New("malformed JSON body: trailing data after the object")
+	}
+	return 0, "", nil
+}
+
+func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	claims, ok := s.authenticate(w, r, start)
+	if !ok {
+		return
+	}
+	var req sqlRequest
+	if status, code, err := s.decodeBody(w, r, &req); err != nil {
+		writeError(w, start, status, code, err.Error())
+		return
+	}
+	if req.SQL == nil {
+		writeError(w, start, http.StatusBadRequest, kalamsql.CodeEmptySQL, `missing "sql" field`)
+		return
+	}
+	sess := kalamsql.Session{UserID: claims.Subject, Role: claims.Role, Namespace: req.NamespaceID}
+	results, err := s.eng.Execute(r.Context(), sess, kalamsql.Request{SQL: *req.SQL, Params: req.Params, Namespace: req.NamespaceID})
+	if err != nil {
+		e := kalamsql.AsError(err)
+		if e.Status >= 500 {
+			s.log.Error("statement failed", "user", claims.Subject, "err", err)
+		}
+		writeError(w, start, e.Status, e.Code, e.Message)
+		return
+	}
+	out := envelope{Status: "success", Results: make([]queryResult, len(results))}
+	for i, res := range results {
+		out.Results[i] = queryResult{Schema: res.Schema, Rows: res.Rows, RowCount: res.RowCount, Message: res.Message, AsUser: res.AsUser}
+	}
+	out.Took = tookMs(start)
+	if s.opts.SlowQueryLog > 0 && time.Since(start) > s.opts.SlowQueryLog {
+		s.log.Warn("slow query", "user", claims.Subject, "took_ms", out.Took, "sql", truncate(*req.SQL, 200))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// authenticate checks the Bearer token and that its user still exists with
+// the same role.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, start time.Time) (auth.Claims, bool) {
+	h := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		if strings.HasPrefix(h, "Basic ") {
+			writeError(w, start, http.StatusUnauthorized, "UNAUTHORIZED", "Basic auth is not accepted here: log in at /v1/api/auth/login and send the access token as Bearer")
+			return auth.Claims{}, false
+		}
+		writeError(w, start, http.StatusUnauthorized, "UNAUTHORIZED", "missing Authorization: Bearer token")
+		return auth.Claims{}, false
+	}
+	claims, err := s.tokens.Verify(strings.TrimSpace(token), auth.TokenTypeAccess)
+	if err != nil {
+		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "invalid or expired token")
+		return auth.Claims{}, false
+	}
+	u, ok := s.eng.Catalog().User(claims.Subject)
+	if !ok || u.DeletedAt != 0 || u.Role != string(claims.Role) {
+		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "token no longer matches an active user")
+		return auth.Claims{}, false
+	}
+	return claims, true
+}
+
+type loginRequest struct {
+	User     string `json:"user"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var req loginRequest
+	if status, code, err := s.decodeBody(w, r, &req); err != nil {
+		writeError(w, start, status, code, err.Error())
+		return
+	}
+	if req.User == "" {
+		req.User = req.Username
+	}
+	if req.User == "" || len(req.User) > 128 || len(req.Password) > 1024 {
+		writeError(w, start, http.StatusBadRequest, kalamsql.CodeInvalidInput, "user (1..128 chars) and password (at most 1024) are required")
+		return
+	}
+	u, err := s.eng.Authenticate(req.User, req.Password, isLoopback(r.RemoteAddr))
+	if err != nil {
+		writeError(w, start, http.StatusUnauthorized, "INVALID_CREDENTIALS", err.Error())
+		return
+	}
+	role := auth.Role(u.Role)
+	access, exp, err := s.tokens.Issue(u.UserID, role, auth.TokenTypeAccess)
+	if err != nil {
+		writeError(w, start, http.StatusInternalServerError, kalamsql.CodeInternal, "could not issue token")
+		return
+	}
+	refresh, rexp, err := s.tokens.Issue(u.UserID, role, auth.TokenTypeRefresh)
+	if err != nil {
+		writeError(w, start, http.StatusInternalServerError, kalamsql.CodeInternal, "could not issue token")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user":               map[string]any{"id": u.UserID, "username": u.UserID, "role": u.Role, "email": u.Email},
+		"admin_ui_access":    role.IsAdmin(),
+		"access_token":       access,
+		"expires_at":         exp.UTC().Format(time.RFC3339),
+		"refresh_token":      refresh,
+		"refresh_expires_at": rexp.UTC().Format(time.RFC3339),
+	})
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	claims, ok := s.authenticate(w, r, start)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user_id": claims.Subject, "role": claims.Role, "admin_ui_access": claims.Role.IsAdmin()})
+}
+
+// isLoopback reports whether a request's direct peer is this host. Proxy
+// headers are deliberately ignored: they are client-controlled.
+func isLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Shutdown helpers.
+
+// Serve runs an http.Server on ln until ctx ends, then shuts down
+// gracefully within timeout.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc
+	return err
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

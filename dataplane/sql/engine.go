@@ -1,0 +1,230 @@
+// Package sql executes KalamDB SQL: the front end (package parse) classifies
+// and parses statements; DDL and DML become engine commands; SELECT runs on
+// SQLite over virtual tables that read the hot tier within the caller's
+// scope (see vtab.go).
+package sql
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
+)
+
+// Options tune the SQL engine.
+type Options struct {
+	DefaultQueryLimit int
+	MaxQueryLimit     int
+	MaxSQLBytes       int
+	MaxParams         int
+	MaxParamBytes     int
+	BcryptCost        int
+	PasswordPolicy    auth.PasswordPolicy
+	// PoolSize is the number of SQLite connections (concurrent SELECTs).
+	PoolSize     int
+	QueryTimeout time.Duration
+}
+
+// DefaultOptions mirrors the upstream defaults (LIMIT 50 implicit, 1000 max).
+func DefaultOptions() Options {
+	return Options{
+		DefaultQueryLimit: 50, MaxQueryLimit: 1000, MaxSQLBytes: 1 << 20,
+		MaxParams: 50, MaxParamBytes: 512 << 10, BcryptCost: 12,
+		PasswordPolicy: auth.PasswordPolicy{MinLength: 8, MaxLength: 1024},
+		PoolSize:       8, QueryTimeout: 30 * time.Second,
+	}
+}
+
+// Session is who runs a statement and in which namespace.
+type Session struct {
+	UserID    string
+	Role      auth.Role
+	Namespace string
+}
+
+// Request is one HTTP SQL request: one or more statements.
+type Request struct {
+	SQL       string
+	Params    []any
+	Namespace string
+}
+
+// Field describes one result column.
+type Field struct {
+	Name     string `json:"name"`
+	DataType string `json:"data_type"`
+	Index    int    `json:"index"`
+}
+
+// Result is the outcome of one statement.
+type Result struct {
+	Schema   []Field
+	Rows     [][]any
+	RowCount int
+	Message  string
+	AsUser   string
+}
+
+// Engine executes SQL against one data plane.
+type Engine struct {
+	db   *pebble.DB
+	cat  *catalog.Cache
+	exec *engine.Executor
+	pool *pool
+	opts Options
+	now  func() time.Time
+}
+
+// New builds an engine over an open hot tier, catalog and executor.
+func New(db *pebble.DB, cat *catalog.Cache, ex *engine.Executor, opts Options) (*Engine, error) {
+	e := &Engine{db: db, cat: cat, exec: ex, opts: opts, now: time.Now}
+	if e.opts.PoolSize <= 0 {
+		e.opts.PoolSize = 8
+	}
+	p, err := newPool(e, e.opts.PoolSize)
+	if err != nil {
+		return nil, err
+	}
+	e.pool = p
+	return e, nil
+}
+
+// Catalog exposes the catalog cache (read-only use).
+func (e *Engine) Catalog() *catalog.Cache { return e.cat }
+
+// Close releases SQLite connections.
+func (e *Engine) Close() error { return e.pool.close() }
+
+// Execute runs every statement of req in order and returns one result per
+// statement. It stops at the first failing statement; earlier statements of
+// the batch stay applied (there are no multi-statement transactions yet).
+func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Result, error) {
+	if strings.TrimSpace(req.SQL) == "" {
+		return nil, badRequest(CodeEmptySQL, "SQL statement is empty")
+	}
+	if e.opts.MaxSQLBytes > 0 && len(req.SQL) > e.opts.MaxSQLBytes {
+		return nil, badRequest(CodeInvalidInput, "SQL is %d bytes; the limit is %d", len(req.SQL), e.opts.MaxSQLBytes)
+	}
+	if err := e.checkParams(req.Params); err != nil {
+		return nil, err
+	}
+	stmts, err := parse.SplitStatements(req.SQL)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	if len(stmts) == 0 {
+		return nil, badRequest(CodeEmptySQL, "SQL statement is empty")
+	}
+	if len(stmts) > 1 && len(req.Params) > 0 {
+		return nil, badRequest(CodeParamsWithBatch, "parameters are only allowed with a single statement (got %d statements)", len(stmts))
+	}
+	if sess.Namespace == "" {
+		sess.Namespace = req.Namespace
+	}
+	if sess.Namespace == "" {
+		sess.Namespace = "default"
+	}
+	if e.opts.QueryTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.opts.QueryTimeout)
+		defer cancel()
+	}
+	out := make([]Result, 0, len(stmts))
+	for _, text := range stmts {
+		st, err := parse.Parse(text)
+		if err != nil {
+			return nil, AsError(err)
+		}
+		res, err := e.execStatement(ctx, &sess, st, req.Params)
+		if err != nil {
+			if ctx.Err() == context.DeadlineExceeded {
+				return nil, AsError(errTimeout)
+			}
+			return nil, AsError(err)
+		}
+		res.AsUser = sess.UserID
+		out = append(out, *res)
+	}
+	return out, nil
+}
+
+func (e *Engine) checkParams(params []any) error {
+	if e.opts.MaxParams > 0 && len(params) > e.opts.MaxParams {
+		return badRequest(CodeInvalidParameter, "%d parameters given; the limit is %d", len(params), e.opts.MaxParams)
+	}
+	for i, p := range params {
+		switch v := p.(type) {
+		case string:
+			if e.opts.MaxParamBytes > 0 && len(v) > e.opts.MaxParamBytes {
+				return badRequest(CodeInvalidParameter, "parameter $%d is %d bytes; the limit is %d", i+1, len(v), e.opts.MaxParamBytes)
+			}
+		case map[string]any, []any:
+			return badRequest(CodeInvalidParameter, "parameter $%d: objects and arrays are not supported; pass JSON as a string", i+1)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) execStatement(ctx context.Context, sess *Session, st parse.Statement, params []any) (*Result, error) {
+	switch s := st.(type) {
+	case *parse.Select:
+		return e.execSelect(ctx, sess, s.SQL, params)
+	case *parse.Insert:
+		return e.execInsert(ctx, sess, s, params)
+	case *parse.Update:
+		return e.execUpdate(ctx, sess, s, params)
+	case *parse.Delete:
+		return e.execDelete(ctx, sess, s, params)
+	case *parse.CreateNamespace:
+		return e.execCreateNamespace(ctx, sess, s)
+	case *parse.DropNamespace:
+		return e.execDropNamespace(ctx, sess, s)
+	case *parse.ShowNamespaces:
+		return e.execShowNamespaces(ctx, sess)
+	case *parse.UseNamespace:
+		if _, ok := e.cat.Namespace(s.Name); !ok {
+			return nil, notFound("namespace '%s' not found", s.Name)
+		}
+		sess.Namespace = s.Name
+		return &Result{Message: "Using namespace " + s.Name}, nil
+	case *parse.CreateTable:
+		return e.execCreateTable(ctx, sess, s)
+	case *parse.DropTable:
+		return e.execDropTable(ctx, sess, s)
+	case *parse.ShowTables:
+		return e.execShowTables(ctx, sess, s)
+	case *parse.DescribeTable:
+		return e.execDescribe(ctx, sess, s)
+	case *parse.CreateUser:
+		return e.execCreateUser(ctx, sess, s)
+	case *parse.AlterUser:
+		return e.execAlterUser(ctx, sess, s)
+	case *parse.DropUser:
+		return e.execDropUser(ctx, sess, s)
+	}
+	return nil, badRequest(CodeInvalidSQL, "unsupported statement type")
+}
+
+// resolveTable finds a user-visible table by possibly unqualified name.
+func (e *Engine) resolveTable(sess *Session, tn parse.TableName) (*catalog.Table, error) {
+	ns := tn.Namespace
+	if ns == "" {
+		ns = sess.Namespace
+	}
+	if ns == "system" {
+		return nil, badRequest(CodeInvalidSQL, "system tables are read-only")
+	}
+	t, ok := e.cat.Table(ns, tn.Name)
+	if !ok {
+		return nil, notFound("table '%s.%s' not found", ns, tn.Name)
+	}
+	return t, nil
+}
+
+func (e *Engine) nowMs() int64 { return e.now().UnixMilli() }

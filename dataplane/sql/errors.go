@@ -1,0 +1,94 @@
+package sql
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
+)
+
+// Error codes of the HTTP API (reference §3.2 plus NOT_FOUND/CONFLICT
+// refinements of SQL_EXECUTION_ERROR that clients can branch on). Every
+// statement error is HTTP 400 as upstream, except PERMISSION_DENIED (403)
+// and INTERNAL_ERROR (500).
+const (
+	CodeInvalidSQL       = "INVALID_SQL"
+	CodeInvalidInput     = "INVALID_INPUT"
+	CodeInvalidParameter = "INVALID_PARAMETER"
+	CodeEmptySQL         = "EMPTY_SQL"
+	CodeParamsWithBatch  = "PARAMS_WITH_BATCH"
+	CodeExecution        = "SQL_EXECUTION_ERROR"
+	CodeNotFound         = "NOT_FOUND"
+	CodeAlreadyExists    = "ALREADY_EXISTS"
+	CodeDuplicateKey     = "DUPLICATE_KEY"
+	CodeConstraint       = "CONSTRAINT_VIOLATION"
+	CodeTypeMismatch     = "TYPE_MISMATCH"
+	CodePermissionDenied = "PERMISSION_DENIED"
+	CodeTimeout          = "TIMEOUT"
+	CodeInternal         = "INTERNAL_ERROR"
+)
+
+// Error is a statement failure with an API error code and HTTP status.
+type Error struct {
+	Code    string
+	Message string
+	Status  int
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func errf(code string, status int, format string, args ...any) *Error {
+	return &Error{Code: code, Status: status, Message: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(code, format string, args ...any) *Error {
+	return errf(code, http.StatusBadRequest, format, args...)
+}
+
+func notFound(format string, args ...any) *Error {
+	return errf(CodeNotFound, http.StatusBadRequest, format, args...)
+}
+
+func denied(format string, args ...any) *Error {
+	return errf(CodePermissionDenied, http.StatusForbidden, format, args...)
+}
+
+// AsError converts any error from the SQL layer into an *Error.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var pe *parse.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "NOT_FOUND":
+			return notFound("%s", pe.Msg)
+		case "INVALID_INPUT":
+			return badRequest(CodeInvalidInput, "%s", pe.Msg)
+		}
+		return badRequest(CodeInvalidSQL, "%s", pe.Msg)
+	}
+	var ee *engine.Error
+	if errors.As(err, &ee) {
+		switch {
+		case errors.Is(ee, engine.ErrDuplicateKey):
+			return errf(CodeDuplicateKey, http.StatusBadRequest, "%s", ee.Msg)
+		case errors.Is(ee, engine.ErrAlreadyExists):
+			return errf(CodeAlreadyExists, http.StatusBadRequest, "%s", ee.Msg)
+		case errors.Is(ee, engine.ErrNotFound):
+			return notFound("%s", ee.Msg)
+		case errors.Is(ee, engine.ErrConflict):
+			return errf(CodeExecution, http.StatusBadRequest, "%s", ee.Msg)
+		}
+		return badRequest(CodeExecution, "%s", ee.Msg)
+	}
+	if errors.Is(err, errTimeout) {
+		return errf(CodeTimeout, http.StatusBadRequest, "statement timed out")
+	}
+	return errf(CodeInternal, http.StatusInternalServerError, "%v", err)
+}
+
+var errTimeout = errors.New("statement timed out")

@@ -1,0 +1,316 @@
+package sql
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
+)
+
+// resolver maps table references in SQL text to virtual tables, recording
+// each one so the statement can declare them and check permissions.
+type resolver struct {
+	e      *Engine
+	sess   *Session
+	tables map[string]*catalog.Table
+	views  map[string]string
+}
+
+func newResolver(e *Engine, sess *Session) *resolver {
+	return &resolver{e: e, sess: sess, tables: map[string]*catalog.Table{}, views: map[string]string{}}
+}
+
+func (r *resolver) ResolveTable(ns, name string) (string, bool) {
+	if ns == "" {
+		ns = r.sess.Namespace
+	}
+	if ns == "system" {
+		if _, ok := systemViews[name]; ok {
+			vt := "system." + name
+			r.views[vt] = name
+			return vt, true
+		}
+		return "", false
+	}
+	t, ok := r.e.cat.Table(ns, name)
+	if !ok {
+		return "", false
+	}
+	vt := t.QualifiedName()
+	r.tables[vt] = t
+	return vt, true
+}
+
+func (r *resolver) IsNamespace(name string) bool {
+	if name == "system" {
+		return true
+	}
+	_, ok := r.e.cat.Namespace(name)
+	return ok
+}
+
+// checkRead enforces read permissions on every referenced table.
+func (r *resolver) checkRead() error {
+	if len(r.views) > 0 && !r.sess.Role.IsAdmin() {
+		return denied("system tables are readable by dba and system roles only")
+	}
+	for _, t := range r.tables {
+		if err := canRead(r.sess.Role, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// canRead applies the SHARED table access levels (reference §7.2).
+func canRead(role auth.Role, t *catalog.Table) error {
+	if t.Type != catalog.TableShared {
+		return nil
+	}
+	switch t.AccessLevel {
+	case catalog.AccessPublic:
+		return nil
+	case catalog.AccessDBA:
+		if role.IsAdmin() {
+			return nil
+		}
+	default:
+		if role != auth.RoleUser {
+			return nil
+		}
+	}
+	return denied("permission denied: role %s cannot read %s table %s (ACCESS_LEVEL %s)", role, t.Type, t.QualifiedName(), t.AccessLevel)
+}
+
+// canWrite applies write permissions.
+func canWrite(role auth.Role, t *catalog.Table) error {
+	if t.Type != catalog.TableShared {
+		return nil
+	}
+	if t.AccessLevel == catalog.AccessDBA {
+		if role.IsAdmin() {
+			return nil
+		}
+	} else if role != auth.RoleUser {
+		return nil
+	}
+	return denied("permission denied: role %s cannot write %s table %s (ACCESS_LEVEL %s)", role, t.Type, t.QualifiedName(), t.AccessLevel)
+}
+
+func (e *Engine) rewrite(sess *Session, text string) (*parse.Rewritten, *resolver, error) {
+	r := newResolver(e, sess)
+	rw, err := parse.Rewrite(text, r, parse.RewriteOptions{CurrentUser: sess.UserID, CurrentRole: string(sess.Role)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return rw, r, nil
+}
+
+func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, params []any) (*Result, error) {
+	rw, r, err := e.rewrite(sess, text)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkRead(); err != nil {
+		return nil, err
+	}
+	q := rw.SQL
+	if !rw.HasLimit && e.opts.DefaultQueryLimit > 0 {
+		q += "\nLIMIT " + strconv.Itoa(e.opts.DefaultQueryLimit)
+	}
+	if rw.NumParams > len(params) {
+		return nil, badRequest(CodeInvalidParameter, "statement uses $%d but %d parameter(s) were given", rw.NumParams, len(params))
+	}
+	var res *Result
+	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
+		var err error
+		res, err = cs.query(ctx, q, params, e.opts.MaxQueryLimit)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// withStatement leases a connection, declares the statement's tables, and
+// pins one storage snapshot for the whole statement.
+func (e *Engine) withStatement(ctx context.Context, sess *Session, r *resolver, fn func(cs *connState) error) error {
+	return e.pool.with(ctx, func(cs *connState) error {
+		for name, t := range r.tables {
+			if err := cs.ensureVTab(ctx, name, t); err != nil {
+				return err
+			}
+		}
+		for name, view := range r.views {
+			if err := cs.ensureSystemVTab(ctx, name, view); err != nil {
+				return err
+			}
+		}
+		snap := e.db.NewSnapshot()
+		cs.sess, cs.snap = sess, snap
+		defer func() {
+			cs.sess, cs.snap = nil, nil
+			snap.Close()
+		}()
+		return fn(cs)
+	})
+}
+
+// query runs q and converts the rows for the wire. At most maxRows rows are
+// returned (the server-wide cap).
+func (cs *connState) query(ctx context.Context, q string, params []any, maxRows int) (*Result, error) {
+	st, err := cs.prepare(ctx, q)
+	if err != nil {
+		return nil, sqliteError(err)
+	}
+	args := make([]driver.NamedValue, len(params))
+	for i, p := range params {
+		args[i] = driver.NamedValue{Ordinal: i + 1, Value: sqliteParam(p)}
+	}
+	// The rewriter turns $N into ?N, so only the first NumInput params bind.
+	if n := st.NumInput(); n >= 0 && n < len(args) {
+		args = args[:n]
+	}
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		return nil, sqliteError(err)
+	}
+	defer rows.Close()
+	names := rows.Columns()
+	types := make([]datatype.Type, len(names))
+	typed := make([]bool, len(names))
+	if ct, ok := rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		for i := range names {
+			types[i], typed[i] = datatype.FromSQLiteDecl(ct.ColumnTypeDatabaseTypeName(i))
+		}
+	}
+	res := &Result{Schema: make([]Field, len(names))}
+	dest := make([]driver.Value, len(names))
+	firstKind := make([]string, len(names))
+	for {
+		if maxRows > 0 && len(res.Rows) >= maxRows {
+			break
+		}
+		if err := rows.Next(dest); err != nil {
+			if err == io.EOF {
+				break
+			}
+			return nil, sqliteError(err)
+		}
+		row := make([]any, len(dest))
+		for i, v := range dest {
+			row[i] = wireValue(types[i], typed[i], v)
+			if firstKind[i] == "" && v != nil {
+				firstKind[i] = dynamicTypeName(v)
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	for i, n := range names {
+		dt := firstKind[i]
+		if typed[i] {
+			dt = types[i].String()
+		} else if dt == "" {
+			dt = "NULL"
+		}
+		res.Schema[i] = Field{Name: n, DataType: dt, Index: i}
+	}
+	res.RowCount = len(res.Rows)
+	return res, nil
+}
+
+// sqliteParam converts a JSON parameter for SQLite.
+func sqliteParam(p any) any {
+	switch v := p.(type) {
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		f, _ := v.Float64()
+		return f
+	case bool:
+		if v {
+			return int64(1)
+		}
+		return int64(0)
+	}
+	return p
+}
+
+func dynamicTypeName(v any) string {
+	switch v.(type) {
+	case int64:
+		return "BIGINT"
+	case float64:
+		return "DOUBLE"
+	case []byte:
+		return "BYTES"
+	case bool:
+		return "BOOLEAN"
+	}
+	return "TEXT"
+}
+
+// wireValue converts an SQLite result value to its JSON wire form:
+// 64-bit integers as strings (JavaScript-safe), INT/SMALLINT as numbers,
+// BOOLEAN as true/false, timestamps as epoch microseconds, DECIMAL as an
+// exact string, bytes as base64.
+func wireValue(t datatype.Type, typed bool, v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case int64:
+		if !typed {
+			return strconv.FormatInt(x, 10)
+		}
+		switch t.Kind {
+		case datatype.Boolean:
+			return x != 0
+		case datatype.BigInt:
+			return strconv.FormatInt(x, 10)
+		case datatype.Decimal:
+			return strconv.FormatFloat(float64(x), 'f', t.Scale, 64)
+		}
+		return x
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return strconv.FormatFloat(x, 'g', -1, 64)
+		}
+		if typed && t.Kind == datatype.Decimal {
+			return strconv.FormatFloat(x, 'f', t.Scale, 64)
+		}
+		return x
+	case []byte:
+		return base64.StdEncoding.EncodeToString(x)
+	case bool:
+		return x
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
+// sqliteError turns an SQLite error into a statement error: they are user
+// errors (bad column, type error in SQL, ...), never internal ones.
+func sqliteError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*Error); ok {
+		return err
+	}
+	if err == context.DeadlineExceeded || err == context.Canceled {
+		return errTimeout
+	}
+	return badRequest(CodeExecution, "%s", cleanSQLiteMessage(err.Error()))
+}

@@ -1,0 +1,170 @@
+package sql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
+)
+
+// RootUser is the bootstrap administrator.
+const RootUser = "root"
+
+func (e *Engine) hashPassword(pw string) (string, error) {
+	if err := e.opts.PasswordPolicy.Check(pw); err != nil {
+		return "", badRequest(CodeInvalidInput, "%v", err)
+	}
+	h, err := auth.HashPassword(pw, e.opts.BcryptCost)
+	if err != nil {
+		return "", badRequest(CodeInvalidInput, "%v", err)
+	}
+	return h, nil
+}
+
+func (e *Engine) execCreateUser(ctx context.Context, sess *Session, s *parse.CreateUser) (*Result, error) {
+	if err := requireAdmin(sess, "CREATE USER"); err != nil {
+		return nil, err
+	}
+	if err := parse.ValidateUserName(s.Name); err != nil {
+		return nil, err
+	}
+	role, err := auth.ParseRole(s.Role)
+	if err != nil {
+		return nil, badRequest(CodeInvalidInput, "%v", err)
+	}
+	if role == auth.RoleSystem && sess.Role != auth.RoleSystem {
+		return nil, denied("permission denied: only the system role can create system users")
+	}
+	h, err := e.hashPassword(s.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := e.nowMs()
+	u := &catalog.User{UserID: s.Name, PasswordHash: h, Role: string(role), Email: s.Email, AuthType: "password", CreatedAt: now, UpdatedAt: now}
+	res, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatCreateUser, User: u, IfNotExists: s.IfNotExists})
+	if err != nil {
+		return nil, err
+	}
+	if res.Skipped {
+		return &Result{Message: fmt.Sprintf("User '%s' already exists", s.Name)}, nil
+	}
+	return &Result{RowCount: 1, Message: fmt.Sprintf("User '%s' created", s.Name)}, nil
+}
+
+func (e *Engine) execAlterUser(ctx context.Context, sess *Session, s *parse.AlterUser) (*Result, error) {
+	if s.Name != sess.UserID && !sess.Role.IsAdmin() {
+		return nil, denied("permission denied: you may only alter your own user")
+	}
+	cur, ok := e.cat.User(s.Name)
+	if !ok || cur.DeletedAt != 0 {
+		return nil, notFound("user '%s' not found", s.Name)
+	}
+	u := *cur
+	if s.Password != nil {
+		h, err := e.hashPassword(*s.Password)
+		if err != nil {
+			return nil, err
+		}
+		u.PasswordHash = h
+	}
+	if s.Role != nil {
+		if !sess.Role.IsAdmin() {
+			return nil, denied("permission denied: changing a role requires the dba or system role")
+		}
+		r, err := auth.ParseRole(*s.Role)
+		if err != nil {
+			return nil, badRequest(CodeInvalidInput, "%v", err)
+		}
+		if (r == auth.RoleSystem || auth.Role(u.Role) == auth.RoleSystem) && sess.Role != auth.RoleSystem {
+			return nil, denied("permission denied: only the system role can grant or revoke the system role")
+		}
+		u.Role = string(r)
+	}
+	if s.Email != nil {
+		u.Email = *s.Email
+	}
+	u.UpdatedAt = e.nowMs()
+	if _, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatUpdateUser, User: &u}); err != nil {
+		return nil, err
+	}
+	return &Result{RowCount: 1, Message: fmt.Sprintf("User '%s' updated", s.Name)}, nil
+}
+
+func (e *Engine) execDropUser(ctx context.Context, sess *Session, s *parse.DropUser) (*Result, error) {
+	if err := requireAdmin(sess, "DROP USER"); err != nil {
+		return nil, err
+	}
+	if s.Name == RootUser || s.Name == sess.UserID {
+		return nil, badRequest(CodeInvalidInput, "user '%s' cannot be dropped", s.Name)
+	}
+	cur, ok := e.cat.User(s.Name)
+	if !ok || cur.DeletedAt != 0 {
+		if s.IfExists {
+			return &Result{Message: fmt.Sprintf("User '%s' does not exist", s.Name)}, nil
+		}
+		return nil, notFound("user '%s' not found", s.Name)
+	}
+	u := *cur
+	u.DeletedAt = e.nowMs()
+	u.UpdatedAt = u.DeletedAt
+	if _, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatUpdateUser, User: &u}); err != nil {
+		return nil, err
+	}
+	return &Result{RowCount: 1, Message: fmt.Sprintf("User '%s' dropped", s.Name)}, nil
+}
+
+// EnsureRoot creates the root user on first start and, when password is
+// non-empty, makes it root's password. With no password root can only log
+// in from localhost (enforced by Authenticate's caller).
+func (e *Engine) EnsureRoot(ctx context.Context, password string) error {
+	cur, ok := e.cat.User(RootUser)
+	if ok && (password == "" || auth.CheckPassword(cur.PasswordHash, password)) {
+		return nil
+	}
+	var h string
+	if password != "" {
+		var err error
+		if h, err = auth.HashPassword(password, e.opts.BcryptCost); err != nil {
+			return fmt.Errorf("while hashing the root password: %w", err)
+		}
+	}
+	now := e.nowMs()
+	u := &catalog.User{UserID: RootUser, PasswordHash: h, Role: string(auth.RoleSystem), AuthType: "internal", CreatedAt: now, UpdatedAt: now}
+	op := engine.CatCreateUser
+	if ok {
+		u.CreatedAt = cur.CreatedAt
+		op = engine.CatUpdateUser
+	}
+	if _, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: op, User: u}); err != nil {
+		return fmt.Errorf("while bootstrapping the root user: %w", err)
+	}
+	return nil
+}
+
+// ErrBadCredentials is returned by Authenticate for any login failure; the
+// message never says which part was wrong.
+var ErrBadCredentials = errors.New("invalid username or password")
+
+// Authenticate checks a login. fromLocalhost allows root without a password.
+func (e *Engine) Authenticate(user, password string, fromLocalhost bool) (*catalog.User, error) {
+	u, ok := e.cat.User(user)
+	if !ok || u.DeletedAt != 0 {
+		// Spend comparable time so unknown users are not distinguishable.
+		auth.CheckPassword("$2a$04$invalidinvalidinvalidinvalidinvalidinvalidinvalidinval", password)
+		return nil, ErrBadCredentials
+	}
+	if u.PasswordHash == "" {
+		if u.UserID == RootUser && fromLocalhost && password == "" {
+			return u, nil
+		}
+		return nil, ErrBadCredentials
+	}
+	if !auth.CheckPassword(u.PasswordHash, password) {
+		return nil, ErrBadCredentials
+	}
+	return u, nil
+}

@@ -1,0 +1,361 @@
+// Package parse is KalamDB's SQL front end: it tokenises statements,
+// classifies them, parses the KalamDB-specific statements and DML into an
+// AST, and rewrites PostgreSQL-flavoured SELECT text into SQL for SQLite.
+// It never touches storage and depends only on the standard library.
+//
+// Lexer invariants (the rewriter's safety depends on them):
+//
+//   - Lex never panics: every input yields either tokens or an *Error.
+//   - Tokens are in source order and never overlap; Text == src[Pos:End].
+//     The last token is always TokEOF with Pos == End == len(src).
+//   - Whitespace (space, \t, \n, \v, \f, \r), "-- line" comments and
+//     non-nesting "/* block */" comments separate tokens and produce none;
+//     this is exactly SQLite's notion of whitespace and comments, so a
+//     token boundary seen here is a token boundary SQLite sees too.
+//   - '...' strings, "..." identifiers and X'..' blobs use doubled-quote
+//     escapes only (no backslash escapes), again exactly as in SQLite.
+//   - Characters SQLite would read as quoting or parameters that this
+//     package does not model (backtick, "$name", "#") are rejected, so no
+//     accepted input can hide text from us that SQLite would then execute.
+//     Square brackets are lexed as operators and refused by Rewrite.
+//   - Unquoted identifier Values are lowercased with ASCII-only folding,
+//     matching SQLite's case-insensitivity for identifiers.
+package parse
+
+import (
+	"strconv"
+	"strings"
+)
+
+// TokenKind classifies a Token.
+type TokenKind int
+
+// Token kinds.
+const (
+	// TokEOF terminates every token slice returned by Lex.
+	TokEOF TokenKind = iota
+	// TokIdent is a bare identifier or keyword; Value is lowercased.
+	TokIdent
+	// TokQuotedIdent is a "double-quoted" identifier; Value is unquoted with
+	// "" unescaped and its case kept.
+	TokQuotedIdent
+	// TokString is a 'single-quoted' string; Value is unescaped.
+	TokString
+	// TokNumber is a numeric literal: 123, 1.5, 1e10, .5 or 0x1F.
+	TokNumber
+	// TokParam is a $N parameter; Value holds the digits ("1" for $1).
+	TokParam
+	// TokOp is punctuation or an operator; Value equals Text.
+	TokOp
+	// TokBlob is an X'ABCD' blob literal; Value holds the hex digits.
+	TokBlob
+)
+
+// String returns a short name for diagnostics and tests.
+func (k TokenKind) String() string {
+	switch k {
+	case TokEOF:
+		return "EOF"
+	case TokIdent:
+		return "Ident"
+	case TokQuotedIdent:
+		return "QuotedIdent"
+	case TokString:
+		return "String"
+	case TokNumber:
+		return "Number"
+	case TokParam:
+		return "Param"
+	case TokOp:
+		return "Op"
+	case TokBlob:
+		return "Blob"
+	}
+	return "TokenKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Token is one lexical token.
+type Token struct {
+	Kind TokenKind
+	// Text is the raw source text of the token.
+	Text string
+	// Value is the normalised value: lowercased identifier, unquoted
+	// identifier, unescaped string, hex digits of a blob, parameter digits.
+	Value string
+	// Pos is the byte offset of the first byte; End is one past the last.
+	Pos int
+	End int
+}
+
+// Lex splits sql into tokens. The result always ends with a TokEOF token.
+func Lex(sql string) ([]Token, error) {
+	// Most statements average well over three bytes per token; the estimate
+	// avoids repeated growth on large multi-row INSERTs (the hot path).
+	toks := make([]Token, 0, len(sql)/3+2)
+	l := lexer{src: sql}
+	for {
+		t, err := l.next()
+		if err != nil {
+			return nil, err
+		}
+		toks = append(toks, t)
+		if t.Kind == TokEOF {
+			return toks, nil
+		}
+	}
+}
+
+type lexer struct {
+	src string
+	pos int
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHex(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+
+// isIdentStart accepts bytes >= 0x80 so UTF-8 identifiers lex as SQLite
+// lexes them (it treats every such byte as an identifier character).
+func isIdentStart(c byte) bool { return isLetter(c) || c == '_' || c >= 0x80 }
+
+func isIdentCont(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }
+
+// skipSpace advances over whitespace and comments.
+func (l *lexer) skipSpace() error {
+	src := l.src
+	for l.pos < len(src) {
+		c := src[l.pos]
+		switch {
+		case isSpace(c):
+			l.pos++
+		case c == '-' && l.pos+1 < len(src) && src[l.pos+1] == '-':
+			j := strings.IndexByte(src[l.pos+2:], '\n')
+			if j < 0 {
+				l.pos = len(src)
+			} else {
+				l.pos += 2 + j + 1
+			}
+		case c == '/' && l.pos+1 < len(src) && src[l.pos+1] == '*':
+			j := strings.Index(src[l.pos+2:], "*/")
+			if j < 0 {
+				return errSQL(l.pos, "unterminated block comment")
+			}
+			l.pos += 2 + j + 2
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func (l *lexer) next() (Token, error) {
+	if err := l.skipSpace(); err != nil {
+		return Token{}, err
+	}
+	src := l.src
+	start := l.pos
+	if start >= len(src) {
+		return Token{Kind: TokEOF, Pos: len(src), End: len(src)}, nil
+	}
+	c := src[start]
+	switch {
+	case (c == 'x' || c == 'X') && start+1 < len(src) && src[start+1] == '\'':
+		return l.blob(start)
+	case isIdentStart(c):
+		i := start + 1
+		for i < len(src) && isIdentCont(src[i]) {
+			i++
+		}
+		l.pos = i
+		text := src[start:i]
+		return Token{Kind: TokIdent, Text: text, Value: asciiLower(text), Pos: start, End: i}, nil
+	case isDigit(c) || (c == '.' && start+1 < len(src) && isDigit(src[start+1])):
+		return l.number(start)
+	case c == '\'':
+		end, val, err := l.quoted(start, '\'')
+		if err != nil {
+			return Token{}, err
+		}
+		return Token{Kind: TokString, Text: src[start:end], Value: val, Pos: start, End: end}, nil
+	case c == '"':
+		end, val, err := l.quoted(start, '"')
+		if err != nil {
+			return Token{}, err
+		}
+		if val == "" {
+			return Token{}, errSQL(start, "zero-length quoted identifier")
+		}
+		return Token{Kind: TokQuotedIdent, Text: src[start:end], Value: val, Pos: start, End: end}, nil
+	case c == '$':
+		i := start + 1
+		for i < len(src) && isDigit(src[i]) {
+			i++
+		}
+		if i == start+1 {
+			return Token{}, errSQL(start, "unexpected character '$' (parameters are written $1, $2, ...)")
+		}
+		l.pos = i
+		return Token{Kind: TokParam, Text: src[start:i], Value: src[start+1 : i], Pos: start, End: i}, nil
+	}
+	if n := opLen(src[start:]); n > 0 {
+		l.pos = start + n
+		text := src[start : start+n]
+		return Token{Kind: TokOp, Text: text, Value: text, Pos: start, End: start + n}, nil
+	}
+	return Token{}, errSQL(start, "unexpected character %q", rune(c))
+}
+
+// opLen returns the length of the operator at the start of s, or 0.
+func opLen(s string) int {
+	if len(s) >= 3 && s[:3] == "->>" {
+		return 3
+	}
+	if len(s) >= 2 {
+		switch s[:2] {
+		case "->", "::", "||", "<>", "!=", "<=", ">=", "==", "<<", ">>":
+			return 2
+		}
+	}
+	switch s[0] {
+	case '(', ')', ',', ';', '.', '*', '+', '-', '/', '%', '=', '<', '>',
+		':', '[', ']', '?', '@', '&', '|', '~', '!', '^':
+		return 1
+	}
+	return 0
+}
+
+// quoted scans a q-quoted token starting at start (which holds q) and
+// returns the end offset and the unescaped content.
+func (l *lexer) quoted(start int, q byte) (int, string, error) {
+	src := l.src
+	escaped := false
+	i := start + 1
+	for {
+		j := strings.IndexByte(src[i:], q)
+		if j < 0 {
+			if q == '\'' {
+				return 0, "", errSQL(start, "unterminated string literal")
+			}
+			return 0, "", errSQL(start, "unterminated quoted identifier")
+		}
+		i += j + 1
+		if i < len(src) && src[i] == q {
+			escaped = true
+			i++
+			continue
+		}
+		break
+	}
+	l.pos = i
+	body := src[start+1 : i-1]
+	if escaped {
+		body = strings.ReplaceAll(body, string([]byte{q, q}), string(q))
+	}
+	return i, body, nil
+}
+
+func (l *lexer) blob(start int) (Token, error) {
+	src := l.src
+	j := strings.IndexByte(src[start+2:], '\'')
+	if j < 0 {
+		return Token{}, errSQL(start, "unterminated blob literal")
+	}
+	hex := src[start+2 : start+2+j]
+	end := start + 2 + j + 1
+	if len(hex)%2 != 0 {
+		return Token{}, errSQL(start, "blob literal must have an even number of hex digits")
+	}
+	for i := 0; i < len(hex); i++ {
+		if !isHex(hex[i]) {
+			return Token{}, errSQL(start, "invalid hex digit in blob literal")
+		}
+	}
+	l.pos = end
+	return Token{Kind: TokBlob, Text: src[start:end], Value: hex, Pos: start, End: end}, nil
+}
+
+func (l *lexer) number(start int) (Token, error) {
+	src := l.src
+	i := start
+	if src[i] == '0' && i+2 < len(src) && (src[i+1] == 'x' || src[i+1] == 'X') && isHex(src[i+2]) {
+		i += 2
+		for i < len(src) && isHex(src[i]) {
+			i++
+		}
+	} else {
+		for i < len(src) && isDigit(src[i]) {
+			i++
+		}
+		if i < len(src) && src[i] == '.' {
+			i++
+			for i < len(src) && isDigit(src[i]) {
+				i++
+			}
+		}
+		if i < len(src) && (src[i] == 'e' || src[i] == 'E') {
+			k := i + 1
+			if k < len(src) && (src[k] == '+' || src[k] == '-') {
+				k++
+			}
+			if k < len(src) && isDigit(src[k]) {
+				for k < len(src) && isDigit(src[k]) {
+					k++
+				}
+				i = k
+			}
+		}
+	}
+	// "123abc" is an error in both PostgreSQL 16 and SQLite; accepting it as
+	// "123 AS abc" would silently change meaning.
+	if i < len(src) && (isIdentCont(src[i]) || src[i] == '.') {
+		return Token{}, errSQL(start, "invalid numeric literal %q", src[start:min(i+1, len(src))])
+	}
+	l.pos = i
+	text := src[start:i]
+	return Token{Kind: TokNumber, Text: text, Value: text, Pos: start, End: i}, nil
+}
+
+// asciiLower lowercases ASCII letters only, returning s itself (no
+// allocation) when there is nothing to change.
+func asciiLower(s string) string {
+	i := 0
+	for i < len(s) && !(s[i] >= 'A' && s[i] <= 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if b[i] >= 'A' && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// asciiUpper uppercases ASCII letters only.
+func asciiUpper(s string) string {
+	i := 0
+	for i < len(s) && !(s[i] >= 'a' && s[i] <= 'z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if b[i] >= 'a' && b[i] <= 'z' {
+			b[i] -= 'a' - 'A'
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,522 @@
+package parse
+
+import (
+	"fmt"
+	"strings"
+)
+
+// tableOptions are the keys accepted in CREATE TABLE ... WITH (...).
+var tableOptions = toSet(
+	"TYPE", "STORAGE_ID", "USE_USER_STORAGE", "FLUSH_POLICY",
+	"DELETED_RETENTION_HOURS", "TTL_SECONDS", "ACCESS_LEVEL", "COMPRESSION",
+)
+
+// serialTypes maps the PostgreSQL serial pseudo-types to their storage
+// type; the sequence itself becomes a SNOWFLAKE_ID default.
+var serialTypes = map[string]string{
+	"SERIAL": "INT", "SERIAL4": "INT", "BIGSERIAL": "BIGINT", "SERIAL8": "BIGINT",
+	"SMALLSERIAL": "SMALLINT", "SERIAL2": "SMALLINT",
+}
+
+// defaultFuncs are the functions allowed in DEFAULT clauses and recognised
+// as ExprFunc in DML. bare marks those also valid without parentheses.
+var defaultFuncs = map[string]struct {
+	name string
+	bare bool
+}{
+	"now":               {FuncNow, false},
+	"current_timestamp": {FuncCurrentTimestamp, true},
+	"snowflake_id":      {FuncSnowflakeID, false},
+	"uuid_v7":           {FuncUUIDv7, false},
+	"ulid":              {FuncULID, false},
+	"current_user":      {FuncCurrentUser, true},
+}
+
+// createTable parses the rest of CREATE [type] TABLE after the TABLE word.
+func (p *parser) createTable(prefixType string) (Statement, error) {
+	ct := &CreateTable{TableType: prefixType}
+	var err error
+	if ct.IfNotExists, err = p.ifNotExists(); err != nil {
+		return nil, err
+	}
+	if ct.Table, err = p.tableName(quoteKw("create", "table")); err != nil {
+		return nil, err
+	}
+	if err := p.expectOp("(", fmt.Sprintf("table name %q", ct.Table.String())); err != nil {
+		return nil, err
+	}
+	var pkCols []Token // every PRIMARY KEY column reference, column or table level
+	seen := map[string]bool{}
+	for {
+		if p.isTableConstraint() {
+			cols, err := p.tableConstraint()
+			if err != nil {
+				return nil, err
+			}
+			pkCols = append(pkCols, cols...)
+		} else {
+			col, nameTok, err := p.columnDef()
+			if err != nil {
+				return nil, err
+			}
+			if seen[col.Name] {
+				return nil, errInput(nameTok.Pos, "duplicate column name '%s'", col.Name)
+			}
+			seen[col.Name] = true
+			if col.PrimaryKey {
+				pkCols = append(pkCols, nameTok)
+			}
+			ct.Columns = append(ct.Columns, col)
+		}
+		if p.acceptOp(",") {
+			continue
+		}
+		if p.acceptOp(")") {
+			break
+		}
+		return nil, p.unexpected(`"," or ")"`, "column definition")
+	}
+	if len(ct.Columns) == 0 {
+		return nil, errSQL(p.peek().Pos, "CREATE TABLE needs at least one column")
+	}
+	if err := p.setPrimaryKey(ct, pkCols); err != nil {
+		return nil, err
+	}
+	if err := p.tableClauses(ct); err != nil {
+		return nil, err
+	}
+	return ct, nil
+}
+
+// setPrimaryKey records the single primary key column.
+func (p *parser) setPrimaryKey(ct *CreateTable, pkCols []Token) error {
+	for _, t := range pkCols {
+		if ct.PrimaryKey != "" && ct.PrimaryKey != t.Value {
+			return errSQL(t.Pos, "composite primary keys are not supported")
+		}
+		ct.PrimaryKey = t.Value
+	}
+	if ct.PrimaryKey == "" {
+		return nil
+	}
+	for i := range ct.Columns {
+		if ct.Columns[i].Name == ct.PrimaryKey {
+			if ct.Columns[i].Nullable {
+				return errInput(pkCols[0].Pos, "primary key column '%s' cannot be NULL", ct.PrimaryKey)
+			}
+			ct.Columns[i].PrimaryKey = true
+			return nil
+		}
+	}
+	return errInput(pkCols[0].Pos, "primary key column '%s' does not exist", ct.PrimaryKey)
+}
+
+// tableClauses parses the optional USING <engine> and WITH (...) clauses
+// after the column list, in either order.
+func (p *parser) tableClauses(ct *CreateTable) error {
+	for p.peek().Kind != TokEOF {
+		switch {
+		case p.acceptKw("using"):
+			// USING <ident> names a storage engine in the upstream syntax;
+			// KalamDB has one, so the name is accepted and ignored.
+			if _, _, err := p.ident("engine name", quoteKw("using")); err != nil {
+				return err
+			}
+		case p.isKw("with") && ct.Options == nil:
+			p.advance()
+			if err := p.tableOptions(ct); err != nil {
+				return err
+			}
+		default:
+			return p.expectEnd()
+		}
+	}
+	return nil
+}
+
+// tableOptions parses "(k = v, ...)" after WITH.
+func (p *parser) tableOptions(ct *CreateTable) error {
+	if err := p.expectOp("(", quoteKw("with")); err != nil {
+		return err
+	}
+	ct.Options = map[string]string{}
+	for {
+		keyTok := p.peek()
+		if keyTok.Kind != TokIdent && keyTok.Kind != TokString {
+			return p.unexpected("option name", "table options")
+		}
+		p.advance()
+		key := asciiUpper(keyTok.Value)
+		if _, ok := tableOptions[key]; !ok {
+			return errSQL(keyTok.Pos, "unknown table option %s", printable(key))
+		}
+		if _, dup := ct.Options[key]; dup {
+			return errSQL(keyTok.Pos, "table option %s given twice", key)
+		}
+		if err := p.expectOp("=", "option "+key); err != nil {
+			return err
+		}
+		val, valTok, err := p.optionValue(key)
+		if err != nil {
+			return err
+		}
+		if key == "TYPE" {
+			val = asciiUpper(val)
+			if err := setTableType(ct, val, valTok); err != nil {
+				return err
+			}
+		}
+		ct.Options[key] = val
+		if p.acceptOp(",") {
+			continue
+		}
+		return p.expectOp(")", "table option "+key)
+	}
+}
+
+// optionValue reads a WITH option value: a string, number, signed number
+// or bare word, returned as text.
+func (p *parser) optionValue(key string) (string, Token, error) {
+	t := p.peek()
+	switch t.Kind {
+	case TokString, TokNumber:
+		p.advance()
+		return t.Value, t, nil
+	case TokIdent:
+		p.advance()
+		return t.Text, t, nil
+	case TokOp:
+		if (t.Value == "-" || t.Value == "+") && p.peekAt(1).Kind == TokNumber {
+			p.pos += 2
+			num := p.toks[p.pos-1].Value
+			if t.Value == "-" {
+				num = "-" + num
+			}
+			return num, t, nil
+		}
+	}
+	return "", t, p.unexpected("value", "option "+key+" =")
+}
+
+func setTableType(ct *CreateTable, typ string, tok Token) error {
+	switch typ {
+	case TableTypeUser, TableTypeShared, TableTypeStream:
+	default:
+		return errInput(tok.Pos, "invalid table type '%s' (expected USER, SHARED or STREAM)", printable(typ))
+	}
+	if ct.TableType != "" && ct.TableType != typ {
+		return errSQL(tok.Pos, "table type %s conflicts with %s TABLE", typ, ct.TableType)
+	}
+	ct.TableType = typ
+	return nil
+}
+
+// isTableConstraint reports whether the cursor is at a table-level
+// constraint rather than a column definition. All the words involved are
+// reserved, so no column can be named like them.
+func (p *parser) isTableConstraint() bool {
+	t := p.peek()
+	if t.Kind != TokIdent {
+		return false
+	}
+	switch t.Value {
+	case "constraint", "primary", "unique", "check", "foreign", "exclude":
+		return true
+	}
+	return false
+}
+
+// tableConstraint parses [CONSTRAINT n] PRIMARY KEY (col) and returns the
+// column tokens; other table constraints are unsupported.
+func (p *parser) tableConstraint() ([]Token, error) {
+	if p.acceptKw("constraint") {
+		if _, _, err := p.ident("constraint name", quoteKw("constraint")); err != nil {
+			return nil, err
+		}
+	}
+	t := p.peek()
+	if !p.acceptKw("primary") {
+		if t.Kind == TokIdent {
+			return nil, errSQL(t.Pos, "table-level %s constraints are not supported", strings.ToUpper(t.Value))
+		}
+		return nil, p.unexpected("PRIMARY KEY", "constraint name")
+	}
+	if err := p.expectKw("key", quoteKw("primary")); err != nil {
+		return nil, err
+	}
+	if err := p.expectOp("(", quoteKw("primary", "key")); err != nil {
+		return nil, err
+	}
+	var cols []Token
+	for {
+		_, tok, err := p.ident("column name", quoteKw("primary", "key")+" (")
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, tok)
+		if p.acceptOp(",") {
+			continue
+		}
+		if err := p.expectOp(")", "primary key column"); err != nil {
+			return nil, err
+		}
+		break
+	}
+	if len(cols) > 1 {
+		return nil, errSQL(cols[1].Pos, "composite primary keys are not supported")
+	}
+	return cols, nil
+}
+
+// columnDef parses "name type constraints...".
+func (p *parser) columnDef() (ColumnDef, Token, error) {
+	name, nameTok, err := p.ident("column name", "column list")
+	if err != nil {
+		return ColumnDef{}, nameTok, err
+	}
+	if err := ValidateColumnName(name); err != nil {
+		return ColumnDef{}, nameTok, withPos(err, nameTok.Pos)
+	}
+	col := ColumnDef{Name: name}
+	typ, serial, err := p.dataType(name)
+	if err != nil {
+		return ColumnDef{}, nameTok, err
+	}
+	col.Type = typ
+	if err := p.columnConstraints(&col, serial); err != nil {
+		return ColumnDef{}, nameTok, err
+	}
+	return col, nameTok, nil
+}
+
+// dataType parses a column type and normalises it. serial reports a
+// SERIAL-family type, which implies a SNOWFLAKE_ID default.
+func (p *parser) dataType(col string) (typ string, serial bool, err error) {
+	t := p.peek()
+	if t.Kind != TokIdent {
+		return "", false, p.unexpected("data type", fmt.Sprintf("column name '%s'", col))
+	}
+	switch t.Value {
+	case "not", "null", "primary", "unique", "default", "references", "check", "constraint":
+		return "", false, p.unexpected("data type", fmt.Sprintf("column name '%s'", col))
+	}
+	p.advance()
+	words := []string{asciiUpper(t.Value)}
+	switch {
+	case t.Value == "double" && p.acceptKw("precision"):
+		words = append(words, "PRECISION")
+	case t.Value == "character" && p.acceptKw("varying"):
+		words = append(words, "VARYING")
+	}
+	params := ""
+	if p.acceptOp("(") {
+		var ps []string
+		for {
+			n := p.peek()
+			if n.Kind != TokNumber || !isAllDigits(n.Value) {
+				return "", false, p.unexpected("type parameter (an integer)", "type "+words[0]+" (")
+			}
+			p.advance()
+			ps = append(ps, n.Value)
+			if p.acceptOp(",") {
+				continue
+			}
+			if err := p.expectOp(")", "type parameters"); err != nil {
+				return "", false, err
+			}
+			break
+		}
+		params = "(" + strings.Join(ps, ",") + ")"
+	}
+	if (t.Value == "timestamp" || t.Value == "time") && (p.isKw("with") || p.isKw("without")) &&
+		isKw(p.peekAt(1), "time") && isKw(p.peekAt(2), "zone") {
+		words = append(words, asciiUpper(p.advance().Value), "TIME", "ZONE")
+		p.pos += 2
+	}
+	if p.acceptKw("unsigned") {
+		words = append(words, "UNSIGNED")
+	}
+	if p.isOp("[") {
+		return "", false, errSQL(p.peek().Pos, "array types are not supported")
+	}
+	if base, ok := serialTypes[words[0]]; ok && len(words) == 1 {
+		return base + params, true, nil
+	}
+	return strings.Join(words, " ") + params, false, nil
+}
+
+func isAllDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// columnConstraints parses the constraints after a column type.
+func (p *parser) columnConstraints(col *ColumnDef, serial bool) error {
+	var defaultTok *Token
+	for {
+		t := p.peek()
+		if t.Kind != TokIdent {
+			break
+		}
+		switch t.Value {
+		case "constraint":
+			// A named column constraint: the name is irrelevant to us.
+			p.advance()
+			if _, _, err := p.ident("constraint name", quoteKw("constraint")); err != nil {
+				return err
+			}
+			continue
+		case "not":
+			p.advance()
+			if err := p.expectKw("null", quoteKw("not")); err != nil {
+				return err
+			}
+			col.NotNull = true
+		case "null":
+			p.advance()
+			col.Nullable = true
+		case "primary":
+			p.advance()
+			if err := p.expectKw("key", quoteKw("primary")); err != nil {
+				return err
+			}
+			col.PrimaryKey = true
+		case "unique":
+			p.advance()
+			col.Unique = true
+		case "default":
+			p.advance()
+			if col.Default != nil {
+				return errSQL(t.Pos, "column '%s' has more than one DEFAULT", col.Name)
+			}
+			d, err := p.defaultExpr()
+			if err != nil {
+				return err
+			}
+			col.Default = d
+			defaultTok = &t
+		case "auto_increment", "autoincrement":
+			p.advance()
+			serial = true
+		case "generated":
+			if err := p.generatedIdentity(); err != nil {
+				return err
+			}
+			serial = true
+		case "check", "references", "collate", "comment":
+			return errSQL(t.Pos, "column %s clause is not supported", strings.ToUpper(t.Value))
+		default:
+			return p.unexpected(`"," or ")"`, fmt.Sprintf("column '%s'", col.Name))
+		}
+	}
+	if col.NotNull && col.Nullable {
+		return errSQL(p.peek().Pos, "column '%s' is declared both NULL and NOT NULL", col.Name)
+	}
+	if col.PrimaryKey && col.Nullable {
+		return errInput(p.peek().Pos, "primary key column '%s' cannot be NULL", col.Name)
+	}
+	if serial {
+		if defaultTok != nil {
+			return errSQL(defaultTok.Pos, "column '%s' cannot have a DEFAULT and be auto-generated", col.Name)
+		}
+		col.Default = &DefaultExpr{Func: FuncSnowflakeID}
+	}
+	return nil
+}
+
+// generatedIdentity parses GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY
+// [(sequence options)]; the options are ignored since ids are snowflakes.
+func (p *parser) generatedIdentity() error {
+	p.advance() // GENERATED
+	if !p.acceptKw("always") {
+		if err := p.expectKw("by", quoteKw("generated")); err != nil {
+			return err
+		}
+		if err := p.expectKw("default", quoteKw("generated", "by")); err != nil {
+			return err
+		}
+	}
+	if err := p.expectKw("as", quoteKw("generated")); err != nil {
+		return err
+	}
+	if err := p.expectKw("identity", quoteKw("generated", "as")); err != nil {
+		return err
+	}
+	if p.isOp("(") {
+		return p.skipParens()
+	}
+	return nil
+}
+
+// skipParens skips a balanced parenthesised group at the cursor.
+func (p *parser) skipParens() error {
+	open := p.advance()
+	depth := 1
+	for depth > 0 {
+		t := p.advance()
+		switch {
+		case t.Kind == TokEOF:
+			return errSQL(open.Pos, "unbalanced parentheses")
+		case isOp(t, "("):
+			depth++
+		case isOp(t, ")"):
+			depth--
+		}
+	}
+	return nil
+}
+
+// defaultExpr parses the expression after DEFAULT: one of the supported
+// functions or a literal, optionally parenthesised.
+func (p *parser) defaultExpr() (*DefaultExpr, error) {
+	if p.isOp("(") {
+		p.advance()
+		d, err := p.defaultExpr()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expectOp(")", "DEFAULT expression"); err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+	t := p.peek()
+	if fn, ok := p.funcCall(); ok {
+		return &DefaultExpr{Func: fn}, nil
+	}
+	if lit, ok, err := p.literal(); err != nil {
+		return nil, err
+	} else if ok {
+		return &DefaultExpr{Literal: &lit}, nil
+	}
+	return nil, errSQL(t.Pos, "unsupported DEFAULT expression %s (use a literal or NOW(), CURRENT_TIMESTAMP, SNOWFLAKE_ID(), UUID_V7(), ULID(), CURRENT_USER)", describe(t))
+}
+
+// funcCall consumes one of defaultFuncs written as name() (or bare, where
+// allowed) and returns its canonical name.
+func (p *parser) funcCall() (string, bool) {
+	t := p.peek()
+	if t.Kind != TokIdent {
+		return "", false
+	}
+	f, ok := defaultFuncs[t.Value]
+	if !ok {
+		return "", false
+	}
+	if isOp(p.peekAt(1), "(") && isOp(p.peekAt(2), ")") {
+		p.pos += 3
+		return f.name, true
+	}
+	if f.bare && !isOp(p.peekAt(1), "(") {
+		p.pos++
+		return f.name, true
+	}
+	return "", false
+}

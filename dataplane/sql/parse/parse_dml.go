@@ -1,0 +1,245 @@
+package parse
+
+import "fmt"
+
+// parseInsert parses INSERT INTO t [(cols)] VALUES (...), (...).
+func (p *parser) parseInsert() (Statement, error) {
+	p.advance() // INSERT
+	if p.isKw("or") {
+		return nil, errSQL(p.peek().Pos, "INSERT OR ... is not supported")
+	}
+	if err := p.expectKw("into", quoteKw("insert")); err != nil {
+		return nil, err
+	}
+	tn, err := p.tableName(quoteKw("insert", "into"))
+	if err != nil {
+		return nil, err
+	}
+	ins := &Insert{Table: tn}
+	after := fmt.Sprintf("table name %q", tn.String())
+	if p.isOp("(") && !isQueryStart(p.toks[p.pos:]) {
+		if ins.Columns, err = p.insertColumns(); err != nil {
+			return nil, err
+		}
+		after = "column list"
+	}
+	t := p.peek()
+	switch {
+	case isKw(t, "values"):
+		p.advance()
+	case isKw(t, "select") || isKw(t, "with") || isOp(t, "("):
+		return nil, errSQL(t.Pos, "INSERT ... SELECT is not supported yet")
+	case isKw(t, "default"):
+		return nil, errSQL(t.Pos, "INSERT ... DEFAULT VALUES is not supported yet")
+	default:
+		return nil, p.unexpected("VALUES", after)
+	}
+	if ins.Rows, err = p.insertRows(len(ins.Columns)); err != nil {
+		return nil, err
+	}
+	if err := p.noReturning(); err != nil {
+		return nil, err
+	}
+	if p.isKw("on") {
+		return nil, errSQL(p.peek().Pos, "ON CONFLICT is not supported yet")
+	}
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	return ins, nil
+}
+
+// noReturning rejects a RETURNING clause at the cursor.
+func (p *parser) noReturning() error {
+	if p.isKw("returning") {
+		return errSQL(p.peek().Pos, "RETURNING is not supported yet")
+	}
+	return nil
+}
+
+// insertColumns parses "(c1, c2, ...)".
+func (p *parser) insertColumns() ([]string, error) {
+	p.advance() // (
+	var cols []string
+	for {
+		name, tok, err := p.ident("column name", "column list")
+		if err != nil {
+			return nil, err
+		}
+		if err := ValidateName("column", name); err != nil {
+			return nil, withPos(err, tok.Pos)
+		}
+		for _, c := range cols {
+			if c == name {
+				return nil, errInput(tok.Pos, "column '%s' specified more than once", name)
+			}
+		}
+		cols = append(cols, name)
+		if p.acceptOp(",") {
+			continue
+		}
+		if err := p.expectOp(")", "column name"); err != nil {
+			return nil, err
+		}
+		return cols, nil
+	}
+}
+
+// insertRows parses the VALUES rows. width is the number of target
+// columns, or 0 when none were named (then the first row sets it).
+//
+// All values land in one backing slice that the rows are cut from at the
+// end: one allocation per growth instead of one per row.
+func (p *parser) insertRows(width int) ([][]Expr, error) {
+	// Every value takes at least two tokens (itself and "," or ")").
+	flat := make([]Expr, 0, (len(p.toks)-p.pos)/2+1)
+	var ends []int
+	for {
+		open := p.peek()
+		if err := p.expectOp("(", quoteKw("values")); err != nil {
+			return nil, err
+		}
+		rowStart := len(flat)
+		for {
+			e, err := p.valueExpr(false)
+			if err != nil {
+				return nil, err
+			}
+			flat = append(flat, e)
+			if p.acceptOp(",") {
+				continue
+			}
+			if err := p.expectOp(")", "value"); err != nil {
+				return nil, err
+			}
+			break
+		}
+		n := len(flat) - rowStart
+		switch {
+		case width == 0:
+			width = n
+		case n > width && len(ends) == 0:
+			return nil, errSQL(open.Pos, "INSERT has more expressions than target columns")
+		case n < width && len(ends) == 0:
+			return nil, errSQL(open.Pos, "INSERT has more target columns than expressions")
+		case n != width:
+			return nil, errSQL(open.Pos, "VALUES lists must all be the same length (row %d has %d values, expected %d)", len(ends)+1, n, width)
+		}
+		ends = append(ends, len(flat))
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	rows := make([][]Expr, len(ends))
+	start := 0
+	for i, end := range ends {
+		rows[i] = flat[start:end:end]
+		start = end
+	}
+	return rows, nil
+}
+
+// parseUpdate parses UPDATE t SET c = e [, ...] WHERE cond.
+func (p *parser) parseUpdate() (Statement, error) {
+	p.advance() // UPDATE
+	tn, err := p.tableName(quoteKw("update"))
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectKw("set", fmt.Sprintf("table name %q", tn.String())); err != nil {
+		return nil, err
+	}
+	up := &Update{Table: tn}
+	for {
+		name, tok, err := p.ident("column name", quoteKw("set"))
+		if err != nil {
+			return nil, err
+		}
+		if err := ValidateName("column", name); err != nil {
+			return nil, withPos(err, tok.Pos)
+		}
+		for _, a := range up.Set {
+			if a.Column == name {
+				return nil, errInput(tok.Pos, "column '%s' assigned more than once", name)
+			}
+		}
+		if err := p.expectOp("=", fmt.Sprintf("column '%s'", name)); err != nil {
+			return nil, err
+		}
+		e, err := p.valueExpr(true)
+		if err != nil {
+			return nil, err
+		}
+		up.Set = append(up.Set, Assignment{Column: name, Expr: e})
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	if up.Where, err = p.requiredWhere("UPDATE"); err != nil {
+		return nil, err
+	}
+	return up, nil
+}
+
+// parseDelete parses DELETE FROM t WHERE cond.
+func (p *parser) parseDelete() (Statement, error) {
+	p.advance() // DELETE
+	if err := p.expectKw("from", quoteKw("delete")); err != nil {
+		return nil, err
+	}
+	tn, err := p.tableName(quoteKw("delete", "from"))
+	if err != nil {
+		return nil, err
+	}
+	if p.isKw("using") {
+		return nil, errSQL(p.peek().Pos, "DELETE ... USING is not supported")
+	}
+	del := &Delete{Table: tn}
+	if del.Where, err = p.requiredWhere("DELETE"); err != nil {
+		return nil, err
+	}
+	return del, nil
+}
+
+// requiredWhere parses the mandatory WHERE clause of UPDATE/DELETE and
+// returns its raw text. A missing WHERE is refused so that a stray
+// statement can never rewrite or wipe a whole table.
+func (p *parser) requiredWhere(verb string) (string, error) {
+	if err := p.noReturning(); err != nil {
+		return "", err
+	}
+	t := p.peek()
+	switch {
+	case t.Kind == TokEOF:
+		return "", errSQL(-1, "%s requires a WHERE clause", verb)
+	case isKw(t, "from"):
+		return "", errSQL(t.Pos, "%s ... FROM is not supported", verb)
+	case !isKw(t, "where"):
+		return "", p.unexpected("WHERE", fmt.Sprintf("%s target", verb))
+	}
+	p.advance()
+	first := p.peek()
+	if first.Kind == TokEOF {
+		return "", errSQL(first.Pos, "expected condition after \"WHERE\"")
+	}
+	depth := 0
+	last := first
+	for t := p.peek(); t.Kind != TokEOF; t = p.peek() {
+		switch {
+		case isOp(t, "("):
+			depth++
+		case isOp(t, ")"):
+			if depth == 0 {
+				return "", errSQL(t.Pos, `unbalanced ")" in WHERE clause`)
+			}
+			depth--
+		case depth == 0 && isKw(t, "returning"):
+			return "", errSQL(t.Pos, "RETURNING is not supported yet")
+		}
+		last = p.advance()
+	}
+	if depth != 0 {
+		return "", errSQL(last.End, "unbalanced \"(\" in WHERE clause")
+	}
+	return p.sql[first.Pos:last.End], nil
+}

@@ -1,0 +1,47 @@
+package sql
+
+import (
+	"context"
+	"database/sql/driver"
+	"io"
+)
+
+// queryRaw runs q and returns SQLite's values untouched (for the write
+// path, which needs exact keys and values rather than wire forms).
+func (cs *connState) queryRaw(ctx context.Context, q string, params []any, maxRows int) ([][]any, error) {
+	st, err := cs.prepare(ctx, q)
+	if err != nil {
+		return nil, sqliteError(err)
+	}
+	args := make([]driver.NamedValue, len(params))
+	for i, p := range params {
+		args[i] = driver.NamedValue{Ordinal: i + 1, Value: sqliteParam(p)}
+	}
+	if n := st.NumInput(); n >= 0 && n < len(args) {
+		args = args[:n]
+	}
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		return nil, sqliteError(err)
+	}
+	defer rows.Close()
+	var out [][]any
+	dest := make([]driver.Value, len(rows.Columns()))
+	for maxRows <= 0 || len(out) < maxRows {
+		if err := rows.Next(dest); err != nil {
+			if err == io.EOF {
+				break
+			}
+			return nil, sqliteError(err)
+		}
+		row := make([]any, len(dest))
+		for i, v := range dest {
+			if b, ok := v.([]byte); ok {
+				v = append([]byte(nil), b...)
+			}
+			row[i] = v
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}

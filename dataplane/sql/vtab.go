@@ -1,0 +1,355 @@
+package sql
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+	"modernc.org/sqlite/vtab"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
+)
+
+// tableModule exposes a KalamDB table to SQLite. Arguments:
+// USING kalam(<conn id>, <table id>, <schema version>).
+//
+// The scan is always confined to the caller's scope: for USER and STREAM
+// tables the key range of the session's user, for SHARED tables the table's
+// range. A primary-key equality becomes a point get and primary-key bounds a
+// bounded range; every constraint is still re-checked by SQLite (Omit is
+// never set), so a pushed-down bound only ever narrows a superset.
+type tableModule struct{}
+
+func (tableModule) Create(ctx vtab.Context, args []string) (vtab.Table, error) {
+	return connectTable(ctx, args)
+}
+
+func (tableModule) Connect(ctx vtab.Context, args []string) (vtab.Table, error) {
+	return connectTable(ctx, args)
+}
+
+type kalamTable struct {
+	cs    *connState
+	table *catalog.Table
+	pkIdx int
+	pos   func(uint32) (int, bool)
+}
+
+func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
+	if len(args) < 6 {
+		return nil, fmt.Errorf("kalam vtab: want (conn, table, version), got %v", args)
+	}
+	cs, err := lookupConn(strings.TrimSpace(args[3]))
+	if err != nil {
+		return nil, err
+	}
+	id, err := strconv.ParseUint(strings.TrimSpace(args[4]), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("kalam vtab: bad table id %q", args[4])
+	}
+	t, ok := cs.eng.cat.TableByID(uint32(id))
+	if !ok {
+		return nil, fmt.Errorf("kalam vtab: table %d not found", id)
+	}
+	var b strings.Builder
+	b.WriteString("CREATE TABLE x(")
+	for _, c := range t.Columns {
+		fmt.Fprintf(&b, "%s %s, ", quoteIdent(c.Name), c.Type.SQLiteDecl())
+	}
+	b.WriteString("_seq BIGINT HIDDEN)")
+	if err := ctx.Declare(b.String()); err != nil {
+		return nil, fmt.Errorf("kalam vtab: declare %s: %w", t.QualifiedName(), err)
+	}
+	return &kalamTable{cs: cs, table: t, pkIdx: t.PKIndex(), pos: t.PositionOf()}, nil
+}
+
+// Plan bits in idxNum.
+const (
+	planEq    = 1
+	planLower = 2
+	planUpper = 4
+	planDesc  = 8
+)
+
+func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
+	plan := 0
+	arg := 0
+	var eq, lo, hi = -1, -1, -1
+	for i, c := range info.Constraints {
+		if !c.Usable || c.Column != t.pkIdx || t.pkIdx < 0 {
+			continue
+		}
+		switch c.Op {
+		case vtab.OpEQ, vtab.OpIS:
+			if eq < 0 {
+				eq = i
+			}
+		case vtab.OpGT, vtab.OpGE:
+			if lo < 0 {
+				lo = i
+			}
+		case vtab.OpLT, vtab.OpLE:
+			if hi < 0 {
+				hi = i
+			}
+		}
+	}
+	for i := range info.Constraints {
+		info.Constraints[i].ArgIndex = -1
+	}
+	switch {
+	case eq >= 0:
+		plan |= planEq
+		info.Constraints[eq].ArgIndex = arg
+		arg++
+		info.EstimatedCost, info.EstimatedRows = 1, 1
+		info.IdxFlags = vtab.IndexScanUnique
+	default:
+		cost := 1e6
+		if lo >= 0 {
+			plan |= planLower
+			info.Constraints[lo].ArgIndex = arg
+			arg++
+			cost /= 4
+		}
+		if hi >= 0 {
+			plan |= planUpper
+			info.Constraints[hi].ArgIndex = arg
+			arg++
+			cost /= 4
+		}
+		info.EstimatedCost, info.EstimatedRows = cost, int64(cost)
+	}
+	if len(info.OrderBy) == 1 && info.OrderBy[0].Column == t.pkIdx && t.pkIdx >= 0 {
+		info.OrderByConsumed = true
+		if info.OrderBy[0].Desc {
+			plan |= planDesc
+		}
+	}
+	info.IdxNum = int64(plan)
+	info.IdxStr = strconv.FormatUint(info.ColUsed, 16)
+	return nil
+}
+
+func (t *kalamTable) Open() (vtab.Cursor, error) {
+	return &kalamCursor{t: t, row: make([]any, len(t.table.Columns))}, nil
+}
+
+func (t *kalamTable) Disconnect() error { return nil }
+func (t *kalamTable) Destroy() error    { return nil }
+
+type kalamCursor struct {
+	t    *kalamTable
+	it   *pebble.Iterator
+	desc bool
+	eof  bool
+	row  []any
+	seq  uint64
+	want []bool
+	// point holds the single value of a primary-key lookup.
+	point []byte
+	rowid int64
+}
+
+func (c *kalamCursor) scope() ([]byte, error) {
+	cs := c.t.cs
+	if cs.sess == nil || cs.snap == nil {
+		return nil, fmt.Errorf("kalam vtab: no active statement on connection")
+	}
+	if c.t.table.Type.PerUser() {
+		uid := cs.sess.UserID
+		return keys.ScopePrefix(keys.UserGroup(uid), c.t.table.ID, uid, true), nil
+	}
+	return keys.ScopePrefix(keys.GroupShared, c.t.table.ID, "", false), nil
+}
+
+// pkBound encodes a constraint value as a key suffix, or ok=false when the
+// value cannot be compared in key order (the bound is then dropped, which
+// only widens the scan).
+func (c *kalamCursor) pkBound(v any) ([]byte, bool) {
+	col := c.t.table.Columns[c.t.pkIdx]
+	if col.Type.IsInteger() {
+		if _, isInt := v.(int64); !isInt {
+			return nil, false
+		}
+	} else if col.Type.Kind == datatype.Text {
+		if _, isStr := v.(string); !isStr {
+			return nil, false
+		}
+	} else {
+		return nil, false
+	}
+	k, err := keys.EncodePK(v)
+	return k, err == nil
+}
+
+func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error {
+	c.close()
+	c.eof = false
+	used, _ := strconv.ParseUint(idxStr, 16, 64)
+	c.want = make([]bool, len(c.t.table.Columns))
+	for i := range c.want {
+		bit := i
+		if bit > 63 {
+			bit = 63
+		}
+		c.want[i] = used&(1<<uint(bit)) != 0
+	}
+	if c.t.pkIdx >= 0 {
+		c.want[c.t.pkIdx] = true
+	}
+	scope, err := c.scope()
+	if err != nil {
+		return err
+	}
+	snap := c.t.cs.snap
+	if idxNum&planEq != 0 {
+		col := c.t.table.Columns[c.t.pkIdx]
+		v, err := datatype.Coerce(col.Type, vals[0])
+		if err != nil || v == nil {
+			c.eof = true
+			return nil
+		}
+		pk, err := keys.EncodePK(v)
+		if err != nil {
+			c.eof = true
+			return nil
+		}
+		val, closer, err := snap.Get(keys.Row(scope, pk))
+		if err == pebble.ErrNotFound {
+			c.eof = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		c.point = append(c.point[:0], val...)
+		closer.Close()
+		ok, err := c.load(c.point)
+		if err != nil {
+			return err
+		}
+		c.eof = !ok
+		return nil
+	}
+	lower, upper := scope, keys.PrefixEnd(scope)
+	arg := 0
+	if idxNum&planLower != 0 {
+		if k, ok := c.pkBound(vals[arg]); ok {
+			lower = keys.Row(scope, k)
+		}
+		arg++
+	}
+	if idxNum&planUpper != 0 {
+		if k, ok := c.pkBound(vals[arg]); ok {
+			upper = keys.PrefixEnd(keys.Row(scope, k))
+		}
+	}
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	c.it, c.desc = it, idxNum&planDesc != 0
+	var valid bool
+	if c.desc {
+		valid = it.Last()
+	} else {
+		valid = it.First()
+	}
+	return c.settle(valid)
+}
+
+// settle advances past tombstones until a live row or the end.
+func (c *kalamCursor) settle(valid bool) error {
+	for ; valid; valid = c.step() {
+		v, err := c.it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		ok, err := c.load(v)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	c.eof = true
+	return c.it.Error()
+}
+
+func (c *kalamCursor) step() bool {
+	if c.desc {
+		return c.it.Prev()
+	}
+	return c.it.Next()
+}
+
+func (c *kalamCursor) load(v []byte) (bool, error) {
+	h, err := rowcodec.Decode(v, c.t.pos, c.want, c.row)
+	if err != nil {
+		return false, fmt.Errorf("while decoding a row of %s: %w", c.t.table.QualifiedName(), err)
+	}
+	if h.Deleted {
+		return false, nil
+	}
+	c.seq = h.Seq
+	c.rowid++
+	return true, nil
+}
+
+func (c *kalamCursor) Next() error {
+	if c.it == nil {
+		c.eof = true
+		return nil
+	}
+	return c.settle(c.step())
+}
+
+func (c *kalamCursor) Eof() bool { return c.eof }
+
+func (c *kalamCursor) Column(i int) (vtab.Value, error) {
+	if i == len(c.row) {
+		return int64(c.seq), nil
+	}
+	if i < 0 || i > len(c.row) {
+		return nil, fmt.Errorf("kalam vtab: column %d out of range", i)
+	}
+	return toSQLite(c.t.table.Columns[i].Type, c.row[i]), nil
+}
+
+func (c *kalamCursor) Rowid() (int64, error) { return c.rowid, nil }
+
+func (c *kalamCursor) close() {
+	if c.it != nil {
+		c.it.Close()
+		c.it = nil
+	}
+}
+
+func (c *kalamCursor) Close() error {
+	c.close()
+	return nil
+}
+
+// toSQLite converts a stored value to the value SQLite computes with.
+func toSQLite(t datatype.Type, v any) vtab.Value {
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return int64(1)
+		}
+		return int64(0)
+	case string:
+		if t.Kind == datatype.Decimal {
+			if f, err := strconv.ParseFloat(x, 64); err == nil {
+				return f
+			}
+		}
+	}
+	return v
+}

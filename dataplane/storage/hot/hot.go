@@ -1,0 +1,141 @@
+// Package hot opens the hot tier: one Pebble database holding the catalog
+// and every table row (layout in package keys).
+//
+// Invariants:
+//   - The WAL is always on; durability of acknowledged writes comes from
+//     committing with Sync (see package engine), never from disabling it.
+//   - The data directory carries a node id (file NODE_ID) written once with
+//     the crash-safe tmp+fsync+rename sequence, so a node keeps its identity
+//     across restarts and a future replicated deployment can address it.
+package hot
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Options configure the hot tier.
+type Options struct {
+	// Dir is the data directory; Pebble lives in Dir/hot.
+	Dir string
+	// CacheBytes is the block cache size.
+	CacheBytes int64
+	// MemtableBytes is the memtable size.
+	MemtableBytes uint64
+	// NodeID is used when the data directory has none yet (0 means 1).
+	NodeID int
+}
+
+// DefaultOptions returns defaults sized for a small pod: 64 MiB block cache
+// and 64 MiB memtables.
+func DefaultOptions(dir string) Options {
+	return Options{Dir: dir, CacheBytes: 64 << 20, MemtableBytes: 64 << 20}
+}
+
+// Store is an open hot tier.
+type Store struct {
+	DB     *pebble.DB
+	NodeID int
+	cache  *pebble.Cache
+}
+
+// Open opens (creating if needed) the hot tier in opts.Dir.
+func Open(opts Options) (*Store, error) {
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("while creating data dir %s: %w", opts.Dir, err)
+	}
+	nodeID, err := loadOrCreateNodeID(opts.Dir, opts.NodeID)
+	if err != nil {
+		return nil, err
+	}
+	cache := pebble.NewCache(opts.CacheBytes)
+	popts := &pebble.Options{
+		Cache:                 cache,
+		MemTableSize:          opts.MemtableBytes,
+		FormatMajorVersion:    pebble.FormatNewest,
+		L0CompactionThreshold: 4,
+		Logger:                quietLogger{},
+	}
+	popts.EnsureDefaults()
+	db, err := pebble.Open(filepath.Join(opts.Dir, "hot"), popts)
+	if err != nil {
+		cache.Unref()
+		return nil, fmt.Errorf("while opening hot tier in %s: %w", opts.Dir, err)
+	}
+	return &Store{DB: db, NodeID: nodeID, cache: cache}, nil
+}
+
+// Close flushes nothing extra (the WAL is durable) and releases the store.
+func (s *Store) Close() error {
+	err := s.DB.Close()
+	s.cache.Unref()
+	return err
+}
+
+func loadOrCreateNodeID(dir string, want int) (int, error) {
+	path := filepath.Join(dir, "NODE_ID")
+	data, err := os.ReadFile(path)
+	if err == nil {
+		id, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || id < 1 || id > 1023 {
+			return 0, fmt.Errorf("corrupt node id file %s: %q", path, data)
+		}
+		if want != 0 && want != id {
+			return 0, fmt.Errorf("configured node id %d differs from %d stored in %s", want, id, path)
+		}
+		return id, nil
+	}
+	if !os.IsNotExist(err) {
+		return 0, fmt.Errorf("while reading %s: %w", path, err)
+	}
+	if want == 0 {
+		want = 1
+	}
+	if err := WriteFileAtomic(path, []byte(strconv.Itoa(want)+"\n"), 0o640); err != nil {
+		return 0, err
+	}
+	return want, nil
+}
+
+// WriteFileAtomic writes data to path crash-safely: write path.tmp, fsync
+// it, rename over path, fsync the directory.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return fmt.Errorf("while creating %s: %w", tmp, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("while writing %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("while syncing %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("while renaming %s: %w", tmp, err)
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,115 @@
+// Package keys defines the physical key layout of the hot tier.
+//
+// Every key starts with a 2-byte big-endian group id, so one group's data is
+// one contiguous key range that can be exported, deleted or snapshotted on
+// its own (the unit of replication in the scale-out design):
+//
+//	[group u16][0x00]                                   group state: applied index, last _seq
+//	[group u16][0x01][record u8][name...]               catalog records (meta group only)
+//	[group u16][0x10][table u32][user...][0x00][pk...]  USER/STREAM table rows
+//	[group u16][0x10][table u32][pk...]                 SHARED table rows
+//
+// Invariants:
+//   - A user id never contains 0x00, so [table][user][0x00] is a prefix that
+//     holds exactly one user's rows: per-user isolation is a key range.
+//   - The primary key is the last component, encoded order-preservingly, so a
+//     scan of a user's range returns rows in primary-key order and a PK lookup
+//     is a point get.
+//   - Table ids are never reused, so a dropped table's leftover keys are
+//     unreachable before cleanup deletes them.
+package keys
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+)
+
+// Group ids. The meta group holds the catalog; shared tables live in the
+// shared group; USER and STREAM table rows are spread over UserGroups groups
+// by a hash of the user id. These numbers are part of the on-disk format.
+const (
+	GroupMeta       uint16 = 0
+	GroupShared     uint16 = 1
+	firstUserGroup  uint16 = 64
+	UserGroups      uint16 = 32
+	kindGroupState  byte   = 0x00
+	kindCatalog     byte   = 0x01
+	kindTableRows   byte   = 0x10
+	scopeTerminator byte   = 0x00
+)
+
+// UserGroup returns the data group that holds the rows of userID.
+func UserGroup(userID string) uint16 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(userID))
+	return firstUserGroup + uint16(h.Sum32()%uint32(UserGroups))
+}
+
+// AllDataGroups lists every group that can hold table rows.
+func AllDataGroups() []uint16 {
+	out := []uint16{GroupShared}
+	for i := uint16(0); i < UserGroups; i++ {
+		out = append(out, firstUserGroup+i)
+	}
+	return out
+}
+
+// AllGroups lists every group, meta first.
+func AllGroups() []uint16 { return append([]uint16{GroupMeta}, AllDataGroups()...) }
+
+// GroupState is the key of a group's state record.
+func GroupState(g uint16) []byte { return []byte{byte(g >> 8), byte(g), kindGroupState} }
+
+// GroupPrefix returns the first key of group g; GroupEnd the first key past it.
+func GroupPrefix(g uint16) []byte { return []byte{byte(g >> 8), byte(g)} }
+
+// GroupEnd returns the exclusive upper bound of group g.
+func GroupEnd(g uint16) []byte { return []byte{byte((g + 1) >> 8), byte(g + 1)} }
+
+// Catalog is the key of a catalog record of the given type and name.
+func Catalog(record byte, name string) []byte {
+	k := make([]byte, 0, 4+len(name))
+	k = append(k, byte(GroupMeta>>8), byte(GroupMeta), kindCatalog, record)
+	return append(k, name...)
+}
+
+// CatalogPrefix is the prefix of all catalog records of one type.
+func CatalogPrefix(record byte) []byte { return Catalog(record, "") }
+
+// TablePrefix returns the prefix of a table's rows within group g.
+func TablePrefix(g uint16, table uint32) []byte {
+	k := make([]byte, 7, 32)
+	binary.BigEndian.PutUint16(k, g)
+	k[2] = kindTableRows
+	binary.BigEndian.PutUint32(k[3:], table)
+	return k
+}
+
+// ScopePrefix returns the prefix of one scope's rows: for USER and STREAM
+// tables the scope is the user id; for SHARED tables it is "" (whole table).
+func ScopePrefix(g uint16, table uint32, userID string, perUser bool) []byte {
+	k := TablePrefix(g, table)
+	if perUser {
+		k = append(k, userID...)
+		k = append(k, scopeTerminator)
+	}
+	return k
+}
+
+// Row appends an encoded primary key to a scope prefix.
+func Row(scope []byte, pk []byte) []byte {
+	k := make([]byte, 0, len(scope)+len(pk))
+	return append(append(k, scope...), pk...)
+}
+
+// PrefixEnd returns the smallest key greater than every key with prefix p.
+func PrefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
