@@ -89,16 +89,15 @@ type Token struct {
 
 // Lex splits sql into tokens. The result always ends with a TokEOF token.
 func Lex(sql string) ([]Token, error) {
-	// Most statements average well over three bytes per token; the estimate
-	// avoids repeated growth on large multi-row INSERTs (the hot path).
+	// Most statements average well over three bytes per token.
 	toks := make([]Token, 0, len(sql)/3+2)
 	l := lexer{src: sql}
 	for {
-		t, err := l.next()
-		if err != nil {
+		toks = append(toks, Token{})
+		t := &toks[len(toks)-1]
+		if err := l.scan(t); err != nil {
 			return nil, err
 		}
-		toks = append(toks, t)
 		if t.Kind == TokEOF {
 			return toks, nil
 		}
@@ -110,23 +109,47 @@ type lexer struct {
 	pos int
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
-}
+// Character classes for the lexer's hot loop.
+const (
+	cSpace      = 1 << iota // SQLite whitespace
+	cIdentStart             // letter, '_' or a byte >= 0x80
+	cDigit
+	cIdentCont // cIdentStart, cDigit or '$'
+	cHex
+)
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+var charClass = func() (c [256]uint8) {
+	for _, b := range []byte(" \t\n\r\f\v") {
+		c[b] |= cSpace
+	}
+	for b := 0; b < 256; b++ {
+		switch {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b == '_', b >= 0x80:
+			c[b] |= cIdentStart | cIdentCont
+		case b >= '0' && b <= '9':
+			c[b] |= cDigit | cIdentCont | cHex
+		}
+		if (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F') {
+			c[b] |= cHex
+		}
+	}
+	c['$'] |= cIdentCont
+	return c
+}()
 
-func isHex(c byte) bool {
-	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
+func isSpace(c byte) bool { return charClass[c]&cSpace != 0 }
+
+func isDigit(c byte) bool { return charClass[c]&cDigit != 0 }
+
+func isHex(c byte) bool { return charClass[c]&cHex != 0 }
 
 func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 
 // isIdentStart accepts bytes >= 0x80 so UTF-8 identifiers lex as SQLite
 // lexes them (it treats every such byte as an identifier character).
-func isIdentStart(c byte) bool { return isLetter(c) || c == '_' || c >= 0x80 }
+func isIdentStart(c byte) bool { return charClass[c]&cIdentStart != 0 }
 
-func isIdentCont(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }
+func isIdentCont(c byte) bool { return charClass[c]&cIdentCont != 0 }
 
 // skipSpace advances over whitespace and comments.
 func (l *lexer) skipSpace() error {
@@ -156,61 +179,78 @@ func (l *lexer) skipSpace() error {
 	return nil
 }
 
+// next returns the next token.
 func (l *lexer) next() (Token, error) {
+	var t Token
+	err := l.scan(&t)
+	return t, err
+}
+
+// scan lexes the next token into t. Writing in place keeps the 64-byte
+// token out of return-value copies on the INSERT hot path.
+func (l *lexer) scan(t *Token) error {
 	if err := l.skipSpace(); err != nil {
-		return Token{}, err
+		return err
 	}
 	src := l.src
 	start := l.pos
 	if start >= len(src) {
-		return Token{Kind: TokEOF, Pos: len(src), End: len(src)}, nil
+		*t = Token{Kind: TokEOF, Pos: len(src), End: len(src)}
+		return nil
 	}
 	c := src[start]
+	cls := charClass[c]
 	switch {
-	case (c == 'x' || c == 'X') && start+1 < len(src) && src[start+1] == '\'':
-		return l.blob(start)
-	case isIdentStart(c):
+	case cls&cIdentStart != 0:
+		if (c == 'x' || c == 'X') && start+1 < len(src) && src[start+1] == '\'' {
+			return l.blob(start, t)
+		}
 		i := start + 1
-		for i < len(src) && isIdentCont(src[i]) {
+		for i < len(src) && charClass[src[i]]&cIdentCont != 0 {
 			i++
 		}
 		l.pos = i
 		text := src[start:i]
-		return Token{Kind: TokIdent, Text: text, Value: asciiLower(text), Pos: start, End: i}, nil
-	case isDigit(c) || (c == '.' && start+1 < len(src) && isDigit(src[start+1])):
-		return l.number(start)
+		*t = Token{Kind: TokIdent, Text: text, Value: lowerIdent(text), Pos: start, End: i}
+		return nil
+	case cls&cDigit != 0 || (c == '.' && start+1 < len(src) && isDigit(src[start+1])):
+		return l.number(start, t)
 	case c == '\'':
 		end, val, err := l.quoted(start, '\'')
 		if err != nil {
-			return Token{}, err
+			return err
 		}
-		return Token{Kind: TokString, Text: src[start:end], Value: val, Pos: start, End: end}, nil
+		*t = Token{Kind: TokString, Text: src[start:end], Value: val, Pos: start, End: end}
+		return nil
 	case c == '"':
 		end, val, err := l.quoted(start, '"')
 		if err != nil {
-			return Token{}, err
+			return err
 		}
 		if val == "" {
-			return Token{}, errSQL(start, "zero-length quoted identifier")
+			return errSQL(start, "zero-length quoted identifier")
 		}
-		return Token{Kind: TokQuotedIdent, Text: src[start:end], Value: val, Pos: start, End: end}, nil
+		*t = Token{Kind: TokQuotedIdent, Text: src[start:end], Value: val, Pos: start, End: end}
+		return nil
 	case c == '$':
 		i := start + 1
 		for i < len(src) && isDigit(src[i]) {
 			i++
 		}
 		if i == start+1 {
-			return Token{}, errSQL(start, "unexpected character '$' (parameters are written $1, $2, ...)")
+			return errSQL(start, "unexpected character '$' (parameters are written $1, $2, ...)")
 		}
 		l.pos = i
-		return Token{Kind: TokParam, Text: src[start:i], Value: src[start+1 : i], Pos: start, End: i}, nil
+		*t = Token{Kind: TokParam, Text: src[start:i], Value: src[start+1 : i], Pos: start, End: i}
+		return nil
 	}
 	if n := opLen(src[start:]); n > 0 {
 		l.pos = start + n
 		text := src[start : start+n]
-		return Token{Kind: TokOp, Text: text, Value: text, Pos: start, End: start + n}, nil
+		*t = Token{Kind: TokOp, Text: text, Value: text, Pos: start, End: start + n}
+		return nil
 	}
-	return Token{}, errSQL(start, "unexpected character %q", rune(c))
+	return errSQL(start, "unexpected character %q", rune(c))
 }
 
 // opLen returns the length of the operator at the start of s, or 0.
@@ -262,27 +302,28 @@ func (l *lexer) quoted(start int, q byte) (int, string, error) {
 	return i, body, nil
 }
 
-func (l *lexer) blob(start int) (Token, error) {
+func (l *lexer) blob(start int, t *Token) error {
 	src := l.src
 	j := strings.IndexByte(src[start+2:], '\'')
 	if j < 0 {
-		return Token{}, errSQL(start, "unterminated blob literal")
+		return errSQL(start, "unterminated blob literal")
 	}
 	hex := src[start+2 : start+2+j]
 	end := start + 2 + j + 1
 	if len(hex)%2 != 0 {
-		return Token{}, errSQL(start, "blob literal must have an even number of hex digits")
+		return errSQL(start, "blob literal must have an even number of hex digits")
 	}
 	for i := 0; i < len(hex); i++ {
 		if !isHex(hex[i]) {
-			return Token{}, errSQL(start, "invalid hex digit in blob literal")
+			return errSQL(start, "invalid hex digit in blob literal")
 		}
 	}
 	l.pos = end
-	return Token{Kind: TokBlob, Text: src[start:end], Value: hex, Pos: start, End: end}, nil
+	*t = Token{Kind: TokBlob, Text: src[start:end], Value: hex, Pos: start, End: end}
+	return nil
 }
 
-func (l *lexer) number(start int) (Token, error) {
+func (l *lexer) number(start int, t *Token) error {
 	src := l.src
 	i := start
 	if src[i] == '0' && i+2 < len(src) && (src[i+1] == 'x' || src[i+1] == 'X') && isHex(src[i+2]) {
@@ -316,12 +357,66 @@ func (l *lexer) number(start int) (Token, error) {
 	// "123abc" is an error in both PostgreSQL 16 and SQLite; accepting it as
 	// "123 AS abc" would silently change meaning.
 	if i < len(src) && (isIdentCont(src[i]) || src[i] == '.') {
-		return Token{}, errSQL(start, "invalid numeric literal %q", src[start:min(i+1, len(src))])
+		return errSQL(start, "invalid numeric literal %q", src[start:min(i+1, len(src))])
 	}
 	l.pos = i
 	text := src[start:i]
-	return Token{Kind: TokNumber, Text: text, Value: text, Pos: start, End: i}, nil
+	*t = Token{Kind: TokNumber, Text: text, Value: text, Pos: start, End: i}
+	return nil
 }
+
+// lowerIdent is asciiLower for identifiers: keywords written in upper
+// case (NOW, NULL, TRUE, VALUES, ...) resolve to interned lowercase
+// strings instead of a fresh allocation per occurrence.
+func lowerIdent(s string) string {
+	if len(s) > maxInterned {
+		return asciiLower(s)
+	}
+	var buf [maxInterned]byte
+	upper := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+			upper = true
+		}
+		buf[i] = c
+	}
+	if !upper {
+		return s
+	}
+	if v, ok := interned[string(buf[:len(s)])]; ok {
+		return v
+	}
+	return string(buf[:len(s)])
+}
+
+const maxInterned = 24
+
+// interned holds the words worth sharing: every keyword this package
+// looks at, plus common type names.
+var interned = func() map[string]string {
+	m := map[string]string{}
+	add := func(set map[string]struct{}) {
+		for w := range set {
+			if len(w) <= maxInterned {
+				m[w] = w
+			}
+		}
+	}
+	add(keywords)
+	add(reservedWords)
+	for _, w := range []string{
+		"now", "current_timestamp", "current_user", "current_role", "snowflake_id", "uuid_v7", "ulid",
+		"namespace", "namespaces", "tables", "shared", "stream", "describe", "show", "use", "history",
+		"password", "role", "email", "if", "restrict", "cascade", "int", "integer", "bigint", "smallint",
+		"text", "varchar", "boolean", "double", "float", "timestamp", "date", "json", "bytes", "uuid",
+		"decimal", "serial", "bigserial", "auto_increment", "generated", "identity", "always",
+	} {
+		m[w] = w
+	}
+	return m
+}()
 
 // asciiLower lowercases ASCII letters only, returning s itself (no
 // allocation) when there is nothing to change.

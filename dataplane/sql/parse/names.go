@@ -8,7 +8,8 @@ const MaxNameLen = 64
 // MaxUserNameLen is the longest user name.
 const MaxUserNameLen = 128
 
-// reservedWords may not be used as namespace, table or column names. The
+// reservedWords may not be used as namespace, table or column names
+// (except the namespace "default"). The
 // list covers SQL keywords that would make a name ambiguous in SQLite or
 // PostgreSQL syntax; everyday column names (id, name, body, user_id,
 // created_at, value, type, status, timestamp, date, ...) are deliberately
@@ -92,7 +93,9 @@ func ValidateName(kind, name string) error {
 	if strings.HasPrefix(lower, "sqlite_") {
 		return errInput(-1, "%s name '%s' must not start with 'sqlite_'", kind, name)
 	}
-	if _, ok := reservedWords[lower]; ok {
+	// "default" is a reserved word but also the name of the default
+	// namespace, so it stays usable as one.
+	if _, ok := reservedWords[lower]; ok && !(kind == "namespace" && lower == "default") {
 		return errInput(-1, "%s name '%s' is a reserved word", kind, name)
 	}
 	return nil

@@ -17,7 +17,7 @@ func (p *parser) parseInsert() (Statement, error) {
 	}
 	ins := &Insert{Table: tn}
 	after := fmt.Sprintf("table name %q", tn.String())
-	if p.isOp("(") && !isQueryStart(p.toks[p.pos:]) {
+	if p.isOp("(") && !p.isQueryStart() {
 		if ins.Columns, err = p.insertColumns(); err != nil {
 			return nil, err
 		}
@@ -88,15 +88,15 @@ func (p *parser) insertColumns() ([]string, error) {
 // insertRows parses the VALUES rows. width is the number of target
 // columns, or 0 when none were named (then the first row sets it).
 //
-// All values land in one backing slice that the rows are cut from at the
-// end: one allocation per growth instead of one per row.
+// This is the hot path of bulk loading. All values land in one backing
+// slice, sized from the first row's byte length, and the rows are cut from
+// it at the end; the token window is compacted after every row.
 func (p *parser) insertRows(width int) ([][]Expr, error) {
-	// Every value takes at least two tokens (itself and "," or ")").
-	flat := make([]Expr, 0, (len(p.toks)-p.pos)/2+1)
+	var flat []Expr
 	var ends []int
 	for {
 		open := p.peek()
-		if err := p.expectOp("(", quoteKw("values")); err != nil {
+		if err := p.expectOp("(", `"VALUES"`); err != nil {
 			return nil, err
 		}
 		rowStart := len(flat)
@@ -125,10 +125,14 @@ func (p *parser) insertRows(width int) ([][]Expr, error) {
 		case n != width:
 			return nil, errSQL(open.Pos, "VALUES lists must all be the same length (row %d has %d values, expected %d)", len(ends)+1, n, width)
 		}
+		if len(ends) == 0 {
+			flat, ends = sizeRows(flat, p.sql, open.Pos, p.peek().Pos, width)
+		}
 		ends = append(ends, len(flat))
 		if !p.acceptOp(",") {
 			break
 		}
+		p.compact()
 	}
 	rows := make([][]Expr, len(ends))
 	start := 0
@@ -137,6 +141,21 @@ func (p *parser) insertRows(width int) ([][]Expr, error) {
 		start = end
 	}
 	return rows, nil
+}
+
+// sizeRows reallocates the value and row-end slices after the first row,
+// estimating the row count from the first row's length in bytes
+// (rowStart..rowEnd) so that the rest of the statement rarely regrows them.
+func sizeRows(flat []Expr, sql string, rowStart, rowEnd, width int) ([]Expr, []int) {
+	rowLen := rowEnd - rowStart + 1
+	rows := (len(sql)-rowStart)/rowLen + 1
+	// Shorter later rows make the estimate low; a margin avoids a final
+	// doubling in the common case, and a cap bounds silly estimates.
+	rows += rows / 8
+	rows = min(rows, 1<<20/max(width, 1))
+	f := make([]Expr, len(flat), rows*width)
+	copy(f, flat)
+	return f, make([]int, 0, rows)
 }
 
 // parseUpdate parses UPDATE t SET c = e [, ...] WHERE cond.

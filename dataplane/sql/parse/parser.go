@@ -9,19 +9,24 @@ import (
 // returned Statement is a pointer to one of the AST structs, e.g.
 // *CreateTable or *Select. Errors are always *Error.
 func Parse(sql string) (Statement, error) {
-	toks, err := Lex(sql)
-	if err != nil {
-		return nil, err
-	}
-	toks, err = trimTerminator(toks)
-	if err != nil {
-		return nil, err
-	}
-	if toks[0].Kind == TokEOF {
+	p := &parser{sql: sql, lx: lexer{src: sql}, toks: make([]Token, 0, 16)}
+	p.first = p.peek()
+	if p.first.Kind == TokEOF {
+		if p.lexErr != nil {
+			return nil, p.lexErr
+		}
 		return nil, errSQL(-1, "empty statement")
 	}
-	p := &parser{sql: sql, toks: toks}
-	return p.statement()
+	st, err := p.statement()
+	// A lexical error surfaces as a premature EOF, so any parse error seen
+	// after it is a consequence: report the root cause instead.
+	if p.lexErr != nil {
+		return nil, p.lexErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // trimTerminator replaces a trailing ';' (or several) by the EOF token and
@@ -37,7 +42,7 @@ func trimTerminator(toks []Token) ([]Token, error) {
 				break
 			}
 			if u.Kind != TokOp || u.Value != ";" {
-				return nil, errSQL(u.Pos, "unexpected %s after ';' (one statement expected)", describe(u))
+				return nil, errMultiple(u)
 			}
 		}
 		toks = toks[:i+1]
@@ -47,18 +52,84 @@ func trimTerminator(toks []Token) ([]Token, error) {
 	return toks, nil
 }
 
-// parser is a recursive-descent cursor over a token slice that always ends
-// in TokEOF; the cursor never moves past that token, so peek never fails.
-type parser struct {
-	sql  string
-	toks []Token
-	pos  int
+func errMultiple(u Token) error {
+	return errSQL(u.Pos, "unexpected %s after ';' (one statement expected)", describe(u))
 }
 
-func (p *parser) peek() Token { return p.toks[p.pos] }
+// parser is a recursive-descent parser over a token stream. Tokens are
+// lexed on demand into a small window (toks[pos] is the cursor), which a
+// multi-row INSERT compacts as it goes: memory stays flat however long the
+// statement, and lexing interleaves with parsing.
+//
+// The stream always ends in TokEOF: a trailing ';' becomes EOF, and a
+// lexical error becomes EOF with lexErr set (Parse then reports lexErr).
+// The cursor never moves past EOF, so peek never fails.
+type parser struct {
+	sql    string
+	lx     lexer
+	toks   []Token
+	pos    int
+	eof    bool // the EOF token is in toks
+	lexErr error
+	first  Token // the statement's first token, for messages
+}
+
+// fill lexes until toks[pos+n] exists or EOF has been produced.
+func (p *parser) fill(n int) {
+	for len(p.toks) <= p.pos+n && !p.eof {
+		p.toks = append(p.toks, Token{})
+		t := &p.toks[len(p.toks)-1]
+		if err := p.lx.scan(t); err != nil {
+			p.lexErr = err
+			*t = Token{Kind: TokEOF, Pos: len(p.sql), End: len(p.sql)}
+			if e, ok := err.(*Error); ok && e.Pos >= 0 {
+				t.Pos, t.End = e.Pos, e.Pos
+			}
+		} else if t.Kind == TokOp && t.Value == ";" {
+			*t = Token{Kind: TokEOF, Pos: t.Pos, End: t.Pos}
+			p.terminator()
+		}
+		p.eof = t.Kind == TokEOF
+	}
+}
+
+// terminator checks that only further ';' follow a ';'.
+func (p *parser) terminator() {
+	for {
+		u, err := p.lx.next()
+		switch {
+		case err != nil:
+			p.lexErr = err
+			return
+		case u.Kind == TokEOF:
+			return
+		case u.Kind != TokOp || u.Value != ";":
+			p.lexErr = errMultiple(u)
+			return
+		}
+	}
+}
+
+// compact drops consumed tokens from the window.
+func (p *parser) compact() {
+	if p.pos < 256 {
+		return
+	}
+	n := copy(p.toks, p.toks[p.pos:])
+	p.toks = p.toks[:n]
+	p.pos = 0
+}
+
+func (p *parser) peek() Token {
+	if p.pos >= len(p.toks) {
+		p.fill(0)
+	}
+	return p.toks[p.pos]
+}
 
 // peekAt returns the token n positions ahead, or EOF past the end.
 func (p *parser) peekAt(n int) Token {
+	p.fill(n)
 	if i := p.pos + n; i < len(p.toks) {
 		return p.toks[i]
 	}
@@ -66,7 +137,7 @@ func (p *parser) peekAt(n int) Token {
 }
 
 func (p *parser) advance() Token {
-	t := p.toks[p.pos]
+	t := p.peek()
 	if t.Kind != TokEOF {
 		p.pos++
 	}
@@ -207,13 +278,13 @@ func (p *parser) tableName(after string) (TableName, error) {
 // statement dispatches on the leading keyword.
 func (p *parser) statement() (Statement, error) {
 	t := p.peek()
-	if isOp(t, "(") && isQueryStart(p.toks) {
-		return &Select{SQL: p.sql}, nil
+	if isOp(t, "(") && p.isQueryStart() {
+		return p.query()
 	}
 	if t.Kind == TokIdent {
 		switch t.Value {
 		case "select", "with", "values":
-			return &Select{SQL: p.sql}, nil
+			return p.query()
 		case "create":
 			return p.parseCreate()
 		case "drop":
@@ -246,18 +317,21 @@ func (p *parser) statement() (Statement, error) {
 // unsupported reports the statement as unsupported, naming its first word,
 // or first two for verbs that take an object (CREATE INDEX, SHOW USERS).
 func (p *parser) unsupported() error {
-	t := p.toks[0]
-	n := 1
-	switch t.Value {
-	case "create", "drop", "alter", "show", "set":
-		n = 2
-	}
+	t := p.first
 	words := []string{}
-	for i := 0; i < n && i < len(p.toks); i++ {
-		if p.toks[i].Kind != TokIdent {
-			break
+	if t.Kind == TokIdent {
+		words = append(words, strings.ToUpper(t.Value))
+		switch t.Value {
+		case "create", "drop", "alter", "show", "set":
+			// The second word is the token after the verb; the verb
+			// parsers consume at most the verb before giving up.
+			p.pos = 0
+			if len(p.toks) > 0 && p.toks[0].Pos == t.Pos {
+				if w := p.peekAt(1); w.Kind == TokIdent {
+					words = append(words, strings.ToUpper(w.Value))
+				}
+			}
 		}
-		words = append(words, strings.ToUpper(p.toks[i].Value))
 	}
 	if len(words) == 0 {
 		return errSQL(t.Pos, "unsupported statement starting with %s", describe(t))
@@ -265,14 +339,24 @@ func (p *parser) unsupported() error {
 	return errSQL(t.Pos, "unsupported statement %q", strings.Join(words, " "))
 }
 
-// isQueryStart reports whether toks (after any leading parentheses) begin
-// with SELECT, WITH or VALUES.
-func isQueryStart(toks []Token) bool {
-	for _, t := range toks {
-		if isOp(t, "(") {
-			continue
+// isQueryStart reports whether the tokens at the cursor (after any
+// leading parentheses) begin with SELECT, WITH or VALUES.
+func (p *parser) isQueryStart() bool {
+	for k := 0; ; k++ {
+		t := p.peekAt(k)
+		if !isOp(t, "(") {
+			return isQueryKw(t)
 		}
-		return isKw(t, "select") || isKw(t, "with") || isKw(t, "values")
 	}
-	return false
+}
+
+// query returns a Select holding the original text. The rest of the
+// statement is lexed so that lexical errors and a second statement are
+// reported here rather than later by Rewrite.
+func (p *parser) query() (Statement, error) {
+	for p.peek().Kind != TokEOF {
+		p.pos++
+		p.compact()
+	}
+	return &Select{SQL: p.sql}, nil
 }

@@ -18,7 +18,8 @@
 //   - Output is made of the original token texts plus generated text; the
 //     text between tokens collapses to one space (or none where the tokens
 //     touched). Generated text never merges with a neighbour into another
-//     token (no "--", "/*", "''" or run-together words), so SQLite
+//     token (no comment starts, no quotes doubling into an escape, no
+//     run-together words), so SQLite
 //     tokenises the output exactly as we built it. Tokens SQLite would read
 //     differently from us ([...] identifiers, "?", ":name", "@name") and NUL
 //     bytes are refused.

@@ -1,0 +1,142 @@
+package parse
+
+import "testing"
+
+func TestParseNamespaceStatements(t *testing.T) {
+	runParseCases(t, []parseCase{
+		{name: "create", in: "CREATE NAMESPACE app", want: &CreateNamespace{Name: "app"}},
+		{name: "create if not exists", in: "create namespace if not exists App;", want: &CreateNamespace{Name: "app", IfNotExists: true}},
+		{name: "create quoted keeps case", in: `CREATE NAMESPACE "MyApp"`, want: &CreateNamespace{Name: "MyApp"}},
+		{name: "create default allowed", in: "CREATE NAMESPACE IF NOT EXISTS default", want: &CreateNamespace{Name: "default", IfNotExists: true}},
+		{name: "create reserved", in: "CREATE NAMESPACE system", code: CodeInvalidInput, msg: "namespace name 'system' is reserved at position 17"},
+		{name: "create reserved word", in: "CREATE NAMESPACE select", code: CodeInvalidInput, msg: "reserved word"},
+		{name: "create bad name", in: "CREATE NAMESPACE _x", code: CodeInvalidInput, msg: "must not start with '_'"},
+		{name: "create missing name", in: "CREATE NAMESPACE", code: CodeInvalidSQL, msg: `expected namespace name after "CREATE NAMESPACE", found end of statement`},
+		{name: "create if not without exists", in: "CREATE NAMESPACE IF NOT app", code: CodeInvalidSQL, msg: `expected EXISTS after "IF NOT"`},
+		{name: "create trailing junk", in: "CREATE NAMESPACE a b", code: CodeInvalidSQL, msg: `unexpected "b" at position 19`},
+		{name: "drop", in: "DROP NAMESPACE app", want: &DropNamespace{Name: "app"}},
+		{name: "drop if exists cascade", in: "DROP NAMESPACE IF EXISTS app CASCADE", want: &DropNamespace{Name: "app", IfExists: true, Cascade: true}},
+		{name: "drop restrict", in: "DROP NAMESPACE app RESTRICT", want: &DropNamespace{Name: "app"}},
+		{name: "show", in: "SHOW NAMESPACES", want: &ShowNamespaces{}},
+		{name: "show junk", in: "SHOW NAMESPACES x", code: CodeInvalidSQL, msg: "unexpected"},
+		{name: "show other", in: "SHOW USERS", code: CodeInvalidSQL, msg: `unsupported statement "SHOW USERS"`},
+		{name: "use", in: "USE app", want: &UseNamespace{Name: "app"}},
+		{name: "use namespace", in: "USE NAMESPACE app", want: &UseNamespace{Name: "app"}},
+		{name: "use default", in: "USE default", want: &UseNamespace{Name: "default"}},
+		{name: "set namespace", in: "SET NAMESPACE app", want: &UseNamespace{Name: "app"}},
+		{name: "set namespace =", in: "SET NAMESPACE = app", want: &UseNamespace{Name: "app"}},
+		{name: "set namespace to", in: "SET NAMESPACE TO app", want: &UseNamespace{Name: "app"}},
+		{name: "use missing", in: "USE", code: CodeInvalidSQL, msg: "expected namespace name"},
+		{name: "use string", in: "USE 'app'", code: CodeInvalidSQL, msg: "expected namespace name"},
+	})
+}
+
+func TestParseTableStatements(t *testing.T) {
+	runParseCases(t, []parseCase{
+		{name: "show tables", in: "SHOW TABLES", want: &ShowTables{}},
+		{name: "show tables in", in: "SHOW TABLES IN app", want: &ShowTables{Namespace: "app"}},
+		{name: "show tables in namespace", in: "SHOW TABLES IN NAMESPACE app", want: &ShowTables{Namespace: "app"}},
+		{name: "show tables from", in: "SHOW TABLES FROM app", want: &ShowTables{Namespace: "app"}},
+		{name: "describe", in: "DESCRIBE TABLE app.users", want: &DescribeTable{Table: TableName{"app", "users"}}},
+		{name: "desc history", in: "DESC TABLE users HISTORY", want: &DescribeTable{Table: TableName{Name: "users"}, History: true}},
+		{name: "describe without TABLE", in: "DESCRIBE users", want: &DescribeTable{Table: TableName{Name: "users"}}},
+		{name: "describe bad", in: "DESCRIBE TABLE", code: CodeInvalidSQL, msg: `expected table name after "DESCRIBE TABLE"`},
+		{name: "drop table", in: "DROP TABLE app.users", want: &DropTable{Table: TableName{"app", "users"}}},
+		{name: "drop table if exists", in: "DROP TABLE IF EXISTS users", want: &DropTable{Table: TableName{Name: "users"}, IfExists: true}},
+		{name: "drop user table", in: "DROP USER TABLE t", want: &DropTable{Table: TableName{Name: "t"}, TableType: "USER"}},
+		{name: "drop shared table", in: "DROP SHARED TABLE t", want: &DropTable{Table: TableName{Name: "t"}, TableType: "SHARED"}},
+		{name: "drop stream table", in: "DROP STREAM TABLE IF EXISTS a.t", want: &DropTable{Table: TableName{"a", "t"}, TableType: "STREAM", IfExists: true}},
+		{name: "drop table three parts", in: "DROP TABLE a.b.c", code: CodeInvalidSQL, msg: "at most two parts"},
+		{name: "drop table reserved", in: "DROP TABLE select", code: CodeInvalidInput, msg: "table name 'select' is a reserved word at position 11"},
+		{name: "drop index", in: "DROP INDEX i", code: CodeInvalidSQL, msg: `unsupported statement "DROP INDEX"`},
+	})
+}
+
+func TestParseCreateTable(t *testing.T) {
+	snow := &DefaultExpr{Func: FuncSnowflakeID}
+	runParseCases(t, []parseCase{
+		{name: "basic", in: "CREATE TABLE app.messages (id BIGINT PRIMARY KEY, body TEXT NOT NULL, created_at TIMESTAMP DEFAULT NOW())",
+			want: &CreateTable{Table: TableName{"app", "messages"}, PrimaryKey: "id", Columns: []ColumnDef{
+				{Name: "id", Type: "BIGINT", PrimaryKey: true},
+				{Name: "body", Type: "TEXT", NotNull: true},
+				{Name: "created_at", Type: "TIMESTAMP", Default: &DefaultExpr{Func: FuncNow}},
+			}}},
+		{name: "user table prefix", in: "CREATE USER TABLE IF NOT EXISTS notes (id INT)",
+			want: &CreateTable{Table: TableName{Name: "notes"}, IfNotExists: true, TableType: "USER", Columns: []ColumnDef{{Name: "id", Type: "INT"}}}},
+		{name: "shared table prefix", in: "CREATE SHARED TABLE s (id INT)",
+			want: &CreateTable{Table: TableName{Name: "s"}, TableType: "SHARED", Columns: []ColumnDef{{Name: "id", Type: "INT"}}}},
+		{name: "stream with options", in: "CREATE STREAM TABLE ev (id INT) WITH (TTL_SECONDS = 60, type = 'stream')",
+			want: &CreateTable{Table: TableName{Name: "ev"}, TableType: "STREAM", Columns: []ColumnDef{{Name: "id", Type: "INT"}},
+				Options: map[string]string{"TTL_SECONDS": "60", "TYPE": "STREAM"}}},
+		{name: "type from options", in: "CREATE TABLE t (id INT) WITH (TYPE = 'SHARED', STORAGE_ID = 'local', FLUSH_POLICY = 'rows:1000', USE_USER_STORAGE = true, DELETED_RETENTION_HOURS = -1, ACCESS_LEVEL = public, COMPRESSION = zstd)",
+			want: &CreateTable{Table: TableName{Name: "t"}, TableType: "SHARED", Columns: []ColumnDef{{Name: "id", Type: "INT"}},
+				Options: map[string]string{"TYPE": "SHARED", "STORAGE_ID": "local", "FLUSH_POLICY": "rows:1000", "USE_USER_STORAGE": "true",
+					"DELETED_RETENTION_HOURS": "-1", "ACCESS_LEVEL": "public", "COMPRESSION": "zstd"}}},
+		{name: "types normalised", in: "CREATE TABLE t (a decimal ( 10 , 2 ), b varchar(20), c double precision, d embedding(384), e timestamp with time zone, f character varying(5), g int unsigned)",
+			want: &CreateTable{Table: TableName{Name: "t"}, Columns: []ColumnDef{
+				{Name: "a", Type: "DECIMAL(10,2)"}, {Name: "b", Type: "VARCHAR(20)"}, {Name: "c", Type: "DOUBLE PRECISION"},
+				{Name: "d", Type: "EMBEDDING(384)"}, {Name: "e", Type: "TIMESTAMP WITH TIME ZONE"}, {Name: "f", Type: "CHARACTER VARYING(5)"},
+				{Name: "g", Type: "INT UNSIGNED"},
+			}}},
+		{name: "serial types", in: "CREATE TABLE t (a SERIAL, b BIGSERIAL PRIMARY KEY, c SMALLSERIAL)",
+			want: &CreateTable{Table: TableName{Name: "t"}, PrimaryKey: "b", Columns: []ColumnDef{
+				{Name: "a", Type: "INT", Default: snow}, {Name: "b", Type: "BIGINT", PrimaryKey: true, Default: snow}, {Name: "c", Type: "SMALLINT", Default: snow},
+			}}},
+		{name: "auto_increment and identity", in: "CREATE TABLE t (a BIGINT AUTO_INCREMENT, b BIGINT GENERATED ALWAYS AS IDENTITY, c INT GENERATED BY DEFAULT AS IDENTITY (START WITH 1))",
+			want: &CreateTable{Table: TableName{Name: "t"}, Columns: []ColumnDef{
+				{Name: "a", Type: "BIGINT", Default: snow}, {Name: "b", Type: "BIGINT", Default: snow}, {Name: "c", Type: "INT", Default: snow},
+			}}},
+		{name: "defaults", in: "CREATE TABLE t (a INT DEFAULT -5, b TEXT DEFAULT 'x''y', c BOOLEAN DEFAULT TRUE, d TEXT DEFAULT NULL, e TIMESTAMP DEFAULT CURRENT_TIMESTAMP, f TEXT DEFAULT CURRENT_USER, g TEXT DEFAULT uuid_v7(), h TEXT DEFAULT ULID(), i DOUBLE DEFAULT (1.5), j BYTES DEFAULT x'ab')",
+			want: &CreateTable{Table: TableName{Name: "t"}, Columns: []ColumnDef{
+				{Name: "a", Type: "INT", Default: &DefaultExpr{Literal: &Literal{Kind: LitInt, Text: "-5"}}},
+				{Name: "b", Type: "TEXT", Default: &DefaultExpr{Literal: &Literal{Kind: LitString, Text: "x'y"}}},
+				{Name: "c", Type: "BOOLEAN", Default: &DefaultExpr{Literal: &Literal{Kind: LitBool, Text: "true", Bool: true}}},
+				{Name: "d", Type: "TEXT", Default: &DefaultExpr{Literal: &Literal{Kind: LitNull, Text: "NULL"}}},
+				{Name: "e", Type: "TIMESTAMP", Default: &DefaultExpr{Func: FuncCurrentTimestamp}},
+				{Name: "f", Type: "TEXT", Default: &DefaultExpr{Func: FuncCurrentUser}},
+				{Name: "g", Type: "TEXT", Default: &DefaultExpr{Func: FuncUUIDv7}},
+				{Name: "h", Type: "TEXT", Default: &DefaultExpr{Func: FuncULID}},
+				{Name: "i", Type: "DOUBLE", Default: &DefaultExpr{Literal: &Literal{Kind: LitFloat, Text: "1.5"}}},
+				{Name: "j", Type: "BYTES", Default: &DefaultExpr{Literal: &Literal{Kind: LitBlob, Text: "AB"}}},
+			}}},
+		{name: "constraints", in: `CREATE TABLE t (id INT CONSTRAINT pk PRIMARY KEY NOT NULL, "Email" TEXT UNIQUE NULL)`,
+			want: &CreateTable{Table: TableName{Name: "t"}, PrimaryKey: "id", Columns: []ColumnDef{
+				{Name: "id", Type: "INT", PrimaryKey: true, NotNull: true}, {Name: "Email", Type: "TEXT", Unique: true, Nullable: true},
+			}}},
+		{name: "table-level primary key", in: "CREATE TABLE t (id INT, name TEXT, CONSTRAINT t_pk PRIMARY KEY (ID)) USING kalam",
+			want: &CreateTable{Table: TableName{Name: "t"}, PrimaryKey: "id", Columns: []ColumnDef{
+				{Name: "id", Type: "INT", PrimaryKey: true}, {Name: "name", Type: "TEXT"},
+			}}},
+		{name: "using before with", in: "CREATE TABLE t (id INT) USING rocksdb WITH (TYPE = USER)",
+			want: &CreateTable{Table: TableName{Name: "t"}, TableType: "USER", Columns: []ColumnDef{{Name: "id", Type: "INT"}}, Options: map[string]string{"TYPE": "USER"}}},
+
+		{name: "composite table pk", in: "CREATE TABLE t (a INT, b INT, PRIMARY KEY (a, b))", code: CodeInvalidSQL, msg: "composite primary keys are not supported"},
+		{name: "two column pks", in: "CREATE TABLE t (a INT PRIMARY KEY, b INT PRIMARY KEY)", code: CodeInvalidSQL, msg: "composite primary keys are not supported"},
+		{name: "column and table pk differ", in: "CREATE TABLE t (a INT PRIMARY KEY, b INT, PRIMARY KEY (b))", code: CodeInvalidSQL, msg: "composite primary keys"},
+		{name: "pk unknown column", in: "CREATE TABLE t (a INT, PRIMARY KEY (z))", code: CodeInvalidInput, msg: "primary key column 'z' does not exist"},
+		{name: "nullable pk", in: "CREATE TABLE t (a INT PRIMARY KEY NULL)", code: CodeInvalidInput, msg: "cannot be NULL"},
+		{name: "type conflict", in: "CREATE USER TABLE t (id INT) WITH (TYPE = 'SHARED')", code: CodeInvalidSQL, msg: "table type SHARED conflicts with USER TABLE"},
+		{name: "bad type option", in: "CREATE TABLE t (id INT) WITH (TYPE = 'big')", code: CodeInvalidInput, msg: "invalid table type 'BIG'"},
+		{name: "unknown option", in: "CREATE TABLE t (id INT) WITH (COLOR = 'red')", code: CodeInvalidSQL, msg: "unknown table option COLOR"},
+		{name: "duplicate option", in: "CREATE TABLE t (id INT) WITH (TTL_SECONDS = 1, ttl_seconds = 2)", code: CodeInvalidSQL, msg: "given twice"},
+		{name: "reserved column", in: "CREATE TABLE t (_seq INT)", code: CodeInvalidInput, msg: "column name '_seq' is reserved for system columns at position 16"},
+		{name: "reserved word column", in: "CREATE TABLE t (id INT, user TEXT)", code: CodeInvalidInput, msg: "column name 'user' is a reserved word"},
+		{name: "duplicate column", in: "CREATE TABLE t (id INT, ID TEXT)", code: CodeInvalidInput, msg: "duplicate column name 'id'"},
+		{name: "no columns", in: "CREATE TABLE t ()", code: CodeInvalidSQL, msg: "expected column name"},
+		{name: "missing type", in: "CREATE TABLE t (id PRIMARY KEY)", code: CodeInvalidSQL, msg: "expected data type after column name 'id'"},
+		{name: "missing paren", in: "CREATE TABLE t id INT", code: CodeInvalidSQL, msg: `expected "(" after table name "t"`},
+		{name: "unterminated list", in: "CREATE TABLE t (id INT", code: CodeInvalidSQL, msg: `expected "," or ")" after column definition, found end of statement at position 22`},
+		{name: "bad type param", in: "CREATE TABLE t (a DECIMAL(x))", code: CodeInvalidSQL, msg: "type parameter"},
+		{name: "array type", in: "CREATE TABLE t (a INT[])", code: CodeInvalidSQL, msg: "array types are not supported"},
+		{name: "check constraint", in: "CREATE TABLE t (a INT CHECK (a > 0))", code: CodeInvalidSQL, msg: "column CHECK clause is not supported"},
+		{name: "table unique", in: "CREATE TABLE t (a INT, UNIQUE (a))", code: CodeInvalidSQL, msg: "table-level UNIQUE constraints are not supported"},
+		{name: "unsupported default", in: "CREATE TABLE t (a INT DEFAULT 1 + 2)", code: CodeInvalidSQL, msg: `expected "," or ")"`},
+		{name: "unsupported default func", in: "CREATE TABLE t (a TEXT DEFAULT gen_random_uuid())", code: CodeInvalidSQL, msg: "unsupported DEFAULT expression"},
+		{name: "serial with default", in: "CREATE TABLE t (a SERIAL DEFAULT 1)", code: CodeInvalidSQL, msg: "cannot have a DEFAULT and be auto-generated"},
+		{name: "null and not null", in: "CREATE TABLE t (a INT NULL NOT NULL)", code: CodeInvalidSQL, msg: "both NULL and NOT NULL"},
+		{name: "two defaults", in: "CREATE TABLE t (a INT DEFAULT 1 DEFAULT 2)", code: CodeInvalidSQL, msg: "more than one DEFAULT"},
+		{name: "junk after", in: "CREATE TABLE t (a INT) extra", code: CodeInvalidSQL, msg: `unexpected "extra"`},
+		{name: "bad table name", in: "CREATE TABLE 't' (a INT)", code: CodeInvalidSQL, msg: "expected table name"},
+		{name: "namespace reserved word", in: "CREATE TABLE select.t (a INT)", code: CodeInvalidInput, msg: "namespace name 'select' is a reserved word"},
+	})
+}

@@ -1,0 +1,218 @@
+package parse
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// fakeResolver knows namespaces app and chat; the current namespace is app.
+type fakeResolver struct{}
+
+var fakeTables = map[string]string{
+	"app.users":    "t_app_users",
+	"app.messages": "t_app_messages",
+	"app.Weird":    `t_app_we"ird`,
+	"chat.rooms":   "t_chat_rooms",
+	"chat.users":   "t_chat_users",
+}
+
+func (fakeResolver) ResolveTable(ns, name string) (string, bool) {
+	if ns == "" {
+		ns = "app"
+	}
+	v, ok := fakeTables[ns+"."+name]
+	return v, ok
+}
+
+func (fakeResolver) IsNamespace(name string) bool { return name == "app" || name == "chat" }
+
+var testOpt = RewriteOptions{CurrentUser: "o'brien", CurrentRole: "dba"}
+
+func TestRewrite(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+		limit          bool
+		params         int
+	}{
+		{name: "simple", in: "SELECT * FROM users", want: `SELECT * FROM "t_app_users" AS users`},
+		{name: "qualified", in: "SELECT id FROM app.users", want: `SELECT id FROM "t_app_users" AS users`},
+		{name: "alias with AS", in: "SELECT u.id FROM users AS u", want: `SELECT u.id FROM "t_app_users" AS u`},
+		{name: "bare alias", in: "SELECT u.id FROM chat.users u WHERE u.id = 1", want: `SELECT u.id FROM "t_chat_users" AS u WHERE u.id = 1`},
+		{name: "quoted table", in: `SELECT * FROM "Weird"`, want: `SELECT * FROM "t_app_we""ird" AS "Weird"`},
+		{name: "quoted alias", in: `SELECT * FROM users "U"`, want: `SELECT * FROM "t_app_users" AS "U"`},
+		{name: "join with aliases", in: "SELECT m.body, u.name FROM messages m JOIN users u ON m.user_id = u.id",
+			want: `SELECT m.body, u.name FROM "t_app_messages" AS m JOIN "t_app_users" AS u ON m.user_id = u.id`},
+		{name: "left outer join", in: "SELECT 1 FROM users LEFT OUTER JOIN chat.rooms r ON true",
+			want: `SELECT 1 FROM "t_app_users" AS users LEFT OUTER JOIN "t_chat_rooms" AS r ON true`},
+		{name: "comma join", in: "SELECT * FROM users u, messages m, chat.rooms WHERE u.id = m.user_id",
+			want: `SELECT * FROM "t_app_users" AS u, "t_app_messages" AS m, "t_chat_rooms" AS rooms WHERE u.id = m.user_id`},
+		{name: "comma after ON continues FROM", in: "SELECT 1 FROM users u JOIN messages m ON u.id = m.user_id, chat.rooms",
+			want: `SELECT 1 FROM "t_app_users" AS u JOIN "t_app_messages" AS m ON u.id = m.user_id, "t_chat_rooms" AS rooms`},
+		{name: "group by commas are columns", in: "SELECT a, b FROM users GROUP BY a, b ORDER BY a, b LIMIT 1, 2",
+			want: `SELECT a, b FROM "t_app_users" AS users GROUP BY a, b ORDER BY a, b LIMIT 1, 2`, limit: true},
+		{name: "subquery in FROM", in: "SELECT x.n FROM (SELECT count(*) AS n FROM users) x",
+			want: `SELECT x.n FROM (SELECT count(*) AS n FROM "t_app_users" AS users) x`},
+		{name: "subquery in WHERE", in: "SELECT * FROM users WHERE id IN (SELECT user_id FROM messages)",
+			want: `SELECT * FROM "t_app_users" AS users WHERE id IN (SELECT user_id FROM "t_app_messages" AS messages)`},
+		{name: "exists subquery", in: "SELECT 1 WHERE EXISTS (SELECT 1 FROM chat.rooms)",
+			want: `SELECT 1 WHERE EXISTS (SELECT 1 FROM "t_chat_rooms" AS rooms)`},
+		{name: "parenthesised join", in: "SELECT * FROM (users u JOIN messages m ON u.id = m.user_id)",
+			want: `SELECT * FROM ("t_app_users" AS u JOIN "t_app_messages" AS m ON u.id = m.user_id)`},
+		{name: "CTE names left alone", in: "WITH recent AS (SELECT * FROM messages) SELECT * FROM recent r JOIN users ON true",
+			want: `WITH recent AS (SELECT * FROM "t_app_messages" AS messages) SELECT * FROM recent r JOIN "t_app_users" AS users ON true`},
+		{name: "recursive CTE", in: "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM n WHERE x < 3) SELECT x FROM n",
+			want: `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM n WHERE x < 3) SELECT x FROM n`},
+		{name: "CTE shadows table", in: "WITH users AS (SELECT 1 AS id) SELECT id FROM users",
+			want: `WITH users AS (SELECT 1 AS id) SELECT id FROM users`},
+		{name: "CTE scope ends with its subquery", in: "SELECT * FROM (WITH users AS (SELECT 1) SELECT * FROM users) s, users",
+			want: `SELECT * FROM (WITH users AS (SELECT 1) SELECT * FROM users) s, "t_app_users" AS users`},
+		{name: "limit inside CTE is not top level", in: "WITH c AS (SELECT * FROM users LIMIT 5) SELECT * FROM c",
+			want: `WITH c AS (SELECT * FROM "t_app_users" AS users LIMIT 5) SELECT * FROM c`},
+		{name: "top level limit", in: "SELECT * FROM users LIMIT 10 OFFSET 5;", want: `SELECT * FROM "t_app_users" AS users LIMIT 10 OFFSET 5`, limit: true},
+		{name: "ns.t.col", in: "SELECT app.users.name FROM app.users WHERE app.users.id = 1",
+			want: `SELECT users.name FROM "t_app_users" AS users WHERE users.id = 1`},
+		{name: "ns.t.col uses alias", in: "SELECT chat.rooms.id, chat.rooms.* FROM chat.rooms AS r",
+			want: `SELECT r.id, r.* FROM "t_chat_rooms" AS r`},
+		{name: "two-part refs untouched", in: "SELECT users.id FROM users", want: `SELECT users.id FROM "t_app_users" AS users`},
+		{name: "params", in: "SELECT * FROM users WHERE id = $1 AND name = $12", want: `SELECT * FROM "t_app_users" AS users WHERE id = ?1 AND name = ?12`, params: 12},
+		{name: "cast of column", in: "SELECT id::text FROM users", want: `SELECT CAST(id AS TEXT) FROM "t_app_users" AS users`},
+		{name: "cast of qualified column", in: "SELECT u.id::bigint FROM users u", want: `SELECT CAST(u.id AS INTEGER) FROM "t_app_users" AS u`},
+		{name: "cast after function call", in: "SELECT count(*)::int FROM users", want: `SELECT CAST(count(*) AS INTEGER) FROM "t_app_users" AS users`},
+		{name: "cast after parens", in: "SELECT (a + b)::double precision", want: `SELECT CAST((a + b) AS REAL)`},
+		{name: "cast chain", in: "SELECT $1::int::text", want: `SELECT CAST(CAST(?1 AS INTEGER) AS TEXT)`, params: 1},
+		{name: "cast with params", in: "SELECT x::varchar(20), y::numeric(10, 2)", want: `SELECT CAST(x AS TEXT), CAST(y AS REAL)`},
+		{name: "cast binds tighter than minus", in: "SELECT -1::int", want: `SELECT -CAST(1 AS INTEGER)`},
+		{name: "CAST AS pg type", in: "SELECT CAST(id AS bigint), CAST(x AS bool) FROM users",
+			want: `SELECT CAST(id AS INTEGER), CAST(x AS INTEGER) FROM "t_app_users" AS users`},
+		{name: "string cast to timestamp", in: "SELECT '1970-01-01 00:00:01'::timestamp", want: `SELECT 1000000`},
+		{name: "ilike", in: "SELECT * FROM users WHERE name ILIKE 'al%'",
+			want: `SELECT * FROM "t_app_users" AS users WHERE lower(name) LIKE lower('al%')`},
+		{name: "not ilike", in: "SELECT * FROM users WHERE name NOT ILIKE $1 AND id > 1",
+			want: `SELECT * FROM "t_app_users" AS users WHERE lower(name) NOT LIKE lower(?1) AND id > 1`, params: 1},
+		{name: "ilike with concatenation", in: "SELECT 1 WHERE a || b ILIKE '%' || $1 || '%'",
+			want: `SELECT 1 WHERE lower(a || b) LIKE lower('%' || ?1 || '%')`, params: 1},
+		{name: "ilike in parens and CASE", in: "SELECT CASE WHEN (u.name ILIKE 'x') THEN 1 END FROM users u",
+			want: `SELECT CASE WHEN (lower(u.name) LIKE lower('x')) THEN 1 END FROM "t_app_users" AS u`},
+		{name: "current_user", in: "SELECT * FROM users WHERE name = CURRENT_USER OR name = current_user()",
+			want: `SELECT * FROM "t_app_users" AS users WHERE name = 'o''brien' OR name = 'o''brien'`},
+		{name: "current_role", in: "SELECT CURRENT_ROLE()", want: `SELECT 'dba'`},
+		{name: "alias named current_user kept", in: "SELECT 1 AS current_user", want: `SELECT 1 AS current_user`},
+		{name: "now and current_timestamp", in: "SELECT NOW(), CURRENT_TIMESTAMP, snowflake_id(), UUID_V7(), ulid()",
+			want: `SELECT kalam_now(), kalam_now(), kalam_snowflake_id(), kalam_uuid_v7(), kalam_ulid()`},
+		{name: "column named ulid", in: "SELECT ulid FROM users", want: `SELECT ulid FROM "t_app_users" AS users`},
+		{name: "extract", in: "SELECT EXTRACT(YEAR FROM created_at) FROM messages",
+			want: `SELECT kalam_extract('year', created_at) FROM "t_app_messages" AS messages`},
+		{name: "extract of expression with cast", in: "SELECT extract(epoch FROM $1::timestamp)",
+			want: `SELECT kalam_extract('epoch', CAST(?1 AS INTEGER))`, params: 1},
+		{name: "timestamp literal", in: "SELECT * FROM messages WHERE created_at > TIMESTAMP '2025-01-01 00:00:00'",
+			want: `SELECT * FROM "t_app_messages" AS messages WHERE created_at > 1735689600000000`},
+		{name: "timestamp literal RFC3339", in: "SELECT TIMESTAMP '2025-01-01T00:00:00.5Z'", want: `SELECT 1735689600500000`},
+		{name: "negative timestamp is parenthesised", in: "SELECT 1-TIMESTAMP '1969-12-31 23:59:59'", want: `SELECT 1-(-1000000)`},
+		{name: "date literal", in: "SELECT DATE '1970-01-11'", want: `SELECT 10`},
+		{name: "is distinct from", in: "SELECT 1 FROM users WHERE a IS NOT DISTINCT FROM b",
+			want: `SELECT 1 FROM "t_app_users" AS users WHERE a IS NOT DISTINCT FROM b`},
+		{name: "values", in: "VALUES (1, 'a'), (2, 'b')", want: `VALUES (1, 'a'), (2, 'b')`},
+		{name: "outer parens stripped", in: "((SELECT 1 FROM users LIMIT 1))", want: `SELECT 1 FROM "t_app_users" AS users LIMIT 1`, limit: true},
+		{name: "comments collapse", in: "SELECT /* c */ 1 -- tail\nFROM users", want: `SELECT 1 FROM "t_app_users" AS users`},
+		{name: "union", in: "SELECT id FROM users UNION SELECT id FROM chat.users",
+			want: `SELECT id FROM "t_app_users" AS users UNION SELECT id FROM "t_chat_users" AS users`},
+		{name: "window not a clause keeps FROM open", in: "SELECT count(*) OVER w FROM users WINDOW w AS (ORDER BY id)",
+			want: `SELECT count(*) OVER w FROM "t_app_users" AS users WINDOW w AS (ORDER BY id)`},
+		{name: "keyword after table is not alias", in: "SELECT * FROM users WHERE 1", want: `SELECT * FROM "t_app_users" AS users WHERE 1`},
+		{name: "json arrow operators", in: "SELECT data->>'a', data->'b' FROM users", want: `SELECT data->>'a', data->'b' FROM "t_app_users" AS users`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Rewrite(tc.in, fakeResolver{}, testOpt)
+			if err != nil {
+				t.Fatalf("Rewrite(%q): %v", tc.in, err)
+			}
+			if got.SQL != tc.want {
+				t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", tc.in, got.SQL, tc.want)
+			}
+			if got.HasLimit != tc.limit {
+				t.Errorf("HasLimit = %v, want %v", got.HasLimit, tc.limit)
+			}
+			if got.NumParams != tc.params {
+				t.Errorf("NumParams = %d, want %d", got.NumParams, tc.params)
+			}
+		})
+	}
+}
+
+func TestRewriteTables(t *testing.T) {
+	got, err := Rewrite("SELECT * FROM users a JOIN users b ON true, chat.users WHERE x IN (SELECT 1 FROM app.users)", fakeResolver{}, testOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ResolvedTable{
+		{Name: "users", VTab: "t_app_users"},
+		{Namespace: "chat", Name: "users", VTab: "t_chat_users"},
+		{Namespace: "app", Name: "users", VTab: "t_app_users"},
+	}
+	if !reflect.DeepEqual(got.Tables, want) {
+		t.Errorf("Tables = %+v, want %+v", got.Tables, want)
+	}
+}
+
+func TestRewriteErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, code, msg string
+	}{
+		{"not found", "SELECT * FROM nope", CodeNotFound, "table 'nope' not found"},
+		{"not found qualified", "SELECT * FROM chat.nope", CodeNotFound, "table 'chat.nope' not found"},
+		{"not found in join", "SELECT * FROM users JOIN ghosts ON true", CodeNotFound, "table 'ghosts' not found"},
+		{"not found in subquery", "SELECT (SELECT 1 FROM ghosts)", CodeNotFound, "table 'ghosts' not found"},
+		{"sqlite_master", "SELECT * FROM sqlite_master", CodeNotFound, "table 'sqlite_master' not found"},
+		{"sqlite_schema quoted", `SELECT * FROM "SQLITE_SCHEMA"`, CodeNotFound, "not found"},
+		{"main schema", "SELECT * FROM main.users", CodeNotFound, "table 'main.users' not found"},
+		{"temp schema", "SELECT * FROM temp.sqlite_temp_master", CodeNotFound, "not found"},
+		{"sqlite_master after comma", "SELECT * FROM users, sqlite_master", CodeNotFound, "not found"},
+		{"sqlite_master after window alias", "SELECT * FROM users window, sqlite_master", CodeNotFound, "not found"},
+		{"sqlite_master in parens", "SELECT * FROM (sqlite_master)", CodeNotFound, "not found"},
+		{"table function", "SELECT * FROM pragma_table_info('users')", CodeInvalidSQL, "table functions are not supported"},
+		{"table function qualified", "SELECT * FROM main.pragma_table_info('x')", CodeInvalidSQL, "table functions are not supported"},
+		{"string as table", "SELECT * FROM 'sqlite_master'", CodeInvalidSQL, "expected table name"},
+		{"IN table", "SELECT 1 WHERE 'x' IN sqlite_master", CodeInvalidSQL, "IN needs a list or a subquery"},
+		{"brackets", "SELECT [a'] FROM sqlite_master --']", CodeInvalidSQL, "square brackets are not supported"},
+		{"question mark", "SELECT ?", CodeInvalidSQL, "placeholders"},
+		{"named param", "SELECT :x", CodeInvalidSQL, "unexpected"},
+		{"backtick", "SELECT * FROM `sqlite_master`", CodeInvalidSQL, "unexpected character"},
+		{"not a query", "DELETE FROM users WHERE 1", CodeInvalidSQL, "only SELECT"},
+		{"with then delete", "WITH x AS (SELECT 1) DELETE FROM users", CodeInvalidSQL, "expected SELECT after the WITH clause"},
+		{"multiple statements", "SELECT 1; SELECT * FROM sqlite_master", CodeInvalidSQL, "one statement"},
+		{"unbalanced open", "SELECT (1", CodeInvalidSQL, `unbalanced "("`},
+		{"unbalanced close", "SELECT 1)", CodeInvalidSQL, `unbalanced ")"`},
+		{"case without end", "SELECT CASE WHEN 1 THEN 2", CodeInvalidSQL, "CASE without END"},
+		{"missing table", "SELECT * FROM", CodeInvalidSQL, "expected table name"},
+		{"cast without operand", "SELECT ::int", CodeInvalidSQL, `"::" must follow an expression`},
+		{"unknown cast type", "SELECT x::interval", CodeInvalidSQL, "unsupported type INTERVAL"},
+		{"array cast", "SELECT x::int[]", CodeInvalidSQL, "array types"},
+		{"ilike without left", "SELECT ILIKE 'x'", CodeInvalidSQL, "ILIKE needs a left operand"},
+		{"ilike without right", "SELECT a ILIKE", CodeInvalidSQL, "ILIKE needs a right operand"},
+		{"bad timestamp", "SELECT TIMESTAMP '2025-02-30'", CodeInvalidInput, "invalid timestamp"},
+		{"bad date", "SELECT DATE 'soon'", CodeInvalidInput, "invalid date"},
+		{"param zero", "SELECT $0", CodeInvalidSQL, "invalid parameter"},
+		{"param too big", "SELECT $40000", CodeInvalidSQL, "invalid parameter"},
+		{"malformed extract", "SELECT EXTRACT(year, x)", CodeInvalidSQL, "malformed EXTRACT"},
+		{"three-part table", "SELECT * FROM a.b.c", CodeInvalidSQL, "at most two parts"},
+		{"NUL", "SELECT 1\x00", CodeInvalidSQL, "NUL byte"},
+		{"empty", " ; ", CodeInvalidSQL, "empty statement"},
+		{"CTE named sqlite_", "WITH sqlite_master AS (SELECT 1) SELECT * FROM sqlite_master", CodeInvalidInput, "must not start with 'sqlite_'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Rewrite(tc.in, fakeResolver{}, testOpt)
+			if err == nil {
+				t.Fatalf("Rewrite(%q) = %q, want error", tc.in, got.SQL)
+			}
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %T is not *Error", err)
+			}
+			if pe.Code != tc.code || !strings.Contains(pe.Msg, tc.msg) {
+				t.Errorf("Rewrite(%q) error = %s %q, want %s containing %q", tc.in, pe.Code, pe.Msg, tc.code, tc.msg)
+			}
+		})
+	}
+}
