@@ -129,6 +129,9 @@ type User struct {
 	CreatedAt    int64  `json:"created_at"`
 	UpdatedAt    int64  `json:"updated_at"`
 	DeletedAt    int64  `json:"deleted_at,omitempty"`
+	// TokensValidAfter (ms) revokes every token issued before it: set on
+	// password and role changes and on drop.
+	TokensValidAfter int64 `json:"tokens_valid_after,omitempty"`
 }
 
 // Record types in the meta group (keys.Catalog's record byte).

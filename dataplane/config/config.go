@@ -69,8 +69,6 @@ type LimitsConfig struct {
 	MaxParams int `toml:"max_params"`
 	// MaxParamBytes is the largest size of a single bind parameter.
 	MaxParamBytes int `toml:"max_param_bytes"`
-	// RequestBodyLimitBytes is the largest accepted SQL API request body.
-	RequestBodyLimitBytes int64 `toml:"request_body_limit_bytes"`
 	// QueryTimeoutSeconds cancels queries that run longer than this.
 	QueryTimeoutSeconds int `toml:"query_timeout_seconds"`
 }
@@ -143,7 +141,6 @@ func Default() Config {
 			MaxSQLBytes:           1 * mib,
 			MaxParams:             50,
 			MaxParamBytes:         512 * kib,
-			RequestBodyLimitBytes: 10 * mib,
 			QueryTimeoutSeconds:   30,
 		},
 		Logging: LoggingConfig{

@@ -66,7 +66,6 @@ func (l LimitsConfig) validate(p *problems) {
 	positive(p, "limits.max_sql_bytes", l.MaxSQLBytes)
 	positive(p, "limits.max_params", l.MaxParams)
 	positive(p, "limits.max_param_bytes", l.MaxParamBytes)
-	positive(p, "limits.request_body_limit_bytes", l.RequestBodyLimitBytes)
 	positive(p, "limits.query_timeout_seconds", l.QueryTimeoutSeconds)
 }
 

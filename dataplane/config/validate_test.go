@@ -35,7 +35,6 @@ func TestValidate(t *testing.T) {
 		{"max sql bytes", func(c *Config) { c.Limits.MaxSQLBytes = 0 }, "limits.max_sql_bytes"},
 		{"max params", func(c *Config) { c.Limits.MaxParams = 0 }, "limits.max_params"},
 		{"max param bytes", func(c *Config) { c.Limits.MaxParamBytes = 0 }, "limits.max_param_bytes"},
-		{"request body limit", func(c *Config) { c.Limits.RequestBodyLimitBytes = 0 }, "limits.request_body_limit_bytes"},
 		{"query timeout", func(c *Config) { c.Limits.QueryTimeoutSeconds = 0 }, "limits.query_timeout_seconds"},
 		{"log level", func(c *Config) { c.Logging.Level = "INFO" }, `logging.level: "INFO" is not one of debug, info, warn, error`},
 		{"log format", func(c *Config) { c.Logging.Format = "xml" }, `logging.format: "xml" is not one of text, json`},

@@ -160,7 +160,7 @@ func (t Type) SQLiteDecl() string {
 	case File:
 		return "FILE_TEXT"
 	case Embedding:
-		return "EMBEDDING_TEXT"
+		return fmt.Sprintf("EMBEDDING_TEXT(%d)", t.Dim)
 	case Bytes:
 		return "BLOB"
 	case Decimal:
@@ -189,8 +189,6 @@ func FromSQLiteDecl(decl string) (Type, bool) {
 		return Type{Kind: UUID}, true
 	case "FILE_TEXT":
 		return Type{Kind: File}, true
-	case "EMBEDDING_TEXT":
-		return Type{Kind: Embedding}, true
 	case "BLOB":
 		return Type{Kind: Bytes}, true
 	case "TIMESTAMP_INT":
@@ -201,6 +199,10 @@ func FromSQLiteDecl(decl string) (Type, bool) {
 		return Type{Kind: Date}, true
 	case "TIME_INT":
 		return Type{Kind: Time}, true
+	}
+	if strings.HasPrefix(decl, "EMBEDDING_TEXT") {
+		t, err := Parse("EMBEDDING" + strings.TrimPrefix(decl, "EMBEDDING_TEXT"))
+		return t, err == nil
 	}
 	if strings.HasPrefix(decl, "DECIMAL_DOUBLE") {
 		t, err := Parse("DECIMAL" + strings.TrimPrefix(decl, "DECIMAL_DOUBLE"))

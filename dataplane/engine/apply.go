@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -18,10 +20,19 @@ const SeqEpochMs = 1704067200000
 
 // applier applies one command into a batch. It reads only the batch (which
 // reads through to the committed state) and the command.
+//
+// Data groups write into a plain batch and keep the round's writes in an
+// overlay map (reads consult it before storage); the meta group uses an
+// indexed batch so catalog reads see earlier commands of the same round.
 type applier struct {
+	db      *pebble.DB
 	b       *pebble.Batch
 	group   uint16
 	lastSeq uint64
+	overlay map[string][]byte
+	// dropped lists table prefixes deleted in this round: storage reads
+	// under them must not see pre-round rows.
+	dropped [][]byte
 }
 
 // nextSeq returns the next Snowflake _seq: 41 bits of ms since SeqEpochMs,
@@ -46,6 +57,26 @@ func (a *applier) nextSeq(timeMs int64) uint64 {
 }
 
 func (a *applier) get(key []byte) ([]byte, error) {
+	if a.overlay != nil {
+		if v, ok := a.overlay[string(key)]; ok {
+			return v, nil
+		}
+		for _, p := range a.dropped {
+			if bytes.HasPrefix(key, p) {
+				return nil, nil
+			}
+		}
+		v, closer, err := a.db.Get(key)
+		if err == pebble.ErrNotFound {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := append([]byte(nil), v...)
+		closer.Close()
+		return out, nil
+	}
 	v, closer, err := a.b.Get(key)
 	if err == pebble.ErrNotFound {
 		return nil, nil
@@ -59,6 +90,9 @@ func (a *applier) get(key []byte) ([]byte, error) {
 }
 
 func (a *applier) apply(cmd *Command) (Result, error) {
+	if cmd.Version > CommandVersion {
+		return Result{}, applyErr(ErrInvalid, "command version %d is newer than this server (%d)", cmd.Version, CommandVersion)
+	}
 	if cmd.Catalog != nil {
 		if a.group != keys.GroupMeta {
 			return Result{}, applyErr(ErrInvalid, "catalog command sent to group %d", a.group)
@@ -68,34 +102,87 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 	return a.applyRows(cmd)
 }
 
-func (a *applier) applyRows(cmd *Command) (Result, error) {
-	// Validation pass: read every key once, honouring earlier writes of the
-	// same command through the pending map.
-	type state struct {
-		row []byte
+// lookup returns the current value of each key (nil when absent), reading
+// the round overlay first and then storage. Keys are looked up in sorted
+// order through one iterator: far cheaper than one Get per key for the
+// multi-row inserts that dominate ingest.
+func (a *applier) lookup(ks [][]byte) ([][]byte, error) {
+	out := make([][]byte, len(ks))
+	var miss []int
+	for i, k := range ks {
+		if a.overlay != nil {
+			if v, ok := a.overlay[string(k)]; ok {
+				out[i] = v
+				continue
+			}
+		}
+		miss = append(miss, i)
 	}
-	pending := map[string]state{}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	if len(miss) <= 2 || a.overlay == nil || len(a.dropped) > 0 {
+		for _, i := range miss {
+			v, err := a.get(ks[i])
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+	sort.Slice(miss, func(x, y int) bool { return bytes.Compare(ks[miss[x]], ks[miss[y]]) < 0 })
+	lo, hi := ks[miss[0]], keys.PrefixEnd(ks[miss[len(miss)-1]])
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	for _, i := range miss {
+		if it.SeekGE(ks[i]) && bytes.Equal(it.Key(), ks[i]) {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return nil, err
+			}
+			out[i] = append([]byte(nil), v...)
+		}
+	}
+	return out, it.Error()
+}
+
+func (a *applier) applyRows(cmd *Command) (Result, error) {
 	res := Result{Seqs: make([]uint64, len(cmd.Rows)), Old: make([][]byte, len(cmd.Rows))}
 	prefix := keys.GroupPrefix(a.group)
-	for i, w := range cmd.Rows {
+	ks := make([][]byte, 0, len(cmd.Rows))
+	for _, w := range cmd.Rows {
 		if w.Op == OpDropTableData {
 			continue
 		}
 		if !bytes.HasPrefix(w.Key, prefix) {
 			return Result{}, applyErr(ErrInvalid, "row key outside group %d", a.group)
 		}
-		st, seen := pending[string(w.Key)]
-		if !seen {
-			old, err := a.get(w.Key)
-			if err != nil {
-				return Result{}, err
-			}
-			st.row = old
+		ks = append(ks, w.Key)
+	}
+	current, err := a.lookup(ks)
+	if err != nil {
+		return Result{}, err
+	}
+	// Validation pass: earlier writes of the same command win over storage.
+	pending := make(map[string][]byte, len(ks))
+	j := 0
+	for i, w := range cmd.Rows {
+		if w.Op == OpDropTableData {
+			continue
 		}
+		cur, seen := pending[string(w.Key)]
+		if !seen {
+			cur = current[j]
+		}
+		j++
 		live := false
 		var oldSeq uint64
-		if st.row != nil {
-			h, err := rowcodec.ReadHeader(st.row)
+		if cur != nil {
+			h, err := rowcodec.ReadHeader(cur)
 			if err != nil {
 				return Result{}, fmt.Errorf("while reading row: %w", err)
 			}
@@ -120,9 +207,9 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 			return Result{}, applyErr(ErrInvalid, "invalid row encoding")
 		}
 		if live {
-			res.Old[i] = st.row
+			res.Old[i] = cur
 		}
-		pending[string(w.Key)] = state{row: w.Row}
+		pending[string(w.Key)] = w.Row
 	}
 	// Write pass.
 	for i, w := range cmd.Rows {
@@ -130,6 +217,14 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 			start := keys.TablePrefix(a.group, w.Table)
 			if err := a.b.DeleteRange(start, keys.PrefixEnd(start), nil); err != nil {
 				return Result{}, err
+			}
+			if a.overlay != nil {
+				for k := range a.overlay {
+					if strings.HasPrefix(k, string(start)) {
+						delete(a.overlay, k)
+					}
+				}
+				a.dropped = append(a.dropped, start)
 			}
 			continue
 		}
@@ -139,6 +234,9 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 		res.Seqs[i] = seq
 		if err := a.b.Set(w.Key, row, nil); err != nil {
 			return Result{}, err
+		}
+		if a.overlay != nil {
+			a.overlay[string(w.Key)] = row
 		}
 	}
 	return res, nil
@@ -288,9 +386,14 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		if cw.Op == CatCreateUser && ok && u.DeletedAt == 0 {
-			if cw.IfNotExists {
+		if cw.Op == CatCreateUser && ok {
+			if cw.IfNotExists && u.DeletedAt == 0 {
 				return Result{Skipped: true}, nil
+			}
+			if u.DeletedAt != 0 {
+				// The user id owns USER-table rows that are retained after a
+				// drop: reusing the name would hand them to a new account.
+				return Result{}, applyErr(ErrAlreadyExists, "user '%s' was dropped and its data is retained; choose another name", cw.User.UserID)
 			}
 			return Result{}, applyErr(ErrAlreadyExists, "user '%s' already exists", cw.User.UserID)
 		}
@@ -301,6 +404,11 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 			return Result{}, applyErr(ErrNotFound, "user '%s' not found", cw.User.UserID)
 		}
 		return Result{}, a.putJSON(catalog.RecUser, cw.User.UserID, cw.User)
+
+	case CatPurgeDropped:
+		var id [4]byte
+		binary.BigEndian.PutUint32(id[:], cw.TableID)
+		return Result{}, a.b.Delete(keys.Catalog(catalog.RecDropped, string(id[:])), nil)
 	}
 	return Result{}, applyErr(ErrInvalid, "unknown catalog op %d", cw.Op)
 }

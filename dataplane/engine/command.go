@@ -20,6 +20,8 @@
 package engine
 
 import (
+	"context"
+
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 )
 
@@ -60,6 +62,9 @@ const (
 	CatDropTable
 	CatCreateUser
 	CatUpdateUser
+	// CatPurgeDropped forgets a dropped table once its rows are deleted
+	// from every group.
+	CatPurgeDropped
 )
 
 // CatalogWrite is one catalog change. The proposer fills the record; the
@@ -72,10 +77,23 @@ type CatalogWrite struct {
 	IfNotExists bool               `json:"if_not_exists,omitempty"`
 	IfExists    bool               `json:"if_exists,omitempty"`
 	Cascade     bool               `json:"cascade,omitempty"`
+	TableID     uint32             `json:"table_id,omitempty"`
+}
+
+// CommandVersion is the encoding version of Command; a replica refuses
+// commands from a newer version instead of misapplying them.
+const CommandVersion = 1
+
+// Proposer is the write path as the SQL layer sees it: the Direct Executor
+// today, a replicated log later.
+type Proposer interface {
+	Propose(ctx context.Context, cmd *Command) (Result, error)
 }
 
 // Command is the unit of replication and apply.
 type Command struct {
+	// Version is CommandVersion of the proposer (0 is treated as 1).
+	Version uint8         `json:"version,omitempty"`
 	Group   uint16        `json:"group"`
 	TimeMs  int64         `json:"time_ms"`
 	Rows    []RowWrite    `json:"rows,omitempty"`

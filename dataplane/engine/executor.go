@@ -187,25 +187,34 @@ func (e *Executor) run(ctx context.Context, st *group) {
 
 // commit applies a round of proposals in one batch and one fsync.
 func (e *Executor) commit(_ context.Context, st *group, ps []*proposal) {
-	b := e.db.NewIndexedBatch()
+	a := applier{db: e.db, group: st.id, lastSeq: st.lastSeq}
+	if st.id == keys.GroupMeta {
+		a.b = e.db.NewIndexedBatch()
+	} else {
+		a.b = e.db.NewBatch()
+		a.overlay = map[string][]byte{}
+	}
+	b := a.b
 	defer b.Close()
-	applied, lastSeq := st.applied, st.lastSeq
+	applied := st.applied
 	var catalogChanges []*proposal
 	for _, p := range ps {
-		a := applier{b: b, group: st.id, lastSeq: lastSeq}
+		before := a.lastSeq
 		res, err := a.apply(p.cmd)
 		if err != nil {
+			// A failed command wrote nothing; it must not consume _seq values.
+			a.lastSeq = before
 			p.err = err
 			continue
 		}
 		applied++
-		lastSeq = a.lastSeq
 		res.Index = applied
 		p.res = res
 		if p.cmd.Catalog != nil {
 			catalogChanges = append(catalogChanges, p)
 		}
 	}
+	lastSeq := a.lastSeq
 	var state [16]byte
 	binary.BigEndian.PutUint64(state[0:8], applied)
 	binary.BigEndian.PutUint64(state[8:16], lastSeq)

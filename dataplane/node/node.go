@@ -84,12 +84,17 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 	if err := n.eng.EnsureRoot(ctx, cfg.Auth.RootPassword); err != nil {
 		return nil, err
 	}
+	if err := n.eng.CleanupDropped(ctx); err != nil {
+		return nil, err
+	}
 	secret, err := jwtSecret(cfg)
 	if err != nil {
 		return nil, err
 	}
-	tokens := auth.NewTokenIssuer(secret, time.Duration(cfg.Auth.JWTExpiryHours)*time.Hour)
-	n.srv = server.New(n.eng, tokens, log, server.Options{
+	expiry := time.Duration(cfg.Auth.JWTExpiryHours) * time.Hour
+	tokens := auth.NewTokenIssuer(secret, expiry)
+	refresh := auth.NewTokenIssuer(secret, 7*expiry)
+	n.srv = server.New(n.eng, tokens, refresh, log, server.Options{
 		MaxBodyBytes: cfg.Security.MaxRequestBodyBytes,
 		SlowQueryLog: time.Duration(cfg.Logging.SlowQueryThresholdMS) * time.Millisecond,
 	})

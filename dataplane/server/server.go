@@ -25,16 +25,16 @@ var Version = "dev"
 
 // Options configure the HTTP server.
 type Options struct {
-	MaxBodyBytes      int64
-	SlowQueryLog      time.Duration
-	JWTExpiry         time.Duration
-	PasswordMaxLength int
+	MaxBodyBytes int64
+	SlowQueryLog time.Duration
 }
 
 // Server serves the HTTP API.
 type Server struct {
 	eng    *kalamsql.Engine
 	tokens *auth.TokenIssuer
+	// refresh issues refresh tokens, which live 7x longer (as upstream).
+	refresh *auth.TokenIssuer
 	log    *slog.Logger
 	opts   Options
 	ready  atomic.Bool
@@ -42,14 +42,15 @@ type Server struct {
 }
 
 // New builds a server; call SetReady once startup has finished.
-func New(eng *kalamsql.Engine, tokens *auth.TokenIssuer, log *slog.Logger, opts Options) *Server {
+func New(eng *kalamsql.Engine, tokens, refresh *auth.TokenIssuer, log *slog.Logger, opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 10 << 20
 	}
-	s := &Server{eng: eng, tokens: tokens, log: log, opts: opts, mux: http.NewServeMux()}
+	s := &Server{eng: eng, tokens: tokens, refresh: refresh, log: log, opts: opts, mux: http.NewServeMux()}
 	s.mux.HandleFunc("POST /v1/api/sql", s.handleSQL)
 	s.mux.HandleFunc("POST /v1/api/auth/login", s.handleLogin)
 	s.mux.HandleFunc("GET /v1/api/auth/me", s.handleMe)
+	s.mux.HandleFunc("POST /v1/api/auth/refresh", s.handleRefresh)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.HandleFunc("GET /health", s.handleHealthz)
@@ -155,7 +156,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, start time
 		return auth.Claims{}, false
 	}
 	u, ok := s.eng.Catalog().User(claims.Subject)
-	if !ok || u.DeletedAt != 0 || u.Role != string(claims.Role) {
+	if !ok || u.DeletedAt != 0 || u.Role != string(claims.Role) || claims.IssuedAt.Unix() < u.TokensValidAfter/1000 {
 		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "token no longer matches an active user")
 		return auth.Claims{}, false
 	}
@@ -178,8 +179,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if req.User == "" {
 		req.User = req.Username
 	}
-	if req.User == "" || len(req.User) > 128 || len(req.Password) > 1024 {
-		writeError(w, start, http.StatusBadRequest, kalamsql.CodeInvalidInput, "user (1..128 chars) and password (at most 1024) are required")
+	if req.User == "" || len(req.User) > 128 || len(req.Password) > 64<<10 {
+		writeError(w, start, http.StatusBadRequest, kalamsql.CodeInvalidInput, "user (1..128 chars) and password (at most 64 KiB) are required")
 		return
 	}
 	u, err := s.eng.Authenticate(req.User, req.Password, isLoopback(r.RemoteAddr))
@@ -187,19 +188,23 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, start, http.StatusUnauthorized, "INVALID_CREDENTIALS", err.Error())
 		return
 	}
-	role := auth.Role(u.Role)
-	access, exp, err := s.tokens.Issue(u.UserID, role, auth.TokenTypeAccess)
+	s.issueTokens(w, start, u.UserID, u.Email, auth.Role(u.Role))
+}
+
+// issueTokens answers a login or refresh with a new access/refresh pair.
+func (s *Server) issueTokens(w http.ResponseWriter, start time.Time, userID, email string, role auth.Role) {
+	access, exp, err := s.tokens.Issue(userID, role, auth.TokenTypeAccess)
 	if err != nil {
 		writeError(w, start, http.StatusInternalServerError, kalamsql.CodeInternal, "could not issue token")
 		return
 	}
-	refresh, rexp, err := s.tokens.Issue(u.UserID, role, auth.TokenTypeRefresh)
+	refresh, rexp, err := s.refresh.Issue(userID, role, auth.TokenTypeRefresh)
 	if err != nil {
 		writeError(w, start, http.StatusInternalServerError, kalamsql.CodeInternal, "could not issue token")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"user":               map[string]any{"id": u.UserID, "username": u.UserID, "role": u.Role, "email": u.Email},
+		"user":               map[string]any{"id": userID, "username": userID, "role": string(role), "email": email},
 		"admin_ui_access":    role.IsAdmin(),
 		"access_token":       access,
 		"expires_at":         exp.UTC().Format(time.RFC3339),
@@ -256,3 +261,35 @@ func truncate(s string, n int) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// handleRefresh exchanges a refresh token (JSON body or Bearer) for a new
+// access/refresh pair, re-checking that the user is still active.
+func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var req refreshRequest
+	if r.ContentLength != 0 {
+		if status, code, err := s.decodeBody(w, r, &req); err != nil {
+			writeError(w, start, status, code, err.Error())
+			return
+		}
+	}
+	token := req.RefreshToken
+	if token == "" {
+		token, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	claims, err := s.refresh.Verify(strings.TrimSpace(token), auth.TokenTypeRefresh)
+	if err != nil {
+		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "invalid or expired refresh token")
+		return
+	}
+	u, ok := s.eng.Catalog().User(claims.Subject)
+	if !ok || u.DeletedAt != 0 || u.Role != string(claims.Role) || claims.IssuedAt.Unix() < u.TokensValidAfter/1000 {
+		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "token no longer matches an active user")
+		return
+	}
+	s.issueTokens(w, start, u.UserID, u.Email, claims.Role)
+}

@@ -75,14 +75,14 @@ type Result struct {
 type Engine struct {
 	db   *pebble.DB
 	cat  *catalog.Cache
-	exec *engine.Executor
+	exec engine.Proposer
 	pool *pool
 	opts Options
 	now  func() time.Time
 }
 
 // New builds an engine over an open hot tier, catalog and executor.
-func New(db *pebble.DB, cat *catalog.Cache, ex *engine.Executor, opts Options) (*Engine, error) {
+func New(db *pebble.DB, cat *catalog.Cache, ex engine.Proposer, opts Options) (*Engine, error) {
 	e := &Engine{db: db, cat: cat, exec: ex, opts: opts, now: time.Now}
 	if e.opts.PoolSize <= 0 {
 		e.opts.PoolSize = 8

@@ -2,9 +2,12 @@ package sql
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
@@ -61,16 +64,50 @@ func (e *Engine) execDropNamespace(ctx context.Context, sess *Session, s *parse.
 	return &Result{RowCount: 1, Message: fmt.Sprintf("Namespace '%s' dropped", s.Name)}, nil
 }
 
-// dropTableData deletes the rows of dropped tables from every data group.
-// Table ids are never reused, so the rows are unreachable already; this
-// reclaims the space.
+// dropTableData deletes the rows of dropped tables from every data group,
+// then forgets them. Table ids are never reused, so the rows are already
+// unreachable; this reclaims the space. CleanupDropped finishes the job
+// after a crash in between.
 func (e *Engine) dropTableData(ctx context.Context, tables []*catalog.Table) error {
 	for _, t := range tables {
-		for _, g := range keys.AllDataGroups() {
-			cmd := &engine.Command{Group: g, TimeMs: e.nowMs(), Rows: []engine.RowWrite{{Op: engine.OpDropTableData, Table: t.ID}}}
-			if _, err := e.exec.Propose(ctx, cmd); err != nil {
-				return fmt.Errorf("while deleting data of %s: %w", t.QualifiedName(), err)
-			}
+		if err := e.purgeTable(ctx, t.ID); err != nil {
+			return fmt.Errorf("while deleting data of %s: %w", t.QualifiedName(), err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) purgeTable(ctx context.Context, id uint32) error {
+	for _, g := range keys.AllDataGroups() {
+		cmd := &engine.Command{Group: g, TimeMs: e.nowMs(), Rows: []engine.RowWrite{{Op: engine.OpDropTableData, Table: id}}}
+		if _, err := e.exec.Propose(ctx, cmd); err != nil {
+			return err
+		}
+	}
+	_, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatPurgeDropped, TableID: id})
+	return err
+}
+
+// CleanupDropped deletes the data of tables dropped before a crash
+// interrupted their cleanup. It runs at startup.
+func (e *Engine) CleanupDropped(ctx context.Context) error {
+	p := keys.CatalogPrefix(catalog.RecDropped)
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
+	if err != nil {
+		return err
+	}
+	var ids []uint32
+	for it.First(); it.Valid(); it.Next() {
+		if k := it.Key()[len(p):]; len(k) == 4 {
+			ids = append(ids, binary.BigEndian.Uint32(k))
+		}
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := e.purgeTable(ctx, id); err != nil {
+			return fmt.Errorf("while cleaning up dropped table %d: %w", id, err)
 		}
 	}
 	return nil

@@ -63,6 +63,9 @@ func (e *Engine) execAlterUser(ctx context.Context, sess *Session, s *parse.Alte
 	if !ok || cur.DeletedAt != 0 {
 		return nil, notFound("user '%s' not found", s.Name)
 	}
+	if auth.Role(cur.Role) == auth.RoleSystem && sess.Role != auth.RoleSystem && s.Name != sess.UserID {
+		return nil, denied("permission denied: only the system role can alter a system user")
+	}
 	u := *cur
 	if s.Password != nil {
 		h, err := e.hashPassword(*s.Password)
@@ -70,6 +73,7 @@ func (e *Engine) execAlterUser(ctx context.Context, sess *Session, s *parse.Alte
 			return nil, err
 		}
 		u.PasswordHash = h
+		u.TokensValidAfter = e.nowMs()
 	}
 	if s.Role != nil {
 		if !sess.Role.IsAdmin() {
@@ -81,6 +85,9 @@ func (e *Engine) execAlterUser(ctx context.Context, sess *Session, s *parse.Alte
 		}
 		if (r == auth.RoleSystem || auth.Role(u.Role) == auth.RoleSystem) && sess.Role != auth.RoleSystem {
 			return nil, denied("permission denied: only the system role can grant or revoke the system role")
+		}
+		if u.Role != string(r) {
+			u.TokensValidAfter = e.nowMs()
 		}
 		u.Role = string(r)
 	}
@@ -110,7 +117,7 @@ func (e *Engine) execDropUser(ctx context.Context, sess *Session, s *parse.DropU
 	}
 	u := *cur
 	u.DeletedAt = e.nowMs()
-	u.UpdatedAt = u.DeletedAt
+	u.UpdatedAt, u.TokensValidAfter = u.DeletedAt, u.DeletedAt
 	if _, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatUpdateUser, User: &u}); err != nil {
 		return nil, err
 	}
@@ -136,7 +143,13 @@ func (e *Engine) EnsureRoot(ctx context.Context, password string) error {
 	u := &catalog.User{UserID: RootUser, PasswordHash: h, Role: string(auth.RoleSystem), AuthType: "internal", CreatedAt: now, UpdatedAt: now}
 	op := engine.CatCreateUser
 	if ok {
-		u.CreatedAt = cur.CreatedAt
+		// KALAMDB_ROOT_PASSWORD is the source of truth for root's password
+		// (like a Kubernetes Secret): a different stored one is replaced and
+		// tokens issued under it are revoked.
+		u = new(catalog.User)
+		*u = *cur
+		u.PasswordHash, u.UpdatedAt, u.TokensValidAfter = h, now, now
+		u.Role, u.DeletedAt = string(auth.RoleSystem), 0
 		op = engine.CatUpdateUser
 	}
 	if _, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: op, User: u}); err != nil {

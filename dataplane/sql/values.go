@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"strconv"
 
@@ -28,7 +29,11 @@ func literalValue(l parse.Literal) any {
 		}
 		return l.Text
 	case parse.LitBlob:
-		return []byte(l.Text)
+		b, err := hex.DecodeString(l.Text)
+		if err != nil {
+			return l.Text
+		}
+		return b
 	}
 	return l.Text
 }

@@ -1,9 +1,6 @@
 package parse
 
-import (
-	"strconv"
-	"strings"
-)
+import "strconv"
 
 // MaxParam is the highest $N accepted in DML. PostgreSQL's protocol
 // limit; Rewrite is stricter because SQLite allows fewer parameters.
@@ -17,7 +14,7 @@ func (p *parser) literal() (lit Literal, ok bool, err error) {
 	switch t.Kind {
 	case TokNumber:
 		p.pos++
-		lit, err = numberLiteral(t, false)
+		lit, err = numberLiteral(t.Value, t.Pos, false)
 		return lit, true, err
 	case TokString:
 		p.pos++
@@ -33,7 +30,8 @@ func (p *parser) literal() (lit Literal, ok bool, err error) {
 	case TokOp:
 		if (t.Value == "-" || t.Value == "+") && p.peekAt(1).Kind == TokNumber {
 			p.pos += 2
-			lit, err = numberLiteral(p.toks[p.pos-1], t.Value == "-")
+			num := p.prev()
+			lit, err = numberLiteral(num.Value, num.Pos, t.Value == "-")
 			return lit, true, err
 		}
 	}
@@ -53,14 +51,15 @@ func keywordLiteral(word string) (Literal, bool) {
 	return Literal{}, false
 }
 
-// numberLiteral converts a TokNumber, applying a folded unary minus.
-func numberLiteral(t Token, neg bool) (Literal, error) {
-	text := t.Value
+// numberLiteral converts the text of a TokNumber at pos, applying a
+// folded unary minus.
+func numberLiteral(num string, pos int, neg bool) (Literal, error) {
+	text := num
 	if len(text) > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X') {
 		// SQLite reads hex literals as 64-bit two's complement.
 		u, err := strconv.ParseUint(text[2:], 16, 64)
 		if err != nil {
-			return Literal{}, errInput(t.Pos, "hexadecimal literal %s does not fit in 64 bits", text)
+			return Literal{}, errInput(pos, "hexadecimal literal %s does not fit in 64 bits", text)
 		}
 		n := int64(u)
 		if neg {
@@ -71,12 +70,12 @@ func numberLiteral(t Token, neg bool) (Literal, error) {
 	if neg {
 		text = "-" + text
 	}
-	if !isAllDigits(t.Value) {
+	if !isAllDigits(num) {
 		return Literal{Kind: LitFloat, Text: text}, nil
 	}
 	// Up to 18 digits always fits an int64; longer ones are checked. Like
 	// SQLite, an integer too large for int64 becomes a float.
-	if len(t.Value) > 18 {
+	if len(num) > 18 {
 		if _, err := strconv.ParseInt(text, 10, 64); err != nil {
 			return Literal{Kind: LitFloat, Text: text}, nil
 		}
@@ -99,79 +98,93 @@ func parseParam(t Token, max int) (int, error) {
 
 // valueEnd reports whether t ends a value expression at paren depth 0:
 // "," or ")" in INSERT VALUES; ",", WHERE or the end in UPDATE SET.
-func valueEnd(t Token, inUpdate bool) bool {
+func valueEnd(t *Token, inUpdate bool) bool {
 	if t.Kind == TokOp {
 		return t.Value == "," || (!inUpdate && t.Value == ")")
 	}
 	return inUpdate && (t.Kind == TokEOF || (t.Kind == TokIdent && t.Value == "where"))
 }
 
-// valueExpr parses one INSERT value or UPDATE SET expression. Single-token
-// literals, parameters and the zero-argument default functions are
-// classified; anything else is kept as raw text for SQLite. This is the
-// hot path of multi-row INSERT, hence the allocation-free fast cases.
-func (p *parser) valueExpr(inUpdate bool) (Expr, error) {
-	e, n, err := p.simpleValue()
+// valueExpr parses one INSERT value or UPDATE SET expression into e.
+// Single-token literals, parameters and the zero-argument default
+// functions are classified; anything else is kept as raw text for SQLite.
+// This is the hot path of multi-row INSERT: it writes in place and never
+// allocates for the simple cases.
+func (p *parser) valueExpr(e *Expr, inUpdate bool) error {
+	n, err := p.simpleValue(e)
 	if err != nil {
-		return Expr{}, err
+		return err
 	}
-	if n > 0 && valueEnd(p.peekAt(n), inUpdate) {
+	if n > 0 && valueEnd(p.tok(n), inUpdate) {
 		p.pos += n
-		return e, nil
+		return nil
 	}
-	return p.rawValue(inUpdate)
+	*e = Expr{}
+	return p.rawValue(e, inUpdate)
 }
 
-// simpleValue classifies the value at the cursor without consuming it and
-// returns how many tokens it spans; n == 0 means it is not simple.
-func (p *parser) simpleValue() (e Expr, n int, err error) {
-	t := p.peek()
+// simpleValue classifies the value at the cursor into e without
+// consuming it and returns how many tokens it spans; n == 0 means it is
+// not simple (e is then garbage).
+func (p *parser) simpleValue(e *Expr) (n int, err error) {
+	t := p.tok(0)
 	switch t.Kind {
 	case TokNumber:
-		lit, err := numberLiteral(t, false)
-		return Expr{Kind: ExprLiteral, Lit: lit}, 1, err
+		e.Kind = ExprLiteral
+		e.Lit, err = numberLiteral(t.Value, t.Pos, false)
+		return 1, err
 	case TokString:
-		return Expr{Kind: ExprLiteral, Lit: Literal{Kind: LitString, Text: t.Value}}, 1, nil
+		*e = Expr{Kind: ExprLiteral, Lit: Literal{Kind: LitString, Text: t.Value}}
+		return 1, nil
 	case TokBlob:
-		return Expr{Kind: ExprLiteral, Lit: Literal{Kind: LitBlob, Text: asciiUpper(t.Value)}}, 1, nil
+		*e = Expr{Kind: ExprLiteral, Lit: Literal{Kind: LitBlob, Text: asciiUpper(t.Value)}}
+		return 1, nil
 	case TokParam:
-		n, err := parseParam(t, MaxParam)
-		return Expr{Kind: ExprParam, Param: n}, 1, err
+		e.Kind = ExprParam
+		e.Param, err = parseParam(*t, MaxParam)
+		return 1, err
 	case TokOp:
-		if (t.Value == "-" || t.Value == "+") && p.peekAt(1).Kind == TokNumber {
-			lit, err := numberLiteral(p.peekAt(1), t.Value == "-")
-			return Expr{Kind: ExprLiteral, Lit: lit}, 2, err
+		if (t.Value == "-" || t.Value == "+") && p.tok(1).Kind == TokNumber {
+			neg := t.Value == "-"
+			num := p.tok(1)
+			e.Kind = ExprLiteral
+			e.Lit, err = numberLiteral(num.Value, num.Pos, neg)
+			return 2, err
 		}
 	case TokIdent:
 		if lit, ok := keywordLiteral(t.Value); ok {
-			return Expr{Kind: ExprLiteral, Lit: lit}, 1, nil
+			*e = Expr{Kind: ExprLiteral, Lit: lit}
+			return 1, nil
 		}
 		if t.Value == "default" {
-			return Expr{Kind: ExprDefault}, 1, nil
+			*e = Expr{Kind: ExprDefault}
+			return 1, nil
 		}
-		if f, ok := defaultFuncs[t.Value]; ok {
-			if isOp(p.peekAt(1), "(") && isOp(p.peekAt(2), ")") {
-				return Expr{Kind: ExprFunc, Func: f.name}, 3, nil
+		if name, bare, ok := defaultFunc(t.Value); ok {
+			if isOp(*p.tok(1), "(") && isOp(*p.tok(2), ")") {
+				*e = Expr{Kind: ExprFunc, Func: name}
+				return 3, nil
 			}
-			if f.bare {
-				return Expr{Kind: ExprFunc, Func: f.name}, 1, nil
+			if bare {
+				*e = Expr{Kind: ExprFunc, Func: name}
+				return 1, nil
 			}
 		}
 	}
-	return Expr{}, 0, nil
+	return 0, nil
 }
 
 // rawValue consumes a general expression up to its end at depth 0 and
 // returns its exact source text. Parentheses must balance so the text can
 // be embedded in a larger statement without changing its structure.
-func (p *parser) rawValue(inUpdate bool) (Expr, error) {
+func (p *parser) rawValue(e *Expr, inUpdate bool) error {
 	first := p.peek()
 	depth := 0
 	last := first
 	consumed := 0
 	for {
 		t := p.peek()
-		if depth == 0 && valueEnd(t, inUpdate) {
+		if depth == 0 && valueEnd(&t, inUpdate) {
 			break
 		}
 		// In UPDATE, a FROM or RETURNING clause ends the last assignment so
@@ -181,14 +194,14 @@ func (p *parser) rawValue(inUpdate bool) (Expr, error) {
 			break
 		}
 		if t.Kind == TokEOF {
-			return Expr{}, errSQL(t.Pos, "unexpected end of statement in VALUES list")
+			return errSQL(t.Pos, "unexpected end of statement in VALUES list")
 		}
 		switch {
 		case isOp(t, "("):
 			depth++
 		case isOp(t, ")"):
 			if depth == 0 {
-				return Expr{}, errSQL(t.Pos, `unbalanced ")" in expression`)
+				return errSQL(t.Pos, `unbalanced ")" in expression`)
 			}
 			depth--
 		}
@@ -196,7 +209,8 @@ func (p *parser) rawValue(inUpdate bool) (Expr, error) {
 		consumed++
 	}
 	if consumed == 0 {
-		return Expr{}, errSQL(first.Pos, "expected value expression, found %s", describe(first))
+		return errSQL(first.Pos, "expected value expression, found %s", describe(first))
 	}
-	return Expr{Kind: ExprRaw, Raw: strings.TrimSpace(p.sql[first.Pos:last.End])}, nil
+	*e = Expr{Kind: ExprRaw, Raw: p.sql[first.Pos:last.End]}
+	return nil
 }

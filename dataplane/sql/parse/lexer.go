@@ -179,6 +179,12 @@ func (l *lexer) skipSpace() error {
 	return nil
 }
 
+// set fills a token field by field: cheaper than assigning a composite
+// literal through a pointer, which goes through a temporary.
+func (t *Token) set(kind TokenKind, text, value string, pos, end int) {
+	t.Kind, t.Text, t.Value, t.Pos, t.End = kind, text, value, pos, end
+}
+
 // next returns the next token.
 func (l *lexer) next() (Token, error) {
 	var t Token
@@ -189,11 +195,19 @@ func (l *lexer) next() (Token, error) {
 // scan lexes the next token into t. Writing in place keeps the 64-byte
 // token out of return-value copies on the INSERT hot path.
 func (l *lexer) scan(t *Token) error {
-	if err := l.skipSpace(); err != nil {
-		return err
-	}
 	src := l.src
 	start := l.pos
+	// Fast path for the usual single blank; comments take the slow path.
+	for start < len(src) && charClass[src[start]]&cSpace != 0 {
+		start++
+	}
+	l.pos = start
+	if start < len(src) && (src[start] == '-' || src[start] == '/') {
+		if err := l.skipSpace(); err != nil {
+			return err
+		}
+		start = l.pos
+	}
 	if start >= len(src) {
 		*t = Token{Kind: TokEOF, Pos: len(src), End: len(src)}
 		return nil
@@ -211,7 +225,7 @@ func (l *lexer) scan(t *Token) error {
 		}
 		l.pos = i
 		text := src[start:i]
-		*t = Token{Kind: TokIdent, Text: text, Value: lowerIdent(text), Pos: start, End: i}
+		t.set(TokIdent, text, lowerIdent(text), start, i)
 		return nil
 	case cls&cDigit != 0 || (c == '.' && start+1 < len(src) && isDigit(src[start+1])):
 		return l.number(start, t)
@@ -220,7 +234,7 @@ func (l *lexer) scan(t *Token) error {
 		if err != nil {
 			return err
 		}
-		*t = Token{Kind: TokString, Text: src[start:end], Value: val, Pos: start, End: end}
+		t.set(TokString, src[start:end], val, start, end)
 		return nil
 	case c == '"':
 		end, val, err := l.quoted(start, '"')
@@ -230,7 +244,7 @@ func (l *lexer) scan(t *Token) error {
 		if val == "" {
 			return errSQL(start, "zero-length quoted identifier")
 		}
-		*t = Token{Kind: TokQuotedIdent, Text: src[start:end], Value: val, Pos: start, End: end}
+		t.set(TokQuotedIdent, src[start:end], val, start, end)
 		return nil
 	case c == '$':
 		i := start + 1
@@ -241,13 +255,17 @@ func (l *lexer) scan(t *Token) error {
 			return errSQL(start, "unexpected character '$' (parameters are written $1, $2, ...)")
 		}
 		l.pos = i
-		*t = Token{Kind: TokParam, Text: src[start:i], Value: src[start+1 : i], Pos: start, End: i}
+		t.set(TokParam, src[start:i], src[start+1 : i], start, i)
 		return nil
 	}
-	if n := opLen(src[start:]); n > 0 {
+	n := 1
+	if c != '(' && c != ')' && c != ',' { // the common cases need no lookahead
+		n = opLen(src[start:])
+	}
+	if n > 0 {
 		l.pos = start + n
 		text := src[start : start+n]
-		*t = Token{Kind: TokOp, Text: text, Value: text, Pos: start, End: start + n}
+		t.set(TokOp, text, text, start, start + n)
 		return nil
 	}
 	return errSQL(start, "unexpected character %q", rune(c))
@@ -319,7 +337,7 @@ func (l *lexer) blob(start int, t *Token) error {
 		}
 	}
 	l.pos = end
-	*t = Token{Kind: TokBlob, Text: src[start:end], Value: hex, Pos: start, End: end}
+	t.set(TokBlob, src[start:end], hex, start, end)
 	return nil
 }
 
@@ -361,7 +379,7 @@ func (l *lexer) number(start int, t *Token) error {
 	}
 	l.pos = i
 	text := src[start:i]
-	*t = Token{Kind: TokNumber, Text: text, Value: text, Pos: start, End: i}
+	t.set(TokNumber, text, text, start, i)
 	return nil
 }
 

@@ -18,18 +18,26 @@ var serialTypes = map[string]string{
 	"SMALLSERIAL": "SMALLINT", "SERIAL2": "SMALLINT",
 }
 
-// defaultFuncs are the functions allowed in DEFAULT clauses and recognised
-// as ExprFunc in DML. bare marks those also valid without parentheses.
-var defaultFuncs = map[string]struct {
-	name string
-	bare bool
-}{
-	"now":               {FuncNow, false},
-	"current_timestamp": {FuncCurrentTimestamp, true},
-	"snowflake_id":      {FuncSnowflakeID, false},
-	"uuid_v7":           {FuncUUIDv7, false},
-	"ulid":              {FuncULID, false},
-	"current_user":      {FuncCurrentUser, true},
+// defaultFunc maps the functions allowed in DEFAULT clauses and
+// recognised as ExprFunc in DML to their canonical names. bare marks those
+// also valid without parentheses. (A switch, not a map: this runs for
+// every identifier value of a bulk INSERT.)
+func defaultFunc(word string) (name string, bare, ok bool) {
+	switch word {
+	case "now":
+		return FuncNow, false, true
+	case "current_timestamp":
+		return FuncCurrentTimestamp, true, true
+	case "snowflake_id":
+		return FuncSnowflakeID, false, true
+	case "uuid_v7":
+		return FuncUUIDv7, false, true
+	case "ulid":
+		return FuncULID, false, true
+	case "current_user":
+		return FuncCurrentUser, true, true
+	}
+	return "", false, false
 }
 
 // createTable parses the rest of CREATE [type] TABLE after the TABLE word.
@@ -188,7 +196,7 @@ func (p *parser) optionValue(key string) (string, Token, error) {
 	case TokOp:
 		if (t.Value == "-" || t.Value == "+") && p.peekAt(1).Kind == TokNumber {
 			p.pos += 2
-			num := p.toks[p.pos-1].Value
+			num := p.prev().Value
 			if t.Value == "-" {
 				num = "-" + num
 			}
@@ -506,17 +514,17 @@ func (p *parser) funcCall() (string, bool) {
 	if t.Kind != TokIdent {
 		return "", false
 	}
-	f, ok := defaultFuncs[t.Value]
+	name, bare, ok := defaultFunc(t.Value)
 	if !ok {
 		return "", false
 	}
 	if isOp(p.peekAt(1), "(") && isOp(p.peekAt(2), ")") {
 		p.pos += 3
-		return f.name, true
+		return name, true
 	}
-	if f.bare && !isOp(p.peekAt(1), "(") {
+	if bare && !isOp(p.peekAt(1), "(") {
 		p.pos++
-		return f.name, true
+		return name, true
 	}
 	return "", false
 }

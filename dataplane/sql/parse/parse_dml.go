@@ -17,7 +17,9 @@ func (p *parser) parseInsert() (Statement, error) {
 	}
 	ins := &Insert{Table: tn}
 	after := fmt.Sprintf("table name %q", tn.String())
-	if p.isOp("(") && !p.isQueryStart() {
+	// "(" starts the column list unless it starts a query: "(SELECT" or
+	// "((" (column names are never SELECT, WITH or VALUES: reserved).
+	if p.isOp("(") && !isQueryKw(p.peekAt(1)) && !isOp(p.peekAt(1), "(") {
 		if ins.Columns, err = p.insertColumns(); err != nil {
 			return nil, err
 		}
@@ -90,7 +92,7 @@ func (p *parser) insertColumns() ([]string, error) {
 //
 // This is the hot path of bulk loading. All values land in one backing
 // slice, sized from the first row's byte length, and the rows are cut from
-// it at the end; the token window is compacted after every row.
+// it at the end.
 func (p *parser) insertRows(width int) ([][]Expr, error) {
 	var flat []Expr
 	var ends []int
@@ -101,12 +103,12 @@ func (p *parser) insertRows(width int) ([][]Expr, error) {
 		}
 		rowStart := len(flat)
 		for {
-			e, err := p.valueExpr(false)
-			if err != nil {
+			flat = append(flat, Expr{})
+			if err := p.valueExpr(&flat[len(flat)-1], false); err != nil {
 				return nil, err
 			}
-			flat = append(flat, e)
-			if p.acceptOp(",") {
+			if t := p.tok(0); t.Kind == TokOp && t.Value == "," {
+				p.pos++
 				continue
 			}
 			if err := p.expectOp(")", "value"); err != nil {
@@ -132,7 +134,6 @@ func (p *parser) insertRows(width int) ([][]Expr, error) {
 		if !p.acceptOp(",") {
 			break
 		}
-		p.compact()
 	}
 	rows := make([][]Expr, len(ends))
 	start := 0
@@ -185,11 +186,10 @@ func (p *parser) parseUpdate() (Statement, error) {
 		if err := p.expectOp("=", fmt.Sprintf("column '%s'", name)); err != nil {
 			return nil, err
 		}
-		e, err := p.valueExpr(true)
-		if err != nil {
+		up.Set = append(up.Set, Assignment{Column: name})
+		if err := p.valueExpr(&up.Set[len(up.Set)-1].Expr, true); err != nil {
 			return nil, err
 		}
-		up.Set = append(up.Set, Assignment{Column: name, Expr: e})
 		if !p.acceptOp(",") {
 			break
 		}

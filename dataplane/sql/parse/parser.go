@@ -9,8 +9,8 @@ import (
 // returned Statement is a pointer to one of the AST structs, e.g.
 // *CreateTable or *Select. Errors are always *Error.
 func Parse(sql string) (Statement, error) {
-	p := &parser{sql: sql, lx: lexer{src: sql}, toks: make([]Token, 0, 16)}
-	p.first = p.peek()
+	p := parser{sql: sql, lx: lexer{src: sql}}
+	p.first, p.second = p.peek(), p.peekAt(1)
 	if p.first.Kind == TokEOF {
 		if p.lexErr != nil {
 			return nil, p.lexErr
@@ -56,10 +56,15 @@ func errMultiple(u Token) error {
 	return errSQL(u.Pos, "unexpected %s after ';' (one statement expected)", describe(u))
 }
 
+// lookahead is the size of the parser's token ring: the longest lookahead
+// plus one token of look-behind, rounded up to a power of two.
+const lookahead = 8
+
 // parser is a recursive-descent parser over a token stream. Tokens are
-// lexed on demand into a small window (toks[pos] is the cursor), which a
-// multi-row INSERT compacts as it goes: memory stays flat however long the
-// statement, and lexing interleaves with parsing.
+// lexed on demand into a small ring, so memory stays flat however long the
+// statement (a 10 MB multi-row INSERT never materialises its tokens) and
+// lexing interleaves with parsing. pos counts tokens from the start of the
+// statement; peekAt(n) may look up to lookahead-2 tokens ahead.
 //
 // The stream always ends in TokEOF: a trailing ';' becomes EOF, and a
 // lexical error becomes EOF with lexErr set (Parse then reports lexErr).
@@ -67,18 +72,20 @@ func errMultiple(u Token) error {
 type parser struct {
 	sql    string
 	lx     lexer
-	toks   []Token
-	pos    int
-	eof    bool // the EOF token is in toks
+	ring   [lookahead]Token
+	pos    int  // index of the cursor token
+	lexed  int  // number of tokens lexed so far
+	eof    bool // the EOF token has been lexed
 	lexErr error
-	first  Token // the statement's first token, for messages
+	// first and second are the statement's first two tokens, for messages.
+	first, second Token
 }
 
-// fill lexes until toks[pos+n] exists or EOF has been produced.
+// fill lexes until token pos+n exists or EOF has been produced.
 func (p *parser) fill(n int) {
-	for len(p.toks) <= p.pos+n && !p.eof {
-		p.toks = append(p.toks, Token{})
-		t := &p.toks[len(p.toks)-1]
+	for p.lexed <= p.pos+n && !p.eof {
+		t := &p.ring[p.lexed&(lookahead-1)]
+		p.lexed++
 		if err := p.lx.scan(t); err != nil {
 			p.lexErr = err
 			*t = Token{Kind: TokEOF, Pos: len(p.sql), End: len(p.sql)}
@@ -110,31 +117,26 @@ func (p *parser) terminator() {
 	}
 }
 
-// compact drops consumed tokens from the window.
-func (p *parser) compact() {
-	if p.pos < 256 {
-		return
+// tok returns a pointer to the token n positions ahead (EOF past the end).
+// The pointer is valid until the cursor moves lookahead-2 tokens further.
+func (p *parser) tok(n int) *Token {
+	i := p.pos + n
+	if i >= p.lexed {
+		p.fill(n)
+		if i >= p.lexed {
+			i = p.lexed - 1 // the EOF token
+		}
 	}
-	n := copy(p.toks, p.toks[p.pos:])
-	p.toks = p.toks[:n]
-	p.pos = 0
+	return &p.ring[i&(lookahead-1)]
 }
 
-func (p *parser) peek() Token {
-	if p.pos >= len(p.toks) {
-		p.fill(0)
-	}
-	return p.toks[p.pos]
-}
+func (p *parser) peek() Token { return *p.tok(0) }
 
 // peekAt returns the token n positions ahead, or EOF past the end.
-func (p *parser) peekAt(n int) Token {
-	p.fill(n)
-	if i := p.pos + n; i < len(p.toks) {
-		return p.toks[i]
-	}
-	return p.toks[len(p.toks)-1]
-}
+func (p *parser) peekAt(n int) Token { return *p.tok(n) }
+
+// prev returns the token before the cursor.
+func (p *parser) prev() Token { return p.ring[(p.pos-1)&(lookahead-1)] }
 
 func (p *parser) advance() Token {
 	t := p.peek()
@@ -148,9 +150,9 @@ func isKw(t Token, kw string) bool { return t.Kind == TokIdent && t.Value == kw 
 
 func isOp(t Token, op string) bool { return t.Kind == TokOp && t.Value == op }
 
-func (p *parser) isKw(kw string) bool { return isKw(p.peek(), kw) }
+func (p *parser) isKw(kw string) bool { t := p.tok(0); return t.Kind == TokIdent && t.Value == kw }
 
-func (p *parser) isOp(op string) bool { return isOp(p.peek(), op) }
+func (p *parser) isOp(op string) bool { t := p.tok(0); return t.Kind == TokOp && t.Value == op }
 
 func (p *parser) acceptKw(kw string) bool {
 	if p.isKw(kw) {
@@ -278,8 +280,15 @@ func (p *parser) tableName(after string) (TableName, error) {
 // statement dispatches on the leading keyword.
 func (p *parser) statement() (Statement, error) {
 	t := p.peek()
-	if isOp(t, "(") && p.isQueryStart() {
-		return p.query()
+	if isOp(t, "(") {
+		// Only a parenthesised query may start with "(".
+		for p.isOp("(") {
+			p.pos++
+		}
+		if isQueryKw(p.peek()) {
+			return p.query()
+		}
+		return nil, p.unsupported()
 	}
 	if t.Kind == TokIdent {
 		switch t.Value {
@@ -318,36 +327,17 @@ func (p *parser) statement() (Statement, error) {
 // or first two for verbs that take an object (CREATE INDEX, SHOW USERS).
 func (p *parser) unsupported() error {
 	t := p.first
-	words := []string{}
-	if t.Kind == TokIdent {
-		words = append(words, strings.ToUpper(t.Value))
-		switch t.Value {
-		case "create", "drop", "alter", "show", "set":
-			// The second word is the token after the verb; the verb
-			// parsers consume at most the verb before giving up.
-			p.pos = 0
-			if len(p.toks) > 0 && p.toks[0].Pos == t.Pos {
-				if w := p.peekAt(1); w.Kind == TokIdent {
-					words = append(words, strings.ToUpper(w.Value))
-				}
-			}
-		}
-	}
-	if len(words) == 0 {
+	if t.Kind != TokIdent {
 		return errSQL(t.Pos, "unsupported statement starting with %s", describe(t))
 	}
-	return errSQL(t.Pos, "unsupported statement %q", strings.Join(words, " "))
-}
-
-// isQueryStart reports whether the tokens at the cursor (after any
-// leading parentheses) begin with SELECT, WITH or VALUES.
-func (p *parser) isQueryStart() bool {
-	for k := 0; ; k++ {
-		t := p.peekAt(k)
-		if !isOp(t, "(") {
-			return isQueryKw(t)
+	words := strings.ToUpper(t.Value)
+	switch t.Value {
+	case "create", "drop", "alter", "show", "set":
+		if p.second.Kind == TokIdent {
+			words += " " + strings.ToUpper(p.second.Value)
 		}
 	}
+	return errSQL(t.Pos, "unsupported statement %q", words)
 }
 
 // query returns a Select holding the original text. The rest of the
@@ -356,7 +346,6 @@ func (p *parser) isQueryStart() bool {
 func (p *parser) query() (Statement, error) {
 	for p.peek().Kind != TokEOF {
 		p.pos++
-		p.compact()
 	}
 	return &Select{SQL: p.sql}, nil
 }

@@ -86,7 +86,7 @@ func (w *rewriter) tableRef() error {
 		}
 		alias = al.Text
 		w.i += 2
-	case a.Kind == TokQuotedIdent || (a.Kind == TokIdent && !isKeyword(a.Value)):
+	case a.Kind == TokQuotedIdent || (a.Kind == TokIdent && (!isKeyword(a.Value) || w.softAlias(a))):
 		alias = a.Text
 		w.i++
 	}
@@ -94,6 +94,19 @@ func (w *rewriter) tableRef() error {
 	w.primEnd = -1
 	w.addTable(ns, name, vtab, alias)
 	return nil
+}
+
+// softAlias reports whether keyword a, right after a table name, is an
+// implicit alias as SQLite reads it: these keywords fall back to plain
+// identifiers there, and WINDOW does unless it starts "WINDOW name AS".
+func (w *rewriter) softAlias(a Token) bool {
+	switch a.Value {
+	case "offset", "filter", "over", "nulls", "materialized", "recursive", "partition":
+		return true
+	case "window":
+		return !(isNameTok(w.at(w.i+1)) && isKw(w.at(w.i+2), "as"))
+	}
+	return false
 }
 
 // addTable records a resolved reference (once per table) and the first

@@ -19,7 +19,9 @@ func SplitStatements(sql string) ([]string, error) {
 	content := false
 	flush := func(end int) {
 		if content {
-			out = append(out, strings.TrimSpace(sql[start:end]))
+			// Trim SQL whitespace only: bytes >= 0x80 (even U+2000)
+			// are identifier characters to SQLite and to Lex.
+			out = append(out, strings.Trim(sql[start:end], sqlSpace))
 		}
 		start = end + 1
 		content = false
@@ -60,6 +62,9 @@ func SplitStatements(sql string) ([]string, error) {
 	flush(len(sql))
 	return out, nil
 }
+
+// sqlSpace is the whitespace SQLite and Lex skip.
+const sqlSpace = " \t\n\r\f\v"
 
 // skipQuoted returns the offset just past the quoted section starting at i.
 func skipQuoted(sql string, i int) (int, error) {
