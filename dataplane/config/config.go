@@ -136,12 +136,12 @@ func Default() Config {
 			SyncWrites:       true,
 		},
 		Limits: LimitsConfig{
-			DefaultQueryLimit:     50,
-			MaxQueryLimit:         1000,
-			MaxSQLBytes:           1 * mib,
-			MaxParams:             50,
-			MaxParamBytes:         512 * kib,
-			QueryTimeoutSeconds:   30,
+			DefaultQueryLimit:   50,
+			MaxQueryLimit:       1000,
+			MaxSQLBytes:         1 * mib,
+			MaxParams:           50,
+			MaxParamBytes:       512 * kib,
+			QueryTimeoutSeconds: 30,
 		},
 		Logging: LoggingConfig{
 			Level:                "info",

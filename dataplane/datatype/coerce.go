@@ -73,7 +73,11 @@ func Coerce(t Type, v any) (any, error) {
 				return int64(x), nil
 			}
 		case string:
-			return ParseTimestampMicros(x)
+			us, err := ParseTimestampMicros(x)
+			if err != nil {
+				return nil, err
+			}
+			return us, nil
 		}
 	case Date:
 		switch x := v.(type) {

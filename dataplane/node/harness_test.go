@@ -78,3 +78,5 @@ func wantCode(t *testing.T, c *client.Client, code string, status int, sql strin
 		t.Fatalf("%s: want %s/%d, got %s/%d: %s", sql, code, status, ae.Code, ae.HTTPStatus, ae.Message)
 	}
 }
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -35,10 +35,10 @@ type Server struct {
 	tokens *auth.TokenIssuer
 	// refresh issues refresh tokens, which live 7x longer (as upstream).
 	refresh *auth.TokenIssuer
-	log    *slog.Logger
-	opts   Options
-	ready  atomic.Bool
-	mux    *http.ServeMux
+	log     *slog.Logger
+	opts    Options
+	ready   atomic.Bool
+	mux     *http.ServeMux
 }
 
 // New builds a server; call SetReady once startup has finished.

@@ -7,6 +7,7 @@ package sql
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -79,6 +80,24 @@ type Engine struct {
 	pool *pool
 	opts Options
 	now  func() time.Time
+	// stats counts how scans reached storage (tests and metrics).
+	stats scanCounters
+}
+
+type scanCounters struct {
+	pointGets, rangeScans, rowsRead atomic.Int64
+}
+
+// ScanStats reports how virtual-table scans have reached storage so far.
+type ScanStats struct {
+	PointGets  int64 // primary-key equality lookups (Pebble point gets)
+	RangeScans int64 // bounded iterator scans within one scope
+	RowsRead   int64 // live and tombstone rows read from storage
+}
+
+// ScanStats returns cumulative scan counters.
+func (e *Engine) ScanStats() ScanStats {
+	return ScanStats{e.stats.pointGets.Load(), e.stats.rangeScans.Load(), e.stats.rowsRead.Load()}
 }
 
 // New builds an engine over an open hot tier, catalog and executor.

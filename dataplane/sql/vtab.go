@@ -73,6 +73,9 @@ const (
 	planLower = 2
 	planUpper = 4
 	planDesc  = 8
+	// planLowerStrict / planUpperStrict: the bound is > / < rather than >= / <=.
+	planLowerStrict = 16
+	planUpperStrict = 32
 )
 
 func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
@@ -112,12 +115,18 @@ func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
 		cost := 1e6
 		if lo >= 0 {
 			plan |= planLower
+			if info.Constraints[lo].Op == vtab.OpGT {
+				plan |= planLowerStrict
+			}
 			info.Constraints[lo].ArgIndex = arg
 			arg++
 			cost /= 4
 		}
 		if hi >= 0 {
 			plan |= planUpper
+			if info.Constraints[hi].Op == vtab.OpLT {
+				plan |= planUpperStrict
+			}
 			info.Constraints[hi].ArgIndex = arg
 			arg++
 			cost /= 4
@@ -219,6 +228,7 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 			c.eof = true
 			return nil
 		}
+		c.t.cs.eng.stats.pointGets.Add(1)
 		val, closer, err := snap.Get(keys.Row(scope, pk))
 		if err == pebble.ErrNotFound {
 			c.eof = true
@@ -241,14 +251,24 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 	if idxNum&planLower != 0 {
 		if k, ok := c.pkBound(vals[arg]); ok {
 			lower = keys.Row(scope, k)
+			if idxNum&planLowerStrict != 0 {
+				// The smallest key after k: keys are k's PK encoding plus
+				// nothing, so k+0x00 is the next possible key.
+				lower = append(lower, 0)
+			}
 		}
 		arg++
 	}
 	if idxNum&planUpper != 0 {
 		if k, ok := c.pkBound(vals[arg]); ok {
-			upper = keys.PrefixEnd(keys.Row(scope, k))
+			if idxNum&planUpperStrict != 0 {
+				upper = keys.Row(scope, k)
+			} else {
+				upper = append(keys.Row(scope, k), 0)
+			}
 		}
 	}
+	c.t.cs.eng.stats.rangeScans.Add(1)
 	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return err
@@ -290,6 +310,7 @@ func (c *kalamCursor) step() bool {
 }
 
 func (c *kalamCursor) load(v []byte) (bool, error) {
+	c.t.cs.eng.stats.rowsRead.Add(1)
 	h, err := rowcodec.Decode(v, c.t.pos, c.want, c.row)
 	if err != nil {
 		return false, fmt.Errorf("while decoding a row of %s: %w", c.t.table.QualifiedName(), err)

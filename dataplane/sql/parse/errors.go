@@ -20,7 +20,9 @@ const (
 // Error is the only error type returned by this package.
 //
 // Msg is complete and user-facing: when the error has a position the text
-// already ends in "at position N", because callers show Msg verbatim.
+// usually ends in "at position N", because callers show Msg verbatim.
+// NOT_FOUND messages ("table 'x' not found") and the missing-WHERE errors
+// carry no position text.
 type Error struct {
 	// Code is one of CodeInvalidSQL, CodeInvalidInput or CodeNotFound.
 	Code string
@@ -53,8 +55,12 @@ func errInput(pos int, format string, args ...any) *Error {
 	return newError(CodeInvalidInput, pos, format, args...)
 }
 
+// errNotFound keeps the position out of the message: "table 'x' not
+// found" is complete as it is and is what clients match on.
 func errNotFound(pos int, format string, args ...any) *Error {
-	return newError(CodeNotFound, pos, format, args...)
+	e := newError(CodeNotFound, -1, format, args...)
+	e.Pos = pos
+	return e
 }
 
 // withPos returns a copy of a position-less error anchored at pos. It is

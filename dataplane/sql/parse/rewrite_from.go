@@ -76,6 +76,11 @@ func (w *rewriter) tableRef() error {
 	if !ok {
 		return errNotFound(t.Pos, "table '%s' not found", printable(display))
 	}
+	if w.isCTE(asciiLower(vtab)) {
+		// SQLite looks CTE names up before tables, even quoted ones, so
+		// such a CTE would silently replace the table.
+		return errSQL(t.Pos, "a WITH clause name conflicts with table '%s'", printable(display))
+	}
 	w.i += n
 	alias := nameTok.Text
 	switch a := w.at(w.i); {
@@ -109,14 +114,15 @@ func (w *rewriter) softAlias(a Token) bool {
 	return false
 }
 
-// addTable records a resolved reference (once per table) and the first
-// alias of each virtual table, used for ns.t.col rewriting.
+// addTable records a resolved reference (once per virtual table, as first
+// written) and the first alias of each virtual table, used for ns.t.col
+// rewriting.
 func (w *rewriter) addTable(ns, name, vtab, alias string) {
 	if _, ok := w.aliases[vtab]; !ok {
 		w.aliases[vtab] = alias
 	}
 	for _, t := range w.tables {
-		if t.Namespace == ns && t.Name == name && t.VTab == vtab {
+		if t.VTab == vtab {
 			return
 		}
 	}

@@ -149,7 +149,6 @@ func TestRewriteTables(t *testing.T) {
 	want := []ResolvedTable{
 		{Name: "users", VTab: "t_app_users"},
 		{Namespace: "chat", Name: "users", VTab: "t_chat_users"},
-		{Namespace: "app", Name: "users", VTab: "t_app_users"},
 	}
 	if !reflect.DeepEqual(got.Tables, want) {
 		t.Errorf("Tables = %+v, want %+v", got.Tables, want)
@@ -200,6 +199,7 @@ func TestRewriteErrors(t *testing.T) {
 		{"NUL", "SELECT 1\x00", CodeInvalidSQL, "NUL byte"},
 		{"empty", " ; ", CodeInvalidSQL, "empty statement"},
 		{"CTE named sqlite_", "WITH sqlite_master AS (SELECT 1) SELECT * FROM sqlite_master", CodeInvalidInput, "must not start with 'sqlite_'"},
+		{"CTE shadowing a vtab", "WITH t_app_users AS (SELECT 1) SELECT * FROM users", CodeInvalidSQL, "conflicts with table 'users'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Rewrite(tc.in, fakeResolver{}, testOpt)
