@@ -36,7 +36,8 @@ type kalamTable struct {
 	cs    *connState
 	table *catalog.Table
 	pkIdx int
-	pos   func(uint32) (int, bool)
+	// posByID maps a column id to its position (-1: dropped column).
+	posByID []int32
 }
 
 func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
@@ -64,7 +65,18 @@ func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
 	if err := ctx.Declare(b.String()); err != nil {
 		return nil, fmt.Errorf("kalam vtab: declare %s: %w", t.QualifiedName(), err)
 	}
-	return &kalamTable{cs: cs, table: t, pkIdx: t.PKIndex(), pos: t.PositionOf()}, nil
+	maxID := uint32(0)
+	for _, c := range t.Columns {
+		maxID = max(maxID, c.ID)
+	}
+	posByID := make([]int32, maxID+1)
+	for i := range posByID {
+		posByID[i] = -1
+	}
+	for i, c := range t.Columns {
+		posByID[c.ID] = int32(i)
+	}
+	return &kalamTable{cs: cs, table: t, pkIdx: t.PKIndex(), posByID: posByID}, nil
 }
 
 // Plan bits in idxNum.
@@ -145,7 +157,7 @@ func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
 }
 
 func (t *kalamTable) Open() (vtab.Cursor, error) {
-	return &kalamCursor{t: t, row: make([]any, len(t.table.Columns))}, nil
+	return &kalamCursor{t: t, offs: make([]int32, len(t.table.Columns))}, nil
 }
 
 func (t *kalamTable) Disconnect() error { return nil }
@@ -156,9 +168,13 @@ type kalamCursor struct {
 	it   *pebble.Iterator
 	desc bool
 	eof  bool
-	row  []any
+	// raw is the current row's encoding (valid until the next step) and
+	// offs where each column's value starts in it: columns are decoded only
+	// when SQLite asks for them.
+	raw  []byte
+	offs []int32
 	seq  uint64
-	want []bool
+	read int64
 	// point holds the single value of a primary-key lookup.
 	point []byte
 	rowid int64
@@ -199,18 +215,6 @@ func (c *kalamCursor) pkBound(v any) ([]byte, bool) {
 func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error {
 	c.close()
 	c.eof = false
-	used, _ := strconv.ParseUint(idxStr, 16, 64)
-	c.want = make([]bool, len(c.t.table.Columns))
-	for i := range c.want {
-		bit := i
-		if bit > 63 {
-			bit = 63
-		}
-		c.want[i] = used&(1<<uint(bit)) != 0
-	}
-	if c.t.pkIdx >= 0 {
-		c.want[c.t.pkIdx] = true
-	}
 	scope, err := c.scope()
 	if err != nil {
 		return err
@@ -310,15 +314,15 @@ func (c *kalamCursor) step() bool {
 }
 
 func (c *kalamCursor) load(v []byte) (bool, error) {
-	c.t.cs.eng.stats.rowsRead.Add(1)
-	h, err := rowcodec.Decode(v, c.t.pos, c.want, c.row)
+	c.read++
+	h, err := rowcodec.Index(v, c.t.posByID, c.offs)
 	if err != nil {
 		return false, fmt.Errorf("while decoding a row of %s: %w", c.t.table.QualifiedName(), err)
 	}
 	if h.Deleted {
 		return false, nil
 	}
-	c.seq = h.Seq
+	c.raw, c.seq = v, h.Seq
 	c.rowid++
 	return true, nil
 }
@@ -334,18 +338,23 @@ func (c *kalamCursor) Next() error {
 func (c *kalamCursor) Eof() bool { return c.eof }
 
 func (c *kalamCursor) Column(i int) (vtab.Value, error) {
-	if i == len(c.row) {
+	if i == len(c.offs) {
 		return int64(c.seq), nil
 	}
-	if i < 0 || i > len(c.row) {
+	if i < 0 || i > len(c.offs) {
 		return nil, fmt.Errorf("kalam vtab: column %d out of range", i)
 	}
-	return toSQLite(c.t.table.Columns[i].Type, c.row[i]), nil
+	// Text aliases the storage buffer: SQLite copies it before we move on.
+	return toSQLite(c.t.table.Columns[i].Type, rowcodec.DecodeAt(c.raw, c.offs[i], true)), nil
 }
 
 func (c *kalamCursor) Rowid() (int64, error) { return c.rowid, nil }
 
 func (c *kalamCursor) close() {
+	if c.read > 0 {
+		c.t.cs.eng.stats.rowsRead.Add(c.read)
+		c.read = 0
+	}
 	if c.it != nil {
 		c.it.Close()
 		c.it = nil

@@ -64,8 +64,10 @@ type CreateTable struct {
 // ColumnDef is one column of CREATE TABLE.
 type ColumnDef struct {
 	Name string
-	// Type is the normalised type text: uppercased words, parameters
-	// appended without spaces, e.g. "DECIMAL(10,2)", "DOUBLE PRECISION".
+	// Type is the normalised type text: uppercased words, then parameters
+	// without spaces, then UNSIGNED if given, e.g. "DECIMAL(10,2)",
+	// "DOUBLE PRECISION", "TIMESTAMP WITH TIME ZONE", "INT(10) UNSIGNED".
+	// The name is not checked here: the executor maps it to a KalamDB type.
 	// SERIAL, BIGSERIAL and SMALLSERIAL become INT, BIGINT and SMALLINT with
 	// a SNOWFLAKE_ID default.
 	Type string

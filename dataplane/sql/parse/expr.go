@@ -54,6 +54,15 @@ func keywordLiteral(word string) (Literal, bool) {
 // numberLiteral converts the text of a TokNumber at pos, applying a
 // folded unary minus.
 func numberLiteral(num string, pos int, neg bool) (Literal, error) {
+	// Fast path for the common case: a plain non-negative integer that
+	// certainly fits an int64 (at most 18 digits).
+	if !neg && len(num) <= 18 && isAllDigits(num) {
+		return Literal{Kind: LitInt, Text: num}, nil
+	}
+	return numberLiteralSlow(num, pos, neg)
+}
+
+func numberLiteralSlow(num string, pos int, neg bool) (Literal, error) {
 	text := num
 	if len(text) > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X') {
 		// SQLite reads hex literals as 64-bit two's complement.
@@ -111,11 +120,12 @@ func valueEnd(t *Token, inUpdate bool) bool {
 // This is the hot path of multi-row INSERT: it writes in place and never
 // allocates for the simple cases.
 func (p *parser) valueExpr(e *Expr, inUpdate bool) error {
+	p.fill(3) // simpleValue and the end check look at most 3 tokens ahead
 	n, err := p.simpleValue(e)
 	if err != nil {
 		return err
 	}
-	if n > 0 && valueEnd(p.tok(n), inUpdate) {
+	if n > 0 && valueEnd(p.ahead(n), inUpdate) {
 		p.pos += n
 		return nil
 	}
@@ -125,9 +135,9 @@ func (p *parser) valueExpr(e *Expr, inUpdate bool) error {
 
 // simpleValue classifies the value at the cursor into e without
 // consuming it and returns how many tokens it spans; n == 0 means it is
-// not simple (e is then garbage).
+// not simple (e is then garbage). The caller has filled 3 tokens ahead.
 func (p *parser) simpleValue(e *Expr) (n int, err error) {
-	t := p.tok(0)
+	t := p.ahead(0)
 	switch t.Kind {
 	case TokNumber:
 		e.Kind = ExprLiteral
@@ -144,9 +154,9 @@ func (p *parser) simpleValue(e *Expr) (n int, err error) {
 		e.Param, err = parseParam(*t, MaxParam)
 		return 1, err
 	case TokOp:
-		if (t.Value == "-" || t.Value == "+") && p.tok(1).Kind == TokNumber {
+		if (t.Value == "-" || t.Value == "+") && p.ahead(1).Kind == TokNumber {
 			neg := t.Value == "-"
-			num := p.tok(1)
+			num := p.ahead(1)
 			e.Kind = ExprLiteral
 			e.Lit, err = numberLiteral(num.Value, num.Pos, neg)
 			return 2, err
@@ -161,7 +171,7 @@ func (p *parser) simpleValue(e *Expr) (n int, err error) {
 			return 1, nil
 		}
 		if name, bare, ok := defaultFunc(t.Value); ok {
-			if isOp(*p.tok(1), "(") && isOp(*p.tok(2), ")") {
+			if isOp(*p.ahead(1), "(") && isOp(*p.ahead(2), ")") {
 				*e = Expr{Kind: ExprFunc, Func: name}
 				return 3, nil
 			}

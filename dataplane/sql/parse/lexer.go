@@ -1,8 +1,3 @@
-// Package parse is KalamDB's SQL front end: it tokenises statements,
-// classifies them, parses the KalamDB-specific statements and DML into an
-// AST, and rewrites PostgreSQL-flavoured SELECT text into SQL for SQLite.
-// It never touches storage and depends only on the standard library.
-//
 // Lexer invariants (the rewriter's safety depends on them):
 //
 //   - Lex never panics: every input yields either tokens or an *Error.
@@ -20,6 +15,9 @@
 //     Square brackets are lexed as operators and refused by Rewrite.
 //   - Unquoted identifier Values are lowercased with ASCII-only folding,
 //     matching SQLite's case-insensitivity for identifiers.
+//   - Memory is linear in the input; the parser lexes on demand and keeps
+//     only a small window of tokens.
+
 package parse
 
 import (
@@ -255,7 +253,7 @@ func (l *lexer) scan(t *Token) error {
 			return errSQL(start, "unexpected character '$' (parameters are written $1, $2, ...)")
 		}
 		l.pos = i
-		t.set(TokParam, src[start:i], src[start+1 : i], start, i)
+		t.set(TokParam, src[start:i], src[start+1:i], start, i)
 		return nil
 	}
 	n := 1
@@ -265,7 +263,7 @@ func (l *lexer) scan(t *Token) error {
 	if n > 0 {
 		l.pos = start + n
 		text := src[start : start+n]
-		t.set(TokOp, text, text, start, start + n)
+		t.set(TokOp, text, text, start, start+n)
 		return nil
 	}
 	return errSQL(start, "unexpected character %q", rune(c))
@@ -381,94 +379,4 @@ func (l *lexer) number(start int, t *Token) error {
 	text := src[start:i]
 	t.set(TokNumber, text, text, start, i)
 	return nil
-}
-
-// lowerIdent is asciiLower for identifiers: keywords written in upper
-// case (NOW, NULL, TRUE, VALUES, ...) resolve to interned lowercase
-// strings instead of a fresh allocation per occurrence.
-func lowerIdent(s string) string {
-	if len(s) > maxInterned {
-		return asciiLower(s)
-	}
-	var buf [maxInterned]byte
-	upper := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-			upper = true
-		}
-		buf[i] = c
-	}
-	if !upper {
-		return s
-	}
-	if v, ok := interned[string(buf[:len(s)])]; ok {
-		return v
-	}
-	return string(buf[:len(s)])
-}
-
-const maxInterned = 24
-
-// interned holds the words worth sharing: every keyword this package
-// looks at, plus common type names.
-var interned = func() map[string]string {
-	m := map[string]string{}
-	add := func(set map[string]struct{}) {
-		for w := range set {
-			if len(w) <= maxInterned {
-				m[w] = w
-			}
-		}
-	}
-	add(keywords)
-	add(reservedWords)
-	for _, w := range []string{
-		"now", "current_timestamp", "current_user", "current_role", "snowflake_id", "uuid_v7", "ulid",
-		"namespace", "namespaces", "tables", "shared", "stream", "describe", "show", "use", "history",
-		"password", "role", "email", "if", "restrict", "cascade", "int", "integer", "bigint", "smallint",
-		"text", "varchar", "boolean", "double", "float", "timestamp", "date", "json", "bytes", "uuid",
-		"decimal", "serial", "bigserial", "auto_increment", "generated", "identity", "always",
-	} {
-		m[w] = w
-	}
-	return m
-}()
-
-// asciiLower lowercases ASCII letters only, returning s itself (no
-// allocation) when there is nothing to change.
-func asciiLower(s string) string {
-	i := 0
-	for i < len(s) && !(s[i] >= 'A' && s[i] <= 'Z') {
-		i++
-	}
-	if i == len(s) {
-		return s
-	}
-	b := []byte(s)
-	for ; i < len(b); i++ {
-		if b[i] >= 'A' && b[i] <= 'Z' {
-			b[i] += 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
-// asciiUpper uppercases ASCII letters only.
-func asciiUpper(s string) string {
-	i := 0
-	for i < len(s) && !(s[i] >= 'a' && s[i] <= 'z') {
-		i++
-	}
-	if i == len(s) {
-		return s
-	}
-	b := []byte(s)
-	for ; i < len(b); i++ {
-		if b[i] >= 'a' && b[i] <= 'z' {
-			b[i] -= 'a' - 'A'
-		}
-	}
-	return string(b)
 }

@@ -72,11 +72,11 @@ func TestParseCreateTable(t *testing.T) {
 			want: &CreateTable{Table: TableName{Name: "t"}, TableType: "SHARED", Columns: []ColumnDef{{Name: "id", Type: "INT"}},
 				Options: map[string]string{"TYPE": "SHARED", "STORAGE_ID": "local", "FLUSH_POLICY": "rows:1000", "USE_USER_STORAGE": "true",
 					"DELETED_RETENTION_HOURS": "-1", "ACCESS_LEVEL": "public", "COMPRESSION": "zstd"}}},
-		{name: "types normalised", in: "CREATE TABLE t (a decimal ( 10 , 2 ), b varchar(20), c double precision, d embedding(384), e timestamp with time zone, f character varying(5), g int unsigned)",
+		{name: "types normalised", in: "CREATE TABLE t (a decimal ( 10 , 2 ), b varchar(20), c double precision, d embedding(384), e timestamp with time zone, f character varying(5), g int unsigned, h INT(10) UNSIGNED, i timestamp(6) with time zone)",
 			want: &CreateTable{Table: TableName{Name: "t"}, Columns: []ColumnDef{
 				{Name: "a", Type: "DECIMAL(10,2)"}, {Name: "b", Type: "VARCHAR(20)"}, {Name: "c", Type: "DOUBLE PRECISION"},
 				{Name: "d", Type: "EMBEDDING(384)"}, {Name: "e", Type: "TIMESTAMP WITH TIME ZONE"}, {Name: "f", Type: "CHARACTER VARYING(5)"},
-				{Name: "g", Type: "INT UNSIGNED"},
+				{Name: "g", Type: "INT UNSIGNED"}, {Name: "h", Type: "INT(10) UNSIGNED"}, {Name: "i", Type: "TIMESTAMP WITH TIME ZONE(6)"},
 			}}},
 		{name: "serial types", in: "CREATE TABLE t (a SERIAL, b BIGSERIAL PRIMARY KEY, c SMALLSERIAL)",
 			want: &CreateTable{Table: TableName{Name: "t"}, PrimaryKey: "b", Columns: []ColumnDef{

@@ -63,6 +63,7 @@ func (p *parser) noReturning() error {
 func (p *parser) insertColumns() ([]string, error) {
 	p.advance() // (
 	var cols []string
+	seen := map[string]struct{}{}
 	for {
 		name, tok, err := p.ident("column name", "column list")
 		if err != nil {
@@ -71,11 +72,10 @@ func (p *parser) insertColumns() ([]string, error) {
 		if err := ValidateName("column", name); err != nil {
 			return nil, withPos(err, tok.Pos)
 		}
-		for _, c := range cols {
-			if c == name {
-				return nil, errInput(tok.Pos, "column '%s' specified more than once", name)
-			}
+		if _, dup := seen[name]; dup {
+			return nil, errInput(tok.Pos, "column '%s' specified more than once", name)
 		}
+		seen[name] = struct{}{}
 		cols = append(cols, name)
 		if p.acceptOp(",") {
 			continue
@@ -170,19 +170,19 @@ func (p *parser) parseUpdate() (Statement, error) {
 		return nil, err
 	}
 	up := &Update{Table: tn}
+	seen := map[string]struct{}{}
 	for {
-		name, tok, err := p.ident("column name", quoteKw("set"))
+		name, tok, err := p.ident("column name", `"SET"`)
 		if err != nil {
 			return nil, err
 		}
 		if err := ValidateName("column", name); err != nil {
 			return nil, withPos(err, tok.Pos)
 		}
-		for _, a := range up.Set {
-			if a.Column == name {
-				return nil, errInput(tok.Pos, "column '%s' assigned more than once", name)
-			}
+		if _, dup := seen[name]; dup {
+			return nil, errInput(tok.Pos, "column '%s' assigned more than once", name)
 		}
+		seen[name] = struct{}{}
 		if err := p.expectOp("=", fmt.Sprintf("column '%s'", name)); err != nil {
 			return nil, err
 		}

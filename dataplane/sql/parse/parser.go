@@ -122,12 +122,30 @@ func (p *parser) terminator() {
 func (p *parser) tok(n int) *Token {
 	i := p.pos + n
 	if i >= p.lexed {
-		p.fill(n)
-		if i >= p.lexed {
-			i = p.lexed - 1 // the EOF token
-		}
+		i = p.more(n)
 	}
 	return &p.ring[i&(lookahead-1)]
+}
+
+// ahead returns the token n positions ahead without lexing: the caller
+// must have called fill(n) (or more) first. Small enough to inline, for
+// the INSERT hot path.
+func (p *parser) ahead(n int) *Token {
+	i := p.pos + n
+	if i >= p.lexed {
+		i = p.lexed - 1 // the EOF token
+	}
+	return &p.ring[i&(lookahead-1)]
+}
+
+// more is tok's slow path, kept out of line so that tok inlines: it lexes
+// up to token pos+n and returns that token's index (or EOF's).
+func (p *parser) more(n int) int {
+	p.fill(n)
+	if i := p.pos + n; i < p.lexed {
+		return i
+	}
+	return p.lexed - 1
 }
 
 func (p *parser) peek() Token { return *p.tok(0) }

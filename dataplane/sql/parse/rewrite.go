@@ -1,4 +1,5 @@
 // Rewriter: PostgreSQL-flavoured query text in, SQLite query text out.
+// This is the access-control boundary between user SQL and SQLite.
 //
 // Invariants (the access-control model rests on the first three):
 //
@@ -19,11 +20,13 @@
 //     text between tokens collapses to one space (or none where the tokens
 //     touched). Generated text never merges with a neighbour into another
 //     token (no comment starts, no quotes doubling into an escape, no
-//     run-together words), so SQLite
-//     tokenises the output exactly as we built it. Tokens SQLite would read
-//     differently from us ([...] identifiers, "?", ":name", "@name") and NUL
-//     bytes are refused.
+//     run-together words), so SQLite tokenises the output exactly as we
+//     built it. Tokens SQLite would read differently from us ([...]
+//     identifiers, "?", ":name", "@name") and NUL bytes are refused.
+//   - Work is linear in the input: nesting depth and cast chains are
+//     bounded (MaxNesting), lookups are map-based.
 //   - Rewrite never panics; errors are *Error.
+
 package parse
 
 import (
@@ -72,6 +75,15 @@ type ResolvedTable struct {
 // SQLITE_MAX_VARIABLE_NUMBER.
 const MaxRewriteParam = 32766
 
+// MaxNesting bounds parenthesis and CASE nesting in Rewrite. SQLite's own
+// parser gives up far earlier; the bound keeps the rewriter's per-level
+// work (CTE lookups, operand wrapping) linear in the input.
+const MaxNesting = 128
+
+// maxCastChain bounds "x::a::b::..." on one operand: each cast copies the
+// operand text, so an unbounded chain would be quadratic.
+const maxCastChain = 16
+
 // Rewrite translates one SELECT, WITH or VALUES statement (an optional
 // trailing ';' is allowed) into SQLite SQL. See the file comment for the
 // rules and guarantees.
@@ -84,6 +96,9 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		return nil, err
 	}
 	if toks, err = trimTerminator(toks); err != nil {
+		return nil, err
+	}
+	if err := checkNesting(toks); err != nil {
 		return nil, err
 	}
 	toks = stripOuterParens(toks)
@@ -129,6 +144,27 @@ func stripOuterParens(toks []Token) []Token {
 	return toks
 }
 
+// checkNesting rejects statements nested deeper than MaxNesting. It
+// mirrors the rewriter's scope stack: "(" and CASE open a level, ")"
+// closes one, END closes a CASE only.
+func checkNesting(toks []Token) error {
+	var stack []bool // true = CASE
+	for _, t := range toks {
+		switch {
+		case isOp(t, "("), isKw(t, "case"):
+			if len(stack) >= MaxNesting {
+				return errSQL(t.Pos, "statement is nested too deeply (more than %d levels)", MaxNesting)
+			}
+			stack = append(stack, isKw(t, "case"))
+		case isOp(t, ")") && len(stack) > 0:
+			stack = stack[:len(stack)-1]
+		case isKw(t, "end") && len(stack) > 0 && stack[len(stack)-1]:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	return nil
+}
+
 // matchParen returns the index of the ")" matching the "(" at i, or -1.
 func matchParen(toks []Token, i int) int {
 	depth := 0
@@ -171,7 +207,7 @@ type scope struct {
 	// then starts another table reference.
 	inFrom bool
 	// ctes are the (lowercased) CTE names defined at this level.
-	ctes []string
+	ctes map[string]struct{}
 	// open is the output index where this level's expression starts (the
 	// function name, CAST, CASE or "("), openPos its source offset.
 	open    int
@@ -183,12 +219,6 @@ type scope struct {
 	// ilikeStart is where that operand starts in the output.
 	ilikeOpen  bool
 	ilikeStart int
-}
-
-// piece is one unit of output text; space asks for a separating blank.
-type piece struct {
-	text  string
-	space bool
 }
 
 type rewriter struct {
@@ -215,8 +245,12 @@ type rewriter struct {
 	needSecondPass bool
 
 	tables    []ResolvedTable
+	seenVTabs map[string]struct{}
 	numParams int
 	hasLimit  bool
+
+	// castStart and castChain count consecutive casts of one operand.
+	castStart, castChain int
 }
 
 func newRewriter(toks []Token, r Resolver, opt RewriteOptions, aliases map[string]string, final bool) *rewriter {
@@ -230,6 +264,8 @@ func newRewriter(toks []Token, r Resolver, opt RewriteOptions, aliases map[strin
 		primLit:   -1,
 		aliases:   aliases,
 		finalPass: final,
+		seenVTabs: map[string]struct{}{},
+		castStart: -1,
 	}
 }
 
@@ -246,41 +282,6 @@ func (w *rewriter) top() *scope { return &w.scopes[len(w.scopes)-1] }
 func (w *rewriter) push(s scope) { w.scopes = append(w.scopes, s) }
 
 func (w *rewriter) pop() { w.scopes = w.scopes[:len(w.scopes)-1] }
-
-// gap reports whether source token k was separated from its predecessor.
-func (w *rewriter) gap(k int) bool {
-	return k > 0 && k < len(w.toks) && w.toks[k].Pos > w.toks[k-1].End
-}
-
-func (w *rewriter) emit(text string, space bool) {
-	if w.noSpace {
-		space = false
-		w.noSpace = false
-	}
-	w.out = append(w.out, piece{text: text, space: space})
-}
-
-// emitTok copies the current token to the output and advances.
-func (w *rewriter) emitTok() {
-	w.emit(w.toks[w.i].Text, w.gap(w.i))
-	w.i++
-}
-
-// markPrimary records out[start:] as the last complete primary.
-func (w *rewriter) markPrimary(start int) {
-	w.primStart = start
-	w.primEnd = len(w.out)
-	w.primLit = -1
-}
-
-// boundary records that an operand starts after the last emitted piece.
-func (w *rewriter) boundary() { w.top().operandStart = len(w.out) }
-
-// replaceFrom replaces out[start:] by a single piece.
-func (w *rewriter) replaceFrom(start int, text string) {
-	space := w.out[start].space
-	w.out = append(w.out[:start], piece{text: text, space: space})
-}
 
 func (w *rewriter) run() error {
 	for {
@@ -421,11 +422,6 @@ func (w *rewriter) closeParen(t Token) error {
 	return nil
 }
 
-// isQueryKw reports whether t starts a query.
-func isQueryKw(t Token) bool {
-	return isKw(t, "select") || isKw(t, "with") || isKw(t, "values")
-}
-
 // word rewrites an unquoted identifier or keyword at w.i.
 func (w *rewriter) word(t Token) error {
 	if isOp(w.at(w.i-1), ".") {
@@ -547,8 +543,6 @@ func (w *rewriter) name() error {
 	return nil
 }
 
-func isNameTok(t Token) bool { return t.Kind == TokIdent || t.Kind == TokQuotedIdent }
-
 // threePartRef rewrites ns.t.col to <alias of ns.t>.col.
 func (w *rewriter) threePartRef() error {
 	i := w.i
@@ -570,52 +564,6 @@ func (w *rewriter) threePartRef() error {
 	return nil
 }
 
-// joinPieces renders output pieces.
-func joinPieces(ps []piece) string {
-	var b strings.Builder
-	n := 0
-	for _, p := range ps {
-		n += len(p.text) + 1
-	}
-	b.Grow(n)
-	for i, p := range ps {
-		if i > 0 && p.text != "" && (p.space || mustSeparate(ps[i-1].text, p.text)) {
-			b.WriteByte(' ')
-		}
-		b.WriteString(p.text)
-	}
-	return b.String()
-}
-
-// mustSeparate reports whether a followed directly by b could be read as
-// different tokens: two words running together, two quoted sections
-// merging via a doubled quote, or the start of a comment.
-func mustSeparate(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	x, y := a[len(a)-1], b[0]
-	switch {
-	case isIdentCont(x) && isIdentCont(y):
-		return true
-	case x == y && (x == '\'' || x == '"' || x == '-'):
-		return true
-	case x == '/' && y == '*':
-		return true
-	}
-	return false
-}
-
-// sqlString quotes s as an SQL string literal.
-func sqlString(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
-// quoteIdent quotes s as an SQL identifier.
-func quoteIdent(s string) string {
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
 // param rewrites $N to SQLite's ?N.
 func (w *rewriter) param(t Token) error {
 	n, err := parseParam(t, MaxRewriteParam)
@@ -630,38 +578,4 @@ func (w *rewriter) param(t Token) error {
 	w.i++
 	w.markPrimary(start)
 	return nil
-}
-
-// keywords are the structural SQL words the rewriter must not treat as
-// names: they never start a primary expression, never serve as implicit
-// table aliases, and (except COLLATE) end the operand of an ILIKE.
-var keywords = toSet(
-	"select", "from", "where", "and", "or", "not", "is", "in", "between",
-	"like", "glob", "regexp", "match", "ilike", "escape", "when", "then",
-	"else", "as", "on", "using", "join", "inner", "left", "right", "full",
-	"outer", "cross", "natural", "group", "by", "having", "order", "limit",
-	"offset", "union", "intersect", "except", "all", "distinct", "with",
-	"recursive", "values", "exists", "asc", "desc", "nulls", "over",
-	"partition", "filter", "window", "indexed", "collate", "isnull",
-	"notnull", "materialized", "returning", "case", "end", "cast", "set",
-	"lateral", "fetch", "for", "into",
-)
-
-func isKeyword(word string) bool {
-	_, ok := keywords[word]
-	return ok
-}
-
-// isOperandBoundary reports whether t ends the operand of an ILIKE.
-func isOperandBoundary(t Token) bool {
-	switch t.Kind {
-	case TokOp:
-		switch t.Value {
-		case ",", ")", "=", "==", "<>", "!=", "<", ">", "<=", ">=":
-			return true
-		}
-	case TokIdent:
-		return t.Value != "collate" && t.Value != "case" && t.Value != "cast" && isKeyword(t.Value)
-	}
-	return false
 }

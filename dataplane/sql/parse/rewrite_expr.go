@@ -95,6 +95,13 @@ func (w *rewriter) castOp(t Token) error {
 	if w.primEnd != len(w.out) || start < 0 || start >= len(w.out) {
 		return errSQL(t.Pos, `"::" must follow an expression`)
 	}
+	if start == w.castStart {
+		if w.castChain++; w.castChain > maxCastChain {
+			return errSQL(t.Pos, "more than %d chained casts", maxCastChain)
+		}
+	} else {
+		w.castStart, w.castChain = start, 1
+	}
 	lit := w.primLit
 	w.i++
 	typ, temporal, err := w.castType(`"::"`)

@@ -121,21 +121,18 @@ func (w *rewriter) addTable(ns, name, vtab, alias string) {
 	if _, ok := w.aliases[vtab]; !ok {
 		w.aliases[vtab] = alias
 	}
-	for _, t := range w.tables {
-		if t.VTab == vtab {
-			return
-		}
+	if _, ok := w.seenVTabs[vtab]; ok {
+		return
 	}
+	w.seenVTabs[vtab] = struct{}{}
 	w.tables = append(w.tables, ResolvedTable{Namespace: ns, Name: name, VTab: vtab})
 }
 
 // isCTE reports whether a CTE called name is visible at the current level.
 func (w *rewriter) isCTE(name string) bool {
 	for i := len(w.scopes) - 1; i >= 0; i-- {
-		for _, c := range w.scopes[i].ctes {
-			if c == name {
-				return true
-			}
+		if _, ok := w.scopes[i].ctes[name]; ok {
+			return true
 		}
 	}
 	return false
@@ -155,7 +152,12 @@ func (w *rewriter) with(t Token) error {
 		return errSQL(after.Pos, "expected SELECT after the WITH clause, found %s", describe(after))
 	}
 	sc := w.top()
-	sc.ctes = append(sc.ctes, names...)
+	if sc.ctes == nil {
+		sc.ctes = map[string]struct{}{}
+	}
+	for _, n := range names {
+		sc.ctes[n] = struct{}{}
+	}
 	w.emitTok()
 	w.boundary()
 	return nil

@@ -121,6 +121,18 @@ func TestRewrite(t *testing.T) {
 		{name: "window not a clause keeps FROM open", in: "SELECT count(*) OVER w FROM users WINDOW w AS (ORDER BY id)",
 			want: `SELECT count(*) OVER w FROM "t_app_users" AS users WINDOW w AS (ORDER BY id)`},
 		{name: "keyword after table is not alias", in: "SELECT * FROM users WHERE 1", want: `SELECT * FROM "t_app_users" AS users WHERE 1`},
+		{name: "CAST string to timestamp", in: "SELECT CAST('2025-01-01' AS timestamp), CAST('1970-01-02' AS DATE)", want: `SELECT 1735689600000000, 1`},
+		{name: "CAST string to text stays", in: "SELECT CAST('x' AS varchar(10))", want: `SELECT CAST('x' AS TEXT)`},
+		{name: "cast after kalam function", in: "SELECT now()::text", want: `SELECT CAST(kalam_now() AS TEXT)`},
+		{name: "cast after CASE", in: "SELECT CASE WHEN x THEN 1 END::text", want: `SELECT CAST(CASE WHEN x THEN 1 END AS TEXT)`},
+		{name: "no rewrite after a dot", in: "SELECT t.now, t.current_user FROM users t", want: `SELECT t.now, t.current_user FROM "t_app_users" AS t`},
+		{name: "adjacency kept", in: "SELECT id FROM users WHERE id=$1", want: `SELECT id FROM "t_app_users" AS users WHERE id=?1`, params: 1},
+		{name: "param then word separated", in: "SELECT $1a", want: `SELECT ?1 a`, params: 1},
+		{name: "ilike with escape", in: "SELECT 1 WHERE a ILIKE 'x!%' ESCAPE '!'", want: `SELECT 1 WHERE lower(a) LIKE lower('x!%') ESCAPE '!'`},
+		{name: "ilike in function args", in: "SELECT coalesce(a ILIKE b, false)", want: `SELECT coalesce(lower(a) LIKE lower(b), false)`},
+		{name: "soft keyword alias", in: "SELECT 1 FROM users window", want: `SELECT 1 FROM "t_app_users" AS window`},
+		{name: "quoted three-part ref", in: `SELECT "app"."users"."id" FROM app.users`, want: `SELECT users."id" FROM "t_app_users" AS users`},
+		{name: "cast to date of string", in: "SELECT '1970-01-03'::date", want: `SELECT 2`},
 		{name: "json arrow operators", in: "SELECT data->>'a', data->'b' FROM users", want: `SELECT data->>'a', data->'b' FROM "t_app_users" AS users`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,5 +226,36 @@ func TestRewriteErrors(t *testing.T) {
 				t.Errorf("Rewrite(%q) error = %s %q, want %s containing %q", tc.in, pe.Code, pe.Msg, tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+func TestRewriteNotFoundMessage(t *testing.T) {
+	_, err := Rewrite("SELECT * FROM app.nope", fakeResolver{}, testOpt)
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Code != CodeNotFound || pe.Msg != "table 'app.nope' not found" || pe.Pos != 14 {
+		t.Errorf("error = %+v, want NOT_FOUND \"table 'app.nope' not found\" at 14", err)
+	}
+}
+
+func TestMustSeparate(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"x", "y", true},
+		{"1", "a", true},
+		{"'a'", "'b'", true},
+		{`"a"`, `"b"`, true},
+		{"-", "-1", true},
+		{"/", "*", true},
+		{"(", "a", false},
+		{"a", ".", false},
+		{"a", "(", false},
+		{"'a'", ")", false},
+		{"", "x", false},
+	} {
+		if got := mustSeparate(tc.a, tc.b); got != tc.want {
+			t.Errorf("mustSeparate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
 	}
 }

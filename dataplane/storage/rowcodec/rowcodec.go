@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Value tags.
@@ -180,4 +181,94 @@ func Decode(b []byte, pos func(id uint32) (int, bool), want []bool, dst []any) (
 		}
 	}
 	return h, nil
+}
+
+// Index records where each column's value starts in an encoded row, so a
+// reader can decode only the columns it is asked for (DecodeAt) without
+// allocating for the others. offs is indexed by position: posByID[id] is
+// the position of column id (or -1 when the column was dropped); offs[pos]
+// is set to -1 for columns absent from the row (NULL).
+func Index(b []byte, posByID []int32, offs []int32) (Header, error) {
+	h, err := ReadHeader(b)
+	if err != nil {
+		return h, err
+	}
+	for i := range offs {
+		offs[i] = -1
+	}
+	p := headerSize
+	n, k := binary.Uvarint(b[p:])
+	if k <= 0 {
+		return h, ErrCorrupt
+	}
+	p += k
+	for i := uint64(0); i < n; i++ {
+		id, k := binary.Uvarint(b[p:])
+		if k <= 0 || p+k >= len(b) {
+			return h, ErrCorrupt
+		}
+		p += k
+		if id < uint64(len(posByID)) {
+			if at := posByID[id]; at >= 0 && int(at) < len(offs) {
+				offs[at] = int32(p)
+			}
+		}
+		tag := b[p]
+		p++
+		switch tag {
+		case tagNull, tagFalse, tagTrue:
+		case tagInt:
+			_, k := binary.Varint(b[p:])
+			if k <= 0 {
+				return h, ErrCorrupt
+			}
+			p += k
+		case tagFloat:
+			if p+8 > len(b) {
+				return h, ErrCorrupt
+			}
+			p += 8
+		case tagText, tagBytes:
+			l, k := binary.Uvarint(b[p:])
+			if k <= 0 || uint64(len(b)-p-k) < l {
+				return h, ErrCorrupt
+			}
+			p += k + int(l)
+		default:
+			return h, ErrCorrupt
+		}
+	}
+	return h, nil
+}
+
+// DecodeAt decodes the value whose tag starts at off (from Index). Text is
+// returned as a string that aliases b when alias is true: the caller must
+// not keep it beyond b's lifetime.
+func DecodeAt(b []byte, off int32, alias bool) any {
+	if off < 0 || int(off) >= len(b) {
+		return nil
+	}
+	p := b[off:]
+	switch p[0] {
+	case tagFalse:
+		return false
+	case tagTrue:
+		return true
+	case tagInt:
+		x, _ := binary.Varint(p[1:])
+		return x
+	case tagFloat:
+		return math.Float64frombits(binary.BigEndian.Uint64(p[1:9]))
+	case tagText, tagBytes:
+		l, k := binary.Uvarint(p[1:])
+		v := p[1+k : 1+k+int(l)]
+		if p[0] == tagBytes {
+			return append([]byte(nil), v...)
+		}
+		if alias {
+			return unsafe.String(unsafe.SliceData(v), len(v))
+		}
+		return string(v)
+	}
+	return nil
 }
