@@ -64,5 +64,8 @@ func TestParseDispatch(t *testing.T) {
 		{name: "alter table", in: "ALTER TABLE t ADD COLUMN c INT", code: CodeInvalidSQL, msg: `unsupported statement "ALTER TABLE"`},
 		{name: "number first", in: "1", code: CodeInvalidSQL, msg: "unsupported statement starting with"},
 		{name: "lex error", in: "SELECT 'x", code: CodeInvalidSQL, msg: "unterminated string literal at position 7"},
+		{name: "lex error wins over parse error", in: "INSERT INTO t VALUES (1, #)", code: CodeInvalidSQL, msg: "unexpected character '#' at position 25"},
+		{name: "lex error after terminator", in: "SELECT 1; 'x", code: CodeInvalidSQL, msg: "unterminated string literal at position 10"},
+		{name: "lex error in query tail", in: "SELECT 1 FROM t WHERE x = `y`", code: CodeInvalidSQL, msg: "unexpected character '`'"},
 	})
 }
