@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -15,6 +16,9 @@ import (
 // consistent view under a read lock; only the apply path calls the Set*/
 // Delete* methods, after the records are durable.
 type Cache struct {
+	// version changes on every mutation, so derived caches (rewritten
+	// statements) know when to drop entries.
+	version    atomic.Uint64
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace
 	tables     map[string]*Table // by "ns.table"
@@ -158,6 +162,7 @@ func (c *Cache) Users() []*User {
 func (c *Cache) SetNamespace(n *Namespace) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.version.Add(1)
 	c.namespaces[n.Name] = n
 }
 
@@ -165,6 +170,7 @@ func (c *Cache) SetNamespace(n *Namespace) {
 func (c *Cache) DeleteNamespace(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.version.Add(1)
 	delete(c.namespaces, name)
 }
 
@@ -172,6 +178,7 @@ func (c *Cache) DeleteNamespace(name string) {
 func (c *Cache) SetTable(t *Table) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.version.Add(1)
 	c.tables[t.QualifiedName()] = t
 	c.byID[t.ID] = t
 }
@@ -180,6 +187,7 @@ func (c *Cache) SetTable(t *Table) {
 func (c *Cache) DeleteTable(t *Table) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.version.Add(1)
 	delete(c.tables, t.QualifiedName())
 	delete(c.byID, t.ID)
 }
@@ -188,5 +196,9 @@ func (c *Cache) DeleteTable(t *Table) {
 func (c *Cache) SetUser(u *User) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.version.Add(1)
 	c.users[u.UserID] = u
 }
+
+// Version returns a counter that changes whenever the catalog changes.
+func (c *Cache) Version() uint64 { return c.version.Load() }

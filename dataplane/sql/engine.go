@@ -7,6 +7,7 @@ package sql
 import (
 	"context"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -82,6 +83,8 @@ type Engine struct {
 	now  func() time.Time
 	// stats counts how scans reached storage (tests and metrics).
 	stats scanCounters
+	rwMu    sync.Mutex
+	rwCache map[rewriteKey]*rewriteEntry
 }
 
 type scanCounters struct {
@@ -102,7 +105,7 @@ func (e *Engine) ScanStats() ScanStats {
 
 // New builds an engine over an open hot tier, catalog and executor.
 func New(db *pebble.DB, cat *catalog.Cache, ex engine.Proposer, opts Options) (*Engine, error) {
-	e := &Engine{db: db, cat: cat, exec: ex, opts: opts, now: time.Now}
+	e := &Engine{db: db, cat: cat, exec: ex, opts: opts, now: time.Now, rwCache: map[rewriteKey]*rewriteEntry{}}
 	if e.opts.PoolSize <= 0 {
 		e.opts.PoolSize = 8
 	}

@@ -106,16 +106,52 @@ func canWrite(role auth.Role, t *catalog.Table) error {
 	return denied("permission denied: role %s cannot write %s table %s (ACCESS_LEVEL %s)", role, t.Type, t.QualifiedName(), t.AccessLevel)
 }
 
+// rewriteKey identifies a rewrite: its output depends on the text, the
+// session (current namespace, CURRENT_USER/ROLE) and the catalog version.
+type rewriteKey struct {
+	text, ns, user string
+	role           auth.Role
+}
+
+type rewriteEntry struct {
+	version uint64
+	rw      *parse.Rewritten
+	r       *resolver
+}
+
+// maxRewriteCache bounds the rewrite cache; it is cleared when full.
+const maxRewriteCache = 4096
+
+// rewrite turns SQL text into SQLite SQL plus the tables it reads. Results
+// are cached per session shape and catalog version: the resolver's maps are
+// read-only once built, so a cached entry is safe to share.
 func (e *Engine) rewrite(sess *Session, text string) (*parse.Rewritten, *resolver, error) {
+	key := rewriteKey{text: text, ns: sess.Namespace, user: sess.UserID, role: sess.Role}
+	version := e.cat.Version()
+	e.rwMu.Lock()
+	ent, ok := e.rwCache[key]
+	e.rwMu.Unlock()
+	if ok && ent.version == version {
+		r := *ent.r
+		r.sess = sess
+		return ent.rw, &r, nil
+	}
 	r := newResolver(e, sess)
 	rw, err := parse.Rewrite(text, r, parse.RewriteOptions{CurrentUser: sess.UserID, CurrentRole: string(sess.Role)})
 	if err != nil {
 		return nil, nil, err
 	}
+	e.rwMu.Lock()
+	if len(e.rwCache) >= maxRewriteCache {
+		clear(e.rwCache)
+	}
+	e.rwCache[key] = &rewriteEntry{version: version, rw: rw, r: r}
+	e.rwMu.Unlock()
 	return rw, r, nil
 }
 
 func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, params []any) (*Result, error) {
+	text, params = autoParameterize(text, params)
 	rw, r, err := e.rewrite(sess, text)
 	if err != nil {
 		return nil, err
@@ -181,19 +217,23 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows 
 	if n := st.NumInput(); n >= 0 && n < len(args) {
 		args = args[:n]
 	}
-	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	rows, err := st.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
 		return nil, sqliteError(err)
 	}
 	defer rows.Close()
-	names := rows.Columns()
-	types := make([]datatype.Type, len(names))
-	typed := make([]bool, len(names))
-	if ct, ok := rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
-		for i := range names {
-			types[i], typed[i] = datatype.FromSQLiteDecl(ct.ColumnTypeDatabaseTypeName(i))
+	if st.names == nil {
+		names := rows.Columns()
+		st.types = make([]datatype.Type, len(names))
+		st.typed = make([]bool, len(names))
+		if ct, ok := rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+			for i := range names {
+				st.types[i], st.typed[i] = datatype.FromSQLiteDecl(ct.ColumnTypeDatabaseTypeName(i))
+			}
 		}
+		st.names = names
 	}
+	names, types, typed := st.names, st.types, st.typed
 	res := &Result{Schema: make([]Field, len(names))}
 	dest := make([]driver.Value, len(names))
 	firstKind := make([]string, len(names))

@@ -14,6 +14,7 @@ import (
 	"modernc.org/sqlite/vtab"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
 )
 
 // connState is what one SQLite connection knows: which virtual tables it
@@ -25,7 +26,7 @@ type connState struct {
 	eng    *Engine
 	dc     driver.Conn
 	vtabs  map[string]vtabVersion // vtab name -> what it was declared from
-	stmts  map[string]driver.Stmt
+	stmts  map[string]*cachedStmt
 	sess   *Session
 	snap   *pebble.Snapshot
 	params []any
@@ -103,7 +104,7 @@ func (p *pool) with(ctx context.Context, fn func(cs *connState) error) error {
 				eng:   p.eng,
 				dc:    c,
 				vtabs: map[string]vtabVersion{},
-				stmts: map[string]driver.Stmt{},
+				stmts: map[string]*cachedStmt{},
 			}
 			p.states[c] = cs
 			liveConns.Store(cs.id, cs)
@@ -123,6 +124,7 @@ func (p *pool) close() error {
 		for _, st := range cs.stmts {
 			st.Close()
 		}
+
 		liveConns.Delete(cs.id)
 	}
 	p.mu.Unlock()
@@ -138,8 +140,17 @@ func (cs *connState) exec(ctx context.Context, q string) error {
 	return err
 }
 
+// cachedStmt is a prepared statement plus the result column types derived
+// from its declared types (computed on first use).
+type cachedStmt struct {
+	driver.Stmt
+	names []string
+	types []datatype.Type
+	typed []bool
+}
+
 // prepare returns a cached prepared statement for q.
-func (cs *connState) prepare(ctx context.Context, q string) (driver.Stmt, error) {
+func (cs *connState) prepare(ctx context.Context, q string) (*cachedStmt, error) {
 	if st, ok := cs.stmts[q]; ok {
 		return st, nil
 	}
@@ -147,10 +158,11 @@ func (cs *connState) prepare(ctx context.Context, q string) (driver.Stmt, error)
 	if !ok {
 		return nil, fmt.Errorf("sqlite driver does not support PrepareContext")
 	}
-	st, err := pc.PrepareContext(ctx, q)
+	dst, err := pc.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	st := &cachedStmt{Stmt: dst}
 	if len(cs.stmts) >= maxCachedStmts {
 		for k, old := range cs.stmts {
 			old.Close()

@@ -20,7 +20,7 @@ func (cs *connState) queryRaw(ctx context.Context, q string, params []any, maxRo
 	if n := st.NumInput(); n >= 0 && n < len(args) {
 		args = args[:n]
 	}
-	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	rows, err := st.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
 		return nil, sqliteError(err)
 	}
