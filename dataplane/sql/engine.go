@@ -82,7 +82,7 @@ type Engine struct {
 	opts Options
 	now  func() time.Time
 	// stats counts how scans reached storage (tests and metrics).
-	stats scanCounters
+	stats   scanCounters
 	rwMu    sync.Mutex
 	rwCache map[rewriteKey]*rewriteEntry
 }
