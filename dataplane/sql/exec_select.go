@@ -205,21 +205,9 @@ func (e *Engine) withStatement(ctx context.Context, sess *Session, r *resolver, 
 // query runs q and converts the rows for the wire. At most maxRows rows are
 // returned (the server-wide cap).
 func (cs *connState) query(ctx context.Context, q string, params []any, maxRows int) (*Result, error) {
-	st, err := cs.prepare(ctx, q)
+	st, rows, err := cs.run(ctx, q, params)
 	if err != nil {
-		return nil, sqliteError(err)
-	}
-	args := make([]driver.NamedValue, len(params))
-	for i, p := range params {
-		args[i] = driver.NamedValue{Ordinal: i + 1, Value: sqliteParam(p)}
-	}
-	// The rewriter turns $N into ?N, so only the first NumInput params bind.
-	if n := st.NumInput(); n >= 0 && n < len(args) {
-		args = args[:n]
-	}
-	rows, err := st.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
-	if err != nil {
-		return nil, sqliteError(err)
+		return nil, err
 	}
 	defer rows.Close()
 	if st.names == nil {
