@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
@@ -23,6 +24,8 @@ type resolver struct {
 	sess   *Session
 	tables map[string]*catalog.Table
 	views  map[string]string
+	// collate is set when the statement mentions COLLATE.
+	collate bool
 }
 
 func newResolver(e *Engine, sess *Session) *resolver {
@@ -141,6 +144,7 @@ func (e *Engine) rewrite(sess *Session, text string) (*parse.Rewritten, *resolve
 	if err != nil {
 		return nil, nil, err
 	}
+	r.collate = strings.Contains(strings.ToLower(rw.SQL), "collate")
 	e.rwMu.Lock()
 	if len(e.rwCache) >= maxRewriteCache {
 		clear(e.rwCache)
@@ -193,9 +197,9 @@ func (e *Engine) withStatement(ctx context.Context, sess *Session, r *resolver, 
 			}
 		}
 		snap := e.db.NewSnapshot()
-		cs.sess, cs.snap = sess, snap
+		cs.sess, cs.snap, cs.noPrefilter = sess, snap, r.collate
 		defer func() {
-			cs.sess, cs.snap = nil, nil
+			cs.sess, cs.snap, cs.noPrefilter = nil, nil, false
 			snap.Close()
 		}()
 		return fn(cs)

@@ -30,6 +30,9 @@ type connState struct {
 	sess   *Session
 	snap   *pebble.Snapshot
 	params []any
+	// noPrefilter disables Go-side constraint checks for a statement whose
+	// comparisons may use a non-BINARY collation.
+	noPrefilter bool
 }
 
 type vtabVersion struct {

@@ -145,6 +145,22 @@ func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
 		}
 		info.EstimatedCost, info.EstimatedRows = cost, int64(cost)
 	}
+	// Equality constraints on other columns are pre-checked in Go before a
+	// row is handed to SQLite (SQLite re-checks them: Omit stays false).
+	var filterCols []string
+	for i, c := range info.Constraints {
+		if !c.Usable || c.Op != vtab.OpEQ || c.Column == t.pkIdx || c.Column < 0 || c.Column >= len(t.table.Columns) {
+			continue
+		}
+		if !prefilterable(t.table.Columns[c.Column].Type) || len(filterCols) >= 8 {
+			continue
+		}
+		info.Constraints[i].ArgIndex = arg
+		arg++
+		filterCols = append(filterCols, strconv.Itoa(c.Column))
+		info.EstimatedCost /= 10
+		info.EstimatedRows = max(1, info.EstimatedRows/10)
+	}
 	if len(info.OrderBy) == 1 && info.OrderBy[0].Column == t.pkIdx && t.pkIdx >= 0 {
 		info.OrderByConsumed = true
 		if info.OrderBy[0].Desc {
@@ -152,7 +168,7 @@ func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
 		}
 	}
 	info.IdxNum = int64(plan)
-	info.IdxStr = strconv.FormatUint(info.ColUsed, 16)
+	info.IdxStr = strings.Join(filterCols, ",")
 	return nil
 }
 
@@ -175,6 +191,8 @@ type kalamCursor struct {
 	offs []int32
 	seq  uint64
 	read int64
+	// filters are equality constraints pre-checked before SQLite sees a row.
+	filters []colFilter
 	// point holds the single value of a primary-key lookup.
 	point []byte
 	rowid int64
@@ -215,6 +233,22 @@ func (c *kalamCursor) pkBound(v any) ([]byte, bool) {
 func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error {
 	c.close()
 	c.eof = false
+	c.filters = c.filters[:0]
+	if idxStr != "" && !c.t.cs.noPrefilter {
+		nargs := 0
+		for _, bit := range []int{planEq, planLower, planUpper} {
+			if idxNum&bit != 0 {
+				nargs++
+			}
+		}
+		for i, f := range strings.Split(idxStr, ",") {
+			col, err := strconv.Atoi(f)
+			if err != nil || nargs+i >= len(vals) {
+				break
+			}
+			c.filters = append(c.filters, colFilter{col: col, val: vals[nargs+i]})
+		}
+	}
 	scope, err := c.scope()
 	if err != nil {
 		return err
@@ -322,6 +356,11 @@ func (c *kalamCursor) load(v []byte) (bool, error) {
 	if h.Deleted {
 		return false, nil
 	}
+	for _, f := range c.filters {
+		if !f.match(rowcodec.DecodeAt(v, c.offs[f.col], true)) {
+			return false, nil
+		}
+	}
 	c.raw, c.seq = v, h.Seq
 	c.rowid++
 	return true, nil
@@ -382,4 +421,45 @@ func toSQLite(t datatype.Type, v any) vtab.Value {
 		}
 	}
 	return v
+}
+
+// colFilter is an equality constraint `column = value` checked in Go.
+type colFilter struct {
+	col int
+	val any
+}
+
+// match reports whether a stored value can satisfy the constraint. It only
+// rejects when the answer is certain under SQLite's rules: same storage
+// class (text vs text, integer vs integer) and different values. Anything
+// else (NULLs, mixed types that SQLite would convert by affinity) passes
+// through for SQLite to decide.
+func (f colFilter) match(v any) bool {
+	switch want := f.val.(type) {
+	case string:
+		if got, ok := v.(string); ok {
+			return got == want
+		}
+		if v == nil {
+			return false // NULL = 'x' is never true
+		}
+	case int64:
+		if got, ok := v.(int64); ok {
+			return got == want
+		}
+		if v == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// prefilterable reports whether equality on a column of type t can be
+// checked on stored values with SQLite's BINARY semantics.
+func prefilterable(t datatype.Type) bool {
+	switch t.Kind {
+	case datatype.Text, datatype.UUID, datatype.JSON:
+		return true
+	}
+	return t.IsInteger()
 }
