@@ -1,6 +1,7 @@
 // Command kalamdb is the KalamDB data-plane binary.
 //
 //	kalamdb server [--config server.toml]   run the server
+//	kalamdb sql [-c SQL | -f FILE]          SQL client (interactive without -c/-f)
 //	kalamdb version                         print the version
 package main
 
@@ -29,6 +30,8 @@ func main() {
 	switch os.Args[1] {
 	case "server":
 		os.Exit(runServer(os.Args[2:]))
+	case "sql":
+		os.Exit(runSQL(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 	case "version", "--version", "-v":
 		fmt.Println("kalamdb", version)
 	case "help", "-h", "--help":
@@ -45,6 +48,8 @@ func usage() {
 
 commands:
   server [--config FILE]   run the data-plane server (env KALAMDB_* overrides the file)
+  sql [flags]              SQL client: -c SQL, -f FILE or an interactive shell
+                           (--url, --user, --password, --token, --format table|json|csv)
   version                  print the version`)
 }
 
