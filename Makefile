@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-short vet fmt bench bench-http clean
+.PHONY: all build run test test-short vet fmt bench bench-http clean tools
 
 all: build
 
@@ -17,8 +17,13 @@ build:
 run: build
 	./bin/kalamdb server
 
+## tools: servers the integration tests run for real (MinIO), built from the Go module
+## proxy once and cached in ~/.cache/kalamdb-tools/bin (about 3 min on a fresh machine)
+tools:
+	bash hack/minio.sh
+
 ## test: every test (unit, integration against real servers, fuzz seeds)
-test:
+test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 

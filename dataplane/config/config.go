@@ -24,6 +24,10 @@ type Config struct {
 	Logging  LoggingConfig  `toml:"logging"`
 	Auth     AuthConfig     `toml:"auth"`
 	Security SecurityConfig `toml:"security"`
+	// WebSocket bounds live-query connections (websocket.go).
+	WebSocket WebSocketConfig `toml:"websocket"`
+	// Cold controls the cold tier (cold.go).
+	Cold ColdConfig `toml:"cold"`
 }
 
 // ServerConfig controls the network listener and node identity.
@@ -162,6 +166,8 @@ func Default() Config {
 			// a file that spells out "trusted_proxy_ranges = []".
 			TrustedProxyRanges: []string{},
 		},
+		WebSocket: defaultWebSocket(),
+		Cold:      defaultCold(),
 	}
 }
 

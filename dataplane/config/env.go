@@ -33,6 +33,13 @@ var envVars = []envVar{
 	{"KALAMDB_JWT_EXPIRY_HOURS", "auth.jwt_expiry_hours", setInt(func(c *Config) *int { return &c.Auth.JWTExpiryHours })},
 	{"KALAMDB_BCRYPT_COST", "auth.bcrypt_cost", setInt(func(c *Config) *int { return &c.Auth.BcryptCost })},
 	{"KALAMDB_SECURITY_TRUSTED_PROXY_RANGES", "security.trusted_proxy_ranges", setList(func(c *Config) *[]string { return &c.Security.TrustedProxyRanges })},
+	{"KALAMDB_WEBSOCKET_AUTH_TIMEOUT_SECONDS", "websocket.auth_timeout_seconds", setInt(func(c *Config) *int { return &c.WebSocket.AuthTimeoutSeconds })},
+	{"KALAMDB_WEBSOCKET_IDLE_TIMEOUT_SECONDS", "websocket.idle_timeout_seconds", setInt(func(c *Config) *int { return &c.WebSocket.IdleTimeoutSeconds })},
+	{"KALAMDB_WEBSOCKET_MAX_CONNECTIONS", "websocket.max_connections", setInt(func(c *Config) *int { return &c.WebSocket.MaxConnections })},
+	{"KALAMDB_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_CONNECTION", "websocket.max_subscriptions_per_connection", setInt(func(c *Config) *int { return &c.WebSocket.MaxSubscriptionsPerConnection })},
+	{"KALAMDB_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER", "websocket.max_subscriptions_per_user", setInt(func(c *Config) *int { return &c.WebSocket.MaxSubscriptionsPerUser })},
+	{"KALAMDB_WEBSOCKET_MAX_MESSAGE_BYTES", "websocket.max_message_bytes", setInt(func(c *Config) *int { return &c.WebSocket.MaxMessageBytes })},
+	{"KALAMDB_WEBSOCKET_QUEUE_SIZE", "websocket.queue_size", setInt(func(c *Config) *int { return &c.WebSocket.QueueSize })},
 }
 
 // EnvVars returns the names of all supported environment overrides, in the

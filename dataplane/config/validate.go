@@ -28,6 +28,8 @@ func (c Config) Validate() error {
 	c.Logging.validate(&p)
 	c.Auth.validate(&p)
 	c.Security.validate(&p)
+	c.WebSocket.validate(&p)
+	c.Cold.validate(&p)
 	return errors.Join(p...)
 }
 

@@ -33,6 +33,8 @@ type applier struct {
 	// dropped lists table prefixes deleted in this round: storage reads
 	// under them must not see pre-round rows.
 	dropped [][]byte
+	// purged lists keys a ColdCommit deleted in this round (cold.go).
+	purged [][][]byte
 }
 
 // nextSeq returns the next Snowflake _seq: 41 bits of ms since SeqEpochMs,
@@ -65,6 +67,9 @@ func (a *applier) get(key []byte) ([]byte, error) {
 			if bytes.HasPrefix(key, p) {
 				return nil, nil
 			}
+		}
+		if a.isPurged(key) {
+			return nil, nil
 		}
 		v, closer, err := a.db.Get(key)
 		if err == pebble.ErrNotFound {
@@ -99,6 +104,9 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 		}
 		return a.applyCatalog(cmd)
 	}
+	if cmd.Cold != nil {
+		return a.applyCold(cmd.Cold)
+	}
 	return a.applyRows(cmd)
 }
 
@@ -121,7 +129,7 @@ func (a *applier) lookup(ks [][]byte) ([][]byte, error) {
 	if len(miss) == 0 {
 		return out, nil
 	}
-	if len(miss) <= 2 || a.overlay == nil || len(a.dropped) > 0 {
+	if len(miss) <= 2 || a.overlay == nil || len(a.dropped) > 0 || len(a.purged) > 0 {
 		for _, i := range miss {
 			v, err := a.get(ks[i])
 			if err != nil {
@@ -163,6 +171,11 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 		}
 		ks = append(ks, w.Key)
 	}
+	if cmd.ColdGuard != nil {
+		if err := a.checkGuard(cmd.ColdGuard); err != nil {
+			return Result{}, err
+		}
+	}
 	current, err := a.lookup(ks)
 	if err != nil {
 		return Result{}, err
@@ -177,6 +190,10 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 		cur, seen := pending[string(w.Key)]
 		if !seen {
 			cur = current[j]
+			if cur == nil && cmd.ColdGuard != nil {
+				// No hot version: the cold row the guard pinned is current.
+				cur = w.Cold
+			}
 		}
 		j++
 		live := false
@@ -216,6 +233,10 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 		if w.Op == OpDropTableData {
 			start := keys.TablePrefix(a.group, w.Table)
 			if err := a.b.DeleteRange(start, keys.PrefixEnd(start), nil); err != nil {
+				return Result{}, err
+			}
+			cp := keys.ColdPointerPrefix(a.group, w.Table, false)
+			if err := a.b.DeleteRange(cp, keys.PrefixEnd(cp), nil); err != nil {
 				return Result{}, err
 			}
 			if a.overlay != nil {
@@ -404,6 +425,9 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 			return Result{}, applyErr(ErrNotFound, "user '%s' not found", cw.User.UserID)
 		}
 		return Result{}, a.putJSON(catalog.RecUser, cw.User.UserID, cw.User)
+
+	case CatCreateStorage, CatAlterStorage, CatDropStorage, CatPutJob, CatDeleteJob:
+		return a.applyStorageCatalog(cw)
 
 	case CatPurgeDropped:
 		var id [4]byte

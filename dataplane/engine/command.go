@@ -49,6 +49,10 @@ type RowWrite struct {
 	Key       []byte `json:"key,omitempty"`
 	Row       []byte `json:"row,omitempty"`
 	ExpectSeq uint64 `json:"expect_seq,omitempty"`
+	// Cold is the live cold-tier version of Key (with its _seq) that the
+	// proposer read under Command.ColdGuard; it is the current row when
+	// the hot tier holds no version of Key.
+	Cold []byte `json:"cold,omitempty"`
 }
 
 // CatalogOp is the kind of a catalog change.
@@ -65,6 +69,12 @@ const (
 	// CatPurgeDropped forgets a dropped table once its rows are deleted
 	// from every group.
 	CatPurgeDropped
+	// Cold-tier storages and background job records (cold.go).
+	CatCreateStorage
+	CatAlterStorage
+	CatDropStorage
+	CatPutJob
+	CatDeleteJob
 )
 
 // CatalogWrite is one catalog change. The proposer fills the record; the
@@ -78,6 +88,8 @@ type CatalogWrite struct {
 	IfExists    bool               `json:"if_exists,omitempty"`
 	Cascade     bool               `json:"cascade,omitempty"`
 	TableID     uint32             `json:"table_id,omitempty"`
+	Storage     *catalog.Storage   `json:"storage,omitempty"`
+	Job         *catalog.Job       `json:"job,omitempty"`
 }
 
 // CommandVersion is the encoding version of Command; a replica refuses
@@ -98,6 +110,11 @@ type Command struct {
 	TimeMs  int64         `json:"time_ms"`
 	Rows    []RowWrite    `json:"rows,omitempty"`
 	Catalog *CatalogWrite `json:"catalog,omitempty"`
+	// ColdGuard, when set, makes the command apply only if the scope's
+	// cold manifest version is unchanged (see cold.go).
+	ColdGuard *ColdGuard `json:"cold_guard,omitempty"`
+	// Cold commits a flush/compaction or purges hot rows (cold.go).
+	Cold *ColdCommit `json:"cold,omitempty"`
 }
 
 // Result is the outcome of one applied command.
@@ -114,4 +131,6 @@ type Result struct {
 	Table *catalog.Table
 	// Dropped lists tables removed by a catalog change (data cleanup follows).
 	Dropped []*catalog.Table
+	// Purged counts hot rows a ColdCommit deleted.
+	Purged int
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/flush"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/live"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/server"
 	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/hot"
@@ -30,8 +32,10 @@ type Node struct {
 	log     *slog.Logger
 	store   *hot.Store
 	exec    *engine.Executor
+	cold    *flush.Manager
 	eng     *kalamsql.Engine
 	srv     *server.Server
+	live    *live.Manager
 	ln      net.Listener
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -77,9 +81,17 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 	if n.eng, err = kalamsql.New(n.store.DB, cat, n.exec, sopts); err != nil {
 		return nil, err
 	}
+	n.cold = flush.New(n.store.DB, cat, n.exec, coldOptions(cfg, log))
+	n.eng.SetColdTier(n.cold)
 	ctx := context.Background()
 	if err := bootstrap(ctx, n.eng); err != nil {
 		return nil, err
+	}
+	if err := bootstrapStorage(ctx, n.eng); err != nil {
+		return nil, err
+	}
+	if err := n.cold.Start(ctx); err != nil {
+		return nil, fmt.Errorf("while starting the cold tier: %w", err)
 	}
 	if err := n.eng.EnsureRoot(ctx, cfg.Auth.RootPassword); err != nil {
 		return nil, err
@@ -98,6 +110,10 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 		MaxBodyBytes: cfg.Security.MaxRequestBodyBytes,
 		SlowQueryLog: time.Duration(cfg.Logging.SlowQueryThresholdMS) * time.Millisecond,
 	})
+	n.registerMetrics()
+	if err := n.startLive(); err != nil {
+		return nil, fmt.Errorf("while starting live queries: %w", err)
+	}
 	if n.ln, err = net.Listen("tcp", cfg.ListenAddr()); err != nil {
 		return nil, fmt.Errorf("while listening on %s: %w", cfg.ListenAddr(), err)
 	}
@@ -168,6 +184,7 @@ func (n *Node) Wait() error {
 // Close stops serving (gracefully), then closes the engine and storage.
 func (n *Node) Close() error {
 	n.srv.SetReady(false)
+	n.stopLive()
 	n.cancel()
 	<-n.stopped
 	n.closeStorage()
@@ -175,6 +192,10 @@ func (n *Node) Close() error {
 }
 
 func (n *Node) closeStorage() {
+	n.stopLive()
+	if n.cold != nil {
+		n.cold.Close()
+	}
 	if n.eng != nil {
 		n.eng.Close()
 	}

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
 	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 )
@@ -39,6 +41,11 @@ type Server struct {
 	opts    Options
 	ready   atomic.Bool
 	mux     *http.ServeMux
+	// ws is the live-query endpoint state (ws.go); nil until SetLive.
+	ws *wsState
+	// reg and metrics serve GET /metrics (metrics.go).
+	reg     *prometheus.Registry
+	metrics *httpMetrics
 }
 
 // New builds a server; call SetReady once startup has finished.
@@ -55,6 +62,10 @@ func New(eng *kalamsql.Engine, tokens, refresh *auth.TokenIssuer, log *slog.Logg
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.HandleFunc("GET /health", s.handleHealthz)
 	s.mux.HandleFunc("GET /v1/api/healthcheck", s.handleHealthz)
+	s.mux.HandleFunc("GET /v1/ws", s.handleWS)
+	s.reg = newRegistry()
+	s.metrics = newHTTPMetrics(s.reg)
+	s.mux.Handle("GET /metrics", s.metricsHandler())
 	return s
 }
 
@@ -62,7 +73,7 @@ func New(eng *kalamsql.Engine, tokens, refresh *auth.TokenIssuer, log *slog.Logg
 func (s *Server) SetReady(v bool) { s.ready.Store(v) }
 
 // Handler returns the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.instrument(s.mux) }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "healthy", "version": Version, "api_version": "v1"})
@@ -117,7 +128,7 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := kalamsql.Session{UserID: claims.Subject, Role: claims.Role, Namespace: req.NamespaceID}
-	results, err := s.eng.Execute(r.Context(), sess, kalamsql.Request{SQL: *req.SQL, Params: req.Params, Namespace: req.NamespaceID})
+	results, err := s.eng.Execute(kalamsql.WithOrigin(r.Context(), s.requestOrigin(r)), sess, kalamsql.Request{SQL: *req.SQL, Params: req.Params, Namespace: req.NamespaceID})
 	if err != nil {
 		e := kalamsql.AsError(err)
 		if e.Status >= 500 {

@@ -6,6 +6,7 @@ package sql
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/flush"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 )
 
@@ -82,9 +84,15 @@ type Engine struct {
 	opts Options
 	now  func() time.Time
 	// stats counts how scans reached storage (tests and metrics).
-	stats   scanCounters
-	rwMu    sync.Mutex
-	rwCache map[rewriteKey]*rewriteEntry
+	stats scanCounters
+	// onStatement, when set, is told about every executed statement.
+	onStatement func(kind string, took time.Duration, err error)
+	rwMu        sync.Mutex
+	rwCache     map[rewriteKey]*rewriteEntry
+	// cold is the cold tier (nil: hot only); see exec_storage.go.
+	cold *flush.Manager
+	// liveReg is the live-query registry (system.live, KILL LIVE QUERY).
+	liveReg atomic.Pointer[liveBox]
 }
 
 type scanCounters struct {
@@ -163,7 +171,11 @@ func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Resu
 		if err != nil {
 			return nil, AsError(err)
 		}
+		stStart := time.Now()
 		res, err := e.execStatement(ctx, &sess, st, req.Params)
+		if obs := e.onStatement; obs != nil {
+			obs(statementKind(st), time.Since(stStart), err)
+		}
 		if err != nil {
 			if ctx.Err() == context.DeadlineExceeded {
 				return nil, AsError(errTimeout)
@@ -229,6 +241,12 @@ func (e *Engine) execStatement(ctx context.Context, sess *Session, st parse.Stat
 		return e.execAlterUser(ctx, sess, s)
 	case *parse.DropUser:
 		return e.execDropUser(ctx, sess, s)
+	case *parse.CreateStorage, *parse.AlterStorage, *parse.DropStorage, *parse.ShowStorages, *parse.StorageCheck, *parse.StorageJob:
+		return e.execStorage(ctx, sess, st)
+	case *parse.Subscribe:
+		return e.execSubscribe(ctx, sess, s)
+	case *parse.KillLiveQuery:
+		return e.execKillLive(ctx, sess, s)
 	}
 	return nil, badRequest(CodeInvalidSQL, "unsupported statement type")
 }
@@ -250,3 +268,18 @@ func (e *Engine) resolveTable(sess *Session, tn parse.TableName) (*catalog.Table
 }
 
 func (e *Engine) nowMs() int64 { return e.now().UnixMilli() }
+
+// SetStatementObserver registers fn to be told the kind, duration and error
+// of every statement (metrics). Call it before serving.
+func (e *Engine) SetStatementObserver(fn func(kind string, took time.Duration, err error)) {
+	e.onStatement = fn
+}
+
+// statementKind names a statement for metrics labels (bounded set).
+func statementKind(st parse.Statement) string {
+	name := fmt.Sprintf("%T", st)
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	return strings.ToLower(name)
+}

@@ -184,6 +184,9 @@ func (e *Engine) execCreateTable(ctx context.Context, sess *Session, s *parse.Cr
 	if err := applyTableOptions(t, s.Options); err != nil {
 		return nil, err
 	}
+	if err := e.checkTableStorage(t); err != nil {
+		return nil, err
+	}
 	res, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatCreateTable, Table: t, IfNotExists: s.IfNotExists})
 	if err != nil {
 		return nil, err
@@ -234,8 +237,8 @@ func applyTableOptions(t *catalog.Table, opts map[string]string) error {
 		switch k {
 		case "TYPE":
 		case "STORAGE_ID":
-			if v != "local" {
-				return notFound("storage '%s' not found", v)
+			if err := parse.ValidateStorageID(v); err != nil {
+				return err
 			}
 			t.StorageID = v
 		case "USE_USER_STORAGE":

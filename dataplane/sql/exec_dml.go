@@ -12,6 +12,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
 )
@@ -118,7 +119,8 @@ func (e *Engine) execInsert(ctx context.Context, sess *Session, s *parse.Insert,
 		cmd.Rows = append(cmd.Rows, engine.RowWrite{Op: engine.OpInsert, Table: t.ID, Key: keys.Row(scope, pk), Row: row})
 		pks = append(pks, pkVal)
 	}
-	if _, err := e.exec.Propose(ctx, cmd); err != nil {
+	_, err = e.proposeInsert(ctx, sess, t, cmd)
+	if err != nil {
 		var ee *engine.Error
 		if errors.As(err, &ee) && errors.Is(err, engine.ErrDuplicateKey) && ee.Row >= 0 && ee.Row < len(pks) {
 			return nil, AsError(&engine.Error{Kind: engine.ErrDuplicateKey, Row: ee.Row,
@@ -132,10 +134,14 @@ func (e *Engine) execInsert(ctx context.Context, sess *Session, s *parse.Insert,
 
 // matchedRow is a row selected by an UPDATE/DELETE WHERE clause.
 type matchedRow struct {
-	seq  uint64
-	key  []byte
-	old  []byte
-	vals []any // SET expression results evaluated by SQLite
+	seq uint64
+	key []byte
+	old []byte
+	// cold is set when old is the row's cold-tier version (no hot one);
+	// guard pins the cold state it was read at.
+	cold  bool
+	guard *engine.ColdGuard
+	vals  []any // SET expression results evaluated by SQLite
 }
 
 // selectForWrite runs `SELECT _seq, pk, extra... FROM t WHERE where` within
@@ -164,6 +170,8 @@ func (e *Engine) selectForWrite(ctx context.Context, sess *Session, t *catalog.T
 	}
 	_, scope := scopeOf(sess, t)
 	var out []matchedRow
+	var guard *engine.ColdGuard
+	var view *cold.View
 	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
 		rows, err := cs.queryRaw(ctx, rw.SQL, params, 0)
 		if err != nil {
@@ -186,6 +194,19 @@ func (e *Engine) selectForWrite(ctx context.Context, sess *Session, t *catalog.T
 			key = keys.Row(scope, pk)
 			old, closer, err := cs.snap.Get(key)
 			if err == pebble.ErrNotFound {
+				// Not hot: the row may live in the cold tier.
+				if guard == nil {
+					if guard, view, err = e.coldGuard(ctx, cs.snap, sess, t); err != nil {
+						return err
+					}
+				}
+				crow, err := coldRow(ctx, view, t, scope, key)
+				if err != nil {
+					return err
+				}
+				if crow != nil {
+					out = append(out, matchedRow{seq: uint64(seq), key: key, old: crow, vals: row[2:], cold: true, guard: guard})
+				}
 				continue
 			}
 			if err != nil {
@@ -274,6 +295,7 @@ func (e *Engine) execUpdate(ctx context.Context, sess *Session, s *parse.Update,
 				return nil, err
 			}
 			cmd.Rows = append(cmd.Rows, engine.RowWrite{Op: engine.OpUpdate, Table: t.ID, Key: m.key, Row: row, ExpectSeq: m.seq})
+			guardCold(cmd, &m)
 		}
 		_, err = e.exec.Propose(ctx, cmd)
 		if errors.Is(err, engine.ErrConflict) && attempt < maxConflictRetries {
@@ -313,6 +335,7 @@ func (e *Engine) execDelete(ctx context.Context, sess *Session, s *parse.Delete,
 		cmd := &engine.Command{Group: group, TimeMs: e.nowMs(), Rows: make([]engine.RowWrite, 0, len(rows))}
 		for _, m := range rows {
 			cmd.Rows = append(cmd.Rows, engine.RowWrite{Op: engine.OpDelete, Table: t.ID, Key: m.key, Row: tomb, ExpectSeq: m.seq})
+			guardCold(cmd, &m)
 		}
 		_, err = e.exec.Propose(ctx, cmd)
 		if errors.Is(err, engine.ErrConflict) && attempt < maxConflictRetries {

@@ -155,6 +155,12 @@ func (e *Engine) rewrite(sess *Session, text string) (*parse.Rewritten, *resolve
 }
 
 func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, params []any) (*Result, error) {
+	if q, ok := e.matchPointQuery(sess, text, params); ok {
+		res, err := e.runPointQuery(sess, q)
+		if err != errNotFastPath {
+			return res, err
+		}
+	}
 	text, params = autoParameterize(text, params)
 	rw, r, err := e.rewrite(sess, text)
 	if err != nil {

@@ -30,6 +30,7 @@ func col(name string, k datatype.Kind) viewColumn { return viewColumn{name, data
 // systemViews are the admin-only system.* tables. Users' password hashes are
 // deliberately not exposed (upstream shows them to admins).
 var systemViews = map[string]*systemView{
+	"live": liveView,
 	"namespaces": {
 		columns: []viewColumn{col("namespace_id", datatype.Text), col("name", datatype.Text), col("created_at", datatype.Timestamp), col("options", datatype.JSON), col("table_count", datatype.Int)},
 		rows: func(cs *connState) ([][]any, error) {

@@ -196,6 +196,10 @@ type kalamCursor struct {
 	// point holds the single value of a primary-key lookup.
 	point []byte
 	rowid int64
+	// cm merges cold segments when the scope has any (vtab_cold.go);
+	// minSeq hides expired STREAM rows.
+	cm     *coldMerge
+	minSeq uint64
 }
 
 func (c *kalamCursor) scope() ([]byte, error) {
@@ -251,6 +255,9 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 	}
 	scope, err := c.scope()
 	if err != nil {
+		return err
+	}
+	if handled, err := c.coldFilter(idxNum, scope, vals); handled {
 		return err
 	}
 	snap := c.t.cs.snap
@@ -353,7 +360,7 @@ func (c *kalamCursor) load(v []byte) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("while decoding a row of %s: %w", c.t.table.QualifiedName(), err)
 	}
-	if h.Deleted {
+	if h.Deleted || h.Seq < c.minSeq {
 		return false, nil
 	}
 	for _, f := range c.filters {
@@ -367,6 +374,9 @@ func (c *kalamCursor) load(v []byte) (bool, error) {
 }
 
 func (c *kalamCursor) Next() error {
+	if c.cm != nil {
+		return c.mergeNext()
+	}
 	if c.it == nil {
 		c.eof = true
 		return nil
@@ -377,6 +387,9 @@ func (c *kalamCursor) Next() error {
 func (c *kalamCursor) Eof() bool { return c.eof }
 
 func (c *kalamCursor) Column(i int) (vtab.Value, error) {
+	if c.cm != nil && c.cm.fromCold {
+		return c.coldColumn(i)
+	}
 	if i == len(c.offs) {
 		return int64(c.seq), nil
 	}
@@ -390,6 +403,7 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 func (c *kalamCursor) Rowid() (int64, error) { return c.rowid, nil }
 
 func (c *kalamCursor) close() {
+	c.cm = nil
 	if c.read > 0 {
 		c.t.cs.eng.stats.rowsRead.Add(c.read)
 		c.read = 0

@@ -35,6 +35,8 @@ func (p *parser) parseCreate() (Statement, error) {
 		return p.createNamespace()
 	case p.acceptKw("user"):
 		return p.createUser()
+	case p.acceptKw("storage"):
+		return p.createStorage()
 	}
 	return nil, p.unsupported()
 }
@@ -49,6 +51,8 @@ func (p *parser) parseDrop() (Statement, error) {
 		return p.dropNamespace()
 	case p.acceptKw("user"):
 		return p.dropUser()
+	case p.acceptKw("storage"):
+		return p.dropStorage()
 	}
 	return nil, p.unsupported()
 }
@@ -113,6 +117,11 @@ func (p *parser) parseShow() (Statement, error) {
 			return nil, err
 		}
 		return &ShowNamespaces{}, nil
+	case p.acceptKw("storages"):
+		if err := p.expectEnd(); err != nil {
+			return nil, err
+		}
+		return &ShowStorages{}, nil
 	case p.acceptKw("tables"):
 		st := &ShowTables{}
 		if p.acceptKw("in") || p.acceptKw("from") {

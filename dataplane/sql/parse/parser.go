@@ -330,12 +330,21 @@ func (p *parser) statement() (Statement, error) {
 			if isKw(p.peekAt(1), "user") {
 				return p.parseAlterUser()
 			}
+			if isKw(p.peekAt(1), "storage") {
+				return p.parseAlterStorage()
+			}
+		case "storage":
+			return p.parseStorage()
 		case "insert":
 			return p.parseInsert()
 		case "update":
 			return p.parseUpdate()
 		case "delete":
 			return p.parseDelete()
+		case "subscribe":
+			return p.parseSubscribe()
+		case "kill":
+			return p.parseKill()
 		}
 	}
 	return nil, p.unsupported()

@@ -8,6 +8,8 @@
 //	[group u16][0x01][record u8][name...]               catalog records (meta group only)
 //	[group u16][0x10][table u32][user...][0x00][pk...]  USER/STREAM table rows
 //	[group u16][0x10][table u32][pk...]                 SHARED table rows
+//	[group u16][0x20][table u32][user...][0x00]         history horizon of a USER/STREAM scope
+//	[group u16][0x20][table u32]                        history horizon of a SHARED table
 //
 // Invariants:
 //   - A user id never contains 0x00, so [table][user][0x00] is a prefix that
@@ -17,6 +19,11 @@
 //     is a point get.
 //   - Table ids are never reused, so a dropped table's leftover keys are
 //     unreachable before cleanup deletes them.
+//   - The hot tier keeps the latest version of every key it holds, tombstones
+//     included, so "every key changed after _seq S" can be answered from it
+//     (live-query resume). Whatever removes row versions or tombstones from
+//     the hot tier (cold-tier flush, TTL eviction) must raise the scope's
+//     HistoryHorizon to the largest _seq it removed, in the same batch.
 package keys
 
 import (
@@ -35,6 +42,7 @@ const (
 	kindGroupState  byte   = 0x00
 	kindCatalog     byte   = 0x01
 	kindTableRows   byte   = 0x10
+	kindHistory     byte   = 0x20
 	scopeTerminator byte   = 0x00
 )
 
@@ -112,4 +120,59 @@ func PrefixEnd(p []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// kindColdPointer marks a scope's cold-tier manifest pointer. It lives in
+// the scope's own data group, so the commit that moves the pointer can
+// delete the flushed hot rows in the same atomic batch.
+const kindColdPointer byte = 0x02
+
+// ColdPointer returns the key of one scope's manifest pointer:
+// [group][0x02][table u32][user...][0x00] (SHARED tables: no user part).
+func ColdPointer(g uint16, table uint32, userID string, perUser bool) []byte {
+	k := make([]byte, 7, 32)
+	binary.BigEndian.PutUint16(k, g)
+	k[2] = kindColdPointer
+	binary.BigEndian.PutUint32(k[3:], table)
+	if perUser {
+		k = append(k, userID...)
+		k = append(k, scopeTerminator)
+	}
+	return k
+}
+
+// ColdPointerPrefix returns the prefix of every manifest pointer of group
+// g (table == 0 && all) or of one table.
+func ColdPointerPrefix(g uint16, table uint32, all bool) []byte {
+	if all {
+		return []byte{byte(g >> 8), byte(g), kindColdPointer}
+	}
+	return ColdPointer(g, table, "", false)
+}
+
+// ParseColdPointer splits a pointer key into table id and user id.
+func ParseColdPointer(k []byte) (table uint32, userID string, ok bool) {
+	if len(k) < 7 || k[2] != kindColdPointer {
+		return 0, "", false
+	}
+	table = binary.BigEndian.Uint32(k[3:7])
+	rest := k[7:]
+	if n := len(rest); n > 0 && rest[n-1] == scopeTerminator {
+		rest = rest[:n-1]
+	}
+	return table, string(rest), true
+}
+
+// HistoryHorizon is the key of a scope's change-history horizon: a
+// big-endian uint64 holding the largest _seq of any row version or
+// tombstone of that scope that was removed from the hot tier. Changes
+// after a _seq at or above the horizon are all still visible in the hot
+// tier (the latest version of each key, tombstones included); a live-query
+// resume from an older _seq is refused instead of silently missing deletes.
+// A missing key means nothing was ever removed. The scope arguments are
+// those of ScopePrefix.
+func HistoryHorizon(g uint16, table uint32, userID string, perUser bool) []byte {
+	k := ScopePrefix(g, table, userID, perUser)
+	k[2] = kindHistory
+	return k
 }

@@ -1,0 +1,107 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+)
+
+// WebSocketConfig bounds live-query WebSocket connections (GET /v1/ws).
+// Every limit, when hit, is reported to the client with its own error code
+// (docs/websocket.md).
+type WebSocketConfig struct {
+	// AuthTimeoutSeconds is how long a connection may stay unauthenticated
+	// before it is closed (AUTH_TIMEOUT).
+	AuthTimeoutSeconds int `toml:"auth_timeout_seconds"`
+	// IdleTimeoutSeconds closes connections from which nothing (no message,
+	// no ping) arrived for this long (IDLE_TIMEOUT).
+	IdleTimeoutSeconds int `toml:"idle_timeout_seconds"`
+	// WriteTimeoutSeconds closes a connection whose socket accepted no data
+	// for this long: its client has stopped reading.
+	WriteTimeoutSeconds int `toml:"write_timeout_seconds"`
+	// InitialDataTimeoutSeconds ends a subscription whose initial data was
+	// not fully fetched (next_batch) within this long; it pins a storage
+	// snapshot until then (BATCH_FETCH_FAILED).
+	InitialDataTimeoutSeconds int `toml:"initial_data_timeout_seconds"`
+	// MaxConnections caps concurrent WebSocket connections on this node;
+	// upgrades beyond it are refused with HTTP 503.
+	MaxConnections int `toml:"max_connections"`
+	// MaxSubscriptionsPerConnection caps subscriptions on one connection
+	// (SUBSCRIPTION_LIMIT_EXCEEDED).
+	MaxSubscriptionsPerConnection int `toml:"max_subscriptions_per_connection"`
+	// MaxSubscriptionsPerUser caps one user's subscriptions over all of its
+	// connections on this node (SUBSCRIPTION_LIMIT_EXCEEDED).
+	MaxSubscriptionsPerUser int `toml:"max_subscriptions_per_user"`
+	// MaxMessageBytes is the largest client message accepted
+	// (MESSAGE_TOO_LARGE, then the connection is closed).
+	MaxMessageBytes int `toml:"max_message_bytes"`
+	// MaxMessagesPerSecond rate-limits client messages per connection
+	// (RATE_LIMIT_EXCEEDED); bursts up to the same number are allowed.
+	MaxMessagesPerSecond int `toml:"max_messages_per_second"`
+	// QueueSize bounds the messages waiting to be written to one
+	// connection. A subscription whose message does not fit is ended with
+	// OVERFLOW instead of silently losing events.
+	QueueSize int `toml:"queue_size"`
+	// DefaultBatchSize is the initial-data page size when the client sets
+	// none; MaxBatchSize is the largest it may ask for.
+	DefaultBatchSize int `toml:"default_batch_size"`
+	MaxBatchSize     int `toml:"max_batch_size"`
+	// AllowedOrigins lists the browser origins allowed to connect, as
+	// host patterns ("app.example.com", "*.example.com") or
+	// "scheme://host" patterns. Empty allows any origin: authentication is
+	// by token, never by cookie, so a foreign page gains nothing.
+	AllowedOrigins []string `toml:"allowed_origins"`
+}
+
+// defaultWebSocket returns the [websocket] defaults. Upstream uses 10
+// subscriptions per user and a 10 s idle timeout; ours are roomier because
+// a live app commonly holds one subscription per open view, and mobile
+// clients ping less often.
+func defaultWebSocket() WebSocketConfig {
+	return WebSocketConfig{
+		AuthTimeoutSeconds:            3,
+		IdleTimeoutSeconds:            30,
+		WriteTimeoutSeconds:           30,
+		InitialDataTimeoutSeconds:     60,
+		MaxConnections:                25000,
+		MaxSubscriptionsPerConnection: 100,
+		MaxSubscriptionsPerUser:       1000,
+		MaxMessageBytes:               1 * mib,
+		MaxMessagesPerSecond:          100,
+		QueueSize:                     4096,
+		DefaultBatchSize:              1000,
+		MaxBatchSize:                  5000,
+		AllowedOrigins:                []string{},
+	}
+}
+
+func (w WebSocketConfig) validate(p *problems) {
+	positive(p, "websocket.auth_timeout_seconds", w.AuthTimeoutSeconds)
+	positive(p, "websocket.idle_timeout_seconds", w.IdleTimeoutSeconds)
+	positive(p, "websocket.write_timeout_seconds", w.WriteTimeoutSeconds)
+	positive(p, "websocket.initial_data_timeout_seconds", w.InitialDataTimeoutSeconds)
+	positive(p, "websocket.max_connections", w.MaxConnections)
+	positive(p, "websocket.max_subscriptions_per_connection", w.MaxSubscriptionsPerConnection)
+	positive(p, "websocket.max_subscriptions_per_user", w.MaxSubscriptionsPerUser)
+	inRange(p, "websocket.max_message_bytes", w.MaxMessageBytes, 1024, 64*mib)
+	positive(p, "websocket.max_messages_per_second", w.MaxMessagesPerSecond)
+	inRange(p, "websocket.queue_size", w.QueueSize, 16, 1<<20)
+	positive(p, "websocket.default_batch_size", w.DefaultBatchSize)
+	positive(p, "websocket.max_batch_size", w.MaxBatchSize)
+	if w.DefaultBatchSize > w.MaxBatchSize {
+		p.add("websocket.default_batch_size", "%d is greater than websocket.max_batch_size %d", w.DefaultBatchSize, w.MaxBatchSize)
+	}
+	for _, o := range w.AllowedOrigins {
+		host := o
+		if i := strings.Index(o, "://"); i >= 0 {
+			u, err := url.Parse(o)
+			if err != nil || u.Host == "" {
+				p.add("websocket.allowed_origins", "%q is not a host pattern or scheme://host pattern", o)
+				continue
+			}
+			host = u.Host
+		}
+		if strings.TrimSpace(host) == "" || strings.ContainsAny(host, "/ ") {
+			p.add("websocket.allowed_origins", "%q is not a host pattern or scheme://host pattern", o)
+		}
+	}
+}

@@ -1,0 +1,285 @@
+package flush
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
+)
+
+// Job types.
+const (
+	JobFlush          = "flush"
+	JobCompact        = "compact"
+	JobStreamEviction = "stream_eviction"
+)
+
+var jobPrefix = map[string]string{JobFlush: "FL", JobCompact: "CO", JobStreamEviction: "SE"}
+
+// ErrQueueFull is returned when too many jobs are queued.
+var ErrQueueFull = errors.New("job queue is full")
+
+type task struct {
+	job   *catalog.Job
+	table *catalog.Table
+}
+
+// Stats summarise the work of one job.
+type Stats struct {
+	Rows, Bytes, Segments int64
+}
+
+func (m *Manager) newJob(typ, trigger string, t *catalog.Table) *catalog.Job {
+	m.mu.Lock()
+	m.jobSeq++
+	seq := m.jobSeq
+	m.mu.Unlock()
+	now := m.nowMs()
+	j := &catalog.Job{ID: fmt.Sprintf("%s-%011x%04x", jobPrefix[typ], now, seq&0xffff), Type: typ,
+		Status: catalog.JobQueued, CreatedAt: now, Trigger: trigger}
+	if t != nil {
+		j.Namespace, j.Table = t.Namespace, t.Name
+	}
+	return j
+}
+
+// putJob persists a job record through the meta group.
+func (m *Manager) putJob(ctx context.Context, j *catalog.Job) error {
+	cp := *j
+	_, err := m.exec.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: m.nowMs(),
+		Catalog: &engine.CatalogWrite{Op: engine.CatPutJob, Job: &cp}})
+	return err
+}
+
+// Submit queues a flush or compaction job for table t and returns its id.
+// A table with a job of the same type already queued or running gets no
+// second one (the running job picks up the rows) unless force is set.
+func (m *Manager) Submit(ctx context.Context, typ, trigger string, t *catalog.Table, force bool) (string, error) {
+	if t.Type == catalog.TableStream || t.Type == catalog.TableSystem {
+		return "", fmt.Errorf("%s tables are never flushed or compacted", t.Type)
+	}
+	key := activeKey{t.ID, typ}
+	m.mu.Lock()
+	if m.active[key] && !force {
+		m.mu.Unlock()
+		return "", nil
+	}
+	m.active[key] = true
+	m.mu.Unlock()
+	j := m.newJob(typ, trigger, t)
+	if err := m.putJob(ctx, j); err != nil {
+		m.clearActive(key)
+		return "", err
+	}
+	select {
+	case m.queue <- &task{job: j, table: t}:
+		return j.ID, nil
+	default:
+		m.clearActive(key)
+		j.Status, j.Error, j.FinishedAt = catalog.JobFailed, ErrQueueFull.Error(), m.nowMs()
+		_ = m.putJob(ctx, j)
+		return "", ErrQueueFull
+	}
+}
+
+func (m *Manager) clearActive(k activeKey) {
+	m.mu.Lock()
+	delete(m.active, k)
+	m.mu.Unlock()
+}
+
+func (m *Manager) worker() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case t := <-m.queue:
+			m.run(t)
+		}
+	}
+}
+
+// run executes one job and records its outcome.
+func (m *Manager) run(t *task) {
+	defer m.clearActive(activeKey{t.table.ID, t.job.Type})
+	ctx := m.ctx
+	j := t.job
+	j.Status, j.StartedAt = catalog.JobRunning, m.nowMs()
+	if err := m.putJob(ctx, j); err != nil {
+		m.log.Error("job record", "job", j.ID, "err", err)
+		return
+	}
+	// Re-read the table: it may have been dropped or altered since queued.
+	tbl, ok := m.cat.TableByID(t.table.ID)
+	var st Stats
+	var err error
+	switch {
+	case !ok:
+		err = fmt.Errorf("table %s was dropped", t.table.QualifiedName())
+	case j.Type == JobFlush:
+		st, err = m.flushTable(ctx, tbl, j)
+	case j.Type == JobCompact:
+		st, err = m.compactTable(ctx, tbl, j)
+	}
+	j.Rows, j.Bytes, j.Segments = st.Rows, st.Bytes, st.Segments
+	j.FinishedAt = m.nowMs()
+	if err != nil {
+		j.Status, j.Error = catalog.JobFailed, err.Error()
+		m.log.Warn("cold-tier job failed", "job", j.ID, "type", j.Type, "table", t.table.QualifiedName(), "err", err)
+	} else {
+		j.Status = catalog.JobCompleted
+	}
+	// The final record must be written even when Close cancelled ctx.
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.putJob(wctx, j); err != nil && !errors.Is(err, engine.ErrClosed) {
+		m.log.Error("job record", "job", j.ID, "err", err)
+	}
+}
+
+// withRetry runs one scope step up to JobAttempts times with backoff.
+func (m *Manager) withRetry(ctx context.Context, j *catalog.Job, fn func() error) error {
+	backoff := m.opts.JobBackoff
+	var err error
+	for attempt := 1; attempt <= m.opts.JobAttempts; attempt++ {
+		j.Attempts = attempt
+		if err = fn(); err == nil {
+			return nil
+		}
+		if errors.Is(err, engine.ErrClosed) || ctx.Err() != nil || attempt == m.opts.JobAttempts {
+			break
+		}
+		m.log.Info("cold-tier step failed; retrying", "job", j.ID, "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+	return fmt.Errorf("after %d attempt(s): %w", j.Attempts, err)
+}
+
+// Jobs lists job records from r, newest first.
+func Jobs(r pebble.Reader) ([]*catalog.Job, error) {
+	p := keys.CatalogPrefix(catalog.RecJob)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []*catalog.Job
+	for it.First(); it.Valid(); it.Next() {
+		var j catalog.Job
+		if err := json.Unmarshal(it.Value(), &j); err != nil {
+			return nil, fmt.Errorf("corrupt job record %q: %w", it.Key(), err)
+		}
+		out = append(out, &j)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].CreatedAt != out[b].CreatedAt {
+			return out[a].CreatedAt > out[b].CreatedAt
+		}
+		return out[a].ID > out[b].ID
+	})
+	return out, it.Error()
+}
+
+// recoverJobs fails jobs a previous process left queued or running: their
+// effects are either committed or orphaned, never half-applied, and the
+// scheduler re-triggers flushes by policy.
+func (m *Manager) recoverJobs(ctx context.Context) error {
+	jobs, err := Jobs(m.db)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.Status == catalog.JobQueued || j.Status == catalog.JobRunning {
+			j.Status, j.Error, j.FinishedAt = catalog.JobFailed, "interrupted by a server restart", m.nowMs()
+			if err := m.putJob(ctx, j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// trimJobs deletes finished job records beyond JobRetention.
+func (m *Manager) trimJobs(ctx context.Context) error {
+	jobs, err := Jobs(m.db)
+	if err != nil {
+		return err
+	}
+	kept := 0
+	for _, j := range jobs {
+		if j.Status != catalog.JobCompleted && j.Status != catalog.JobFailed {
+			continue
+		}
+		kept++
+		if kept <= m.opts.JobRetention {
+			continue
+		}
+		if _, err := m.exec.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: m.nowMs(),
+			Catalog: &engine.CatalogWrite{Op: engine.CatDeleteJob, Job: &catalog.Job{ID: j.ID}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// JobStatus returns one job record (tests, clients polling a job).
+func (m *Manager) JobStatus(id string) (*catalog.Job, error) {
+	v, closer, err := m.db.Get(keys.Catalog(catalog.RecJob, id))
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	var j catalog.Job
+	return &j, json.Unmarshal(v, &j)
+}
+
+// WaitJob polls a job until it finishes or ctx ends.
+func (m *Manager) WaitJob(ctx context.Context, id string) (*catalog.Job, error) {
+	for {
+		j, err := m.JobStatus(id)
+		if err == nil && (j.Status == catalog.JobCompleted || j.Status == catalog.JobFailed) {
+			return j, nil
+		}
+		if err != nil && !errors.Is(err, pebble.ErrNotFound) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return j, fmt.Errorf("job %s: %w", id, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func jobErrorf(scope string, err error) error {
+	if scope == "" {
+		return err
+	}
+	return fmt.Errorf("scope %s: %w", strings.TrimSpace(scope), err)
+}
+
+// FlushNow flushes every scope of t synchronously, outside the job queue
+// (benchmarks, tools). It takes the same scope locks as jobs.
+func (m *Manager) FlushNow(ctx context.Context, t *catalog.Table) (Stats, error) {
+	return m.flushTable(ctx, t, m.newJob(JobFlush, "direct", t))
+}
+
+// CompactNow compacts every scope of t synchronously.
+func (m *Manager) CompactNow(ctx context.Context, t *catalog.Table) (Stats, error) {
+	return m.compactTable(ctx, t, m.newJob(JobCompact, "direct", t))
+}

@@ -1,0 +1,311 @@
+// Package flush runs the cold tier: it moves hot rows into Parquet
+// segments (flush), merges a scope's segments (compaction), evicts expired
+// STREAM rows, deletes orphan objects, and records all of it as jobs in
+// the catalog (system.jobs). It also serves the SQL layer the committed
+// cold view of a scope.
+//
+// Invariants (see also packages cold and engine, cold.go):
+//   - Commit protocol: write segment objects, then a new immutable
+//     manifest version, then propose engine.ColdCommit in the scope's data
+//     group; that command atomically moves the pointer (compare-and-set on
+//     its version) and deletes the flushed hot rows whose _seq did not
+//     change. A crash before the commit leaves the old state plus orphans;
+//     after it, the new state. Rows are never lost or duplicated.
+//   - One flush or compaction per scope at a time (scope locks); the
+//     pointer CAS makes that a performance rule, not a correctness one.
+//   - Every goroutine is started by Start and stopped by Close.
+package flush
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore"
+)
+
+// Options tune the cold tier.
+type Options struct {
+	// DataDir resolves relative filesystem base directories.
+	DataDir string
+	// LocalBase is the base directory of the built-in 'local' storage.
+	LocalBase string
+	// Tick is how often the scheduler checks flush policies.
+	Tick time.Duration
+	// Retry bounds every remote storage call; ConnectTimeout connection setup.
+	Retry          objstore.RetryPolicy
+	ConnectTimeout time.Duration
+	// JobAttempts is how often a job retries a failing scope (with
+	// JobBackoff, doubling) before it fails visibly.
+	JobAttempts int
+	JobBackoff  time.Duration
+	// CompactSegments triggers automatic compaction of a scope holding more
+	// segments than this (0 disables).
+	CompactSegments int
+	// MaxRowsPerFlush caps the rows one scope flush writes; the rest
+	// waits for the next flush (bounds memory).
+	MaxRowsPerFlush int
+	// StreamEvictionInterval is how often expired STREAM rows are purged.
+	StreamEvictionInterval time.Duration
+	// JanitorInterval and OrphanGrace drive orphan object deletion.
+	JanitorInterval time.Duration
+	OrphanGrace     time.Duration
+	// JobRetention is how many finished job records are kept.
+	JobRetention int
+	// SegmentCacheBytes bounds decoded segments kept in memory.
+	SegmentCacheBytes int64
+	Logger            *slog.Logger
+}
+
+// DefaultOptions are production defaults.
+func DefaultOptions() Options {
+	return Options{
+		Tick: 250 * time.Millisecond, Retry: objstore.DefaultRetryPolicy(), ConnectTimeout: 10 * time.Second,
+		JobAttempts: 3, JobBackoff: time.Second, CompactSegments: 16, MaxRowsPerFlush: 1_000_000,
+		StreamEvictionInterval: 10 * time.Second, JanitorInterval: 10 * time.Minute, OrphanGrace: time.Hour,
+		JobRetention: 1000, SegmentCacheBytes: 256 << 20, Logger: slog.Default(),
+	}
+}
+
+// Executor is what the manager needs of the write path.
+type Executor interface {
+	engine.Proposer
+	AddObserver(engine.Observer)
+}
+
+// Manager owns the cold tier's background work.
+type Manager struct {
+	db     *pebble.DB
+	cat    *catalog.Cache
+	exec   Executor
+	opts   Options
+	log    *slog.Logger
+	reader *cold.Reader
+	stores storeCache
+	now    func() time.Time
+
+	mu sync.Mutex
+	// pending counts hot writes per scope since its last flush.
+	pending map[scopeID]int64
+	// lastFlush is when each table was last flushed (interval policy).
+	lastFlush map[uint32]time.Time
+	// active holds tables with a queued or running job per job type.
+	active map[activeKey]bool
+	// coldTables holds tables that have (or had) cold data (table id ->
+	// struct{}); read lock-free on every scan.
+	coldTables sync.Map
+	scopeMu    map[scopeID]*sync.Mutex
+
+	queue  chan *task
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	jobSeq uint64
+}
+
+type scopeID struct {
+	table uint32
+	user  string
+}
+
+type activeKey struct {
+	table uint32
+	typ   string
+}
+
+// New builds a manager; call Start to run background work.
+func New(db *pebble.DB, cat *catalog.Cache, ex Executor, opts Options) *Manager {
+	d := DefaultOptions()
+	if opts.Tick <= 0 {
+		opts.Tick = d.Tick
+	}
+	if opts.Retry.Attempts == 0 {
+		opts.Retry = d.Retry
+	}
+	if opts.JobAttempts <= 0 {
+		opts.JobAttempts = d.JobAttempts
+	}
+	if opts.MaxRowsPerFlush <= 0 {
+		opts.MaxRowsPerFlush = d.MaxRowsPerFlush
+	}
+	if opts.StreamEvictionInterval <= 0 {
+		opts.StreamEvictionInterval = d.StreamEvictionInterval
+	}
+	if opts.JanitorInterval <= 0 {
+		opts.JanitorInterval = d.JanitorInterval
+	}
+	if opts.JobRetention <= 0 {
+		opts.JobRetention = d.JobRetention
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Manager{
+		db: db, cat: cat, exec: ex, opts: opts, log: opts.Logger, reader: cold.NewReader(opts.SegmentCacheBytes),
+		stores: storeCache{m: map[string]storeEntry{}}, now: time.Now,
+		pending: map[scopeID]int64{}, lastFlush: map[uint32]time.Time{}, active: map[activeKey]bool{},
+		scopeMu: map[scopeID]*sync.Mutex{},
+		queue:   make(chan *task, 1024), ctx: ctx, cancel: cancel,
+	}
+	ex.AddObserver(m.observe)
+	return m
+}
+
+// Reader exposes the segment reader (stats for tests and benchmarks).
+func (m *Manager) Reader() *cold.Reader { return m.reader }
+
+// Start recovers state left by a previous process and starts the worker
+// and the scheduler.
+func (m *Manager) Start(ctx context.Context) error {
+	if err := m.recoverJobs(ctx); err != nil {
+		return err
+	}
+	if err := m.loadColdTables(); err != nil {
+		return err
+	}
+	m.countPending()
+	m.wg.Add(2)
+	go m.worker()
+	go m.scheduler()
+	return nil
+}
+
+// Close stops the scheduler and waits for the running job to finish its
+// current step (jobs are cancelled through their context).
+func (m *Manager) Close() {
+	m.cancel()
+	m.wg.Wait()
+}
+
+// observe counts hot writes per scope (rows policy) and notes committed
+// cold pointers. It runs on apply goroutines: it must stay cheap.
+func (m *Manager) observe(cmd *engine.Command, res *engine.Result) {
+	if cmd.Cold != nil && cmd.Cold.Pointer != nil {
+		if t, _, ok := keys.ParseColdPointer(cmd.Cold.Pointer); ok {
+			m.coldTables.Store(t, struct{}{})
+		}
+		return
+	}
+	if len(cmd.Rows) == 0 || cmd.Group == keys.GroupMeta {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range cmd.Rows {
+		if w.Op == engine.OpDropTableData || len(w.Key) < 7 {
+			continue
+		}
+		m.pending[scopeOfKey(m.cat, w.Table, w.Key)]++
+	}
+}
+
+// scopeOfKey extracts the scope of a row key.
+func scopeOfKey(cat *catalog.Cache, table uint32, key []byte) scopeID {
+	t, ok := cat.TableByID(table)
+	if !ok || !t.Type.PerUser() {
+		return scopeID{table: table}
+	}
+	rest := key[7:]
+	if i := bytes.IndexByte(rest, 0); i >= 0 {
+		return scopeID{table: table, user: string(rest[:i])}
+	}
+	return scopeID{table: table}
+}
+
+func (m *Manager) loadColdTables() error {
+	for _, g := range keys.AllDataGroups() {
+		p := keys.ColdPointerPrefix(g, 0, true)
+		it, err := m.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
+		if err != nil {
+			return err
+		}
+		for it.First(); it.Valid(); it.Next() {
+			if t, _, ok := keys.ParseColdPointer(it.Key()); ok {
+				m.coldTables.Store(t, struct{}{})
+			}
+		}
+		if err := it.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countPending counts hot rows per scope of tables with a flush policy,
+// so the rows trigger survives restarts.
+func (m *Manager) countPending() {
+	for _, t := range m.cat.Tables("") {
+		if t.FlushPolicy == "" || t.Type == catalog.TableStream {
+			continue
+		}
+		for _, s := range m.hotScopes(t) {
+			m.pending[scopeID{t.ID, s.user}] += s.rows
+		}
+	}
+}
+
+func (m *Manager) scopeLock(id scopeID) *sync.Mutex {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.scopeMu[id]
+	if l == nil {
+		l = &sync.Mutex{}
+		m.scopeMu[id] = l
+	}
+	return l
+}
+
+// ScopeView returns a scope's committed cold state as of snapshot r, or
+// nil when the table has never had cold data (the hot-only fast path).
+func (m *Manager) ScopeView(ctx context.Context, r pebble.Reader, t *catalog.Table, userID string) (*cold.View, error) {
+	if t.Type == catalog.TableStream {
+		return nil, nil
+	}
+	if _, has := m.coldTables.Load(t.ID); !has {
+		return nil, nil
+	}
+	_, ptrKey := pointerKey(t, userID)
+	p, err := engine.ReadColdPointer(r, ptrKey)
+	if err != nil {
+		return nil, err
+	}
+	v := &cold.View{Version: p.Version, Reader: m.reader, StorageID: p.StorageID}
+	if p.Manifest == "" {
+		return v, nil
+	}
+	st, _, err := m.Store(p.StorageID)
+	if err != nil {
+		return nil, err
+	}
+	v.Store = st
+	if v.Manifest, err = m.reader.Manifest(ctx, st, p.StorageID, p.Manifest); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// pointerKey returns the group and manifest pointer key of a scope.
+func pointerKey(t *catalog.Table, userID string) (uint16, []byte) {
+	if t.Type.PerUser() {
+		g := keys.UserGroup(userID)
+		return g, keys.ColdPointer(g, t.ID, userID, true)
+	}
+	return keys.GroupShared, keys.ColdPointer(keys.GroupShared, t.ID, "", false)
+}
+
+// PointerKey is exported for the SQL layer's DML guard.
+func PointerKey(t *catalog.Table, userID string) []byte {
+	_, k := pointerKey(t, userID)
+	return k
+}
+
+func (m *Manager) nowMs() int64 { return m.now().UnixMilli() }

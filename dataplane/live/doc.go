@@ -1,0 +1,40 @@
+// Package live implements live queries: a client subscribes to
+// SELECT cols FROM one table [WHERE cond] and receives the current rows
+// (initial data, in pages it pulls), then every change to its result, in
+// commit order.
+//
+// Data flow:
+//
+//	engine apply goroutine ──Observe──► worker queue (per group, bounded)
+//	    worker: index (table, user) ─► filter groups ─► LiveMatcher (SQLite, one row)
+//	         ─► encode once per projection ─► Subscription.deliver ─► Outbox (per connection, bounded)
+//	    connection writer goroutine (package server) ◄── Outbox.Take
+//
+// Invariants:
+//   - Observe never blocks: it copies the relevant row writes into a
+//     worker's queue. Commands of one group always go to the same worker,
+//     so a subscription (whose rows live in exactly one group) sees its
+//     changes in _seq order.
+//   - Nothing is dropped silently. A change that does not fit a
+//     connection's outbox ends its subscription with OVERFLOW after the
+//     events already queued; a worker queue overflow ends every
+//     subscription it would have fed. A condition that fails to evaluate
+//     ends the subscription with SUBSCRIPTION_FAILED.
+//   - Gap-free handover: a subscription is indexed (buffering changes)
+//     before its storage snapshot is taken; the snapshot's position is the
+//     group's last _seq read from that same snapshot. Buffered or later
+//     changes with _seq <= position are already in the snapshot and are
+//     discarded; the others are delivered after the last initial page, so
+//     each change arrives exactly once.
+//   - Isolation: USER/STREAM subscriptions are indexed under their own
+//     user id and changes are looked up by the user id in the row's key, so
+//     a change only reaches subscriptions of the row's owner. SHARED table
+//     access is checked when subscribing.
+//   - Resume (options.from): every key of the scope changed after from is
+//     still in the hot tier (latest version or tombstone) unless its
+//     HistoryHorizon (storage/keys) says otherwise; then the resume is
+//     refused with RESUME_UNAVAILABLE instead of replaying with a gap.
+//   - Every goroutine has an owner: workers and the janitor belong to the
+//     Manager (stopped by Shutdown); connection goroutines belong to the
+//     WebSocket handler in package server.
+package live

@@ -1,0 +1,396 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
+	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
+)
+
+// ErrClosed is returned once the manager is shutting down.
+var ErrClosed = errors.New("live: shutting down")
+
+// Manager owns live queries on one node: the subscription index, the
+// dispatch workers and the registry of connections. It implements
+// kalamsql.LiveRegistry.
+type Manager struct {
+	eng  *kalamsql.Engine
+	db   *pebble.DB
+	opts Options
+
+	idx      *index
+	workers  []*worker
+	matchers chan *kalamsql.LiveMatcher
+
+	planMu sync.Mutex
+	plans  map[planKey]*planEntry
+
+	mu       sync.Mutex
+	conns    map[string]*Conn
+	userSubs map[string]int
+	loading  map[*Subscription]struct{}
+	outboxes map[*Outbox]struct{} // every attached connection, authenticated or not
+	detached chan struct{}        // signalled on every Detach (Shutdown waits)
+
+	connSeq atomic.Uint64
+	closed  atomic.Bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// planKey identifies a compiled plan: the text and the session shape it
+// was resolved for.
+type planKey struct {
+	user string
+	role auth.Role
+	sql  string
+}
+
+// planEntry is a shared plan with its reference count.
+type planEntry struct {
+	key     planKey
+	plan    *kalamsql.LivePlan
+	projKey string
+	refs    int
+}
+
+// New starts a manager: one dispatch worker per Options.Workers, each with
+// its own matcher connection, plus a janitor. Register m.Observe with the
+// executor and stop it with Shutdown.
+func New(eng *kalamsql.Engine, db *pebble.DB, opts Options) (*Manager, error) {
+	opts.fill()
+	m := &Manager{eng: eng, db: db, opts: opts, idx: newIndex(), plans: map[planKey]*planEntry{},
+		conns: map[string]*Conn{}, userSubs: map[string]int{}, loading: map[*Subscription]struct{}{},
+		outboxes: map[*Outbox]struct{}{}, detached: make(chan struct{}, 1), stop: make(chan struct{})}
+	// Matchers for subscribe-time work (resume replay), separate from the
+	// workers' so a replay never waits for dispatch.
+	m.matchers = make(chan *kalamsql.LiveMatcher, 2)
+	cleanup := func() {
+		for _, w := range m.workers {
+			w.matcher.Close()
+		}
+		for len(m.matchers) > 0 {
+			(<-m.matchers).Close()
+		}
+	}
+	for range cap(m.matchers) {
+		mt, err := eng.NewLiveMatcher()
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		m.matchers <- mt
+	}
+	for range opts.Workers {
+		mt, err := eng.NewLiveMatcher()
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		m.workers = append(m.workers, &worker{m: m, wake: make(chan struct{}, 1), matcher: mt, out: map[*Subscription][]pendingChange{}})
+	}
+	for _, w := range m.workers {
+		m.wg.Go(func() { w.run(m.stop) })
+	}
+	m.wg.Go(m.janitor)
+	return m, nil
+}
+
+// Shutdown refuses new connections, tells every connection the server is
+// going away, waits (bounded by ctx) for their handlers to detach, then
+// stops the workers. The engine observer becomes a no-op.
+func (m *Manager) Shutdown(ctx context.Context) {
+	if m.closed.Swap(true) {
+		return
+	}
+	m.mu.Lock()
+	for o := range m.outboxes {
+		o.PushControl(ErrorMessage(SubIDProtocol, CodeShutdown, "the server is shutting down"))
+		o.Close(CloseGoingAway, "server shutting down")
+	}
+	m.mu.Unlock()
+wait:
+	for {
+		m.mu.Lock()
+		n := len(m.outboxes)
+		m.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-m.detached:
+		case <-ctx.Done():
+			m.opts.Logger.Warn("live: connections still open at shutdown", "count", n)
+			break wait
+		}
+	}
+	close(m.stop)
+	m.wg.Wait()
+	for _, w := range m.workers {
+		w.matcher.Close()
+	}
+	// Matchers still leased are closed by returnMatcher.
+	for {
+		select {
+		case mt := <-m.matchers:
+			mt.Close()
+		default:
+			return
+		}
+	}
+}
+
+// Attach reserves a connection slot for a new WebSocket; false means the
+// node is shutting down or at max_connections. Detach must follow.
+func (m *Manager) Attach(out *Outbox) bool {
+	if m.closed.Load() {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.outboxes) >= m.opts.MaxConnections {
+		return false
+	}
+	m.outboxes[out] = struct{}{}
+	return true
+}
+
+// Detach releases the slot of a closed WebSocket.
+func (m *Manager) Detach(out *Outbox) {
+	m.mu.Lock()
+	delete(m.outboxes, out)
+	m.mu.Unlock()
+	select {
+	case m.detached <- struct{}{}:
+	default:
+	}
+}
+
+// Open registers an authenticated connection whose messages go to out.
+func (m *Manager) Open(userID string, role auth.Role, issuedAt time.Time, out *Outbox) (*Conn, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
+	c := &Conn{m: m, ID: "c" + strconv.FormatUint(m.connSeq.Add(1), 36), UserID: userID, Role: role,
+		issuedAt: issuedAt.Unix(), out: out, subs: map[string]*Subscription{}}
+	c.Touch()
+	m.mu.Lock()
+	m.conns[c.ID] = c
+	m.mu.Unlock()
+	return c, nil
+}
+
+func (m *Manager) removeConn(c *Conn) {
+	m.mu.Lock()
+	delete(m.conns, c.ID)
+	m.mu.Unlock()
+}
+
+func (m *Manager) reserveUserSub(user string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.userSubs[user] >= m.opts.MaxSubsPerUser {
+		return false
+	}
+	m.userSubs[user]++
+	return true
+}
+
+func (m *Manager) releaseUserSub(user string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.userSubs[user]--; m.userSubs[user] <= 0 {
+		delete(m.userSubs, user)
+	}
+}
+
+func (m *Manager) loadingAdd(s *Subscription) {
+	m.mu.Lock()
+	m.loading[s] = struct{}{}
+	m.mu.Unlock()
+}
+
+func (m *Manager) unloading(s *Subscription) {
+	m.mu.Lock()
+	delete(m.loading, s)
+	m.mu.Unlock()
+}
+
+// janitor ends subscriptions whose initial data was not fetched in time
+// (each pins a storage snapshot).
+func (m *Manager) janitor() {
+	tk := time.NewTicker(time.Second)
+	defer tk.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case now := <-tk.C:
+			var late []*Subscription
+			m.mu.Lock()
+			for s := range m.loading {
+				if s.loadMu.TryLock() {
+					if s.load != nil && now.After(s.load.deadline) {
+						late = append(late, s)
+					}
+					s.loadMu.Unlock()
+				}
+			}
+			m.mu.Unlock()
+			for _, s := range late {
+				s.end(CodeBatchFetchFailed, fmt.Sprintf("the initial data was not fetched within %s (send next_batch until status is ready)", m.opts.InitialDataTimeout))
+			}
+		}
+	}
+}
+
+// plan returns a (possibly shared) compiled plan for sql in sess.
+func (m *Manager) plan(sess kalamsql.Session, sql string) (*planEntry, error) {
+	k := planKey{user: sess.UserID, role: sess.Role, sql: sql}
+	m.planMu.Lock()
+	if e := m.plans[k]; e != nil {
+		if cur, ok := m.eng.Catalog().TableByID(e.plan.Table.ID); ok && cur == e.plan.Table {
+			e.refs++
+			m.planMu.Unlock()
+			return e, nil
+		}
+	}
+	m.planMu.Unlock()
+	p, err := m.eng.PlanLive(sess, sql)
+	if err != nil {
+		return nil, err
+	}
+	e := &planEntry{key: k, plan: p, projKey: p.ProjectionKey(), refs: 1}
+	m.planMu.Lock()
+	m.plans[k] = e
+	m.planMu.Unlock()
+	return e, nil
+}
+
+func (m *Manager) releasePlan(e *planEntry) {
+	m.planMu.Lock()
+	defer m.planMu.Unlock()
+	if e.refs--; e.refs <= 0 && m.plans[e.key] == e {
+		delete(m.plans, e.key)
+	}
+}
+
+// leaseMatcher borrows a subscribe-time matcher.
+func (m *Manager) leaseMatcher(ctx context.Context) (*kalamsql.LiveMatcher, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
+	select {
+	case mt := <-m.matchers:
+		return mt, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (m *Manager) returnMatcher(mt *kalamsql.LiveMatcher) {
+	if m.closed.Load() {
+		mt.Close()
+		return
+	}
+	m.matchers <- mt
+}
+
+// revoke closes the connections of a user whose tokens no longer hold.
+func (m *Manager) revoke(user, role string, deleted bool, validAfter int64) {
+	m.mu.Lock()
+	var victims []*Conn
+	for _, c := range m.conns {
+		if c.UserID == user && (deleted || string(c.Role) != role || c.issuedAt < validAfter) {
+			victims = append(victims, c)
+		}
+	}
+	m.mu.Unlock()
+	for _, c := range victims {
+		c.out.PushControl(ErrorMessage(SubIDProtocol, CodeAuthRevoked, "the user's credentials changed or the user was dropped; log in again"))
+		c.out.Close(ClosePolicyViolation, "credentials revoked")
+	}
+}
+
+// Stats is a point-in-time count of live-query state.
+type Stats struct {
+	Connections   int // authenticated connections
+	Attached      int // WebSocket connections, authenticated or not
+	Subscriptions int
+}
+
+// Stats returns current counts.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := Stats{Connections: len(m.conns), Attached: len(m.outboxes)}
+	for _, n := range m.userSubs {
+		st.Subscriptions += n
+	}
+	return st
+}
+
+// LiveSubscriptions implements kalamsql.LiveRegistry (system.live).
+func (m *Manager) LiveSubscriptions() []kalamsql.LiveInfo {
+	m.mu.Lock()
+	conns := make([]*Conn, 0, len(m.conns))
+	for _, c := range m.conns {
+		conns = append(conns, c)
+	}
+	m.mu.Unlock()
+	var out []kalamsql.LiveInfo
+	for _, c := range conns {
+		c.mu.Lock()
+		subs := make([]*Subscription, 0, len(c.subs))
+		for _, s := range c.subs {
+			subs = append(subs, s)
+		}
+		c.mu.Unlock()
+		for _, s := range subs {
+			t := s.plan.Table
+			out = append(out, kalamsql.LiveInfo{LiveID: s.liveID, ConnectionID: c.ID, SubscriptionID: s.id,
+				Namespace: t.Namespace, Table: t.Name, UserID: c.UserID, Query: s.plan.SQL, Options: s.options,
+				Status: s.status(), CreatedAtMs: s.created, LastUpdateMs: s.lastUpdate.Load(), Changes: s.changes.Load(),
+				NodeID: m.opts.NodeID, LastPingAtMs: c.lastPing.Load()})
+		}
+	}
+	return out
+}
+
+// KillLive implements kalamsql.LiveRegistry: it ends the subscription
+// "<user>-<connection>-<subscription>". User and subscription ids may
+// contain '-', connection ids never do, so each split is tried.
+func (m *Manager) KillLive(liveID, byUser string, admin bool) bool {
+	for i := 0; i < len(liveID); i++ {
+		if liveID[i] != '-' {
+			continue
+		}
+		user, rest := liveID[:i], liveID[i+1:]
+		j := strings.IndexByte(rest, '-')
+		if j < 0 {
+			return false
+		}
+		m.mu.Lock()
+		c := m.conns[rest[:j]]
+		m.mu.Unlock()
+		if c == nil || c.UserID != user {
+			continue
+		}
+		s := c.sub(rest[j+1:])
+		if s == nil || (!admin && byUser != user) {
+			return false
+		}
+		s.end(CodeKilled, "killed by KILL LIVE QUERY")
+		return true
+	}
+	return false
+}

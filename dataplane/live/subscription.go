@@ -1,0 +1,224 @@
+package live
+
+import (
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
+)
+
+// Subscription states.
+const (
+	stateLoading = iota + 1 // initial data being pulled; changes are buffered
+	stateLive               // changes go straight to the outbox
+	stateEnded
+)
+
+// pendingChange is a change buffered while the initial data loads.
+type pendingChange struct {
+	seq  uint64
+	item outItem
+}
+
+// Subscription is one live query of one connection.
+type Subscription struct {
+	conn    *Conn
+	id      string
+	idJSON  []byte
+	liveID  string
+	plan    *kalamsql.LivePlan
+	entry   *planEntry
+	options string // JSON, for system.live
+	created int64  // ms
+
+	// group and pos locate s in the index (guarded by index.mu).
+	group *filterGroup
+	pos   int
+
+	mu      sync.Mutex
+	state   int
+	minSeq  uint64 // changes at or below it are in the initial data
+	pending []pendingChange
+
+	// load is the initial-data cursor: owned by the connection's reader
+	// while loadMu is held; released by whoever ends the subscription.
+	loadMu sync.Mutex
+	load   *loadState
+
+	changes    atomic.Int64
+	lastUpdate atomic.Int64
+}
+
+// loadState is what paging the initial data (or a resume replay) needs.
+type loadState struct {
+	snap      *pebble.Snapshot
+	pos       uint64 // group's last _seq in snap
+	batchSize int
+	lastRows  int
+	from      uint64
+	resume    bool
+	cursor    any // LivePage cursor
+	batchNum  int
+	deadline  time.Time
+	replay    *replayCursor
+}
+
+func (l *loadState) release() {
+	if l.replay != nil {
+		l.replay.close()
+		l.replay = nil
+	}
+	if l.snap != nil {
+		l.snap.Close()
+		l.snap = nil
+	}
+}
+
+// releaseLoadLocked drops the snapshot; the caller holds loadMu.
+func (s *Subscription) releaseLoadLocked() {
+	if s.load != nil {
+		s.load.release()
+		s.load = nil
+	}
+}
+
+func (s *Subscription) status() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == stateLoading {
+		return "loading"
+	}
+	return "active"
+}
+
+func (s *Subscription) ended() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateEnded
+}
+
+// deliver hands the changes of one command (already filtered and
+// encoded, in _seq order) to s. It never blocks. It returns true when they
+// did not all fit: s is then marked ended with OVERFLOW, after the ones
+// that fit, and the caller must call finish once it holds no index lock.
+func (s *Subscription) deliver(changes []pendingChange, queueSize int) (overflow bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(changes) > 0 && changes[0].seq <= s.minSeq {
+		changes = changes[1:]
+	}
+	if len(changes) == 0 {
+		return false
+	}
+	switch s.state {
+	case stateLoading:
+		if len(s.pending)+len(changes) > queueSize {
+			s.endLocked(CodeOverflow, "too many changes while the initial data was being fetched; resubscribe (with from) and fetch the batches faster")
+			return true
+		}
+		s.pending = append(s.pending, changes...)
+	case stateLive:
+		items := make([]outItem, len(changes))
+		for i := range changes {
+			items[i] = changes[i].item
+		}
+		n := s.conn.out.pushBatch(items)
+		if n > 0 {
+			s.changes.Add(int64(n))
+			s.lastUpdate.Store(time.Now().UnixMilli())
+		}
+		if n < len(items) {
+			s.endLocked(CodeOverflow, "the connection's queue is full (the client reads too slowly); resubscribe with from = the last _seq received")
+			return true
+		}
+	}
+	return false
+}
+
+// goLive queues the last initial-data page, then the buffered changes
+// past the snapshot, and switches s to live delivery. Returns false when s
+// ended (or overflowed doing this).
+func (s *Subscription) goLive(final []byte, pos uint64) (ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateLoading {
+		return false
+	}
+	if !s.conn.out.push(outItem{raw: final}, true) {
+		s.endLocked(CodeOverflow, "the connection's queue is full (the client reads too slowly)")
+		return false
+	}
+	s.minSeq = pos
+	var items []outItem
+	for _, p := range s.pending {
+		if p.seq > pos { // the others are part of the initial data
+			items = append(items, p.item)
+		}
+	}
+	if n := s.conn.out.pushBatch(items); n < len(items) {
+		s.endLocked(CodeOverflow, "the connection's queue is full (the client reads too slowly); resubscribe with from = the last _seq received")
+		return false
+	}
+	s.changes.Add(int64(len(items)))
+	s.pending = nil
+	s.state = stateLive
+	return true
+}
+
+// endLocked marks s ended and queues the error telling the client why
+// (code "" ends silently: unsubscribe, connection close). The caller
+// holds s.mu and must call finish afterwards without it.
+func (s *Subscription) endLocked(code, msg string) bool {
+	if s.state == stateEnded {
+		return false
+	}
+	s.state = stateEnded
+	s.pending = nil
+	if code != "" {
+		s.conn.out.PushControl(ErrorMessage(s.id, code, msg))
+	}
+	return true
+}
+
+// end ends s with an error code (or silently) and releases it.
+func (s *Subscription) end(code, msg string) {
+	s.mu.Lock()
+	first := s.endLocked(code, msg)
+	s.mu.Unlock()
+	if first {
+		s.finish()
+	}
+}
+
+// finish releases an ended subscription: index, limits, connection map,
+// plan reference and (if the reader is not paging right now) its snapshot.
+// It is idempotent.
+func (s *Subscription) finish() {
+	m := s.conn.m
+	m.idx.remove(s)
+	if s.loadMu.TryLock() {
+		s.releaseLoadLocked()
+		s.loadMu.Unlock()
+	}
+	if s.conn.removeSub(s) {
+		m.releaseUserSub(s.conn.UserID)
+		m.releasePlan(s.entry)
+		m.unloading(s)
+	}
+}
+
+func optionsJSON(o SubscribeOptions) string {
+	m := map[string]any{"batch_size": o.BatchSize}
+	if o.LastRows > 0 {
+		m["last_rows"] = o.LastRows
+	}
+	if o.From != nil {
+		m["from"] = *o.From
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}

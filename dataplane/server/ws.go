@@ -1,0 +1,494 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/live"
+)
+
+// WSOptions configure the live-query WebSocket endpoint (GET /v1/ws).
+type WSOptions struct {
+	AuthTimeout          time.Duration
+	IdleTimeout          time.Duration
+	WriteTimeout         time.Duration
+	MaxMessageBytes      int
+	MaxMessagesPerSecond int
+	QueueSize            int
+	MaxSubsPerConn       int
+	// AllowedOrigins are browser origin patterns; empty allows any.
+	AllowedOrigins []string
+	// PublicOrigin, when set, is the origin SUBSCRIBE TO advertises.
+	PublicOrigin string
+}
+
+type wsState struct {
+	m    *live.Manager
+	opts WSOptions
+}
+
+// SetLive enables GET /v1/ws with the given live-query manager. Call it
+// before serving.
+func (s *Server) SetLive(m *live.Manager, opts WSOptions) {
+	s.ws = &wsState{m: m, opts: opts}
+}
+
+// requestOrigin is the origin clients reach this server at: the
+// configured public origin, else the request's own scheme and Host.
+func (s *Server) requestOrigin(r *http.Request) string {
+	if s.ws != nil && s.ws.opts.PublicOrigin != "" {
+		return s.ws.opts.PublicOrigin
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// clientMsg is any client -> server message (reference §4).
+type clientMsg struct {
+	Type     string `json:"type"`
+	Method   string `json:"method"`
+	Token    string `json:"token"`
+	Protocol *struct {
+		Serialization string `json:"serialization"`
+		Compression   string `json:"compression"`
+	} `json:"protocol"`
+	Subscription *struct {
+		ID      string          `json:"id"`
+		SQL     string          `json:"sql"`
+		Options json.RawMessage `json:"options"`
+	} `json:"subscription"`
+	SubscriptionID string `json:"subscription_id"`
+}
+
+type subscribeOptions struct {
+	BatchSize *int64          `json:"batch_size"`
+	LastRows  *int64          `json:"last_rows"`
+	From      json.RawMessage `json:"from"`
+	FromSeqID json.RawMessage `json:"from_seq_id"`
+}
+
+// wsConn is one WebSocket connection: the handler goroutine reads, a
+// writer goroutine (owned by the handler, stopped before it returns)
+// drains the outbox.
+type wsConn struct {
+	srv      *Server
+	st       *wsState
+	c        *websocket.Conn
+	out      *live.Outbox
+	conn     atomic.Pointer[live.Conn] // nil until authenticated
+	gzip     atomic.Bool
+	lastSeen atomic.Int64 // unix ns of the last client frame or ping
+	authed   atomic.Bool
+	// tokens is the message rate limiter (token bucket).
+	tokens   float64
+	tokensAt time.Time
+}
+
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	st := s.ws
+	if st == nil {
+		writeError(w, time.Now(), http.StatusNotFound, "NOT_FOUND", "live queries are not enabled on this server")
+		return
+	}
+	o := st.opts
+	out := live.NewOutbox(o.QueueSize, o.QueueSize+o.MaxSubsPerConn*2+64)
+	if !st.m.Attach(out) {
+		writeError(w, time.Now(), http.StatusServiceUnavailable, "UNAVAILABLE", "the server is shutting down or has too many WebSocket connections")
+		return
+	}
+	defer st.m.Detach(out)
+	wc := &wsConn{srv: s, st: st, out: out}
+	wc.lastSeen.Store(time.Now().UnixNano())
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: len(o.AllowedOrigins) == 0,
+		OriginPatterns:     o.AllowedOrigins,
+		OnPingReceived: func(context.Context, []byte) bool {
+			wc.lastSeen.Store(time.Now().UnixNano())
+			if conn := wc.conn.Load(); conn != nil {
+				conn.Touch()
+			}
+			return true
+		},
+	})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	wc.c = c
+	// Our own limit (MESSAGE_TOO_LARGE with an error message) replaces the
+	// library's, which would close without telling the client why.
+	c.SetReadLimit(-1)
+	ctx, cancel := context.WithCancel(context.Background())
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		wc.writeLoop(ctx)
+	}()
+	stopTimers := wc.startTimers()
+	wc.serve(ctx, r)
+	stopTimers()
+	if out.Closing() {
+		// Let the writer flush the final error and finish the closing
+		// handshake (the library bounds it), then stop it regardless.
+		select {
+		case <-writerDone:
+		case <-time.After(o.WriteTimeout + 10*time.Second):
+		}
+	}
+	cancel()
+	<-writerDone
+	if conn := wc.conn.Load(); conn != nil {
+		conn.Close()
+	}
+	c.CloseNow()
+}
+
+// serve authenticates the connection and runs its read loop until the
+// client goes away or the connection is being closed.
+func (wc *wsConn) serve(ctx context.Context, r *http.Request) {
+	q := r.URL.Query()
+	noGzip := q.Get("compress") == "false" || q.Get("compression") == "none"
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			wc.fatalAuth(live.CodeAuthRequired, "only Authorization: Bearer <jwt> is accepted")
+			return
+		}
+		if s := q.Get("serialization"); s != "" && s != "json" {
+			wc.fatalAuth(live.CodeUnsupported, "serialization "+s+" is not supported; use json")
+			return
+		}
+		if !wc.login(strings.TrimSpace(token), live.Protocol{Serialization: "json", Compression: map[bool]string{true: "none", false: "gzip"}[noGzip]}) {
+			return
+		}
+	}
+	for {
+		data, ok := wc.readMessage(ctx)
+		if !ok {
+			return
+		}
+		if !wc.handle(ctx, data, noGzip) {
+			return
+		}
+		if wc.out.Closing() {
+			return
+		}
+	}
+}
+
+// readMessage reads one client text message within max_message_bytes.
+func (wc *wsConn) readMessage(ctx context.Context) ([]byte, bool) {
+	typ, rd, err := wc.c.Reader(ctx)
+	if err != nil {
+		return nil, false
+	}
+	max := wc.st.opts.MaxMessageBytes
+	data, err := io.ReadAll(io.LimitReader(rd, int64(max)+1))
+	if err != nil {
+		return nil, false
+	}
+	wc.lastSeen.Store(time.Now().UnixNano())
+	if conn := wc.conn.Load(); conn != nil {
+		conn.Touch()
+	}
+	if len(data) > max {
+		wc.fatal(live.CodeMessageTooLarge, fmt.Sprintf("message exceeds %d bytes", max), live.CloseMessageTooBig)
+		return nil, false
+	}
+	if typ != websocket.MessageText {
+		wc.fatal(live.CodeUnsupportedData, "binary frames are not accepted: send JSON in text frames", live.CloseUnsupportedData)
+		return nil, false
+	}
+	return data, true
+}
+
+// handle processes one client message; false ends the read loop.
+func (wc *wsConn) handle(ctx context.Context, data []byte, noGzip bool) bool {
+	if !wc.allow() {
+		wc.out.PushControl(live.ErrorMessage(live.SubIDRateLimit, live.CodeRateLimit,
+			fmt.Sprintf("more than %d messages per second; message ignored", wc.st.opts.MaxMessagesPerSecond)))
+		return true
+	}
+	var msg clientMsg
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&msg); err != nil {
+		wc.fatal(live.CodeProtocol, "malformed message: "+err.Error(), live.CloseProtocolError)
+		return false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		wc.fatal(live.CodeProtocol, "malformed message: trailing data after the JSON object", live.CloseProtocolError)
+		return false
+	}
+	conn := wc.conn.Load()
+	if conn == nil {
+		if msg.Type != "authenticate" {
+			wc.fatalAuth(live.CodeAuthRequired, "authenticate first (type \"authenticate\", method \"jwt\")")
+			return false
+		}
+		if msg.Method != "" && msg.Method != "jwt" {
+			wc.fatalAuth(live.CodeUnsupported, "authentication method "+msg.Method+" is not supported; use jwt")
+			return false
+		}
+		p := live.Protocol{Serialization: "json", Compression: "none"}
+		if msg.Protocol != nil {
+			if msg.Protocol.Serialization != "" && msg.Protocol.Serialization != "json" {
+				wc.fatalAuth(live.CodeUnsupported, "serialization "+msg.Protocol.Serialization+" is not supported; use json")
+				return false
+			}
+			switch msg.Protocol.Compression {
+			case "", "none":
+			case "gzip":
+				if !noGzip {
+					p.Compression = "gzip"
+				}
+			default:
+				wc.fatalAuth(live.CodeUnsupported, "compression "+msg.Protocol.Compression+" is not supported; use none or gzip")
+				return false
+			}
+		}
+		return wc.login(msg.Token, p)
+	}
+	switch msg.Type {
+	case "ping":
+	case "authenticate":
+		wc.out.PushControl(live.ErrorMessage(live.SubIDProtocol, live.CodeProtocol, "already authenticated"))
+	case "subscribe":
+		if msg.Subscription == nil {
+			wc.fatal(live.CodeProtocol, "subscribe needs a \"subscription\" object", live.CloseProtocolError)
+			return false
+		}
+		sub := msg.Subscription
+		opts, err := parseSubscribeOptions(sub.Options)
+		if err != nil {
+			id := sub.ID
+			if id == "" {
+				id = live.SubIDSubscribe
+			}
+			wc.out.PushControl(live.ErrorMessage(id, live.CodeInvalidSQL, err.Error()))
+			return true
+		}
+		conn.Subscribe(ctx, sub.ID, sub.SQL, opts)
+	case "next_batch":
+		conn.NextBatch(ctx, msg.SubscriptionID)
+	case "unsubscribe":
+		conn.Unsubscribe(msg.SubscriptionID)
+	default:
+		wc.fatal(live.CodeProtocol, fmt.Sprintf("unknown message type %q", msg.Type), live.CloseProtocolError)
+		return false
+	}
+	return true
+}
+
+// parseSubscribeOptions reads batch_size, last_rows and from (alias
+// from_seq_id; a number or a decimal string, since _seq is 64-bit).
+func parseSubscribeOptions(raw json.RawMessage) (live.SubscribeOptions, error) {
+	var o live.SubscribeOptions
+	if len(raw) == 0 || string(raw) == "null" {
+		return o, nil
+	}
+	var so subscribeOptions
+	if err := json.Unmarshal(raw, &so); err != nil {
+		return o, fmt.Errorf("invalid options: %v", err)
+	}
+	if so.BatchSize != nil {
+		if *so.BatchSize <= 0 || *so.BatchSize > 1<<30 {
+			return o, fmt.Errorf("batch_size must be positive")
+		}
+		o.BatchSize = int(*so.BatchSize)
+	}
+	if so.LastRows != nil {
+		if *so.LastRows < 0 || *so.LastRows > 1<<30 {
+			return o, fmt.Errorf("last_rows must not be negative")
+		}
+		o.LastRows = int(*so.LastRows)
+	}
+	from := so.From
+	if len(from) == 0 || string(from) == "null" {
+		from = so.FromSeqID
+	}
+	if len(from) > 0 && string(from) != "null" {
+		text := strings.Trim(string(from), `"`)
+		v, err := strconv.ParseUint(text, 10, 64)
+		if err != nil {
+			return o, fmt.Errorf("from must be a _seq value (a non-negative integer or decimal string), got %s", from)
+		}
+		o.From = &v
+	}
+	return o, nil
+}
+
+// login verifies an access token and opens the live connection.
+func (wc *wsConn) login(token string, p live.Protocol) bool {
+	claims, err := wc.srv.verifyAccess(token)
+	if err != nil {
+		wc.fatalAuth(live.CodeUnauthorized, err.Error())
+		return false
+	}
+	conn, err := wc.st.m.Open(claims.Subject, claims.Role, claims.IssuedAt, wc.out)
+	if err != nil {
+		wc.fatalAuth(live.CodeShutdown, err.Error())
+		return false
+	}
+	wc.gzip.Store(p.Compression == "gzip")
+	wc.conn.Store(conn)
+	wc.authed.Store(true)
+	wc.out.PushControl(live.AuthSuccessMessage(claims.Subject, string(claims.Role), p))
+	return true
+}
+
+// verifyAccess checks an access token as the HTTP API does: valid
+// signature and expiry, and a user that still exists with the same role
+// and has not had its tokens revoked since.
+func (s *Server) verifyAccess(token string) (auth.Claims, error) {
+	if token == "" {
+		return auth.Claims{}, errors.New("missing token")
+	}
+	claims, err := s.tokens.Verify(token, auth.TokenTypeAccess)
+	if err != nil {
+		return auth.Claims{}, errors.New("invalid or expired token")
+	}
+	u, ok := s.eng.Catalog().User(claims.Subject)
+	if !ok || u.DeletedAt != 0 || u.Role != string(claims.Role) || claims.IssuedAt.Unix() < u.TokensValidAfter/1000 {
+		return auth.Claims{}, errors.New("token no longer matches an active user")
+	}
+	return claims, nil
+}
+
+// fatalAuth sends auth_error and closes with a policy violation.
+func (wc *wsConn) fatalAuth(code, msg string) {
+	wc.out.PushControl(live.AuthErrorMessage(code, msg))
+	wc.out.Close(live.ClosePolicyViolation, code)
+}
+
+// fatal sends an error and closes the connection with closeCode.
+func (wc *wsConn) fatal(code, msg string, closeCode int) {
+	wc.out.PushControl(live.ErrorMessage(live.SubIDProtocol, code, msg))
+	wc.out.Close(closeCode, code)
+}
+
+// allow applies the per-connection message rate limit (token bucket,
+// burst = rate).
+func (wc *wsConn) allow() bool {
+	rate := float64(wc.st.opts.MaxMessagesPerSecond)
+	if rate <= 0 {
+		return true
+	}
+	now := time.Now()
+	if wc.tokensAt.IsZero() {
+		wc.tokens = rate
+	} else {
+		wc.tokens = min(rate, wc.tokens+now.Sub(wc.tokensAt).Seconds()*rate)
+	}
+	wc.tokensAt = now
+	if wc.tokens < 1 {
+		return false
+	}
+	wc.tokens--
+	return true
+}
+
+// startTimers arms the auth and idle timeouts; the returned func stops
+// them. They only queue an error and a close: the writer does the rest.
+func (wc *wsConn) startTimers() (stop func()) {
+	o := wc.st.opts
+	authT := time.AfterFunc(o.AuthTimeout, func() {
+		if !wc.authed.Load() {
+			wc.fatalAuth(live.CodeAuthTimeout, fmt.Sprintf("not authenticated within %s", o.AuthTimeout))
+		}
+	})
+	var mu sync.Mutex
+	stopped := false
+	var idleT *time.Timer
+	check := func() {
+		idle := time.Since(time.Unix(0, wc.lastSeen.Load()))
+		if idle >= o.IdleTimeout {
+			wc.fatal(live.CodeIdleTimeout, fmt.Sprintf("no message or ping for %s", o.IdleTimeout), live.ClosePolicyViolation)
+			return
+		}
+		mu.Lock()
+		if !stopped {
+			idleT.Reset(o.IdleTimeout - idle)
+		}
+		mu.Unlock()
+	}
+	mu.Lock()
+	idleT = time.AfterFunc(o.IdleTimeout, func() { check() })
+	mu.Unlock()
+	return func() {
+		authT.Stop()
+		mu.Lock()
+		stopped = true
+		idleT.Stop()
+		mu.Unlock()
+	}
+}
+
+var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return w }}
+
+// gzipThreshold: payloads at least this large are compressed when the
+// client negotiated gzip (and only when that makes them smaller), as
+// upstream does.
+const gzipThreshold = 512
+
+// writeLoop writes queued messages until ctx ends or a close was queued.
+func (wc *wsConn) writeLoop(ctx context.Context) {
+	var frames [][]byte
+	var zbuf bytes.Buffer
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wc.out.Wake():
+		}
+		var closing bool
+		var code int
+		var reason string
+		frames, closing, code, reason = wc.out.Take(frames[:0])
+		if len(frames) > 0 {
+			wctx, cancel := context.WithTimeout(ctx, wc.st.opts.WriteTimeout)
+			for i, f := range frames {
+				typ := websocket.MessageText
+				if wc.gzip.Load() && len(f) >= gzipThreshold {
+					zbuf.Reset()
+					zw := gzipPool.Get().(*gzip.Writer)
+					zw.Reset(&zbuf)
+					_, _ = zw.Write(f)
+					_ = zw.Close()
+					gzipPool.Put(zw)
+					if zbuf.Len() < len(f) {
+						f, typ = zbuf.Bytes(), websocket.MessageBinary
+					}
+				}
+				if err := wc.c.Write(wctx, typ, f); err != nil {
+					cancel()
+					wc.c.CloseNow()
+					return
+				}
+				frames[i] = nil
+			}
+			cancel()
+		}
+		if closing {
+			// Close performs the closing handshake; the reader sees the
+			// connection end and the handler finishes.
+			_ = wc.c.Close(websocket.StatusCode(code), reason)
+			return
+		}
+	}
+}
