@@ -59,30 +59,26 @@ func (a *applier) nextSeq(timeMs int64) uint64 {
 }
 
 func (a *applier) get(key []byte) ([]byte, error) {
-	if a.overlay != nil {
-		if v, ok := a.overlay[string(key)]; ok {
-			return v, nil
-		}
-		for _, p := range a.dropped {
-			if bytes.HasPrefix(key, p) {
-				return nil, nil
-			}
-		}
-		if a.isPurged(key) {
-			return nil, nil
-		}
-		v, closer, err := a.db.Get(key)
-		if err == pebble.ErrNotFound {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out := append([]byte(nil), v...)
-		closer.Close()
-		return out, nil
+	if a.overlay == nil {
+		return getCopy(a.b, key)
 	}
-	v, closer, err := a.b.Get(key)
+	if v, ok := a.overlay[string(key)]; ok {
+		return v, nil
+	}
+	for _, p := range a.dropped {
+		if bytes.HasPrefix(key, p) {
+			return nil, nil
+		}
+	}
+	if a.isPurged(key) {
+		return nil, nil
+	}
+	return getCopy(a.db, key)
+}
+
+// getCopy reads key from r and returns a copy of its value (nil if absent).
+func getCopy(r pebble.Reader, key []byte) ([]byte, error) {
+	v, closer, err := r.Get(key)
 	if err == pebble.ErrNotFound {
 		return nil, nil
 	}

@@ -8,29 +8,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
 )
 
 // TestFlushSurvivesSIGKILL kills the server with SIGKILL at different
 // moments of a running flush; after each restart the row count and
 // contents equal those before the kill.
 func TestFlushSurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dataDir, port := t.TempDir(), freePort(t)
-	cmd := startProcess(t, bin, dataDir, port)
+	p := startServerProcess(t)
+	bin, dataDir, port, cmd, root := p.bin, p.dataDir, p.port, p.cmd, p.root
 	ctx := context.Background()
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	root := client.New(url)
-	if _, err := root.Login(ctx, "root", rootPW); err != nil {
-		t.Fatal(err)
-	}
 	mustSQL(t, root, `CREATE NAMESPACE k; CREATE SHARED TABLE k.s (id BIGINT PRIMARY KEY, v TEXT, n BIGINT)`)
 	for start := 0; start < 40000; start += 2000 {
 		var b strings.Builder

@@ -63,10 +63,18 @@ func startProcess(t *testing.T, bin, dataDir string, port int) *exec.Cmd {
 	return cmd
 }
 
-// TestAcknowledgedWritesSurviveSIGKILL writes rows from concurrent clients,
-// kills the server with SIGKILL right after the last acknowledgement, and
-// checks after a restart that every acknowledged row is there.
-func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
+// serverProcess is a `kalamdb server` subprocess with a logged-in root client.
+type serverProcess struct {
+	bin, dataDir, url string
+	port              int
+	cmd               *exec.Cmd
+	root              *client.Client
+}
+
+// startServerProcess builds the binary (once), starts it on a fresh data
+// dir and logs in as root. It skips in -short mode.
+func startServerProcess(t *testing.T) serverProcess {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
@@ -74,13 +82,22 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dataDir, port := t.TempDir(), freePort(t)
-	cmd := startProcess(t, bin, dataDir, port)
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	root := client.New(url)
-	if _, err := root.Login(context.Background(), "root", rootPW); err != nil {
+	p := serverProcess{bin: bin, dataDir: t.TempDir(), port: freePort(t)}
+	p.cmd = startProcess(t, bin, p.dataDir, p.port)
+	p.url = fmt.Sprintf("http://127.0.0.1:%d", p.port)
+	p.root = client.New(p.url)
+	if _, err := p.root.Login(context.Background(), "root", rootPW); err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// TestAcknowledgedWritesSurviveSIGKILL writes rows from concurrent clients,
+// kills the server with SIGKILL right after the last acknowledgement, and
+// checks after a restart that every acknowledged row is there.
+func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
+	p := startServerProcess(t)
+	bin, dataDir, port, cmd, url, root := p.bin, p.dataDir, p.port, p.cmd, p.url, p.root
 	ctx := context.Background()
 	if _, err := root.SQL(ctx, `CREATE NAMESPACE d; CREATE SHARED TABLE d.s (id BIGINT PRIMARY KEY, v TEXT);
 		CREATE USER TABLE d.u (id BIGINT PRIMARY KEY, v TEXT)`); err != nil {

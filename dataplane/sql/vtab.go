@@ -291,28 +291,7 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 		c.eof = !ok
 		return nil
 	}
-	lower, upper := scope, keys.PrefixEnd(scope)
-	arg := 0
-	if idxNum&planLower != 0 {
-		if k, ok := c.pkBound(vals[arg]); ok {
-			lower = keys.Row(scope, k)
-			if idxNum&planLowerStrict != 0 {
-				// The smallest key after k: keys are k's PK encoding plus
-				// nothing, so k+0x00 is the next possible key.
-				lower = append(lower, 0)
-			}
-		}
-		arg++
-	}
-	if idxNum&planUpper != 0 {
-		if k, ok := c.pkBound(vals[arg]); ok {
-			if idxNum&planUpperStrict != 0 {
-				upper = keys.Row(scope, k)
-			} else {
-				upper = append(keys.Row(scope, k), 0)
-			}
-		}
-	}
+	lower, upper := c.pkRange(idxNum, scope, vals)
 	c.t.cs.eng.stats.rangeScans.Add(1)
 	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
@@ -476,4 +455,32 @@ func prefilterable(t datatype.Type) bool {
 		return true
 	}
 	return t.IsInteger()
+}
+
+// pkRange turns a plan's primary-key bounds into an iterator range within
+// scope. A bound whose value cannot be compared in key order is dropped,
+// which only widens the range (SQLite re-checks every constraint).
+func (c *kalamCursor) pkRange(idxNum int, scope []byte, vals []vtab.Value) (lower, upper []byte) {
+	lower, upper = scope, keys.PrefixEnd(scope)
+	arg := 0
+	if idxNum&planLower != 0 {
+		if k, ok := c.pkBound(vals[arg]); ok {
+			lower = keys.Row(scope, k)
+			if idxNum&planLowerStrict != 0 {
+				// The smallest key after k: k's encoding plus 0x00.
+				lower = append(lower, 0)
+			}
+		}
+		arg++
+	}
+	if idxNum&planUpper != 0 {
+		if k, ok := c.pkBound(vals[arg]); ok {
+			if idxNum&planUpperStrict != 0 {
+				upper = keys.Row(scope, k)
+			} else {
+				upper = append(keys.Row(scope, k), 0)
+			}
+		}
+	}
+	return lower, upper
 }

@@ -113,26 +113,7 @@ func (c *kalamCursor) coldFilter(idxNum int, scope []byte, vals []vtab.Value) (h
 		c.eof = !c.setCold(f, row)
 		return true, nil
 	}
-	lower, upper := scope, keys.PrefixEnd(scope)
-	arg := 0
-	if idxNum&planLower != 0 {
-		if k, ok := c.pkBound(vals[arg]); ok {
-			lower = keys.Row(scope, k)
-			if idxNum&planLowerStrict != 0 {
-				lower = append(lower, 0)
-			}
-		}
-		arg++
-	}
-	if idxNum&planUpper != 0 {
-		if k, ok := c.pkBound(vals[arg]); ok {
-			if idxNum&planUpperStrict != 0 {
-				upper = keys.Row(scope, k)
-			} else {
-				upper = append(keys.Row(scope, k), 0)
-			}
-		}
-	}
+	lower, upper := c.pkRange(idxNum, scope, vals)
 	var lo, hi []byte
 	if len(lower) > len(scope) {
 		lo = lower[len(scope):]
