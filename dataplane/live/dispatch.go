@@ -41,6 +41,10 @@ type worker struct {
 	// subscription gets them in one outbox operation (and one frame).
 	out     map[*Subscription][]pendingChange
 	outList []*Subscription
+	// direct delivers each match at once (single-change commands).
+	direct  bool
+	one     [1]pendingChange
+	victims []*Subscription
 }
 
 // encoded is a change encoded for one projection.
@@ -163,6 +167,10 @@ func (w *worker) run(stop <-chan struct{}) {
 			case it.lost != nil:
 				w.endLost(it.lost)
 			default:
+				// A single change is delivered as it is matched; the
+				// changes of a multi-row command are collected per
+				// subscription first, so each gets them in one frame.
+				w.direct = len(it.events) == 1
 				for j := range it.events {
 					w.process(&it.events[j])
 				}
@@ -255,13 +263,26 @@ func (w *worker) process(ev *rowEvent) {
 				failMsg = "could not encode a changed row: " + err.Error()
 				continue
 			}
+			pc := pendingChange{seq: ev.seq, item: outItem{sub: s, kind: kind, row: enc.row, old: enc.old}}
+			if w.direct {
+				w.one[0] = pc
+				if s.deliver(w.one[:], m.opts.QueueSize) {
+					w.victims = append(w.victims, s)
+				}
+				continue
+			}
 			if _, ok := w.out[s]; !ok {
 				w.outList = append(w.outList, s)
 			}
-			w.out[s] = append(w.out[s], pendingChange{seq: ev.seq, item: outItem{sub: s, kind: kind, row: enc.row, old: enc.old}})
+			w.out[s] = append(w.out[s], pc)
 		}
 	}
 	m.idx.mu.RUnlock()
+	for _, s := range w.victims {
+		s.finish()
+	}
+	clear(w.victims)
+	w.victims = w.victims[:0]
 	for _, s := range failed {
 		s.end(CodeSubscriptionFailed, failMsg)
 	}

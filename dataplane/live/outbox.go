@@ -38,12 +38,14 @@ const (
 type Outbox struct {
 	mu       sync.Mutex
 	items    []outItem
+	spare    []outItem // the previous items slice, reused by Take
 	counted  int
 	bytes    int
 	cap      int
 	maxBytes int
 	hardCap  int
 	wake     chan struct{}
+	notify   func()
 	// The open merge run at the tail (see push).
 	runSub   *Subscription
 	runKind  changeKind
@@ -66,10 +68,21 @@ func NewOutbox(capacity, hardCap int) *Outbox {
 	return &Outbox{cap: capacity, maxBytes: capacity * bytesPerSlot, hardCap: hardCap, wake: make(chan struct{}, 1)}
 }
 
-// Wake is signalled whenever something was queued or Close was called.
+// Wake is signalled whenever something was queued or Close was called
+// (unless SetNotify installed a callback instead).
 func (o *Outbox) Wake() <-chan struct{} { return o.wake }
 
+// SetNotify replaces the Wake channel by a callback, called (without
+// locks held) after every push and Close. It lets the connection run a
+// writer goroutine only while there is something to write. Call it
+// before the outbox is shared.
+func (o *Outbox) SetNotify(fn func()) { o.notify = fn }
+
 func (o *Outbox) signal() {
+	if o.notify != nil {
+		o.notify()
+		return
+	}
 	select {
 	case o.wake <- struct{}{}:
 	default:
@@ -120,13 +133,13 @@ func (o *Outbox) pushLocked(it outItem) bool {
 	return true
 }
 
-// pushBatch queues counted items in order until one does not fit; it
-// returns how many were queued and wakes the writer once.
-func (o *Outbox) pushBatch(items []outItem) int {
+// pushBatch queues the changes' items in order until one does not fit;
+// it returns how many were queued and wakes the writer once.
+func (o *Outbox) pushBatch(changes []pendingChange) int {
 	o.mu.Lock()
 	n := 0
-	for _, it := range items {
-		if !o.pushLocked(it) {
+	for i := range changes {
+		if !o.pushLocked(changes[i].item) {
 			break
 		}
 		n++
@@ -175,20 +188,31 @@ func (o *Outbox) Len() int {
 // Take removes everything queued and appends it to frames as complete
 // messages, merging consecutive changes of the same subscription and kind
 // into one "change" message (its rows/old_values arrays hold them in
-// order). closing reports a pending Close, with its code and reason; the
+// order). Change frames are built in arena (grown as needed and returned
+// for reuse), so a busy connection allocates nothing per message once
+// warm. closing reports a pending Close, with its code and reason; the
 // writer closes after writing the returned frames.
-func (o *Outbox) Take(frames [][]byte) (_ [][]byte, closing bool, code int, reason string) {
+func (o *Outbox) Take(frames [][]byte, arena []byte) (_ [][]byte, _ []byte, closing bool, code int, reason string) {
 	o.mu.Lock()
 	items := o.items
-	o.items = nil
+	o.items = o.spare[:0]
+	o.spare = nil
 	o.counted, o.bytes = 0, 0
 	o.runSub, o.runKind, o.runRows, o.runBytes = nil, 0, 0, 0
 	closing, code, reason = o.closing, o.closeCode, o.closeReason
 	o.mu.Unlock()
+	// Frames reference arena by offset until it stops growing.
+	type span struct {
+		raw        []byte
+		start, end int
+	}
+	var spansBuf [16]span
+	spans := spansBuf[:0]
+	arena = arena[:0]
 	for i := 0; i < len(items); {
 		it := items[i]
 		if it.raw != nil {
-			frames = append(frames, it.raw)
+			spans = append(spans, span{raw: it.raw})
 			i++
 			continue
 		}
@@ -198,11 +222,27 @@ func (o *Outbox) Take(frames [][]byte) (_ [][]byte, closing bool, code int, reas
 			size += len(items[j].row) + len(items[j].old)
 			j++
 		}
-		b := make([]byte, 0, size+2*(j-i)+96+len(it.sub.idJSON))
-		frames = append(frames, appendChange(b, it.sub.idJSON, it.kind, items[i:j]))
+		start := len(arena)
+		arena = appendChange(arena, it.sub.idJSON, it.kind, items[i:j])
+		spans = append(spans, span{start: start, end: len(arena)})
 		i = j
 	}
-	return frames, closing, code, reason
+	for _, sp := range spans {
+		if sp.raw != nil {
+			frames = append(frames, sp.raw)
+		} else {
+			frames = append(frames, arena[sp.start:sp.end:sp.end])
+		}
+	}
+	clear(items)
+	if cap(items) <= 256 {
+		o.mu.Lock()
+		if o.spare == nil {
+			o.spare = items[:0]
+		}
+		o.mu.Unlock()
+	}
+	return frames, arena, closing, code, reason
 }
 
 // WebSocket close codes used by the package (RFC 6455 §7.4.1).

@@ -28,7 +28,7 @@ func TestOutboxMergesAndBounds(t *testing.T) {
 		t.Fatal("a fourth message fit a capacity of 3")
 	}
 	o.PushControl(ErrorMessage("a", CodeOverflow, "full")) // control messages always fit
-	frames, closing, _, _ := o.Take(nil)
+	frames, _, closing, _, _ := o.Take(nil, nil)
 	if closing || len(frames) != 4 {
 		t.Fatalf("%d frames, closing %v", len(frames), closing)
 	}
@@ -55,7 +55,7 @@ func TestOutboxMergesAndBounds(t *testing.T) {
 	for i := 0; i < maxMergedRows+1; i++ {
 		o2.push(outItem{sub: a, kind: changeInsert, row: row("x")}, true)
 	}
-	if frames, _, _, _ := o2.Take(nil); len(frames) != 2 {
+	if frames, _, _, _, _ := o2.Take(nil, nil); len(frames) != 2 {
 		t.Fatalf("%d frames for %d rows", len(frames), maxMergedRows+1)
 	}
 	// The byte bound applies even when rows merge.
@@ -70,7 +70,7 @@ func TestOutboxMergesAndBounds(t *testing.T) {
 	if o3.push(outItem{sub: a, kind: changeInsert, row: row("1")}, true) {
 		t.Fatal("push after Close")
 	}
-	frames, closing, code, reason := o3.Take(nil)
+	frames, _, closing, code, reason := o3.Take(nil, nil)
 	if len(frames) != 1 || !closing || code != CloseGoingAway || reason != "bye" {
 		t.Fatalf("close: %d frames %v %d %q", len(frames), closing, code, reason)
 	}

@@ -122,16 +122,12 @@ func (s *Subscription) deliver(changes []pendingChange, queueSize int) (overflow
 		}
 		s.pending = append(s.pending, changes...)
 	case stateLive:
-		items := make([]outItem, len(changes))
-		for i := range changes {
-			items[i] = changes[i].item
-		}
-		n := s.conn.out.pushBatch(items)
+		n := s.conn.out.pushBatch(changes)
 		if n > 0 {
 			s.changes.Add(int64(n))
 			s.lastUpdate.Store(time.Now().UnixMilli())
 		}
-		if n < len(items) {
+		if n < len(changes) {
 			s.endLocked(CodeOverflow, "the connection's queue is full (the client reads too slowly); resubscribe with from = the last _seq received")
 			return true
 		}
@@ -153,17 +149,18 @@ func (s *Subscription) goLive(final []byte, pos uint64) (ok bool) {
 		return false
 	}
 	s.minSeq = pos
-	var items []outItem
-	for _, p := range s.pending {
-		if p.seq > pos { // the others are part of the initial data
-			items = append(items, p.item)
+	var rest []pendingChange
+	for i, p := range s.pending {
+		if p.seq > pos { // the earlier ones are part of the initial data
+			rest = s.pending[i:]
+			break
 		}
 	}
-	if n := s.conn.out.pushBatch(items); n < len(items) {
+	if n := s.conn.out.pushBatch(rest); n < len(rest) {
 		s.endLocked(CodeOverflow, "the connection's queue is full (the client reads too slowly); resubscribe with from = the last _seq received")
 		return false
 	}
-	s.changes.Add(int64(len(items)))
+	s.changes.Add(int64(len(rest)))
 	s.pending = nil
 	s.state = stateLive
 	return true

@@ -84,7 +84,7 @@ func dialURL(t *testing.T, url string, opts *websocket.DialOptions) *wsClient {
 		t.Fatalf("dial: %v", err)
 	}
 	c.SetReadLimit(64 << 20)
-	w := &wsClient{t: t, c: c, msgs: make(chan wsMsg, 1<<16), done: make(chan struct{}), paused: make(chan chan struct{}, 1)}
+	w := &wsClient{t: t, c: c, msgs: make(chan wsMsg, 4096), done: make(chan struct{}), paused: make(chan chan struct{}, 1)}
 	go w.readLoop()
 	t.Cleanup(func() {
 		c.CloseNow()

@@ -44,7 +44,9 @@ func TestLiveMalformedMessages(t *testing.T) {
 			_ = w.c.Write(ctx, websocket.MessageBinary, []byte{0x81, 0xff, 0x00})
 		}, "UNSUPPORTED_DATA", websocket.StatusUnsupportedData},
 		{"too large", func(w *wsClient) { w.sendRaw([]byte(`{"type":"ping","pad":"` + strings.Repeat("x", 5000) + `"}`)) }, "MESSAGE_TOO_LARGE", websocket.StatusMessageTooBig},
-		{"invalid utf8", func(w *wsClient) { w.sendRaw([]byte("{\"type\":\"subscribe\",\"subscription\":{\"id\":\"\xff\xfe\",\"sql\":1}}")) }, "PROTOCOL", websocket.StatusProtocolError},
+		{"invalid utf8", func(w *wsClient) {
+			w.sendRaw([]byte("{\"type\":\"subscribe\",\"subscription\":{\"id\":\"\xff\xfe\",\"sql\":1}}"))
+		}, "PROTOCOL", websocket.StatusProtocolError},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -84,9 +84,11 @@ type subscribeOptions struct {
 	FromSeqID json.RawMessage `json:"from_seq_id"`
 }
 
-// wsConn is one WebSocket connection: the handler goroutine reads, a
-// writer goroutine (owned by the handler, stopped before it returns)
-// drains the outbox.
+// wsConn is one WebSocket connection. The handler goroutine reads; a
+// writer goroutine runs only while the outbox has something to write (an
+// idle connection then costs no second goroutine stack, which matters at
+// 10,000s of connections). The handler owns both: it stops the writer and
+// waits for it before returning.
 type wsConn struct {
 	srv      *Server
 	st       *wsState
@@ -95,10 +97,19 @@ type wsConn struct {
 	conn     atomic.Pointer[live.Conn] // nil until authenticated
 	gzip     atomic.Bool
 	lastSeen atomic.Int64 // unix ns of the last client frame or ping
-	authed   atomic.Bool
+	// writeStart is when the current socket write began (0: none).
+	writeStart atomic.Int64
+	authed     atomic.Bool
 	// tokens is the message rate limiter (token bucket).
 	tokens   float64
 	tokensAt time.Time
+
+	wmu     sync.Mutex
+	writing bool // a writer goroutine runs
+	pending bool // pushed while the writer was running
+	stopped bool // no writer may start any more
+	closed  bool // the writer closed the connection
+	wg      sync.WaitGroup
 }
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
@@ -135,28 +146,46 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	// library's, which would close without telling the client why.
 	c.SetReadLimit(-1)
 	ctx, cancel := context.WithCancel(context.Background())
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		wc.writeLoop(ctx)
-	}()
+	out.SetNotify(wc.kick)
 	stopTimers := wc.startTimers()
 	wc.serve(ctx, r)
 	stopTimers()
 	if out.Closing() {
 		// Let the writer flush the final error and finish the closing
 		// handshake (the library bounds it), then stop it regardless.
+		wc.kick()
+		done := make(chan struct{})
+		go func() { wc.wg.Wait(); close(done) }()
 		select {
-		case <-writerDone:
+		case <-done:
 		case <-time.After(o.WriteTimeout + 10*time.Second):
 		}
 	}
+	wc.wmu.Lock()
+	wc.stopped = true
+	wc.wmu.Unlock()
 	cancel()
-	<-writerDone
+	// Closing the socket unblocks a writer stuck on a client that does not
+	// read; then no goroutine of this connection is left.
+	c.CloseNow()
+	wc.wg.Wait()
 	if conn := wc.conn.Load(); conn != nil {
 		conn.Close()
 	}
-	c.CloseNow()
+}
+
+// kick starts a writer unless one is running (then it will look again).
+func (wc *wsConn) kick() {
+	wc.wmu.Lock()
+	if wc.writing || wc.stopped || wc.closed {
+		wc.pending = true
+		wc.wmu.Unlock()
+		return
+	}
+	wc.writing = true
+	wc.wg.Add(1)
+	wc.wmu.Unlock()
+	go wc.writeRun()
 }
 
 // serve authenticates the connection and runs its read loop until the
@@ -174,7 +203,11 @@ func (wc *wsConn) serve(ctx context.Context, r *http.Request) {
 			wc.fatalAuth(live.CodeUnsupported, "serialization "+s+" is not supported; use json")
 			return
 		}
-		if !wc.login(strings.TrimSpace(token), live.Protocol{Serialization: "json", Compression: map[bool]string{true: "none", false: "gzip"}[noGzip]}) {
+		var authed bool
+		onShortStack(func() {
+			authed = wc.login(strings.TrimSpace(token), live.Protocol{Serialization: "json", Compression: map[bool]string{true: "none", false: "gzip"}[noGzip]})
+		})
+		if !authed {
 			return
 		}
 	}
@@ -183,7 +216,8 @@ func (wc *wsConn) serve(ctx context.Context, r *http.Request) {
 		if !ok {
 			return
 		}
-		if !wc.handle(ctx, data, noGzip) {
+		onShortStack(func() { ok = wc.handle(ctx, data, noGzip) })
+		if !ok {
 			return
 		}
 		if wc.out.Closing() {
@@ -293,6 +327,21 @@ func (wc *wsConn) handle(ctx context.Context, data []byte, noGzip bool) bool {
 		return false
 	}
 	return true
+}
+
+// onShortStack runs fn on a short-lived goroutine and waits for it. The
+// reader goroutine of a connection lives as long as the connection and
+// mostly sits in Read; message handling (JSON, token checks, SQLite for
+// subscribe, whose transpiled C needs deep stacks) runs here instead, so
+// the long-lived stack stays small. Go only shrinks stacks at GC, and
+// 10,000s of idle connections would otherwise each keep a grown stack.
+func onShortStack(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
 }
 
 // parseSubscribeOptions reads batch_size, last_rows and from (alias
@@ -415,20 +464,30 @@ func (wc *wsConn) startTimers() (stop func()) {
 	var mu sync.Mutex
 	stopped := false
 	var idleT *time.Timer
+	// One timer serves the idle timeout and the write watchdog: it fires
+	// when the earlier of the two could expire.
+	period := min(o.IdleTimeout, o.WriteTimeout)
 	check := func() {
-		idle := time.Since(time.Unix(0, wc.lastSeen.Load()))
+		now := time.Now()
+		if ws := wc.writeStart.Load(); ws != 0 && now.Sub(time.Unix(0, ws)) >= o.WriteTimeout {
+			// The client stopped reading: the socket has accepted nothing
+			// for write_timeout. Closing unblocks the writer.
+			wc.c.CloseNow()
+			return
+		}
+		idle := now.Sub(time.Unix(0, wc.lastSeen.Load()))
 		if idle >= o.IdleTimeout {
 			wc.fatal(live.CodeIdleTimeout, fmt.Sprintf("no message or ping for %s", o.IdleTimeout), live.ClosePolicyViolation)
 			return
 		}
 		mu.Lock()
 		if !stopped {
-			idleT.Reset(o.IdleTimeout - idle)
+			idleT.Reset(min(o.IdleTimeout-idle, period))
 		}
 		mu.Unlock()
 	}
 	mu.Lock()
-	idleT = time.AfterFunc(o.IdleTimeout, func() { check() })
+	idleT = time.AfterFunc(period, func() { check() })
 	mu.Unlock()
 	return func() {
 		authT.Stop()
@@ -446,49 +505,92 @@ var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip
 // upstream does.
 const gzipThreshold = 512
 
-// writeLoop writes queued messages until ctx ends or a close was queued.
-func (wc *wsConn) writeLoop(ctx context.Context) {
-	var frames [][]byte
-	var zbuf bytes.Buffer
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-wc.out.Wake():
+// writeBuf is a writer's scratch space, pooled because writers come and
+// go with bursts of traffic.
+type writeBuf struct {
+	frames [][]byte
+	arena  []byte
+	zbuf   bytes.Buffer
+}
+
+var writeBufPool = sync.Pool{New: func() any { return &writeBuf{} }}
+
+// writeRun writes queued messages until the outbox is empty, then exits;
+// on a queued close it closes the connection.
+func (wc *wsConn) writeRun() {
+	defer wc.wg.Done()
+	wb := writeBufPool.Get().(*writeBuf)
+	defer func() {
+		clear(wb.frames)
+		wb.frames = wb.frames[:0]
+		if cap(wb.arena) > 1<<20 {
+			wb.arena = nil // do not pin a burst's worth of memory
 		}
+		writeBufPool.Put(wb)
+	}()
+	for {
 		var closing bool
 		var code int
 		var reason string
-		frames, closing, code, reason = wc.out.Take(frames[:0])
-		if len(frames) > 0 {
-			wctx, cancel := context.WithTimeout(ctx, wc.st.opts.WriteTimeout)
-			for i, f := range frames {
-				typ := websocket.MessageText
-				if wc.gzip.Load() && len(f) >= gzipThreshold {
-					zbuf.Reset()
-					zw := gzipPool.Get().(*gzip.Writer)
-					zw.Reset(&zbuf)
-					_, _ = zw.Write(f)
-					_ = zw.Close()
-					gzipPool.Put(zw)
-					if zbuf.Len() < len(f) {
-						f, typ = zbuf.Bytes(), websocket.MessageBinary
-					}
-				}
-				if err := wc.c.Write(wctx, typ, f); err != nil {
-					cancel()
-					wc.c.CloseNow()
-					return
-				}
-				frames[i] = nil
+		wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
+		if len(wb.frames) == 0 && !closing {
+			wc.wmu.Lock()
+			if !wc.pending || wc.stopped {
+				wc.writing = false
+				wc.wmu.Unlock()
+				return
 			}
-			cancel()
+			wc.pending = false
+			wc.wmu.Unlock()
+			continue
+		}
+		if !wc.write(wb) {
+			wc.finishWriter()
+			wc.c.CloseNow()
+			return
 		}
 		if closing {
-			// Close performs the closing handshake; the reader sees the
+			wc.finishWriter()
+			// Close performs the closing handshake; the reader then sees the
 			// connection end and the handler finishes.
 			_ = wc.c.Close(websocket.StatusCode(code), reason)
 			return
 		}
 	}
+}
+
+// finishWriter marks the connection closed for writing.
+func (wc *wsConn) finishWriter() {
+	wc.wmu.Lock()
+	wc.writing, wc.closed = false, true
+	wc.wmu.Unlock()
+}
+
+// write sends frames (gzip-compressing large ones when negotiated); false
+// means the connection failed. Writes use a context without deadline,
+// which costs the library no timer per message; a write stuck on a client
+// that stopped reading is caught by the watchdog (startTimers), which
+// closes the connection after write_timeout.
+func (wc *wsConn) write(wb *writeBuf) bool {
+	for _, f := range wb.frames {
+		typ := websocket.MessageText
+		if wc.gzip.Load() && len(f) >= gzipThreshold {
+			wb.zbuf.Reset()
+			zw := gzipPool.Get().(*gzip.Writer)
+			zw.Reset(&wb.zbuf)
+			_, _ = zw.Write(f)
+			_ = zw.Close()
+			gzipPool.Put(zw)
+			if wb.zbuf.Len() < len(f) {
+				f, typ = wb.zbuf.Bytes(), websocket.MessageBinary
+			}
+		}
+		wc.writeStart.Store(time.Now().UnixNano())
+		err := wc.c.Write(context.Background(), typ, f)
+		wc.writeStart.Store(0)
+		if err != nil {
+			return false
+		}
+	}
+	return true
 }
