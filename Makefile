@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-short vet fmt bench bench-http clean tools
+.PHONY: all build run test test-short vet fmt bench bench-http bench-live-scale clean tools
 
 all: build
 
@@ -40,6 +40,11 @@ fmt:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./dataplane/... | tee bench.out
 	$(GO) run ./hack/loadbench --bin bin/kalamdb
+	$(GO) run ./hack/livebench --bin bin/kalamdb
+
+## bench-live-scale: 1M live subscriptions (10,000 connections x 100) on one server; reports RSS per subscription
+bench-live-scale: build
+	$(GO) run ./hack/livebench --bin bin/kalamdb --mode scale --conns 10000 --per 100 --users 100
 
 clean:
 	rm -rf bin data bench.out

@@ -35,7 +35,8 @@ type WebSocketConfig struct {
 	// (MESSAGE_TOO_LARGE, then the connection is closed).
 	MaxMessageBytes int `toml:"max_message_bytes"`
 	// MaxMessagesPerSecond rate-limits client messages per connection
-	// (RATE_LIMIT_EXCEEDED); bursts up to the same number are allowed.
+	// (RATE_LIMIT_EXCEEDED); a burst may exceed it by
+	// MaxSubscriptionsPerConnection + 1 (authenticate and subscribe fully).
 	MaxMessagesPerSecond int `toml:"max_messages_per_second"`
 	// QueueSize bounds the messages waiting to be written to one
 	// connection. A subscription whose message does not fit is ended with

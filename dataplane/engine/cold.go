@@ -142,6 +142,10 @@ func (a *applier) applyCold(c *ColdCommit) (Result, error) {
 			return Result{}, applyErr(ErrInvalid, "purge key outside group %d", a.group)
 		}
 	}
+	// Live-query resume: remember how far history was purged (horizon.go).
+	if err := a.raiseHorizons(c); err != nil {
+		return Result{}, err
+	}
 	seqs, contiguous, err := a.currentSeqs(c.Purge)
 	if err != nil {
 		return Result{}, err

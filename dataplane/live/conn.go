@@ -97,8 +97,11 @@ func (c *Conn) Subscribe(ctx context.Context, id, sqlText string, o SubscribeOpt
 		c.sendError(id, code, msg)
 		return
 	}
-	s := &Subscription{conn: c, id: id, idJSON: jsonString(id), liveID: c.UserID + "-" + c.ID + "-" + id,
-		plan: entry.plan, entry: entry, options: optionsJSON(o), created: time.Now().UnixMilli(), state: stateLoading}
+	s := &Subscription{conn: c, id: id, idJSON: jsonString(id), plan: entry.plan, entry: entry,
+		batchSize: int32(o.BatchSize), lastRows: int32(o.LastRows), created: time.Now().UnixMilli(), state: stateLoading}
+	if o.From != nil {
+		s.from, s.hasFrom = *o.From, true
+	}
 	if code, msg := c.addSub(s); code != "" {
 		m.releasePlan(entry)
 		c.sendError(id, code, msg)

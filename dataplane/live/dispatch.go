@@ -29,7 +29,10 @@ type workItem struct {
 
 // worker matches and fans out the changes of the groups assigned to it.
 type worker struct {
-	m       *Manager
+	m *Manager
+	// procMu is held while changes are matched and delivered, by the
+	// worker goroutine or by an inline dispatch (tryInline).
+	procMu  sync.Mutex
 	mu      sync.Mutex
 	queue   []workItem
 	queued  int // row events in queue
@@ -79,7 +82,10 @@ func (m *Manager) Observe(cmd *engine.Command, res *engine.Result) {
 		evs = append(evs, rowEvent{table: w.Table, op: w.Op, key: w.Key, row: w.Row, old: res.Old[i], seq: res.Seqs[i]})
 	}
 	if len(evs) > 0 {
-		m.workers[int(cmd.Group)%len(m.workers)].enqueue(evs)
+		w := m.workers[int(cmd.Group)%len(m.workers)]
+		if !w.tryInline(evs) {
+			w.enqueue(evs)
+		}
 	}
 }
 
@@ -155,30 +161,84 @@ func (w *worker) run(stop <-chan struct{}) {
 			return
 		case <-w.wake:
 		}
+		// procMu is taken before the queue is swapped out, so an inline
+		// dispatch (tryInline) can never overtake events taken here.
+		w.procMu.Lock()
 		w.mu.Lock()
 		batch, w.queue = w.queue, batch[:0]
 		w.queued = 0
 		w.mu.Unlock()
 		for i := range batch {
-			it := &batch[i]
-			switch {
-			case it.ctl != nil:
-				it.ctl()
-			case it.lost != nil:
-				w.endLost(it.lost)
-			default:
-				// A single change is delivered as it is matched; the
-				// changes of a multi-row command are collected per
-				// subscription first, so each gets them in one frame.
-				w.direct = len(it.events) == 1
-				for j := range it.events {
-					w.process(&it.events[j])
-				}
-				w.flush()
+			w.handle(&batch[i])
+			batch[i] = workItem{}
+		}
+		w.procMu.Unlock()
+	}
+}
+
+func (w *worker) handle(it *workItem) {
+	switch {
+	case it.ctl != nil:
+		it.ctl()
+	case it.lost != nil:
+		w.endLost(it.lost)
+	default:
+		// A single change is delivered as it is matched; the changes of a
+		// multi-row command are collected per subscription first, so each
+		// gets them in one frame.
+		w.direct = len(it.events) == 1
+		for j := range it.events {
+			w.process(&it.events[j])
+		}
+		w.flush()
+	}
+}
+
+// inlineMaxDeliveries bounds the work tryInline does on the engine's
+// apply goroutine.
+const inlineMaxDeliveries = 32
+
+// tryInline dispatches a small change on the calling (apply) goroutine
+// when the worker is idle, saving a goroutine hand-off on the latency
+// path. It never waits: if the worker is busy, has queued work, or the
+// change would reach more than inlineMaxDeliveries subscriptions, it
+// returns false and the change is queued as usual. Order is kept because
+// inline dispatch only happens with nothing queued or in progress.
+func (w *worker) tryInline(evs []rowEvent) bool {
+	if len(evs) > 4 || !w.procMu.TryLock() {
+		return false
+	}
+	defer w.procMu.Unlock()
+	w.mu.Lock()
+	idle := len(w.queue) == 0
+	w.mu.Unlock()
+	if !idle || w.deliveriesFor(evs) > inlineMaxDeliveries {
+		return false
+	}
+	it := workItem{events: evs}
+	w.handle(&it)
+	return true
+}
+
+// deliveriesFor bounds how many subscriptions the events can reach.
+func (w *worker) deliveriesFor(evs []rowEvent) int {
+	ix := w.m.idx
+	n := 0
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for i := range evs {
+		ev := &evs[i]
+		k := indexKey{table: ev.table}
+		if meta, ok := ix.subscribedTable(ev.table); ok && meta.perUser {
+			k.user, _ = keyUser(ev.key)
+		}
+		if b := ix.buckets[k]; b != nil {
+			for _, g := range b.list {
+				n += len(g.subs)
 			}
-			*it = workItem{}
 		}
 	}
+	return n
 }
 
 func (w *worker) endLost(lost map[indexKey]bool) {

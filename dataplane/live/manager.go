@@ -357,8 +357,8 @@ func (m *Manager) LiveSubscriptions() []kalamsql.LiveInfo {
 		c.mu.Unlock()
 		for _, s := range subs {
 			t := s.plan.Table
-			out = append(out, kalamsql.LiveInfo{LiveID: s.liveID, ConnectionID: c.ID, SubscriptionID: s.id,
-				Namespace: t.Namespace, Table: t.Name, UserID: c.UserID, Query: s.plan.SQL, Options: s.options,
+			out = append(out, kalamsql.LiveInfo{LiveID: s.liveID(), ConnectionID: c.ID, SubscriptionID: s.id,
+				Namespace: t.Namespace, Table: t.Name, UserID: c.UserID, Query: s.plan.SQL, Options: s.optionsJSON(),
 				Status: s.status(), CreatedAtMs: s.created, LastUpdateMs: s.lastUpdate.Load(), Changes: s.changes.Load(),
 				NodeID: m.opts.NodeID, LastPingAtMs: c.lastPing.Load()})
 		}

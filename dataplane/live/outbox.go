@@ -40,6 +40,7 @@ type Outbox struct {
 	items    []outItem
 	spare    []outItem // the previous items slice, reused by Take
 	counted  int
+	controls int // uncounted items queued
 	bytes    int
 	cap      int
 	maxBytes int
@@ -63,7 +64,7 @@ type Outbox struct {
 const bytesPerSlot = 16 << 10
 
 // NewOutbox returns an outbox holding up to capacity counted messages
-// (and capacity*16 KiB of them) and hardCap items in all.
+// (and capacity*16 KiB of them) plus up to hardCap control messages.
 func NewOutbox(capacity, hardCap int) *Outbox {
 	return &Outbox{cap: capacity, maxBytes: capacity * bytesPerSlot, hardCap: hardCap, wake: make(chan struct{}, 1)}
 }
@@ -96,7 +97,8 @@ func (o *Outbox) push(it outItem, counted bool) bool {
 	var ok bool
 	if counted {
 		ok = o.pushLocked(it)
-	} else if ok = !o.closing && len(o.items) < o.hardCap; ok {
+	} else if ok = !o.closing && o.controls < o.hardCap; ok {
+		o.controls++
 		o.runSub = nil // a control message ends the merge run
 		o.items = append(o.items, it)
 	}
@@ -109,7 +111,7 @@ func (o *Outbox) push(it outItem, counted bool) bool {
 
 // pushLocked queues a counted item if it fits.
 func (o *Outbox) pushLocked(it outItem) bool {
-	if o.closing || len(o.items) >= o.hardCap {
+	if o.closing {
 		return false
 	}
 	size := len(it.raw) + len(it.row) + len(it.old)
@@ -197,7 +199,7 @@ func (o *Outbox) Take(frames [][]byte, arena []byte) (_ [][]byte, _ []byte, clos
 	items := o.items
 	o.items = o.spare[:0]
 	o.spare = nil
-	o.counted, o.bytes = 0, 0
+	o.counted, o.controls, o.bytes = 0, 0, 0
 	o.runSub, o.runKind, o.runRows, o.runBytes = nil, 0, 0, 0
 	closing, code, reason = o.closing, o.closeCode, o.closeReason
 	o.mu.Unlock()

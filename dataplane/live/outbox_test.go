@@ -76,6 +76,23 @@ func TestOutboxMergesAndBounds(t *testing.T) {
 	}
 }
 
+func TestOutboxTakesLargeStatements(t *testing.T) {
+	a := &Subscription{id: "a", idJSON: []byte(`"a"`)}
+	o := NewOutbox(16, 8)
+	// 5,000 rows of one statement merge into 20 frames: they fit a
+	// capacity of 16 frames only in part, but far more than 16 rows fit.
+	n := 0
+	for i := 0; i < 5000; i++ {
+		if !o.push(outItem{sub: a, kind: changeInsert, row: []byte(`{"id":"1","_seq":"1"}`)}, true) {
+			break
+		}
+		n++
+	}
+	if n != 16*maxMergedRows {
+		t.Fatalf("%d rows fit, want %d", n, 16*maxMergedRows)
+	}
+}
+
 func TestHardCapClosesConnection(t *testing.T) {
 	o := NewOutbox(16, 2)
 	o.PushControl([]byte(`{}`))

@@ -2,6 +2,7 @@ package live
 
 import (
 	"encoding/json"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,16 +25,20 @@ type pendingChange struct {
 	item outItem
 }
 
-// Subscription is one live query of one connection.
+// Subscription is one live query of one connection. It is kept small:
+// a node holds up to millions (docs/benchmarks.md); what system.live
+// shows is derived on demand.
 type Subscription struct {
 	conn    *Conn
 	id      string
-	idJSON  []byte
-	liveID  string
+	idJSON  []byte // id as a JSON string, for frames
 	plan    *kalamsql.LivePlan
 	entry   *planEntry
-	options string // JSON, for system.live
-	created int64  // ms
+	created int64 // ms
+	// The subscribe options, for system.live.
+	from                uint64
+	batchSize, lastRows int32
+	hasFrom             bool
 
 	// group and pos locate s in the index (guarded by index.mu).
 	group *filterGroup
@@ -208,13 +213,17 @@ func (s *Subscription) finish() {
 	}
 }
 
-func optionsJSON(o SubscribeOptions) string {
-	m := map[string]any{"batch_size": o.BatchSize}
-	if o.LastRows > 0 {
-		m["last_rows"] = o.LastRows
+// liveID is "<user>-<connection>-<subscription>" (KILL LIVE QUERY).
+func (s *Subscription) liveID() string { return s.conn.UserID + "-" + s.conn.ID + "-" + s.id }
+
+// optionsJSON renders the subscribe options for system.live.
+func (s *Subscription) optionsJSON() string {
+	m := map[string]any{"batch_size": s.batchSize}
+	if s.lastRows > 0 {
+		m["last_rows"] = s.lastRows
 	}
-	if o.From != nil {
-		m["from"] = *o.From
+	if s.hasFrom {
+		m["from"] = strconv.FormatUint(s.from, 10)
 	}
 	b, _ := json.Marshal(m)
 	return string(b)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kalamdb/kalamdb-k8s/dataplane/live"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/server"
 )
@@ -44,6 +46,14 @@ func (n *Node) startLive() error {
 		AllowedOrigins:       w.AllowedOrigins,
 		PublicOrigin:         n.cfg.Server.PublicOrigin,
 	})
+	gauge := func(name, help string, f func(live.Stats) int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kalamdb", Name: name, Help: help},
+			func() float64 { return float64(f(m.Stats())) })
+	}
+	n.srv.Registry().MustRegister(
+		gauge("live_websocket_connections", "Open WebSocket connections (authenticated or not).", func(s live.Stats) int { return s.Attached }),
+		gauge("live_subscriptions", "Active live-query subscriptions.", func(s live.Stats) int { return s.Subscriptions }),
+	)
 	return nil
 }
 

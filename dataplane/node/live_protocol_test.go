@@ -334,3 +334,39 @@ func TestLiveSQLSurface(t *testing.T) {
 		t.Fatalf("close: %v", err)
 	}
 }
+
+// TestLiveEndpointGuards: public_origin drives SUBSCRIBE TO's ws_url,
+// max_connections and allowed_origins refuse upgrades with HTTP errors.
+func TestLiveEndpointGuards(t *testing.T) {
+	n := startNodeWith(t, func(c *config.Config) {
+		c.Server.PublicOrigin = "https://db.example.com"
+		c.WebSocket.MaxConnections = 1
+		c.WebSocket.AllowedOrigins = []string{"app.example.com"}
+	})
+	_, alice, _ := setupChat(t, n)
+	res := mustSQL(t, alice, "SUBSCRIBE TO chat.messages")
+	if url := res.Results[0].Rows[0][1]; url != "wss://db.example.com/v1/ws" {
+		t.Fatalf("ws_url %v", url)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// A foreign browser origin is refused.
+	h := http.Header{}
+	h.Set("Origin", "https://evil.example.org")
+	if _, resp, err := websocket.Dial(ctx, wsURL(n), &websocket.DialOptions{HTTPHeader: h}); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: %v %v", resp, err)
+	}
+	h.Set("Origin", "https://app.example.com")
+	first := dialRaw(t, n, &websocket.DialOptions{HTTPHeader: h})
+	// The one slot is taken: the next upgrade gets 503.
+	if _, resp, err := websocket.Dial(ctx, wsURL(n), nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("over max_connections: %v %v", resp, err)
+	}
+	first.c.CloseNow()
+	// The slot is released when the connection ends.
+	deadline := time.Now().Add(5 * time.Second)
+	for n.Live().Stats().Attached > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	dialWS(t, n, alice)
+}

@@ -604,3 +604,32 @@ func TestLiveOverflow(t *testing.T) {
 	}
 	t.Logf("slow client got %d of %d rows before OVERFLOW; slowest insert %s", len(got), inserted, slowest)
 }
+
+// TestLiveStreamTable: a STREAM table without a primary key pages its
+// initial data by _seq and delivers inserts; rows carry _seq.
+func TestLiveStreamTable(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	defer n.Close()
+	_, alice, bob := setupChat(t, n)
+	root := login(t, n, "root", rootPW)
+	mustSQL(t, root, "CREATE STREAM TABLE chat.typing (room TEXT, who TEXT) WITH (TTL_SECONDS = 3600)")
+	for i := 0; i < 5; i++ {
+		mustSQL(t, alice, fmt.Sprintf("INSERT INTO chat.typing (room, who) VALUES ('r%d', 'alice')", i))
+	}
+	w := dialWS(t, n, alice)
+	rows, _, _ := w.subscribeAll("t", "SELECT room FROM chat.typing WHERE room <> 'r2'", map[string]any{"batch_size": 2})
+	if len(rows) != 4 || rows[0]["room"] != "r0" || rows[3]["room"] != "r4" {
+		t.Fatalf("stream initial data: %v", rows)
+	}
+	for i := 1; i < len(rows); i++ {
+		if rowSeq(t, rows[i]) <= rowSeq(t, rows[i-1]) {
+			t.Fatalf("stream rows not in _seq order: %v", rows)
+		}
+	}
+	mustSQL(t, bob, "INSERT INTO chat.typing (room, who) VALUES ('r9', 'bob')") // not alice's
+	mustSQL(t, alice, "INSERT INTO chat.typing (room, who) VALUES ('r9', 'alice')")
+	if c := w.expect("change"); c.ChangeType != "insert" || c.Rows[0]["room"] != "r9" || rowSeq(t, c.Rows[0]) == 0 {
+		t.Fatalf("stream insert %s", c.raw)
+	}
+	w.expectNothing(200 * time.Millisecond)
+}

@@ -431,18 +431,21 @@ func (wc *wsConn) fatal(code, msg string, closeCode int) {
 	wc.out.Close(closeCode, code)
 }
 
-// allow applies the per-connection message rate limit (token bucket,
-// burst = rate).
+// allow applies the per-connection message rate limit: a token bucket
+// refilled at max_messages_per_second whose burst also covers
+// authenticating and opening max_subscriptions_per_connection
+// subscriptions at once.
 func (wc *wsConn) allow() bool {
 	rate := float64(wc.st.opts.MaxMessagesPerSecond)
 	if rate <= 0 {
 		return true
 	}
+	burst := rate + float64(wc.st.opts.MaxSubsPerConn) + 1
 	now := time.Now()
 	if wc.tokensAt.IsZero() {
-		wc.tokens = rate
+		wc.tokens = burst
 	} else {
-		wc.tokens = min(rate, wc.tokens+now.Sub(wc.tokensAt).Seconds()*rate)
+		wc.tokens = min(burst, wc.tokens+now.Sub(wc.tokensAt).Seconds()*rate)
 	}
 	wc.tokensAt = now
 	if wc.tokens < 1 {

@@ -315,6 +315,58 @@ func (s *sub) close() {
 	<-s.done
 }
 
+// pingSet sends an application ping to every member every 5 s (the
+// server closes connections idle for idle_timeout_seconds) until stop.
+type pingSet struct {
+	mu       sync.Mutex
+	subs     []*sub
+	done     chan struct{}
+	finished chan struct{}
+}
+
+func newPingSet() *pingSet {
+	p := &pingSet{done: make(chan struct{}), finished: make(chan struct{})}
+	go func() {
+		defer close(p.finished)
+		tk := time.NewTicker(5 * time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-tk.C:
+			}
+			p.mu.Lock()
+			subs := slices.Clone(p.subs)
+			p.mu.Unlock()
+			for _, s := range subs {
+				_ = s.c.Write(context.Background(), websocket.MessageText, []byte(`{"type":"ping"}`))
+			}
+		}
+	}()
+	return p
+}
+
+func (p *pingSet) add(s *sub) {
+	if s == nil {
+		return
+	}
+	p.mu.Lock()
+	p.subs = append(p.subs, s)
+	p.mu.Unlock()
+}
+
+func (p *pingSet) stop() { close(p.done); <-p.finished }
+
+// pinger pings subs until the returned func is called.
+func pinger(subs []*sub) (stop func()) {
+	p := newPingSet()
+	for _, s := range subs {
+		p.add(s)
+	}
+	return p.stop
+}
+
 // openSubs opens n subscriber connections, 32 dials at a time.
 func openSubs(ctx context.Context, url, token string, n int, queries []string, onRow func(sub int, id, sentNs int64, at time.Time)) ([]*sub, error) {
 	subs := make([]*sub, n)
@@ -364,7 +416,9 @@ func fanout(ctx context.Context, c config, root *client.Client, name string, n, 
 	if err != nil {
 		return err
 	}
+	stopPing := pinger(subs)
 	defer func() {
+		stopPing()
 		for _, s := range subs {
 			s.close()
 		}
@@ -416,7 +470,9 @@ func saturation(ctx context.Context, c config, root *client.Client) error {
 	if err != nil {
 		return err
 	}
+	stopPing := pinger(subs)
 	defer func() {
+		stopPing()
 		for _, s := range subs {
 			s.close()
 		}
@@ -508,11 +564,13 @@ func scale(ctx context.Context, c config, root *client.Client) error {
 	errs := make([]error, c.conns)
 	sem := make(chan struct{}, 64)
 	var opened atomic.Int64
+	pings := newPingSet() // from the first connection on: setup outlasts the idle timeout
 	for i := range c.conns {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			conns[i], errs[i] = dial(ctx, c.url, tokens[i/perUser], queries, func(_, _ int64, _ time.Time) { got.Add(1) })
+			pings.add(conns[i])
 			if n := opened.Add(1); n%1000 == 0 {
 				fmt.Printf("  %d connections, %d subscriptions open (%.0fs, server RSS %.0f MB)\n", n, n*int64(c.per), time.Since(start).Seconds(), rssMB(c.pid))
 			}
@@ -520,6 +578,7 @@ func scale(ctx context.Context, c config, root *client.Client) error {
 	}
 	wg.Wait()
 	defer func() {
+		pings.stop()
 		for _, s := range conns {
 			if s != nil {
 				s.close()
@@ -566,10 +625,12 @@ func hold(ctx context.Context, c config, root *client.Client) error {
 		return err
 	}
 	fmt.Printf("hold: %d subscribers open for %s (server RSS %.0f MB)\n", c.subs, c.hold, rssMB(c.pid))
+	stopPing := pinger(subs)
 	select {
 	case <-time.After(c.hold):
 	case <-ctx.Done():
 	}
+	stopPing()
 	for _, s := range subs {
 		s.close()
 	}

@@ -176,3 +176,14 @@ func HistoryHorizon(g uint16, table uint32, userID string, perUser bool) []byte 
 	k[2] = kindHistory
 	return k
 }
+
+// HistoryHorizonOf returns the horizon key of the scope a scope-shaped key
+// names: a row scope prefix (ScopePrefix) or a manifest pointer
+// (ColdPointer), which share the [group][kind][table][user 0x00] layout.
+func HistoryHorizonOf(scope []byte) []byte {
+	k := append([]byte(nil), scope...)
+	if len(k) > 2 {
+		k[2] = kindHistory
+	}
+	return k
+}

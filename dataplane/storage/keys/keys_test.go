@@ -60,3 +60,20 @@ func TestScopesAreDisjointRanges(t *testing.T) {
 		t.Fatalf("PrefixEnd: %v", got)
 	}
 }
+
+func TestHistoryHorizonKeys(t *testing.T) {
+	for _, perUser := range []bool{true, false} {
+		h := HistoryHorizon(70, 9, "alice", perUser)
+		if got := HistoryHorizonOf(ColdPointer(70, 9, "alice", perUser)); string(got) != string(h) {
+			t.Fatalf("perUser=%v: from pointer %x, want %x", perUser, got, h)
+		}
+		if got := HistoryHorizonOf(ScopePrefix(70, 9, "alice", perUser)); string(got) != string(h) {
+			t.Fatalf("perUser=%v: from scope %x, want %x", perUser, got, h)
+		}
+		// Horizon keys never fall inside the group's row range.
+		rows := TablePrefix(70, 9)
+		if string(h[:3]) == string(rows[:3]) {
+			t.Fatal("horizon key collides with row keys")
+		}
+	}
+}
