@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,7 +125,6 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, time.Now(), http.StatusServiceUnavailable, "UNAVAILABLE", "the server is shutting down or has too many WebSocket connections")
 		return
 	}
-	defer st.m.Detach(out)
 	wc := &wsConn{srv: s, st: st, out: out}
 	wc.lastSeen.Store(time.Now().UnixNano())
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
@@ -139,18 +139,41 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		},
 	})
 	if err != nil {
+		st.m.Detach(out)
 		return // Accept has answered the request
 	}
 	wc.c = c
 	// Our own limit (MESSAGE_TOO_LARGE with an error message) replaces the
 	// library's, which would close without telling the client why.
 	c.SetReadLimit(-1)
+	up := upgradeInfo{query: r.URL.Query(), authorization: r.Header.Get("Authorization")}
+	// The connection outlives this handler: a hijacked connection belongs
+	// to us, and returning lets net/http drop its per-request state and
+	// its (deep) goroutine stack, which idle connections would otherwise
+	// keep. The goroutine is owned by the live manager's slot (Attach /
+	// Detach): Manager.Shutdown closes the connection and waits for it.
+	go func() {
+		defer st.m.Detach(out)
+		wc.run(up)
+	}()
+}
+
+// upgradeInfo is what the connection needs from its upgrade request.
+type upgradeInfo struct {
+	query         url.Values
+	authorization string
+}
+
+// run serves one connection until it ends, then stops its writer and
+// releases its subscriptions.
+func (wc *wsConn) run(up upgradeInfo) {
+	o := wc.st.opts
 	ctx, cancel := context.WithCancel(context.Background())
-	out.SetNotify(wc.kick)
+	wc.out.SetNotify(wc.kick)
 	stopTimers := wc.startTimers()
-	wc.serve(ctx, r)
+	wc.serve(ctx, up)
 	stopTimers()
-	if out.Closing() {
+	if wc.out.Closing() {
 		// Let the writer flush the final error and finish the closing
 		// handshake (the library bounds it), then stop it regardless.
 		wc.kick()
@@ -167,7 +190,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	cancel()
 	// Closing the socket unblocks a writer stuck on a client that does not
 	// read; then no goroutine of this connection is left.
-	c.CloseNow()
+	wc.c.CloseNow()
 	wc.wg.Wait()
 	if conn := wc.conn.Load(); conn != nil {
 		conn.Close()
@@ -190,10 +213,10 @@ func (wc *wsConn) kick() {
 
 // serve authenticates the connection and runs its read loop until the
 // client goes away or the connection is being closed.
-func (wc *wsConn) serve(ctx context.Context, r *http.Request) {
-	q := r.URL.Query()
+func (wc *wsConn) serve(ctx context.Context, up upgradeInfo) {
+	q := up.query
 	noGzip := q.Get("compress") == "false" || q.Get("compression") == "none"
-	if h := r.Header.Get("Authorization"); h != "" {
+	if h := up.authorization; h != "" {
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok {
 			wc.fatalAuth(live.CodeAuthRequired, "only Authorization: Bearer <jwt> is accepted")
