@@ -35,6 +35,7 @@
 //     HistoryHorizon (storage/keys) says otherwise; then the resume is
 //     refused with RESUME_UNAVAILABLE instead of replaying with a gap.
 //   - Every goroutine has an owner: workers and the janitor belong to the
-//     Manager (stopped by Shutdown); connection goroutines belong to the
-//     WebSocket handler in package server.
+//     Manager (stopped by Shutdown). A connection's goroutines (package
+//     server) hold a slot from Attach until Detach; Shutdown closes every
+//     attached connection and waits for the slots to be released.
 package live

@@ -85,11 +85,11 @@ type subscribeOptions struct {
 	FromSeqID json.RawMessage `json:"from_seq_id"`
 }
 
-// wsConn is one WebSocket connection. The handler goroutine reads; a
-// writer goroutine runs only while the outbox has something to write (an
-// idle connection then costs no second goroutine stack, which matters at
-// 10,000s of connections). The handler owns both: it stops the writer and
-// waits for it before returning.
+// wsConn is one WebSocket connection. Its connection goroutine (run)
+// reads; a writer goroutine runs only while the outbox has something to
+// write (an idle connection then costs no second goroutine stack, which
+// matters at 10,000s of connections). run owns the writer: it stops it
+// and waits for it before it returns.
 type wsConn struct {
 	srv      *Server
 	st       *wsState
@@ -113,6 +113,9 @@ type wsConn struct {
 	wg      sync.WaitGroup
 }
 
+// handleWS upgrades GET /v1/ws and hands the connection to its own
+// goroutine (see run); refusals are plain HTTP errors (503 when shutting
+// down or at max_connections, 403 for a foreign origin).
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	st := s.ws
 	if st == nil {
