@@ -381,3 +381,28 @@ func TestDropTableCleansStorage(t *testing.T) {
 		t.Fatalf("%d objects left after DROP NAMESPACE CASCADE", got)
 	}
 }
+
+// TestAlterEndsSubscriptions checks that a live subscription on an altered
+// table ends with SCHEMA_CHANGED, and a new one sees the new shape.
+func TestAlterEndsSubscriptions(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	defer n.Close()
+	root := login(t, n, "root", rootPW)
+	mustSQL(t, root, "CREATE NAMESPACE app")
+	mustSQL(t, root, "CREATE SHARED TABLE app.l (id BIGINT PRIMARY KEY, v TEXT) WITH (ACCESS_LEVEL = 'PUBLIC')")
+	mustSQL(t, root, "INSERT INTO app.l (id, v) VALUES (1, 'a')")
+	w := dialWS(t, n, root)
+	w.subscribeAll("s1", "SELECT * FROM app.l", nil)
+	mustSQL(t, root, "ALTER TABLE app.l ADD COLUMN w INT DEFAULT 7")
+	if m := w.expectFor("s1", "error"); m.Code != "SCHEMA_CHANGED" {
+		t.Fatalf("want SCHEMA_CHANGED, got %s", m.raw)
+	}
+	rows, _, _ := w.subscribeAll("s2", "SELECT * FROM app.l", nil)
+	if len(rows) != 1 || fmt.Sprint(rows[0]["w"]) != "7" {
+		t.Fatalf("resubscribe rows: %v", rows)
+	}
+	mustSQL(t, root, "INSERT INTO app.l (id, v) VALUES (2, 'b')")
+	if m := w.expectFor("s2", "change"); len(m.Rows) != 1 || fmt.Sprint(m.Rows[0]["w"]) != "7" {
+		t.Fatalf("change after alter: %s", m.raw)
+	}
+}

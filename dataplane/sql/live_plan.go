@@ -58,12 +58,13 @@ type LivePlan struct {
 	keyJSON   [][]byte // `"name":` for each encoded column
 	pkCol     int      // index into cols of the primary key, -1 without one
 	posByID   []int32
-	// proj supplies columns added after a row was stored.
-	proj *catalog.Projection
 	filterSQL string // SELECT 1 FROM "ns.t" ... WHERE cond (one-row vtab)
 	firstPage string // initial data, first page
 	nextPage  string // initial data, pages after ?1
 	lastRows  string // the newest N rows by _seq
+
+	// proj supplies columns added after a row was stored.
+	proj *catalog.Projection
 }
 
 // ProjectionKey identifies how rows are encoded: plans with equal keys
