@@ -136,7 +136,7 @@ func (s *Service) start(ctx context.Context, typ, namespace, msg string, fn func
 			if typ != JobBackup {
 				j.Bytes = p.BytesRead
 			} else {
-				j.Message = fmt.Sprintf("%s; uploaded %d bytes, reused %d bytes", msg, p.BytesUploaded, p.BytesReused)
+				j.Message = fmt.Sprintf("%s (uploaded %d bytes, reused %d bytes)", msg, p.BytesUploaded, p.BytesReused)
 			}
 			if time.Since(last) >= s.o.ProgressInterval {
 				last = time.Now()
@@ -178,7 +178,7 @@ func (s *Service) StartBackup(ctx context.Context, namespace, target string) (St
 			return err
 		}
 		j.Bytes, j.Segments, j.Rows = m.BytesUploaded, int64(len(m.Objects)), m.Rows
-		j.Message = fmt.Sprintf("backup %s to %s: %d objects, %d bytes; uploaded %d bytes, reused %d bytes", id, t, len(m.Objects), m.SizeBytes, m.BytesUploaded, m.BytesReused)
+		j.Message = fmt.Sprintf("backup %s to %s (%d objects, %d bytes, uploaded %d bytes, reused %d bytes)", id, t, len(m.Objects), m.SizeBytes, m.BytesUploaded, m.BytesReused)
 		return nil
 	})
 	return Started{BackupID: id, JobID: jobID, Target: t.String()}, err
@@ -238,7 +238,7 @@ func (s *Service) StartVerify(ctx context.Context, target, id string) (Started, 
 		if err != nil {
 			return err
 		}
-		j.Message = fmt.Sprintf("verify %s in %s: %d objects, %d bytes ok", id, t, len(m.Objects), m.SizeBytes)
+		j.Message = fmt.Sprintf("verify %s in %s (%d objects, %d bytes ok)", id, t, len(m.Objects), m.SizeBytes)
 		return nil
 	})
 	return Started{BackupID: id, JobID: jobID, Target: t.String()}, err
