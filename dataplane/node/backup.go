@@ -40,10 +40,11 @@ func WithRestoreFrom(target, backupID string) StartOption {
 	return func(o *startOptions) { o.restoreFrom, o.restoreID = target, backupID }
 }
 
-// dataDirFresh reports whether dir holds no hot-tier data yet.
+// dataDirFresh reports whether dir holds no hot-tier data yet: no Pebble
+// manifest exists (Pebble writes one on first open).
 func dataDirFresh(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "hot", "CURRENT"))
-	return os.IsNotExist(err)
+	m, _ := filepath.Glob(filepath.Join(dir, "hot", "MANIFEST-*"))
+	return len(m) == 0
 }
 
 // configStorage renders a [[storages]] entry as a catalog record, reading
