@@ -364,6 +364,12 @@ func TestBackupObjectStoreDown(t *testing.T) {
 	createS3Storage(t, root, "minio", srv, "data")
 	mustSQL(t, root, "CREATE NAMESPACE down; CREATE SHARED TABLE down.t (id BIGINT PRIMARY KEY, body TEXT)")
 	insertRange(t, root, "down.t", 0, 100, "x")
+	mustSQL(t, root, "CREATE USER carol WITH PASSWORD 'carol-password'")
+	carol := login(t, n, "carol", "carol-password")
+	wantCode(t, carol, "PERMISSION_DENIED", 403, "BACKUP DATABASE TO 's3://minio/bk'")
+	wantCode(t, carol, "PERMISSION_DENIED", 403, "RESTORE DATABASE FROM 's3://minio/bk'")
+	wantCode(t, root, "NOT_FOUND", 400, "BACKUP NAMESPACE nope TO 's3://minio/bk'")
+	wantCode(t, root, "NOT_FOUND", 400, "BACKUP DATABASE TO 's3://nostorage/bk'")
 	srv.Stop()
 	_, job := startBackupJob(t, root, "BACKUP DATABASE TO 's3://minio/bk'")
 	if job[0] != "failed" || job[1] == nil {
@@ -376,6 +382,15 @@ func TestBackupObjectStoreDown(t *testing.T) {
 		if r[2] == "completed" {
 			t.Fatalf("a failed backup is listed complete: %v", r)
 		}
+	}
+	// The job failed on its first write, so the target holds nothing; the
+	// next backup completes and SHOW BACKUPS (no IN) finds the target
+	// through this server's backup jobs.
+	id, job := startBackupJob(t, root, "BACKUP DATABASE TO 's3://minio/bk'")
+	mustComplete(t, job)
+	rows := mustRows(t, root, "SHOW BACKUPS")
+	if len(rows) == 0 || rows[len(rows)-1][0] != id || rows[len(rows)-1][2] != "completed" || rows[len(rows)-1][11] != "s3://minio/bk" {
+		t.Fatalf("SHOW BACKUPS: %v", rows)
 	}
 }
 
