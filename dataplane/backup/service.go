@@ -210,16 +210,21 @@ func (s *Service) StartRestore(ctx context.Context, namespace, target, id string
 	return Started{BackupID: id, JobID: jobID, Target: t.String()}, err
 }
 
-// RestoreNow restores synchronously (server bootstrap), under the same
-// one-operation-at-a-time rule as jobs.
+// RestoreNow restores a whole backup synchronously (server bootstrap).
 func (s *Service) RestoreNow(ctx context.Context, target, id string) (*Manifest, error) {
+	return s.Restore(ctx, "", target, id, false)
+}
+
+// Restore restores synchronously, under the same one-operation-at-a-time
+// rule as jobs.
+func (s *Service) Restore(ctx context.Context, namespace, target, id string, overwrite bool) (*Manifest, error) {
 	_, st, err := s.OpenTarget(target)
 	if err != nil {
 		return nil, err
 	}
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return Restore(ctx, s.o.Server, RestoreRequest{ID: id, Target: st})
+	return Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st})
 }
 
 // StartVerify starts an asynchronous verification.
