@@ -30,6 +30,11 @@ func (c Config) Validate() error {
 	c.Security.validate(&p)
 	c.WebSocket.validate(&p)
 	c.Cold.validate(&p)
+	c.Auth.validateSecurity(&p)
+	c.RateLimit.validate(&p)
+	c.Audit.validate(&p)
+	c.Security.TLS.validate(&p)
+	c.Security.CORS.validate(&p)
 	return errors.Join(p...)
 }
 
