@@ -75,6 +75,9 @@ const (
 	CatDropStorage
 	CatPutJob
 	CatDeleteJob
+	// CatAppendAudit appends Audit to system.audit_log and deletes records
+	// older than AuditRetentionMs before the command time (audit.go).
+	CatAppendAudit
 )
 
 // CatalogWrite is one catalog change. The proposer fills the record; the
@@ -90,6 +93,9 @@ type CatalogWrite struct {
 	TableID     uint32             `json:"table_id,omitempty"`
 	Storage     *catalog.Storage   `json:"storage,omitempty"`
 	Job         *catalog.Job       `json:"job,omitempty"`
+	// Audit and AuditRetentionMs are CatAppendAudit's record and retention.
+	Audit            *catalog.AuditRecord `json:"audit,omitempty"`
+	AuditRetentionMs int64                `json:"audit_retention_ms,omitempty"`
 }
 
 // CommandVersion is the encoding version of Command; a replica refuses

@@ -78,6 +78,7 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 	sopts.BcryptCost = cfg.Auth.BcryptCost
 	sopts.PasswordPolicy = auth.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MaxLength: cfg.Auth.MaxPasswordLength}
 	sopts.QueryTimeout = time.Duration(cfg.Limits.QueryTimeoutSeconds) * time.Second
+	applySecurityOptions(cfg, &sopts)
 	if n.eng, err = kalamsql.New(n.store.DB, cat, n.exec, sopts); err != nil {
 		return nil, err
 	}
@@ -99,6 +100,9 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 	if err := n.eng.CleanupDropped(ctx); err != nil {
 		return nil, err
 	}
+	if err := checkExposure(cfg); err != nil {
+		return nil, err
+	}
 	secret, err := jwtSecret(cfg)
 	if err != nil {
 		return nil, err
@@ -109,6 +113,7 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 	n.srv = server.New(n.eng, tokens, refresh, log, server.Options{
 		MaxBodyBytes: cfg.Security.MaxRequestBodyBytes,
 		SlowQueryLog: time.Duration(cfg.Logging.SlowQueryThresholdMS) * time.Millisecond,
+		Security:     serverSecurity(cfg),
 	})
 	n.registerMetrics()
 	if err := n.startLive(); err != nil {
@@ -116,6 +121,9 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 	}
 	if n.ln, err = net.Listen("tcp", cfg.ListenAddr()); err != nil {
 		return nil, fmt.Errorf("while listening on %s: %w", cfg.ListenAddr(), err)
+	}
+	if n.ln, err = secureListener(cfg, n.ln); err != nil {
+		return nil, err
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
