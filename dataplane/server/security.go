@@ -203,6 +203,8 @@ func (s *Server) verifyAccessToken(token string) (auth.Claims, error) {
 
 func (s *Server) checkActive(claims auth.Claims) error {
 	u, ok := s.eng.Catalog().User(claims.Subject)
+	// RevokeTokens sets tokens_valid_after one ms past the revocation, so a
+	// token minted in the same millisecond is revoked too.
 	if !ok || u.DeletedAt != 0 || u.Role != string(claims.Role) || claims.IssuedAtMs < u.TokensValidAfter {
 		return errInactive
 	}

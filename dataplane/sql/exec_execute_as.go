@@ -107,4 +107,3 @@ func (e *Engine) checkImpersonatedTables(sess *Session, text string) error {
 	}
 	return nil
 }
-

@@ -220,7 +220,8 @@ func (e *Engine) RevokeTokens(ctx context.Context, user string) error {
 		return nil
 	}
 	u := *cur
-	u.TokensValidAfter = e.nowMs()
+	// +1: tokens minted in the revoking millisecond are revoked too.
+	u.TokensValidAfter = e.nowMs() + 1
 	if _, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatUpdateUser, User: &u}); err != nil {
 		return fmt.Errorf("while revoking tokens of %s: %w", user, err)
 	}
