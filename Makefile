@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-short vet fmt bench bench-http bench-live-scale clean tools
+.PHONY: all build run test test-short vet fmt bench bench-http bench-live-scale clean tools fuzz fuzz-short
 
 all: build
 
@@ -26,6 +26,17 @@ tools:
 test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz-short
+
+## fuzz-short: the SQL front-end fuzz target for a bounded time (part of `make test`)
+fuzz-short:
+	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s
+
+## fuzz: longer fuzzing of the SQL front end (FUZZTIME=5m by default)
+FUZZTIME ?= 5m
+fuzz:
+	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $(FUZZTIME)
 
 test-short:
 	$(GO) test -short -count=1 ./...

@@ -37,12 +37,18 @@ type Claims struct {
 	TokenType string
 	// IssuedAt and ExpiresAt are the iat and exp claims (second precision).
 	IssuedAt, ExpiresAt time.Time
+	// IssuedAtMs is the issue time in Unix milliseconds (the iat_ms claim,
+	// falling back to iat). Revocation compares it with the user's
+	// tokens_valid_after, which second precision would blur: a token minted
+	// in the same second as a logout must not survive it.
+	IssuedAtMs int64
 }
 
 // jwtClaims is the wire form of Claims.
 type jwtClaims struct {
 	Role      Role   `json:"role"`
 	TokenType string `json:"token_type"`
+	IatMs     int64  `json:"iat_ms,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -79,11 +85,13 @@ func (t *TokenIssuer) Issue(sub string, role Role, tokenType string) (token stri
 	}
 	// JWT times have second precision; truncate so the returned expiry is
 	// exactly what Verify will later report.
-	now := t.now().Truncate(time.Second)
+	exact := t.now()
+	now := exact.Truncate(time.Second)
 	expiresAt = now.Add(t.expiry)
 	claims := jwtClaims{
 		Role:      role,
 		TokenType: tokenType,
+		IatMs:     exact.UnixMilli(),
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
 			Subject:   sub,
@@ -134,12 +142,19 @@ func (t *TokenIssuer) Verify(token string, wantType string) (Claims, error) {
 	case c.TokenType != wantType:
 		return Claims{}, fmt.Errorf("%w: token type %q, want %q", ErrInvalidToken, c.TokenType, wantType)
 	}
+	iatMs := c.IatMs
+	// iat_ms must agree with iat (same second): it cannot push a token's
+	// issue time past a revocation the signed iat is before.
+	if iatMs == 0 || iatMs/1000 != c.IssuedAt.Unix() {
+		iatMs = c.IssuedAt.UnixMilli()
+	}
 	return Claims{
-		Subject:   c.Subject,
-		Role:      c.Role,
-		TokenType: c.TokenType,
-		IssuedAt:  c.IssuedAt.Time,
-		ExpiresAt: c.ExpiresAt.Time,
+		Subject:    c.Subject,
+		Role:       c.Role,
+		TokenType:  c.TokenType,
+		IssuedAt:   c.IssuedAt.Time,
+		ExpiresAt:  c.ExpiresAt.Time,
+		IssuedAtMs: iatMs,
 	}, nil
 }
 

@@ -30,6 +30,9 @@ type Config struct {
 	Cold ColdConfig `toml:"cold"`
 	// Storages are config-declared storages ([[storages]], storages.go).
 	Storages []StorageEntry `toml:"storages"`
+	// RateLimit and Audit are request limits and the audit log (security.go).
+	RateLimit RateLimitConfig `toml:"rate_limit"`
+	Audit     AuditConfig     `toml:"audit"`
 }
 
 // ServerConfig controls the network listener and node identity.
@@ -107,6 +110,16 @@ type AuthConfig struct {
 	// MaxPasswordLength is the longest accepted password, in characters; it
 	// caps the hashing work an unauthenticated request can cause.
 	MaxPasswordLength int `toml:"max_password_length"`
+	// LockoutMaxAttempts failed logins within LockoutWindowSeconds lock the
+	// account for LockoutDurationSeconds (ACCOUNT_LOCKED); 0 disables.
+	LockoutMaxAttempts     int `toml:"lockout_max_attempts"`
+	LockoutWindowSeconds   int `toml:"lockout_window_seconds"`
+	LockoutDurationSeconds int `toml:"lockout_duration_seconds"`
+	// AllowRemoteSetup lets POST /v1/api/auth/setup be called from a
+	// non-loopback address (it only works while root has no password).
+	AllowRemoteSetup bool `toml:"allow_remote_setup"`
+	// OIDCIssuers are trusted external token issuers (security.go).
+	OIDCIssuers []OIDCIssuer `toml:"oidc_issuers"`
 }
 
 // SecurityConfig holds request hardening settings.
@@ -116,6 +129,9 @@ type SecurityConfig struct {
 	// TrustedProxyRanges lists the CIDRs whose X-Forwarded-* headers are
 	// believed; requests from anywhere else cannot spoof their client IP.
 	TrustedProxyRanges []string `toml:"trusted_proxy_ranges"`
+	// TLS and CORS harden the HTTP/WS listener (security.go).
+	TLS  TLSConfig  `toml:"tls"`
+	CORS CORSConfig `toml:"cors"`
 }
 
 const (
@@ -161,16 +177,25 @@ func Default() Config {
 			BcryptCost:        12,
 			MinPasswordLength: 8,
 			MaxPasswordLength: 1024,
+			// Upstream: 5 failed logins lock the account for 15 minutes.
+			LockoutMaxAttempts:     5,
+			LockoutWindowSeconds:   900,
+			LockoutDurationSeconds: 900,
+			AllowRemoteSetup:       false,
+			OIDCIssuers:            []OIDCIssuer{},
 		},
 		Security: SecurityConfig{
 			MaxRequestBodyBytes: 10 * mib,
 			// Non-nil so a default config compares equal to one decoded from
 			// a file that spells out "trusted_proxy_ranges = []".
 			TrustedProxyRanges: []string{},
+			CORS:               defaultCORS(),
 		},
 		WebSocket: defaultWebSocket(),
 		Cold:      defaultCold(),
 		Storages:  []StorageEntry{},
+		RateLimit: defaultRateLimit(),
+		Audit:     defaultAudit(),
 	}
 }
 

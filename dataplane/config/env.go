@@ -40,6 +40,12 @@ var envVars = []envVar{
 	{"KALAMDB_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER", "websocket.max_subscriptions_per_user", setInt(func(c *Config) *int { return &c.WebSocket.MaxSubscriptionsPerUser })},
 	{"KALAMDB_WEBSOCKET_MAX_MESSAGE_BYTES", "websocket.max_message_bytes", setInt(func(c *Config) *int { return &c.WebSocket.MaxMessageBytes })},
 	{"KALAMDB_WEBSOCKET_QUEUE_SIZE", "websocket.queue_size", setInt(func(c *Config) *int { return &c.WebSocket.QueueSize })},
+	{"KALAMDB_ALLOW_REMOTE_SETUP", "auth.allow_remote_setup", setBool(func(c *Config) *bool { return &c.Auth.AllowRemoteSetup })},
+	{"KALAMDB_RATE_LIMIT_QUERIES_PER_SEC", "rate_limit.max_queries_per_sec", setInt(func(c *Config) *int { return &c.RateLimit.MaxQueriesPerSec })},
+	{"KALAMDB_RATE_LIMIT_AUTH_REQUESTS_PER_IP_PER_SEC", "rate_limit.max_auth_requests_per_ip_per_sec", setInt(func(c *Config) *int { return &c.RateLimit.MaxAuthRequestsPerIPPerSec })},
+	{"KALAMDB_SECURITY_CORS_ALLOWED_ORIGINS", "security.cors.allowed_origins", setList(func(c *Config) *[]string { return &c.Security.CORS.AllowedOrigins })},
+	{"KALAMDB_TLS_CERT_FILE", "security.tls.cert_file", setString(func(c *Config) *string { return &c.Security.TLS.CertFile })},
+	{"KALAMDB_TLS_KEY_FILE", "security.tls.key_file", setString(func(c *Config) *string { return &c.Security.TLS.KeyFile })},
 }
 
 // EnvVars returns the names of all supported environment overrides, in the

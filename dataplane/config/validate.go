@@ -31,6 +31,11 @@ func (c Config) Validate() error {
 	c.WebSocket.validate(&p)
 	c.Cold.validate(&p)
 	validateStorages(c.Storages, &p)
+	c.Auth.validateSecurity(&p)
+	c.RateLimit.validate(&p)
+	c.Audit.validate(&p)
+	c.Security.TLS.validate(&p)
+	c.Security.CORS.validate(&p)
 	return errors.Join(p...)
 }
 

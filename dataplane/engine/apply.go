@@ -435,6 +435,8 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 		return a.applyAlterTable(cmd)
 	case CatRestoreTable:
 		return a.applyRestoreTable(cw)
+	case CatAppendAudit:
+		return a.appendAudit(cmd)
 
 	case CatPurgeDropped:
 		var id [4]byte

@@ -75,6 +75,9 @@ const (
 	CatDropStorage
 	CatPutJob
 	CatDeleteJob
+	// CatAppendAudit appends Audit to system.audit_log and deletes records
+	// older than AuditRetentionMs before the command time (audit.go).
+	CatAppendAudit
 )
 
 // CatalogWrite is one catalog change. The proposer fills the record; the
@@ -95,6 +98,9 @@ type CatalogWrite struct {
 	ExpectVersion uint32 `json:"expect_version,omitempty"`
 	// History is every schema version of a restored table (CatRestoreTable).
 	History []*catalog.Table `json:"history,omitempty"`
+	// Audit and AuditRetentionMs are CatAppendAudit's record and retention.
+	Audit            *catalog.AuditRecord `json:"audit,omitempty"`
+	AuditRetentionMs int64                `json:"audit_retention_ms,omitempty"`
 }
 
 // CommandVersion is the encoding version of Command; a replica refuses

@@ -85,6 +85,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	sopts.BcryptCost = cfg.Auth.BcryptCost
 	sopts.PasswordPolicy = auth.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MaxLength: cfg.Auth.MaxPasswordLength}
 	sopts.QueryTimeout = time.Duration(cfg.Limits.QueryTimeoutSeconds) * time.Second
+	applySecurityOptions(cfg, &sopts)
 	if n.eng, err = kalamsql.New(n.store.DB, cat, n.exec, sopts); err != nil {
 		return nil, err
 	}
@@ -112,6 +113,9 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	if err := n.startBackup(ctx, fresh, so); err != nil {
 		return nil, err
 	}
+	if err := checkExposure(cfg); err != nil {
+		return nil, err
+	}
 	secret, err := jwtSecret(cfg)
 	if err != nil {
 		return nil, err
@@ -122,6 +126,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	n.srv = server.New(n.eng, tokens, refresh, log, server.Options{
 		MaxBodyBytes: cfg.Security.MaxRequestBodyBytes,
 		SlowQueryLog: time.Duration(cfg.Logging.SlowQueryThresholdMS) * time.Millisecond,
+		Security:     serverSecurity(cfg),
 	})
 	n.registerMetrics()
 	if err := n.startLive(); err != nil {
@@ -129,6 +134,9 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	}
 	if n.ln, err = net.Listen("tcp", cfg.ListenAddr()); err != nil {
 		return nil, fmt.Errorf("while listening on %s: %w", cfg.ListenAddr(), err)
+	}
+	if n.ln, err = secureListener(cfg, n.ln); err != nil {
+		return nil, err
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel

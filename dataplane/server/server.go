@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 )
 
@@ -29,6 +30,8 @@ var Version = "dev"
 type Options struct {
 	MaxBodyBytes int64
 	SlowQueryLog time.Duration
+	// Security holds rate limits, CORS and setup rules (security.go).
+	Security SecurityOptions
 }
 
 // Server serves the HTTP API.
@@ -46,6 +49,8 @@ type Server struct {
 	// reg and metrics serve GET /metrics (metrics.go).
 	reg     *prometheus.Registry
 	metrics *httpMetrics
+	// sec holds the rate limiters (security.go).
+	sec *security
 }
 
 // New builds a server; call SetReady once startup has finished.
@@ -58,6 +63,10 @@ func New(eng *kalamsql.Engine, tokens, refresh *auth.TokenIssuer, log *slog.Logg
 	s.mux.HandleFunc("POST /v1/api/auth/login", s.handleLogin)
 	s.mux.HandleFunc("GET /v1/api/auth/me", s.handleMe)
 	s.mux.HandleFunc("POST /v1/api/auth/refresh", s.handleRefresh)
+	s.mux.HandleFunc("POST /v1/api/auth/logout", s.handleLogout)
+	s.mux.HandleFunc("POST /v1/api/auth/setup", s.handleSetup)
+	s.mux.HandleFunc("GET /v1/api/auth/status", s.handleAuthStatus)
+	s.sec = newSecurity(opts.Security)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.HandleFunc("GET /health", s.handleHealthz)
@@ -73,7 +82,7 @@ func New(eng *kalamsql.Engine, tokens, refresh *auth.TokenIssuer, log *slog.Logg
 func (s *Server) SetReady(v bool) { s.ready.Store(v) }
 
 // Handler returns the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.instrument(s.mux) }
+func (s *Server) Handler() http.Handler { return s.instrument(s.protect(s.mux)) }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "healthy", "version": Version, "api_version": "v1"})
@@ -118,6 +127,10 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.sec.userQ.allow(claims.Subject, start) {
+		rateLimited(w, start, "too many queries for this user")
+		return
+	}
 	var req sqlRequest
 	if status, code, err := s.decodeBody(w, r, &req); err != nil {
 		writeError(w, start, status, code, err.Error())
@@ -128,7 +141,8 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := kalamsql.Session{UserID: claims.Subject, Role: claims.Role, Namespace: req.NamespaceID}
-	results, err := s.eng.Execute(kalamsql.WithOrigin(r.Context(), s.requestOrigin(r)), sess, kalamsql.Request{SQL: *req.SQL, Params: req.Params, Namespace: req.NamespaceID})
+	ctx := kalamsql.WithClientIP(kalamsql.WithOrigin(r.Context(), s.requestOrigin(r)), s.clientIP(r))
+	results, err := s.eng.Execute(ctx, sess, kalamsql.Request{SQL: *req.SQL, Params: req.Params, Namespace: req.NamespaceID})
 	if err != nil {
 		e := kalamsql.AsError(err)
 		if e.Status >= 500 {
@@ -161,14 +175,13 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, start time
 		writeError(w, start, http.StatusUnauthorized, "UNAUTHORIZED", "missing Authorization: Bearer token")
 		return auth.Claims{}, false
 	}
-	claims, err := s.tokens.Verify(strings.TrimSpace(token), auth.TokenTypeAccess)
-	if err != nil {
-		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "invalid or expired token")
+	claims, err := s.verifyAccessToken(token)
+	if errors.Is(err, errInactive) {
+		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "token no longer matches an active user")
 		return auth.Claims{}, false
 	}
-	u, ok := s.eng.Catalog().User(claims.Subject)
-	if !ok || u.DeletedAt != 0 || u.Role != string(claims.Role) || claims.IssuedAt.Unix() < u.TokensValidAfter/1000 {
-		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "token no longer matches an active user")
+	if err != nil {
+		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "invalid or expired token")
 		return auth.Claims{}, false
 	}
 	return claims, true
@@ -182,6 +195,10 @@ type loginRequest struct {
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if !s.sec.ipAuth.allow(s.clientIP(r), start) {
+		rateLimited(w, start, "too many authentication requests from this address")
+		return
+	}
 	var req loginRequest
 	if status, code, err := s.decodeBody(w, r, &req); err != nil {
 		writeError(w, start, status, code, err.Error())
@@ -196,9 +213,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.eng.Authenticate(req.User, req.Password, isLoopback(r.RemoteAddr))
 	if err != nil {
+		s.audit(r.Context(), r, catalog.AuditRecord{Actor: req.User, Action: kalamsql.AuditLoginFailed, Details: err.Error()})
+		if errors.Is(err, kalamsql.ErrAccountLocked) {
+			writeError(w, start, http.StatusForbidden, CodeAccountLocked, err.Error())
+			return
+		}
 		writeError(w, start, http.StatusUnauthorized, "INVALID_CREDENTIALS", err.Error())
 		return
 	}
+	s.audit(r.Context(), r, catalog.AuditRecord{Actor: u.UserID, Action: kalamsql.AuditLogin})
 	s.issueTokens(w, start, u.UserID, u.Email, auth.Role(u.Role))
 }
 
@@ -281,6 +304,10 @@ type refreshRequest struct {
 // access/refresh pair, re-checking that the user is still active.
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if !s.sec.ipAuth.allow(s.clientIP(r), start) {
+		rateLimited(w, start, "too many authentication requests from this address")
+		return
+	}
 	var req refreshRequest
 	if r.ContentLength != 0 {
 		if status, code, err := s.decodeBody(w, r, &req); err != nil {
@@ -298,7 +325,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, ok := s.eng.Catalog().User(claims.Subject)
-	if !ok || u.DeletedAt != 0 || u.Role != string(claims.Role) || claims.IssuedAt.Unix() < u.TokensValidAfter/1000 {
+	if !ok || s.checkActive(claims) != nil {
 		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "token no longer matches an active user")
 		return
 	}

@@ -431,16 +431,12 @@ func (wc *wsConn) login(token string, p live.Protocol) bool {
 // signature and expiry, and a user that still exists with the same role
 // and has not had its tokens revoked since.
 func (s *Server) verifyAccess(token string) (auth.Claims, error) {
-	if token == "" {
-		return auth.Claims{}, errors.New("missing token")
-	}
-	claims, err := s.tokens.Verify(token, auth.TokenTypeAccess)
-	if err != nil {
+	claims, err := s.verifyAccessToken(token)
+	switch {
+	case errors.Is(err, errInactive):
+		return auth.Claims{}, err
+	case err != nil:
 		return auth.Claims{}, errors.New("invalid or expired token")
-	}
-	u, ok := s.eng.Catalog().User(claims.Subject)
-	if !ok || u.DeletedAt != 0 || u.Role != string(claims.Role) || claims.IssuedAt.Unix() < u.TokensValidAfter/1000 {
-		return auth.Claims{}, errors.New("token no longer matches an active user")
 	}
 	return claims, nil
 }

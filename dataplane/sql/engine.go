@@ -33,6 +33,12 @@ type Options struct {
 	// PoolSize is the number of SQLite connections (concurrent SELECTs).
 	PoolSize     int
 	QueryTimeout time.Duration
+	// AuditEnabled records administrative statements, logins and EXECUTE
+	// AS in system.audit_log, keeping AuditRetention of history (audit.go).
+	AuditEnabled   bool
+	AuditRetention time.Duration
+	// Lockout locks accounts after repeated failed logins (Authenticate).
+	Lockout auth.LockoutPolicy
 }
 
 // DefaultOptions mirrors the upstream defaults (LIMIT 50 implicit, 1000 max).
@@ -42,6 +48,8 @@ func DefaultOptions() Options {
 		MaxParams: 50, MaxParamBytes: 512 << 10, BcryptCost: 12,
 		PasswordPolicy: auth.PasswordPolicy{MinLength: 8, MaxLength: 1024},
 		PoolSize:       8, QueryTimeout: 30 * time.Second,
+		AuditEnabled: true, AuditRetention: defaultAuditRetention,
+		Lockout: auth.LockoutPolicy{MaxAttempts: 5, Window: 15 * time.Minute, Duration: 15 * time.Minute},
 	}
 }
 
@@ -97,6 +105,8 @@ type Engine struct {
 	backup BackupService
 	// configStorages are storage ids declared in server.toml (C1).
 	configStorages map[string]bool
+	// lockout tracks failed logins (exec_users.go Authenticate).
+	lockout *auth.Lockout
 }
 
 type scanCounters struct {
@@ -126,6 +136,7 @@ func New(db *pebble.DB, cat *catalog.Cache, ex engine.Proposer, opts Options) (*
 		return nil, err
 	}
 	e.pool = p
+	e.lockout = auth.NewLockout(e.opts.Lockout)
 	return e, nil
 }
 
@@ -186,7 +197,12 @@ func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Resu
 			}
 			return nil, AsError(err)
 		}
-		res.AsUser = sess.UserID
+		if err := e.auditStatement(ctx, &sess, st, text); err != nil {
+			return nil, AsError(err)
+		}
+		if res.AsUser == "" {
+			res.AsUser = sess.UserID
+		}
 		out = append(out, *res)
 	}
 	return out, nil
@@ -257,6 +273,8 @@ func (e *Engine) execStatement(ctx context.Context, sess *Session, st parse.Stat
 		return e.execAlterTable(ctx, sess, s)
 	case *parse.ShowStats:
 		return e.execShowStats(ctx, sess, s)
+	case *parse.ExecuteAs:
+		return e.execExecuteAs(ctx, sess, s, params)
 	}
 	return nil, badRequest(CodeInvalidSQL, "unsupported statement type")
 }

@@ -74,6 +74,10 @@ func (e *Engine) execAlterUser(ctx context.Context, sess *Session, s *parse.Alte
 		}
 		u.PasswordHash = h
 		u.TokensValidAfter = e.nowMs()
+		if sess.Role.IsAdmin() {
+			// An administrator's reset is how a locked account is recovered.
+			defer e.lockout.Unlock(s.Name)
+		}
 	}
 	if s.Role != nil {
 		if !sess.Role.IsAdmin() {
@@ -162,8 +166,28 @@ func (e *Engine) EnsureRoot(ctx context.Context, password string) error {
 // message never says which part was wrong.
 var ErrBadCredentials = errors.New("invalid username or password")
 
+// ErrAccountLocked is returned by Authenticate while a name is locked
+// after repeated failed logins (even for the right password).
+var ErrAccountLocked = errors.New("account is temporarily locked after repeated failed logins")
+
 // Authenticate checks a login. fromLocalhost allows root without a password.
+// Failures count towards the name's lockout (unknown names too, so lockout
+// answers do not reveal which names exist).
 func (e *Engine) Authenticate(user, password string, fromLocalhost bool) (*catalog.User, error) {
+	now := e.now()
+	if _, locked := e.lockout.LockedUntil(user, now); locked {
+		return nil, ErrAccountLocked
+	}
+	u, err := e.checkCredentials(user, password, fromLocalhost)
+	if err != nil {
+		e.lockout.Fail(user, now)
+		return nil, err
+	}
+	e.lockout.Success(user)
+	return u, nil
+}
+
+func (e *Engine) checkCredentials(user, password string, fromLocalhost bool) (*catalog.User, error) {
 	u, ok := e.cat.User(user)
 	if !ok || u.DeletedAt != 0 {
 		// Spend comparable time so unknown users are not distinguishable.
@@ -180,4 +204,73 @@ func (e *Engine) Authenticate(user, password string, fromLocalhost bool) (*catal
 		return nil, ErrBadCredentials
 	}
 	return u, nil
+}
+
+// Locked reports whether user is locked out now; its tokens are refused
+// meanwhile.
+func (e *Engine) Locked(user string) bool {
+	_, locked := e.lockout.LockedUntil(user, e.now())
+	return locked
+}
+
+// RevokeTokens invalidates every token of user issued before now (logout).
+func (e *Engine) RevokeTokens(ctx context.Context, user string) error {
+	cur, ok := e.cat.User(user)
+	if !ok || cur.DeletedAt != 0 {
+		return nil
+	}
+	u := *cur
+	// +1: tokens minted in the revoking millisecond are revoked too.
+	u.TokensValidAfter = e.nowMs() + 1
+	if _, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatUpdateUser, User: &u}); err != nil {
+		return fmt.Errorf("while revoking tokens of %s: %w", user, err)
+	}
+	return nil
+}
+
+// NeedsSetup reports whether root has no password yet (first start).
+func (e *Engine) NeedsSetup() bool {
+	u, ok := e.cat.User(RootUser)
+	return ok && u.PasswordHash == ""
+}
+
+// ErrAlreadySetUp is returned by Setup once root has a password.
+var ErrAlreadySetUp = errors.New("the server is already set up: root has a password")
+
+// Setup sets root's password on first start (POST /v1/api/auth/setup) and,
+// when user is not empty, creates a dba account. The password policy
+// applies to both passwords.
+func (e *Engine) Setup(ctx context.Context, rootPassword, user, password, email string) error {
+	cur, ok := e.cat.User(RootUser)
+	if !ok || cur.PasswordHash != "" {
+		return ErrAlreadySetUp
+	}
+	h, err := e.hashPassword(rootPassword)
+	if err != nil {
+		return err
+	}
+	if user != "" {
+		if err := parse.ValidateUserName(user); err != nil {
+			return AsError(err)
+		}
+		if user == RootUser {
+			return badRequest(CodeInvalidInput, "the dba user must not be root")
+		}
+		if _, err := e.hashPassword(password); err != nil {
+			return err
+		}
+	}
+	u := *cur
+	u.PasswordHash, u.UpdatedAt, u.TokensValidAfter = h, e.nowMs(), e.nowMs()
+	if _, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatUpdateUser, User: &u}); err != nil {
+		return err
+	}
+	if user == "" {
+		return nil
+	}
+	dh, _ := e.hashPassword(password)
+	now := e.nowMs()
+	_, err = e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatCreateUser, User: &catalog.User{
+		UserID: user, PasswordHash: dh, Role: string(auth.RoleDBA), Email: email, AuthType: "password", CreatedAt: now, UpdatedAt: now}})
+	return err
 }

@@ -30,7 +30,8 @@ func col(name string, k datatype.Kind) viewColumn { return viewColumn{name, data
 // systemViews are the admin-only system.* tables. Users' password hashes are
 // deliberately not exposed (upstream shows them to admins).
 var systemViews = map[string]*systemView{
-	"live": liveView,
+	"live":      liveView,
+	"audit_log": auditLogView,
 	"namespaces": {
 		columns: []viewColumn{col("namespace_id", datatype.Text), col("name", datatype.Text), col("created_at", datatype.Timestamp), col("options", datatype.JSON), col("table_count", datatype.Int)},
 		rows: func(cs *connState) ([][]any, error) {
@@ -77,15 +78,19 @@ var systemViews = map[string]*systemView{
 		},
 	},
 	"users": {
-		columns: []viewColumn{col("user_id", datatype.Text), col("role", datatype.Text), col("email", datatype.Text), col("auth_type", datatype.Text), col("created_at", datatype.Timestamp), col("updated_at", datatype.Timestamp), col("deleted_at", datatype.Timestamp)},
+		columns: []viewColumn{col("user_id", datatype.Text), col("role", datatype.Text), col("email", datatype.Text), col("auth_type", datatype.Text), col("created_at", datatype.Timestamp), col("updated_at", datatype.Timestamp), col("deleted_at", datatype.Timestamp), col("failed_login_attempts", datatype.Int), col("locked_until", datatype.Timestamp)},
 		rows: func(cs *connState) ([][]any, error) {
 			var out [][]any
+			now := cs.eng.now()
 			for _, u := range cs.eng.cat.Users() {
-				var del any
+				var del, locked any
 				if u.DeletedAt != 0 {
 					del = u.DeletedAt * 1000
 				}
-				out = append(out, []any{u.UserID, u.Role, nullIfEmpty(u.Email), u.AuthType, u.CreatedAt * 1000, u.UpdatedAt * 1000, del})
+				if until, ok := cs.eng.lockout.LockedUntil(u.UserID, now); ok {
+					locked = until.UnixMicro()
+				}
+				out = append(out, []any{u.UserID, u.Role, nullIfEmpty(u.Email), u.AuthType, u.CreatedAt * 1000, u.UpdatedAt * 1000, del, int64(cs.eng.lockout.FailedAttempts(u.UserID)), locked})
 			}
 			return out, nil
 		},

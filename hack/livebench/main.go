@@ -96,7 +96,7 @@ func startServer(bin, password string) (string, int, func(), error) {
 	cmd := exec.Command(bin, "server")
 	cmd.Env = append(os.Environ(), "KALAMDB_DATA_DIR="+dir, "KALAMDB_SERVER_PORT="+strconv.Itoa(port),
 		"KALAMDB_ROOT_PASSWORD="+password, "KALAMDB_LOG_LEVEL=warn", "KALAMDB_BCRYPT_COST=4",
-		"KALAMDB_WEBSOCKET_MAX_CONNECTIONS=20000", "KALAMDB_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER=1000000")
+		"KALAMDB_WEBSOCKET_MAX_CONNECTIONS=20000", "KALAMDB_RATE_LIMIT_AUTH_REQUESTS_PER_IP_PER_SEC=0", "KALAMDB_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER=1000000")
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -361,6 +361,10 @@ func (p *parser) statement() (Statement, error) {
 			return p.parseSubscribe()
 		case "kill":
 			return p.parseKill()
+		case "execute":
+			if isKw(p.peekAt(1), "as") {
+				return p.parseExecuteAs()
+			}
 		}
 	}
 	return nil, p.unsupported()
