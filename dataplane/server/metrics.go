@@ -20,6 +20,8 @@ type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	inflight prometheus.Gauge
+	// wsSent counts WebSocket messages written to clients (ws.go).
+	wsSent prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -35,7 +37,10 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Namespace: "kalamdb", Name: "http_requests_in_flight", Help: "HTTP requests being served.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.inflight)
+	m.wsSent = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "kalamdb", Name: "live_messages_sent_total", Help: "WebSocket messages (frames) written to live-query clients.",
+	})
+	reg.MustRegister(m.requests, m.latency, m.inflight, m.wsSent)
 	return m
 }
 
