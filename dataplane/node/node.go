@@ -115,6 +115,7 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 		return nil, fmt.Errorf("while starting live queries: %w", err)
 	}
 	n.registerOpsMetrics()
+	n.installOpsInfo(time.Now())
 	if n.ln, err = net.Listen("tcp", cfg.ListenAddr()); err != nil {
 		return nil, fmt.Errorf("while listening on %s: %w", cfg.ListenAddr(), err)
 	}

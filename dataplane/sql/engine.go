@@ -93,6 +93,8 @@ type Engine struct {
 	cold *flush.Manager
 	// liveReg is the live-query registry (system.live, KILL LIVE QUERY).
 	liveReg atomic.Pointer[liveBox]
+	// ops feeds system.stats and system.settings (ops.go).
+	ops atomic.Pointer[OpsInfo]
 }
 
 type scanCounters struct {
