@@ -43,10 +43,11 @@ type Manager struct {
 
 	connSeq atomic.Uint64
 	closed  atomic.Bool
-	// overflows counts subscriptions ended with OVERFLOW (metrics).
-	overflows atomic.Int64
 	stop    chan struct{}
 	wg      sync.WaitGroup
+
+	// overflows counts subscriptions ended with OVERFLOW (metrics).
+	overflows atomic.Int64
 }
 
 // planKey identifies a compiled plan: the text and the session shape it
