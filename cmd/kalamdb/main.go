@@ -84,7 +84,14 @@ func runServer(args []string) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case s := <-sig:
-		log.Info("shutting down", "signal", s.String())
+		log.Info("shutting down", "signal", s.String(), "timeout_seconds", cfg.Server.ShutdownTimeoutSeconds)
+		go func() {
+			// A second signal skips the graceful sequence; acknowledged
+			// writes are durable either way.
+			s := <-sig
+			log.Warn("forced exit", "signal", s.String())
+			os.Exit(1)
+		}()
 	case err := <-waitChan(n):
 		log.Error("server stopped", "err", err)
 	}

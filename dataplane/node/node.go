@@ -40,6 +40,10 @@ type Node struct {
 	cancel  context.CancelFunc
 	stopped chan struct{}
 	srvErr  error
+
+	// clean is set by a graceful shutdown: storage then closes with
+	// CloseClean (shutdown.go).
+	clean bool
 }
 
 // Start opens storage, bootstraps the root user and starts serving HTTP on
@@ -59,6 +63,9 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 		return nil, err
 	}
 	kalamsql.SetNode(n.store.NodeID)
+	if !n.store.CleanStart {
+		log.Warn("the previous shutdown was not clean; Pebble replayed its WAL", "data_dir", cfg.Storage.DataPath)
+	}
 	cat, err := catalog.Load(n.store.DB)
 	if err != nil {
 		return nil, fmt.Errorf("while loading the catalog: %w", err)
@@ -183,13 +190,11 @@ func (n *Node) Wait() error {
 	return n.srvErr
 }
 
-// Close stops serving (gracefully), then closes the engine and storage.
+// Close shuts down gracefully (see shutdown.go): it stops accepting,
+// closes WebSockets with 1001, lets running statements finish, flushes
+// tables whose policy asks for it, and closes storage cleanly.
 func (n *Node) Close() error {
-	n.srv.SetReady(false)
-	n.stopLive()
-	n.cancel()
-	<-n.stopped
-	n.closeStorage()
+	n.shutdown()
 	return n.srvErr
 }
 
@@ -205,6 +210,6 @@ func (n *Node) closeStorage() {
 		n.exec.Close()
 	}
 	if n.store != nil {
-		n.store.Close()
+		n.closeStore()
 	}
 }
