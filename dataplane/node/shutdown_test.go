@@ -161,4 +161,3 @@ func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 	}
 	t.Logf("%d rows acknowledged before SIGTERM; shutdown flush moved %v rows", n, rows[0][1])
 }
-
