@@ -1,7 +1,7 @@
 // Command kalamdb is the KalamDB data-plane binary.
 //
 //	kalamdb server [--config server.toml]   run the server
-//	kalamdb sql [-c SQL | -f FILE]          SQL client (interactive without -c/-f)
+//	kalamdb sql [-c SQL | -f FILE | --subscribe SQL]  SQL client (interactive without them)
 //	kalamdb version                         print the version
 package main
 
@@ -48,8 +48,9 @@ func usage() {
 
 commands:
   server [--config FILE]   run the data-plane server (env KALAMDB_* overrides the file)
-  sql [flags]              SQL client: -c SQL, -f FILE or an interactive shell
-                           (--url, --user, --password, --token, --format table|json|csv)
+  sql [flags]              SQL client: -c SQL, -f FILE, --subscribe SQL or an interactive shell
+                           (--url, --user, --password, --token, --save-credentials,
+                           --format table|json|csv; see docs/cli.md)
   version                  print the version`)
 }
 
