@@ -166,3 +166,27 @@ func TestSlowQueryAndRequestLog(t *testing.T) {
 		t.Errorf("kalamdb_slow_queries_total = %v, want 1", v)
 	}
 }
+
+// TestPlanCacheInvalidatedByDDL checks the rewrite (plan) cache, keyed by
+// SQL text and session and tagged with the catalog version, never serves
+// a plan across a schema change.
+func TestPlanCacheInvalidatedByDDL(t *testing.T) {
+	n := startNodeWith(t, nil)
+	root := login(t, n, "root", rootPW)
+	mustSQL(t, root, `CREATE NAMESPACE pc; CREATE SHARED TABLE pc.t (id INT PRIMARY KEY, a TEXT); INSERT INTO pc.t (id, a) VALUES (1, 'x')`)
+	const q = "SELECT * FROM pc.t WHERE id > 0"
+	res := mustSQL(t, root, q)
+	if got := len(res.Results[0].Schema); got != 2 {
+		t.Fatalf("schema has %d columns", got)
+	}
+	before := n.Engine().PlanCacheSize()
+	mustSQL(t, root, q)
+	if n.Engine().PlanCacheSize() != before {
+		t.Fatal("the same text was planned twice")
+	}
+	mustSQL(t, root, `DROP TABLE pc.t; CREATE SHARED TABLE pc.t (id INT PRIMARY KEY, a TEXT, b INT); INSERT INTO pc.t (id, a, b) VALUES (1, 'x', 7)`)
+	res = mustSQL(t, root, q)
+	if got := len(res.Results[0].Schema); got != 3 || fmt.Sprint(res.Results[0].Rows[0][2]) != "7" {
+		t.Fatalf("stale plan after DDL: %v %v", res.Results[0].Schema, res.Results[0].Rows)
+	}
+}
