@@ -8,7 +8,7 @@ var settingDescriptions = map[string]string{
 	"server.port":                                "TCP port to listen on (1..65535).",
 	"server.public_origin":                       "Externally visible origin, e.g. \"https://db.example.com\"; empty = derive from requests. SUBSCRIBE TO builds its ws_url from it.",
 	"server.node_id":                             "Node ID (1..1023), persisted in <data_path>/NODE_ID on first start; 0 = use the stored one, or 1 on a new data directory. It must differ per replica.",
-	"server.shutdown_timeout_seconds":            "Seconds graceful shutdown waits for in-flight requests.",
+	"server.shutdown_timeout_seconds":            "Seconds graceful shutdown waits for in-flight requests, and then for the shutdown flush of tables with a FLUSH_POLICY (docs/operations.md).",
 	"storage.data_path":                          "Directory holding all persistent state.",
 	"storage.block_cache_size_mb":                "Shared block cache size in MiB.",
 	"storage.memtable_size_mb":                   "Size of one memtable in MiB.",
