@@ -1,7 +1,7 @@
 // Command kalamdb is the KalamDB data-plane binary.
 //
 //	kalamdb server [--config server.toml]   run the server
-//	kalamdb sql [-c SQL | -f FILE]          SQL client (interactive without -c/-f)
+//	kalamdb sql [-c SQL | -f FILE | --subscribe SQL]  SQL client (interactive without them)
 //	kalamdb version                         print the version
 package main
 
@@ -49,8 +49,9 @@ func usage() {
 commands:
   server [--config FILE]   run the data-plane server (env KALAMDB_* overrides the file)
          [--restore-from TARGET [--restore-backup-id ID]]  bootstrap an empty data dir from a backup
-  sql [flags]              SQL client: -c SQL, -f FILE or an interactive shell
-                           (--url, --user, --password, --token, --format table|json|csv)
+  sql [flags]              SQL client: -c SQL, -f FILE, --subscribe SQL or an interactive shell
+                           (--url, --user, --password, --token, --save-credentials,
+                           --format table|json|csv; see docs/cli.md)
   version                  print the version`)
 }
 
@@ -91,7 +92,14 @@ func runServer(args []string) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case s := <-sig:
-		log.Info("shutting down", "signal", s.String())
+		log.Info("shutting down", "signal", s.String(), "timeout_seconds", cfg.Server.ShutdownTimeoutSeconds)
+		go func() {
+			// A second signal skips the graceful sequence; acknowledged
+			// writes are durable either way.
+			s := <-sig
+			log.Warn("forced exit", "signal", s.String())
+			os.Exit(1)
+		}()
 	case err := <-waitChan(n):
 		log.Error("server stopped", "err", err)
 	}

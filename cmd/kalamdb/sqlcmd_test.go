@@ -14,6 +14,8 @@ import (
 
 func startServer(t *testing.T) string {
 	t.Helper()
+	// Keep the CLI's history and saved credentials out of the real home.
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	cfg := config.Default()
 	cfg.Server.Port = 0
 	cfg.Storage.DataPath = t.TempDir()

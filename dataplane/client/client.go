@@ -168,3 +168,14 @@ func (c *Client) Healthy(ctx context.Context) bool {
 	status, _, err := c.Do(ctx, http.MethodGet, "/readyz", nil, false)
 	return err == nil && status == http.StatusOK
 }
+
+// Refresh exchanges a refresh token for a new access/refresh pair and
+// stores the new access token on the client.
+func (c *Client) Refresh(ctx context.Context, refreshToken string) (*LoginResponse, error) {
+	var out LoginResponse
+	if err := c.post(ctx, "/v1/api/auth/refresh", map[string]string{"refresh_token": refreshToken}, false, &out); err != nil {
+		return nil, err
+	}
+	c.Token = out.AccessToken
+	return &out, nil
+}

@@ -139,6 +139,9 @@ func (m *Manager) run(t *task) {
 	} else {
 		j.Status = catalog.JobCompleted
 	}
+	if fn := m.onJob.Load(); fn != nil {
+		(*fn)(j)
+	}
 	// The final record must be written even when Close cancelled ctx.
 	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -21,6 +21,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -103,6 +104,9 @@ type Manager struct {
 	// struct{}); read lock-free on every scan.
 	coldTables sync.Map
 	scopeMu    map[scopeID]*sync.Mutex
+
+	// onJob is told about every finished job (metrics); see SetJobObserver.
+	onJob atomic.Pointer[func(j *catalog.Job)]
 
 	queue  chan *task
 	ctx    context.Context

@@ -45,6 +45,9 @@ type Manager struct {
 	closed  atomic.Bool
 	stop    chan struct{}
 	wg      sync.WaitGroup
+
+	// overflows counts subscriptions ended with OVERFLOW (metrics).
+	overflows atomic.Int64
 }
 
 // planKey identifies a compiled plan: the text and the session shape it
@@ -326,13 +329,15 @@ type Stats struct {
 	Connections   int // authenticated connections
 	Attached      int // WebSocket connections, authenticated or not
 	Subscriptions int
+	// Overflowed counts subscriptions ended with OVERFLOW since start.
+	Overflowed int64
 }
 
 // Stats returns current counts.
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := Stats{Connections: len(m.conns), Attached: len(m.outboxes)}
+	st := Stats{Connections: len(m.conns), Attached: len(m.outboxes), Overflowed: m.overflows.Load()}
 	for _, n := range m.userSubs {
 		st.Subscriptions += n
 	}

@@ -180,6 +180,9 @@ func (s *Subscription) endLocked(code, msg string) bool {
 	}
 	s.state = stateEnded
 	s.pending = nil
+	if code == CodeOverflow {
+		s.conn.m.overflows.Add(1)
+	}
 	if code != "" {
 		s.conn.out.PushControl(ErrorMessage(s.id, code, msg))
 	}

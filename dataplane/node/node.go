@@ -42,6 +42,10 @@ type Node struct {
 	cancel  context.CancelFunc
 	stopped chan struct{}
 	srvErr  error
+
+	// clean is set by a graceful shutdown: storage then closes with
+	// CloseClean (shutdown.go).
+	clean bool
 }
 
 // Start opens storage, bootstraps the root user and starts serving HTTP on
@@ -66,6 +70,9 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 		return nil, err
 	}
 	kalamsql.SetNode(n.store.NodeID)
+	if !n.store.CleanStart {
+		log.Warn("the previous shutdown was not clean; Pebble replayed its WAL", "data_dir", cfg.Storage.DataPath)
+	}
 	cat, err := catalog.Load(n.store.DB)
 	if err != nil {
 		return nil, fmt.Errorf("while loading the catalog: %w", err)
@@ -132,6 +139,8 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	if err := n.startLive(); err != nil {
 		return nil, fmt.Errorf("while starting live queries: %w", err)
 	}
+	n.registerOpsMetrics()
+	n.installOpsInfo(time.Now())
 	if n.ln, err = net.Listen("tcp", cfg.ListenAddr()); err != nil {
 		return nil, fmt.Errorf("while listening on %s: %w", cfg.ListenAddr(), err)
 	}
@@ -202,13 +211,11 @@ func (n *Node) Wait() error {
 	return n.srvErr
 }
 
-// Close stops serving (gracefully), then closes the engine and storage.
+// Close shuts down gracefully (see shutdown.go): it stops accepting,
+// closes WebSockets with 1001, lets running statements finish, flushes
+// tables whose policy asks for it, and closes storage cleanly.
 func (n *Node) Close() error {
-	n.srv.SetReady(false)
-	n.stopLive()
-	n.cancel()
-	<-n.stopped
-	n.closeStorage()
+	n.shutdown()
 	return n.srvErr
 }
 
@@ -227,6 +234,6 @@ func (n *Node) closeStorage() {
 		n.exec.Close()
 	}
 	if n.store != nil {
-		n.store.Close()
+		n.closeStore()
 	}
 }

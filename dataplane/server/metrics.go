@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 )
 
 // httpMetrics instruments every request: a counter by route and status and
@@ -20,6 +23,10 @@ type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	inflight prometheus.Gauge
+	// wsSent counts WebSocket messages written to clients (ws.go).
+	wsSent prometheus.Counter
+	// slow counts statement batches logged as slow.
+	slow prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -35,7 +42,13 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Namespace: "kalamdb", Name: "http_requests_in_flight", Help: "HTTP requests being served.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.inflight)
+	m.wsSent = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "kalamdb", Name: "live_messages_sent_total", Help: "WebSocket messages (frames) written to live-query clients.",
+	})
+	m.slow = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "kalamdb", Name: "slow_queries_total", Help: "SQL requests slower than logging.slow_query_threshold_ms.",
+	})
+	reg.MustRegister(m.requests, m.latency, m.inflight, m.wsSent, m.slow)
 	return m
 }
 
@@ -56,6 +69,8 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		start := time.Now()
 		s.metrics.inflight.Inc()
 		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		ri := &reqInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
 		next.ServeHTTP(rw, r)
 		s.metrics.inflight.Dec()
 		_, route := s.mux.Handler(r)
@@ -71,7 +86,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			level = s.log.Debug
 		}
 		level("request", "method", r.Method, "path", r.URL.Path, "status", rw.status,
-			"took_ms", float64(took.Microseconds())/1000, "remote", r.RemoteAddr, "bytes", rw.bytes)
+			"took_ms", float64(took.Microseconds())/1000, "user", ri.user, "remote", r.RemoteAddr, "bytes", rw.bytes)
 	})
 }
 
@@ -120,4 +135,33 @@ func (w *statusWriter) Flush() {
 
 func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
+}
+
+// reqInfo carries what handlers learn about a request back to the
+// request log line (the authenticated user).
+type reqInfo struct{ user string }
+
+type reqInfoKey struct{}
+
+// setRequestUser records the authenticated user for the request log.
+func setRequestUser(r *http.Request, user string) {
+	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		ri.user = user
+	}
+}
+
+// logSlow writes the slow-query log line: a statement batch that took at
+// least logging.slow_query_threshold_ms, successful or not. The SQL text
+// is truncated; parameters are never logged (they may hold secrets).
+func (s *Server) logSlow(user, sql string, took time.Duration, err error) {
+	if s.opts.SlowQueryLog <= 0 || took < s.opts.SlowQueryLog {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = kalamsql.AsError(err).Code
+	}
+	s.metrics.slow.Inc()
+	s.log.Warn("slow query", "user", user, "took_ms", float64(took.Microseconds())/1000,
+		"threshold_ms", s.opts.SlowQueryLog.Milliseconds(), "outcome", outcome, "sql", truncate(sql, 500))
 }

@@ -143,6 +143,7 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 	sess := kalamsql.Session{UserID: claims.Subject, Role: claims.Role, Namespace: req.NamespaceID}
 	ctx := kalamsql.WithClientIP(kalamsql.WithOrigin(r.Context(), s.requestOrigin(r)), s.clientIP(r))
 	results, err := s.eng.Execute(ctx, sess, kalamsql.Request{SQL: *req.SQL, Params: req.Params, Namespace: req.NamespaceID})
+	s.logSlow(claims.Subject, *req.SQL, time.Since(start), err)
 	if err != nil {
 		e := kalamsql.AsError(err)
 		if e.Status >= 500 {
@@ -156,9 +157,6 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		out.Results[i] = queryResult{Schema: res.Schema, Rows: res.Rows, RowCount: res.RowCount, Message: res.Message, AsUser: res.AsUser}
 	}
 	out.Took = tookMs(start)
-	if s.opts.SlowQueryLog > 0 && time.Since(start) > s.opts.SlowQueryLog {
-		s.log.Warn("slow query", "user", claims.Subject, "took_ms", out.Took, "sql", truncate(*req.SQL, 200))
-	}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -184,6 +182,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, start time
 		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "invalid or expired token")
 		return auth.Claims{}, false
 	}
+	setRequestUser(r, claims.Subject)
 	return claims, true
 }
 

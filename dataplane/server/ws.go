@@ -616,6 +616,7 @@ func (wc *wsConn) write(wb *writeBuf) bool {
 		if err != nil {
 			return false
 		}
+		wc.srv.metrics.wsSent.Inc()
 	}
 	return true
 }

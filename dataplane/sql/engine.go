@@ -107,6 +107,8 @@ type Engine struct {
 	configStorages map[string]bool
 	// lockout tracks failed logins (exec_users.go Authenticate).
 	lockout *auth.Lockout
+	// ops feeds system.stats and system.settings (ops.go).
+	ops atomic.Pointer[OpsInfo]
 }
 
 type scanCounters struct {

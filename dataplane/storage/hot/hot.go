@@ -7,9 +7,15 @@
 //   - The data directory carries a node id (file NODE_ID) written once with
 //     the crash-safe tmp+fsync+rename sequence, so a node keeps its identity
 //     across restarts and a future replicated deployment can address it.
+//   - A graceful shutdown (CloseClean) flushes the memtables, closes
+//     Pebble (releasing its LOCK) and only then writes the CLEAN_SHUTDOWN
+//     marker; Open consumes the marker. A start without it (crash,
+//     SIGKILL) is reported as unclean: Pebble then replays its WAL, which
+//     is correct but slower.
 package hot
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,7 +47,12 @@ func DefaultOptions(dir string) Options {
 type Store struct {
 	DB     *pebble.DB
 	NodeID int
-	cache  *pebble.Cache
+	// CleanStart reports that the previous process shut down cleanly
+	// (CloseClean ran to completion), so nothing was left in the WAL, or
+	// that the data directory was new.
+	CleanStart bool
+	cache      *pebble.Cache
+	dir        string
 }
 
 // Open opens (creating if needed) the hot tier in opts.Dir.
@@ -53,6 +64,8 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, statErr := os.Stat(filepath.Join(opts.Dir, "hot"))
+	fresh := errors.Is(statErr, os.ErrNotExist)
 	cache := pebble.NewCache(opts.CacheBytes)
 	popts := &pebble.Options{
 		Cache:                 cache,
@@ -67,7 +80,13 @@ func Open(opts Options) (*Store, error) {
 		cache.Unref()
 		return nil, fmt.Errorf("while opening hot tier in %s: %w", opts.Dir, err)
 	}
-	return &Store{DB: db, NodeID: nodeID, cache: cache}, nil
+	clean, err := consumeCleanMarker(opts.Dir)
+	if err != nil {
+		_ = db.Close()
+		cache.Unref()
+		return nil, err
+	}
+	return &Store{DB: db, NodeID: nodeID, cache: cache, dir: opts.Dir, CleanStart: clean || fresh}, nil
 }
 
 // Close flushes nothing extra (the WAL is durable) and releases the store.
