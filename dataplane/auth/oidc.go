@@ -120,12 +120,8 @@ func (v *ExternalVerifier) Verify(token string) (Claims, error) {
 	cl := Claims{Subject: out.Subject, TokenType: TokenTypeAccess, ExpiresAt: out.ExpiresAt.Time}
 	if out.IssuedAt != nil {
 		cl.IssuedAt, cl.IssuedAtMs = out.IssuedAt.Time, out.IssuedAt.UnixMilli()
-	} else {
-		// Without iat a revocation (logout) could never apply: treat the
-		// token as issued at its expiry minus nothing, i.e. as old as the
-		// epoch, so any revocation covers it.
-		cl.IssuedAtMs = 0
 	}
+	// Without iat, IssuedAtMs stays 0: any revocation (logout) covers it.
 	return cl, nil
 }
 

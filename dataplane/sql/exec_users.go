@@ -249,6 +249,7 @@ func (e *Engine) Setup(ctx context.Context, rootPassword, user, password, email 
 	if err != nil {
 		return err
 	}
+	var dh string
 	if user != "" {
 		if err := parse.ValidateUserName(user); err != nil {
 			return AsError(err)
@@ -256,7 +257,7 @@ func (e *Engine) Setup(ctx context.Context, rootPassword, user, password, email 
 		if user == RootUser {
 			return badRequest(CodeInvalidInput, "the dba user must not be root")
 		}
-		if _, err := e.hashPassword(password); err != nil {
+		if dh, err = e.hashPassword(password); err != nil {
 			return err
 		}
 	}
@@ -268,7 +269,6 @@ func (e *Engine) Setup(ctx context.Context, rootPassword, user, password, email 
 	if user == "" {
 		return nil
 	}
-	dh, _ := e.hashPassword(password)
 	now := e.nowMs()
 	_, err = e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatCreateUser, User: &catalog.User{
 		UserID: user, PasswordHash: dh, Role: string(auth.RoleDBA), Email: email, AuthType: "password", CreatedAt: now, UpdatedAt: now}})
