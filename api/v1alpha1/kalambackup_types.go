@@ -13,7 +13,7 @@ type KalamBackupSpec struct {
 	// +optional
 	Scope BackupScope `json:"scope,omitempty"`
 	// Namespace (KalamDB) to back up when scope is Namespace.
-	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_]{0,63}$`
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_]{0,63}$`
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 	// Target is a backup target (C2): `s3://<storage-id>/<prefix>` or an

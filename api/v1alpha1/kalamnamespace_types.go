@@ -10,7 +10,7 @@ type KalamNamespaceSpec struct {
 	ClusterRef ClusterReference `json:"clusterRef"`
 	// Name of the namespace in KalamDB; defaults to metadata.name (which must
 	// then be a valid KalamDB identifier: no '-' or '.').
-	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_]{0,63}$`
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_]{0,63}$`
 	// +optional
 	Name string `json:"name,omitempty"`
 	// DeletionPolicy: Retain (default) keeps the namespace when the CR is

@@ -36,7 +36,7 @@ type KalamScheduledBackupSpec struct {
 	// +optional
 	Scope BackupScope `json:"scope,omitempty"`
 	// Namespace (KalamDB) when scope is Namespace.
-	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_]{0,63}$`
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_]{0,63}$`
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 	// Target as in KalamBackup; empty means the cluster's object store.
@@ -91,6 +91,10 @@ type KalamScheduledBackupStatus struct {
 	// LastPrunedBackupIDs are the backup ids removed by the last retention run.
 	// +optional
 	LastPrunedBackupIDs []string `json:"lastPrunedBackupIDs,omitempty"`
+	// RetentionAppliedFor is the newest completed KalamBackup the retention
+	// policy ran after; it runs once per completed backup.
+	// +optional
+	RetentionAppliedFor string `json:"retentionAppliedFor,omitempty"`
 }
 
 // KalamScheduledBackup creates KalamBackups on a schedule.

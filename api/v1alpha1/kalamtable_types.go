@@ -25,11 +25,11 @@ type KalamTableSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="clusterRef is immutable"
 	ClusterRef ClusterReference `json:"clusterRef"`
 	// Namespace is the KalamDB namespace of the table.
-	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_]{0,63}$`
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_]{0,63}$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="namespace is immutable"
 	Namespace string `json:"namespace"`
 	// Name of the table in KalamDB.
-	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_]{0,63}$`
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_]{0,63}$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="name is immutable"
 	Name string `json:"name"`
 	// Type of the table.
@@ -58,7 +58,7 @@ type KalamTableSpec struct {
 // ColumnSpec is one column.
 type ColumnSpec struct {
 	// Name of the column.
-	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_]{0,63}$`
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_]{0,63}$`
 	Name string `json:"name"`
 	// Type in SQL spelling (BIGINT, TEXT, DECIMAL(10,2), TIMESTAMP...).
 	// +kubebuilder:validation:MinLength=1
