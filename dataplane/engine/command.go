@@ -90,6 +90,9 @@ type CatalogWrite struct {
 	TableID     uint32             `json:"table_id,omitempty"`
 	Storage     *catalog.Storage   `json:"storage,omitempty"`
 	Job         *catalog.Job       `json:"job,omitempty"`
+	// ExpectVersion is the schema version an ALTER TABLE was derived from
+	// (CatAlterTable applies only while the table is still at it).
+	ExpectVersion uint32 `json:"expect_version,omitempty"`
 }
 
 // CommandVersion is the encoding version of Command; a replica refuses

@@ -317,6 +317,9 @@ func (p *parser) statement() (Statement, error) {
 		case "drop":
 			return p.parseDrop()
 		case "show":
+			if isKw(p.peekAt(1), "stats") {
+				return p.parseShowStats()
+			}
 			return p.parseShow()
 		case "use":
 			return p.parseUse()
@@ -332,6 +335,9 @@ func (p *parser) statement() (Statement, error) {
 			}
 			if isKw(p.peekAt(1), "storage") {
 				return p.parseAlterStorage()
+			}
+			if isKw(p.peekAt(1), "table") {
+				return p.parseAlterTable()
 			}
 		case "storage":
 			return p.parseStorage()
