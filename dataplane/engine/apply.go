@@ -433,6 +433,8 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 
 	case CatAlterTable:
 		return a.applyAlterTable(cmd)
+	case CatRestoreTable:
+		return a.applyRestoreTable(cw)
 
 	case CatPurgeDropped:
 		var id [4]byte

@@ -320,6 +320,9 @@ func (p *parser) statement() (Statement, error) {
 			if isKw(p.peekAt(1), "stats") {
 				return p.parseShowStats()
 			}
+			if isKw(p.peekAt(1), "backups") {
+				return p.parseShowBackups()
+			}
 			return p.parseShow()
 		case "use":
 			return p.parseUse()
@@ -346,7 +349,14 @@ func (p *parser) statement() (Statement, error) {
 		case "update":
 			return p.parseUpdate()
 		case "delete":
+			if isKw(p.peekAt(1), "backup") || isKw(p.peekAt(1), "backups") {
+				return p.parseDeleteBackup()
+			}
 			return p.parseDelete()
+		case "backup":
+			return p.parseBackup()
+		case "restore":
+			return p.parseRestore()
 		case "subscribe":
 			return p.parseSubscribe()
 		case "kill":
