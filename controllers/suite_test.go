@@ -213,6 +213,10 @@ func runDataPlane(t *testing.T, kc *kalamv1.KalamCluster, opts ...node.StartOpti
 		t.Fatalf("rendered config: data_path %q port %d", cfg.Storage.DataPath, cfg.Server.Port)
 	}
 	cfg.Server.Host, cfg.Server.Port, cfg.Storage.DataPath = "127.0.0.1", 0, filepath.Join(dir, "data")
+	// The server's own command line: --restore-from on bootstrap (C2).
+	if rs := restoreFromArgs(sts.Spec.Template.Spec.Containers); rs != nil {
+		opts = append(opts, node.WithRestoreFrom(rs.Target, rs.BackupID))
+	}
 	n, err := node.Start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {
 		t.Fatalf("start data plane: %v", err)
