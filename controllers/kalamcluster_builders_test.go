@@ -180,7 +180,7 @@ func TestRenderConfigRefuses(t *testing.T) {
 		`{"storages": []}`:                        "storages",
 		`{"limits": {"max_query_limt": 10}}`:      "max_query_limt",
 		`{"limits": {"max_query_limit": "many"}}`: "refused",
-		`[1, 2]`:                                  "not an object",
+		`[1, 2]`: "not an object",
 	} {
 		kc := builderCluster()
 		kc.Spec.Config = jsonMust(in)
