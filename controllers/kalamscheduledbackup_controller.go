@@ -23,6 +23,9 @@ import (
 // plane's retention (C2: DELETE BACKUPS ... KEEP LAST).
 type KalamScheduledBackupReconciler struct {
 	client.Client
+	// APIReader reads the cluster's backups around the cache for the
+	// concurrency guard; nil uses Client.
+	APIReader client.Reader
 	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	DataPlane *DataPlane
@@ -82,7 +85,7 @@ func (r *KalamScheduledBackupReconciler) reconcile(ctx context.Context, sb *kala
 	// Concurrency guard: nothing new while a backup of this cluster is
 	// unfinished (ours or anyone's).
 	var all kalamv1.KalamBackupList
-	if err := r.List(ctx, &all, client.InNamespace(sb.Namespace)); err != nil {
+	if err := reader(r.APIReader, r.Client).List(ctx, &all, client.InNamespace(sb.Namespace)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("while listing KalamBackups: %w", err)
 	}
 	for i := range all.Items {
