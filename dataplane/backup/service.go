@@ -48,7 +48,9 @@ type Service struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	opMu   sync.Mutex
+	// op is a one-slot semaphore: one target/server-writing operation at
+	// a time; waiting honours the caller's context.
+	op     chan struct{}
 	mu     sync.Mutex
 	seq    uint32
 	closed bool
@@ -63,8 +65,20 @@ func NewService(o Options) *Service {
 		o.ProgressInterval = 500 * time.Millisecond
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{o: o, ctx: ctx, cancel: cancel}
+	return &Service{o: o, ctx: ctx, cancel: cancel, op: make(chan struct{}, 1)}
 }
+
+// acquire takes the operation slot; release gives it back.
+func (s *Service) acquire(ctx context.Context) error {
+	select {
+	case s.op <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a running backup operation: %w", ctx.Err())
+	}
+}
+
+func (s *Service) release() { <-s.op }
 
 // Close cancels running jobs and waits for them.
 func (s *Service) Close() {
@@ -124,9 +138,13 @@ func (s *Service) start(ctx context.Context, typ, namespace, msg string, fn func
 	}
 	go func() {
 		defer s.wg.Done()
-		s.opMu.Lock()
-		defer s.opMu.Unlock()
 		ctx := s.ctx
+		if err := s.acquire(ctx); err != nil {
+			j.Status, j.Error, j.FinishedAt = catalog.JobFailed, err.Error(), time.Now().UnixMilli()
+			_ = s.putJob(context.WithoutCancel(ctx), j)
+			return
+		}
+		defer s.release()
 		j.Status, j.StartedAt, j.Attempts = catalog.JobRunning, time.Now().UnixMilli(), 1
 		_ = s.putJob(ctx, j)
 		var last time.Time
@@ -222,8 +240,10 @@ func (s *Service) Restore(ctx context.Context, namespace, target, id string, ove
 	if err != nil {
 		return nil, err
 	}
-	s.opMu.Lock()
-	defer s.opMu.Unlock()
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
 	return Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st})
 }
 
@@ -264,8 +284,10 @@ func (s *Service) Delete(ctx context.Context, target, id string) error {
 	if err != nil {
 		return err
 	}
-	s.opMu.Lock()
-	defer s.opMu.Unlock()
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
 	return Delete(ctx, st, id)
 }
 
@@ -275,7 +297,9 @@ func (s *Service) Prune(ctx context.Context, target string, keepLast int, maxAge
 	if err != nil {
 		return nil, err
 	}
-	s.opMu.Lock()
-	defer s.opMu.Unlock()
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
 	return Prune(ctx, st, keepLast, maxAge, time.Now())
 }
