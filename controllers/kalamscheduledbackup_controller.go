@@ -79,9 +79,6 @@ func (r *KalamScheduledBackupReconciler) reconcile(ctx context.Context, sb *kala
 	if err := r.List(ctx, &children, client.InNamespace(sb.Namespace), client.MatchingLabels{kalamv1.LabelScheduledBackup: sb.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("while listing the schedule's backups: %w", err)
 	}
-	if err := r.applyRetention(ctx, sb, kc, children.Items); err != nil {
-		return ctrl.Result{}, err
-	}
 	// Concurrency guard: nothing new while a backup of this cluster is
 	// unfinished (ours or anyone's).
 	var all kalamv1.KalamBackupList
@@ -94,6 +91,12 @@ func (r *KalamScheduledBackupReconciler) reconcile(ctx context.Context, sb *kala
 			kalamv1.MarkProgressing(sb, kalamv1.ReasonWaitingForBackup, "KalamBackup "+b.Name+" is not finished")
 			return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
 		}
+	}
+	// Retention runs only while no backup of the cluster is in flight: an
+	// incremental backup may be reusing objects of a backup being pruned
+	// before its own manifest exists.
+	if err := r.applyRetention(ctx, sb, kc, children.Items); err != nil {
+		return ctrl.Result{}, err
 	}
 	if sb.Spec.Suspend {
 		sb.Status.NextScheduleTime = nil
