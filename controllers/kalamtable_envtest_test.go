@@ -250,6 +250,18 @@ func TestWaitingConditions(t *testing.T) {
 	if got := columns(t, dp, "late", "t"); len(got) != 2 {
 		t.Fatalf("table after waiting: %v", got)
 	}
+
+	// A second KalamNamespace for the same namespace is the newcomer.
+	dup := newNamespace("late-dup", kc.Name, "late", kalamv1.DeletionDelete)
+	create(t, dup)
+	waitCondition(t, dup, kalamv1.ConditionConflict, metav1.ConditionTrue, kalamv1.ReasonConflict)
+	if err := k8s.Delete(tctx(t), dup); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "conflicting namespace CR gone", func() (bool, string) { return !get(t, dup), "" })
+	if !namespaceExists(t, dp, "late") {
+		t.Fatal("a conflicting KalamNamespace dropped the namespace it did not own")
+	}
 }
 
 // TestEscapeHatches: kalamdb.io/reconcile=paused stops reconciliation;
