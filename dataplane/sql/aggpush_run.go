@@ -220,6 +220,9 @@ func (e *Engine) aggScan(ctx context.Context, sess *Session, r *aggRun, lo, hi [
 	if err != nil {
 		return err
 	}
+	if pkVal, ok := r.singleKey(lo, hi); ok {
+		return e.aggPoint(ctx, snap, view, scope, r, lo, pkVal)
+	}
 	lower, upper := scope, keys.PrefixEnd(scope)
 	if lo != nil {
 		lower = keys.Row(scope, lo)
@@ -711,4 +714,43 @@ func colValue(col any, row int) any {
 		return c.Value(row)
 	}
 	return math.NaN() // unknown: match reports sure=false
+}
+
+// singleKey reports whether [lo, hi) holds exactly one key (a primary-key
+// equality) and returns its value.
+func (r *aggRun) singleKey(lo, hi []byte) (any, bool) {
+	if lo == nil || len(hi) != len(lo)+1 || hi[len(lo)] != 0 || !bytes.HasPrefix(hi, lo) {
+		return nil, false
+	}
+	pk := r.q.table.PKIndex()
+	for _, p := range r.q.preds {
+		if p.col != pk || (p.op != "=" && p.op != "==") {
+			continue
+		}
+		if k, err := keys.EncodePK(p.v); err == nil && bytes.Equal(k, lo) {
+			return p.v, true
+		}
+	}
+	return nil, false
+}
+
+// aggPoint aggregates the single row of a primary-key equality: a hot get,
+// else the cold point lookup (manifest ranges, footer statistics and bloom
+// filter before any decoding), as the virtual table does.
+func (e *Engine) aggPoint(ctx context.Context, snap *pebble.Snapshot, view *cold.View, scope []byte, r *aggRun, pk []byte, pkVal any) error {
+	e.stats.pointGets.Add(1)
+	defer func() { e.stats.rowsRead.Add(r.read) }()
+	val, closer, err := snap.Get(keys.Row(scope, pk))
+	if err == nil {
+		defer closer.Close()
+		return r.hot(val)
+	}
+	if err != pebble.ErrNotFound {
+		return err
+	}
+	f, row, ok, err := view.Lookup(ctx, pk, pkVal)
+	if err != nil || !ok {
+		return err
+	}
+	return r.coldRow(f, row)
 }
