@@ -63,8 +63,8 @@ func TestEnvVarsAreUniqueAndPrefixed(t *testing.T) {
 		}
 		seen[name] = true
 	}
-	if len(seen) != 28 {
-		t.Errorf("EnvVars() has %d names, want 28", len(seen))
+	if len(seen) != 43 {
+		t.Errorf("EnvVars() has %d names, want 43", len(seen))
 	}
 }
 

@@ -46,6 +46,22 @@ var envVars = []envVar{
 	{"KALAMDB_SECURITY_CORS_ALLOWED_ORIGINS", "security.cors.allowed_origins", setList(func(c *Config) *[]string { return &c.Security.CORS.AllowedOrigins })},
 	{"KALAMDB_TLS_CERT_FILE", "security.tls.cert_file", setString(func(c *Config) *string { return &c.Security.TLS.CertFile })},
 	{"KALAMDB_TLS_KEY_FILE", "security.tls.key_file", setString(func(c *Config) *string { return &c.Security.TLS.KeyFile })},
+	// [cold]: every key has an override (containers configure the cold tier by env).
+	{"KALAMDB_COLD_STORAGE_PATH", "cold.storage_path", setString(func(c *Config) *string { return &c.Cold.StoragePath })},
+	{"KALAMDB_COLD_SCHEDULER_TICK_MS", "cold.scheduler_tick_ms", setInt(func(c *Config) *int { return &c.Cold.SchedulerTickMS })},
+	{"KALAMDB_COLD_REMOTE_REQUEST_TIMEOUT_SECONDS", "cold.remote_request_timeout_seconds", setInt(func(c *Config) *int { return &c.Cold.RemoteRequestTimeoutSeconds })},
+	{"KALAMDB_COLD_REMOTE_CONNECT_TIMEOUT_SECONDS", "cold.remote_connect_timeout_seconds", setInt(func(c *Config) *int { return &c.Cold.RemoteConnectTimeoutSeconds })},
+	{"KALAMDB_COLD_REMOTE_MAX_ATTEMPTS", "cold.remote_max_attempts", setInt(func(c *Config) *int { return &c.Cold.RemoteMaxAttempts })},
+	{"KALAMDB_COLD_REMOTE_RETRY_BACKOFF_MS", "cold.remote_retry_backoff_ms", setInt(func(c *Config) *int { return &c.Cold.RemoteRetryBackoffMS })},
+	{"KALAMDB_COLD_JOB_MAX_ATTEMPTS", "cold.job_max_attempts", setInt(func(c *Config) *int { return &c.Cold.JobMaxAttempts })},
+	{"KALAMDB_COLD_JOB_RETRY_BACKOFF_MS", "cold.job_retry_backoff_ms", setInt(func(c *Config) *int { return &c.Cold.JobRetryBackoffMS })},
+	{"KALAMDB_COLD_COMPACTION_SEGMENT_THRESHOLD", "cold.compaction_segment_threshold", setInt(func(c *Config) *int { return &c.Cold.CompactionSegmentThreshold })},
+	{"KALAMDB_COLD_MAX_ROWS_PER_SEGMENT", "cold.max_rows_per_segment", setInt(func(c *Config) *int { return &c.Cold.MaxRowsPerSegment })},
+	{"KALAMDB_COLD_STREAM_EVICTION_INTERVAL_SECONDS", "cold.stream_eviction_interval_seconds", setInt(func(c *Config) *int { return &c.Cold.StreamEvictionIntervalSeconds })},
+	{"KALAMDB_COLD_JANITOR_INTERVAL_SECONDS", "cold.janitor_interval_seconds", setInt(func(c *Config) *int { return &c.Cold.JanitorIntervalSeconds })},
+	{"KALAMDB_COLD_ORPHAN_GRACE_SECONDS", "cold.orphan_grace_seconds", setInt(func(c *Config) *int { return &c.Cold.OrphanGraceSeconds })},
+	{"KALAMDB_COLD_JOB_RETENTION", "cold.job_retention", setInt(func(c *Config) *int { return &c.Cold.JobRetention })},
+	{"KALAMDB_COLD_SEGMENT_CACHE_MB", "cold.segment_cache_mb", setInt(func(c *Config) *int { return &c.Cold.SegmentCacheMB })},
 }
 
 // EnvVars returns the names of all supported environment overrides, in the

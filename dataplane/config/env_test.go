@@ -104,3 +104,46 @@ func TestBadEnvDoesNotLeakSecret(t *testing.T) {
 		t.Errorf("err = %v, want an error that does not echo the secret", err)
 	}
 }
+
+// TestColdEnvOverrides sets every [cold] override and checks each lands in
+// its field, and that a malformed or out-of-range value names the variable
+// or the key.
+func TestColdEnvOverrides(t *testing.T) {
+	got, err := LoadWithEnv("", env(map[string]string{
+		"KALAMDB_COLD_STORAGE_PATH":                     "/srv/cold",
+		"KALAMDB_COLD_SCHEDULER_TICK_MS":                "100",
+		"KALAMDB_COLD_REMOTE_REQUEST_TIMEOUT_SECONDS":   "30",
+		"KALAMDB_COLD_REMOTE_CONNECT_TIMEOUT_SECONDS":   "5",
+		"KALAMDB_COLD_REMOTE_MAX_ATTEMPTS":              "2",
+		"KALAMDB_COLD_REMOTE_RETRY_BACKOFF_MS":          "50",
+		"KALAMDB_COLD_JOB_MAX_ATTEMPTS":                 "7",
+		"KALAMDB_COLD_JOB_RETRY_BACKOFF_MS":             "500",
+		"KALAMDB_COLD_COMPACTION_SEGMENT_THRESHOLD":     "0",
+		"KALAMDB_COLD_MAX_ROWS_PER_SEGMENT":             "5000",
+		"KALAMDB_COLD_STREAM_EVICTION_INTERVAL_SECONDS": "3",
+		"KALAMDB_COLD_JANITOR_INTERVAL_SECONDS":         "60",
+		"KALAMDB_COLD_ORPHAN_GRACE_SECONDS":             "0",
+		"KALAMDB_COLD_JOB_RETENTION":                    "10",
+		"KALAMDB_COLD_SEGMENT_CACHE_MB":                 "0",
+	}))
+	if err != nil {
+		t.Fatalf("LoadWithEnv: %v", err)
+	}
+	want := ColdConfig{StoragePath: "/srv/cold", SchedulerTickMS: 100, RemoteRequestTimeoutSeconds: 30,
+		RemoteConnectTimeoutSeconds: 5, RemoteMaxAttempts: 2, RemoteRetryBackoffMS: 50, JobMaxAttempts: 7,
+		JobRetryBackoffMS: 500, CompactionSegmentThreshold: 0, MaxRowsPerSegment: 5000,
+		StreamEvictionIntervalSeconds: 3, JanitorIntervalSeconds: 60, OrphanGraceSeconds: 0, JobRetention: 10,
+		SegmentCacheMB: 0}
+	if got.Cold != want {
+		t.Errorf("cold = %+v\nwant   %+v", got.Cold, want)
+	}
+	for _, tc := range []struct{ name, value, want string }{
+		{"KALAMDB_COLD_SCHEDULER_TICK_MS", "fast", "KALAMDB_COLD_SCHEDULER_TICK_MS (overrides cold.scheduler_tick_ms)"},
+		{"KALAMDB_COLD_MAX_ROWS_PER_SEGMENT", "10", "cold.max_rows_per_segment: 10 is not in"},
+		{"KALAMDB_COLD_SEGMENT_CACHE_MB", "-1", "cold.segment_cache_mb"},
+	} {
+		if _, err := LoadWithEnv("", env(map[string]string{tc.name: tc.value})); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%q: err = %v, want it to contain %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}

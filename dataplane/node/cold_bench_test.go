@@ -98,7 +98,11 @@ var coldQueries = []struct{ name, sql string }{
 // 200k rows": 20 segments of 10k rows, every row cold. cold-cache empties
 // the decoded-segment cache before each query (fetch + decode 20 files);
 // warm-cache keeps it. pk-lookup is a primary-key point query.
+//
+// BENCH_NO_AGG_PUSHDOWN=1 forces aggregates through SQLite (the "before"
+// of the aggregate pushdown, measurable in the same sitting).
 func BenchmarkColdQuery(b *testing.B) {
+	benchPushdown(b)
 	n := coldBenchNode(b)
 	t, _ := n.Engine().Catalog().Table("cb", "events")
 	for f := 0; f < 20; f++ {
@@ -136,6 +140,7 @@ func BenchmarkColdQuery(b *testing.B) {
 // BenchmarkHotQueryBaseline runs the same queries on the same 200k rows
 // left in the hot tier: the cost of the SQL engine itself, for comparison.
 func BenchmarkHotQueryBaseline(b *testing.B) {
+	benchPushdown(b)
 	n := coldBenchNode(b)
 	benchInsert(b, n, 0, 200000)
 	for _, q := range coldQueries {
@@ -144,5 +149,13 @@ func BenchmarkHotQueryBaseline(b *testing.B) {
 				benchExec(b, n, q.sql)
 			}
 		})
+	}
+}
+
+// benchPushdown applies BENCH_NO_AGG_PUSHDOWN for one benchmark.
+func benchPushdown(b *testing.B) {
+	if os.Getenv("BENCH_NO_AGG_PUSHDOWN") != "" {
+		kalamsql.SetAggregatePushdown(false)
+		b.Cleanup(func() { kalamsql.SetAggregatePushdown(true) })
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -158,6 +159,12 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 	if q, ok := e.matchPointQuery(sess, text, params); ok {
 		res, err := e.runPointQuery(sess, q)
 		if err != errNotFastPath {
+			return res, err
+		}
+	}
+	if q, ok := e.matchAggQuery(sess, text, params); ok {
+		res, err := e.runAggQuery(ctx, sess, q)
+		if !errors.Is(err, errNotFastPath) {
 			return res, err
 		}
 	}

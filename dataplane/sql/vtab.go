@@ -163,6 +163,7 @@ func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
 		info.EstimatedCost /= 10
 		info.EstimatedRows = max(1, info.EstimatedRows/10)
 	}
+	arg = t.bestPrune(info, arg, &filterCols)
 	if len(info.OrderBy) == 1 && info.OrderBy[0].Column == t.pkIdx && t.pkIdx >= 0 {
 		info.OrderByConsumed = true
 		if info.OrderBy[0].Desc {
@@ -204,6 +205,9 @@ type kalamCursor struct {
 	minSeq uint64
 	// ver is the schema version the current hot row was stored under.
 	ver uint32
+	// prune holds comparisons on non-key columns used to skip cold
+	// segments by their statistics (vtab_prune.go).
+	prune []pruneCond
 }
 
 // hotValue decodes position i of the hot row raw (indexed into c.offs),
@@ -251,6 +255,8 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 	c.close()
 	c.eof = false
 	c.filters = c.filters[:0]
+	idxStr, pruneStr := splitPrune(idxStr)
+	c.prune = c.prune[:0]
 	if idxStr != "" && !c.t.cs.noPrefilter {
 		nargs := 0
 		for _, bit := range []int{planEq, planLower, planUpper} {
@@ -266,6 +272,7 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 			c.filters = append(c.filters, colFilter{col: col, val: vals[nargs+i]})
 		}
 	}
+	c.parsePrune(idxNum, idxStr, pruneStr, vals)
 	scope, err := c.scope()
 	if err != nil {
 		return err

@@ -121,7 +121,7 @@ func (c *kalamCursor) coldFilter(idxNum int, scope []byte, vals []vtab.Value) (h
 	if !bytes.Equal(upper, keys.PrefixEnd(scope)) {
 		hi = upper[len(scope):]
 	}
-	files, err := view.Files(context.Background(), lo, hi)
+	files, err := view.FilesWhere(context.Background(), lo, hi, c.segmentFilter(view))
 	if err != nil {
 		return true, err
 	}

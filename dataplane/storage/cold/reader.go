@@ -37,6 +37,9 @@ type ReaderStats struct {
 	BloomSkips atomic.Int64
 	// CacheHits counts decoded segments served from memory.
 	CacheHits atomic.Int64
+	// SegmentsPruned counts segments a scan skipped because their column
+	// statistics rule out every row (prune.go).
+	SegmentsPruned atomic.Int64
 }
 
 type cacheEntry struct {

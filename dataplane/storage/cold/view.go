@@ -37,6 +37,11 @@ func (v *View) Files(ctx context.Context, lo, hi []byte) ([]*File, error) {
 			segs = append(segs, seg)
 		}
 	}
+	return v.load(ctx, segs)
+}
+
+// load fetches and decodes segs in parallel.
+func (v *View) load(ctx context.Context, segs []*Segment) ([]*File, error) {
 	out := make([]*File, len(segs))
 	errs := make([]error, len(segs))
 	workers := min(runtime.GOMAXPROCS(0), len(segs))

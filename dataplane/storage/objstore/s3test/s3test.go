@@ -9,7 +9,15 @@ package s3test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -65,9 +73,14 @@ type Server struct {
 	// Endpoint is 127.0.0.1:port.
 	Endpoint string
 	Dir      string
-	port     int
-	mu       sync.Mutex
-	cmd      *exec.Cmd
+	// CAPEM is the certificate MinIO serves when started by StartTLS
+	// (self-signed: it is its own CA); empty for plain HTTP.
+	CAPEM string
+	port  int
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	// client checks readiness (trusts CAPEM when set).
+	client *http.Client
 }
 
 func freePort() (int, error) {
@@ -85,8 +98,67 @@ func Start(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir, port: port, Endpoint: "127.0.0.1:" + strconv.Itoa(port)}
+	s := &Server{Dir: dir, port: port, Endpoint: "127.0.0.1:" + strconv.Itoa(port), client: http.DefaultClient}
 	return s, s.Restart()
+}
+
+// StartTLS launches MinIO serving HTTPS with a self-signed certificate for
+// 127.0.0.1 generated here (written to <dir>/certs, passed with
+// --certs-dir); CAPEM holds it for clients to trust.
+func StartTLS(dir string) (*Server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	certPEM, keyPEM, err := SelfSigned("127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	certs := filepath.Join(dir, "certs")
+	if err := os.MkdirAll(certs, 0o750); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(certs, "public.crt"), certPEM, 0o640); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(certs, "private.key"), keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	s := &Server{Dir: dir, port: port, Endpoint: "127.0.0.1:" + strconv.Itoa(port), CAPEM: string(certPEM),
+		client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}}
+	return s, s.Restart()
+}
+
+// SelfSigned returns a PEM certificate and ECDSA key for ip, valid for a
+// day and usable as its own CA.
+func SelfSigned(ip string) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: "kalamdb-test-minio"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+		IPAddresses: []net.IP{net.ParseIP(ip)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), nil
 }
 
 // Restart starts the server again on the same port and directory after
@@ -114,7 +186,13 @@ func (s *Server) Restart() error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "server", "--quiet", "--address", s.Endpoint, "--console-address", "127.0.0.1:"+strconv.Itoa(console), data)
+	args := []string{"server", "--quiet", "--address", s.Endpoint, "--console-address", "127.0.0.1:" + strconv.Itoa(console)}
+	scheme := "http://"
+	if s.CAPEM != "" {
+		args = append(args, "--certs-dir", filepath.Join(s.Dir, "certs"))
+		scheme = "https://"
+	}
+	cmd := exec.Command(bin, append(args, data)...)
 	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+AccessKey, "MINIO_ROOT_PASSWORD="+SecretKey,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -125,7 +203,7 @@ func (s *Server) Restart() error {
 	s.cmd = cmd
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + s.Endpoint + "/minio/health/ready")
+		resp, err := s.client.Get(scheme + s.Endpoint + "/minio/health/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -160,6 +238,7 @@ func (s *Server) stopLocked() {
 func (s *Server) Options(bucket, prefix string) objstore.S3Options {
 	return objstore.S3Options{
 		Endpoint: s.Endpoint, Bucket: bucket, Prefix: prefix, Region: "us-east-1", PathStyle: true,
+		TLS: s.CAPEM != "", CABundlePEM: s.CAPEM,
 		AccessKey: AccessKey, SecretKey: SecretKey, ConnectTimeout: 2 * time.Second,
 		Retry: objstore.RetryPolicy{Attempts: 3, Timeout: 10 * time.Second, Backoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond},
 	}
