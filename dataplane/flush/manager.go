@@ -27,6 +27,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/defaults"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
@@ -128,30 +129,16 @@ type activeKey struct {
 // New builds a manager; call Start to run background work.
 func New(db *pebble.DB, cat *catalog.Cache, ex Executor, opts Options) *Manager {
 	d := DefaultOptions()
-	if opts.Tick <= 0 {
-		opts.Tick = d.Tick
-	}
+	defaults.Positive(&opts.Tick, d.Tick)
 	if opts.Retry.Attempts == 0 {
 		opts.Retry = d.Retry
 	}
-	if opts.JobAttempts <= 0 {
-		opts.JobAttempts = d.JobAttempts
-	}
-	if opts.MaxRowsPerFlush <= 0 {
-		opts.MaxRowsPerFlush = d.MaxRowsPerFlush
-	}
-	if opts.StreamEvictionInterval <= 0 {
-		opts.StreamEvictionInterval = d.StreamEvictionInterval
-	}
-	if opts.JanitorInterval <= 0 {
-		opts.JanitorInterval = d.JanitorInterval
-	}
-	if opts.JobRetention <= 0 {
-		opts.JobRetention = d.JobRetention
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	defaults.Positive(&opts.JobAttempts, d.JobAttempts)
+	defaults.Positive(&opts.MaxRowsPerFlush, d.MaxRowsPerFlush)
+	defaults.Positive(&opts.StreamEvictionInterval, d.StreamEvictionInterval)
+	defaults.Positive(&opts.JanitorInterval, d.JanitorInterval)
+	defaults.Positive(&opts.JobRetention, d.JobRetention)
+	defaults.Ptr(&opts.Logger, slog.Default())
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		db: db, cat: cat, exec: ex, opts: opts, log: opts.Logger, reader: cold.NewReader(opts.SegmentCacheBytes),
