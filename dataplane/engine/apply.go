@@ -100,6 +100,9 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 		}
 		return a.applyCatalog(cmd)
 	}
+	if cmd.Fence != nil {
+		return a.applyFence(cmd.Fence)
+	}
 	if cmd.Cold != nil {
 		return a.applyCold(cmd.Cold)
 	}
@@ -171,6 +174,9 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 		if err := a.checkGuard(cmd.ColdGuard); err != nil {
 			return Result{}, err
 		}
+	}
+	if err := a.checkFences(cmd); err != nil {
+		return Result{}, err
 	}
 	current, err := a.lookup(ks)
 	if err != nil {

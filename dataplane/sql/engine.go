@@ -96,6 +96,8 @@ type Engine struct {
 	// onStatement, when set, is told about every executed statement.
 	onStatement func(kind string, took time.Duration, err error)
 	rwMu        sync.Mutex
+	// alterMu serialises ALTERs that fence writes (exec_alter_fence.go).
+	alterMu sync.Mutex
 	rwCache     map[rewriteKey]*rewriteEntry
 	// cold is the cold tier (nil: hot only); see exec_storage.go.
 	cold *flush.Manager
