@@ -96,9 +96,9 @@ type Engine struct {
 	// onStatement, when set, is told about every executed statement.
 	onStatement func(kind string, took time.Duration, err error)
 	rwMu        sync.Mutex
+	rwCache     map[rewriteKey]*rewriteEntry
 	// alterMu serialises ALTERs that fence writes (exec_alter_fence.go).
 	alterMu sync.Mutex
-	rwCache     map[rewriteKey]*rewriteEntry
 	// cold is the cold tier (nil: hot only); see exec_storage.go.
 	cold *flush.Manager
 	// liveReg is the live-query registry (system.live, KILL LIVE QUERY).
