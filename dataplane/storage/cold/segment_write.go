@@ -2,6 +2,8 @@ package cold
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 
@@ -358,6 +360,8 @@ func (w *Writer) Finish() ([]byte, Segment, error) {
 	w.seg.RowCount = int64(w.n)
 	w.seg.MaxPK = append([]byte(nil), w.lastPK...)
 	w.seg.SizeBytes = int64(w.buf.Len())
+	sum := sha256.Sum256(w.buf.Bytes())
+	w.seg.SHA256 = hex.EncodeToString(sum[:])
 	w.seg.ColumnStats = map[string]ColumnStat{}
 	for c, col := range w.s.Columns {
 		w.seg.ColumnStats[strconv.FormatUint(uint64(col.ID), 10)] = w.stats[c].stat()
