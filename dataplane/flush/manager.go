@@ -109,6 +109,11 @@ type Manager struct {
 	// onJob is told about every finished job (metrics); see SetJobObserver.
 	onJob atomic.Pointer[func(j *catalog.Job)]
 
+	// dropping holds the drop cleanups running in the background, by
+	// table id (dropqueue.go).
+	dropMu   sync.Mutex
+	dropping map[uint32]*dropCleanup
+
 	queue  chan *task
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -143,7 +148,7 @@ func New(db *pebble.DB, cat *catalog.Cache, ex Executor, opts Options) *Manager 
 	m := &Manager{
 		db: db, cat: cat, exec: ex, opts: opts, log: opts.Logger, reader: cold.NewReader(opts.SegmentCacheBytes),
 		stores: storeCache{m: map[string]storeEntry{}}, now: time.Now,
-		pending: map[scopeID]int64{}, lastFlush: map[uint32]time.Time{}, active: map[activeKey]bool{},
+		pending: map[scopeID]int64{}, lastFlush: map[uint32]time.Time{}, active: map[activeKey]bool{}, dropping: map[uint32]*dropCleanup{},
 		scopeMu: map[scopeID]*sync.Mutex{},
 		queue:   make(chan *task, 1024), ctx: ctx, cancel: cancel,
 	}

@@ -81,4 +81,12 @@ func wantCode(t *testing.T, c *client.Client, code string, status int, sql strin
 	}
 }
 
+// waitDropCleanups waits for the background cleanups of dropped tables.
+func waitDropCleanups(t *testing.T, n *Node) {
+	t.Helper()
+	if err := n.cold.WaitDropCleanups(ctx(t), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
