@@ -21,20 +21,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
+	"github.com/kalamdb/kalamdb-k8s/hack/internal/benchserver"
 )
 
 type config struct {
@@ -68,62 +66,19 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	if c.url == "" {
-		u, pid, stop, err := startServer(*bin, c.password)
+		srv, err := benchserver.Start("livebench", *bin, c.password, "KALAMDB_BCRYPT_COST=4",
+			"KALAMDB_WEBSOCKET_MAX_CONNECTIONS=20000", "KALAMDB_RATE_LIMIT_AUTH_REQUESTS_PER_IP_PER_SEC=0", "KALAMDB_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER=1000000")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "livebench:", err)
 			os.Exit(1)
 		}
-		defer stop()
-		c.url, c.pid = u, pid
+		defer srv.Stop()
+		c.url, c.pid = srv.URL, srv.PID
 	}
 	if err := run(ctx, c); err != nil {
 		fmt.Fprintln(os.Stderr, "livebench:", err)
 		os.Exit(1)
 	}
-}
-
-func startServer(bin, password string) (string, int, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", 0, nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir, err := os.MkdirTemp("", "livebench-data-")
-	if err != nil {
-		return "", 0, nil, err
-	}
-	cmd := exec.Command(bin, "server")
-	cmd.Env = append(os.Environ(), "KALAMDB_DATA_DIR="+dir, "KALAMDB_SERVER_PORT="+strconv.Itoa(port),
-		"KALAMDB_ROOT_PASSWORD="+password, "KALAMDB_LOG_LEVEL=warn", "KALAMDB_BCRYPT_COST=4",
-		"KALAMDB_WEBSOCKET_MAX_CONNECTIONS=20000", "KALAMDB_RATE_LIMIT_AUTH_REQUESTS_PER_IP_PER_SEC=0", "KALAMDB_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER=1000000")
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", 0, nil, err
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _, _ = cmd.Process.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		os.RemoveAll(dir)
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	c := client.New(url)
-	for deadline := time.Now().Add(30 * time.Second); !c.Healthy(context.Background()); {
-		if time.Now().After(deadline) {
-			stop()
-			return "", 0, nil, fmt.Errorf("server did not become ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return url, cmd.Process.Pid, stop, nil
 }
 
 // rssMB reads a process's resident set size.
