@@ -241,6 +241,9 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 			if err := a.b.DeleteRange(cp, keys.PrefixEnd(cp), nil); err != nil {
 				return Result{}, err
 			}
+			if err := a.dropFence(w.Table); err != nil {
+				return Result{}, err
+			}
 			if a.overlay != nil {
 				for k := range a.overlay {
 					if strings.HasPrefix(k, string(start)) {

@@ -93,3 +93,12 @@ func (a *applier) checkFences(cmd *Command) error {
 	}
 	return nil
 }
+
+// dropFence forgets a dropped table's fence (OpDropTableData).
+func (a *applier) dropFence(table uint32) error {
+	k := keys.SchemaFence(a.group, table)
+	if a.overlay != nil {
+		a.overlay[string(k)] = nil
+	}
+	return a.b.Delete(k, nil)
+}

@@ -57,4 +57,11 @@ func TestSchemaFence(t *testing.T) {
 	if err := insert(2, now+1); err != nil {
 		t.Fatalf("after lowering: %v", err)
 	}
+	// Dropping the table's data forgets its fence.
+	if _, err := ex.Propose(ctx, &Command{Group: g, TimeMs: now, Rows: []RowWrite{{Op: OpDropTableData, Table: 7}}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := getCopy(db, keys.SchemaFence(g, 7)); err != nil || v != nil {
+		t.Fatalf("fence after drop: %x %v", v, err)
+	}
 }
