@@ -13,6 +13,7 @@ import (
 // under the old definition are fenced out (engine/fence.go).
 func TestSetNotNullRace(t *testing.T) {
 	n := startNode(t, t.TempDir())
+	defer n.Close()
 	root := login(t, n, "root", rootPW)
 	mustSQL(t, root, "CREATE NAMESPACE app")
 	mustSQL(t, root, "CREATE SHARED TABLE app.r (id BIGINT PRIMARY KEY, v INT)")
