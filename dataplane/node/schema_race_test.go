@@ -39,6 +39,10 @@ func TestSetNotNullRace(t *testing.T) {
 			}
 		}()
 	}
+	// Let the writers get going first, so the ALTER races them.
+	for deadline := time.Now().Add(10 * time.Second); nullsWritten.Load() < 5 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	altered := false
 	for attempt := 0; attempt < 300 && !altered; attempt++ {
 		_, err := root.SQL(ctx(t), "ALTER TABLE app.r ALTER COLUMN v SET NOT NULL")
