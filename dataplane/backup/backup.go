@@ -82,13 +82,33 @@ func (u *uploader) put(ctx context.Context, data []byte) (ObjectRef, error) {
 		}
 		u.prog.BytesUploaded += ref.Size
 	}
+	u.record(ref)
+	return ref, nil
+}
+
+// reuse records ref without reading its content when this backup or the
+// target already holds it: objects are content-addressed, so the same
+// SHA-256 and size is the same object.
+func (u *uploader) reuse(ref ObjectRef) bool {
+	if _, seen := u.refs[ref.Key]; seen {
+		return true
+	}
+	if size, ok := u.existing[ref.Key]; !ok || size != ref.Size {
+		return false
+	}
+	u.prog.BytesReused += ref.Size
+	u.record(ref)
+	return true
+}
+
+// record adds a new object to the backup and reports progress.
+func (u *uploader) record(ref ObjectRef) {
 	u.refs[ref.Key] = ref
 	u.order = append(u.order, ref)
 	u.prog.Files++
 	if u.report != nil {
 		u.report(u.prog)
 	}
-	return ref, nil
 }
 
 // Backup takes one backup from snap (which it does not close) into the
@@ -409,6 +429,15 @@ func backupCold(ctx context.Context, snap pebble.Reader, stores Stores, up *uplo
 			return err
 		}
 		for _, seg := range man.Segments {
+			if seg.SHA256 != "" {
+				// Hash recorded at write time: no need to download a
+				// segment the target already holds.
+				ref := ObjectRef{Key: ObjectKey(seg.SHA256), Size: seg.SizeBytes, SHA256: seg.SHA256}
+				if up.reuse(ref) {
+					cs.Segments = append(cs.Segments, ColdSegment{Object: ref, Segment: seg})
+					continue
+				}
+			}
 			data, err := st.Get(ctx, seg.Path)
 			if err != nil {
 				return fmt.Errorf("while reading cold segment %s: %w", seg.Path, err)

@@ -212,15 +212,10 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (*Manifest, err
 // StartRestore starts an asynchronous restore; id "" picks the newest
 // completed backup (resolved now, so the caller learns which).
 func (s *Service) StartRestore(ctx context.Context, namespace, target, id string, overwrite bool) (Started, error) {
-	t, st, err := s.OpenTarget(target)
+	t, st, id, err := s.resolveBackup(ctx, target, id)
 	if err != nil {
 		return Started{}, err
 	}
-	m, err := LoadManifest(ctx, st, id)
-	if err != nil {
-		return Started{}, err
-	}
-	id = m.BackupID
 	jobID, err := s.start(ctx, JobRestore, namespace, fmt.Sprintf("restore %s from %s", id, t), func(ctx context.Context, j *catalog.Job, progress func(Progress)) error {
 		_, err := Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st, Progress: progress})
 		return err
@@ -247,17 +242,27 @@ func (s *Service) Restore(ctx context.Context, namespace, target, id string, ove
 	return Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st})
 }
 
-// StartVerify starts an asynchronous verification.
-func (s *Service) StartVerify(ctx context.Context, target, id string) (Started, error) {
+// resolveBackup opens a target and resolves a backup id in it ("" picks
+// the newest completed backup), so an asynchronous job's caller learns
+// which backup the job works on.
+func (s *Service) resolveBackup(ctx context.Context, target, id string) (Target, objstore.Store, string, error) {
 	t, st, err := s.OpenTarget(target)
 	if err != nil {
-		return Started{}, err
+		return Target{}, nil, "", err
 	}
 	m, err := LoadManifest(ctx, st, id)
 	if err != nil {
+		return Target{}, nil, "", err
+	}
+	return t, st, m.BackupID, nil
+}
+
+// StartVerify starts an asynchronous verification.
+func (s *Service) StartVerify(ctx context.Context, target, id string) (Started, error) {
+	t, st, id, err := s.resolveBackup(ctx, target, id)
+	if err != nil {
 		return Started{}, err
 	}
-	id = m.BackupID
 	jobID, err := s.start(ctx, JobVerify, "", fmt.Sprintf("verify %s in %s", id, t), func(ctx context.Context, j *catalog.Job, progress func(Progress)) error {
 		m, _, err := Verify(ctx, RestoreRequest{ID: id, Target: st, Progress: progress})
 		if err != nil {

@@ -100,6 +100,9 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 		}
 		return a.applyCatalog(cmd)
 	}
+	if cmd.Fence != nil {
+		return a.applyFence(cmd.Fence)
+	}
 	if cmd.Cold != nil {
 		return a.applyCold(cmd.Cold)
 	}
@@ -172,6 +175,9 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 			return Result{}, err
 		}
 	}
+	if err := a.checkFences(cmd); err != nil {
+		return Result{}, err
+	}
 	current, err := a.lookup(ks)
 	if err != nil {
 		return Result{}, err
@@ -233,6 +239,9 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 			}
 			cp := keys.ColdPointerPrefix(a.group, w.Table, false)
 			if err := a.b.DeleteRange(cp, keys.PrefixEnd(cp), nil); err != nil {
+				return Result{}, err
+			}
+			if err := a.dropFence(w.Table); err != nil {
 				return Result{}, err
 			}
 			if a.overlay != nil {
@@ -353,40 +362,21 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 
 	case CatCreateTable:
 		t := *cw.Table
-		var n catalog.Namespace
-		ok, err := a.getJSON(catalog.RecNamespace, t.Namespace, &n)
+		existing, err := a.existingTable(&t)
 		if err != nil {
 			return Result{}, err
 		}
-		if !ok {
-			return Result{}, applyErr(ErrNotFound, "namespace '%s' not found", t.Namespace)
-		}
-		var existing catalog.Table
-		ok, err = a.getJSON(catalog.RecTable, t.QualifiedName(), &existing)
-		if err != nil {
-			return Result{}, err
-		}
-		if ok {
+		if existing != nil {
 			if cw.IfNotExists {
-				return Result{Skipped: true, Table: &existing}, nil
+				return Result{Skipped: true, Table: existing}, nil
 			}
 			return Result{}, applyErr(ErrAlreadyExists, "table '%s' already exists", t.QualifiedName())
 		}
-		var next uint32
-		if _, err := a.getJSON(catalog.RecCounter, "next_table_id", &next); err != nil {
+		if t.ID, err = a.allocTableID(); err != nil {
 			return Result{}, err
 		}
-		if next == 0 {
-			next = 1
-		}
-		t.ID, t.SchemaVersion = next, 1
-		if err := a.putJSON(catalog.RecCounter, "next_table_id", next+1); err != nil {
-			return Result{}, err
-		}
-		if err := a.putJSON(catalog.RecTable, t.QualifiedName(), &t); err != nil {
-			return Result{}, err
-		}
-		return Result{Table: &t}, a.putJSON(catalog.RecSchema, catalog.SchemaKey(t.ID, t.SchemaVersion), &t)
+		t.SchemaVersion = 1
+		return a.putTable(&t)
 
 	case CatDropTable:
 		var t catalog.Table

@@ -53,6 +53,9 @@ type RowWrite struct {
 	// proposer read under Command.ColdGuard; it is the current row when
 	// the hot tier holds no version of Key.
 	Cold []byte `json:"cold,omitempty"`
+	// SchemaVersion is the table schema version an OpInsert/OpUpdate was
+	// planned under (0: not checked); see fence.go.
+	SchemaVersion uint32 `json:"schema_version,omitempty"`
 }
 
 // CatalogOp is the kind of a catalog change.
@@ -126,6 +129,8 @@ type Command struct {
 	ColdGuard *ColdGuard `json:"cold_guard,omitempty"`
 	// Cold commits a flush/compaction or purges hot rows (cold.go).
 	Cold *ColdCommit `json:"cold,omitempty"`
+	// Fence sets a table's schema-write fence in a data group (fence.go).
+	Fence *SchemaFence `json:"fence,omitempty"`
 }
 
 // Result is the outcome of one applied command.

@@ -25,35 +25,18 @@ func (a *applier) applyRestoreTable(cw *CatalogWrite) (Result, error) {
 		return Result{}, applyErr(ErrInvalid, "restore table without a definition")
 	}
 	t := *cw.Table
-	var n catalog.Namespace
-	ok, err := a.getJSON(catalog.RecNamespace, t.Namespace, &n)
+	existing, err := a.existingTable(&t)
 	if err != nil {
 		return Result{}, err
 	}
-	if !ok {
-		return Result{}, applyErr(ErrNotFound, "namespace '%s' not found", t.Namespace)
-	}
-	var existing catalog.Table
-	ok, err = a.getJSON(catalog.RecTable, t.QualifiedName(), &existing)
-	if err != nil {
-		return Result{}, err
-	}
-	if ok {
+	if existing != nil {
 		return Result{}, applyErr(ErrAlreadyExists, "table '%s' already exists", t.QualifiedName())
 	}
-	var next uint32
-	if _, err := a.getJSON(catalog.RecCounter, "next_table_id", &next); err != nil {
+	if t.ID, err = a.allocTableID(); err != nil {
 		return Result{}, err
 	}
-	if next == 0 {
-		next = 1
-	}
-	t.ID = next
 	if t.SchemaVersion == 0 {
 		t.SchemaVersion = 1
-	}
-	if err := a.putJSON(catalog.RecCounter, "next_table_id", next+1); err != nil {
-		return Result{}, err
 	}
 	for _, h := range cw.History {
 		if h == nil || h.SchemaVersion == 0 || h.SchemaVersion >= t.SchemaVersion {
@@ -65,8 +48,5 @@ func (a *applier) applyRestoreTable(cw *CatalogWrite) (Result, error) {
 			return Result{}, err
 		}
 	}
-	if err := a.putJSON(catalog.RecTable, t.QualifiedName(), &t); err != nil {
-		return Result{}, err
-	}
-	return Result{Table: &t}, a.putJSON(catalog.RecSchema, catalog.SchemaKey(t.ID, t.SchemaVersion), &t)
+	return a.putTable(&t)
 }

@@ -54,10 +54,7 @@ func (a *applier) applyAlterTable(cmd *Command) (Result, error) {
 	}
 	t.SchemaVersion = cur.SchemaVersion + 1
 	t.CreatedAt, t.UpdatedAt = cur.CreatedAt, cmd.TimeMs
-	if err := a.putJSON(catalog.RecTable, name, &t); err != nil {
-		return Result{}, err
-	}
-	return Result{Table: &t}, a.putJSON(catalog.RecSchema, catalog.SchemaKey(t.ID, t.SchemaVersion), &t)
+	return a.putTable(&t)
 }
 
 // validateAlter checks the invariants of the file comment.

@@ -36,7 +36,11 @@ func init() { jobPrefix[JobDropCleanup] = "DC" }
 // hot rows, manifest pointers, segment and manifest objects — as a job
 // recorded in system.jobs, and returns the job (completed or failed).
 func (m *Manager) CleanupDropped(ctx context.Context, t *catalog.Table, trigger string) (*catalog.Job, error) {
-	j := m.newJob(JobDropCleanup, trigger, t)
+	return m.runDropCleanup(ctx, t, m.newJob(JobDropCleanup, trigger, t))
+}
+
+// runDropCleanup runs the drop_cleanup job j of table t.
+func (m *Manager) runDropCleanup(ctx context.Context, t *catalog.Table, j *catalog.Job) (*catalog.Job, error) {
 	j.Status, j.StartedAt = catalog.JobRunning, m.nowMs()
 	if err := m.putJob(ctx, j); err != nil {
 		return nil, err

@@ -27,6 +27,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/defaults"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
@@ -108,6 +109,11 @@ type Manager struct {
 	// onJob is told about every finished job (metrics); see SetJobObserver.
 	onJob atomic.Pointer[func(j *catalog.Job)]
 
+	// dropping holds the drop cleanups running in the background, by
+	// table id (dropqueue.go).
+	dropMu   sync.Mutex
+	dropping map[uint32]*dropCleanup
+
 	queue  chan *task
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -128,35 +134,21 @@ type activeKey struct {
 // New builds a manager; call Start to run background work.
 func New(db *pebble.DB, cat *catalog.Cache, ex Executor, opts Options) *Manager {
 	d := DefaultOptions()
-	if opts.Tick <= 0 {
-		opts.Tick = d.Tick
-	}
+	defaults.Positive(&opts.Tick, d.Tick)
 	if opts.Retry.Attempts == 0 {
 		opts.Retry = d.Retry
 	}
-	if opts.JobAttempts <= 0 {
-		opts.JobAttempts = d.JobAttempts
-	}
-	if opts.MaxRowsPerFlush <= 0 {
-		opts.MaxRowsPerFlush = d.MaxRowsPerFlush
-	}
-	if opts.StreamEvictionInterval <= 0 {
-		opts.StreamEvictionInterval = d.StreamEvictionInterval
-	}
-	if opts.JanitorInterval <= 0 {
-		opts.JanitorInterval = d.JanitorInterval
-	}
-	if opts.JobRetention <= 0 {
-		opts.JobRetention = d.JobRetention
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	defaults.Positive(&opts.JobAttempts, d.JobAttempts)
+	defaults.Positive(&opts.MaxRowsPerFlush, d.MaxRowsPerFlush)
+	defaults.Positive(&opts.StreamEvictionInterval, d.StreamEvictionInterval)
+	defaults.Positive(&opts.JanitorInterval, d.JanitorInterval)
+	defaults.Positive(&opts.JobRetention, d.JobRetention)
+	defaults.Ptr(&opts.Logger, slog.Default())
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		db: db, cat: cat, exec: ex, opts: opts, log: opts.Logger, reader: cold.NewReader(opts.SegmentCacheBytes),
 		stores: storeCache{m: map[string]storeEntry{}}, now: time.Now,
-		pending: map[scopeID]int64{}, lastFlush: map[uint32]time.Time{}, active: map[activeKey]bool{},
+		pending: map[scopeID]int64{}, lastFlush: map[uint32]time.Time{}, active: map[activeKey]bool{}, dropping: map[uint32]*dropCleanup{},
 		scopeMu: map[scopeID]*sync.Mutex{},
 		queue:   make(chan *task, 1024), ctx: ctx, cancel: cancel,
 	}

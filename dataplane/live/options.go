@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"runtime"
 	"time"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/defaults"
 )
 
 // Options configure a Manager.
@@ -42,34 +44,14 @@ func DefaultOptions() Options {
 
 func (o *Options) fill() {
 	d := DefaultOptions()
-	if o.MaxConnections <= 0 {
-		o.MaxConnections = d.MaxConnections
-	}
-	if o.MaxSubsPerConn <= 0 {
-		o.MaxSubsPerConn = d.MaxSubsPerConn
-	}
-	if o.MaxSubsPerUser <= 0 {
-		o.MaxSubsPerUser = d.MaxSubsPerUser
-	}
-	if o.QueueSize <= 0 {
-		o.QueueSize = d.QueueSize
-	}
-	if o.DefaultBatchSize <= 0 {
-		o.DefaultBatchSize = d.DefaultBatchSize
-	}
-	if o.MaxBatchSize <= 0 {
-		o.MaxBatchSize = d.MaxBatchSize
-	}
-	if o.InitialDataTimeout <= 0 {
-		o.InitialDataTimeout = d.InitialDataTimeout
-	}
-	if o.Workers <= 0 {
-		o.Workers = min(runtime.GOMAXPROCS(0), 8)
-	}
-	if o.WorkerQueue <= 0 {
-		o.WorkerQueue = d.WorkerQueue
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	defaults.Positive(&o.MaxConnections, d.MaxConnections)
+	defaults.Positive(&o.MaxSubsPerConn, d.MaxSubsPerConn)
+	defaults.Positive(&o.MaxSubsPerUser, d.MaxSubsPerUser)
+	defaults.Positive(&o.QueueSize, d.QueueSize)
+	defaults.Positive(&o.DefaultBatchSize, d.DefaultBatchSize)
+	defaults.Positive(&o.MaxBatchSize, d.MaxBatchSize)
+	defaults.Positive(&o.InitialDataTimeout, d.InitialDataTimeout)
+	defaults.Positive(&o.Workers, min(runtime.GOMAXPROCS(0), 8))
+	defaults.Positive(&o.WorkerQueue, d.WorkerQueue)
+	defaults.Ptr(&o.Logger, slog.Default())
 }

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,15 +32,7 @@ func backupBenchNode(b *testing.B) (*s3test.Server, *Node) {
 		CREDENTIALS '{"access_key_id": "%s", "secret_access_key": "%s"}'`, srv.Endpoint, s3test.AccessKey, s3test.SecretKey))
 	benchExec(b, n, `CREATE NAMESPACE bk; CREATE SHARED TABLE bk.events (id BIGINT PRIMARY KEY, user_id TEXT, ts BIGINT, body TEXT, flag BOOLEAN) WITH (STORAGE_ID = 'minio')`)
 	for start := 0; start < backupBenchRows; start += 5000 {
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO bk.events (id, user_id, ts, body, flag) VALUES ")
-		for i := start; i < start+5000; i++ {
-			if i > start {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(&sb, "(%d, 'user-%d', %d, '%s', %v)", i, i%1000, 1700000000000000+int64(i), benchBody, i%3 == 0)
-		}
-		benchExec(b, n, sb.String())
+		benchExec(b, n, multiInsert("INSERT INTO bk.events (id, user_id, ts, body, flag) VALUES ", start, start+5000, benchEventRow))
 		if start+5000 == backupBenchRows/2 {
 			t, _ := n.Engine().Catalog().Table("bk", "events")
 			if _, err := n.Cold().FlushNow(context.Background(), t); err != nil {

@@ -93,15 +93,9 @@ func groupHWM(m *backup.Manifest, g uint16) uint64 {
 
 func insertRange(t *testing.T, c *client.Client, table string, from, to int, tag string) {
 	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s (id, body) VALUES ", table)
-	for i := from; i < to; i++ {
-		if i > from {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "(%d, '%s-%d')", i, tag, i)
-	}
-	mustSQL(t, c, b.String())
+	mustSQL(t, c, multiInsert(fmt.Sprintf("INSERT INTO %s (id, body) VALUES ", table), from, to, func(i int) string {
+		return fmt.Sprintf("(%d, '%s-%d')", i, tag, i)
+	}))
 }
 
 // s3Target returns a store on the MinIO bucket/prefix that target

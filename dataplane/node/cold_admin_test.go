@@ -25,16 +25,10 @@ func TestColdTierPointLookupPruningAndJanitor(t *testing.T) {
 	root := login(t, n, "root", rootPW)
 	mustSQL(t, root, `CREATE NAMESPACE j; CREATE SHARED TABLE j.t (id BIGINT PRIMARY KEY, v TEXT)`)
 	for seg := 0; seg < 5; seg++ {
-		var b strings.Builder
-		b.WriteString("INSERT INTO j.t (id, v) VALUES ")
-		for i := 0; i < 200; i++ {
-			if i > 0 {
-				b.WriteString(", ")
-			}
+		mustSQL(t, root, multiInsert("INSERT INTO j.t (id, v) VALUES ", 0, 200, func(i int) string {
 			id := seg*1000 + 2*i // even ids only: odd ids are inside ranges but absent
-			fmt.Fprintf(&b, "(%d, 'v%d')", id, id)
-		}
-		mustSQL(t, root, b.String())
+			return fmt.Sprintf("(%d, 'v%d')", id, id)
+		}))
 		mustComplete(t, runJob(t, root, "STORAGE FLUSH TABLE j.t"))
 	}
 	st := &n.Cold().Reader().Stats

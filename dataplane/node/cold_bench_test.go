@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,16 +50,13 @@ const benchBody = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do
 func benchInsert(b *testing.B, n *Node, from, to int) {
 	b.Helper()
 	for start := from; start < to; start += 5000 {
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO cb.events (id, user_id, ts, body, flag) VALUES ")
-		for i := start; i < min(start+5000, to); i++ {
-			if i > start {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(&sb, "(%d, 'user-%d', %d, '%s', %v)", i, i%1000, 1700000000000000+int64(i), benchBody, i%3 == 0)
-		}
-		benchExec(b, n, sb.String())
+		benchExec(b, n, multiInsert("INSERT INTO cb.events (id, user_id, ts, body, flag) VALUES ", start, min(start+5000, to), benchEventRow))
 	}
+}
+
+// benchEventRow is row i of the benchmarks' events tables.
+func benchEventRow(i int) string {
+	return fmt.Sprintf("(%d, 'user-%d', %d, '%s', %v)", i, i%1000, 1700000000000000+int64(i), benchBody, i%3 == 0)
 }
 
 // BenchmarkColdFlush measures flush throughput: hot scan, Parquet encode

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,15 +18,9 @@ func TestFlushSurvivesSIGKILL(t *testing.T) {
 	ctx := context.Background()
 	mustSQL(t, root, `CREATE NAMESPACE k; CREATE SHARED TABLE k.s (id BIGINT PRIMARY KEY, v TEXT, n BIGINT)`)
 	for start := 0; start < 40000; start += 2000 {
-		var b strings.Builder
-		b.WriteString("INSERT INTO k.s (id, v, n) VALUES ")
-		for i := start; i < start+2000; i++ {
-			if i > start {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "(%d, 'value-%d', %d)", i, i, i%97)
-		}
-		mustSQL(t, root, b.String())
+		mustSQL(t, root, multiInsert("INSERT INTO k.s (id, v, n) VALUES ", start, start+2000, func(i int) string {
+			return fmt.Sprintf("(%d, 'value-%d', %d)", i, i, i%97)
+		}))
 	}
 	const q = "SELECT count(*), sum(id), sum(n), sum(length(v)), max(v) FROM k.s"
 	want := one(t, root, q)

@@ -77,15 +77,10 @@ func TestColdTierS3HundredThousandRows(t *testing.T) {
 		go func(u int) {
 			defer wg.Done()
 			for start := 0; start < perUser; start += 1000 {
-				var b strings.Builder
-				b.WriteString("INSERT INTO shop.orders (id, body, score) VALUES ")
-				for i := start; i < start+1000; i++ {
-					if i > start {
-						b.WriteString(", ")
-					}
-					fmt.Fprintf(&b, "(%d, 'u%d-row-%d', %d)", i, u, i, i*u)
-				}
-				if _, err := clients[u].SQL(context.Background(), b.String()); err != nil {
+				sql := multiInsert("INSERT INTO shop.orders (id, body, score) VALUES ", start, start+1000, func(i int) string {
+					return fmt.Sprintf("(%d, 'u%d-row-%d', %d)", i, u, i, i*u)
+				})
+				if _, err := clients[u].SQL(context.Background(), sql); err != nil {
 					errs <- err
 					return
 				}
@@ -193,20 +188,13 @@ func TestColdTierS3OutageDuringFlush(t *testing.T) {
 	createS3Storage(t, root, "minio", srv, "")
 	mustSQL(t, root, `CREATE NAMESPACE o; CREATE SHARED TABLE o.s (id BIGINT PRIMARY KEY, v TEXT) WITH (STORAGE_ID = 'minio');
 		CREATE USER TABLE o.u (id BIGINT PRIMARY KEY, v TEXT) WITH (STORAGE_ID = 'minio')`)
-	var b strings.Builder
-	b.WriteString("INSERT INTO o.u (id, v) VALUES ")
-	for i := 0; i < 2000; i++ {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "(%d, 'v%d')", i, i)
-	}
+	insert := multiInsert("INSERT INTO o.u (id, v) VALUES ", 0, 2000, func(i int) string { return fmt.Sprintf("(%d, 'v%d')", i, i) })
 	for u := 0; u < 8; u++ {
 		mustSQL(t, root, fmt.Sprintf("CREATE USER ou%d WITH PASSWORD 'password-%d'", u, u))
 		c := login(t, n, fmt.Sprintf("ou%d", u), fmt.Sprintf("password-%d", u))
-		mustSQL(t, c, b.String())
+		mustSQL(t, c, insert)
 	}
-	mustSQL(t, root, strings.Replace(b.String(), "o.u", "o.s", 1))
+	mustSQL(t, root, strings.Replace(insert, "o.u", "o.s", 1))
 	// First flush of the shared table works; then MinIO goes away mid-job.
 	mustComplete(t, runJob(t, root, "STORAGE FLUSH TABLE o.s"))
 	mustSQL(t, root, "UPDATE o.s SET v = 'hot' WHERE id = 3")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +79,28 @@ func wantCode(t *testing.T, c *client.Client, code string, status int, sql strin
 	}
 	if ae.Code != code || ae.HTTPStatus != status {
 		t.Fatalf("%s: want %s/%d, got %s/%d: %s", sql, code, status, ae.Code, ae.HTTPStatus, ae.Message)
+	}
+}
+
+// multiInsert builds one multi-row INSERT: head (ending in VALUES)
+// followed by row(i) for every i in [from, to), comma separated.
+func multiInsert(head string, from, to int, row func(i int) string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for i := from; i < to; i++ {
+		if i > from {
+			b.WriteString(", ")
+		}
+		b.WriteString(row(i))
+	}
+	return b.String()
+}
+
+// waitDropCleanups waits for the background cleanups of dropped tables.
+func waitDropCleanups(t *testing.T, n *Node) {
+	t.Helper()
+	if err := n.cold.WaitDropCleanups(ctx(t), nil); err != nil {
+		t.Fatal(err)
 	}
 }
 

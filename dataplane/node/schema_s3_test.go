@@ -43,6 +43,7 @@ func TestAlterAndDropOnS3(t *testing.T) {
 		t.Fatalf("objects before drop: %d %v", len(objs), err)
 	}
 	mustSQL(t, root, "DROP TABLE shop.items")
+	waitDropCleanups(t, n)
 	if objs, err = st.List(context.Background(), "prod/shop/"); err != nil || len(objs) != 0 {
 		t.Fatalf("objects after drop: %v %v", objs, err)
 	}

@@ -343,6 +343,11 @@ func TestDropTableCleansStorage(t *testing.T) {
 		t.Fatal("no segments written")
 	}
 	mustSQL(t, root, "DROP TABLE app.a")
+	// DROP returns once the cleanup job is queued; it is visible at once.
+	if got := one(t, root, "SELECT count(*) FROM system.jobs WHERE job_type = 'drop_cleanup' AND table_name = 'a'"); got != "1" {
+		t.Fatalf("cleanup jobs right after DROP: %s", got)
+	}
+	waitDropCleanups(t, n)
 	if got := countFiles(t, filepath.Join(storage, "a")); got != 0 {
 		t.Fatalf("%d objects left after DROP TABLE", got)
 	}
@@ -365,6 +370,9 @@ func TestDropTableCleansStorage(t *testing.T) {
 	if countFiles(t, filepath.Join(storage, "b")) == 0 {
 		t.Fatal("objects vanished before the cleanup ran")
 	}
+	// Its name is not reusable while the pending cleanup would empty the
+	// directories a new table of that name writes to.
+	wantCode(t, root, "SQL_EXECUTION_ERROR", 400, "CREATE USER TABLE app.b (id BIGINT PRIMARY KEY, v TEXT)")
 	n.Close()
 	n = startCold(t, dir)
 	defer n.Close()
@@ -377,6 +385,7 @@ func TestDropTableCleansStorage(t *testing.T) {
 	}
 
 	mustSQL(t, root, "DROP NAMESPACE app CASCADE")
+	waitDropCleanups(t, n)
 	if got := countFiles(t, storage); got != 0 {
 		t.Fatalf("%d objects left after DROP NAMESPACE CASCADE", got)
 	}

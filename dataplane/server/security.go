@@ -250,8 +250,7 @@ type setupRequest struct {
 // dba). Loopback only unless allow_remote_setup; 409 once set up.
 func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if !s.sec.ipAuth.allow(s.clientIP(r), start) {
-		rateLimited(w, start, "too many authentication requests from this address")
+	if !s.allowAuthRequest(w, r, start) {
 		return
 	}
 	if !s.opts.Security.AllowRemoteSetup && !isLoopback(r.RemoteAddr) {
@@ -259,8 +258,7 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req setupRequest
-	if status, code, err := s.decodeBody(w, r, &req); err != nil {
-		writeError(w, start, status, code, err.Error())
+	if !s.readBody(w, r, start, &req) {
 		return
 	}
 	if req.RootPassword == "" || len(req.RootPassword) > 64<<10 || len(req.Password) > 64<<10 || (req.User != "" && req.Password == "") {

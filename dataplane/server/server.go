@@ -132,8 +132,7 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req sqlRequest
-	if status, code, err := s.decodeBody(w, r, &req); err != nil {
-		writeError(w, start, status, code, err.Error())
+	if !s.readBody(w, r, start, &req) {
 		return
 	}
 	if req.SQL == nil {
@@ -194,13 +193,11 @@ type loginRequest struct {
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if !s.sec.ipAuth.allow(s.clientIP(r), start) {
-		rateLimited(w, start, "too many authentication requests from this address")
+	if !s.allowAuthRequest(w, r, start) {
 		return
 	}
 	var req loginRequest
-	if status, code, err := s.decodeBody(w, r, &req); err != nil {
-		writeError(w, start, status, code, err.Error())
+	if !s.readBody(w, r, start, &req) {
 		return
 	}
 	if req.User == "" {
@@ -303,14 +300,12 @@ type refreshRequest struct {
 // access/refresh pair, re-checking that the user is still active.
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if !s.sec.ipAuth.allow(s.clientIP(r), start) {
-		rateLimited(w, start, "too many authentication requests from this address")
+	if !s.allowAuthRequest(w, r, start) {
 		return
 	}
 	var req refreshRequest
 	if r.ContentLength != 0 {
-		if status, code, err := s.decodeBody(w, r, &req); err != nil {
-			writeError(w, start, status, code, err.Error())
+		if !s.readBody(w, r, start, &req) {
 			return
 		}
 	}

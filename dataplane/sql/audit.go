@@ -2,12 +2,9 @@ package sql
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
@@ -138,21 +135,11 @@ func auditAction(st parse.Statement) string {
 var auditLogView = &systemView{
 	columns: []viewColumn{col("audit_id", datatype.BigInt), col("timestamp", datatype.Timestamp), col("actor_user_id", datatype.Text), col("action", datatype.Text), col("target", datatype.Text), col("details", datatype.Text), col("ip_address", datatype.Text), col("subject_user_id", datatype.Text)},
 	rows: func(cs *connState) ([][]any, error) {
-		p := keys.CatalogPrefix(catalog.RecAudit)
-		it, err := cs.snap.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
-		if err != nil {
-			return nil, err
-		}
-		defer it.Close()
 		var out [][]any
-		for it.First(); it.Valid(); it.Next() {
-			var r catalog.AuditRecord
-			if err := json.Unmarshal(it.Value(), &r); err != nil {
-				return nil, fmt.Errorf("while reading the audit log: %w", err)
-			}
+		err := scanCatalogRecords(cs.snap, keys.CatalogPrefix(catalog.RecAudit), "the audit log", func(r *catalog.AuditRecord) {
 			out = append(out, []any{int64(r.AuditID), r.TimeMs * 1000, r.Actor, r.Action, nullIfEmpty(r.Target), nullIfEmpty(r.Details), nullIfEmpty(r.IP), nullIfEmpty(r.Subject)})
-		}
-		return out, it.Error()
+		})
+		return out, err
 	},
 }
 

@@ -97,6 +97,8 @@ type Engine struct {
 	onStatement func(kind string, took time.Duration, err error)
 	rwMu        sync.Mutex
 	rwCache     map[rewriteKey]*rewriteEntry
+	// alterMu serialises ALTERs that fence writes (exec_alter_fence.go).
+	alterMu sync.Mutex
 	// cold is the cold tier (nil: hot only); see exec_storage.go.
 	cold *flush.Manager
 	// liveReg is the live-query registry (system.live, KILL LIVE QUERY).

@@ -51,8 +51,18 @@ func (e *Engine) execAlterTable(ctx context.Context, sess *Session, s *parse.Alt
 		if err != nil {
 			return nil, err
 		}
+		fence, err := e.fenceForAlter(ctx, t, s)
+		if err != nil {
+			return nil, err
+		}
 		nt := cloneTable(t)
 		changed, err := e.alterDefinition(ctx, t, nt, s)
+		if err == nil && changed {
+			err = fence.checkLease()
+		}
+		if err != nil || !changed {
+			fence.release(false)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -60,6 +70,7 @@ func (e *Engine) execAlterTable(ctx context.Context, sess *Session, s *parse.Alt
 			return &Result{Message: fmt.Sprintf("Table '%s' unchanged (%s had no effect; schema version %d)", t.QualifiedName(), s.Action, t.SchemaVersion)}, nil
 		}
 		res, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatAlterTable, Table: nt, ExpectVersion: t.SchemaVersion})
+		fence.release(err == nil)
 		if errors.Is(err, engine.ErrConflict) && attempt < maxAlterRetries {
 			continue
 		}

@@ -70,33 +70,57 @@ func (e *Engine) execDropNamespace(ctx context.Context, sess *Session, s *parse.
 // pointers and (with a cold tier) every segment and manifest object — as
 // one drop_cleanup job per table (system.jobs), then forgets them. Table
 // ids are never reused, so the rows are already unreachable; this
-// reclaims the space. The pending-cleanup record written with the drop
-// makes CleanupDropped finish the job after a crash in between.
+// reclaims the space. With a cold tier the jobs run in the background
+// (flush/dropqueue.go): DROP returns once they are queued. The
+// pending-cleanup record written with the drop makes CleanupDropped
+// finish a job after a crash in between.
 func (e *Engine) dropTableData(ctx context.Context, tables []*catalog.Table) error {
 	for _, t := range tables {
-		if err := e.purgeTable(ctx, t, "drop"); err != nil {
+		var err error
+		if e.cold != nil && t.Name != "" {
+			_, err = e.cold.QueueDropCleanup(ctx, t, "drop")
+		} else {
+			err = e.purgeTable(ctx, t, "drop")
+		}
+		if err != nil {
 			return fmt.Errorf("while deleting data of %s: %w", t.QualifiedName(), err)
 		}
 	}
 	return nil
 }
 
-func (e *Engine) purgeTable(ctx context.Context, t *catalog.Table, trigger string) error {
-	if e.cold != nil && t.Name != "" {
-		_, err := e.cold.CleanupDropped(ctx, t, trigger)
-		return err
+// awaitDropCleanup waits for the background cleanup of a dropped table
+// named ns.name: a new table of that name would share its storage
+// directories, which the cleanup empties. A cleanup that failed leaves its
+// pending record: the name stays unavailable until a restart finishes it.
+func (e *Engine) awaitDropCleanup(ctx context.Context, ns, name string) error {
+	same := func(t *catalog.Table) bool { return t.Namespace == ns && t.Name == name }
+	if e.cold != nil {
+		if err := e.cold.WaitDropCleanups(ctx, same); err != nil {
+			return fmt.Errorf("while waiting for the cleanup of dropped table %s.%s: %w", ns, name, err)
+		}
 	}
-	return flush.PurgeHot(ctx, e.exec, t.ID, e.nowMs)
-}
-
-// CleanupDropped finishes the cleanup of tables dropped before a crash
-// interrupted it. It runs at startup.
-func (e *Engine) CleanupDropped(ctx context.Context) error {
-	p := keys.CatalogPrefix(catalog.RecDropped)
-	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
+	pending, err := e.pendingDrops()
 	if err != nil {
 		return err
 	}
+	for _, t := range pending {
+		if same(t) {
+			return badRequest(CodeExecution, "the data of dropped table %s.%s is still being deleted (see system.jobs); retry later", ns, name)
+		}
+	}
+	return nil
+}
+
+// pendingDrops lists the dropped tables whose cleanup has not finished.
+// Records from before the definition was kept hold only the table id.
+func (e *Engine) pendingDrops() ([]*catalog.Table, error) {
+	p := keys.CatalogPrefix(catalog.RecDropped)
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
 	var pending []*catalog.Table
 	for it.First(); it.Valid(); it.Next() {
 		k := it.Key()[len(p):]
@@ -114,7 +138,22 @@ func (e *Engine) CleanupDropped(ctx context.Context) error {
 		t.ID = binary.BigEndian.Uint32(k)
 		pending = append(pending, t)
 	}
-	if err := it.Close(); err != nil {
+	return pending, it.Error()
+}
+
+func (e *Engine) purgeTable(ctx context.Context, t *catalog.Table, trigger string) error {
+	if e.cold != nil && t.Name != "" {
+		_, err := e.cold.CleanupDropped(ctx, t, trigger)
+		return err
+	}
+	return flush.PurgeHot(ctx, e.exec, t.ID, e.nowMs)
+}
+
+// CleanupDropped finishes the cleanup of tables dropped before a crash
+// interrupted it. It runs at startup.
+func (e *Engine) CleanupDropped(ctx context.Context) error {
+	pending, err := e.pendingDrops()
+	if err != nil {
 		return err
 	}
 	for _, t := range pending {
@@ -160,6 +199,9 @@ func (e *Engine) execCreateTable(ctx context.Context, sess *Session, s *parse.Cr
 	}
 	if !canCreate(sess.Role, tt) {
 		return nil, denied("permission denied: role %s cannot create %s tables", sess.Role, tt)
+	}
+	if err := e.awaitDropCleanup(ctx, ns, s.Table.Name); err != nil {
+		return nil, err
 	}
 	now := e.nowMs()
 	t := &catalog.Table{Namespace: ns, Name: s.Table.Name, Type: tt, StorageID: "local", Compression: "snappy",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -40,7 +41,42 @@ func encodeRow(t *catalog.Table, vals []any, deleted bool) ([]byte, error) {
 	return rowcodec.Encode(0, deleted, t.SchemaVersion, cols)
 }
 
+// retryWrite runs one plan-and-propose attempt of a DML statement until it
+// succeeds, fails for good, or runs out of attempts. retryable tells which
+// failures mean the statement lost a race and must be planned again from
+// fresh state. A write refused by a schema fence (engine.ErrSchemaChanged)
+// waits a little first: the ALTER holding the fence is checking the table.
+func retryWrite(ctx context.Context, retryable func(error) bool, attempt func() (*Result, error)) (*Result, error) {
+	backoff := 5 * time.Millisecond
+	for n := 0; ; n++ {
+		res, err := attempt()
+		if err == nil || n >= maxConflictRetries || !retryable(err) {
+			return res, err
+		}
+		if errors.Is(err, engine.ErrSchemaChanged) {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 500*time.Millisecond)
+		}
+	}
+}
+
+// isSchemaChanged reports a write refused by a schema fence.
+func isSchemaChanged(err error) bool { return errors.Is(err, engine.ErrSchemaChanged) }
+
+// isConflict reports a write that lost a race (row or schema changed).
+func isConflict(err error) bool { return errors.Is(err, engine.ErrConflict) }
+
 func (e *Engine) execInsert(ctx context.Context, sess *Session, s *parse.Insert, params []any) (*Result, error) {
+	return retryWrite(ctx, isSchemaChanged, func() (*Result, error) { return e.insertOnce(ctx, sess, s, params) })
+}
+
+// insertOnce plans an INSERT under the table's current definition and
+// proposes it.
+func (e *Engine) insertOnce(ctx context.Context, sess *Session, s *parse.Insert, params []any) (*Result, error) {
 	t, err := e.resolveTable(sess, s.Table)
 	if err != nil {
 		return nil, err
@@ -116,7 +152,7 @@ func (e *Engine) execInsert(ctx context.Context, sess *Session, s *parse.Insert,
 		if err != nil {
 			return nil, err
 		}
-		cmd.Rows = append(cmd.Rows, engine.RowWrite{Op: engine.OpInsert, Table: t.ID, Key: keys.Row(scope, pk), Row: row})
+		cmd.Rows = append(cmd.Rows, engine.RowWrite{Op: engine.OpInsert, Table: t.ID, Key: keys.Row(scope, pk), Row: row, SchemaVersion: t.SchemaVersion})
 		pks = append(pks, pkVal)
 	}
 	_, err = e.proposeInsert(ctx, sess, t, cmd)
@@ -221,35 +257,115 @@ func (e *Engine) selectForWrite(ctx context.Context, sess *Session, t *catalog.T
 	return out, err
 }
 
-func (e *Engine) execUpdate(ctx context.Context, sess *Session, s *parse.Update, params []any) (*Result, error) {
-	t, err := e.resolveTable(sess, s.Table)
+// writeTarget resolves the table of an UPDATE or DELETE under its current
+// definition and checks the caller may write it with a WHERE clause.
+func (e *Engine) writeTarget(sess *Session, tn parse.TableName, verb, where string) (*catalog.Table, error) {
+	t, err := e.resolveTable(sess, tn)
 	if err != nil {
 		return nil, err
 	}
 	if err := canWrite(sess.Role, t); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(s.Where) == "" {
-		return nil, badRequest(CodeInvalidSQL, "UPDATE requires a WHERE clause")
+	if strings.TrimSpace(where) == "" {
+		return nil, badRequest(CodeInvalidSQL, "%s requires a WHERE clause", verb)
 	}
-	type setCol struct {
-		pos   int
-		expr  parse.Expr
-		rawAt int // index into matchedRow.vals, or -1
+	return t, nil
+}
+
+// matchAndPropose selects the rows of t matching where, builds one row
+// write per match and proposes them as one command. It returns the number
+// of rows written.
+func (e *Engine) matchAndPropose(ctx context.Context, sess *Session, t *catalog.Table, where string, extra []string, params []any, build func(m *matchedRow) (engine.RowWrite, error)) (int, error) {
+	rows, err := e.selectForWrite(ctx, sess, t, where, extra, params)
+	if err != nil || len(rows) == 0 {
+		return 0, err
 	}
+	group, _ := scopeOf(sess, t)
+	cmd := &engine.Command{Group: group, TimeMs: e.nowMs(), Rows: make([]engine.RowWrite, 0, len(rows))}
+	for i := range rows {
+		w, err := build(&rows[i])
+		if err != nil {
+			return 0, err
+		}
+		cmd.Rows = append(cmd.Rows, w)
+		guardCold(cmd, &rows[i])
+	}
+	if _, err := e.exec.Propose(ctx, cmd); err != nil {
+		return 0, err
+	}
+	return len(rows), nil
+}
+
+// setCol is one assignment of an UPDATE.
+type setCol struct {
+	pos   int
+	expr  parse.Expr
+	rawAt int // index into matchedRow.vals, or -1
+}
+
+func (e *Engine) execUpdate(ctx context.Context, sess *Session, s *parse.Update, params []any) (*Result, error) {
+	return retryWrite(ctx, isConflict, func() (*Result, error) {
+		t, err := e.writeTarget(sess, s.Table, "UPDATE", s.Where)
+		if err != nil {
+			return nil, err
+		}
+		sets, raws, err := updateSets(t, s)
+		if err != nil {
+			return nil, err
+		}
+		pos := t.PositionOf()
+		n, err := e.matchAndPropose(ctx, sess, t, s.Where, raws, params, func(m *matchedRow) (engine.RowWrite, error) {
+			vals := make([]any, len(t.Columns))
+			h, err := rowcodec.Decode(m.old, pos, nil, vals)
+			if err != nil {
+				return engine.RowWrite{}, err
+			}
+			fillMissing(t, h.SchemaVersion, vals)
+			for _, sc := range sets {
+				c := &t.Columns[sc.pos]
+				var v any
+				if sc.rawAt >= 0 {
+					if v, err = datatype.Coerce(c.Type, m.vals[sc.rawAt]); err != nil {
+						return engine.RowWrite{}, badRequest(CodeTypeMismatch, "column '%s': %v", c.Name, err)
+					}
+				} else if v, err = e.exprValue(ctx, sess, c, sc.expr, params); err != nil {
+					return engine.RowWrite{}, err
+				}
+				if v == nil && !c.Nullable {
+					return engine.RowWrite{}, badRequest(CodeConstraint, "column '%s' of %s must not be NULL", c.Name, t.QualifiedName())
+				}
+				vals[sc.pos] = v
+			}
+			row, err := encodeRow(t, vals, false)
+			if err != nil {
+				return engine.RowWrite{}, err
+			}
+			return engine.RowWrite{Op: engine.OpUpdate, Table: t.ID, Key: m.key, Row: row, ExpectSeq: m.seq, SchemaVersion: t.SchemaVersion}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &Result{RowCount: n, Message: fmt.Sprintf("Updated %d row(s)", n)}, nil
+	})
+}
+
+// updateSets maps an UPDATE's assignments to column positions; raws are
+// the SQL expressions SQLite evaluates per matched row.
+func updateSets(t *catalog.Table, s *parse.Update) ([]setCol, []string, error) {
 	var sets []setCol
 	var raws []string
 	seen := map[int]bool{}
 	for _, a := range s.Set {
 		i := t.ColumnIndex(a.Column)
 		if i < 0 {
-			return nil, notFound("column '%s' not found in table %s", a.Column, t.QualifiedName())
+			return nil, nil, notFound("column '%s' not found in table %s", a.Column, t.QualifiedName())
 		}
 		if i == t.PKIndex() {
-			return nil, badRequest(CodeInvalidSQL, "primary key column '%s' cannot be updated", a.Column)
+			return nil, nil, badRequest(CodeInvalidSQL, "primary key column '%s' cannot be updated", a.Column)
 		}
 		if seen[i] {
-			return nil, badRequest(CodeInvalidSQL, "column '%s' assigned more than once", a.Column)
+			return nil, nil, badRequest(CodeInvalidSQL, "column '%s' assigned more than once", a.Column)
 		}
 		seen[i] = true
 		sc := setCol{pos: i, expr: a.Expr, rawAt: -1}
@@ -259,93 +375,25 @@ func (e *Engine) execUpdate(ctx context.Context, sess *Session, s *parse.Update,
 		}
 		sets = append(sets, sc)
 	}
-	group, _ := scopeOf(sess, t)
-	pos := t.PositionOf()
-	for attempt := 0; ; attempt++ {
-		rows, err := e.selectForWrite(ctx, sess, t, s.Where, raws, params)
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) == 0 {
-			return &Result{RowCount: 0, Message: "Updated 0 row(s)"}, nil
-		}
-		cmd := &engine.Command{Group: group, TimeMs: e.nowMs(), Rows: make([]engine.RowWrite, 0, len(rows))}
-		for _, m := range rows {
-			vals := make([]any, len(t.Columns))
-			h, err := rowcodec.Decode(m.old, pos, nil, vals)
-			if err != nil {
-				return nil, err
-			}
-			fillMissing(t, h.SchemaVersion, vals)
-			for _, sc := range sets {
-				c := &t.Columns[sc.pos]
-				var v any
-				if sc.rawAt >= 0 {
-					if v, err = datatype.Coerce(c.Type, m.vals[sc.rawAt]); err != nil {
-						return nil, badRequest(CodeTypeMismatch, "column '%s': %v", c.Name, err)
-					}
-				} else if v, err = e.exprValue(ctx, sess, c, sc.expr, params); err != nil {
-					return nil, err
-				}
-				if v == nil && !c.Nullable {
-					return nil, badRequest(CodeConstraint, "column '%s' of %s must not be NULL", c.Name, t.QualifiedName())
-				}
-				vals[sc.pos] = v
-			}
-			row, err := encodeRow(t, vals, false)
-			if err != nil {
-				return nil, err
-			}
-			cmd.Rows = append(cmd.Rows, engine.RowWrite{Op: engine.OpUpdate, Table: t.ID, Key: m.key, Row: row, ExpectSeq: m.seq})
-			guardCold(cmd, &m)
-		}
-		_, err = e.exec.Propose(ctx, cmd)
-		if errors.Is(err, engine.ErrConflict) && attempt < maxConflictRetries {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &Result{RowCount: len(rows), Message: fmt.Sprintf("Updated %d row(s)", len(rows))}, nil
-	}
+	return sets, raws, nil
 }
 
 func (e *Engine) execDelete(ctx context.Context, sess *Session, s *parse.Delete, params []any) (*Result, error) {
-	t, err := e.resolveTable(sess, s.Table)
-	if err != nil {
-		return nil, err
-	}
-	if err := canWrite(sess.Role, t); err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(s.Where) == "" {
-		return nil, badRequest(CodeInvalidSQL, "DELETE requires a WHERE clause")
-	}
-	group, _ := scopeOf(sess, t)
-	tomb, err := rowcodec.Encode(0, true, t.SchemaVersion, nil)
-	if err != nil {
-		return nil, err
-	}
-	for attempt := 0; ; attempt++ {
-		rows, err := e.selectForWrite(ctx, sess, t, s.Where, nil, params)
+	return retryWrite(ctx, isConflict, func() (*Result, error) {
+		t, err := e.writeTarget(sess, s.Table, "DELETE", s.Where)
 		if err != nil {
 			return nil, err
 		}
-		if len(rows) == 0 {
-			return &Result{RowCount: 0, Message: "Deleted 0 row(s)"}, nil
-		}
-		cmd := &engine.Command{Group: group, TimeMs: e.nowMs(), Rows: make([]engine.RowWrite, 0, len(rows))}
-		for _, m := range rows {
-			cmd.Rows = append(cmd.Rows, engine.RowWrite{Op: engine.OpDelete, Table: t.ID, Key: m.key, Row: tomb, ExpectSeq: m.seq})
-			guardCold(cmd, &m)
-		}
-		_, err = e.exec.Propose(ctx, cmd)
-		if errors.Is(err, engine.ErrConflict) && attempt < maxConflictRetries {
-			continue
-		}
+		tomb, err := rowcodec.Encode(0, true, t.SchemaVersion, nil)
 		if err != nil {
 			return nil, err
 		}
-		return &Result{RowCount: len(rows), Message: fmt.Sprintf("Deleted %d row(s)", len(rows))}, nil
-	}
+		n, err := e.matchAndPropose(ctx, sess, t, s.Where, nil, params, func(m *matchedRow) (engine.RowWrite, error) {
+			return engine.RowWrite{Op: engine.OpDelete, Table: t.ID, Key: m.key, Row: tomb, ExpectSeq: m.seq}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &Result{RowCount: n, Message: fmt.Sprintf("Deleted %d row(s)", n)}, nil
+	})
 }

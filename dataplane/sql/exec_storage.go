@@ -98,6 +98,11 @@ func (e *Engine) execStorage(ctx context.Context, sess *Session, st parse.Statem
 		if err := e.checkConfigStorage(s.ID, "DROP STORAGE"); err != nil {
 			return nil, err
 		}
+		// Background cleanups of dropped tables still need the storage
+		// to delete their objects.
+		if err := e.cold.WaitDropCleanups(ctx, func(t *catalog.Table) bool { return t.StorageID == s.ID }); err != nil {
+			return nil, fmt.Errorf("while waiting for dropped tables' cleanups: %w", err)
+		}
 		res, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatDropStorage, IfExists: s.IfExists, Storage: &catalog.Storage{ID: s.ID}})
 		if err != nil {
 			return nil, err

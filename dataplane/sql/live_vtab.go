@@ -23,15 +23,7 @@ import (
 // connectTable in vtab.go) and returns the same values for them, so a
 // live query's WHERE evaluated over it agrees with the same WHERE
 // evaluated by a SELECT over the table.
-type rowModule struct{}
-
-func (rowModule) Create(ctx vtab.Context, args []string) (vtab.Table, error) {
-	return connectRowTable(ctx, args)
-}
-
-func (rowModule) Connect(ctx vtab.Context, args []string) (vtab.Table, error) {
-	return connectRowTable(ctx, args)
-}
+var rowModule = connectModule(connectRowTable)
 
 type rowTable struct {
 	m     *LiveMatcher
@@ -56,24 +48,14 @@ func connectRowTable(ctx vtab.Context, args []string) (vtab.Table, error) {
 		return nil, fmt.Errorf("kalam_row vtab: unknown matcher %s", args[3])
 	}
 	m := v.(*LiveMatcher)
-	id, err := strconv.ParseUint(strings.TrimSpace(args[4]), 10, 32)
+	t, err := vtabTable(m.e.cat, "kalam_row", args[4])
 	if err != nil {
-		return nil, fmt.Errorf("kalam_row vtab: bad table id %q", args[4])
+		return nil, err
 	}
-	t, ok := m.e.cat.TableByID(uint32(id))
-	if !ok {
-		return nil, fmt.Errorf("kalam_row vtab: table %d not found", id)
-	}
-	// Keep in step with connectTable (vtab.go): same names, same declared
-	// types, same hidden _seq.
-	var b strings.Builder
-	b.WriteString("CREATE TABLE x(")
-	for _, c := range t.Columns {
-		fmt.Fprintf(&b, "%s %s, ", quoteIdent(c.Name), c.Type.SQLiteDecl())
-	}
-	b.WriteString("_seq BIGINT HIDDEN)")
-	if err := ctx.Declare(b.String()); err != nil {
-		return nil, fmt.Errorf("kalam_row vtab: declare %s: %w", t.QualifiedName(), err)
+	// Same declaration as connectTable (vtab.go): same names, same
+	// declared types, same hidden _seq.
+	if err := declareTable(ctx, "kalam_row", t); err != nil {
+		return nil, err
 	}
 	return &rowTable{m: m, table: t}, nil
 }
@@ -159,7 +141,7 @@ func (e *Engine) NewLiveMatcher() (*LiveMatcher, error) {
 	rowModuleOnce.Do(func() {
 		// Registration reaches connections opened afterwards, which is all
 		// matcher connections; pool connections never need the module.
-		rowModuleErr = vtab.RegisterModule(e.pool.db, "kalam_row", rowModule{})
+		rowModuleErr = vtab.RegisterModule(e.pool.db, "kalam_row", rowModule)
 	})
 	if rowModuleErr != nil {
 		return nil, fmt.Errorf("while registering kalam_row: %w", rowModuleErr)

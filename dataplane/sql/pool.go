@@ -54,10 +54,10 @@ var (
 // registerSQLite installs the virtual-table modules and UDFs once per process.
 func registerSQLite(db *stdsql.DB) error {
 	registerOnce.Do(func() {
-		if registerErr = vtab.RegisterModule(db, "kalam", tableModule{}); registerErr != nil {
+		if registerErr = vtab.RegisterModule(db, "kalam", tableModule); registerErr != nil {
 			return
 		}
-		if registerErr = vtab.RegisterModule(db, "kalam_system", systemModule{}); registerErr != nil {
+		if registerErr = vtab.RegisterModule(db, "kalam_system", systemModule); registerErr != nil {
 			return
 		}
 		registerErr = registerUDFs()

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cockroachdb/pebble/v2"
 	"modernc.org/sqlite/vtab"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
@@ -55,26 +54,16 @@ var systemViews = map[string]*systemView{
 	"schemas": {
 		columns: []viewColumn{col("table_id", datatype.BigInt), col("table_name", datatype.Text), col("namespace_id", datatype.Text), col("table_type", datatype.Text), col("created_at", datatype.Timestamp), col("schema_version", datatype.Int), col("columns", datatype.JSON), col("table_comment", datatype.Text), col("updated_at", datatype.Timestamp), col("options", datatype.JSON), col("access_level", datatype.Text), col("is_latest", datatype.Boolean), col("storage_id", datatype.Text)},
 		rows: func(cs *connState) ([][]any, error) {
-			p := keys.CatalogPrefix(catalog.RecSchema)
-			it, err := cs.snap.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
-			if err != nil {
-				return nil, err
-			}
-			defer it.Close()
 			var out [][]any
-			for it.First(); it.Valid(); it.Next() {
-				var t catalog.Table
-				if err := json.Unmarshal(it.Value(), &t); err != nil {
-					return nil, fmt.Errorf("while reading schema history: %w", err)
-				}
+			err := scanCatalogRecords(cs.snap, keys.CatalogPrefix(catalog.RecSchema), "schema history", func(t *catalog.Table) {
 				live, ok := cs.eng.cat.TableByID(t.ID)
 				if !ok {
-					continue // dropped table
+					return // dropped table
 				}
 				cols, _ := json.Marshal(t.Columns)
 				out = append(out, []any{int64(t.ID), t.Name, t.Namespace, string(t.Type), t.CreatedAt * 1000, int64(t.SchemaVersion), string(cols), t.Comment, t.UpdatedAt * 1000, jsonText(t.Options), t.AccessLevel, live.SchemaVersion == t.SchemaVersion, t.StorageID})
-			}
-			return out, it.Error()
+			})
+			return out, err
 		},
 	},
 	"users": {
@@ -113,15 +102,7 @@ func nullIfEmpty(s string) any {
 }
 
 // systemModule serves system views: USING kalam_system(<conn id>, <view>).
-type systemModule struct{}
-
-func (systemModule) Create(ctx vtab.Context, args []string) (vtab.Table, error) {
-	return connectSystem(ctx, args)
-}
-
-func (systemModule) Connect(ctx vtab.Context, args []string) (vtab.Table, error) {
-	return connectSystem(ctx, args)
-}
+var systemModule = connectModule(connectSystem)
 
 type systemTable struct {
 	cs   *connState

@@ -22,15 +22,7 @@ import (
 // range. A primary-key equality becomes a point get and primary-key bounds a
 // bounded range; every constraint is still re-checked by SQLite (Omit is
 // never set), so a pushed-down bound only ever narrows a superset.
-type tableModule struct{}
-
-func (tableModule) Create(ctx vtab.Context, args []string) (vtab.Table, error) {
-	return connectTable(ctx, args)
-}
-
-func (tableModule) Connect(ctx vtab.Context, args []string) (vtab.Table, error) {
-	return connectTable(ctx, args)
-}
+var tableModule = connectModule(connectTable)
 
 type kalamTable struct {
 	cs    *connState
@@ -50,22 +42,12 @@ func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := strconv.ParseUint(strings.TrimSpace(args[4]), 10, 32)
+	t, err := vtabTable(cs.eng.cat, "kalam", args[4])
 	if err != nil {
-		return nil, fmt.Errorf("kalam vtab: bad table id %q", args[4])
+		return nil, err
 	}
-	t, ok := cs.eng.cat.TableByID(uint32(id))
-	if !ok {
-		return nil, fmt.Errorf("kalam vtab: table %d not found", id)
-	}
-	var b strings.Builder
-	b.WriteString("CREATE TABLE x(")
-	for _, c := range t.Columns {
-		fmt.Fprintf(&b, "%s %s, ", quoteIdent(c.Name), c.Type.SQLiteDecl())
-	}
-	b.WriteString("_seq BIGINT HIDDEN)")
-	if err := ctx.Declare(b.String()); err != nil {
-		return nil, fmt.Errorf("kalam vtab: declare %s: %w", t.QualifiedName(), err)
+	if err := declareTable(ctx, "kalam", t); err != nil {
+		return nil, err
 	}
 	maxID := uint32(0)
 	for _, c := range t.Columns {

@@ -21,20 +21,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
+	"github.com/kalamdb/kalamdb-k8s/hack/internal/benchserver"
 )
 
 type config struct {
@@ -68,62 +66,19 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	if c.url == "" {
-		u, pid, stop, err := startServer(*bin, c.password)
+		srv, err := benchserver.Start("livebench", *bin, c.password, "KALAMDB_BCRYPT_COST=4",
+			"KALAMDB_WEBSOCKET_MAX_CONNECTIONS=20000", "KALAMDB_RATE_LIMIT_AUTH_REQUESTS_PER_IP_PER_SEC=0", "KALAMDB_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER=1000000")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "livebench:", err)
 			os.Exit(1)
 		}
-		defer stop()
-		c.url, c.pid = u, pid
+		defer srv.Stop()
+		c.url, c.pid = srv.URL, srv.PID
 	}
 	if err := run(ctx, c); err != nil {
 		fmt.Fprintln(os.Stderr, "livebench:", err)
 		os.Exit(1)
 	}
-}
-
-func startServer(bin, password string) (string, int, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", 0, nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir, err := os.MkdirTemp("", "livebench-data-")
-	if err != nil {
-		return "", 0, nil, err
-	}
-	cmd := exec.Command(bin, "server")
-	cmd.Env = append(os.Environ(), "KALAMDB_DATA_DIR="+dir, "KALAMDB_SERVER_PORT="+strconv.Itoa(port),
-		"KALAMDB_ROOT_PASSWORD="+password, "KALAMDB_LOG_LEVEL=warn", "KALAMDB_BCRYPT_COST=4",
-		"KALAMDB_WEBSOCKET_MAX_CONNECTIONS=20000", "KALAMDB_RATE_LIMIT_AUTH_REQUESTS_PER_IP_PER_SEC=0", "KALAMDB_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER=1000000")
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", 0, nil, err
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _, _ = cmd.Process.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		os.RemoveAll(dir)
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	c := client.New(url)
-	for deadline := time.Now().Add(30 * time.Second); !c.Healthy(context.Background()); {
-		if time.Now().After(deadline) {
-			stop()
-			return "", 0, nil, fmt.Errorf("server did not become ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return url, cmd.Process.Pid, stop, nil
 }
 
 // rssMB reads a process's resident set size.
@@ -397,32 +352,55 @@ func insertSQL(id int64, conv string) string {
 		table, id, conv, strings.Repeat("x", 100), time.Now().UnixNano())
 }
 
-// fanout: n subscribers of every row, inserts paced at rate; latency is
-// from just before the insert request to the subscriber reading the row
-// (same clock: one process).
-func fanout(ctx context.Context, c config, root *client.Client, name string, n, inserts int, rate float64) error {
-	var mu sync.Mutex
-	lat := make([]time.Duration, 0, n*inserts)
-	var got atomic.Int64
-	var last atomic.Int64
+// deliveries records what subscribers of every row receive: the latency
+// from the row's sent_ns to its arrival, how many arrived, and when the
+// last one did.
+type deliveries struct {
+	mu        sync.Mutex
+	lat       []time.Duration
+	got, last atomic.Int64
+}
+
+// subscribe opens n subscribers of every row of the table, recording into
+// d, and keeps them pinged; closeSubs stops and closes them.
+func (d *deliveries) subscribe(ctx context.Context, c config, root *client.Client, n int) (closeSubs func(), err error) {
 	subs, err := openSubs(ctx, c.url, root.Token, n, []string{"SELECT * FROM " + table}, func(_ int, _, ns int64, at time.Time) {
-		d := at.Sub(time.Unix(0, ns))
-		mu.Lock()
-		lat = append(lat, d)
-		mu.Unlock()
-		got.Add(1)
-		last.Store(at.UnixNano())
+		l := at.Sub(time.Unix(0, ns))
+		d.mu.Lock()
+		d.lat = append(d.lat, l)
+		d.mu.Unlock()
+		d.got.Add(1)
+		d.last.Store(at.UnixNano())
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	stopPing := pinger(subs)
-	defer func() {
+	return func() {
 		stopPing()
 		for _, s := range subs {
 			s.close()
 		}
-	}()
+	}, nil
+}
+
+// wait waits until want deliveries arrived or timeout passed.
+func (d *deliveries) wait(want int64, timeout time.Duration) {
+	for deadline := time.Now().Add(timeout); d.got.Load() < want && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fanout: n subscribers of every row, inserts paced at rate; latency is
+// from just before the insert request to the subscriber reading the row
+// (same clock: one process).
+func fanout(ctx context.Context, c config, root *client.Client, name string, n, inserts int, rate float64) error {
+	d := &deliveries{lat: make([]time.Duration, 0, n*inserts)}
+	closeSubs, err := d.subscribe(ctx, c, root, n)
+	if err != nil {
+		return err
+	}
+	defer closeSubs()
 	rss := rssMB(c.pid)
 	var acks []time.Duration
 	interval := time.Duration(float64(time.Second) / rate)
@@ -438,12 +416,11 @@ func fanout(ctx context.Context, c config, root *client.Client, name string, n, 
 		acks = append(acks, time.Since(t0))
 	}
 	want := int64(n * inserts)
-	for deadline := time.Now().Add(30 * time.Second); got.Load() < want && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	span := time.Duration(last.Load() - begin.UnixNano())
-	mu.Lock()
-	defer mu.Unlock()
+	d.wait(want, 30*time.Second)
+	span := time.Duration(d.last.Load() - begin.UnixNano())
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	lat, got := d.lat, &d.got
 	fmt.Printf("%-22s subs=%-5d inserts=%-4d @%4.0f/s  delivery p50=%7.3f ms p99=%7.3f ms  ack p50=%6.3f ms p99=%6.3f ms  %8.0f deliveries/s  missing=%d  server RSS=%.0f MB  load %s\n",
 		name, n, inserts, rate, pct(lat, 0.5), pct(lat, 0.99), pct(acks, 0.5), pct(acks, 0.99),
 		float64(got.Load())/span.Seconds(), want-got.Load(), rss, loadAvg())
@@ -456,27 +433,12 @@ func fanout(ctx context.Context, c config, root *client.Client, name string, n, 
 func saturation(ctx context.Context, c config, root *client.Client) error {
 	n := c.subs
 	const rows = 1000
-	var mu sync.Mutex
-	lat := make([]time.Duration, 0, n*rows)
-	var got, last atomic.Int64
-	subs, err := openSubs(ctx, c.url, root.Token, n, []string{"SELECT * FROM " + table}, func(_ int, _, ns int64, at time.Time) {
-		d := at.Sub(time.Unix(0, ns))
-		mu.Lock()
-		lat = append(lat, d)
-		mu.Unlock()
-		got.Add(1)
-		last.Store(at.UnixNano())
-	})
+	d := &deliveries{lat: make([]time.Duration, 0, n*rows)}
+	closeSubs, err := d.subscribe(ctx, c, root, n)
 	if err != nil {
 		return err
 	}
-	stopPing := pinger(subs)
-	defer func() {
-		stopPing()
-		for _, s := range subs {
-			s.close()
-		}
-	}()
+	defer closeSubs()
 	var next atomic.Int64
 	begin := time.Now()
 	var wg sync.WaitGroup
@@ -514,17 +476,16 @@ func saturation(ctx context.Context, c config, root *client.Client) error {
 	wg.Wait()
 	insertSpan := time.Since(begin)
 	want := int64(n * rows)
-	for deadline := time.Now().Add(60 * time.Second); got.Load() < want && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	d.wait(want, 60*time.Second)
 	close(stopRSS)
 	<-rssDone
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	span := time.Duration(last.Load() - begin.UnixNano())
-	mu.Lock()
-	defer mu.Unlock()
+	span := time.Duration(d.last.Load() - begin.UnixNano())
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	lat, got := d.lat, &d.got
 	fmt.Printf("%-22s subs=%-5d inserts=%-4d writers=%d  %.0f inserts/s  delivery p50=%7.3f ms p99=%7.3f ms  %8.0f deliveries/s  missing=%d  max server RSS=%.0f MB  load %s\n",
 		"saturation", n, rows, c.writers, rows/insertSpan.Seconds(), pct(lat, 0.5), pct(lat, 0.99),
 		float64(got.Load())/span.Seconds(), want-got.Load(), maxRSS, loadAvg())

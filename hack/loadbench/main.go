@@ -11,16 +11,13 @@ import (
 	"flag"
 	"fmt"
 	"math/rand"
-	"net"
 	"os"
-	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
+	"github.com/kalamdb/kalamdb-k8s/hack/internal/benchserver"
 )
 
 func main() {
@@ -34,60 +31,18 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	if *url == "" {
-		u, stop, err := startServer(*bin, *password)
+		srv, err := benchserver.Start("loadbench", *bin, *password, "KALAMDB_MAX_QUERY_LIMIT=100000")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadbench:", err)
 			os.Exit(1)
 		}
-		defer stop()
-		*url = u
+		defer srv.Stop()
+		*url = srv.URL
 	}
 	if err := run(ctx, *url, *user, *password, *rows); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
 	}
-}
-
-func startServer(bin, password string) (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir, err := os.MkdirTemp("", "loadbench-data-")
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command(bin, "server")
-	cmd.Env = append(os.Environ(), "KALAMDB_DATA_DIR="+dir, "KALAMDB_SERVER_PORT="+strconv.Itoa(port),
-		"KALAMDB_ROOT_PASSWORD="+password, "KALAMDB_LOG_LEVEL=warn", "KALAMDB_MAX_QUERY_LIMIT=100000")
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _, _ = cmd.Process.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-		os.RemoveAll(dir)
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	c := client.New(url)
-	for deadline := time.Now().Add(30 * time.Second); !c.Healthy(context.Background()); {
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, fmt.Errorf("server did not become ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return url, stop, nil
 }
 
 type stats struct {

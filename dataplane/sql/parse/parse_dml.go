@@ -237,6 +237,20 @@ func (p *parser) requiredWhere(verb string) (string, error) {
 		return "", p.unexpected("WHERE", fmt.Sprintf("%s target", verb))
 	}
 	p.advance()
+	return p.balancedCondition(func(t Token, depth int) (bool, error) {
+		if depth == 0 && isKw(t, "returning") {
+			return false, errSQL(t.Pos, "RETURNING is not supported yet")
+		}
+		return false, nil
+	})
+}
+
+// balancedCondition returns the raw text of a WHERE condition, which must
+// be one balanced expression (callers wrap it in parentheses, so "a) OR
+// (b" must never get through). check sees every other token with its
+// parenthesis depth: it may refuse the token, or end the condition before
+// it (stop). The first token must not be a stop token.
+func (p *parser) balancedCondition(check func(t Token, depth int) (stop bool, err error)) (string, error) {
 	first := p.peek()
 	if first.Kind == TokEOF {
 		return "", errSQL(first.Pos, "expected condition after \"WHERE\"")
@@ -252,8 +266,14 @@ func (p *parser) requiredWhere(verb string) (string, error) {
 				return "", errSQL(t.Pos, `unbalanced ")" in WHERE clause`)
 			}
 			depth--
-		case depth == 0 && isKw(t, "returning"):
-			return "", errSQL(t.Pos, "RETURNING is not supported yet")
+		default:
+			stop, err := check(t, depth)
+			if err != nil {
+				return "", err
+			}
+			if stop {
+				return p.sql[first.Pos:last.End], nil
+			}
 		}
 		last = p.advance()
 	}

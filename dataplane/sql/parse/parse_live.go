@@ -107,36 +107,22 @@ func (p *parser) liveOptions() (map[string]string, error) {
 // row with no other table in reach. With stopAtOptions, a depth-0
 // "OPTIONS (" ends the condition (SUBSCRIBE TO).
 func (p *parser) liveWhere(stopAtOptions bool) (string, error) {
-	first := p.peek()
-	if first.Kind == TokEOF || (stopAtOptions && isKw(first, "options") && isOp(p.peekAt(1), "(")) {
+	if first := p.peek(); first.Kind == TokEOF || (stopAtOptions && isKw(first, "options") && isOp(p.peekAt(1), "(")) {
 		return "", errSQL(first.Pos, "expected condition after \"WHERE\"")
 	}
-	depth := 0
-	last := first
-	for t := p.peek(); t.Kind != TokEOF; t = p.peek() {
+	return p.balancedCondition(func(t Token, depth int) (bool, error) {
 		switch {
-		case isOp(t, "("):
-			depth++
-		case isOp(t, ")"):
-			if depth == 0 {
-				return "", errSQL(t.Pos, `unbalanced ")" in WHERE clause`)
-			}
-			depth--
 		case isKw(t, "select"):
-			return "", errSQL(t.Pos, "subqueries are not supported in live queries")
+			return false, errSQL(t.Pos, "subqueries are not supported in live queries")
 		case depth == 0 && stopAtOptions && isKw(t, "options") && isOp(p.peekAt(1), "("):
-			return p.sql[first.Pos:last.End], nil
+			return true, nil
 		case depth == 0 && t.Kind == TokIdent:
 			if _, stop := liveStopWords[t.Value]; stop {
-				return "", errSQL(t.Pos, "%s is not supported in live queries (a subscription is SELECT ... FROM one table [WHERE ...])", strings.ToUpper(t.Value))
+				return false, errSQL(t.Pos, "%s is not supported in live queries (a subscription is SELECT ... FROM one table [WHERE ...])", strings.ToUpper(t.Value))
 			}
 		}
-		last = p.advance()
-	}
-	if depth != 0 {
-		return "", errSQL(last.End, "unbalanced \"(\" in WHERE clause")
-	}
-	return p.sql[first.Pos:last.End], nil
+		return false, nil
+	})
 }
 
 // parseKill parses KILL LIVE QUERY '<live_id>'.

@@ -75,6 +75,10 @@ type Segment struct {
 	Compression string                `json:"compression"`
 	CreatedAt   int64                 `json:"created_at"`
 	Status      string                `json:"status"`
+	// SHA256 is the hex SHA-256 of the file, recorded when it is written
+	// so backups can skip reading segments the target already holds.
+	// Empty in manifests written before it existed (they are hashed).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // ColumnStat is a column's min/max/null count in one segment (min/max

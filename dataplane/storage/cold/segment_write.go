@@ -2,6 +2,8 @@ package cold
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 
@@ -289,50 +291,46 @@ func (w *Writer) AppendEncoded(pk, row []byte) error {
 			if !ok && h.Deleted && c == w.s.PK {
 				v, ok = keys.DecodeIntPK(pk)
 			}
-			if !ok {
-				w.ints[c].AppendNull()
-				st.nulls++
-				continue
-			}
-			w.ints[c].Append(v)
-			st.addInt(v)
+			appendOrNull(w.ints[c], v, ok, st, st.addInt)
 		case w.floats[c] != nil:
 			v, ok := rowcodec.FloatAt(row, off)
-			if !ok {
-				w.floats[c].AppendNull()
-				st.nulls++
-				continue
-			}
-			w.floats[c].Append(v)
-			st.addFloat(v)
+			appendOrNull(w.floats[c], v, ok, st, st.addFloat)
 		case w.bools[c] != nil:
 			v, ok := rowcodec.BoolAt(row, off)
 			if !ok && h.Deleted && c == w.s.PK && len(pk) == 1 {
 				v, ok = pk[0] == 1, true
 			}
-			if !ok {
-				w.bools[c].AppendNull()
-				st.nulls++
-				continue
-			}
-			w.bools[c].Append(v)
+			appendOrNull(w.bools[c], v, ok, st, nil)
 		default:
 			v, ok := rowcodec.BytesAt(row, off)
 			if !ok && h.Deleted && c == w.s.PK {
 				v, ok = pk, true
 			}
-			if !ok {
-				w.bins[c].AppendNull()
-				st.nulls++
-				continue
-			}
-			w.bins[c].Append(v)
+			var add func([]byte)
 			if w.s.Columns[c].Kind != datatype.Bytes {
-				st.addBytes(v)
+				add = st.addBytes
 			}
+			appendOrNull(w.bins[c], v, ok, st, add)
 		}
 	}
 	return w.end()
+}
+
+// appendOrNull appends v to a typed column builder, or NULL when !ok, and
+// feeds the column statistics (add may be nil: no min/max kept).
+func appendOrNull[T any](b interface {
+	Append(T)
+	AppendNull()
+}, v T, ok bool, st *statAcc, add func(T)) {
+	if !ok {
+		b.AppendNull()
+		st.nulls++
+		return
+	}
+	b.Append(v)
+	if add != nil {
+		add(v)
+	}
 }
 
 // Abort releases the writer without producing a file.
@@ -358,6 +356,8 @@ func (w *Writer) Finish() ([]byte, Segment, error) {
 	w.seg.RowCount = int64(w.n)
 	w.seg.MaxPK = append([]byte(nil), w.lastPK...)
 	w.seg.SizeBytes = int64(w.buf.Len())
+	sum := sha256.Sum256(w.buf.Bytes())
+	w.seg.SHA256 = hex.EncodeToString(sum[:])
 	w.seg.ColumnStats = map[string]ColumnStat{}
 	for c, col := range w.s.Columns {
 		w.seg.ColumnStats[strconv.FormatUint(uint64(col.ID), 10)] = w.stats[c].stat()

@@ -6,6 +6,7 @@
 //
 //	[group u16][0x00]                                   group state: applied index, last _seq
 //	[group u16][0x01][record u8][name...]               catalog records (meta group only)
+//	[group u16][0x03][table u32]                        schema-write fence of a table (data groups)
 //	[group u16][0x10][table u32][user...][0x00][pk...]  USER/STREAM table rows
 //	[group u16][0x10][table u32][pk...]                 SHARED table rows
 //	[group u16][0x20][table u32][user...][0x00]         history horizon of a USER/STREAM scope
@@ -186,4 +187,14 @@ func HistoryHorizonOf(scope []byte) []byte {
 		k[2] = kindHistory
 	}
 	return k
+}
+
+// kindSchemaFence marks a table's schema-write fence in a data group.
+const kindSchemaFence byte = 0x03
+
+// SchemaFence is the key of a table's schema-write fence in data group g:
+// [group u16][0x03][table u32]. Its value (engine/fence.go) holds the
+// minimum schema version row writes must have been planned under.
+func SchemaFence(g uint16, table uint32) []byte {
+	return []byte{byte(g >> 8), byte(g), kindSchemaFence, byte(table >> 24), byte(table >> 16), byte(table >> 8), byte(table)}
 }

@@ -1,0 +1,82 @@
+package sql
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+	"modernc.org/sqlite/vtab"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
+)
+
+// connectModule adapts a connect function to vtab.Module. Every KalamDB
+// module is a temp table over state held in Go, so CREATE and CONNECT do
+// the same thing: bind the arguments and declare the columns.
+type connectModule func(ctx vtab.Context, args []string) (vtab.Table, error)
+
+// Create implements vtab.Module.
+func (f connectModule) Create(ctx vtab.Context, args []string) (vtab.Table, error) {
+	return f(ctx, args)
+}
+
+// Connect implements vtab.Module.
+func (f connectModule) Connect(ctx vtab.Context, args []string) (vtab.Table, error) {
+	return f(ctx, args)
+}
+
+// vtabTable resolves the <table id> argument of a kalam or kalam_row vtab.
+func vtabTable(cat *catalog.Cache, module, arg string) (*catalog.Table, error) {
+	id, err := strconv.ParseUint(strings.TrimSpace(arg), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%s vtab: bad table id %q", module, arg)
+	}
+	t, ok := cat.TableByID(uint32(id))
+	if !ok {
+		return nil, fmt.Errorf("%s vtab: table %d not found", module, id)
+	}
+	return t, nil
+}
+
+// declareTable declares a table's columns plus the hidden _seq. The kalam
+// and kalam_row modules both use it so that a live query's WHERE over one
+// row sees exactly the names and declared types a SELECT sees.
+func declareTable(ctx vtab.Context, module string, t *catalog.Table) error {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE x(")
+	for _, c := range t.Columns {
+		fmt.Fprintf(&b, "%s %s, ", quoteIdent(c.Name), c.Type.SQLiteDecl())
+	}
+	b.WriteString("_seq BIGINT HIDDEN)")
+	if err := ctx.Declare(b.String()); err != nil {
+		return fmt.Errorf("%s vtab: declare %s: %w", module, t.QualifiedName(), err)
+	}
+	return nil
+}
+
+// iterReader is what scanCatalogRecords needs of a snapshot or the DB.
+type iterReader interface {
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+// scanCatalogRecords decodes every JSON catalog record under prefix p, in
+// key order, from the reader r (a pinned snapshot or the DB) and hands each
+// to fn. what names the records in errors.
+func scanCatalogRecords[T any](r iterReader, p []byte, what string, fn func(*T)) error {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		var v T
+		if err := json.Unmarshal(it.Value(), &v); err != nil {
+			return fmt.Errorf("while reading %s: %w", what, err)
+		}
+		fn(&v)
+	}
+	return it.Error()
+}
