@@ -98,7 +98,7 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 		if a.group != keys.GroupMeta {
 			return Result{}, applyErr(ErrInvalid, "catalog command sent to group %d", a.group)
 		}
-		return a.applyCatalog(cmd)
+		return a.applyCatalogAudited(cmd)
 	}
 	if cmd.Cold != nil {
 		return a.applyCold(cmd.Cold)
