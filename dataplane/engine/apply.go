@@ -103,6 +103,9 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 	if cmd.Cold != nil {
 		return a.applyCold(cmd.Cold)
 	}
+	if cmd.PurgeUser != nil {
+		return a.applyPurgeUser(cmd.PurgeUser)
+	}
 	return a.applyRows(cmd)
 }
 
@@ -416,7 +419,7 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 			if u.DeletedAt != 0 {
 				// The user id owns USER-table rows that are retained after a
 				// drop: reusing the name would hand them to a new account.
-				return Result{}, applyErr(ErrAlreadyExists, "user '%s' was dropped and its data is retained; choose another name", cw.User.UserID)
+				return Result{}, applyErr(ErrAlreadyExists, "user '%s' was dropped and its data is retained until the user_cleanup job purges it; choose another name or wait", cw.User.UserID)
 			}
 			return Result{}, applyErr(ErrAlreadyExists, "user '%s' already exists", cw.User.UserID)
 		}
@@ -437,6 +440,8 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 		return a.applyRestoreTable(cw)
 	case CatAppendAudit:
 		return a.appendAudit(cmd)
+	case CatPurgeUser:
+		return a.purgeUser(cw)
 
 	case CatPurgeDropped:
 		var id [4]byte

@@ -128,6 +128,8 @@ type Command struct {
 	ColdGuard *ColdGuard `json:"cold_guard,omitempty"`
 	// Cold commits a flush/compaction or purges hot rows (cold.go).
 	Cold *ColdCommit `json:"cold,omitempty"`
+	// PurgeUser deletes a dropped user's rows (userpurge.go).
+	PurgeUser *UserPurge `json:"purge_user,omitempty"`
 }
 
 // Result is the outcome of one applied command.
