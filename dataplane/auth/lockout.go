@@ -22,8 +22,10 @@ type LockoutPolicy struct {
 const maxLockoutEntries = 100_000
 
 // Lockout counts failed logins per user name and locks names that fail too
-// often. It is in memory and per node: a restart clears it, and the per-IP
-// auth rate limit is what bounds guessing across restarts.
+// often. It is in memory and per node; the SQL engine persists the locks of
+// existing users (catalog.User.LockedUntil) and restores them with Restore
+// at start, so only failure counts and locks of unknown names are lost on
+// a restart (the per-IP auth rate limit still bounds guessing).
 type Lockout struct {
 	policy LockoutPolicy
 	mu     sync.Mutex
@@ -126,4 +128,15 @@ func (l *Lockout) sweep(now time.Time) {
 			delete(l.m, k)
 		}
 	}
+}
+
+// Restore re-installs a lock that ends at until (a persisted lock, after a
+// restart). A lock already past is ignored.
+func (l *Lockout) Restore(user string, until, now time.Time) {
+	if l == nil || l.policy.MaxAttempts <= 0 || !now.Before(until) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.m[user] = &lockState{windowStart: now, lockedUntil: until}
 }

@@ -112,7 +112,7 @@ func (v *ExternalVerifier) Verify(token string) (Claims, error) {
 		return v.key(iss, kid)
 	})
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Claims{}, verifyErr(err)
 	}
 	if out.Subject == "" {
 		return Claims{}, fmt.Errorf("%w: missing sub claim", ErrInvalidToken)

@@ -27,6 +27,20 @@ const (
 // answer 401 with errors.Is.
 var ErrInvalidToken = errors.New("auth: invalid token")
 
+// ErrTokenExpired is wrapped (besides ErrInvalidToken) by a Verify failure
+// whose only fault is the expiry of an otherwise valid token: the
+// signature is checked first, so a forged token never reports it. Clients
+// use it to tell "refresh" from "log in again" (TOKEN_EXPIRED).
+var ErrTokenExpired = fmt.Errorf("%w: token expired", ErrInvalidToken)
+
+// verifyErr wraps a JWT parser failure as ErrTokenExpired or ErrInvalidToken.
+func verifyErr(err error) error {
+	if errors.Is(err, jwt.ErrTokenExpired) {
+		return fmt.Errorf("%w: %w", ErrTokenExpired, err)
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidToken, err)
+}
+
 // Claims are the verified contents of a KalamDB token.
 type Claims struct {
 	// Subject identifies the user (the sub claim).
@@ -128,7 +142,7 @@ func (t *TokenIssuer) Verify(token string, wantType string) (Claims, error) {
 	var c jwtClaims
 	keyFunc := func(*jwt.Token) (any, error) { return t.secret, nil }
 	if _, err := parser.ParseWithClaims(token, &c, keyFunc); err != nil {
-		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Claims{}, verifyErr(err)
 	}
 	// The parser checks iat only when present; require it so every token
 	// carries the time it was minted.

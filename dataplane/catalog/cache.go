@@ -202,3 +202,14 @@ func (c *Cache) SetUser(u *User) {
 
 // Version returns a counter that changes whenever the catalog changes.
 func (c *Cache) Version() uint64 { return c.version.Load() }
+
+// DeleteUserIfDropped removes a purged user from the mirror unless the
+// entry is live again (a CREATE USER of the name applied in between).
+func (c *Cache) DeleteUserIfDropped(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if u, ok := c.users[id]; ok && u.DeletedAt != 0 {
+		delete(c.users, id)
+		c.version.Add(1)
+	}
+}

@@ -139,6 +139,12 @@ type User struct {
 	// TokensValidAfter (ms) revokes every token issued before it: set on
 	// password and role changes and on drop.
 	TokensValidAfter int64 `json:"tokens_valid_after,omitempty"`
+	// LockedUntil (ms) is the end of the lockout that repeated failed
+	// logins caused, persisted when the lock starts so it survives a
+	// restart; FailedLoginAttempts is the count that caused it. Individual
+	// failures are counted in memory only (auth.Lockout).
+	LockedUntil         int64 `json:"locked_until,omitempty"`
+	FailedLoginAttempts int   `json:"failed_login_attempts,omitempty"`
 }
 
 // Record types in the meta group (keys.Catalog's record byte).

@@ -33,6 +33,8 @@ type Config struct {
 	// RateLimit and Audit are request limits and the audit log (security.go).
 	RateLimit RateLimitConfig `toml:"rate_limit"`
 	Audit     AuditConfig     `toml:"audit"`
+	// UserManagement schedules the purge of dropped users (usermgmt.go).
+	UserManagement UserManagementConfig `toml:"user_management"`
 }
 
 // ServerConfig controls the network listener and node identity.
@@ -196,6 +198,8 @@ func Default() Config {
 		Storages:  []StorageEntry{},
 		RateLimit: defaultRateLimit(),
 		Audit:     defaultAudit(),
+
+		UserManagement: defaultUserManagement(),
 	}
 }
 

@@ -34,6 +34,7 @@ func (c Config) Validate() error {
 	c.Auth.validateSecurity(&p)
 	c.RateLimit.validate(&p)
 	c.Audit.validate(&p)
+	c.UserManagement.validate(&p)
 	c.Security.TLS.validate(&p)
 	c.Security.CORS.validate(&p)
 	return errors.Join(p...)

@@ -98,13 +98,16 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 		if a.group != keys.GroupMeta {
 			return Result{}, applyErr(ErrInvalid, "catalog command sent to group %d", a.group)
 		}
-		return a.applyCatalog(cmd)
+		return a.applyCatalogAudited(cmd)
 	}
 	if cmd.Fence != nil {
 		return a.applyFence(cmd.Fence)
 	}
 	if cmd.Cold != nil {
 		return a.applyCold(cmd.Cold)
+	}
+	if cmd.PurgeUser != nil {
+		return a.applyPurgeUser(cmd.PurgeUser)
 	}
 	return a.applyRows(cmd)
 }
@@ -406,7 +409,7 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 			if u.DeletedAt != 0 {
 				// The user id owns USER-table rows that are retained after a
 				// drop: reusing the name would hand them to a new account.
-				return Result{}, applyErr(ErrAlreadyExists, "user '%s' was dropped and its data is retained; choose another name", cw.User.UserID)
+				return Result{}, applyErr(ErrAlreadyExists, "user '%s' was dropped and its data is retained until the user_cleanup job purges it; choose another name or wait", cw.User.UserID)
 			}
 			return Result{}, applyErr(ErrAlreadyExists, "user '%s' already exists", cw.User.UserID)
 		}
@@ -427,6 +430,8 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 		return a.applyRestoreTable(cw)
 	case CatAppendAudit:
 		return a.appendAudit(cmd)
+	case CatPurgeUser:
+		return a.purgeUser(cw)
 
 	case CatPurgeDropped:
 		var id [4]byte

@@ -7,6 +7,9 @@ package engine
 //     path, so ids are unique, increase in apply order and encode the time.
 //   - Retention is applied in the same batch as the append, from the
 //     command's own time and retention, so replay is deterministic.
+//   - A catalog change carrying an Audit record (any op but
+//     CatAppendAudit) appends it in the same batch, only when the change
+//     applied: the change and its record commit or fail together.
 
 import (
 	"encoding/json"
@@ -41,4 +44,22 @@ func (a *applier) appendAudit(cmd *Command) (Result, error) {
 		}
 	}
 	return Result{}, nil
+}
+
+// applyCatalogAudited applies a catalog change and, when it carries an
+// audit record and succeeded (IF [NOT] EXISTS no-ops included), appends
+// the record in the same batch.
+func (a *applier) applyCatalogAudited(cmd *Command) (Result, error) {
+	cw := cmd.Catalog
+	if cw.Audit == nil || cw.Op == CatAppendAudit {
+		return a.applyCatalog(cmd)
+	}
+	res, err := a.applyCatalog(cmd)
+	if err != nil {
+		return res, err
+	}
+	if _, err := a.appendAudit(cmd); err != nil {
+		return Result{}, err
+	}
+	return res, nil
 }

@@ -101,7 +101,9 @@ type CatalogWrite struct {
 	ExpectVersion uint32 `json:"expect_version,omitempty"`
 	// History is every schema version of a restored table (CatRestoreTable).
 	History []*catalog.Table `json:"history,omitempty"`
-	// Audit and AuditRetentionMs are CatAppendAudit's record and retention.
+	// Audit and AuditRetentionMs are CatAppendAudit's record and retention;
+	// on any other op, Audit is the record of the statement that made the
+	// change, appended in the same batch when the change applies (audit.go).
 	Audit            *catalog.AuditRecord `json:"audit,omitempty"`
 	AuditRetentionMs int64                `json:"audit_retention_ms,omitempty"`
 }
@@ -131,6 +133,8 @@ type Command struct {
 	Cold *ColdCommit `json:"cold,omitempty"`
 	// Fence sets a table's schema-write fence in a data group (fence.go).
 	Fence *SchemaFence `json:"fence,omitempty"`
+	// PurgeUser deletes a dropped user's rows (userpurge.go).
+	PurgeUser *UserPurge `json:"purge_user,omitempty"`
 }
 
 // Result is the outcome of one applied command.

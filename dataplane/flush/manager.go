@@ -62,6 +62,11 @@ type Options struct {
 	OrphanGrace     time.Duration
 	// JobRetention is how many finished job records are kept.
 	JobRetention int
+	// UserDeletionGrace is how long a dropped user's rows are kept before
+	// the user_cleanup job purges them; UserCleanupInterval is how often
+	// the scheduler looks for such users (usercleanup.go).
+	UserDeletionGrace   time.Duration
+	UserCleanupInterval time.Duration
 	// SegmentCacheBytes bounds decoded segments kept in memory.
 	SegmentCacheBytes int64
 	Logger            *slog.Logger
@@ -142,6 +147,8 @@ func New(db *pebble.DB, cat *catalog.Cache, ex Executor, opts Options) *Manager 
 	defaults.Positive(&opts.MaxRowsPerFlush, d.MaxRowsPerFlush)
 	defaults.Positive(&opts.StreamEvictionInterval, d.StreamEvictionInterval)
 	defaults.Positive(&opts.JanitorInterval, d.JanitorInterval)
+	defaults.Positive(&opts.UserDeletionGrace, DefaultUserDeletionGrace)
+	defaults.Positive(&opts.UserCleanupInterval, DefaultUserCleanupInterval)
 	defaults.Positive(&opts.JobRetention, d.JobRetention)
 	defaults.Ptr(&opts.Logger, slog.Default())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -185,6 +192,11 @@ func (m *Manager) Close() {
 // observe counts hot writes per scope (rows policy) and notes committed
 // cold pointers. It runs on apply goroutines: it must stay cheap.
 func (m *Manager) observe(cmd *engine.Command, res *engine.Result) {
+	if cw := cmd.Catalog; cw != nil && cw.Op == engine.CatPurgeUser && !res.Skipped && cw.User != nil {
+		// The purged record leaves the mirror (usercleanup.go).
+		m.cat.DeleteUserIfDropped(cw.User.UserID)
+		return
+	}
 	if cmd.Cold != nil && cmd.Cold.Pointer != nil {
 		if t, _, ok := keys.ParseColdPointer(cmd.Cold.Pointer); ok {
 			m.coldTables.Store(t, struct{}{})

@@ -51,7 +51,7 @@ func (m *Manager) scheduler() {
 	defer m.wg.Done()
 	tick := time.NewTicker(m.opts.Tick)
 	defer tick.Stop()
-	lastEvict, lastJanitor := m.now(), m.now()
+	lastEvict, lastJanitor, lastUserCleanup := m.now(), m.now(), m.now()
 	for {
 		select {
 		case <-m.ctx.Done():
@@ -63,6 +63,12 @@ func (m *Manager) scheduler() {
 			lastEvict = m.now()
 			if err := m.EvictStreams(m.ctx); err != nil && m.ctx.Err() == nil {
 				m.log.Warn("stream eviction failed", "err", err)
+			}
+		}
+		if m.now().Sub(lastUserCleanup) >= m.opts.UserCleanupInterval {
+			lastUserCleanup = m.now()
+			if err := m.PurgeDroppedUsers(m.ctx, m.opts.UserDeletionGrace); err != nil && m.ctx.Err() == nil {
+				m.log.Warn("user cleanup failed", "err", err)
 			}
 		}
 		if m.now().Sub(lastJanitor) >= m.opts.JanitorInterval {

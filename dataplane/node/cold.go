@@ -37,6 +37,15 @@ func coldOptions(cfg config.Config, log *slog.Logger) flush.Options {
 	o.JobRetention = c.JobRetention
 	o.SegmentCacheBytes = int64(c.SegmentCacheMB) << 20
 	o.Logger = log
+	um := cfg.UserManagement
+	o.UserDeletionGrace = time.Duration(um.DeletionGracePeriodDays) * 24 * time.Hour
+	if um.DeletionGracePeriodSeconds > 0 {
+		o.UserDeletionGrace = sec(um.DeletionGracePeriodSeconds)
+	}
+	if o.UserDeletionGrace == 0 {
+		o.UserDeletionGrace = time.Millisecond // 0 days: purge at the next run
+	}
+	o.UserCleanupInterval = sec(um.CleanupIntervalSeconds)
 	return o
 }
 

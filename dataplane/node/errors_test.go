@@ -89,10 +89,10 @@ func TestHTTPLevelErrors(t *testing.T) {
 		}
 	}
 	s, d, _ := anon.Do(ctx(t), "POST", "/v1/api/sql", []byte(`{"sql":"SELECT 1"}`), false)
-	check("no token", 401, "UNAUTHORIZED", s, d)
+	check("no token", 401, "MISSING_AUTHORIZATION", s, d)
 	anon.Token = "garbage.token.here"
 	s, d, _ = anon.Do(ctx(t), "POST", "/v1/api/sql", []byte(`{"sql":"SELECT 1"}`), true)
-	check("bad token", 401, "INVALID_TOKEN", s, d)
+	check("bad token", 401, "INVALID_CREDENTIALS", s, d)
 	s, d, _ = root.Do(ctx(t), "POST", "/v1/api/sql", []byte(`{"sql": 42}`), true)
 	check("wrong field type", 400, "INVALID_INPUT", s, d)
 	s, d, _ = root.Do(ctx(t), "POST", "/v1/api/sql", []byte(`{"sql": "SELECT 1"`), true)

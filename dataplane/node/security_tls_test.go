@@ -128,8 +128,11 @@ func TestSecurityOIDC(t *testing.T) {
 	} {
 		c := client.New("http://" + f.n.Addr())
 		c.Token = tok
-		wantCode(t, c, "INVALID_TOKEN", 401, `DELETE FROM app.notes WHERE id > 0`)
-		_ = name
+		want := "INVALID_CREDENTIALS"
+		if name == "expired" {
+			want = "TOKEN_EXPIRED"
+		}
+		wantCode(t, c, want, 401, `DELETE FROM app.notes WHERE id > 0`)
 	}
 	f.intact(t)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -21,6 +22,14 @@ const (
 	CodeAccountLocked = "ACCOUNT_LOCKED"
 	CodeRemoteDenied  = "REMOTE_ACCESS_DENIED"
 	CodeSetupDone     = "ALREADY_SET_UP"
+	// Authentication failures (reference auth-failure codes): no
+	// Authorization header; an expired but otherwise valid token; anything
+	// else wrong with the token or its user (malformed, bad signature,
+	// untrusted issuer, unknown, dropped or revoked user: merged on
+	// purpose so probing learns nothing).
+	CodeMissingAuth        = "MISSING_AUTHORIZATION"
+	CodeTokenExpired       = "TOKEN_EXPIRED"
+	CodeInvalidCredentials = "INVALID_CREDENTIALS"
 )
 
 // SecurityOptions configure rate limits, CORS, setup and client-address
@@ -174,6 +183,10 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 // changed role, locked, or revoked the token.
 var errInactive = errors.New("token no longer matches an active user")
 
+// errLocked is errInactive for a user locked out after failed logins
+// (answered 403 ACCOUNT_LOCKED over HTTP).
+var errLocked = fmt.Errorf("%w: the account is temporarily locked", errInactive)
+
 // verifyAccessToken checks an access token (ours, or one of a trusted OIDC
 // issuer) and that its user is still active: exists, not dropped, same
 // role, not locked out, and the token is newer than any revocation.
@@ -209,7 +222,7 @@ func (s *Server) checkActive(claims auth.Claims) error {
 		return errInactive
 	}
 	if s.eng.Locked(u.UserID) {
-		return errInactive
+		return errLocked
 	}
 	return nil
 }
@@ -290,4 +303,20 @@ func (s *Server) handleAuthStatus(w http.ResponseWriter, r *http.Request) {
 		msg = "root has no password: POST /v1/api/auth/setup from localhost"
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"needs_setup": need, "message": msg})
+}
+
+// authFailure maps a token verification failure to the reference's
+// auth-failure codes: TOKEN_EXPIRED for an expired but otherwise valid
+// token, ACCOUNT_LOCKED (403) while its user is locked out, and
+// INVALID_CREDENTIALS for everything else.
+func authFailure(err error) (status int, code, msg string) {
+	switch {
+	case errors.Is(err, auth.ErrTokenExpired):
+		return http.StatusUnauthorized, CodeTokenExpired, "token expired: refresh it or log in again"
+	case errors.Is(err, errLocked):
+		return http.StatusForbidden, CodeAccountLocked, "account is temporarily locked after repeated failed logins"
+	case errors.Is(err, errInactive):
+		return http.StatusUnauthorized, CodeInvalidCredentials, "token no longer matches an active user"
+	}
+	return http.StatusUnauthorized, CodeInvalidCredentials, "invalid token"
 }

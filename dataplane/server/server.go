@@ -166,19 +166,16 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, start time
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || strings.TrimSpace(token) == "" {
 		if strings.HasPrefix(h, "Basic ") {
-			writeError(w, start, http.StatusUnauthorized, "UNAUTHORIZED", "Basic auth is not accepted here: log in at /v1/api/auth/login and send the access token as Bearer")
+			writeError(w, start, http.StatusUnauthorized, CodeMissingAuth, "Basic auth is not accepted here: log in at /v1/api/auth/login and send the access token as Bearer")
 			return auth.Claims{}, false
 		}
-		writeError(w, start, http.StatusUnauthorized, "UNAUTHORIZED", "missing Authorization: Bearer token")
+		writeError(w, start, http.StatusUnauthorized, CodeMissingAuth, "missing Authorization: Bearer token")
 		return auth.Claims{}, false
 	}
 	claims, err := s.verifyAccessToken(token)
-	if errors.Is(err, errInactive) {
-		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "token no longer matches an active user")
-		return auth.Claims{}, false
-	}
 	if err != nil {
-		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "invalid or expired token")
+		status, code, msg := authFailure(err)
+		writeError(w, start, status, code, msg)
 		return auth.Claims{}, false
 	}
 	setRequestUser(r, claims.Subject)
@@ -207,11 +204,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, start, http.StatusBadRequest, kalamsql.CodeInvalidInput, "user (1..128 chars) and password (at most 64 KiB) are required")
 		return
 	}
-	u, err := s.eng.Authenticate(req.User, req.Password, isLoopback(r.RemoteAddr))
+	u, err := s.eng.Authenticate(r.Context(), req.User, req.Password, isLoopback(r.RemoteAddr))
 	if err != nil {
 		s.audit(r.Context(), r, catalog.AuditRecord{Actor: req.User, Action: kalamsql.AuditLoginFailed, Details: err.Error()})
 		if errors.Is(err, kalamsql.ErrAccountLocked) {
 			writeError(w, start, http.StatusForbidden, CodeAccountLocked, err.Error())
+			return
+		}
+		if errors.Is(err, kalamsql.ErrRemoteRoot) {
+			writeError(w, start, http.StatusForbidden, CodeRemoteDenied, err.Error())
 			return
 		}
 		writeError(w, start, http.StatusUnauthorized, "INVALID_CREDENTIALS", err.Error())
@@ -314,13 +315,16 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		token, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}
 	claims, err := s.refresh.Verify(strings.TrimSpace(token), auth.TokenTypeRefresh)
-	if err != nil {
-		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "invalid or expired refresh token")
-		return
-	}
 	u, ok := s.eng.Catalog().User(claims.Subject)
-	if !ok || s.checkActive(claims) != nil {
-		writeError(w, start, http.StatusUnauthorized, "INVALID_TOKEN", "token no longer matches an active user")
+	if err == nil && !ok {
+		err = errInactive
+	}
+	if err == nil {
+		err = s.checkActive(claims)
+	}
+	if err != nil {
+		status, code, msg := authFailure(err)
+		writeError(w, start, status, code, msg)
 		return
 	}
 	s.issueTokens(w, start, u.UserID, u.Email, claims.Role)

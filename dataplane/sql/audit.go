@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
@@ -45,12 +46,7 @@ func (e *Engine) Audit(ctx context.Context, rec catalog.AuditRecord) error {
 	if !e.opts.AuditEnabled {
 		return nil
 	}
-	if rec.IP == "" {
-		rec.IP = clientIP(ctx)
-	}
-	if len(rec.Details) > maxAuditDetails {
-		rec.Details = rec.Details[:maxAuditDetails] + "..."
-	}
+	rec = e.prepareAudit(ctx, rec)
 	_, err := e.proposeCatalog(context.WithoutCancel(ctx), &engine.CatalogWrite{
 		Op: engine.CatAppendAudit, Audit: &rec, AuditRetentionMs: e.opts.AuditRetention.Milliseconds(),
 	})
@@ -60,11 +56,12 @@ func (e *Engine) Audit(ctx context.Context, rec catalog.AuditRecord) error {
 	return nil
 }
 
-// auditStatement records a successful administrative statement. Reads,
-// DML and session statements are not audited (they would dominate the
-// log); everything else is, including statement types added later.
-// Passwords never reach the log: user statements record what changed.
-func (e *Engine) auditStatement(ctx context.Context, sess *Session, st parse.Statement, text string) error {
+// auditRecord returns the record of an administrative statement, or nil
+// for statements that are not audited. Reads, DML and session statements
+// are not audited (they would dominate the log); everything else is,
+// including statement types added later. Passwords never reach the log:
+// user statements record what changed.
+func auditRecord(sess *Session, st parse.Statement, text string) *catalog.AuditRecord {
 	var target, details string
 	switch s := st.(type) {
 	case *parse.Select, *parse.Insert, *parse.Update, *parse.Delete, *parse.Subscribe,
@@ -100,8 +97,93 @@ func (e *Engine) auditStatement(ctx context.Context, sess *Session, st parse.Sta
 	default:
 		details = text
 	}
-	return e.Audit(ctx, catalog.AuditRecord{Actor: sess.UserID, Action: auditAction(st), Target: target, Details: details})
+	return &catalog.AuditRecord{Actor: sess.UserID, Action: auditAction(st), Target: target, Details: details}
 }
+
+// auditCarrier is the pending audit record of the statement being
+// executed. The statement's first catalog write carries it (proposeCatalog)
+// so the change and its record commit in one batch; a statement that made
+// no catalog write gets a separate record after it succeeded.
+type auditCarrier struct {
+	mu       sync.Mutex
+	rec      *catalog.AuditRecord
+	attached bool
+}
+
+type auditCarrierKey struct{}
+
+// withAuditCarrier returns ctx carrying the statement's pending record
+// (nil when the statement is not audited or auditing is off).
+func (e *Engine) withAuditCarrier(ctx context.Context, rec *catalog.AuditRecord) (context.Context, *auditCarrier) {
+	if rec == nil || !e.opts.AuditEnabled {
+		return ctx, nil
+	}
+	c := &auditCarrier{rec: rec}
+	return context.WithValue(ctx, auditCarrierKey{}, c), c
+}
+
+// attachAudit puts the statement's pending record, if any and not yet
+// written, into cw. It returns a function that reports the proposal's
+// outcome: a failed proposal wrote nothing, so the record is pending again.
+func (e *Engine) attachAudit(ctx context.Context, cw *engine.CatalogWrite) func(error) {
+	c, _ := ctx.Value(auditCarrierKey{}).(*auditCarrier)
+	if c == nil || cw.Audit != nil || cw.Op == engine.CatAppendAudit {
+		return func(error) {}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.attached {
+		return func(error) {}
+	}
+	rec := e.prepareAudit(ctx, *c.rec)
+	cw.Audit, cw.AuditRetentionMs = &rec, e.opts.AuditRetention.Milliseconds()
+	c.attached = true
+	return func(err error) {
+		if err != nil {
+			c.mu.Lock()
+			c.attached = false
+			c.mu.Unlock()
+		}
+	}
+}
+
+// prepareAudit fills the client address and bounds the details.
+func (e *Engine) prepareAudit(ctx context.Context, rec catalog.AuditRecord) catalog.AuditRecord {
+	if rec.IP == "" {
+		rec.IP = clientIP(ctx)
+	}
+	if len(rec.Details) > maxAuditDetails {
+		rec.Details = rec.Details[:maxAuditDetails] + "..."
+	}
+	return rec
+}
+
+// finishAudit writes what the statement's catalog writes did not carry:
+// the success record of a statement without a catalog write, or a
+// <ACTION>_FAILED record (separate command) when the statement failed.
+func (e *Engine) finishAudit(ctx context.Context, c *auditCarrier, stErr error) error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	attached := c.attached
+	c.mu.Unlock()
+	if stErr == nil {
+		if attached {
+			return nil
+		}
+		return e.Audit(ctx, *c.rec)
+	}
+	rec := *c.rec
+	rec.Action += auditFailedSuffix
+	ae := AsError(stErr)
+	rec.Details = ae.Code + ": " + ae.Message + "; " + rec.Details
+	return e.Audit(ctx, rec)
+}
+
+// auditFailedSuffix marks the record of a statement that failed (nothing
+// of it applied, or, for a multi-step statement, not every step).
+const auditFailedSuffix = "_FAILED"
 
 func tableTarget(sess *Session, tn parse.TableName) string {
 	if tn.Namespace == "" {

@@ -141,6 +141,7 @@ func New(db *pebble.DB, cat *catalog.Cache, ex engine.Proposer, opts Options) (*
 	}
 	e.pool = p
 	e.lockout = auth.NewLockout(e.opts.Lockout)
+	e.restoreLocks()
 	return e, nil
 }
 
@@ -191,17 +192,18 @@ func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Resu
 			return nil, AsError(err)
 		}
 		stStart := time.Now()
-		res, err := e.execStatement(ctx, &sess, st, req.Params)
+		actx, carrier := e.withAuditCarrier(ctx, auditRecord(&sess, st, text))
+		res, err := e.execStatement(actx, &sess, st, req.Params)
 		if obs := e.onStatement; obs != nil {
 			obs(statementKind(st), time.Since(stStart), err)
+		}
+		if aerr := e.finishAudit(ctx, carrier, err); aerr != nil && err == nil {
+			return nil, AsError(aerr)
 		}
 		if err != nil {
 			if ctx.Err() == context.DeadlineExceeded {
 				return nil, AsError(errTimeout)
 			}
-			return nil, AsError(err)
-		}
-		if err := e.auditStatement(ctx, &sess, st, text); err != nil {
 			return nil, AsError(err)
 		}
 		if res.AsUser == "" {

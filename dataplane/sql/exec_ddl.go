@@ -26,8 +26,14 @@ func requireAdmin(sess *Session, what string) error {
 	return nil
 }
 
+// proposeCatalog applies a catalog change. The first one of an audited
+// statement carries the statement's audit record (audit.go), so both
+// commit atomically.
 func (e *Engine) proposeCatalog(ctx context.Context, cw *engine.CatalogWrite) (engine.Result, error) {
-	return e.exec.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: e.nowMs(), Catalog: cw})
+	done := e.attachAudit(ctx, cw)
+	res, err := e.exec.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: e.nowMs(), Catalog: cw})
+	done(err)
+	return res, err
 }
 
 func (e *Engine) execCreateNamespace(ctx context.Context, sess *Session, s *parse.CreateNamespace) (*Result, error) {

@@ -60,8 +60,11 @@ func (e *Engine) execAlterUser(ctx context.Context, sess *Session, s *parse.Alte
 		return nil, denied("permission denied: you may only alter your own user")
 	}
 	cur, ok := e.cat.User(s.Name)
-	if !ok || cur.DeletedAt != 0 {
+	if !ok {
 		return nil, notFound("user '%s' not found", s.Name)
+	}
+	if cur.DeletedAt != 0 {
+		return nil, notFound("user '%s' was dropped and is awaiting purge; it cannot be altered", s.Name)
 	}
 	if auth.Role(cur.Role) == auth.RoleSystem && sess.Role != auth.RoleSystem && s.Name != sess.UserID {
 		return nil, denied("permission denied: only the system role can alter a system user")
@@ -75,7 +78,9 @@ func (e *Engine) execAlterUser(ctx context.Context, sess *Session, s *parse.Alte
 		u.PasswordHash = h
 		u.TokensValidAfter = e.nowMs()
 		if sess.Role.IsAdmin() {
-			// An administrator's reset is how a locked account is recovered.
+			// An administrator's reset is how a locked account is recovered;
+			// the persisted lock is cleared in the same write.
+			u.LockedUntil, u.FailedLoginAttempts = 0, 0
 			defer e.lockout.Unlock(s.Name)
 		}
 	}
@@ -170,20 +175,40 @@ var ErrBadCredentials = errors.New("invalid username or password")
 // after repeated failed logins (even for the right password).
 var ErrAccountLocked = errors.New("account is temporarily locked after repeated failed logins")
 
+// ErrRemoteRoot is returned by Authenticate for a password-less root login
+// from a non-loopback peer (REMOTE_ACCESS_DENIED). It does not count
+// towards the lockout: it is not a guess.
+var ErrRemoteRoot = errors.New("root has no password yet and can log in only from localhost")
+
 // Authenticate checks a login. fromLocalhost allows root without a password.
 // Failures count towards the name's lockout (unknown names too, so lockout
 // answers do not reveal which names exist).
-func (e *Engine) Authenticate(user, password string, fromLocalhost bool) (*catalog.User, error) {
+//
+// A lock of an existing user is persisted (lockout.go) so it survives a
+// restart.
+func (e *Engine) Authenticate(ctx context.Context, user, password string, fromLocalhost bool) (*catalog.User, error) {
 	now := e.now()
 	if _, locked := e.lockout.LockedUntil(user, now); locked {
 		return nil, ErrAccountLocked
 	}
 	u, err := e.checkCredentials(user, password, fromLocalhost)
+	if errors.Is(err, ErrRemoteRoot) {
+		return nil, err
+	}
 	if err != nil {
-		e.lockout.Fail(user, now)
+		if e.lockout.Fail(user, now) {
+			if perr := e.persistLock(ctx, user); perr != nil {
+				return nil, perr
+			}
+		}
 		return nil, err
 	}
 	e.lockout.Success(user)
+	if u.LockedUntil != 0 {
+		if err := e.persistLock(ctx, user); err != nil {
+			return nil, err
+		}
+	}
 	return u, nil
 }
 
@@ -195,7 +220,10 @@ func (e *Engine) checkCredentials(user, password string, fromLocalhost bool) (*c
 		return nil, ErrBadCredentials
 	}
 	if u.PasswordHash == "" {
-		if u.UserID == RootUser && fromLocalhost && password == "" {
+		if u.UserID == RootUser && password == "" {
+			if !fromLocalhost {
+				return nil, ErrRemoteRoot
+			}
 			return u, nil
 		}
 		return nil, ErrBadCredentials
