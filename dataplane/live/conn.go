@@ -23,8 +23,15 @@ type Conn struct {
 	ID       string
 	UserID   string
 	Role     auth.Role
-	issuedAt int64 // token iat (s), for revocation
 	out      *Outbox
+	// tok is the token the connection authenticated with (iat in ms,
+	// expiry), checked on revocation and by the janitor.
+	tok auth.Claims
+	// expiry ends the connection when its token expires.
+	expiry *time.Timer
+	// ended is set once the connection has been told it must go
+	// (TOKEN_EXPIRED, AUTH_REVOKED), so it is told once.
+	ended atomic.Bool
 
 	mu     sync.Mutex
 	subs   map[string]*Subscription
@@ -262,10 +269,23 @@ func (c *Conn) Close() {
 		subs = append(subs, s)
 	}
 	c.mu.Unlock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	for _, s := range subs {
 		s.end("", "")
 	}
 	c.m.removeConn(c)
+}
+
+// kick tells the client why its connection ends (once) and closes it with
+// a policy violation; the handler then calls Close.
+func (c *Conn) kick(code, msg string) {
+	if c.ended.Swap(true) {
+		return
+	}
+	c.out.PushControl(ErrorMessage(SubIDProtocol, code, msg))
+	c.out.Close(ClosePolicyViolation, code)
 }
 
 // SubscriptionCount returns the number of subscriptions (tests, metrics).

@@ -109,7 +109,7 @@ func (m *Manager) observeCatalog(cmd *engine.Command, res *engine.Result) {
 		m.endForSchemaChange(res.Table)
 	case (cw.Op == engine.CatUpdateUser || cw.Op == engine.CatCreateUser) && cw.User != nil && !res.Skipped:
 		u := *cw.User
-		m.workers[0].control(func() { m.revoke(u.UserID, u.Role, u.DeletedAt != 0, u.TokensValidAfter/1000) })
+		m.workers[0].control(func() { m.revoke(u.UserID, u.Role, u.DeletedAt != 0, u.TokensValidAfter) })
 	}
 }
 
