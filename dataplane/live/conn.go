@@ -19,11 +19,11 @@ import (
 // (package server); deliveries from dispatch workers go through its
 // outbox.
 type Conn struct {
-	m        *Manager
-	ID       string
-	UserID   string
-	Role     auth.Role
-	out      *Outbox
+	m      *Manager
+	ID     string
+	UserID string
+	Role   auth.Role
+	out    *Outbox
 	// tok is the token the connection authenticated with (iat in ms,
 	// expiry), checked on revocation and by the janitor.
 	tok auth.Claims

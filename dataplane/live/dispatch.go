@@ -48,11 +48,14 @@ type worker struct {
 	direct  bool
 	one     [1]pendingChange
 	victims []*Subscription
+	// groups is scratch space for the candidate groups of one change.
+	groups []*filterGroup
 }
 
 // encoded is a change encoded for one projection.
 type encoded struct {
 	key      string
+	kind     changeKind
 	row, old []byte
 }
 
@@ -235,11 +238,13 @@ func (w *worker) deliveriesFor(evs []rowEvent) int {
 			k.user, _ = keyUser(ev.key)
 		}
 		if b := ix.buckets[k]; b != nil {
-			for _, g := range b.list {
+			w.groups = b.candidates(&w.enc, ev, w.groups[:0])
+			for _, g := range w.groups {
 				n += len(g.subs)
 			}
 		}
 	}
+	clear(w.groups)
 	return n
 }
 
@@ -290,7 +295,8 @@ func (w *worker) process(ev *rowEvent) {
 		m.idx.mu.RUnlock()
 		return
 	}
-	for _, g := range b.list {
+	w.groups = b.candidates(&w.enc, ev, w.groups[:0])
+	for _, g := range w.groups {
 		if len(g.subs) == 0 {
 			continue
 		}
@@ -340,6 +346,7 @@ func (w *worker) process(ev *rowEvent) {
 		}
 	}
 	m.idx.mu.RUnlock()
+	clear(w.groups)
 	for _, s := range w.victims {
 		s.finish()
 	}
@@ -363,16 +370,17 @@ func (w *worker) flush() {
 }
 
 // encode returns the change encoded for s's projection, encoding it once
-// per projection per change.
+// per projection and kind per change (one change can be an insert for one
+// condition and a delete or update for another).
 func (w *worker) encode(s *Subscription, ev *rowEvent, kind changeKind, oldSeq uint64) (encoded, error) {
 	key := s.entry.projKey
 	for _, e := range w.cache {
-		if e.key == key {
+		if e.key == key && e.kind == kind {
 			return e, nil
 		}
 	}
 	p := s.plan
-	e := encoded{key: key}
+	e := encoded{key: key, kind: kind}
 	var err error
 	switch kind {
 	case changeInsert:

@@ -65,6 +65,8 @@ type LivePlan struct {
 
 	// proj supplies columns added after a row was stored.
 	proj *catalog.Projection
+	// eq is the condition's indexable equality (live_eq.go).
+	eq liveEq
 }
 
 // ProjectionKey identifies how rows are encoded: plans with equal keys
@@ -175,6 +177,7 @@ func (e *Engine) PlanLive(sess Session, text string) (*LivePlan, error) {
 	if err := e.compileLive(p); err != nil {
 		return nil, err
 	}
+	p.findEq()
 	// Prepare the page statement now, so an unknown column or function is
 	// an INVALID_SQL answer to subscribe rather than a failed first batch.
 	err = e.pool.with(context.Background(), func(cs *connState) error {
