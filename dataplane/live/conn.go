@@ -109,10 +109,24 @@ func (c *Conn) Subscribe(ctx context.Context, id, sqlText string, o SubscribeOpt
 	if o.From != nil {
 		s.from, s.hasFrom = *o.From, true
 	}
+	if s.clock = newClockState(entry.plan); s.clock != nil && o.From != nil {
+		// A resume reports keys changed since from; rows that entered or
+		// left a time-dependent result while the client was away did not
+		// change, so it would leave a silent gap (clock.go).
+		m.releasePlan(entry)
+		c.sendError(id, CodeResumeUnavailable, "a subscription whose condition reads the clock (NOW(), CURRENT_TIMESTAMP, ...) cannot resume; subscribe without from")
+		return
+	}
 	if code, msg := c.addSub(s); code != "" {
 		m.releasePlan(entry)
 		c.sendError(id, code, msg)
 		return
+	}
+	if s.clock != nil {
+		m.clockAdd(s)
+		if s.ended() { // ended before it was registered: finish already ran
+			m.clockRemove(s)
+		}
 	}
 	// Index first, snapshot second: every change committed after the
 	// snapshot is seen by the index (see the package invariants).

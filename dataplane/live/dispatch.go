@@ -17,6 +17,7 @@ type rowEvent struct {
 	row   []byte // new encoded row (its _seq field is not stamped; see seq)
 	old   []byte // previous live row, nil if none
 	seq   uint64
+	group uint16
 }
 
 // workItem is a unit of a worker's queue: row events of one command, a
@@ -50,6 +51,8 @@ type worker struct {
 	victims []*Subscription
 	// groups is scratch space for the candidate groups of one change.
 	groups []*filterGroup
+	// pos is the last _seq processed per group (clock re-evaluation).
+	pos map[uint16]uint64
 }
 
 // encoded is a change encoded for one projection.
@@ -82,7 +85,7 @@ func (m *Manager) Observe(cmd *engine.Command, res *engine.Result) {
 		if evs == nil {
 			evs = make([]rowEvent, 0, len(cmd.Rows)-i)
 		}
-		evs = append(evs, rowEvent{table: w.Table, op: w.Op, key: w.Key, row: w.Row, old: res.Old[i], seq: res.Seqs[i]})
+		evs = append(evs, rowEvent{table: w.Table, op: w.Op, key: w.Key, row: w.Row, old: res.Old[i], seq: res.Seqs[i], group: cmd.Group})
 	}
 	if len(evs) > 0 {
 		w := m.workers[int(cmd.Group)%len(m.workers)]
@@ -196,6 +199,12 @@ func (w *worker) handle(it *workItem) {
 			w.process(&it.events[j])
 		}
 		w.flush()
+		if n := len(it.events); n > 0 {
+			if w.pos == nil {
+				w.pos = map[uint16]uint64{}
+			}
+			w.pos[it.events[n-1].group] = it.events[n-1].seq
+		}
 	}
 }
 
@@ -311,6 +320,15 @@ func (w *worker) process(ev *rowEvent) {
 		if err != nil {
 			failed = append(failed, g.subs...)
 			failMsg = "the subscription's condition failed on a changed row: " + err.Error()
+			continue
+		}
+		if g.plan.UsesClock() && g.plan.HasPK() {
+			// What the client holds decides the kind (clock.go).
+			for _, s := range g.subs {
+				if s.clock != nil {
+					w.deliverClock(s, ev, newMatch, oldMatch, oldSeq)
+				}
+			}
 			continue
 		}
 		var kind changeKind

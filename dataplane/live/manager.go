@@ -38,8 +38,10 @@ type Manager struct {
 	conns    map[string]*Conn
 	userSubs map[string]int
 	loading  map[*Subscription]struct{}
-	outboxes map[*Outbox]struct{} // every attached connection, authenticated or not
-	detached chan struct{}        // signalled on every Detach (Shutdown waits)
+	// clockSubs are the subscriptions re-evaluated over time (clock.go).
+	clockSubs map[*Subscription]struct{}
+	outboxes  map[*Outbox]struct{} // every attached connection, authenticated or not
+	detached  chan struct{}        // signalled on every Detach (Shutdown waits)
 
 	connSeq atomic.Uint64
 	closed  atomic.Bool
@@ -76,7 +78,8 @@ func New(eng *kalamsql.Engine, db *pebble.DB, opts Options) (*Manager, error) {
 	opts.fill()
 	m := &Manager{eng: eng, db: db, opts: opts, idx: newIndex(), plans: map[planKey]*planEntry{},
 		conns: map[string]*Conn{}, userSubs: map[string]int{}, loading: map[*Subscription]struct{}{},
-		outboxes: map[*Outbox]struct{}{}, detached: make(chan struct{}, 1), stop: make(chan struct{})}
+		clockSubs: map[*Subscription]struct{}{},
+		outboxes:  map[*Outbox]struct{}{}, detached: make(chan struct{}, 1), stop: make(chan struct{})}
 	// Matchers for subscribe-time work (resume replay), separate from the
 	// workers' so a replay never waits for dispatch.
 	m.matchers = make(chan *kalamsql.LiveMatcher, 2)
@@ -108,6 +111,7 @@ func New(eng *kalamsql.Engine, db *pebble.DB, opts Options) (*Manager, error) {
 		m.wg.Go(func() { w.run(m.stop) })
 	}
 	m.wg.Go(m.janitor)
+	m.wg.Go(m.clockLoop)
 	return m, nil
 }
 

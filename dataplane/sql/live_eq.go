@@ -27,6 +27,30 @@ func (p *LivePlan) EqIndex() (colID uint32, key string, ok bool) {
 	return p.eq.colID, p.eq.key, p.eq.ok
 }
 
+// clockWords are the identifiers that read the clock in a condition.
+var clockWords = map[string]bool{"now": true, "current_timestamp": true, "current_date": true,
+	"current_time": true, "localtimestamp": true, "localtime": true, "unixepoch": true}
+
+// UsesClock reports whether the condition reads the clock (NOW(),
+// CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_TIME, LOCALTIMESTAMP,
+// LOCALTIME, unixepoch(), or SQLite's 'now'): whether a row matches can
+// change with time alone.
+func (p *LivePlan) UsesClock() bool { return p.clock }
+
+// KeyPK returns the primary key's wire text for a storage key of the
+// plan's scope (scopeLen bytes of prefix), as LiveRow.PK holds it.
+func (p *LivePlan) KeyPK(scopeLen int, key []byte) (string, bool) {
+	if p.pkCol < 0 || len(key) < scopeLen {
+		return "", false
+	}
+	c := p.Table.Columns[p.cols[p.pkCol]]
+	v, ok := decodePK(c.Type, key[scopeLen:])
+	if !ok {
+		return "", false
+	}
+	return string(appendWire(nil, c.Type, toSQLite(c.Type, v))), true
+}
+
 // EqKey returns the key of column colID in the stored row raw, in the
 // form EqIndex uses. ok is false when the key cannot be told for certain
 // (the column is absent from the row, or holds another storage class):
@@ -85,6 +109,12 @@ func (p *LivePlan) findEq() {
 	toks, err := parse.Lex(p.Where)
 	if err != nil {
 		return
+	}
+	for _, t := range toks {
+		switch {
+		case t.Kind == parse.TokIdent && clockWords[t.Value], t.Kind == parse.TokString && strings.EqualFold(t.Value, "now"):
+			p.clock = true
+		}
 	}
 	var terms [][]parse.Token
 	depth, start := 0, 0
