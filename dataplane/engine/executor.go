@@ -14,8 +14,9 @@ import (
 )
 
 // Observer is told about every applied command, in apply order per group,
-// after it is durable. It must not block for long: it runs on the group's
-// apply goroutine (live queries hand events to their own queues).
+// after it is durable. It must not block for long, nor propose to its own
+// group: it runs on the goroutine leading the group's commit round (live
+// queries hand events to their own queues).
 type Observer func(cmd *Command, res *Result)
 
 // Options configure an Executor.
