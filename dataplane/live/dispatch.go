@@ -208,11 +208,11 @@ func (w *worker) handle(it *workItem) {
 	}
 }
 
-// inlineMaxDeliveries bounds the work tryInline does on the engine's
-// apply goroutine.
+// inlineMaxDeliveries bounds the work tryInline does on the goroutine
+// committing the engine round.
 const inlineMaxDeliveries = 32
 
-// tryInline dispatches a small change on the calling (apply) goroutine
+// tryInline dispatches a small change on the calling (committing) goroutine
 // when the worker is idle, saving a goroutine hand-off on the latency
 // path. It never waits: if the worker is busy, has queued work, or the
 // change would reach more than inlineMaxDeliveries subscriptions, it
