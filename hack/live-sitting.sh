@@ -7,11 +7,16 @@
 # Loopback only; every process it starts is stopped by PID.
 #
 #   hack/live-sitting.sh [OUT_DIR] [RUNS]
+#
+# PEERBENCH_SRC overrides the peerbench checkout (default ../shared/peerbench).
+# BASE_BIN=path/to/older/kalamdb adds that build to every round ("base"), so a
+# change can be measured before/after in the same sitting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-bench-results/live}"
 RUNS="${2:-3}"
-PEERBENCH_SRC="../shared/peerbench"
+PEERBENCH_SRC="${PEERBENCH_SRC:-../shared/peerbench}"
+BASE_BIN="${BASE_BIN:-}"
 mkdir -p "$OUT"
 make build >/dev/null
 pb="$(mktemp -d)/peerbench"
@@ -32,12 +37,20 @@ sample() {
 summary() { sort -n "$1" | tail -1 | awk '{printf "max RSS %d MB", $1/1024}'; }
 
 kalamdb() { # tag, peerbench flags...
+  KBIN=./bin/kalamdb kalamdb_bin "$@"
+}
+base() { # tag, peerbench flags...: the same with BASE_BIN, output tagged base-
+  [[ -n "$BASE_BIN" ]] || return 0
+  local tag=$1; shift
+  KBIN="$BASE_BIN" kalamdb_bin "base-$tag" "$@"
+}
+kalamdb_bin() { # tag, peerbench flags... (binary in KBIN)
   local tag=$1; shift
   local dir port pid
   dir="$(mktemp -d)"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   KALAMDB_DATA_DIR="$dir" KALAMDB_SERVER_PORT="$port" KALAMDB_ROOT_PASSWORD=bench-root-password \
-    KALAMDB_LOG_LEVEL=warn ./bin/kalamdb server >"$OUT/server-$tag.log" 2>&1 &
+    KALAMDB_LOG_LEVEL=warn "$KBIN" server >"$OUT/server-$tag.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
   rm -f "$OUT/stop"; sample "$pid" "$OUT/rss-kalamdb-$tag.txt" "$OUT/stop" &
@@ -68,12 +81,14 @@ peer() { # target, tag, peerbench flags...
 for i in $(seq "$RUNS"); do
   echo "== round $i (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   kalamdb "w56-$i" --workloads w5,w6
+  base "w56-$i" --workloads w5,w6
   peer pocketbase "w56-$i" --workloads w5,w6
   peer postgres "w56-$i" --workloads w5,w6
 done
 for i in 1 2; do
   echo "== saturation $i (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   kalamdb "sat-$i" --workloads w6 --w6-subs 1000 --w6-rate 300 --w6-inserts 1000
+  base "sat-$i" --workloads w6 --w6-subs 1000 --w6-rate 300 --w6-inserts 1000
   peer pocketbase "sat-$i" --workloads w6 --w6-subs 1000 --w6-rate 300 --w6-inserts 1000
 done
 echo "== livebench (load: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -33,6 +33,7 @@ var settingDescriptions = map[string]string{
 	"websocket.auth_timeout_seconds":             "Live queries over GET /v1/ws (docs/websocket.md). Each limit has its own error code. Seconds a connection may stay unauthenticated (AUTH_TIMEOUT).",
 	"websocket.idle_timeout_seconds":             "Seconds without any client message or ping before the connection is closed (IDLE_TIMEOUT).",
 	"websocket.write_timeout_seconds":            "Seconds a write may stay blocked on a client that stopped reading before the connection is closed.",
+	"websocket.time_filter_recheck_ms":           "Milliseconds between re-evaluations of subscriptions whose condition reads the clock (NOW()); rows entering or leaving by time alone produce insert/delete events.",
 	"websocket.initial_data_timeout_seconds":     "Seconds a subscription may take to fetch all of its initial data (next_batch); it pins a storage snapshot meanwhile (BATCH_FETCH_FAILED).",
 	"websocket.max_connections":                  "Concurrent WebSocket connections on this node; more upgrades get HTTP 503.",
 	"websocket.max_subscriptions_per_connection": "Subscriptions per connection and per user (SUBSCRIPTION_LIMIT_EXCEEDED).",

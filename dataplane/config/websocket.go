@@ -22,6 +22,10 @@ type WebSocketConfig struct {
 	// not fully fetched (next_batch) within this long; it pins a storage
 	// snapshot until then (BATCH_FETCH_FAILED).
 	InitialDataTimeoutSeconds int `toml:"initial_data_timeout_seconds"`
+	// TimeFilterRecheckMS is how often subscriptions whose condition reads
+	// the clock (NOW(), CURRENT_TIMESTAMP, ...) are re-evaluated, so rows
+	// that enter or leave the result as time passes produce events.
+	TimeFilterRecheckMS int `toml:"time_filter_recheck_ms"`
 	// MaxConnections caps concurrent WebSocket connections on this node;
 	// upgrades beyond it are refused with HTTP 503.
 	MaxConnections int `toml:"max_connections"`
@@ -63,6 +67,7 @@ func defaultWebSocket() WebSocketConfig {
 		IdleTimeoutSeconds:            30,
 		WriteTimeoutSeconds:           30,
 		InitialDataTimeoutSeconds:     60,
+		TimeFilterRecheckMS:           1000,
 		MaxConnections:                25000,
 		MaxSubscriptionsPerConnection: 100,
 		MaxSubscriptionsPerUser:       1000,
@@ -80,6 +85,7 @@ func (w WebSocketConfig) validate(p *problems) {
 	positive(p, "websocket.idle_timeout_seconds", w.IdleTimeoutSeconds)
 	positive(p, "websocket.write_timeout_seconds", w.WriteTimeoutSeconds)
 	positive(p, "websocket.initial_data_timeout_seconds", w.InitialDataTimeoutSeconds)
+	inRange(p, "websocket.time_filter_recheck_ms", w.TimeFilterRecheckMS, 10, 3600_000)
 	positive(p, "websocket.max_connections", w.MaxConnections)
 	positive(p, "websocket.max_subscriptions_per_connection", w.MaxSubscriptionsPerConnection)
 	positive(p, "websocket.max_subscriptions_per_user", w.MaxSubscriptionsPerUser)

@@ -1,7 +1,8 @@
 // Package engine is the single write path of the data plane.
 //
 // Every mutation (DML and DDL) is a Command addressed to one group. Commands
-// are applied by one goroutine per group, in order, by a deterministic
+// are applied one group-commit round per group at a time (run by the round's
+// first proposer, executor.go), in queue order, by a deterministic
 // function of (current state, command): no clock reads, no randomness. The
 // proposer stamps the wall-clock time into the command; _seq values are
 // derived from it and from the group's last _seq, so replaying the same

@@ -19,12 +19,19 @@ import (
 // (package server); deliveries from dispatch workers go through its
 // outbox.
 type Conn struct {
-	m        *Manager
-	ID       string
-	UserID   string
-	Role     auth.Role
-	issuedAt int64 // token iat (s), for revocation
-	out      *Outbox
+	m      *Manager
+	ID     string
+	UserID string
+	Role   auth.Role
+	out    *Outbox
+	// tok is the token the connection authenticated with (iat in ms,
+	// expiry), checked on revocation and by the janitor.
+	tok auth.Claims
+	// expiry ends the connection when its token expires.
+	expiry *time.Timer
+	// ended is set once the connection has been told it must go
+	// (TOKEN_EXPIRED, AUTH_REVOKED), so it is told once.
+	ended atomic.Bool
 
 	mu     sync.Mutex
 	subs   map[string]*Subscription
@@ -102,10 +109,24 @@ func (c *Conn) Subscribe(ctx context.Context, id, sqlText string, o SubscribeOpt
 	if o.From != nil {
 		s.from, s.hasFrom = *o.From, true
 	}
+	if s.clock = newClockState(entry.plan); s.clock != nil && o.From != nil {
+		// A resume reports keys changed since from; rows that entered or
+		// left a time-dependent result while the client was away did not
+		// change, so it would leave a silent gap (clock.go).
+		m.releasePlan(entry)
+		c.sendError(id, CodeResumeUnavailable, "a subscription whose condition reads the clock (NOW(), CURRENT_TIMESTAMP, ...) cannot resume; subscribe without from")
+		return
+	}
 	if code, msg := c.addSub(s); code != "" {
 		m.releasePlan(entry)
 		c.sendError(id, code, msg)
 		return
+	}
+	if s.clock != nil {
+		m.clockAdd(s)
+		if s.ended() { // ended before it was registered: finish already ran
+			m.clockRemove(s)
+		}
 	}
 	// Index first, snapshot second: every change committed after the
 	// snapshot is seen by the index (see the package invariants).
@@ -262,10 +283,23 @@ func (c *Conn) Close() {
 		subs = append(subs, s)
 	}
 	c.mu.Unlock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	for _, s := range subs {
 		s.end("", "")
 	}
 	c.m.removeConn(c)
+}
+
+// kick tells the client why its connection ends (once) and closes it with
+// a policy violation; the handler then calls Close.
+func (c *Conn) kick(code, msg string) {
+	if c.ended.Swap(true) {
+		return
+	}
+	c.out.PushControl(ErrorMessage(SubIDProtocol, code, msg))
+	c.out.Close(ClosePolicyViolation, code)
 }
 
 // SubscriptionCount returns the number of subscriptions (tests, metrics).

@@ -17,6 +17,7 @@ type rowEvent struct {
 	row   []byte // new encoded row (its _seq field is not stamped; see seq)
 	old   []byte // previous live row, nil if none
 	seq   uint64
+	group uint16
 }
 
 // workItem is a unit of a worker's queue: row events of one command, a
@@ -48,11 +49,16 @@ type worker struct {
 	direct  bool
 	one     [1]pendingChange
 	victims []*Subscription
+	// groups is scratch space for the candidate groups of one change.
+	groups []*filterGroup
+	// pos is the last _seq processed per group (clock re-evaluation).
+	pos map[uint16]uint64
 }
 
 // encoded is a change encoded for one projection.
 type encoded struct {
 	key      string
+	kind     changeKind
 	row, old []byte
 }
 
@@ -79,7 +85,7 @@ func (m *Manager) Observe(cmd *engine.Command, res *engine.Result) {
 		if evs == nil {
 			evs = make([]rowEvent, 0, len(cmd.Rows)-i)
 		}
-		evs = append(evs, rowEvent{table: w.Table, op: w.Op, key: w.Key, row: w.Row, old: res.Old[i], seq: res.Seqs[i]})
+		evs = append(evs, rowEvent{table: w.Table, op: w.Op, key: w.Key, row: w.Row, old: res.Old[i], seq: res.Seqs[i], group: cmd.Group})
 	}
 	if len(evs) > 0 {
 		w := m.workers[int(cmd.Group)%len(m.workers)]
@@ -109,7 +115,7 @@ func (m *Manager) observeCatalog(cmd *engine.Command, res *engine.Result) {
 		m.endForSchemaChange(res.Table)
 	case (cw.Op == engine.CatUpdateUser || cw.Op == engine.CatCreateUser) && cw.User != nil && !res.Skipped:
 		u := *cw.User
-		m.workers[0].control(func() { m.revoke(u.UserID, u.Role, u.DeletedAt != 0, u.TokensValidAfter/1000) })
+		m.workers[0].control(func() { m.revoke(u.UserID, u.Role, u.DeletedAt != 0, u.TokensValidAfter) })
 	}
 }
 
@@ -193,14 +199,20 @@ func (w *worker) handle(it *workItem) {
 			w.process(&it.events[j])
 		}
 		w.flush()
+		if n := len(it.events); n > 0 {
+			if w.pos == nil {
+				w.pos = map[uint16]uint64{}
+			}
+			w.pos[it.events[n-1].group] = it.events[n-1].seq
+		}
 	}
 }
 
-// inlineMaxDeliveries bounds the work tryInline does on the engine's
-// apply goroutine.
+// inlineMaxDeliveries bounds the work tryInline does on the goroutine
+// committing the engine round.
 const inlineMaxDeliveries = 32
 
-// tryInline dispatches a small change on the calling (apply) goroutine
+// tryInline dispatches a small change on the calling (committing) goroutine
 // when the worker is idle, saving a goroutine hand-off on the latency
 // path. It never waits: if the worker is busy, has queued work, or the
 // change would reach more than inlineMaxDeliveries subscriptions, it
@@ -235,11 +247,13 @@ func (w *worker) deliveriesFor(evs []rowEvent) int {
 			k.user, _ = keyUser(ev.key)
 		}
 		if b := ix.buckets[k]; b != nil {
-			for _, g := range b.list {
+			w.groups = b.candidates(&w.enc, ev, w.groups[:0])
+			for _, g := range w.groups {
 				n += len(g.subs)
 			}
 		}
 	}
+	clear(w.groups)
 	return n
 }
 
@@ -290,7 +304,8 @@ func (w *worker) process(ev *rowEvent) {
 		m.idx.mu.RUnlock()
 		return
 	}
-	for _, g := range b.list {
+	w.groups = b.candidates(&w.enc, ev, w.groups[:0])
+	for _, g := range w.groups {
 		if len(g.subs) == 0 {
 			continue
 		}
@@ -305,6 +320,15 @@ func (w *worker) process(ev *rowEvent) {
 		if err != nil {
 			failed = append(failed, g.subs...)
 			failMsg = "the subscription's condition failed on a changed row: " + err.Error()
+			continue
+		}
+		if g.plan.UsesClock() && g.plan.HasPK() {
+			// What the client holds decides the kind (clock.go).
+			for _, s := range g.subs {
+				if s.clock != nil {
+					w.deliverClock(s, ev, newMatch, oldMatch, oldSeq)
+				}
+			}
 			continue
 		}
 		var kind changeKind
@@ -340,6 +364,7 @@ func (w *worker) process(ev *rowEvent) {
 		}
 	}
 	m.idx.mu.RUnlock()
+	clear(w.groups)
 	for _, s := range w.victims {
 		s.finish()
 	}
@@ -363,16 +388,17 @@ func (w *worker) flush() {
 }
 
 // encode returns the change encoded for s's projection, encoding it once
-// per projection per change.
+// per projection and kind per change (one change can be an insert for one
+// condition and a delete or update for another).
 func (w *worker) encode(s *Subscription, ev *rowEvent, kind changeKind, oldSeq uint64) (encoded, error) {
 	key := s.entry.projKey
 	for _, e := range w.cache {
-		if e.key == key {
+		if e.key == key && e.kind == kind {
 			return e, nil
 		}
 	}
 	p := s.plan
-	e := encoded{key: key}
+	e := encoded{key: key, kind: kind}
 	var err error
 	switch kind {
 	case changeInsert:

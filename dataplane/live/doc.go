@@ -5,8 +5,8 @@
 //
 // Data flow:
 //
-//	engine apply goroutine ──Observe──► worker queue (per group, bounded)
-//	    worker: index (table, user) ─► filter groups ─► LiveMatcher (SQLite, one row)
+//	engine commit (round leader) ──Observe──► worker queue (per group, bounded)
+//	    worker: index (table, user) ─► equality index / filter groups ─► LiveMatcher (SQLite, one row)
 //	         ─► encode once per projection ─► Subscription.deliver ─► Outbox (per connection, bounded)
 //	    connection writer goroutine (package server) ◄── Outbox.Take
 //
@@ -34,8 +34,18 @@
 //     still in the hot tier (latest version or tombstone) unless its
 //     HistoryHorizon (storage/keys) says otherwise; then the resume is
 //     refused with RESUME_UNAVAILABLE instead of replaying with a gap.
-//   - Every goroutine has an owner: workers and the janitor belong to the
-//     Manager (stopped by Shutdown). A connection's goroutines (package
-//     server) hold a slot from Attach until Detach; Shutdown closes every
-//     attached connection and waits for the slots to be released.
+//   - Equality index: a group filed under (column, value) is only
+//     evaluated for changes whose old or new row has that value (or whose
+//     value cannot be keyed); a row with another value can never match it.
+//   - Time-dependent conditions: see clock.go for how re-evaluation keeps
+//     each change exactly once.
+//   - Connection lifetime: a connection ends at its token's expiry
+//     (TOKEN_EXPIRED) and when the token stops passing the server's
+//     AuthCheck (AUTH_REVOKED).
+//   - Every goroutine has an owner: workers, the janitor and the clock
+//     loop belong to the Manager (stopped by Shutdown); a connection's
+//     expiry timer to its Conn (stopped by Close). A connection's
+//     goroutines (package server) hold a slot from Attach until Detach;
+//     Shutdown closes every attached connection and waits for the slots
+//     to be released.
 package live

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 )
 
@@ -22,11 +23,72 @@ type filterGroup struct {
 	key  string
 	plan *kalamsql.LivePlan
 	subs []*Subscription
+	// eq is the equality column the group is indexed under (nil: the
+	// group is in bucket.plain) and eqKey its value's key.
+	eq    *eqColumn
+	eqKey string
 }
 
+// bucket holds the filter groups of one (table, user). Groups whose
+// condition has a top-level `column = literal` conjunct are also indexed
+// by (column, value), so a change is evaluated only against the groups
+// whose value it carries (old or new version) plus the plain ones.
 type bucket struct {
 	groups map[string]*filterGroup
-	list   []*filterGroup
+	list   []*filterGroup // every group
+	plain  []*filterGroup // groups without an indexed equality
+	eqCols []*eqColumn
+}
+
+// eqColumn indexes the groups of a bucket that require one column to
+// equal a literal.
+type eqColumn struct {
+	id    uint32
+	byKey map[string][]*filterGroup
+	all   []*filterGroup
+}
+
+// candidates appends to dst the groups ev can match (before or after the
+// change): the plain groups, and per indexed column the groups keyed by
+// the old and the new value, or all of them when a value cannot be keyed.
+// enc is scratch space of the calling worker.
+func (b *bucket) candidates(enc *kalamsql.RowEncoder, ev *rowEvent, dst []*filterGroup) []*filterGroup {
+	dst = append(dst, b.plain...)
+	for _, c := range b.eqCols {
+		p := c.all[0].plan
+		var nk, ok string
+		nOK, oOK := true, true
+		hasNew, hasOld := ev.op != engine.OpDelete, ev.old != nil
+		if hasNew {
+			nk, nOK = p.EqKey(enc, ev.row, c.id)
+		}
+		if hasOld {
+			ok, oOK = p.EqKey(enc, ev.old, c.id)
+		}
+		if !nOK || !oOK {
+			dst = append(dst, c.all...)
+			continue
+		}
+		if hasNew {
+			dst = append(dst, c.byKey[nk]...)
+		}
+		if hasOld && (!hasNew || ok != nk) {
+			dst = append(dst, c.byKey[ok]...)
+		}
+	}
+	return dst
+}
+
+func removeGroup(list []*filterGroup, g *filterGroup) []*filterGroup {
+	for i, x := range list {
+		if x == g {
+			last := len(list) - 1
+			list[i] = list[last]
+			list[last] = nil
+			return list[:last]
+		}
+	}
+	return list
 }
 
 // tableMeta is what Observe needs to know about a subscribed table.
@@ -77,6 +139,7 @@ func (ix *index) add(s *Subscription) {
 		g = &filterGroup{key: gk, plan: p}
 		b.groups[gk] = g
 		b.list = append(b.list, g)
+		b.addGroup(g)
 	}
 	s.group, s.pos = g, len(g.subs)
 	g.subs = append(g.subs, s)
@@ -87,6 +150,52 @@ func (ix *index) add(s *Subscription) {
 		ix.publishLocked()
 	}
 	m.subs++
+}
+
+// addGroup files a new group under its equality column, or as plain.
+func (b *bucket) addGroup(g *filterGroup) {
+	id, key, ok := g.plan.EqIndex()
+	if !ok {
+		b.plain = append(b.plain, g)
+		return
+	}
+	var c *eqColumn
+	for _, x := range b.eqCols {
+		if x.id == id {
+			c = x
+			break
+		}
+	}
+	if c == nil {
+		c = &eqColumn{id: id, byKey: map[string][]*filterGroup{}}
+		b.eqCols = append(b.eqCols, c)
+	}
+	g.eq, g.eqKey = c, key
+	c.byKey[key] = append(c.byKey[key], g)
+	c.all = append(c.all, g)
+}
+
+// removeGroup undoes addGroup.
+func (b *bucket) removeGroup(g *filterGroup) {
+	c := g.eq
+	if c == nil {
+		b.plain = removeGroup(b.plain, g)
+		return
+	}
+	if l := removeGroup(c.byKey[g.eqKey], g); len(l) == 0 {
+		delete(c.byKey, g.eqKey)
+	} else {
+		c.byKey[g.eqKey] = l
+	}
+	if c.all = removeGroup(c.all, g); len(c.all) == 0 {
+		for i, x := range b.eqCols {
+			if x == c {
+				b.eqCols = append(b.eqCols[:i], b.eqCols[i+1:]...)
+				break
+			}
+		}
+	}
+	g.eq = nil
 }
 
 // remove unindexes s; it is a no-op when s is not indexed.
@@ -114,6 +223,7 @@ func (ix *index) remove(s *Subscription) {
 				break
 			}
 		}
+		b.removeGroup(g)
 		if len(b.list) == 0 {
 			delete(ix.buckets, k)
 		}

@@ -47,6 +47,7 @@ func (m *Manager) page(ctx context.Context, s *Subscription, l *loadState) (rows
 	switch {
 	case l.lastRows > 0:
 		rs, err := m.eng.LiveLastRows(ctx, p, l.snap, l.lastRows)
+		s.clock.holdRows(s, rs)
 		return rowJSON(rs), nil, false, err
 	case l.resume:
 		if l.replay == nil {
@@ -61,6 +62,7 @@ func (m *Manager) page(ctx context.Context, s *Subscription, l *loadState) (rows
 			return nil, nil, false, err
 		}
 		l.cursor = next
+		s.clock.holdRows(s, rs)
 		return rowJSON(rs), nil, more, nil
 	}
 }

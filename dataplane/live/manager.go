@@ -38,13 +38,18 @@ type Manager struct {
 	conns    map[string]*Conn
 	userSubs map[string]int
 	loading  map[*Subscription]struct{}
-	outboxes map[*Outbox]struct{} // every attached connection, authenticated or not
-	detached chan struct{}        // signalled on every Detach (Shutdown waits)
+	// clockSubs are the subscriptions re-evaluated over time (clock.go).
+	clockSubs map[*Subscription]struct{}
+	outboxes  map[*Outbox]struct{} // every attached connection, authenticated or not
+	detached  chan struct{}        // signalled on every Detach (Shutdown waits)
 
 	connSeq atomic.Uint64
 	closed  atomic.Bool
 	stop    chan struct{}
 	wg      sync.WaitGroup
+
+	// authCheck re-verifies open connections (SetAuthCheck).
+	authCheck atomic.Pointer[AuthCheck]
 
 	// overflows counts subscriptions ended with OVERFLOW (metrics).
 	overflows atomic.Int64
@@ -73,7 +78,8 @@ func New(eng *kalamsql.Engine, db *pebble.DB, opts Options) (*Manager, error) {
 	opts.fill()
 	m := &Manager{eng: eng, db: db, opts: opts, idx: newIndex(), plans: map[planKey]*planEntry{},
 		conns: map[string]*Conn{}, userSubs: map[string]int{}, loading: map[*Subscription]struct{}{},
-		outboxes: map[*Outbox]struct{}{}, detached: make(chan struct{}, 1), stop: make(chan struct{})}
+		clockSubs: map[*Subscription]struct{}{},
+		outboxes:  map[*Outbox]struct{}{}, detached: make(chan struct{}, 1), stop: make(chan struct{})}
 	// Matchers for subscribe-time work (resume replay), separate from the
 	// workers' so a replay never waits for dispatch.
 	m.matchers = make(chan *kalamsql.LiveMatcher, 2)
@@ -105,6 +111,7 @@ func New(eng *kalamsql.Engine, db *pebble.DB, opts Options) (*Manager, error) {
 		m.wg.Go(func() { w.run(m.stop) })
 	}
 	m.wg.Go(m.janitor)
+	m.wg.Go(m.clockLoop)
 	return m, nil
 }
 
@@ -178,19 +185,59 @@ func (m *Manager) Detach(out *Outbox) {
 	}
 }
 
-// Open registers an authenticated connection whose messages go to out.
-func (m *Manager) Open(userID string, role auth.Role, issuedAt time.Time, out *Outbox) (*Conn, error) {
+// Open registers a connection authenticated with the (verified) token
+// claims tok, whose messages go to out. The connection is ended with
+// TOKEN_EXPIRED when the token expires (at its exp claim; the verifier's
+// clock-skew leeway applies only when a token is presented).
+func (m *Manager) Open(tok auth.Claims, out *Outbox) (*Conn, error) {
 	if m.closed.Load() {
 		return nil, ErrClosed
 	}
-	c := &Conn{m: m, ID: "c" + strconv.FormatUint(m.connSeq.Add(1), 36), UserID: userID, Role: role,
-		issuedAt: issuedAt.Unix(), out: out, subs: map[string]*Subscription{}}
+	c := &Conn{m: m, ID: "c" + strconv.FormatUint(m.connSeq.Add(1), 36), UserID: tok.Subject, Role: tok.Role,
+		tok: tok, out: out, subs: map[string]*Subscription{}}
 	c.Touch()
 	m.mu.Lock()
 	m.conns[c.ID] = c
 	m.mu.Unlock()
+	if !tok.ExpiresAt.IsZero() {
+		c.expiry = time.AfterFunc(time.Until(tok.ExpiresAt), func() {
+			c.kick(CodeTokenExpired, "the access token expired; log in again (or refresh) and reconnect")
+		})
+	}
 	return c, nil
 }
+
+// AuthCheck reports whether a connection's token still belongs to an
+// active user (exists, same role, not locked out, not revoked): the check
+// the HTTP API makes on every request.
+type AuthCheck func(tok auth.Claims) bool
+
+// SetAuthCheck installs the check the janitor applies to every open
+// connection each second, so revocations the catalog does not carry (an
+// account lockout) end connections too. Call it before serving.
+func (m *Manager) SetAuthCheck(f AuthCheck) { m.authCheck.Store(&f) }
+
+// recheckAuth ends the connections whose token no longer passes the
+// installed AuthCheck.
+func (m *Manager) recheckAuth() {
+	f := m.authCheck.Load()
+	if f == nil {
+		return
+	}
+	m.mu.Lock()
+	conns := make([]*Conn, 0, len(m.conns))
+	for _, c := range m.conns {
+		conns = append(conns, c)
+	}
+	m.mu.Unlock()
+	for _, c := range conns {
+		if !c.ended.Load() && !(*f)(c.tok) {
+			c.kick(CodeAuthRevoked, revokedMsg)
+		}
+	}
+}
+
+const revokedMsg = "the user's credentials changed, it was locked or dropped, or it logged out; log in again"
 
 func (m *Manager) removeConn(c *Conn) {
 	m.mu.Lock()
@@ -252,6 +299,7 @@ func (m *Manager) janitor() {
 			for _, s := range late {
 				s.end(CodeBatchFetchFailed, fmt.Sprintf("the initial data was not fetched within %s (send next_batch until status is ready)", m.opts.InitialDataTimeout))
 			}
+			m.recheckAuth()
 		}
 	}
 }
@@ -308,19 +356,21 @@ func (m *Manager) returnMatcher(mt *kalamsql.LiveMatcher) {
 	m.matchers <- mt
 }
 
-// revoke closes the connections of a user whose tokens no longer hold.
-func (m *Manager) revoke(user, role string, deleted bool, validAfter int64) {
+// revoke closes the connections of a user whose tokens no longer hold:
+// the user was dropped, its role changed, or its tokens were revoked
+// (validAfterMs is tokens_valid_after in ms, compared with the token's
+// iat_ms exactly as the HTTP API does).
+func (m *Manager) revoke(user, role string, deleted bool, validAfterMs int64) {
 	m.mu.Lock()
 	var victims []*Conn
 	for _, c := range m.conns {
-		if c.UserID == user && (deleted || string(c.Role) != role || c.issuedAt < validAfter) {
+		if c.UserID == user && (deleted || string(c.Role) != role || c.tok.IssuedAtMs < validAfterMs) {
 			victims = append(victims, c)
 		}
 	}
 	m.mu.Unlock()
 	for _, c := range victims {
-		c.out.PushControl(ErrorMessage(SubIDProtocol, CodeAuthRevoked, "the user's credentials changed or the user was dropped; log in again"))
-		c.out.Close(ClosePolicyViolation, "credentials revoked")
+		c.kick(CodeAuthRevoked, revokedMsg)
 	}
 }
 

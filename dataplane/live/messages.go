@@ -39,6 +39,9 @@ const (
 	// CodeAuthRevoked: the user's tokens were revoked (password or role
 	// change, user dropped); the connection is closed.
 	CodeAuthRevoked = "AUTH_REVOKED"
+	// CodeTokenExpired: the access token the connection authenticated
+	// with expired; the connection is closed.
+	CodeTokenExpired = "TOKEN_EXPIRED"
 	// CodeShutdown: the server is shutting down.
 	CodeShutdown = "SHUTDOWN"
 )

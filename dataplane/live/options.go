@@ -28,6 +28,9 @@ type Options struct {
 	Workers int
 	// WorkerQueue bounds the row changes waiting in one worker's queue.
 	WorkerQueue int
+	// TimeFilterRecheck is how often subscriptions whose condition reads
+	// the clock are re-evaluated (0: one second; clock.go).
+	TimeFilterRecheck time.Duration
 	// NodeID is reported in system.live.
 	NodeID int64
 	Logger *slog.Logger

@@ -23,6 +23,9 @@ const (
 type pendingChange struct {
 	seq  uint64
 	item outItem
+	// pk is the row's primary key for subscriptions with a clock (they
+	// track which rows the client holds); "" otherwise.
+	pk string
 }
 
 // Subscription is one live query of one connection. It is kept small:
@@ -56,6 +59,9 @@ type Subscription struct {
 
 	changes    atomic.Int64
 	lastUpdate atomic.Int64
+
+	// clock is set for conditions that read the clock (clock.go).
+	clock *clockState
 }
 
 // loadState is what paging the initial data (or a resume replay) needs.
@@ -161,6 +167,7 @@ func (s *Subscription) goLive(final []byte, pos uint64) (ok bool) {
 			break
 		}
 	}
+	s.clock.applyAll(rest)
 	if n := s.conn.out.pushBatch(rest); n < len(rest) {
 		s.endLocked(CodeOverflow, "the connection's queue is full (the client reads too slowly); resubscribe with from = the last _seq received")
 		return false
@@ -205,6 +212,9 @@ func (s *Subscription) end(code, msg string) {
 func (s *Subscription) finish() {
 	m := s.conn.m
 	m.idx.remove(s)
+	if s.clock != nil {
+		m.clockRemove(s)
+	}
 	if s.loadMu.TryLock() {
 		s.releaseLoadLocked()
 		s.loadMu.Unlock()

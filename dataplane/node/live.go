@@ -26,6 +26,7 @@ func (n *Node) startLive() error {
 		DefaultBatchSize:   w.DefaultBatchSize,
 		MaxBatchSize:       w.MaxBatchSize,
 		InitialDataTimeout: time.Duration(w.InitialDataTimeoutSeconds) * time.Second,
+		TimeFilterRecheck:  time.Duration(w.TimeFilterRecheckMS) * time.Millisecond,
 		NodeID:             int64(n.store.NodeID),
 		Logger:             n.log,
 	})

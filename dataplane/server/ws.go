@@ -46,6 +46,9 @@ type wsState struct {
 // before serving.
 func (s *Server) SetLive(m *live.Manager, opts WSOptions) {
 	s.ws = &wsState{m: m, opts: opts}
+	// Open connections are re-verified as HTTP requests are (lockout,
+	// revocation, role), not only when they authenticate.
+	m.SetAuthCheck(func(c auth.Claims) bool { return s.checkActive(c) == nil })
 }
 
 // requestOrigin is the origin clients reach this server at: the
@@ -415,7 +418,7 @@ func (wc *wsConn) login(token string, p live.Protocol) bool {
 		wc.fatalAuth(live.CodeUnauthorized, err.Error())
 		return false
 	}
-	conn, err := wc.st.m.Open(claims.Subject, claims.Role, claims.IssuedAt, wc.out)
+	conn, err := wc.st.m.Open(claims, wc.out)
 	if err != nil {
 		wc.fatalAuth(live.CodeShutdown, err.Error())
 		return false

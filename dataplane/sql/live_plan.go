@@ -65,6 +65,10 @@ type LivePlan struct {
 
 	// proj supplies columns added after a row was stored.
 	proj *catalog.Projection
+	// eq is the condition's indexable equality (live_eq.go).
+	eq liveEq
+	// clock is set when the condition reads the clock (live_eq.go).
+	clock bool
 }
 
 // ProjectionKey identifies how rows are encoded: plans with equal keys
@@ -175,6 +179,7 @@ func (e *Engine) PlanLive(sess Session, text string) (*LivePlan, error) {
 	if err := e.compileLive(p); err != nil {
 		return nil, err
 	}
+	p.findEq()
 	// Prepare the page statement now, so an unknown column or function is
 	// an INVALID_SQL answer to subscribe rather than a failed first batch.
 	err = e.pool.with(context.Background(), func(cs *connState) error {
@@ -275,6 +280,9 @@ type LiveRow struct {
 	// JSON is the row object: encoded columns plus "_seq" (a string).
 	JSON []byte
 	Seq  uint64
+	// PK is the primary key's wire text ("" without a primary key), as
+	// KeyPK returns it for the row's storage key.
+	PK string
 }
 
 // LivePage reads up to limit rows of the plan's current result from snap,
@@ -354,7 +362,11 @@ func (p *LivePlan) encodeValues(vals []any) LiveRow {
 		b = append(b, ',')
 	}
 	b = appendSeq(b, uint64(seq))
-	return LiveRow{JSON: append(b, '}'), Seq: uint64(seq)}
+	r := LiveRow{JSON: append(b, '}'), Seq: uint64(seq)}
+	if p.pkCol >= 0 {
+		r.PK = string(appendWire(nil, p.Table.Columns[p.cols[p.pkCol]].Type, vals[p.pkCol]))
+	}
+	return r
 }
 
 func appendSeq(b []byte, seq uint64) []byte {
