@@ -20,12 +20,12 @@ import (
 // the apiserver's serving certificate and the admin client certificate (group
 // system:masters), and the RSA key signs service-account tokens.
 type pki struct {
-	caPEM                []byte
-	caCertFile           string
-	servingCert          string
-	servingKey           string
-	adminCertPEM         []byte
-	adminKeyPEM          []byte
+	caPEM                 []byte
+	caCertFile            string
+	servingCert           string
+	servingKey            string
+	adminCertPEM          []byte
+	adminKeyPEM           []byte
 	saPrivFile, saPubFile string
 }
 

@@ -80,7 +80,7 @@ type Agent struct {
 	cms     corelisters.ConfigMapLister
 	secrets corelisters.SecretLister
 
-	mu   sync.Mutex
+	mu      sync.Mutex
 	runs    map[types.UID]*podRun
 	ips     map[string]types.UID
 	waiting map[types.UID]string // why a bound pod has not started yet

@@ -69,7 +69,7 @@ func TestStatefulSetRunsOnAgent(t *testing.T) {
 	mustCreate(t, func() error {
 		_, err := c.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: "db-config"},
-			Data: map[string]string{"server.toml": "[server]\nport = 8080\n[storage]\ndata_path = \"/var/lib/kalamdb\"\n"},
+			Data:       map[string]string{"server.toml": "[server]\nport = 8080\n[storage]\ndata_path = \"/var/lib/kalamdb\"\n"},
 		}, metav1.CreateOptions{})
 		return err
 	})
@@ -84,7 +84,7 @@ func TestStatefulSetRunsOnAgent(t *testing.T) {
 	mustCreate(t, func() error {
 		_, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: "db"},
-			Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "http", Port: 8080, TargetPort: intstr.FromString("http")}}},
+			Spec:       corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "http", Port: 8080, TargetPort: intstr.FromString("http")}}},
 		}, metav1.CreateOptions{})
 		return err
 	})

@@ -65,7 +65,7 @@ func (a *Agent) syncVolumes(ctx context.Context) {
 				StorageClassName:              class,
 				VolumeMode:                    c.Spec.VolumeMode,
 				ClaimRef:                      &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: c.Namespace, Name: c.Name, UID: c.UID},
-				PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}},
+				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}},
 			},
 		}
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -206,7 +206,7 @@ func writeFiles(dir string, data map[string][]byte, items []corev1.KeyToPath) er
 		}
 	}
 	for rel, b := range paths {
-		p := filepath.Join(dir, filepath.Clean("/" + rel))
+		p := filepath.Join(dir, filepath.Clean("/"+rel))
 		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b) {
 			continue
 		}
