@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-short vet fmt bench bench-http bench-live-scale clean tools
+.PHONY: all build run test test-short vet fmt bench bench-http bench-live-scale clean tools manifests generate build-manager
 
 all: build
 
@@ -17,15 +17,36 @@ build:
 run: build
 	./bin/kalamdb server
 
-## tools: servers the integration tests run for real (MinIO), built from the Go module
-## proxy once and cached in ~/.cache/kalamdb-tools/bin (about 3 min on a fresh machine)
+## tools: servers the integration tests run for real (MinIO; etcd and kube-apiserver for
+## envtest) and controller-gen, built from the Go module proxy once and cached in
+## ~/.cache/kalamdb-tools/bin (about 10 min on a fresh machine)
 tools:
 	bash hack/minio.sh
+	bash hack/go-tools.sh controller-gen
+	bash hack/envtest.sh >/dev/null
 
-## test: every test (unit, integration against real servers, fuzz seeds)
+TOOLS_BIN ?= $(or $(KALAMDB_TOOLS),$(HOME)/.cache/kalamdb-tools)/bin
+CONTROLLER_GEN ?= $(TOOLS_BIN)/controller-gen
+
+## test: every test (unit, integration against real servers, envtest, fuzz seeds)
 test: tools
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	KUBEBUILDER_ASSETS="$$(bash hack/envtest.sh)" $(GO) test -count=1 -timeout 20m ./...
+
+## manifests: CRDs into config/crd/bases and the operator's ClusterRole into config/rbac
+manifests:
+	bash hack/go-tools.sh controller-gen
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths=./api/... paths=./controllers/... \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+## generate: deepcopy functions of the API types
+generate:
+	bash hack/go-tools.sh controller-gen
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+
+## build-manager: compile bin/manager (the operator)
+build-manager:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/manager ./cmd/manager
 
 test-short:
 	$(GO) test -short -count=1 ./...

@@ -1,0 +1,105 @@
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition types. Ready is the summary every kind has. Reconciling and
+// Stalled follow the kstatus convention (Flux, kpt, cli-utils): Reconciling
+// while the operator is still working or waiting on something that will
+// resolve by itself, Stalled when a human must act.
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+	// ConditionObjectStoreReachable (KalamCluster) reports the data plane's
+	// STORAGE CHECK of the configured object store.
+	ConditionObjectStoreReachable = "ObjectStoreReachable"
+	// ConditionConflict (KalamNamespace, KalamTable) is True when another,
+	// older CR already manages the same database object.
+	ConditionConflict = "Conflict"
+	// ConditionSchemaInSync (KalamTable) is False while a schema plan is
+	// pending (blocked or awaiting approval).
+	ConditionSchemaInSync = "SchemaInSync"
+)
+
+// Condition reasons. They are API: alerts and scripts match on them.
+const (
+	ReasonAvailable         = "Available"
+	ReasonProgressing       = "Progressing"
+	ReasonPaused            = "Paused"
+	ReasonUnmanaged         = "Unmanaged"
+	ReasonInvalidSpec       = "InvalidSpec"
+	ReasonClusterNotFound   = "ClusterNotFound"
+	ReasonClusterNotReady   = "ClusterNotReady"
+	ReasonNamespaceNotFound = "NamespaceNotFound"
+	ReasonDataPlaneError    = "DataPlaneError"
+	ReasonConflict          = "Conflict"
+	ReasonNoConflict        = "NoConflict"
+	ReasonDestructiveChange = "DestructiveChangeBlocked"
+	ReasonApplied           = "Applied"
+	ReasonDriftCorrected    = "DriftCorrected"
+	ReasonUnsupportedChange = "UnsupportedChange"
+	ReasonReachable         = "Reachable"
+	ReasonUnreachable       = "Unreachable"
+	ReasonNotConfigured     = "NotConfigured"
+	ReasonRolloutInProgress = "RolloutInProgress"
+	ReasonBackupRunning     = "BackupRunning"
+	ReasonBackupCompleted   = "BackupCompleted"
+	ReasonBackupFailed      = "BackupFailed"
+	ReasonWaitingForBackup  = "WaitingForOtherBackup"
+	ReasonSuspended         = "Suspended"
+	ReasonScheduled         = "Scheduled"
+	ReasonDeleting          = "Deleting"
+)
+
+// SetCondition sets one condition, stamped with the object's generation.
+func SetCondition(o ConditionedObject, typ string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(o.GetConditions(), metav1.Condition{
+		Type: typ, Status: status, Reason: reason, Message: truncate(msg, 1024), ObservedGeneration: o.GetGeneration(),
+	})
+}
+
+// MarkReady sets Ready=True and clears Reconciling and Stalled.
+func MarkReady(o ConditionedObject, reason, msg string) {
+	SetCondition(o, ConditionReady, metav1.ConditionTrue, reason, msg)
+	meta.RemoveStatusCondition(o.GetConditions(), ConditionReconciling)
+	meta.RemoveStatusCondition(o.GetConditions(), ConditionStalled)
+}
+
+// MarkProgressing sets Ready=False and Reconciling=True: the operator is
+// working or waiting on something that resolves without a human.
+func MarkProgressing(o ConditionedObject, reason, msg string) {
+	SetCondition(o, ConditionReady, metav1.ConditionFalse, reason, msg)
+	SetCondition(o, ConditionReconciling, metav1.ConditionTrue, reason, msg)
+	meta.RemoveStatusCondition(o.GetConditions(), ConditionStalled)
+}
+
+// MarkStalled sets Ready=False and Stalled=True: a human must act (fix the
+// spec, approve a plan, resolve a conflict).
+func MarkStalled(o ConditionedObject, reason, msg string) {
+	SetCondition(o, ConditionReady, metav1.ConditionFalse, reason, msg)
+	SetCondition(o, ConditionStalled, metav1.ConditionTrue, reason, msg)
+	meta.RemoveStatusCondition(o.GetConditions(), ConditionReconciling)
+}
+
+// MarkUnknown sets Ready=Unknown (paused or unmanaged objects).
+func MarkUnknown(o ConditionedObject, reason, msg string) {
+	SetCondition(o, ConditionReady, metav1.ConditionUnknown, reason, msg)
+	meta.RemoveStatusCondition(o.GetConditions(), ConditionReconciling)
+	meta.RemoveStatusCondition(o.GetConditions(), ConditionStalled)
+}
+
+// IsReady reports whether the Ready condition is True.
+func IsReady(o ConditionedObject) bool {
+	return meta.IsStatusConditionTrue(*o.GetConditions(), ConditionReady)
+}
+
+// truncate keeps status small (Atlas keeps SQL in status under 1 KiB).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}

@@ -1,0 +1,219 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// KalamClusterSpec is the desired data plane.
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.bootstrap) || (has(self.bootstrap) && self.bootstrap == oldSelf.bootstrap)",message="bootstrap is immutable after creation"
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.bootstrap) || !has(self.bootstrap)",message="bootstrap can only be set at creation"
+type KalamClusterSpec struct {
+	// Image is the data-plane container image.
+	// +kubebuilder:validation:MinLength=1
+	Image string `json:"image"`
+	// ImagePullPolicy of the data-plane container.
+	// +optional
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+	// ImagePullSecrets for the data-plane pods.
+	// +optional
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+	// Replicas is the number of data-plane pods. Only 1 is supported until
+	// the data plane replicates.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// Resources of the data-plane container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+	// Storage is the Pebble data volume (one PVC per pod).
+	Storage StorageSpec `json:"storage"`
+	// Config overrides keys of the server's TOML file, as a nested object of
+	// sections and keys (e.g. {"limits": {"max_query_limit": 5000}}). Keys
+	// the operator owns (server.host, server.port, storage.data_path,
+	// auth.root_password, auth.jwt_secret) are refused.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	// +optional
+	Config *apiextensionsv1.JSON `json:"config,omitempty"`
+	// ObjectStore is the S3-compatible store used for flushes and backups;
+	// it is declared to the server as the storage "objstore".
+	// +optional
+	ObjectStore *ObjectStoreSpec `json:"objectStore,omitempty"`
+	// Service configures the in-cluster SQL/WebSocket Service.
+	// +optional
+	Service ServiceSpec `json:"service,omitempty"`
+	// Bootstrap creates the cluster's data from a backup on first start.
+	// +optional
+	Bootstrap *BootstrapSpec `json:"bootstrap,omitempty"`
+	// PodAnnotations are added to the data-plane pods.
+	// +optional
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+}
+
+// StorageSpec is the persistent volume of a data-plane pod. A StatefulSet
+// cannot change its volume claim template, so the whole block is immutable
+// (resize PVCs directly; see docs/operator.md).
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="storage is immutable: a StatefulSet cannot change its volume claim template"
+type StorageSpec struct {
+	// Size of the volume.
+	Size resource.Quantity `json:"size"`
+	// StorageClassName of the PVC; empty uses the default class.
+	// +optional
+	StorageClassName *string `json:"storageClassName,omitempty"`
+}
+
+// ObjectStoreSpec is an S3-compatible bucket.
+type ObjectStoreSpec struct {
+	// Endpoint is host[:port], no scheme. Empty means AWS S3.
+	// +kubebuilder:validation:Pattern=`^[^/:]+(:[0-9]+)?$`
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	// Bucket must already exist.
+	// +kubebuilder:validation:MinLength=3
+	Bucket string `json:"bucket"`
+	// Prefix is the key prefix inside the bucket.
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// Region of the bucket.
+	// +kubebuilder:default=us-east-1
+	// +optional
+	Region string `json:"region,omitempty"`
+	// PathStyle addressing (MinIO and most S3-compatible stores need it).
+	// +optional
+	PathStyle bool `json:"pathStyle,omitempty"`
+	// Insecure talks plain HTTP instead of HTTPS. Meant for in-cluster MinIO
+	// in tests; never for production.
+	// +optional
+	Insecure bool `json:"insecure,omitempty"`
+	// Credentials name the Secret keys holding the access key pair. Without
+	// them the server uses its ambient credentials.
+	// +optional
+	Credentials *S3Credentials `json:"credentials,omitempty"`
+	// CA is a PEM bundle trusted instead of the system roots.
+	// +optional
+	CA *corev1.SecretKeySelector `json:"ca,omitempty"`
+}
+
+// S3Credentials are Secret key references for an access key pair.
+type S3Credentials struct {
+	// AccessKeyID reference.
+	AccessKeyID corev1.SecretKeySelector `json:"accessKeyId"`
+	// SecretAccessKey reference.
+	SecretAccessKey corev1.SecretKeySelector `json:"secretAccessKey"`
+}
+
+// ServiceSpec configures the client Service.
+type ServiceSpec struct {
+	// Type of the client Service.
+	// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer
+	// +kubebuilder:default=ClusterIP
+	// +optional
+	Type corev1.ServiceType `json:"type,omitempty"`
+	// Annotations of the client Service (load balancer settings...).
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// BootstrapSpec says where the data of a new cluster comes from.
+type BootstrapSpec struct {
+	// FromBackup restores a backup into the empty data volume before the
+	// server starts serving (`kalamdb server --restore-from`).
+	// +optional
+	FromBackup *BootstrapFromBackup `json:"fromBackup,omitempty"`
+}
+
+// BootstrapFromBackup names a backup by KalamBackup or by location.
+// +kubebuilder:validation:XValidation:rule="has(self.backupName) != has(self.path)",message="exactly one of backupName and path must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.backupName) || !has(self.backupID)",message="backupID comes from the KalamBackup when backupName is set"
+type BootstrapFromBackup struct {
+	// BackupName is a Completed KalamBackup in this namespace.
+	// +optional
+	BackupName string `json:"backupName,omitempty"`
+	// Path is a backup target (`s3://objstore/<prefix>` on this cluster's
+	// object store, or an absolute path).
+	// +kubebuilder:validation:Pattern=`^(s3://[A-Za-z0-9_-]+(/.*)?|file:///.+|/.+)$`
+	// +optional
+	Path string `json:"path,omitempty"`
+	// BackupID picks one backup at Path; empty means the newest completed.
+	// +optional
+	BackupID string `json:"backupID,omitempty"`
+}
+
+// ClusterPhase is a human-readable summary.
+type ClusterPhase string
+
+// Cluster phases.
+const (
+	ClusterPending      ClusterPhase = "Pending"
+	ClusterProvisioning ClusterPhase = "Provisioning"
+	ClusterReady        ClusterPhase = "Ready"
+	ClusterUpdating     ClusterPhase = "Updating"
+	ClusterFailed       ClusterPhase = "Failed"
+)
+
+// KalamClusterStatus is the observed data plane.
+type KalamClusterStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Phase summarises the conditions.
+	// +optional
+	Phase ClusterPhase `json:"phase,omitempty"`
+	// Conditions: Ready, ObjectStoreReachable, Reconciling, Stalled.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// ReadyReplicas from the StatefulSet.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// Endpoint is the in-cluster HTTP URL of the client Service.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	// CurrentImage is the image every ready pod runs.
+	// +optional
+	CurrentImage string `json:"currentImage,omitempty"`
+	// ServerVersion as reported by the data plane.
+	// +optional
+	ServerVersion string `json:"serverVersion,omitempty"`
+}
+
+// KalamCluster is a KalamDB data plane: a StatefulSet, its Services,
+// configuration and credentials.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=kc;kalam
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.status.currentImage`,priority=1
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.status.endpoint`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type KalamCluster struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   KalamClusterSpec   `json:"spec"`
+	Status KalamClusterStatus `json:"status,omitempty"`
+}
+
+// GetConditions implements ConditionedObject.
+func (c *KalamCluster) GetConditions() *[]metav1.Condition { return &c.Status.Conditions }
+
+// KalamClusterList is a list of KalamCluster.
+// +kubebuilder:object:root=true
+type KalamClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []KalamCluster `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&KalamCluster{}, &KalamClusterList{})
+}

@@ -1,0 +1,179 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
+	dpclient "github.com/kalamdb/kalamdb-k8s/dataplane/client"
+)
+
+// identRE is a KalamDB identifier the operator is willing to send unquoted.
+var identRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// KalamNamespaceReconciler keeps a KalamDB namespace in existence.
+type KalamNamespaceReconciler struct {
+	client.Client
+	Recorder  events.EventRecorder
+	DataPlane *DataPlane
+	// Resync is the drift-check interval (default 2 min).
+	Resync time.Duration
+}
+
+// +kubebuilder:rbac:groups=kalamdb.io,resources=kalamnamespaces,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=kalamdb.io,resources=kalamnamespaces/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kalamdb.io,resources=kalamnamespaces/finalizers,verbs=update
+
+// Reconcile implements reconcile.Reconciler.
+func (r *KalamNamespaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var kn kalamv1.KalamNamespace
+	if err := r.Get(ctx, req.NamespacedName, &kn); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	orig := kn.DeepCopy()
+	switch {
+	case unmanaged(&kn):
+		if err := setFinalizer(ctx, r.Client, &kn, false); err != nil {
+			return ctrl.Result{}, err
+		}
+		if !kn.DeletionTimestamp.IsZero() {
+			return ctrl.Result{}, nil
+		}
+		kalamv1.MarkUnknown(&kn, kalamv1.ReasonUnmanaged, "kalamdb.io/managed is \"false\": the operator no longer manages this namespace")
+		return finish(ctx, r.Client, r.Recorder, "KalamNamespace", orig, &kn, ctrl.Result{}, nil)
+	case paused(&kn):
+		kalamv1.MarkUnknown(&kn, kalamv1.ReasonPaused, "reconciliation is paused by the kalamdb.io/reconcile annotation")
+		return finish(ctx, r.Client, r.Recorder, "KalamNamespace", orig, &kn, ctrl.Result{}, nil)
+	case !kn.DeletionTimestamp.IsZero():
+		res, err := r.delete(ctx, &kn)
+		if err == nil || apierrors.IsNotFound(err) {
+			return res, client.IgnoreNotFound(err)
+		}
+		return finish(ctx, r.Client, r.Recorder, "KalamNamespace", orig, &kn, res, err)
+	}
+	if err := setFinalizer(ctx, r.Client, &kn, kn.Spec.DeletionPolicy == kalamv1.DeletionDelete); err != nil {
+		return ctrl.Result{}, err
+	}
+	res, err := r.reconcile(ctx, &kn)
+	return finish(ctx, r.Client, r.Recorder, "KalamNamespace", orig, &kn, res, err)
+}
+
+func (r *KalamNamespaceReconciler) reconcile(ctx context.Context, kn *kalamv1.KalamNamespace) (ctrl.Result, error) {
+	name := kn.DatabaseName()
+	if !identRE.MatchString(name) {
+		return ctrl.Result{}, permanent(kalamv1.ReasonInvalidSpec, "namespace name %q is not a KalamDB identifier (^[a-z][a-z0-9_]{0,63}$); set spec.name", name)
+	}
+	kc, err := getCluster(ctx, r.Client, kn.Namespace, kn.Spec.ClusterRef.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if other, err := r.conflict(ctx, kn); err != nil {
+		return ctrl.Result{}, err
+	} else if other != "" {
+		kalamv1.SetCondition(kn, kalamv1.ConditionConflict, metav1.ConditionTrue, kalamv1.ReasonConflict, "namespace "+name+" is already managed by KalamNamespace "+other)
+		return ctrl.Result{}, permanent(kalamv1.ReasonConflict, "namespace %s is already managed by KalamNamespace %s", name, other)
+	}
+	kalamv1.SetCondition(kn, kalamv1.ConditionConflict, metav1.ConditionFalse, kalamv1.ReasonNoConflict, "")
+	dp, err := r.DataPlane.Connect(ctx, kc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	exists, err := dp.NamespaceExists(ctx, name)
+	if err != nil {
+		r.DataPlane.forgetOnAuth(kc, err)
+		return ctrl.Result{}, classifyDataPlane(err, "reading system.namespaces")
+	}
+	reason, msg := kalamv1.ReasonAvailable, "namespace "+name+" exists"
+	if !exists {
+		if _, err := dp.SQL(ctx, "CREATE NAMESPACE IF NOT EXISTS "+name); err != nil {
+			r.DataPlane.forgetOnAuth(kc, err)
+			return ctrl.Result{}, classifyDataPlane(err, "creating namespace "+name)
+		}
+		if kn.Status.AppliedName != "" {
+			// It existed before and was dropped out of band: put it back.
+			driftCorrections.WithLabelValues("KalamNamespace").Inc()
+			reason, msg = kalamv1.ReasonDriftCorrected, "namespace "+name+" was missing and has been recreated"
+			r.Recorder.Eventf(kn, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
+		} else {
+			r.Recorder.Eventf(kn, nil, corev1.EventTypeNormal, "Created", "Reconcile", "created namespace %s", name)
+		}
+	}
+	kn.Status.AppliedName = name
+	now := metav1.Now()
+	kn.Status.LastSyncTime = &now
+	kalamv1.MarkReady(kn, reason, msg)
+	return ctrl.Result{RequeueAfter: resyncOr(r.Resync)}, nil
+}
+
+// conflict returns the name of an older KalamNamespace claiming the same
+// namespace of the same cluster, or "".
+func (r *KalamNamespaceReconciler) conflict(ctx context.Context, kn *kalamv1.KalamNamespace) (string, error) {
+	var list kalamv1.KalamNamespaceList
+	if err := r.List(ctx, &list, client.InNamespace(kn.Namespace)); err != nil {
+		return "", fmt.Errorf("while listing KalamNamespaces: %w", err)
+	}
+	for i := range list.Items {
+		o := &list.Items[i]
+		if o.UID == kn.UID || o.Spec.ClusterRef.Name != kn.Spec.ClusterRef.Name || o.DatabaseName() != kn.DatabaseName() {
+			continue
+		}
+		if olderThan(o, kn) {
+			return o.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// delete runs on a CR being deleted that still carries the finalizer (so
+// its policy is Delete). It drops the namespace only when this CR actually
+// managed it (status.appliedName, so a conflicting newcomer never drops
+// another CR's namespace), and lets go at once when the cluster is gone.
+// DROP NAMESPACE without CASCADE refuses while tables remain: the CR waits
+// for them (their own CRs decide their fate) instead of destroying them.
+func (r *KalamNamespaceReconciler) delete(ctx context.Context, kn *kalamv1.KalamNamespace) (ctrl.Result, error) {
+	if !hasFinalizer(kn) {
+		return ctrl.Result{}, nil
+	}
+	kc, err := getCluster(ctx, r.Client, kn.Namespace, kn.Spec.ClusterRef.Name)
+	if err != nil || !kc.DeletionTimestamp.IsZero() || kn.Status.AppliedName == "" || kn.Spec.DeletionPolicy != kalamv1.DeletionDelete {
+		if err != nil && !isWait(err) {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, setFinalizer(ctx, r.Client, kn, false)
+	}
+	dp, err := r.DataPlane.Connect(ctx, kc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	name := kn.Status.AppliedName
+	if _, err := dp.SQL(ctx, "DROP NAMESPACE IF EXISTS "+name); err != nil {
+		r.DataPlane.forgetOnAuth(kc, err)
+		var ae *dpclient.APIError
+		if asAPIError(err, &ae) && ae.HTTPStatus < 500 {
+			return ctrl.Result{}, waitFor(kalamv1.ReasonDeleting, 30*time.Second, "DROP NAMESPACE %s refused (tables remain?): %s", name, ae.Message)
+		}
+		return ctrl.Result{}, fmt.Errorf("while dropping namespace %s: %w", name, err)
+	}
+	r.Recorder.Eventf(kn, nil, corev1.EventTypeNormal, "Dropped", "Delete", "dropped namespace %s", name)
+	return ctrl.Result{}, setFinalizer(ctx, r.Client, kn, false)
+}
+
+// SetupWithManager registers the controller. Annotation changes (pause,
+// unmanage) trigger a reconcile as well as spec changes.
+func (r *KalamNamespaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&kalamv1.KalamNamespace{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Named("kalamnamespace").
+		Complete(r)
+}
