@@ -57,8 +57,8 @@ vet:
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')
 
-## bench: Go micro-benchmarks plus the HTTP load tool against a fresh server
-bench: build
+## bench: Go micro-benchmarks (incl. backup/restore throughput to MinIO) plus the HTTP load tool against a fresh server
+bench: build tools
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./dataplane/... | tee bench.out
 	$(GO) run ./hack/loadbench --bin bin/kalamdb
 	$(GO) run ./hack/livebench --bin bin/kalamdb

@@ -48,6 +48,7 @@ func usage() {
 
 commands:
   server [--config FILE]   run the data-plane server (env KALAMDB_* overrides the file)
+         [--restore-from TARGET [--restore-backup-id ID]]  bootstrap an empty data dir from a backup
   sql [flags]              SQL client: -c SQL, -f FILE or an interactive shell
                            (--url, --user, --password, --token, --format table|json|csv)
   version                  print the version`)
@@ -56,6 +57,8 @@ commands:
 func runServer(args []string) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "path to server.toml (default: embedded defaults)")
+	restoreFrom := fs.String("restore-from", "", "bootstrap an EMPTY data directory from the backup in this target (s3://<storage-id>/<prefix> or an absolute path)")
+	restoreID := fs.String("restore-backup-id", "", "backup id for --restore-from (default: the newest completed backup)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -75,7 +78,11 @@ func runServer(args []string) int {
 		h = slog.NewTextHandler(os.Stderr, hopts)
 	}
 	log := slog.New(h)
-	n, err := node.Start(cfg, log)
+	var sopts []node.StartOption
+	if *restoreFrom != "" {
+		sopts = append(sopts, node.WithRestoreFrom(*restoreFrom, *restoreID))
+	}
+	n, err := node.Start(cfg, log, sopts...)
 	if err != nil {
 		log.Error("startup failed", "err", err)
 		return 1

@@ -28,6 +28,8 @@ type Config struct {
 	WebSocket WebSocketConfig `toml:"websocket"`
 	// Cold controls the cold tier (cold.go).
 	Cold ColdConfig `toml:"cold"`
+	// Storages are config-declared storages ([[storages]], storages.go).
+	Storages []StorageEntry `toml:"storages"`
 }
 
 // ServerConfig controls the network listener and node identity.
@@ -168,6 +170,7 @@ func Default() Config {
 		},
 		WebSocket: defaultWebSocket(),
 		Cold:      defaultCold(),
+		Storages:  []StorageEntry{},
 	}
 }
 

@@ -30,6 +30,7 @@ func (c Config) Validate() error {
 	c.Security.validate(&p)
 	c.WebSocket.validate(&p)
 	c.Cold.validate(&p)
+	validateStorages(c.Storages, &p)
 	return errors.Join(p...)
 }
 

@@ -425,6 +425,9 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 	case CatCreateStorage, CatAlterStorage, CatDropStorage, CatPutJob, CatDeleteJob:
 		return a.applyStorageCatalog(cw)
 
+	case CatRestoreTable:
+		return a.applyRestoreTable(cw)
+
 	case CatPurgeDropped:
 		var id [4]byte
 		binary.BigEndian.PutUint32(id[:], cw.TableID)

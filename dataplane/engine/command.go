@@ -90,6 +90,8 @@ type CatalogWrite struct {
 	TableID     uint32             `json:"table_id,omitempty"`
 	Storage     *catalog.Storage   `json:"storage,omitempty"`
 	Job         *catalog.Job       `json:"job,omitempty"`
+	// History is every schema version of a restored table (CatRestoreTable).
+	History []*catalog.Table `json:"history,omitempty"`
 }
 
 // CommandVersion is the encoding version of Command; a replica refuses

@@ -269,6 +269,8 @@ func (e *Executor) installCatalog(cw *CatalogWrite, res *Result) {
 		e.cat.DeleteNamespace(cw.Namespace.Name)
 	case CatCreateTable:
 		e.cat.SetTable(res.Table)
+	case CatRestoreTable:
+		e.cat.SetTable(res.Table)
 	case CatDropTable:
 		for _, t := range res.Dropped {
 			e.cat.DeleteTable(t)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/backup"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
@@ -36,6 +37,7 @@ type Node struct {
 	eng     *kalamsql.Engine
 	srv     *server.Server
 	live    *live.Manager
+	backup  *backup.Service
 	ln      net.Listener
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -44,8 +46,13 @@ type Node struct {
 
 // Start opens storage, bootstraps the root user and starts serving HTTP on
 // cfg's listen address (port 0 picks a free port; see Addr).
-func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
+func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, err error) {
 	n := &Node{cfg: cfg, log: log, stopped: make(chan struct{})}
+	var so startOptions
+	for _, o := range opts {
+		o(&so)
+	}
+	fresh := dataDirFresh(cfg.Storage.DataPath)
 	defer func() {
 		if err != nil {
 			n.closeStorage()
@@ -90,6 +97,9 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 	if err := bootstrapStorage(ctx, n.eng); err != nil {
 		return nil, err
 	}
+	if err := n.registerConfigStorages(ctx); err != nil {
+		return nil, err
+	}
 	if err := n.cold.Start(ctx); err != nil {
 		return nil, fmt.Errorf("while starting the cold tier: %w", err)
 	}
@@ -97,6 +107,9 @@ func Start(cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 		return nil, err
 	}
 	if err := n.eng.CleanupDropped(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.startBackup(ctx, fresh, so); err != nil {
 		return nil, err
 	}
 	secret, err := jwtSecret(cfg)
@@ -193,6 +206,9 @@ func (n *Node) Close() error {
 
 func (n *Node) closeStorage() {
 	n.stopLive()
+	if n.backup != nil {
+		n.backup.Close()
+	}
 	if n.cold != nil {
 		n.cold.Close()
 	}

@@ -93,6 +93,10 @@ type Engine struct {
 	cold *flush.Manager
 	// liveReg is the live-query registry (system.live, KILL LIVE QUERY).
 	liveReg atomic.Pointer[liveBox]
+	// backup runs BACKUP/RESTORE statements (exec_backup.go; nil: disabled).
+	backup BackupService
+	// configStorages are storage ids declared in server.toml (C1).
+	configStorages map[string]bool
 }
 
 type scanCounters struct {
@@ -243,6 +247,8 @@ func (e *Engine) execStatement(ctx context.Context, sess *Session, st parse.Stat
 		return e.execDropUser(ctx, sess, s)
 	case *parse.CreateStorage, *parse.AlterStorage, *parse.DropStorage, *parse.ShowStorages, *parse.StorageCheck, *parse.StorageJob:
 		return e.execStorage(ctx, sess, st)
+	case *parse.Backup, *parse.VerifyBackup, *parse.ShowBackups, *parse.Restore, *parse.DeleteBackup, *parse.PruneBackups:
+		return e.execBackup(ctx, sess, st)
 	case *parse.Subscribe:
 		return e.execSubscribe(ctx, sess, s)
 	case *parse.KillLiveQuery:

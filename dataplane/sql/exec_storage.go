@@ -95,6 +95,9 @@ func (e *Engine) execStorage(ctx context.Context, sess *Session, st parse.Statem
 		if err := requireAdmin(sess, "DROP STORAGE"); err != nil {
 			return nil, err
 		}
+		if err := e.checkConfigStorage(s.ID, "DROP STORAGE"); err != nil {
+			return nil, err
+		}
 		res, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatDropStorage, IfExists: s.IfExists, Storage: &catalog.Storage{ID: s.ID}})
 		if err != nil {
 			return nil, err
@@ -192,6 +195,9 @@ func setStorageOptions(rec *catalog.Storage, opts map[string]string, create bool
 
 func (e *Engine) execAlterStorage(ctx context.Context, sess *Session, s *parse.AlterStorage) (*Result, error) {
 	if err := requireAdmin(sess, "ALTER STORAGE"); err != nil {
+		return nil, err
+	}
+	if err := e.checkConfigStorage(s.ID, "ALTER STORAGE"); err != nil {
 		return nil, err
 	}
 	_, cur, err := e.cold.Store(s.ID)

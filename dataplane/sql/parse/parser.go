@@ -317,6 +317,9 @@ func (p *parser) statement() (Statement, error) {
 		case "drop":
 			return p.parseDrop()
 		case "show":
+			if isKw(p.peekAt(1), "backups") {
+				return p.parseShowBackups()
+			}
 			return p.parseShow()
 		case "use":
 			return p.parseUse()
@@ -340,7 +343,14 @@ func (p *parser) statement() (Statement, error) {
 		case "update":
 			return p.parseUpdate()
 		case "delete":
+			if isKw(p.peekAt(1), "backup") || isKw(p.peekAt(1), "backups") {
+				return p.parseDeleteBackup()
+			}
 			return p.parseDelete()
+		case "backup":
+			return p.parseBackup()
+		case "restore":
+			return p.parseRestore()
 		case "subscribe":
 			return p.parseSubscribe()
 		case "kill":

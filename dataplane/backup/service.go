@@ -1,0 +1,305 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore"
+)
+
+// Job types and id prefixes in system.jobs.
+const (
+	JobBackup  = "backup"
+	JobRestore = "restore"
+	JobVerify  = "verify"
+)
+
+var jobPrefix = map[string]string{JobBackup: "BK", JobRestore: "RS", JobVerify: "VF"}
+
+// Options wire a Service to the running server.
+type Options struct {
+	// Snapshot pins a consistent point-in-time view of the hot tier; the
+	// service closes it.
+	Snapshot func() pebble.Reader
+	// Stores resolves storage ids for s3:// targets and cold segments.
+	Stores Stores
+	// Server is where restores write and job records go.
+	Server  Server
+	Version string
+	Logger  *slog.Logger
+	// ProgressInterval throttles job-record progress updates.
+	ProgressInterval time.Duration
+}
+
+// Service runs backups, restores and verifications as jobs recorded in
+// system.jobs. Operations that write a target or the server run one at a
+// time (queued jobs wait), so a deletion never races a backup of this
+// server.
+type Service struct {
+	o      Options
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// op is a one-slot semaphore: one target/server-writing operation at
+	// a time; waiting honours the caller's context.
+	op     chan struct{}
+	mu     sync.Mutex
+	seq    uint32
+	closed bool
+}
+
+// NewService returns a service; Close stops its jobs.
+func NewService(o Options) *Service {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = 500 * time.Millisecond
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{o: o, ctx: ctx, cancel: cancel, op: make(chan struct{}, 1)}
+}
+
+// acquire takes the operation slot; release gives it back.
+func (s *Service) acquire(ctx context.Context) error {
+	select {
+	case s.op <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a running backup operation: %w", ctx.Err())
+	}
+}
+
+func (s *Service) release() { <-s.op }
+
+// Close cancels running jobs and waits for them.
+func (s *Service) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Started identifies an asynchronous operation.
+type Started struct {
+	BackupID string
+	JobID    string
+	Target   string
+}
+
+func (s *Service) nextSeq() uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return s.seq
+}
+
+// OpenTarget parses and opens a target.
+func (s *Service) OpenTarget(target string) (Target, objstore.Store, error) {
+	t, err := ParseTarget(target)
+	if err != nil {
+		return Target{}, nil, err
+	}
+	st, err := t.Open(s.o.Stores)
+	return t, st, err
+}
+
+func (s *Service) putJob(ctx context.Context, j *catalog.Job) error {
+	cp := *j
+	_, err := s.o.Server.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: time.Now().UnixMilli(),
+		Catalog: &engine.CatalogWrite{Op: engine.CatPutJob, Job: &cp}})
+	return err
+}
+
+// start records a queued job and runs fn in an owned goroutine.
+func (s *Service) start(ctx context.Context, typ, namespace, msg string, fn func(ctx context.Context, j *catalog.Job, progress func(Progress)) error) (string, error) {
+	now := time.Now().UnixMilli()
+	j := &catalog.Job{ID: fmt.Sprintf("%s-%011x%04x", jobPrefix[typ], now, s.nextSeq()&0xffff), Type: typ,
+		Status: catalog.JobQueued, Namespace: namespace, CreatedAt: now, Trigger: "manual", Message: msg}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return "", fmt.Errorf("backup service is shut down")
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	if err := s.putJob(ctx, j); err != nil {
+		s.wg.Done()
+		return "", err
+	}
+	go func() {
+		defer s.wg.Done()
+		ctx := s.ctx
+		if err := s.acquire(ctx); err != nil {
+			j.Status, j.Error, j.FinishedAt = catalog.JobFailed, err.Error(), time.Now().UnixMilli()
+			_ = s.putJob(context.WithoutCancel(ctx), j)
+			return
+		}
+		defer s.release()
+		j.Status, j.StartedAt, j.Attempts = catalog.JobRunning, time.Now().UnixMilli(), 1
+		_ = s.putJob(ctx, j)
+		var last time.Time
+		progress := func(p Progress) {
+			j.Segments, j.Rows = p.Files, p.Rows
+			j.Bytes = p.BytesUploaded
+			if typ != JobBackup {
+				j.Bytes = p.BytesRead
+			} else {
+				j.Message = fmt.Sprintf("%s (uploaded %d bytes, reused %d bytes)", msg, p.BytesUploaded, p.BytesReused)
+			}
+			if time.Since(last) >= s.o.ProgressInterval {
+				last = time.Now()
+				_ = s.putJob(ctx, j)
+			}
+		}
+		err := fn(ctx, j, progress)
+		j.FinishedAt = time.Now().UnixMilli()
+		if err != nil {
+			j.Status, j.Error = catalog.JobFailed, err.Error()
+			s.o.Logger.Error("backup job failed", "job_id", j.ID, "type", typ, "err", err)
+		} else {
+			j.Status = catalog.JobCompleted
+			s.o.Logger.Info("backup job completed", "job_id", j.ID, "type", typ, "message", j.Message)
+		}
+		if perr := s.putJob(context.WithoutCancel(ctx), j); perr != nil {
+			s.o.Logger.Error("while recording job", "job_id", j.ID, "err", perr)
+		}
+	}()
+	return j.ID, nil
+}
+
+// StartBackup starts an asynchronous backup of the database (namespace
+// "") or of one namespace.
+func (s *Service) StartBackup(ctx context.Context, namespace, target string) (Started, error) {
+	t, st, err := s.OpenTarget(target)
+	if err != nil {
+		return Started{}, err
+	}
+	if namespace != "" {
+		if exists, _ := s.o.Server.NamespaceTables(namespace); !exists {
+			return Started{}, fmt.Errorf("namespace '%s' not found", namespace)
+		}
+	}
+	id := NewID(time.Now(), s.nextSeq())
+	jobID, err := s.start(ctx, JobBackup, namespace, fmt.Sprintf("backup %s to %s", id, t), func(ctx context.Context, j *catalog.Job, progress func(Progress)) error {
+		m, err := s.Backup(ctx, BackupRequest{ID: id, Namespace: namespace, Target: st, Progress: progress})
+		if err != nil {
+			return err
+		}
+		j.Bytes, j.Segments, j.Rows = m.BytesUploaded, int64(len(m.Objects)), m.Rows
+		j.Message = fmt.Sprintf("backup %s to %s (%d objects, %d bytes, uploaded %d bytes, reused %d bytes)", id, t, len(m.Objects), m.SizeBytes, m.BytesUploaded, m.BytesReused)
+		return nil
+	})
+	return Started{BackupID: id, JobID: jobID, Target: t.String()}, err
+}
+
+// Backup takes a backup synchronously from a fresh snapshot.
+func (s *Service) Backup(ctx context.Context, req BackupRequest) (*Manifest, error) {
+	snap := s.o.Snapshot()
+	defer snap.Close()
+	return Backup(ctx, snap, s.o.Stores, s.o.Version, time.Now(), req)
+}
+
+// StartRestore starts an asynchronous restore; id "" picks the newest
+// completed backup (resolved now, so the caller learns which).
+func (s *Service) StartRestore(ctx context.Context, namespace, target, id string, overwrite bool) (Started, error) {
+	t, st, err := s.OpenTarget(target)
+	if err != nil {
+		return Started{}, err
+	}
+	m, err := LoadManifest(ctx, st, id)
+	if err != nil {
+		return Started{}, err
+	}
+	id = m.BackupID
+	jobID, err := s.start(ctx, JobRestore, namespace, fmt.Sprintf("restore %s from %s", id, t), func(ctx context.Context, j *catalog.Job, progress func(Progress)) error {
+		_, err := Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st, Progress: progress})
+		return err
+	})
+	return Started{BackupID: id, JobID: jobID, Target: t.String()}, err
+}
+
+// RestoreNow restores a whole backup synchronously (server bootstrap).
+func (s *Service) RestoreNow(ctx context.Context, target, id string) (*Manifest, error) {
+	return s.Restore(ctx, "", target, id, false)
+}
+
+// Restore restores synchronously, under the same one-operation-at-a-time
+// rule as jobs.
+func (s *Service) Restore(ctx context.Context, namespace, target, id string, overwrite bool) (*Manifest, error) {
+	_, st, err := s.OpenTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	return Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st})
+}
+
+// StartVerify starts an asynchronous verification.
+func (s *Service) StartVerify(ctx context.Context, target, id string) (Started, error) {
+	t, st, err := s.OpenTarget(target)
+	if err != nil {
+		return Started{}, err
+	}
+	m, err := LoadManifest(ctx, st, id)
+	if err != nil {
+		return Started{}, err
+	}
+	id = m.BackupID
+	jobID, err := s.start(ctx, JobVerify, "", fmt.Sprintf("verify %s in %s", id, t), func(ctx context.Context, j *catalog.Job, progress func(Progress)) error {
+		m, _, err := Verify(ctx, RestoreRequest{ID: id, Target: st, Progress: progress})
+		if err != nil {
+			return err
+		}
+		j.Message = fmt.Sprintf("verify %s in %s (%d objects, %d bytes ok)", id, t, len(m.Objects), m.SizeBytes)
+		return nil
+	})
+	return Started{BackupID: id, JobID: jobID, Target: t.String()}, err
+}
+
+// List describes the backups of a target.
+func (s *Service) List(ctx context.Context, target string) ([]Info, error) {
+	_, st, err := s.OpenTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	return List(ctx, st)
+}
+
+// Delete deletes one backup of a target.
+func (s *Service) Delete(ctx context.Context, target, id string) error {
+	_, st, err := s.OpenTarget(target)
+	if err != nil {
+		return err
+	}
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
+	return Delete(ctx, st, id)
+}
+
+// Prune applies a keep-last / max-age policy to a target.
+func (s *Service) Prune(ctx context.Context, target string, keepLast int, maxAge time.Duration) ([]string, error) {
+	_, st, err := s.OpenTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	return Prune(ctx, st, keepLast, maxAge, time.Now())
+}
