@@ -71,6 +71,13 @@ type Column struct {
 	PrimaryKey bool          `json:"primary_key,omitempty"`
 	Default    *Default      `json:"default,omitempty"`
 	Comment    string        `json:"comment,omitempty"`
+	// AddedIn is the schema version that added the column by ALTER TABLE
+	// ADD COLUMN (0: the column exists since CREATE TABLE).
+	AddedIn uint32 `json:"added_in,omitempty"`
+	// Missing is the value that rows stored before AddedIn read for this
+	// column (the ADD COLUMN literal default, PostgreSQL semantics); nil:
+	// they read NULL. It never changes after the ADD.
+	Missing *Default `json:"missing,omitempty"`
 }
 
 // Table is one version of a table definition.

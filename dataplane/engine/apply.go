@@ -299,7 +299,13 @@ func (a *applier) dropTable(t *catalog.Table) error {
 	}
 	var id [4]byte
 	binary.BigEndian.PutUint32(id[:], t.ID)
-	return a.b.Set(keys.Catalog(catalog.RecDropped, string(id[:])), nil, nil)
+	// The pending-cleanup record keeps the definition: after a restart the
+	// cleanup job needs it to find the table's cold-tier objects.
+	def, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return a.b.Set(keys.Catalog(catalog.RecDropped, string(id[:])), def, nil)
 }
 
 func (a *applier) applyCatalog(cmd *Command) (Result, error) {
@@ -427,6 +433,8 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 
 	case CatRestoreTable:
 		return a.applyRestoreTable(cw)
+	case CatAlterTable:
+		return a.applyAlterTable(cmd)
 
 	case CatPurgeDropped:
 		var id [4]byte

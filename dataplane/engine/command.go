@@ -92,6 +92,9 @@ type CatalogWrite struct {
 	Job         *catalog.Job       `json:"job,omitempty"`
 	// History is every schema version of a restored table (CatRestoreTable).
 	History []*catalog.Table `json:"history,omitempty"`
+	// ExpectVersion is the schema version an ALTER TABLE was derived from
+	// (CatAlterTable applies only while the table is still at it).
+	ExpectVersion uint32 `json:"expect_version,omitempty"`
 }
 
 // CommandVersion is the encoding version of Command; a replica refuses

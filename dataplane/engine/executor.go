@@ -267,7 +267,7 @@ func (e *Executor) installCatalog(cw *CatalogWrite, res *Result) {
 			e.cat.DeleteTable(t)
 		}
 		e.cat.DeleteNamespace(cw.Namespace.Name)
-	case CatCreateTable:
+	case CatCreateTable, CatAlterTable:
 		e.cat.SetTable(res.Table)
 	case CatRestoreTable:
 		e.cat.SetTable(res.Table)

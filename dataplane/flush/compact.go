@@ -69,6 +69,11 @@ func (m *Manager) compactScope(ctx context.Context, t *catalog.Table, user strin
 	l := m.scopeLock(scopeID{t.ID, user})
 	l.Lock()
 	defer l.Unlock()
+	// Segments written under newer versions need the scope lock too, so
+	// the definition read here knows every column the segments hold.
+	if cur, ok := m.cat.TableByID(t.ID); ok {
+		t = cur
+	}
 	s, err := m.loadScope(ctx, m.db, t, user)
 	if err != nil {
 		return Stats{}, err
@@ -92,6 +97,7 @@ func (m *Manager) compactScope(ctx context.Context, t *catalog.Table, user strin
 		files = append(files, f)
 	}
 	schema := schemaOf(t)
+	proj := catalog.NewProjection(t)
 	newMan := s.man.Clone()
 	newMan.Segments = nil
 	newMan.Version, newMan.UpdatedAt = s.ptr.Version+1, m.nowMs()
@@ -125,7 +131,11 @@ func (m *Manager) compactScope(ctx context.Context, t *catalog.Table, user strin
 		}
 		vals := make([]any, len(t.Columns))
 		for i, col := range t.Columns {
-			vals[i] = f.Value(r, f.ColumnIndex(col.ID))
+			ci := f.ColumnIndex(col.ID)
+			vals[i] = f.Value(r, ci)
+			if ci < 0 {
+				vals[i] = proj.Fill(i, f.Meta.SchemaVersion)
+			}
 		}
 		rows = append(rows, cold.Row{PK: append([]byte(nil), c.Key()...), Seq: f.Seq(r), Values: vals})
 		if len(rows) >= m.opts.MaxRowsPerFlush {

@@ -79,8 +79,13 @@ func countKeys(r pebble.Reader, lo, hi []byte) int64 {
 // schemaOf is the segment schema of a table's current definition.
 func schemaOf(t *catalog.Table) cold.Schema {
 	s := cold.Schema{PK: t.PKIndex(), Version: t.SchemaVersion}
-	for _, c := range t.Columns {
+	proj := catalog.NewProjection(t)
+	for i, c := range t.Columns {
 		s.Columns = append(s.Columns, cold.Column{ID: c.ID, Name: c.Name, Kind: c.Type.Kind})
+		if proj.Active() {
+			s.Missing = append(s.Missing, proj.Fill(i, 0))
+			s.AddedIn = append(s.AddedIn, c.AddedIn)
+		}
 	}
 	return s
 }
@@ -190,6 +195,12 @@ func (m *Manager) flushScope(ctx context.Context, t *catalog.Table, user string)
 	defer l.Unlock()
 	snap := m.db.NewSnapshot()
 	defer snap.Close()
+	// Re-read the definition after the snapshot: every row in it was
+	// written under this version or an older one, so no column of a row
+	// is unknown to the segment schema (ALTER TABLE during a flush).
+	if cur, ok := m.cat.TableByID(t.ID); ok {
+		t = cur
+	}
 	s, err := m.loadScope(ctx, snap, t, user)
 	if err != nil {
 		return Stats{}, err

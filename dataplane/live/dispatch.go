@@ -105,6 +105,8 @@ func (m *Manager) observeCatalog(cmd *engine.Command, res *engine.Result) {
 				s.end(CodeNotFound, "the table was dropped")
 			}
 		})
+	case cw.Op == engine.CatAlterTable && res.Table != nil && !res.Skipped:
+		m.endForSchemaChange(res.Table)
 	case (cw.Op == engine.CatUpdateUser || cw.Op == engine.CatCreateUser) && cw.User != nil && !res.Skipped:
 		u := *cw.User
 		m.workers[0].control(func() { m.revoke(u.UserID, u.Role, u.DeletedAt != 0, u.TokensValidAfter/1000) })

@@ -253,6 +253,10 @@ func (e *Engine) execStatement(ctx context.Context, sess *Session, st parse.Stat
 		return e.execSubscribe(ctx, sess, s)
 	case *parse.KillLiveQuery:
 		return e.execKillLive(ctx, sess, s)
+	case *parse.AlterTable:
+		return e.execAlterTable(ctx, sess, s)
+	case *parse.ShowStats:
+		return e.execShowStats(ctx, sess, s)
 	}
 	return nil, badRequest(CodeInvalidSQL, "unsupported statement type")
 }

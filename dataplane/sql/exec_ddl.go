@@ -3,6 +3,7 @@ package sql
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/flush"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 )
@@ -64,50 +66,60 @@ func (e *Engine) execDropNamespace(ctx context.Context, sess *Session, s *parse.
 	return &Result{RowCount: 1, Message: fmt.Sprintf("Namespace '%s' dropped", s.Name)}, nil
 }
 
-// dropTableData deletes the rows of dropped tables from every data group,
-// then forgets them. Table ids are never reused, so the rows are already
-// unreachable; this reclaims the space. CleanupDropped finishes the job
-// after a crash in between.
+// dropTableData deletes the data of dropped tables — hot rows, manifest
+// pointers and (with a cold tier) every segment and manifest object — as
+// one drop_cleanup job per table (system.jobs), then forgets them. Table
+// ids are never reused, so the rows are already unreachable; this
+// reclaims the space. The pending-cleanup record written with the drop
+// makes CleanupDropped finish the job after a crash in between.
 func (e *Engine) dropTableData(ctx context.Context, tables []*catalog.Table) error {
 	for _, t := range tables {
-		if err := e.purgeTable(ctx, t.ID); err != nil {
+		if err := e.purgeTable(ctx, t, "drop"); err != nil {
 			return fmt.Errorf("while deleting data of %s: %w", t.QualifiedName(), err)
 		}
 	}
 	return nil
 }
 
-func (e *Engine) purgeTable(ctx context.Context, id uint32) error {
-	for _, g := range keys.AllDataGroups() {
-		cmd := &engine.Command{Group: g, TimeMs: e.nowMs(), Rows: []engine.RowWrite{{Op: engine.OpDropTableData, Table: id}}}
-		if _, err := e.exec.Propose(ctx, cmd); err != nil {
-			return err
-		}
+func (e *Engine) purgeTable(ctx context.Context, t *catalog.Table, trigger string) error {
+	if e.cold != nil && t.Name != "" {
+		_, err := e.cold.CleanupDropped(ctx, t, trigger)
+		return err
 	}
-	_, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatPurgeDropped, TableID: id})
-	return err
+	return flush.PurgeHot(ctx, e.exec, t.ID, e.nowMs)
 }
 
-// CleanupDropped deletes the data of tables dropped before a crash
-// interrupted their cleanup. It runs at startup.
+// CleanupDropped finishes the cleanup of tables dropped before a crash
+// interrupted it. It runs at startup.
 func (e *Engine) CleanupDropped(ctx context.Context) error {
 	p := keys.CatalogPrefix(catalog.RecDropped)
 	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
 	if err != nil {
 		return err
 	}
-	var ids []uint32
+	var pending []*catalog.Table
 	for it.First(); it.Valid(); it.Next() {
-		if k := it.Key()[len(p):]; len(k) == 4 {
-			ids = append(ids, binary.BigEndian.Uint32(k))
+		k := it.Key()[len(p):]
+		if len(k) != 4 {
+			continue
 		}
+		t := &catalog.Table{}
+		if v := it.Value(); len(v) > 0 {
+			// Records from before the definition was kept hold no value:
+			// only their hot rows can be found.
+			if err := json.Unmarshal(v, t); err != nil {
+				t = &catalog.Table{}
+			}
+		}
+		t.ID = binary.BigEndian.Uint32(k)
+		pending = append(pending, t)
 	}
 	if err := it.Close(); err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := e.purgeTable(ctx, id); err != nil {
-			return fmt.Errorf("while cleaning up dropped table %d: %w", id, err)
+	for _, t := range pending {
+		if err := e.purgeTable(ctx, t, "restart"); err != nil {
+			return fmt.Errorf("while cleaning up dropped table %d: %w", t.ID, err)
 		}
 	}
 	return nil
@@ -369,6 +381,9 @@ func (e *Engine) execShowTables(_ context.Context, _ *Session, s *parse.ShowTabl
 }
 
 func (e *Engine) execDescribe(_ context.Context, sess *Session, s *parse.DescribeTable) (*Result, error) {
+	if s.History {
+		return e.execDescribeHistory(context.Background(), sess, s)
+	}
 	t, err := e.resolveTable(sess, s.Table)
 	if err != nil {
 		return nil, err

@@ -272,9 +272,11 @@ func (e *Engine) execUpdate(ctx context.Context, sess *Session, s *parse.Update,
 		cmd := &engine.Command{Group: group, TimeMs: e.nowMs(), Rows: make([]engine.RowWrite, 0, len(rows))}
 		for _, m := range rows {
 			vals := make([]any, len(t.Columns))
-			if _, err := rowcodec.Decode(m.old, pos, nil, vals); err != nil {
+			h, err := rowcodec.Decode(m.old, pos, nil, vals)
+			if err != nil {
 				return nil, err
 			}
+			fillMissing(t, h.SchemaVersion, vals)
 			for _, sc := range sets {
 				c := &t.Columns[sc.pos]
 				var v any

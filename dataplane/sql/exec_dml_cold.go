@@ -66,8 +66,14 @@ func coldRow(ctx context.Context, view *cold.View, t *catalog.Table, scope, key 
 		return nil, err
 	}
 	cols := make([]rowcodec.Column, 0, len(t.Columns))
-	for _, c := range t.Columns {
-		if v := f.Value(row, f.ColumnIndex(c.ID)); v != nil {
+	proj := catalog.NewProjection(t)
+	for i, c := range t.Columns {
+		ci := f.ColumnIndex(c.ID)
+		v := f.Value(row, ci)
+		if ci < 0 {
+			v = proj.Fill(i, f.Meta.SchemaVersion)
+		}
+		if v != nil {
 			cols = append(cols, rowcodec.Column{ID: c.ID, Value: v})
 		}
 	}

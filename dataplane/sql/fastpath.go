@@ -256,7 +256,12 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 			continue
 		}
 		t := q.table.Columns[p].Type
-		row[i] = wireValue(t, true, toSQLite(t, rowcodec.DecodeAt(val, offs[p], false)))
+		v := rowcodec.DecodeAt(val, offs[p], false)
+		if offs[p] < 0 {
+			// A column added after the row was stored (rare: projected).
+			v = catalog.NewProjection(q.table).Fill(p, h.SchemaVersion)
+		}
+		row[i] = wireValue(t, true, toSQLite(t, v))
 	}
 	res.Rows, res.RowCount = [][]any{row}, 1
 	return res, nil

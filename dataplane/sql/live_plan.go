@@ -62,6 +62,9 @@ type LivePlan struct {
 	firstPage string // initial data, first page
 	nextPage  string // initial data, pages after ?1
 	lastRows  string // the newest N rows by _seq
+
+	// proj supplies columns added after a row was stored.
+	proj *catalog.Projection
 }
 
 // ProjectionKey identifies how rows are encoded: plans with equal keys
@@ -168,6 +171,7 @@ func (e *Engine) PlanLive(sess Session, text string) (*LivePlan, error) {
 	for i, c := range t.Columns {
 		p.posByID[c.ID] = int32(i)
 	}
+	p.proj = catalog.NewProjection(t)
 	if err := e.compileLive(p); err != nil {
 		return nil, err
 	}
@@ -401,7 +405,8 @@ func (p *LivePlan) encodeStored(enc *RowEncoder, dst, raw []byte) ([]byte, error
 		enc.offs = make([]int32, n)
 	}
 	offs := enc.offs[:n]
-	if _, err := rowcodec.Index(raw, p.posByID, offs); err != nil {
+	h, err := rowcodec.Index(raw, p.posByID, offs)
+	if err != nil {
 		return nil, fmt.Errorf("while decoding a row of %s: %w", p.Table.QualifiedName(), err)
 	}
 	enc.marks = enc.marks[:0]
@@ -410,7 +415,11 @@ func (p *LivePlan) encodeStored(enc *RowEncoder, dst, raw []byte) ([]byte, error
 		typ := p.Table.Columns[i].Type
 		dst = append(dst, p.keyJSON[j]...)
 		start := len(dst)
-		dst = appendWire(dst, typ, toSQLite(typ, rowcodec.DecodeAt(raw, offs[i], true)))
+		v := rowcodec.DecodeAt(raw, offs[i], true)
+		if offs[i] < 0 {
+			v = p.proj.Fill(i, h.SchemaVersion)
+		}
+		dst = appendWire(dst, typ, toSQLite(typ, v))
 		enc.marks = append(enc.marks, start, len(dst))
 		dst = append(dst, ',')
 	}

@@ -114,6 +114,9 @@ func (c *rowCursor) Column(i int) (vtab.Value, error) {
 	if i < 0 || i > len(cols) {
 		return nil, fmt.Errorf("kalam_row vtab: column %d out of range", i)
 	}
+	if m.offs[i] < 0 {
+		return toSQLite(cols[i].Type, m.proj.Fill(i, m.ver)), nil
+	}
 	return toSQLite(cols[i].Type, rowcodec.DecodeAt(m.cur, m.offs[i], true)), nil
 }
 
@@ -141,6 +144,9 @@ type LiveMatcher struct {
 	curTable uint32
 	seq      uint64
 	offs     []int32
+	// ver and proj project columns the row predates (catalog.Projection).
+	ver  uint32
+	proj *catalog.Projection
 }
 
 type matcherStmt struct {
@@ -268,9 +274,11 @@ func (m *LiveMatcher) Match(ctx context.Context, p *LivePlan, raw []byte, seq ui
 		m.offs = make([]int32, n)
 	}
 	m.offs = m.offs[:n]
-	if _, err := rowcodec.Index(raw, p.posByID, m.offs); err != nil {
+	h, err := rowcodec.Index(raw, p.posByID, m.offs)
+	if err != nil {
 		return false, fmt.Errorf("while decoding a row of %s: %w", p.Table.QualifiedName(), err)
 	}
+	m.ver, m.proj = h.SchemaVersion, p.proj
 	m.cur, m.curTable, m.seq = raw, p.Table.ID, seq
 	defer func() { m.cur = nil }()
 	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, nil)

@@ -38,6 +38,8 @@ type kalamTable struct {
 	pkIdx int
 	// posByID maps a column id to its position (-1: dropped column).
 	posByID []int32
+	// proj supplies the values of columns added after a row was stored.
+	proj *catalog.Projection
 }
 
 func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
@@ -76,7 +78,7 @@ func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
 	for i, c := range t.Columns {
 		posByID[c.ID] = int32(i)
 	}
-	return &kalamTable{cs: cs, table: t, pkIdx: t.PKIndex(), posByID: posByID}, nil
+	return &kalamTable{cs: cs, table: t, pkIdx: t.PKIndex(), posByID: posByID, proj: catalog.NewProjection(t)}, nil
 }
 
 // Plan bits in idxNum.
@@ -200,6 +202,17 @@ type kalamCursor struct {
 	// minSeq hides expired STREAM rows.
 	cm     *coldMerge
 	minSeq uint64
+	// ver is the schema version the current hot row was stored under.
+	ver uint32
+}
+
+// hotValue decodes position i of the hot row raw (indexed into c.offs),
+// projecting columns the row predates (catalog.Projection).
+func (c *kalamCursor) hotValue(raw []byte, i int) any {
+	if c.offs[i] < 0 {
+		return c.t.proj.Fill(i, c.ver)
+	}
+	return rowcodec.DecodeAt(raw, c.offs[i], true)
 }
 
 func (c *kalamCursor) scope() ([]byte, error) {
@@ -342,8 +355,9 @@ func (c *kalamCursor) load(v []byte) (bool, error) {
 	if h.Deleted || h.Seq < c.minSeq {
 		return false, nil
 	}
+	c.ver = h.SchemaVersion
 	for _, f := range c.filters {
-		if !f.match(rowcodec.DecodeAt(v, c.offs[f.col], true)) {
+		if !f.match(c.hotValue(v, f.col)) {
 			return false, nil
 		}
 	}
@@ -376,7 +390,7 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 		return nil, fmt.Errorf("kalam vtab: column %d out of range", i)
 	}
 	// Text aliases the storage buffer: SQLite copies it before we move on.
-	return toSQLite(c.t.table.Columns[i].Type, rowcodec.DecodeAt(c.raw, c.offs[i], true)), nil
+	return toSQLite(c.t.table.Columns[i].Type, c.hotValue(c.raw, i)), nil
 }
 
 func (c *kalamCursor) Rowid() (int64, error) { return c.rowid, nil }

@@ -157,7 +157,7 @@ func (c *kalamCursor) setCold(f *cold.File, row int) bool {
 	}
 	c.read++
 	for _, flt := range c.filters {
-		if flt.col < len(idx) && !flt.match(f.Value(row, idx[flt.col])) {
+		if flt.col < len(idx) && !flt.match(c.coldValue(f, row, idx, flt.col)) {
 			return false
 		}
 	}
@@ -233,9 +233,21 @@ func (c *kalamCursor) coldColumn(i int) (vtab.Value, error) {
 	if i < 0 || i > len(c.offs) {
 		return nil, nil
 	}
+	if cm.idx[i] < 0 {
+		return toSQLite(c.t.table.Columns[i].Type, c.t.proj.Fill(i, cm.f.Meta.SchemaVersion)), nil
+	}
 	v, err := cm.f.ValueErr(cm.row, cm.idx[i])
 	if err != nil {
 		return nil, err
 	}
 	return toSQLite(c.t.table.Columns[i].Type, v), nil
+}
+
+// coldValue returns position i of a segment row (idx maps positions to
+// segment columns), projecting columns the segment predates.
+func (c *kalamCursor) coldValue(f *cold.File, row int, idx []int, i int) any {
+	if idx[i] < 0 {
+		return c.t.proj.Fill(i, f.Meta.SchemaVersion)
+	}
+	return f.Value(row, idx[i])
 }

@@ -320,6 +320,9 @@ func (p *parser) statement() (Statement, error) {
 			if isKw(p.peekAt(1), "backups") {
 				return p.parseShowBackups()
 			}
+			if isKw(p.peekAt(1), "stats") {
+				return p.parseShowStats()
+			}
 			return p.parseShow()
 		case "use":
 			return p.parseUse()
@@ -335,6 +338,9 @@ func (p *parser) statement() (Statement, error) {
 			}
 			if isKw(p.peekAt(1), "storage") {
 				return p.parseAlterStorage()
+			}
+			if isKw(p.peekAt(1), "table") {
+				return p.parseAlterTable()
 			}
 		case "storage":
 			return p.parseStorage()

@@ -99,6 +99,12 @@ type Schema struct {
 	// PK is the position of the primary-key column.
 	PK      int
 	Version uint32
+	// Missing, when set, holds per position the value a hot row stored
+	// before AddedIn[position] gets for a column it lacks (ADD COLUMN
+	// ... DEFAULT v); the flush writes it so the segment reads as the
+	// hot row did.
+	Missing []any
+	AddedIn []uint32
 }
 
 // MayContain reports whether the segment's key range holds pk.

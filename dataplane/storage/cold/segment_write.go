@@ -275,6 +275,13 @@ func (w *Writer) AppendEncoded(pk, row []byte) error {
 		off := w.offs[c]
 		if h.Deleted {
 			off = -1
+		} else if off < 0 && c < len(w.s.Missing) && w.s.Missing[c] != nil && h.SchemaVersion < w.s.AddedIn[c] {
+			// The row predates the column: store what readers show.
+			if err := appendValue(w.rb.Field(c), w.s.Missing[c]); err != nil {
+				return fmt.Errorf("column %s: %w", w.s.Columns[c].Name, err)
+			}
+			st.add(w.s.Missing[c])
+			continue
 		}
 		switch {
 		case w.ints[c] != nil:
