@@ -15,9 +15,10 @@ import (
 
 // probeLoop runs the container's startup, readiness and liveness probes
 // against the pod IP until ctx ends. Readiness is checked every 500 ms (or
-// its period, if shorter) so the suite does not wait out 10 s periods;
-// liveness and startup honour periodSeconds and failureThreshold, and a
-// failure kills the process (the supervisor restarts it).
+// its period, if shorter) and startup every 500 ms, so the suite does not
+// wait out 10 s periods; liveness honours periodSeconds and failureThreshold.
+// A failed liveness or startup probe kills the process (the supervisor
+// restarts it).
 func (a *Agent) probeLoop(ctx context.Context, c *containerRun, pid int) {
 	rp, lp, sp := c.spec.ReadinessProbe, c.spec.LivenessProbe, c.spec.StartupProbe
 	c.mu.Lock()
@@ -26,7 +27,7 @@ func (a *Agent) probeLoop(ctx context.Context, c *containerRun, pid int) {
 		c.ready = c.started
 	}
 	c.mu.Unlock()
-	var readyFails, liveFails, startFails int32
+	var readyFails, liveFails int32
 	var lastLive, lastStart time.Time
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
@@ -42,7 +43,10 @@ func (a *Agent) probeLoop(ctx context.Context, c *containerRun, pid int) {
 		started := c.started
 		c.mu.Unlock()
 		if !started {
-			if elapsed < delay(sp) || time.Since(lastStart) < period(sp) {
+			// Sampled every tick rather than every periodSeconds: the verdict
+			// is the same as kubelet's (fail once delay + period x threshold
+			// has passed without a success), only found sooner.
+			if elapsed < delay(sp) || time.Since(lastStart) < min(period(sp), 500*time.Millisecond) {
 				continue
 			}
 			lastStart = time.Now()
@@ -55,8 +59,8 @@ func (a *Agent) probeLoop(ctx context.Context, c *containerRun, pid int) {
 				c.mu.Unlock()
 				continue
 			}
-			if startFails++; startFails >= threshold(sp) {
-				a.opts.Logf("nodeagent: startup probe failed %d times, killing pid %d", startFails, pid)
+			if elapsed > delay(sp)+period(sp)*time.Duration(threshold(sp)) {
+				a.opts.Logf("nodeagent: startup probe failed for %s, killing pid %d", elapsed, pid)
 				_ = syscall.Kill(-pid, syscall.SIGKILL)
 				return
 			}
