@@ -3,7 +3,7 @@ package v1alpha1
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // KalamNamespaceSpec is a KalamDB namespace.
-// +kubebuilder:validation:XValidation:rule="(has(oldSelf.name) ? oldSelf.name : ”) == (has(self.name) ? self.name : ”)",message="name is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.name) == has(oldSelf.name) && (!has(self.name) || self.name == oldSelf.name)",message="name is immutable"
 type KalamNamespaceSpec struct {
 	// ClusterRef is the KalamCluster holding the namespace.
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="clusterRef is immutable"

@@ -431,10 +431,10 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 	case CatCreateStorage, CatAlterStorage, CatDropStorage, CatPutJob, CatDeleteJob:
 		return a.applyStorageCatalog(cw)
 
-	case CatRestoreTable:
-		return a.applyRestoreTable(cw)
 	case CatAlterTable:
 		return a.applyAlterTable(cmd)
+	case CatRestoreTable:
+		return a.applyRestoreTable(cw)
 
 	case CatPurgeDropped:
 		var id [4]byte

@@ -90,11 +90,11 @@ type CatalogWrite struct {
 	TableID     uint32             `json:"table_id,omitempty"`
 	Storage     *catalog.Storage   `json:"storage,omitempty"`
 	Job         *catalog.Job       `json:"job,omitempty"`
-	// History is every schema version of a restored table (CatRestoreTable).
-	History []*catalog.Table `json:"history,omitempty"`
 	// ExpectVersion is the schema version an ALTER TABLE was derived from
 	// (CatAlterTable applies only while the table is still at it).
 	ExpectVersion uint32 `json:"expect_version,omitempty"`
+	// History is every schema version of a restored table (CatRestoreTable).
+	History []*catalog.Table `json:"history,omitempty"`
 }
 
 // CommandVersion is the encoding version of Command; a replica refuses

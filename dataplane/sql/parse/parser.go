@@ -317,11 +317,11 @@ func (p *parser) statement() (Statement, error) {
 		case "drop":
 			return p.parseDrop()
 		case "show":
-			if isKw(p.peekAt(1), "backups") {
-				return p.parseShowBackups()
-			}
 			if isKw(p.peekAt(1), "stats") {
 				return p.parseShowStats()
+			}
+			if isKw(p.peekAt(1), "backups") {
+				return p.parseShowBackups()
 			}
 			return p.parseShow()
 		case "use":
