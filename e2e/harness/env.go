@@ -14,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore/s3test"
@@ -119,6 +121,9 @@ func Start(ctx context.Context, t testing.TB) *Env {
 		t.Fatal(err)
 	}
 
+	// The typed client logs through controller-runtime's logger; the suite
+	// reports through t instead.
+	ctrllog.SetLogger(logr.Discard())
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)

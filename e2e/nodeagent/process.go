@@ -284,10 +284,19 @@ func (a *Agent) runOnce(r *podRun, c *containerRun) (int, error) {
 	}
 	defer logf.Close()
 	fmt.Fprintf(logf, "=== nodeagent: starting %s (restart %d) at %s\n", c.spec.Name, c.restarts, time.Now().Format(time.RFC3339Nano))
-	args := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", mountScript(c.mounts, c.spec.WorkingDir), "sh"}, c.argv...)
+	// The binary is opened before the mounts and executed as fd 3: a volume
+	// mounted over a directory holding it (an emptyDir at /tmp, say) would
+	// otherwise hide it inside the namespace.
+	bin, err := os.Open(c.argv[0])
+	if err != nil {
+		return -1, fmt.Errorf("open %s: %w", c.argv[0], err)
+	}
+	defer bin.Close()
+	args := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", mountScript(c.mounts, c.spec.WorkingDir), c.argv[0]}, c.argv[1:]...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{bin}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		c.mu.Lock()
@@ -363,7 +372,8 @@ func (a *Agent) runOnce(r *podRun, c *containerRun) (int, error) {
 }
 
 // mountScript is the shell run inside the new mount namespace: bind each
-// volume at its container path, then exec the container command. The mount
+// volume at its container path, then exec the container binary (open as fd 3)
+// with the container's arguments. The mount
 // points are created on the host filesystem if missing (empty directories,
 // e.g. /etc/kalamdb); the binds themselves are private to the process.
 func mountScript(ms []mount, workDir string) string {
@@ -383,7 +393,7 @@ func mountScript(ms []mount, workDir string) string {
 	if workDir != "" {
 		fmt.Fprintf(&b, "cd %s\n", shq(workDir))
 	}
-	b.WriteString("exec \"$@\"\n")
+	b.WriteString("exec /proc/self/fd/3 \"$@\"\n")
 	return b.String()
 }
 
