@@ -518,24 +518,35 @@ func (s *scenario) expectRowsAtLeast(ctx context.Context, t *testing.T, c *dpcli
 	}
 }
 
+// selectIDs reads every id of the caller's app.messages rows, in pages of
+// 500 (the server caps a result at limits.max_query_limit).
 func selectIDs(ctx context.Context, t *testing.T, c *dpclient.Client) []int64 {
 	t.Helper()
-	rows, err := c.Rows(ctx, "SELECT id FROM app.messages ORDER BY id LIMIT 100000")
-	if err != nil {
-		t.Fatalf("select: %v", err)
-	}
-	out := make([]int64, 0, len(rows))
-	for _, r := range rows {
-		var id int64
-		switch v := r[0].(type) {
-		case float64:
-			id = int64(v)
-		case string:
-			fmt.Sscan(v, &id)
-		case json.Number:
-			id, _ = v.Int64()
+	var out []int64
+	last := int64(-1 << 62)
+	for page := 0; page < 10000; page++ {
+		rows, err := c.Rows(ctx, "SELECT id FROM app.messages WHERE id > $1 ORDER BY id LIMIT 500", last)
+		if err != nil {
+			t.Fatalf("select: %v", err)
 		}
-		out = append(out, id)
+		for _, r := range rows {
+			var id int64
+			switch v := r[0].(type) {
+			case float64:
+				id = int64(v)
+			case string:
+				if _, err := fmt.Sscan(v, &id); err != nil {
+					t.Fatalf("id %q: %v", v, err)
+				}
+			case json.Number:
+				id, _ = v.Int64()
+			}
+			out = append(out, id)
+			last = id
+		}
+		if len(rows) < 500 {
+			break
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
