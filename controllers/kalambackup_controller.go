@@ -151,5 +151,10 @@ func (r *KalamBackupReconciler) runningBackup(ctx context.Context, b *kalamv1.Ka
 
 // SetupWithManager registers the controller.
 func (r *KalamBackupReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).For(&kalamv1.KalamBackup{}).Named("kalambackup").Complete(r)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&kalamv1.KalamBackup{}).
+		Watches(&kalamv1.KalamCluster{}, enqueuePendingBackupsOf(r.Client)).
+		Watches(&kalamv1.KalamBackup{}, enqueuePendingBackupsOf(r.Client)).
+		Named("kalambackup").
+		Complete(r)
 }

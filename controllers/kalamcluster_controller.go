@@ -79,15 +79,17 @@ func (r *KalamClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request
 }
 
 func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.KalamCluster) (ctrl.Result, error) {
+	// The credentials come first: they never depend on the rest of the
+	// spec, and a broken config must not leave the cluster without them.
+	if err := r.ensureSecret(ctx, kc); err != nil {
+		return ctrl.Result{}, err
+	}
 	toml, err := renderConfig(kc)
 	if err != nil {
 		return ctrl.Result{}, permanent(kalamv1.ReasonInvalidSpec, "%v", err)
 	}
 	restore, err := r.restoreSource(ctx, kc)
 	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := r.ensureSecret(ctx, kc); err != nil {
 		return ctrl.Result{}, err
 	}
 	apply := []struct {

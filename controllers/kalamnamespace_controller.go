@@ -174,6 +174,7 @@ func (r *KalamNamespaceReconciler) delete(ctx context.Context, kn *kalamv1.Kalam
 func (r *KalamNamespaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&kalamv1.KalamNamespace{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&kalamv1.KalamCluster{}, enqueueNamespacesOf(r.Client)).
 		Named("kalamnamespace").
 		Complete(r)
 }

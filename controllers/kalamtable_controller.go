@@ -250,6 +250,8 @@ func metaIsTrue(conds []metav1.Condition, typ string) bool {
 func (r *KalamTableReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&kalamv1.KalamTable{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&kalamv1.KalamCluster{}, enqueueTablesOf(r.Client)).
+		Watches(&kalamv1.KalamNamespace{}, enqueueTablesOf(r.Client)).
 		Named("kalamtable").
 		Complete(r)
 }

@@ -1,0 +1,154 @@
+package controllers
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
+)
+
+// TestScheduledBackupToMinIO: a KalamScheduledBackup with immediate: true
+// produces a Completed KalamBackup whose objects are in MinIO; the schedule
+// keeps running one backup at a time and prunes by retention through the
+// data plane (DELETE BACKUPS ... KEEP LAST 1), deleting the pruned
+// KalamBackups; a new KalamCluster bootstraps from the kept backup.
+func TestScheduledBackupToMinIO(t *testing.T) {
+	srv := startMinIO(t)
+	createS3Secret(t, "minio-creds-b")
+	kc := newCluster("bk")
+	kc.Spec.ObjectStore = objectStoreFor(srv, "minio-creds-b", "clusters/bk")
+	create(t, kc)
+	dp := runDataPlane(t, kc)
+	waitCondition(t, kc, kalamv1.ConditionObjectStoreReachable, metav1.ConditionTrue, "")
+	create(t, newNamespace("bk-ns", kc.Name, "sales", kalamv1.DeletionRetain))
+	kt := newTable("bk-t", kc.Name, "sales", "orders", kalamv1.DeletionRetain)
+	create(t, kt)
+	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionTrue, "")
+	for i := 1; i <= 50; i++ {
+		mustSQL(t, dp.root, fmt.Sprintf("INSERT INTO sales.orders (id, note) VALUES (%d, 'row %d')", i, i))
+	}
+
+	sb := &kalamv1.KalamScheduledBackup{
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "default"},
+		Spec: kalamv1.KalamScheduledBackupSpec{
+			Cluster: kalamv1.ClusterReference{Name: kc.Name}, Schedule: "@every 3s", Immediate: true,
+			Retention: &kalamv1.BackupRetention{KeepLast: 1}, BackupOwnerReference: kalamv1.OwnerSelf,
+		},
+	}
+	create(t, sb)
+	var first kalamv1.KalamBackup
+	eventually(t, 60*time.Second, "immediate backup Completed", func() (bool, string) {
+		var list kalamv1.KalamBackupList
+		if err := k8s.List(tctx(t), &list, client.MatchingLabels{kalamv1.LabelImmediate: "true", kalamv1.LabelScheduledBackup: sb.Name}); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != 1 {
+			return false, fmt.Sprintf("%d immediate backups", len(list.Items))
+		}
+		first = list.Items[0]
+		if first.Status.Phase == kalamv1.BackupFailed {
+			t.Fatalf("immediate backup failed: %s", first.Status.Error)
+		}
+		return first.Status.Phase == kalamv1.BackupCompleted, string(first.Status.Phase)
+	})
+	target := "s3://objstore/backups/" + kc.Name
+	if first.Status.BackupID == "" || first.Status.Target != target || first.Status.StartedAt == nil || first.Status.StoppedAt == nil || first.Status.SizeBytes <= 0 {
+		t.Fatalf("completed backup status %+v", first.Status)
+	}
+	if !strings.HasPrefix(first.Name, "nightly-") || len(first.Name) != len("nightly-")+14 || first.OwnerReferences[0].Name != sb.Name {
+		t.Fatalf("child name %s owners %+v", first.Name, first.OwnerReferences)
+	}
+	store, err := srv.Store(tctx(t), "kalam", "clusters/bk/backups/"+kc.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := store.List(tctx(t), "")
+	if err != nil || len(objs) == 0 {
+		t.Fatalf("no backup objects in MinIO under clusters/bk/backups/%s: %v", kc.Name, err)
+	}
+	var m dto.Metric
+	if err := backupLastSuccess.WithLabelValues("default", kc.Name).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if v := m.GetGauge().GetValue(); v < float64(time.Now().Add(-time.Minute).Unix()) {
+		t.Fatalf("kalamdb_backup_last_success_timestamp_seconds = %v", v)
+	}
+
+	// The schedule goes on; retention prunes the first backup in the data
+	// plane and its KalamBackup goes with it.
+	eventually(t, 60*time.Second, "first backup pruned", func() (bool, string) {
+		get(t, sb)
+		gone := !get(t, first.DeepCopy())
+		return gone && slices.Contains(sb.Status.LastPrunedBackupIDs, first.Status.BackupID),
+			fmt.Sprintf("pruned %v, last %s", sb.Status.LastPrunedBackupIDs, sb.Status.LastBackupName)
+	})
+	get(t, sb)
+	sb.Spec.Suspend = true
+	if err := k8s.Update(tctx(t), sb); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, sb, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonSuspended)
+	var kept kalamv1.KalamBackup
+	eventually(t, 60*time.Second, "backups settled", func() (bool, string) {
+		var list kalamv1.KalamBackupList
+		if err := k8s.List(tctx(t), &list, client.MatchingLabels{kalamv1.LabelScheduledBackup: sb.Name}); err != nil {
+			t.Fatal(err)
+		}
+		running := 0
+		for _, b := range list.Items {
+			if !b.Done() {
+				running++
+			}
+			if b.Status.Phase == kalamv1.BackupCompleted && b.Name > kept.Name {
+				kept = b
+			}
+		}
+		if running > 1 {
+			t.Fatalf("%d backups of one cluster unfinished at once", running)
+		}
+		return running == 0 && kept.Name != "", fmt.Sprintf("%d unfinished", running)
+	})
+	shown, err := dp.root.ShowBackups(tctx(t), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range shown {
+		if b.BackupID == first.Status.BackupID {
+			t.Fatalf("pruned backup %s still listed", b.BackupID)
+		}
+	}
+
+	// A backup the data plane refuses fails visibly, once.
+	bad := &kalamv1.KalamBackup{ObjectMeta: metav1.ObjectMeta{Name: "bad-target", Namespace: "default"},
+		Spec: kalamv1.KalamBackupSpec{Cluster: kalamv1.ClusterReference{Name: kc.Name}, Target: "s3://nosuchstorage/x"}}
+	create(t, bad)
+	waitCondition(t, bad, kalamv1.ConditionStalled, metav1.ConditionTrue, kalamv1.ReasonBackupFailed)
+	if bad.Status.Phase != kalamv1.BackupFailed || bad.Status.Error == "" {
+		t.Fatalf("refused backup: %+v", bad.Status)
+	}
+
+	// A namespace-scoped manual backup.
+	nsb := &kalamv1.KalamBackup{ObjectMeta: metav1.ObjectMeta{Name: "sales-only", Namespace: "default"},
+		Spec: kalamv1.KalamBackupSpec{Cluster: kalamv1.ClusterReference{Name: kc.Name}, Scope: kalamv1.ScopeNamespace, Namespace: "sales", Target: target + "-sales"}}
+	create(t, nsb)
+	waitCondition(t, nsb, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonBackupCompleted)
+
+	// Bootstrap a new cluster from the kept KalamBackup.
+	restored := newCluster("restored")
+	restored.Spec.ObjectStore = objectStoreFor(srv, "minio-creds-b", "clusters/bk")
+	restored.Spec.Bootstrap = &kalamv1.BootstrapSpec{FromBackup: &kalamv1.BootstrapFromBackup{BackupName: kept.Name}}
+	create(t, restored)
+	dp2 := runDataPlane(t, restored)
+	waitCondition(t, restored, kalamv1.ConditionReady, metav1.ConditionTrue, "")
+	rows, err := dp2.root.Rows(tctx(t), "SELECT COUNT(*) FROM sales.orders")
+	if err != nil || len(rows) != 1 || fmt.Sprint(rows[0][0]) != "50" {
+		t.Fatalf("restored rows %v: %v", rows, err)
+	}
+}

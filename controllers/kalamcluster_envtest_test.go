@@ -1,0 +1,170 @@
+package controllers
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore/s3test"
+)
+
+// createS3Secret stores MinIO's credentials the way a user would.
+func createS3Secret(t *testing.T, name string) {
+	t.Helper()
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+		StringData: map[string]string{"access-key": s3test.AccessKey, "secret-key": s3test.SecretKey}})
+}
+
+func objectStoreFor(srv *s3test.Server, secret, prefix string) *kalamv1.ObjectStoreSpec {
+	sel := func(key string) corev1.SecretKeySelector {
+		return corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key}
+	}
+	return &kalamv1.ObjectStoreSpec{Endpoint: srv.Endpoint, Bucket: "kalam", Prefix: prefix, Region: "us-east-1", PathStyle: true, Insecure: true,
+		Credentials: &kalamv1.S3Credentials{AccessKeyID: sel("access-key"), SecretAccessKey: sel("secret-key")}}
+}
+
+func startMinIO(t *testing.T) *s3test.Server {
+	t.Helper()
+	srv, err := s3test.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	if _, err := srv.Store(tctx(t), "kalam", ""); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// TestClusterProducesObjects: applying a KalamCluster produces the
+// ConfigMap, Secret, Services, PDB and StatefulSet; once its pod serves,
+// the cluster is Ready with a reachable object store; an image change rolls
+// the pod template, and the generated credentials are never regenerated.
+func TestClusterProducesObjects(t *testing.T) {
+	srv := startMinIO(t)
+	createS3Secret(t, "minio-creds-a")
+	kc := newCluster("objs")
+	kc.Spec.ObjectStore = objectStoreFor(srv, "minio-creds-a", "clusters/objs")
+	kc.Spec.Service = kalamv1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Annotations: map[string]string{"example.com/lb": "internal"}}
+	create(t, kc)
+
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name + "-config"}}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name + "-credentials"}}
+	headless := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name + "-headless"}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name}}
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name}}
+	eventually(t, 30*time.Second, "owned objects", func() (bool, string) {
+		return get(t, sts) && get(t, cm) && get(t, sec) && get(t, headless) && get(t, svc) && get(t, pdb), ""
+	})
+	for _, o := range []metav1.Object{sts, cm, sec, headless, svc, pdb} {
+		if refs := o.GetOwnerReferences(); len(refs) != 1 || refs[0].Name != kc.Name || refs[0].Controller == nil || !*refs[0].Controller {
+			t.Errorf("%s: owner references %+v", o.GetName(), refs)
+		}
+	}
+	if len(sec.Data[secretRootPassword]) < 20 || len(sec.Data[secretJWTSecret]) < 32 {
+		t.Fatalf("generated credentials too short: %d/%d", len(sec.Data[secretRootPassword]), len(sec.Data[secretJWTSecret]))
+	}
+	toml := cm.Data[configFile]
+	for _, want := range []string{`data_path = "/var/lib/kalamdb"`, "[[storages]]", `id = "objstore"`, `endpoint = "` + srv.Endpoint + `"`,
+		`base_directory = "clusters/objs"`, "tls = false", `access_key_id_env = "KALAMDB_S3_ACCESS_KEY_ID"`, "bcrypt_cost = 4"} {
+		if !strings.Contains(toml, want) {
+			t.Errorf("server.toml lacks %q:\n%s", want, toml)
+		}
+	}
+	if headless.Spec.ClusterIP != corev1.ClusterIPNone || !headless.Spec.PublishNotReadyAddresses {
+		t.Errorf("headless service: %+v", headless.Spec)
+	}
+	if svc.Spec.Type != corev1.ServiceTypeNodePort || svc.Annotations["example.com/lb"] != "internal" || svc.Spec.Ports[0].Port != 8080 {
+		t.Errorf("client service: type %s annotations %v ports %+v", svc.Spec.Type, svc.Annotations, svc.Spec.Ports)
+	}
+	c := sts.Spec.Template.Spec.Containers[0]
+	if c.Name != "kalamdb" || !slices.Equal(c.Command, []string{"/kalamdb", "server", "--config", "/etc/kalamdb/server.toml"}) {
+		t.Errorf("container %s command %v", c.Name, c.Command)
+	}
+	if c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe.HTTPGet.Path != "/healthz" || !*c.SecurityContext.ReadOnlyRootFilesystem {
+		t.Errorf("probes or security context: %+v %+v %+v", c.ReadinessProbe, c.LivenessProbe, c.SecurityContext)
+	}
+	if sts.Spec.ServiceName != headless.Name || sts.Spec.VolumeClaimTemplates[0].Name != "data" {
+		t.Errorf("statefulset: serviceName %s claims %+v", sts.Spec.ServiceName, sts.Spec.VolumeClaimTemplates)
+	}
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonClusterNotReady)
+
+	runDataPlane(t, kc)
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
+	waitCondition(t, kc, kalamv1.ConditionObjectStoreReachable, metav1.ConditionTrue, kalamv1.ReasonReachable)
+	if kc.Status.Phase != kalamv1.ClusterReady || kc.Status.ReadyReplicas != 1 || kc.Status.CurrentImage != "kalamdb:test" ||
+		kc.Status.Endpoint != fmt.Sprintf("http://%s.default.svc:8080", kc.Name) || kc.Status.ObservedGeneration != kc.Generation {
+		t.Fatalf("status: %+v", kc.Status)
+	}
+
+	// An image change rolls the pod template; the cluster reports the
+	// rollout until the StatefulSet says every pod is updated.
+	rootPW := string(sec.Data[secretRootPassword])
+	get(t, kc)
+	kc.Spec.Image = "kalamdb:v2"
+	if err := k8s.Update(tctx(t), kc); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "rolled pod template", func() (bool, string) {
+		get(t, sts)
+		img := sts.Spec.Template.Spec.Containers[0].Image
+		return img == "kalamdb:v2", img
+	})
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonRolloutInProgress)
+	if kc.Status.Phase != kalamv1.ClusterUpdating || kc.Status.CurrentImage != "kalamdb:test" {
+		t.Fatalf("during rollout: phase %s image %s", kc.Status.Phase, kc.Status.CurrentImage)
+	}
+	markStatefulSetReady(t, sts)
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
+	if kc.Status.CurrentImage != "kalamdb:v2" {
+		t.Fatalf("current image after rollout: %s", kc.Status.CurrentImage)
+	}
+
+	// A config change rolls too (through the config hash annotation).
+	hash := sts.Spec.Template.Annotations[annConfigHash]
+	get(t, kc)
+	kc.Spec.Config = jsonMust(`{"auth": {"bcrypt_cost": 4}, "storage": {"block_cache_size_mb": 8, "memtable_size_mb": 8}, "limits": {"max_query_limit": 5000}}`)
+	if err := k8s.Update(tctx(t), kc); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "config rollout", func() (bool, string) {
+		get(t, sts)
+		get(t, cm)
+		return sts.Spec.Template.Annotations[annConfigHash] != hash && strings.Contains(cm.Data[configFile], "max_query_limit = 5000"), ""
+	})
+	markStatefulSetReady(t, sts)
+
+	// An override of an operator-owned key is refused, visibly.
+	get(t, kc)
+	kc.Spec.Config = jsonMust(`{"server": {"port": 9000}}`)
+	if err := k8s.Update(tctx(t), kc); err != nil {
+		t.Fatal(err)
+	}
+	cond := waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonInvalidSpec)
+	if !strings.Contains(cond.Message, "server.port") || kc.Status.Phase != kalamv1.ClusterFailed {
+		t.Fatalf("invalid config: phase %s, %s", kc.Status.Phase, cond.Message)
+	}
+
+	// The credentials are generated once: deleting one key refills only it.
+	get(t, sec)
+	delete(sec.Data, secretJWTSecret)
+	if err := k8s.Update(tctx(t), sec); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "refilled jwt-secret", func() (bool, string) {
+		get(t, sec)
+		return len(sec.Data[secretJWTSecret]) > 0, ""
+	})
+	if string(sec.Data[secretRootPassword]) != rootPW {
+		t.Fatal("root password was regenerated")
+	}
+}

@@ -1,0 +1,287 @@
+package controllers
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
+	dpclient "github.com/kalamdb/kalamdb-k8s/dataplane/client"
+)
+
+func newNamespace(name, cluster, dbName string, policy kalamv1.DeletionPolicy) *kalamv1.KalamNamespace {
+	return &kalamv1.KalamNamespace{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec:       kalamv1.KalamNamespaceSpec{ClusterRef: kalamv1.ClusterReference{Name: cluster}, Name: dbName, DeletionPolicy: policy},
+	}
+}
+
+func newTable(name, cluster, ns, table string, policy kalamv1.DeletionPolicy) *kalamv1.KalamTable {
+	return &kalamv1.KalamTable{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: kalamv1.KalamTableSpec{
+			ClusterRef: kalamv1.ClusterReference{Name: cluster}, Namespace: ns, Name: table, Type: kalamv1.TableShared,
+			Columns: []kalamv1.ColumnSpec{
+				{Name: "id", Type: "BIGINT", PrimaryKey: true},
+				{Name: "note", Type: "TEXT", Nullable: ptr.To(false), Default: ptr.To("'none'")},
+			},
+			Options:        &kalamv1.TableOptions{AccessLevel: "PUBLIC", FlushPolicy: "rows:1000"},
+			DeletionPolicy: policy,
+		},
+	}
+}
+
+// columns returns the data plane's column names of ns.t (nil if absent).
+func columns(t *testing.T, dp *dataPlane, ns, table string) []string {
+	t.Helper()
+	info, err := dp.root.DescribeTable(tctx(t), ns, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range info.Columns {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func mustSQL(t *testing.T, c *dpclient.Client, sql string) {
+	t.Helper()
+	if _, err := c.SQL(tctx(t), sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func namespaceExists(t *testing.T, dp *dataPlane, ns string) bool {
+	t.Helper()
+	ok, err := dp.root.NamespaceExists(tctx(t), ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// TestNamespaceAndTableLifecycle is the acceptance flow: a
+// KalamNamespace and a KalamTable are created in the data plane and become
+// Ready; adding a column runs ALTER; removing one is blocked with the plan
+// in status until approved; an out-of-band change is reverted; a second CR
+// for the same table gets a Conflict; deleting with deletionPolicy Delete
+// drops the table and with Retain keeps it.
+func TestNamespaceAndTableLifecycle(t *testing.T) {
+	kc := newCluster("tables")
+	create(t, kc)
+	dp := runDataPlane(t, kc)
+
+	kn := newNamespace("shop-ns", kc.Name, "shop", kalamv1.DeletionRetain)
+	create(t, kn)
+	waitCondition(t, kn, kalamv1.ConditionReady, metav1.ConditionTrue, "")
+	if !namespaceExists(t, dp, "shop") || kn.Status.AppliedName != "shop" || controllerutil.ContainsFinalizer(kn, Finalizer) {
+		t.Fatalf("namespace: status %+v finalizers %v", kn.Status, kn.Finalizers)
+	}
+
+	kt := newTable("orders", kc.Name, "shop", "orders", kalamv1.DeletionDelete)
+	create(t, kt)
+	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonApplied)
+	if got := columns(t, dp, "shop", "orders"); !slices.Equal(got, []string{"id", "note"}) {
+		t.Fatalf("created columns %v", got)
+	}
+	if !controllerutil.ContainsFinalizer(kt, Finalizer) || kt.Status.TableID == 0 || kt.Status.SchemaVersion != 1 {
+		t.Fatalf("table status %+v finalizers %v", kt.Status, kt.Finalizers)
+	}
+	info, _ := dp.root.DescribeTable(tctx(t), "shop", "orders")
+	if info.AccessLevel != "PUBLIC" || info.Type != "SHARED" || info.Columns[1].Nullable || info.Columns[1].Default != "'none'" {
+		t.Fatalf("created table: %+v", info)
+	}
+	mustSQL(t, dp.root, "INSERT INTO shop.orders (id, note) VALUES (1, 'first')")
+
+	// Adding a column runs ALTER TABLE ... ADD COLUMN.
+	get(t, kt)
+	kt.Spec.Columns = append(kt.Spec.Columns, kalamv1.ColumnSpec{Name: "qty", Type: "int", Default: ptr.To("0")})
+	if err := k8s.Update(tctx(t), kt); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "qty added", func() (bool, string) {
+		get(t, kt)
+		return kalamv1.IsReady(kt) && kt.Status.ObservedGeneration == kt.Generation && kt.Status.SchemaVersion == 2,
+			strings.Join(kt.Status.LastAppliedStatements, "; ")
+	})
+	if got := columns(t, dp, "shop", "orders"); !slices.Equal(got, []string{"id", "note", "qty"}) {
+		t.Fatalf("after add: %v", got)
+	}
+	if want := "ALTER TABLE shop.orders ADD COLUMN qty INT DEFAULT '0'"; !slices.Equal(kt.Status.LastAppliedStatements, []string{want}) {
+		t.Fatalf("applied %q, want %q", kt.Status.LastAppliedStatements, want)
+	}
+
+	// Removing a column is destructive: blocked, with the plan in status.
+	get(t, kt)
+	kt.Spec.Columns = slices.DeleteFunc(kt.Spec.Columns, func(c kalamv1.ColumnSpec) bool { return c.Name == "note" })
+	if err := k8s.Update(tctx(t), kt); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonDestructiveChange)
+	waitCondition(t, kt, kalamv1.ConditionStalled, metav1.ConditionTrue, kalamv1.ReasonDestructiveChange)
+	plan := kt.Status.PendingPlan
+	if plan == nil || !slices.Equal(plan.Statements, []string{"ALTER TABLE shop.orders DROP COLUMN note"}) || len(plan.Destructive) != 1 || plan.Hash == "" {
+		t.Fatalf("pending plan %+v", plan)
+	}
+	time.Sleep(3 * time.Second) // a resync passes: still blocked
+	if got := columns(t, dp, "shop", "orders"); !slices.Contains(got, "note") {
+		t.Fatalf("note dropped without approval: %v", got)
+	}
+	// A wrong approval does nothing; the right one applies the plan.
+	get(t, kt)
+	kt.Annotations = map[string]string{kalamv1.AnnotationApprovePlan: "not-the-hash"}
+	if err := k8s.Update(tctx(t), kt); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonDestructiveChange)
+	kt.Annotations[kalamv1.AnnotationApprovePlan] = plan.Hash
+	if err := k8s.Update(tctx(t), kt); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonApplied)
+	if got := columns(t, dp, "shop", "orders"); !slices.Equal(got, []string{"id", "qty"}) || kt.Status.PendingPlan != nil {
+		t.Fatalf("after approval: columns %v plan %+v", got, kt.Status.PendingPlan)
+	}
+
+	// Drift: a column dropped out of band is put back by the resync.
+	mustSQL(t, dp.root, "ALTER TABLE shop.orders DROP COLUMN qty")
+	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonDriftCorrected)
+	if got := columns(t, dp, "shop", "orders"); !slices.Equal(got, []string{"id", "qty"}) || kt.Status.DriftCorrections < 1 {
+		t.Fatalf("after drift: columns %v corrections %d", got, kt.Status.DriftCorrections)
+	}
+
+	// A second CR for the same table is the newcomer: Conflict, hands off.
+	dup := newTable("orders-dup", kc.Name, "shop", "orders", kalamv1.DeletionDelete)
+	dup.Spec.Columns = dup.Spec.Columns[:1]
+	create(t, dup)
+	waitCondition(t, dup, kalamv1.ConditionConflict, metav1.ConditionTrue, kalamv1.ReasonConflict)
+	waitCondition(t, dup, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonConflict)
+	if err := k8s.Delete(tctx(t), dup); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "conflicting CR gone", func() (bool, string) { return !get(t, dup), "" })
+	if got := columns(t, dp, "shop", "orders"); !slices.Equal(got, []string{"id", "qty"}) {
+		t.Fatalf("the conflicting CR touched the table: %v", got)
+	}
+
+	// Retain keeps the table when its CR goes.
+	keep := newTable("keepme", kc.Name, "shop", "keepme", kalamv1.DeletionRetain)
+	create(t, keep)
+	waitCondition(t, keep, kalamv1.ConditionReady, metav1.ConditionTrue, "")
+	if controllerutil.ContainsFinalizer(keep, Finalizer) {
+		t.Fatal("a Retain table carries a finalizer")
+	}
+	if err := k8s.Delete(tctx(t), keep); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "keepme CR gone", func() (bool, string) { return !get(t, keep), "" })
+	if got := columns(t, dp, "shop", "keepme"); got == nil {
+		t.Fatal("Retain table dropped")
+	}
+
+	// Delete drops the table, then releases the CR.
+	if err := k8s.Delete(tctx(t), kt); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "orders CR gone", func() (bool, string) { return !get(t, kt), "" })
+	if got := columns(t, dp, "shop", "orders"); got != nil {
+		t.Fatalf("Delete table still exists: %v", got)
+	}
+
+	// A Retain namespace stays; a Delete namespace is dropped once empty.
+	if err := k8s.Delete(tctx(t), kn); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "namespace CR gone", func() (bool, string) { return !get(t, kn), "" })
+	if !namespaceExists(t, dp, "shop") {
+		t.Fatal("Retain namespace dropped")
+	}
+	scratch := newNamespace("scratch", kc.Name, "scratch", kalamv1.DeletionDelete)
+	create(t, scratch)
+	waitCondition(t, scratch, kalamv1.ConditionReady, metav1.ConditionTrue, "")
+	if !controllerutil.ContainsFinalizer(scratch, Finalizer) {
+		t.Fatal("a Delete namespace has no finalizer")
+	}
+	if err := k8s.Delete(tctx(t), scratch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "scratch CR gone", func() (bool, string) { return !get(t, scratch), "" })
+	if namespaceExists(t, dp, "scratch") {
+		t.Fatal("Delete namespace not dropped")
+	}
+}
+
+// TestWaitingConditions: a missing cluster or namespace is a waiting
+// condition (Reconciling, requeued), and resolves by itself once the
+// dependency appears.
+func TestWaitingConditions(t *testing.T) {
+	orphan := newTable("orphan", "no-such-cluster", "shop", "t", kalamv1.DeletionRetain)
+	create(t, orphan)
+	waitCondition(t, orphan, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonClusterNotFound)
+	waitCondition(t, orphan, kalamv1.ConditionReconciling, metav1.ConditionTrue, kalamv1.ReasonClusterNotFound)
+
+	kc := newCluster("waits")
+	create(t, kc)
+	early := newTable("early", kc.Name, "late", "t", kalamv1.DeletionRetain)
+	create(t, early)
+	waitCondition(t, early, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonClusterNotReady)
+	dp := runDataPlane(t, kc)
+	waitCondition(t, early, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonNamespaceNotFound)
+	create(t, newNamespace("late", kc.Name, "", kalamv1.DeletionRetain))
+	waitCondition(t, early, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonApplied)
+	if got := columns(t, dp, "late", "t"); len(got) != 2 {
+		t.Fatalf("table after waiting: %v", got)
+	}
+}
+
+// TestEscapeHatches: kalamdb.io/reconcile=paused stops reconciliation;
+// kalamdb.io/managed=false drops the finalizer so deleting the CR keeps
+// the table even with deletionPolicy Delete.
+func TestEscapeHatches(t *testing.T) {
+	kc := newCluster("hatches")
+	create(t, kc)
+	dp := runDataPlane(t, kc)
+	create(t, newNamespace("hatch-ns", kc.Name, "hatch", kalamv1.DeletionRetain))
+	kt := newTable("hatch-t", kc.Name, "hatch", "t", kalamv1.DeletionDelete)
+	create(t, kt)
+	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionTrue, "")
+
+	get(t, kt)
+	kt.Annotations = map[string]string{kalamv1.AnnotationReconcile: kalamv1.ReconcilePaused}
+	if err := k8s.Update(tctx(t), kt); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionUnknown, kalamv1.ReasonPaused)
+	mustSQL(t, dp.root, "ALTER TABLE hatch.t DROP COLUMN note")
+	time.Sleep(3 * time.Second)
+	if got := columns(t, dp, "hatch", "t"); slices.Contains(got, "note") {
+		t.Fatal("a paused table was reconciled")
+	}
+
+	get(t, kt)
+	kt.Annotations = map[string]string{kalamv1.AnnotationManaged: "false"}
+	if err := k8s.Update(tctx(t), kt); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionUnknown, kalamv1.ReasonUnmanaged)
+	if controllerutil.ContainsFinalizer(kt, Finalizer) {
+		t.Fatal("an unmanaged table keeps its finalizer")
+	}
+	if err := k8s.Delete(tctx(t), kt); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "CR gone", func() (bool, string) { return !get(t, kt), "" })
+	if got := columns(t, dp, "hatch", "t"); got == nil {
+		t.Fatal("an unmanaged table was dropped")
+	}
+}
