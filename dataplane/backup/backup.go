@@ -405,6 +405,9 @@ func backupCold(ctx context.Context, snap pebble.Reader, stores Stores, up *uplo
 			return fmt.Errorf("cold manifest %s: %w", pt.p.Manifest, err)
 		}
 		cs := ColdScope{User: pt.user, ManifestVersion: man.Version}
+		if cs.Manifest, err = up.put(ctx, data); err != nil {
+			return err
+		}
 		for _, seg := range man.Segments {
 			data, err := st.Get(ctx, seg.Path)
 			if err != nil {

@@ -108,8 +108,11 @@ type ColdScope struct {
 	// User is the scope's user ("" for SHARED tables).
 	User string `json:"user,omitempty"`
 	// ManifestVersion is the cold manifest version the pointer named.
-	ManifestVersion uint64        `json:"manifest_version"`
-	Segments        []ColdSegment `json:"segments"`
+	ManifestVersion uint64 `json:"manifest_version"`
+	// Manifest is a copy of that cold manifest object (informational:
+	// restore uses Segments).
+	Manifest ObjectRef     `json:"manifest"`
+	Segments []ColdSegment `json:"segments"`
 }
 
 // ColdSegment is one Parquet segment: its object in the backup and the

@@ -136,9 +136,15 @@ func Verify(ctx context.Context, req RestoreRequest) (*Manifest, *CatalogImage, 
 	}
 	var prog Progress
 	hot := map[string]bool{}
+	segs := map[string]*cold.Segment{}
 	for _, t := range m.Tables {
 		for _, r := range t.Hot {
 			hot[r.Key] = true
+		}
+		for _, cs := range t.Cold {
+			for i := range cs.Segments {
+				segs[cs.Segments[i].Object.Key] = &cs.Segments[i].Segment
+			}
 		}
 	}
 	var img *CatalogImage
@@ -162,6 +168,12 @@ func Verify(ctx context.Context, req RestoreRequest) (*Manifest, *CatalogImage, 
 				return nil, nil, &ObjectError{Key: ref.Key, Err: err}
 			}
 			prog.Rows += int64(len(recs))
+		case segs[ref.Key] != nil:
+			// Parquet footer plus key, _seq and _deleted columns.
+			seg := *segs[ref.Key]
+			if _, err := cold.Decode(ctx, &seg, data); err != nil {
+				return nil, nil, &ObjectError{Key: ref.Key, Err: err}
+			}
 		}
 		prog.Files++
 		prog.BytesRead += ref.Size
