@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -107,6 +108,11 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 	}
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, err
+	}
+	// Every container runs in its own mount namespace: fail early and
+	// clearly where that is impossible (not root, or no CAP_SYS_ADMIN).
+	if out, err := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "true").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("nodeagent: `unshare --mount` does not work here (the agent needs root to give each pod process its own mount namespace): %v: %s", err, out)
 	}
 	a := &Agent{opts: opts, client: opts.Client, runs: map[types.UID]*podRun{}, ips: map[string]types.UID{}, done: make(chan struct{})}
 	if err := a.registerNode(ctx); err != nil {
