@@ -266,8 +266,11 @@ func (a *Agent) bind(ctx context.Context, pod *corev1.Pod) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: a.opts.NodeName},
 	}
-	if err := a.client.CoreV1().Pods(pod.Namespace).Bind(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsConflict(err) {
-		a.opts.Logf("nodeagent: bind %s/%s: %v", pod.Namespace, pod.Name, err)
+	if err := a.client.CoreV1().Pods(pod.Namespace).Bind(ctx, b, metav1.CreateOptions{}); err != nil {
+		// Conflict: already bound (our informer lags behind our own write).
+		if !apierrors.IsConflict(err) {
+			a.opts.Logf("nodeagent: bind %s/%s: %v", pod.Namespace, pod.Name, err)
+		}
 		return
 	}
 	a.opts.Logf("nodeagent: bound %s/%s to %s", pod.Namespace, pod.Name, a.opts.NodeName)

@@ -23,6 +23,7 @@ type podRun struct {
 	ns, name string
 	ip, dir  string
 	start    time.Time
+	volSync  time.Time // last volume refresh; touched by the sync loop only
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -99,9 +100,17 @@ func (r *podRun) stop(grace time.Duration) {
 // be resolved; until then the reason is kept for the pod status.
 func (a *Agent) ensureRunning(ctx context.Context, pod *corev1.Pod) {
 	a.mu.Lock()
-	_, ok := a.runs[pod.UID]
+	r, ok := a.runs[pod.UID]
 	a.mu.Unlock()
 	if ok {
+		// Like kubelet, keep ConfigMap and Secret volumes current (files are
+		// rewritten atomically, only when their content changed).
+		if time.Since(r.volSync) > 2*time.Second {
+			r.volSync = time.Now()
+			if _, err := a.volumes(pod, r.dir); err != nil {
+				a.opts.Logf("nodeagent: refresh volumes of %s/%s: %v", pod.Namespace, pod.Name, err)
+			}
+		}
 		return
 	}
 	r, err := a.prepare(pod)
