@@ -88,6 +88,7 @@ type Agent struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	bg     sync.WaitGroup // pod terminations in flight; awaited by Stop
 }
 
 // Start registers the Node, starts the informers and the sync loop, and
@@ -181,6 +182,7 @@ func nudge(c chan struct{}) {
 func (a *Agent) Stop() {
 	a.cancel()
 	<-a.done
+	a.bg.Wait()
 }
 
 // NodeName is the registered Node.
@@ -303,7 +305,9 @@ func (a *Agent) terminate(ctx context.Context, pod *corev1.Pod) {
 	if !r.beginTerminate() {
 		return
 	}
-	go func() { // owned by the podRun: bounded by the grace period
+	a.bg.Add(1)
+	go func() { // owned by the Agent (bg): bounded by the grace period
+		defer a.bg.Done()
 		r.stop(grace)
 		del()
 	}()
