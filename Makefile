@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
 .PHONY: all build run test test-short vet fmt bench bench-http bench-live-scale clean tools manifests generate build-manager \
-	test-e2e run-manager docker-build docker-push install uninstall deploy undeploy chart
+	test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart
 
 all: build
 
@@ -31,7 +31,7 @@ TOOLS_BIN ?= $(or $(KALAMDB_TOOLS),$(HOME)/.cache/kalamdb-tools)/bin
 CONTROLLER_GEN ?= $(TOOLS_BIN)/controller-gen
 
 ## test: every test (unit, integration against real servers, envtest, fuzz seeds)
-test: tools
+test: tools e2e-bins
 	$(GO) vet ./...
 	KUBEBUILDER_ASSETS="$$(bash hack/envtest.sh)" $(GO) test -count=1 -timeout 20m ./...
 
@@ -56,8 +56,14 @@ run-manager: build-manager
 
 ## test-e2e: the end-to-end suite (real etcd, kube-apiserver, kube-controller-manager, MinIO,
 ## the operator and a node agent running the data plane; see e2e/README.md) and packaging checks
-test-e2e: tools
+test-e2e: tools e2e-bins
 	$(GO) test -count=1 -timeout 20m -v ./e2e/...
+
+## e2e-bins: compile kalamdb and manager once, with the flags e2e/harness uses (CGO_ENABLED=0,
+## -trimpath), so the e2e test binaries running in parallel hit the build cache instead of
+## all compiling them at once from a cold cache
+e2e-bins:
+	CGO_ENABLED=0 $(GO) build -trimpath ./cmd/kalamdb ./cmd/manager
 
 ## chart: sync the Helm chart's CRDs and ClusterRole from config/ (CI fails when out of date)
 chart: manifests

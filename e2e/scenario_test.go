@@ -210,19 +210,11 @@ func (s *scenario) step3(ctx context.Context, t *testing.T) {
 		return false, strings.Join(states, "; ")
 	})
 	t.Logf("backup %s completed: id %s target %s size %d", done.Name, done.Status.BackupID, done.Status.Target, done.Status.SizeBytes)
-	var keys []string
-	for obj := range s.env.S3.ListObjects(ctx, harness.Bucket, minio.ListObjectsOptions{Recursive: true}) {
-		if obj.Err != nil {
-			t.Fatal(obj.Err)
-		}
-		if strings.Contains(obj.Key, "backups/kalam/") {
-			keys = append(keys, obj.Key)
-		}
-	}
-	if len(keys) == 0 {
+	n := s.backupObjects(ctx, t)
+	if n == 0 {
 		t.Fatalf("no backup objects under backups/kalam/ in bucket %s", harness.Bucket)
 	}
-	t.Logf("%d backup objects in MinIO, e.g. %s", len(keys), keys[0])
+	t.Logf("%d backup objects in MinIO under backups/kalam/", n)
 	backups, err := s.root(ctx, t, "kalam").ShowBackups(ctx, done.Status.Target)
 	if err != nil {
 		t.Fatal(err)
@@ -385,6 +377,9 @@ func (s *scenario) step7(ctx context.Context, t *testing.T) {
 			err := s.env.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{kalamv1.LabelScheduledBackup: "kalam-nightly"})
 			return err == nil && len(list.Items) == 0, fmt.Sprintf("%d left", len(list.Items))
 		})
+		if n := s.backupObjects(ctx, t); n == 0 {
+			t.Fatal("deleting the KalamBackup objects removed the backup data from the bucket")
+		}
 	}
 	// KalamClusters: the StatefulSet and its pods go; the agent stops the
 	// processes.
@@ -403,6 +398,21 @@ func (s *scenario) step7(ctx context.Context, t *testing.T) {
 }
 
 // --- helpers ---
+
+// backupObjects counts the objects of cluster kalam's backups in MinIO.
+func (s *scenario) backupObjects(ctx context.Context, t *testing.T) int {
+	t.Helper()
+	n := 0
+	for obj := range s.env.S3.ListObjects(ctx, harness.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		if strings.Contains(obj.Key, "backups/kalam/") {
+			n++
+		}
+	}
+	return n
+}
 
 func (s *scenario) waitReady(ctx context.Context, t *testing.T, obj client.Object, name string, timeout time.Duration) {
 	t.Helper()

@@ -10,9 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/e2e/controlplane"
 )
+
+// BuildTimeout bounds one Build (cold build cache, loaded machine).
+const BuildTimeout = 18 * time.Minute
 
 // Build compiles a main package of this module into dir (static, trimmed, as
 // the Dockerfile does) and returns the binary path.

@@ -68,11 +68,16 @@ func Start(ctx context.Context, t testing.TB) *Env {
 	if err := os.MkdirAll(binDir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	kalamdb, err := Build(ctx, binDir, "./cmd/kalamdb")
+	// Compiling is not part of the scenario's time budget: on a cold build
+	// cache and a busy machine it can take many minutes (`make test-e2e`
+	// warms the cache first; see e2e-bins in the Makefile).
+	bctx, bcancel := context.WithTimeout(context.WithoutCancel(ctx), BuildTimeout)
+	defer bcancel()
+	kalamdb, err := Build(bctx, binDir, "./cmd/kalamdb")
 	if err != nil {
 		t.Fatal(err)
 	}
-	manager, err := Build(ctx, binDir, "./cmd/manager")
+	manager, err := Build(bctx, binDir, "./cmd/manager")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,13 +33,15 @@ func TestStatefulSetRunsOnAgent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a control plane")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	dir := t.TempDir()
-	bin, err := harness.Build(ctx, dir, "./cmd/kalamdb")
+	bctx, bcancel := context.WithTimeout(context.Background(), harness.BuildTimeout)
+	defer bcancel()
+	bin, err := harness.Build(bctx, dir, "./cmd/kalamdb")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(dir, "cp")})
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/e2e/controlplane"
 	"github.com/kalamdb/kalamdb-k8s/e2e/harness"
@@ -157,7 +156,7 @@ func TestDockerfile(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), harness.BuildTimeout)
 	defer cancel()
 	dir := t.TempDir()
 	for pkg := range want {
