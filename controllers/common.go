@@ -163,3 +163,11 @@ func resyncOr(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// reader returns api when set, else c.
+func reader(api client.Reader, c client.Client) client.Reader {
+	if api != nil {
+		return api
+	}
+	return c
+}

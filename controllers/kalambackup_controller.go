@@ -19,6 +19,9 @@ import (
 // runs per cluster: the others stay Pending until it finishes.
 type KalamBackupReconciler struct {
 	client.Client
+	// APIReader reads around the cache where a stale read could start two
+	// backups of one cluster at once; nil uses Client.
+	APIReader client.Reader
 	Recorder  events.EventRecorder
 	DataPlane *DataPlane
 	// PollInterval is how often a running job is polled (default 2 s).
@@ -137,7 +140,7 @@ func (r *KalamBackupReconciler) poll() time.Duration {
 // runningBackup returns another Running KalamBackup of the same cluster.
 func (r *KalamBackupReconciler) runningBackup(ctx context.Context, b *kalamv1.KalamBackup) (string, error) {
 	var list kalamv1.KalamBackupList
-	if err := r.List(ctx, &list, client.InNamespace(b.Namespace)); err != nil {
+	if err := reader(r.APIReader, r.Client).List(ctx, &list, client.InNamespace(b.Namespace)); err != nil {
 		return "", fmt.Errorf("while listing KalamBackups: %w", err)
 	}
 	for i := range list.Items {

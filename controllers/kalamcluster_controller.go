@@ -370,6 +370,9 @@ func (r *KalamClusterReconciler) observe(ctx context.Context, kc *kalamv1.KalamC
 		kc.Status.Phase = kalamv1.ClusterProvisioning
 		return ctrl.Result{}, waitFor(kalamv1.ReasonClusterNotReady, defaultWait, "the data plane's /readyz does not answer 200")
 	}
+	if v, err := dp.ServerVersion(ctx); err == nil {
+		kc.Status.ServerVersion = v
+	}
 	r.observeObjectStore(ctx, kc, dp)
 	resync := r.Resync
 	if resync == 0 {

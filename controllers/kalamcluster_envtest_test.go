@@ -102,7 +102,8 @@ func TestClusterProducesObjects(t *testing.T) {
 	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
 	waitCondition(t, kc, kalamv1.ConditionObjectStoreReachable, metav1.ConditionTrue, kalamv1.ReasonReachable)
 	if kc.Status.Phase != kalamv1.ClusterReady || kc.Status.ReadyReplicas != 1 || kc.Status.CurrentImage != "kalamdb:test" ||
-		kc.Status.Endpoint != fmt.Sprintf("http://%s.default.svc:8080", kc.Name) || kc.Status.ObservedGeneration != kc.Generation {
+		kc.Status.Endpoint != fmt.Sprintf("http://%s.default.svc:8080", kc.Name) || kc.Status.ObservedGeneration != kc.Generation ||
+		kc.Status.ServerVersion == "" {
 		t.Fatalf("status: %+v", kc.Status)
 	}
 

@@ -23,6 +23,9 @@ import (
 // plane's retention (C2: DELETE BACKUPS ... KEEP LAST).
 type KalamScheduledBackupReconciler struct {
 	client.Client
+	// APIReader reads the cluster's backups around the cache for the
+	// concurrency guard; nil uses Client.
+	APIReader client.Reader
 	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	DataPlane *DataPlane
@@ -76,13 +79,10 @@ func (r *KalamScheduledBackupReconciler) reconcile(ctx context.Context, sb *kala
 	if err := r.List(ctx, &children, client.InNamespace(sb.Namespace), client.MatchingLabels{kalamv1.LabelScheduledBackup: sb.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("while listing the schedule's backups: %w", err)
 	}
-	if err := r.applyRetention(ctx, sb, kc, children.Items); err != nil {
-		return ctrl.Result{}, err
-	}
 	// Concurrency guard: nothing new while a backup of this cluster is
 	// unfinished (ours or anyone's).
 	var all kalamv1.KalamBackupList
-	if err := r.List(ctx, &all, client.InNamespace(sb.Namespace)); err != nil {
+	if err := reader(r.APIReader, r.Client).List(ctx, &all, client.InNamespace(sb.Namespace)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("while listing KalamBackups: %w", err)
 	}
 	for i := range all.Items {
@@ -91,6 +91,12 @@ func (r *KalamScheduledBackupReconciler) reconcile(ctx context.Context, sb *kala
 			kalamv1.MarkProgressing(sb, kalamv1.ReasonWaitingForBackup, "KalamBackup "+b.Name+" is not finished")
 			return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
 		}
+	}
+	// Retention runs only while no backup of the cluster is in flight: an
+	// incremental backup may be reusing objects of a backup being pruned
+	// before its own manifest exists.
+	if err := r.applyRetention(ctx, sb, kc, children.Items); err != nil {
+		return ctrl.Result{}, err
 	}
 	if sb.Spec.Suspend {
 		sb.Status.NextScheduleTime = nil

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -159,6 +161,12 @@ func TestNamespaceAndTableLifecycle(t *testing.T) {
 	if got := columns(t, dp, "shop", "orders"); !slices.Equal(got, []string{"id", "qty"}) || kt.Status.DriftCorrections < 1 {
 		t.Fatalf("after drift: columns %v corrections %d", got, kt.Status.DriftCorrections)
 	}
+	if v := counterValue(t, driftCorrections.WithLabelValues("KalamTable")); v < 1 {
+		t.Fatalf("kalamdb_operator_drift_corrections_total{kind=KalamTable} = %v", v)
+	}
+	if v := counterValue(t, reconcileErrors.WithLabelValues("KalamTable", kalamv1.ReasonDestructiveChange)); v < 1 {
+		t.Fatalf("kalamdb_operator_reconcile_errors_total{kind=KalamTable,reason=DestructiveChangeBlocked} = %v", v)
+	}
 
 	// A second CR for the same table is the newcomer: Conflict, hands off.
 	dup := newTable("orders-dup", kc.Name, "shop", "orders", kalamv1.DeletionDelete)
@@ -242,6 +250,18 @@ func TestWaitingConditions(t *testing.T) {
 	if got := columns(t, dp, "late", "t"); len(got) != 2 {
 		t.Fatalf("table after waiting: %v", got)
 	}
+
+	// A second KalamNamespace for the same namespace is the newcomer.
+	dup := newNamespace("late-dup", kc.Name, "late", kalamv1.DeletionDelete)
+	create(t, dup)
+	waitCondition(t, dup, kalamv1.ConditionConflict, metav1.ConditionTrue, kalamv1.ReasonConflict)
+	if err := k8s.Delete(tctx(t), dup); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "conflicting namespace CR gone", func() (bool, string) { return !get(t, dup), "" })
+	if !namespaceExists(t, dp, "late") {
+		t.Fatal("a conflicting KalamNamespace dropped the namespace it did not own")
+	}
 }
 
 // TestEscapeHatches: kalamdb.io/reconcile=paused stops reconciliation;
@@ -283,5 +303,38 @@ func TestEscapeHatches(t *testing.T) {
 	eventually(t, 30*time.Second, "CR gone", func() (bool, string) { return !get(t, kt), "" })
 	if got := columns(t, dp, "hatch", "t"); got == nil {
 		t.Fatal("an unmanaged table was dropped")
+	}
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// TestDeleteAfterClusterGone: with the cluster gone, a Delete-policy CR is
+// released without touching any data plane (it must not hang on its
+// finalizer forever).
+func TestDeleteAfterClusterGone(t *testing.T) {
+	kc := newCluster("gone")
+	create(t, kc)
+	dp := runDataPlane(t, kc)
+	create(t, newNamespace("gone-ns", kc.Name, "gone", kalamv1.DeletionRetain))
+	kt := newTable("gone-t", kc.Name, "gone", "t", kalamv1.DeletionDelete)
+	create(t, kt)
+	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionTrue, "")
+	if err := k8s.Delete(tctx(t), kc); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "cluster CR gone", func() (bool, string) { return !get(t, kc), "" })
+	if err := k8s.Delete(tctx(t), kt); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "table CR released", func() (bool, string) { return !get(t, kt), "" })
+	if got := columns(t, dp, "gone", "t"); got == nil {
+		t.Fatal("table dropped although its cluster CR was gone")
 	}
 }

@@ -28,8 +28,8 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		&KalamClusterReconciler{Client: c, Scheme: mgr.GetScheme(), Recorder: rec("kalamcluster-controller"), DataPlane: dp, Resync: o.Resync},
 		&KalamNamespaceReconciler{Client: c, Recorder: rec("kalamnamespace-controller"), DataPlane: dp, Resync: o.Resync},
 		&KalamTableReconciler{Client: c, Recorder: rec("kalamtable-controller"), DataPlane: dp, Resync: o.Resync},
-		&KalamBackupReconciler{Client: c, Recorder: rec("kalambackup-controller"), DataPlane: dp, PollInterval: o.BackupPoll},
-		&KalamScheduledBackupReconciler{Client: c, Scheme: mgr.GetScheme(), Recorder: rec("kalamscheduledbackup-controller"), DataPlane: dp, Now: o.Now},
+		&KalamBackupReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: rec("kalambackup-controller"), DataPlane: dp, PollInterval: o.BackupPoll},
+		&KalamScheduledBackupReconciler{Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(), Recorder: rec("kalamscheduledbackup-controller"), DataPlane: dp, Now: o.Now},
 	}
 	for _, r := range reconcilers {
 		if err := r.SetupWithManager(mgr); err != nil {

@@ -234,3 +234,21 @@ func (c *Client) StorageCheck(ctx context.Context, id string) (bool, string, err
 	}
 	return false, r.String("error"), nil
 }
+
+// ServerVersion returns the version /healthz reports.
+func (c *Client) ServerVersion(ctx context.Context) (string, error) {
+	status, body, err := c.Do(ctx, "GET", "/healthz", nil, false)
+	if err != nil {
+		return "", err
+	}
+	if status != 200 {
+		return "", &APIError{HTTPStatus: status, Code: "HTTP_ERROR", Message: strings.TrimSpace(string(body))}
+	}
+	var h struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(body, &h); err != nil {
+		return "", fmt.Errorf("while decoding /healthz: %w", err)
+	}
+	return h.Version, nil
+}
