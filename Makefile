@@ -5,7 +5,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-short vet fmt bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager
+.PHONY: all build run test test-short vet fmt bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager \
+	test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart
 
 all: build
 
@@ -22,14 +23,15 @@ run: build
 ## ~/.cache/kalamdb-tools/bin (about 10 min on a fresh machine)
 tools:
 	bash hack/minio.sh
-	bash hack/go-tools.sh controller-gen
+	bash hack/go-tools.sh controller-gen helm kustomize
 	bash hack/envtest.sh >/dev/null
+	KUBE_BINS="kube-apiserver kube-controller-manager kubectl" bash hack/kube.sh
 
 TOOLS_BIN ?= $(or $(KALAMDB_TOOLS),$(HOME)/.cache/kalamdb-tools)/bin
 CONTROLLER_GEN ?= $(TOOLS_BIN)/controller-gen
 
 ## test: every test (unit, integration against real servers, envtest, fuzz seeds)
-test: tools
+test: tools e2e-bins
 	$(GO) vet ./...
 	KUBEBUILDER_ASSETS="$$(bash hack/envtest.sh)" $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz-short
@@ -58,6 +60,55 @@ generate:
 ## build-manager: compile bin/manager (the operator)
 build-manager:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/manager ./cmd/manager
+
+## run-manager: the operator against the cluster of the current kubeconfig
+run-manager: build-manager
+	./bin/manager --metrics-bind-address=127.0.0.1:8082 --health-probe-bind-address=127.0.0.1:8083
+
+## test-e2e: the end-to-end suite (real etcd, kube-apiserver, kube-controller-manager, MinIO,
+## the operator and a node agent running the data plane; see e2e/README.md) and packaging checks
+test-e2e: tools e2e-bins
+	$(GO) test -count=1 -timeout 20m -v ./e2e/...
+
+## e2e-bins: compile kalamdb and manager once, with the flags e2e/harness uses (CGO_ENABLED=0,
+## -trimpath), so the e2e test binaries running in parallel hit the build cache instead of
+## all compiling them at once from a cold cache
+e2e-bins:
+	CGO_ENABLED=0 $(GO) build -trimpath ./cmd/kalamdb ./cmd/manager
+
+## chart: sync the Helm chart's CRDs and ClusterRole from config/ (CI fails when out of date)
+chart: manifests
+	bash hack/chart-sync.sh
+
+IMG ?= ghcr.io/kalamdb/kalamdb:$(VERSION)
+KUBECTL ?= kubectl
+KUSTOMIZE ?= $(TOOLS_BIN)/kustomize
+
+## docker-build: the image with /kalamdb and /manager (needs a Docker engine)
+docker-build:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
+docker-push:
+	docker push $(IMG)
+
+## install / uninstall: the CRDs into the cluster of the current kubeconfig
+install: manifests
+	bash hack/go-tools.sh kustomize
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply --server-side -f -
+
+uninstall:
+	bash hack/go-tools.sh kustomize
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
+
+## deploy / undeploy: CRDs, RBAC and the operator Deployment (config/default) with image IMG
+deploy: manifests
+	bash hack/go-tools.sh kustomize
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+
+undeploy:
+	bash hack/go-tools.sh kustomize
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
 
 test-short:
 	$(GO) test -short -count=1 ./...

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Copy the generated CRDs (config/crd/bases) and the operator's ClusterRole
+# (config/rbac/role.yaml) into the Helm chart, so the chart installs exactly
+# what controller-gen produced. `make chart` runs this; e2e/packaging tests
+# fail when the chart is out of date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+chart=charts/kalamdb-operator
+rm -f "$chart"/crds/*.yaml
+cp config/crd/bases/*.yaml "$chart/crds/"
+cp config/rbac/role.yaml "$chart/files/manager-role.yaml"
