@@ -73,8 +73,22 @@ func isSecretKey(name string) bool {
 	return strings.HasSuffix(n, "_key") || n == "key" || strings.Contains(n, "credential")
 }
 
+// isSecret reports whether the value v of key must be redacted. Secrets are
+// text (or maps/lists of text): a number or boolean whose name mentions one
+// (auth.min_password_length, security.cors.allow_credentials) is a policy
+// admins need to see, not a secret.
+func isSecret(key string, v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return false
+	}
+	return isSecretKey(key)
+}
+
 func renderValue(key string, v reflect.Value) string {
-	if isSecretKey(key) {
+	if isSecret(key, v) {
 		if v.IsZero() {
 			return ""
 		}
@@ -112,7 +126,7 @@ func redactJSON(v reflect.Value) any {
 			if tag == "" || tag == "-" || !f.IsExported() {
 				continue
 			}
-			if isSecretKey(tag) {
+			if isSecret(tag, v.Field(i)) {
 				if v.Field(i).IsZero() {
 					m[tag] = ""
 				} else {
@@ -133,7 +147,7 @@ func redactJSON(v reflect.Value) any {
 		m := map[string]any{}
 		for _, k := range v.MapKeys() {
 			ks := fmt.Sprint(k.Interface())
-			if isSecretKey(ks) {
+			if isSecret(ks, v.MapIndex(k)) {
 				m[ks] = Redacted
 				continue
 			}

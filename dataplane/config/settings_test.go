@@ -26,6 +26,10 @@ func TestSettingsFlattenAndRedact(t *testing.T) {
 		{"auth.jwt_secret", Redacted, "auth"},
 		{"logging.slow_query_threshold_ms", "1000", "logging"},
 		{"security.trusted_proxy_ranges", `["10.0.0.0/8"]`, "security"},
+		// Numbers and booleans named after a secret are policy, not secrets.
+		{"auth.min_password_length", "8", "auth"},
+		{"auth.max_password_length", "1024", "auth"},
+		{"security.cors.allow_credentials", "false", "security"},
 	}
 	for _, tt := range tests {
 		s, ok := byName[tt.name]

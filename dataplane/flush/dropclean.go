@@ -100,14 +100,9 @@ func (m *Manager) deleteColdObjects(ctx context.Context, t *catalog.Table) (objs
 		}
 	}
 	for _, u := range users {
-		_, key := pointerKey(t, u)
-		ptr, err := engine.ReadColdPointer(m.db, key)
+		sid, _, err := m.scopeStorageID(t, u)
 		if err != nil {
 			return 0, 0, err
-		}
-		sid := ptr.StorageID
-		if sid == "" {
-			sid = t.StorageID
 		}
 		_, rec, err := m.Store(sid)
 		if err != nil {
@@ -133,19 +128,48 @@ func (m *Manager) deleteColdObjects(ctx context.Context, t *catalog.Table) (objs
 		if err != nil {
 			return objs, size, err
 		}
-		list, err := st.List(ctx, d.prefix)
+		n, sz, err := deletePrefix(ctx, st, d.prefix)
+		objs, size = objs+n, size+sz
 		if err != nil {
-			return objs, size, fmt.Errorf("while listing %s: %w", d.prefix, err)
-		}
-		for _, o := range list {
-			if err := st.Delete(ctx, o.Key); err != nil && !errors.Is(err, objstore.ErrNotFound) {
-				return objs, size, fmt.Errorf("while deleting %s: %w", o.Key, err)
-			}
-			objs++
-			size += o.Size
+			return objs, size, err
 		}
 	}
 	m.coldTables.Delete(t.ID)
+	return objs, size, nil
+}
+
+// scopeStorageID returns the storage holding the objects of t's scope of
+// user: the one its cold pointer names (a table's storage may have been
+// changed after the scope flushed), else the table's. flushed reports
+// whether the scope has a committed manifest.
+func (m *Manager) scopeStorageID(t *catalog.Table, user string) (sid string, flushed bool, err error) {
+	_, key := pointerKey(t, user)
+	ptr, err := engine.ReadColdPointer(m.db, key)
+	if err != nil {
+		return "", false, err
+	}
+	sid = ptr.StorageID
+	if sid == "" {
+		sid = t.StorageID
+	}
+	return sid, ptr.Manifest != "", nil
+}
+
+// deletePrefix deletes every object under prefix in st and returns how many
+// objects and bytes it removed; an object already gone counts as removed, so
+// a cleanup interrupted half way can simply run again.
+func deletePrefix(ctx context.Context, st objstore.Store, prefix string) (objs, size int64, err error) {
+	list, err := st.List(ctx, prefix)
+	if err != nil {
+		return 0, 0, fmt.Errorf("while listing %s: %w", prefix, err)
+	}
+	for _, o := range list {
+		if err := st.Delete(ctx, o.Key); err != nil && !errors.Is(err, objstore.ErrNotFound) {
+			return objs, size, fmt.Errorf("while deleting %s: %w", o.Key, err)
+		}
+		objs++
+		size += o.Size
+	}
 	return objs, size, nil
 }
 

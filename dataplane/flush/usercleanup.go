@@ -25,7 +25,6 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore"
 )
 
 // JobUserCleanup is the job type of dropped-user purges.
@@ -127,21 +126,13 @@ func (m *Manager) purgeUserScopes(ctx context.Context, userID string, tables []*
 // deleteUserColdObjects removes the objects of the user's scope directory
 // of t (in the storage its pointer names, else the table's).
 func (m *Manager) deleteUserColdObjects(ctx context.Context, t *catalog.Table, userID string) (objs, size int64, err error) {
-	_, key := pointerKey(t, userID)
-	ptr, err := engine.ReadColdPointer(m.db, key)
-	if err != nil {
+	sid, flushed, err := m.scopeStorageID(t, userID)
+	if err != nil || sid == "" {
 		return 0, 0, err
-	}
-	sid := ptr.StorageID
-	if sid == "" {
-		sid = t.StorageID
-	}
-	if sid == "" {
-		return 0, 0, nil
 	}
 	st, rec, err := m.Store(sid)
 	if err != nil {
-		if ptr.Manifest == "" {
+		if !flushed {
 			return 0, 0, nil // never flushed, and its storage is gone
 		}
 		return 0, 0, err
@@ -150,16 +141,5 @@ func (m *Manager) deleteUserColdObjects(ctx context.Context, t *catalog.Table, u
 	if err != nil {
 		return 0, 0, err
 	}
-	list, err := st.List(ctx, dir+"/")
-	if err != nil {
-		return 0, 0, fmt.Errorf("while listing %s: %w", dir, err)
-	}
-	for _, o := range list {
-		if err := st.Delete(ctx, o.Key); err != nil && !errors.Is(err, objstore.ErrNotFound) {
-			return objs, size, fmt.Errorf("while deleting %s: %w", o.Key, err)
-		}
-		objs++
-		size += o.Size
-	}
-	return objs, size, nil
+	return deletePrefix(ctx, st, dir+"/")
 }

@@ -48,6 +48,13 @@ func BenchmarkAlterMillionFlushedRows(b *testing.B) {
 			return "ALTER TABLE cb.events ALTER COLUMN user_id DROP DEFAULT"
 		}},
 		{"drop_column", func(i int) string { return fmt.Sprintf("ALTER TABLE cb.events DROP COLUMN x%d", i) }},
+		{"modify_column_widen", func(i int) string { return fmt.Sprintf("ALTER TABLE cb.events MODIFY COLUMN m%d BIGINT", i) }},
+		{"set_tblproperties", func(i int) string {
+			if i%2 == 0 {
+				return "ALTER TABLE cb.events SET TBLPROPERTIES (COMPRESSION = 'zstd', FLUSH_POLICY = 'rows:500000')"
+			}
+			return "ALTER TABLE cb.events SET TBLPROPERTIES (COMPRESSION = 'snappy', FLUSH_POLICY = 'rows:400000')"
+		}},
 		{"set_not_null_full_scan", func(i int) string {
 			if i%2 == 0 {
 				return "ALTER TABLE cb.events ALTER COLUMN ts SET NOT NULL"
@@ -55,14 +62,19 @@ func BenchmarkAlterMillionFlushedRows(b *testing.B) {
 			return "ALTER TABLE cb.events ALTER COLUMN ts DROP NOT NULL"
 		}},
 	}
+	// Untimed setup run before each timed statement of a form.
+	setups := map[string]func(i int) string{
+		"drop_column":         func(i int) string { return fmt.Sprintf("ALTER TABLE cb.events ADD COLUMN x%d TEXT", i) },
+		"modify_column_widen": func(i int) string { return fmt.Sprintf("ALTER TABLE cb.events ADD COLUMN m%d INT DEFAULT %d", i, i) },
+	}
 	for _, f := range forms {
 		b.Run(f.name, func(b *testing.B) {
 			i := 0
 			var worst time.Duration
 			for b.Loop() {
-				if f.name == "drop_column" {
+				if setup := setups[f.name]; setup != nil {
 					b.StopTimer()
-					benchExec(b, n, fmt.Sprintf("ALTER TABLE cb.events ADD COLUMN x%d TEXT", i))
+					benchExec(b, n, setup(i))
 					b.StartTimer()
 				}
 				start := time.Now()

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -110,8 +111,25 @@ func TestAlterAcrossFlushes(t *testing.T) {
 		t.Fatalf("history has %d versions, want 12: %v", len(hist), hist)
 	}
 	changes := []string{}
-	for _, r := range hist {
+	var prevAt int64
+	for i, r := range hist {
 		changes = append(changes, fmt.Sprint(r[2]))
+		// Each version carries its time and its own column list.
+		if v := asInt(t, r[0]); v != int64(i+1) {
+			t.Fatalf("history row %d is version %d", i, v)
+		}
+		at := asInt(t, r[1])
+		if at <= 0 || at < prevAt {
+			t.Fatalf("history version %d changed_at %d after %d", i+1, at, prevAt)
+		}
+		prevAt = at
+		var cols []map[string]any
+		if err := json.Unmarshal([]byte(fmt.Sprint(r[4])), &cols); err != nil || int64(len(cols)) != asInt(t, r[3]) || len(cols) == 0 {
+			t.Fatalf("history version %d: column_count %v, columns %v (%v)", i+1, r[3], r[4], err)
+		}
+	}
+	if first := fmt.Sprint(hist[0][4]); !strings.Contains(first, `"name":"b"`) || strings.Contains(first, `"label"`) {
+		t.Fatalf("version 1 does not keep its own columns: %s", first)
 	}
 	joined := strings.Join(changes, "; ")
 	for _, w := range []string{"CREATE TABLE", "ADD COLUMN d TEXT", "RENAME COLUMN b TO label", "MODIFY COLUMN a BIGINT",

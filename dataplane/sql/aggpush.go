@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"cmp"
 	"encoding/json"
 	"strconv"
 	"sync/atomic"
@@ -368,35 +369,15 @@ func (p aggPred) match(v any) (ok, sure bool) {
 		if !isInt {
 			return false, false
 		}
-		return cmpOp(p.op, cmpI(x, w)), true
+		return cmpOp(p.op, cmp.Compare(x, w)), true
 	case string:
 		w, isStr := p.v.(string)
 		if !isStr {
 			return false, false
 		}
-		return cmpOp(p.op, cmpS(x, w)), true
+		return cmpOp(p.op, cmp.Compare(x, w)), true
 	}
 	return false, false
-}
-
-func cmpI(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpS(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func cmpOp(op string, c int) bool {

@@ -276,13 +276,7 @@ func (e *Engine) aggScan(ctx context.Context, sess *Session, r *aggRun, lo, hi [
 	if chain := disjointFiles(files); chain != nil || len(files) == 0 {
 		var buf [8]byte
 		for _, f := range chain {
-			start, end := 0, f.Len()
-			if lo != nil {
-				start = f.Search(lo)
-			}
-			if hi != nil {
-				end = f.Search(hi)
-			}
+			start, end := f.Range(lo, hi)
 			if start >= end {
 				continue
 			}

@@ -66,7 +66,7 @@ func auditRecord(sess *Session, st parse.Statement, text string) *catalog.AuditR
 	switch s := st.(type) {
 	case *parse.Select, *parse.Insert, *parse.Update, *parse.Delete, *parse.Subscribe,
 		*parse.ShowNamespaces, *parse.ShowTables, *parse.DescribeTable, *parse.UseNamespace,
-		*parse.ShowStorages, *parse.StorageCheck, *parse.ExecuteAs:
+		*parse.ShowStorages, *parse.StorageCheck, *parse.ShowStats, *parse.ShowBackups, *parse.ExecuteAs:
 		return nil // EXECUTE AS audits itself, with its subject
 	case *parse.CreateUser:
 		target, details = s.Name, "role="+s.Role

@@ -7,6 +7,7 @@ package sql
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -209,9 +210,35 @@ func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Resu
 		if res.AsUser == "" {
 			res.AsUser = sess.UserID
 		}
+		bigIntsAsStrings(res)
 		out = append(out, *res)
 	}
 	return out, nil
+}
+
+// bigIntsAsStrings gives the BIGINT columns of results built in Go (SHOW
+// STATS, SHOW BACKUPS, ...) the wire form SELECT gives them: decimal
+// strings, so 64-bit values such as seq_high_water survive JavaScript
+// clients (docs/sql-reference.md#data-types).
+func bigIntsAsStrings(res *Result) {
+	for _, f := range res.Schema {
+		if f.DataType != "BIGINT" {
+			continue
+		}
+		for _, row := range res.Rows {
+			if f.Index >= len(row) {
+				continue
+			}
+			switch v := row[f.Index].(type) {
+			case int64:
+				row[f.Index] = strconv.FormatInt(v, 10)
+			case int:
+				row[f.Index] = strconv.Itoa(v)
+			case uint64:
+				row[f.Index] = strconv.FormatUint(v, 10)
+			}
+		}
+	}
 }
 
 func (e *Engine) checkParams(params []any) error {

@@ -93,13 +93,7 @@ func NewCursor(files []*File, lo, hi []byte, desc bool) *Cursor {
 		return c
 	}
 	for _, f := range files {
-		start, end := 0, f.Len()
-		if lo != nil {
-			start = f.Search(lo)
-		}
-		if hi != nil {
-			end = f.Search(hi)
-		}
+		start, end := f.Range(lo, hi)
 		if start >= end {
 			continue
 		}
@@ -143,14 +137,7 @@ type span struct {
 
 func (c *Cursor) initChain(files []*File, lo, hi []byte) {
 	for _, f := range files {
-		start, end := 0, f.Len()
-		if lo != nil {
-			start = f.Search(lo)
-		}
-		if hi != nil {
-			end = f.Search(hi)
-		}
-		if start < end {
+		if start, end := f.Range(lo, hi); start < end {
 			c.chain = append(c.chain, span{f, start, end})
 		}
 	}

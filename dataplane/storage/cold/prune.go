@@ -1,6 +1,7 @@
 package cold
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"math"
@@ -76,14 +77,14 @@ func (s *Segment) MayMatch(id uint32, op string, v any) bool {
 		if !ok1 || !ok2 {
 			return true
 		}
-		cmpMin, cmpMax = cmpInt(lo, want), cmpInt(hi, want)
+		cmpMin, cmpMax = cmp.Compare(lo, want), cmp.Compare(hi, want)
 	case string:
 		lo, ok1 := st.Min.(string)
 		hi, ok2 := st.Max.(string)
 		if !ok1 || !ok2 {
 			return true
 		}
-		cmpMin, cmpMax = cmpStr(lo, want), cmpStr(hi, want)
+		cmpMin, cmpMax = cmp.Compare(lo, want), cmp.Compare(hi, want)
 	default:
 		return true
 	}
@@ -100,26 +101,6 @@ func (s *Segment) MayMatch(id uint32, op string, v any) bool {
 		return cmpMax >= 0
 	}
 	return true
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // SegmentFilter decides from a segment's manifest entry whether it must be

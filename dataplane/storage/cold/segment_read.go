@@ -212,6 +212,19 @@ func (f *File) Search(pk []byte) int {
 	return sort.Search(f.n, func(i int) bool { return bytes.Compare(f.PKAt(i, &buf), pk) >= 0 })
 }
 
+// Range returns the rows [start, end) whose keys lie in [lo, hi); a nil
+// bound is open. start >= end means no row of the file is in range.
+func (f *File) Range(lo, hi []byte) (start, end int) {
+	start, end = 0, f.n
+	if lo != nil {
+		start = f.Search(lo)
+	}
+	if hi != nil {
+		end = f.Search(hi)
+	}
+	return start, end
+}
+
 // Find returns the row holding pk.
 func (f *File) Find(pk []byte) (int, bool) {
 	i := f.Search(pk)
