@@ -106,6 +106,9 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 	if cmd.Cold != nil {
 		return a.applyCold(cmd.Cold)
 	}
+	if cmd.Index != nil {
+		return a.applyIndex(cmd.Index)
+	}
 	return a.applyRows(cmd)
 }
 
@@ -231,6 +234,7 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 		pending[string(w.Key)] = w.Row
 	}
 	// Write pass.
+	idxSets := map[uint32]*IndexSetRecord{}
 	for i, w := range cmd.Rows {
 		if w.Op == OpDropTableData {
 			start := keys.TablePrefix(a.group, w.Table)
@@ -244,6 +248,10 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 			if err := a.dropFence(w.Table); err != nil {
 				return Result{}, err
 			}
+			if err := a.dropTableIndexes(w.Table); err != nil {
+				return Result{}, err
+			}
+			delete(idxSets, w.Table)
 			if a.overlay != nil {
 				for k := range a.overlay {
 					if strings.HasPrefix(k, string(start)) {
@@ -258,6 +266,13 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 		seq := a.nextSeq(cmd.TimeMs)
 		rowcodec.SetSeq(row, seq)
 		res.Seqs[i] = seq
+		if set, err := a.rowIndexes(idxSets, w.Table); err != nil {
+			return Result{}, err
+		} else if set != nil {
+			if err := a.maintainIndexes(set, w.Key, res.Old[i], row); err != nil {
+				return Result{}, err
+			}
+		}
 		if err := a.b.Set(w.Key, row, nil); err != nil {
 			return Result{}, err
 		}
@@ -427,6 +442,8 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 		return a.applyRestoreTable(cw)
 	case CatAppendAudit:
 		return a.appendAudit(cmd)
+	case CatCreateIndex, CatDropIndex, CatSetIndexState:
+		return a.applyIndexCatalog(cmd)
 
 	case CatPurgeDropped:
 		var id [4]byte

@@ -104,6 +104,9 @@ type CatalogWrite struct {
 	// Audit and AuditRetentionMs are CatAppendAudit's record and retention.
 	Audit            *catalog.AuditRecord `json:"audit,omitempty"`
 	AuditRetentionMs int64                `json:"audit_retention_ms,omitempty"`
+	// Index is the index of CatCreateIndex/CatDropIndex/CatSetIndexState
+	// (index_catalog.go); Table names its table.
+	Index *catalog.Index `json:"index,omitempty"`
 }
 
 // CommandVersion is the encoding version of Command; a replica refuses
@@ -131,6 +134,9 @@ type Command struct {
 	Cold *ColdCommit `json:"cold,omitempty"`
 	// Fence sets a table's schema-write fence in a data group (fence.go).
 	Fence *SchemaFence `json:"fence,omitempty"`
+	// Index changes or backfills a table's secondary indexes in a data
+	// group (index.go).
+	Index *IndexCommand `json:"index,omitempty"`
 }
 
 // Result is the outcome of one applied command.
