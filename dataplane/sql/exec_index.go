@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
@@ -262,4 +263,41 @@ func (e *Engine) ResumeIndexBuilds(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func init() {
+	systemViews["indexes"] = &systemView{
+		columns: []viewColumn{col("namespace_id", datatype.Text), col("index_name", datatype.Text), col("table_name", datatype.Text),
+			col("column_name", datatype.Text), col("index_id", datatype.Int), col("column_id", datatype.Int),
+			col("state", datatype.Text), col("created_at", datatype.Timestamp), col("table_id", datatype.BigInt)},
+		rows: func(cs *connState) ([][]any, error) {
+			var out [][]any
+			for _, t := range cs.eng.cat.Tables("") {
+				for _, ix := range t.Indexes {
+					colName := ""
+					if c := t.ColumnByID(ix.ColumnID); c != nil {
+						colName = c.Name
+					}
+					out = append(out, []any{t.Namespace, ix.Name, t.Name, colName, int64(ix.ID), int64(ix.ColumnID),
+						ix.State, ix.CreatedAt * 1000, int64(t.ID)})
+				}
+			}
+			return out, nil
+		},
+	}
+}
+
+// columnIndexNames returns the names of the indexes on column id of t,
+// comma-separated (nil: none) for DESCRIBE TABLE.
+func columnIndexNames(t *catalog.Table, id uint32) any {
+	var names []string
+	for _, ix := range t.Indexes {
+		if ix.ColumnID == id {
+			names = append(names, ix.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return strings.Join(names, ",")
 }
