@@ -41,3 +41,22 @@ func (t *Table) ColumnByID(id uint32) *Column {
 	}
 	return nil
 }
+
+// SetTableIndexes installs the index list of t (a definition committed by
+// an index operation) into the cached table with t's id, keeping the rest
+// of the cached definition: an ALTER installed meanwhile stays. Index
+// operations keep the schema version, so the cache version is bumped for
+// readers that plan from it.
+func (c *Cache) SetTableIndexes(t *Table) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur, ok := c.byID[t.ID]
+	if !ok {
+		return
+	}
+	cp := *cur
+	cp.Indexes, cp.NextIndexID = append([]Index(nil), t.Indexes...), t.NextIndexID
+	c.version.Add(1)
+	c.tables[cp.QualifiedName()] = &cp
+	c.byID[cp.ID] = &cp
+}

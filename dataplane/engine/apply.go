@@ -187,6 +187,7 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 	}
 	// Validation pass: earlier writes of the same command win over storage.
 	pending := make(map[string][]byte, len(ks))
+	var coldOld []bool
 	j := 0
 	for i, w := range cmd.Rows {
 		if w.Op == OpDropTableData {
@@ -198,6 +199,10 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 			if cur == nil && cmd.ColdGuard != nil {
 				// No hot version: the cold row the guard pinned is current.
 				cur = w.Cold
+				if coldOld == nil {
+					coldOld = make([]bool, len(cmd.Rows))
+				}
+				coldOld[i] = true // it has no hot index entries
 			}
 		}
 		j++
@@ -269,7 +274,11 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 		if set, err := a.rowIndexes(idxSets, w.Table); err != nil {
 			return Result{}, err
 		} else if set != nil {
-			if err := a.maintainIndexes(set, w.Key, res.Old[i], row); err != nil {
+			old := res.Old[i]
+			if coldOld != nil && coldOld[i] {
+				old = nil
+			}
+			if err := a.maintainIndexes(set, w.Key, old, row); err != nil {
 				return Result{}, err
 			}
 		}

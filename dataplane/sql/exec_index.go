@@ -58,7 +58,7 @@ func (e *Engine) execCreateIndex(ctx context.Context, sess *Session, s *parse.Cr
 	}
 	e.indexMu.Lock()
 	defer e.indexMu.Unlock()
-	res, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatCreateIndex, IfNotExists: s.IfNotExists,
+	res, err := e.proposeIndexCatalog(ctx, &engine.CatalogWrite{Op: engine.CatCreateIndex, IfNotExists: s.IfNotExists,
 		Table: &catalog.Table{ID: t.ID, Namespace: t.Namespace, Name: t.Name},
 		Index: &catalog.Index{Name: s.Name, ColumnID: col.ID}})
 	if err != nil {
@@ -78,6 +78,16 @@ func (e *Engine) execCreateIndex(ctx context.Context, sess *Session, s *parse.Cr
 		return nil, err
 	}
 	return &Result{RowCount: 1, Message: fmt.Sprintf("Index '%s' created on %s(%s), %d rows indexed", s.Name, t.QualifiedName(), col.Name, n)}, nil
+}
+
+// proposeIndexCatalog commits an index catalog change and mirrors it into
+// the cache (the executor installs table definitions only for table DDL).
+func (e *Engine) proposeIndexCatalog(ctx context.Context, cw *engine.CatalogWrite) (engine.Result, error) {
+	res, err := e.proposeCatalog(ctx, cw)
+	if err == nil && res.Table != nil && !res.Skipped {
+		e.cat.SetTableIndexes(res.Table)
+	}
+	return res, err
 }
 
 // indexable reports whether values of type t can be index keys.
@@ -186,7 +196,7 @@ func (e *Engine) backfillIndex(ctx context.Context, t *catalog.Table, ix catalog
 	if err := e.proposeIndexSet(ctx, t, indexSetOf(t, ix.ID), nil); err != nil {
 		return total, err
 	}
-	_, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatSetIndexState,
+	_, err := e.proposeIndexCatalog(ctx, &engine.CatalogWrite{Op: engine.CatSetIndexState,
 		Table: &catalog.Table{ID: t.ID, Namespace: t.Namespace, Name: t.Name},
 		Index: &catalog.Index{ID: ix.ID, State: catalog.IndexReady}})
 	return total, err
@@ -233,7 +243,7 @@ func (e *Engine) dropIndexLocked(ctx context.Context, t *catalog.Table, name str
 		return false, nil
 	}
 	id := ix.ID
-	res, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatDropIndex, IfExists: ifExists,
+	res, err := e.proposeIndexCatalog(ctx, &engine.CatalogWrite{Op: engine.CatDropIndex, IfExists: ifExists,
 		Table: &catalog.Table{ID: t.ID, Namespace: t.Namespace, Name: t.Name}, Index: &catalog.Index{Name: name}})
 	if err != nil || res.Skipped {
 		return false, err
