@@ -121,7 +121,7 @@ func TestIndexMatchesFullScanAcrossWritesFlushCompactAlter(t *testing.T) {
 	mustSQL(t, root, `DROP TABLE ix.ev`)
 	waitDropCleanups(t, n)
 	n.Close()
-	if got := countIndexEntries(t, dir); got != 0 {
+	if got := countIndexEntries(t, dir, 0x04, 0x11); got != 0 {
 		t.Fatalf("%d index keys left after DROP TABLE", got)
 	}
 }
@@ -129,7 +129,7 @@ func TestIndexMatchesFullScanAcrossWritesFlushCompactAlter(t *testing.T) {
 func sel2(col string) string { return "id, " + col + ", n" }
 
 // countIndexEntries counts index keys (entries and sets) in a closed node's hot tier.
-func countIndexEntries(t *testing.T, dir string) int {
+func countIndexEntries(t *testing.T, dir string, kinds ...byte) int {
 	t.Helper()
 	db, err := pebble.Open(filepath.Join(dir, "hot"), &pebble.Options{ReadOnly: true})
 	if err != nil {
@@ -138,7 +138,8 @@ func countIndexEntries(t *testing.T, dir string) int {
 	defer db.Close()
 	total := 0
 	for _, g := range keys.AllDataGroups() {
-		for _, p := range [][]byte{{byte(g >> 8), byte(g), 0x04}, {byte(g >> 8), byte(g), 0x11}} {
+		for _, kind := range kinds {
+			p := []byte{byte(g >> 8), byte(g), kind}
 			it, err := db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
 			if err != nil {
 				t.Fatal(err)
@@ -172,6 +173,17 @@ func TestIndexUserTableIsolationAndRoles(t *testing.T) {
 	mustSQL(t, alice, `CREATE INDEX notes_tag ON iu.notes (tag)`)
 	for _, c := range []*client.Client{alice, bob, root} {
 		indexEquivalent(t, n, c, "iu.notes", "tag", "id, tag", []any{"t0", "t1", "t4", "bob-only"})
+	}
+	// Like TestPushdownReachesStorageAsGetsAndBoundedRanges: the index
+	// lookup reads only the matching rows (point gets), no range scan.
+	before := n.Engine().ScanStats()
+	if got := mustRows(t, alice, `SELECT id FROM iu.notes WHERE tag = 't1'`); len(got) != 10 {
+		t.Fatalf("alice t1 rows: %v", got)
+	}
+	after := n.Engine().ScanStats()
+	if d := after.RowsRead - before.RowsRead; d != 10 || after.IndexScans-before.IndexScans != 1 ||
+		after.PointGets-before.PointGets != 10 || after.RangeScans != before.RangeScans {
+		t.Fatalf("index lookup reached storage as %+v -> %+v", before, after)
 	}
 	if got := mustRows(t, alice, `SELECT id FROM iu.notes WHERE tag = 'bob-only'`); len(got) != 0 {
 		t.Fatalf("alice sees bob's rows through the index: %v", got)
@@ -230,5 +242,57 @@ func TestIndexBackfillUnderConcurrentWrites(t *testing.T) {
 	indexEquivalent(t, n, root, "ib.t", "k", "id, k", vals)
 	if got := one(t, root, `SELECT status, job_type FROM system.jobs WHERE job_type = 'index_build'`); got != "completed|index_build" {
 		t.Fatalf("build job: %s", got)
+	}
+}
+
+// TestIndexRebuiltAfterRestore: index entries are not in a backup; the
+// restore recreates the definitions and rebuilds them before they are used.
+func TestIndexRebuiltAfterRestore(t *testing.T) {
+	n := startCold(t, t.TempDir())
+	defer n.Close()
+	root := login(t, n, "root", rootPW)
+	mustSQL(t, root, `CREATE NAMESPACE ir; CREATE SHARED TABLE ir.t (id BIGINT PRIMARY KEY, k TEXT)`)
+	mustSQL(t, root, multiInsert("INSERT INTO ir.t (id, k) VALUES ", 1, 300, func(i int) string {
+		return fmt.Sprintf("(%d, 'k%d')", i, i%4)
+	}))
+	mustSQL(t, root, `CREATE INDEX t_k ON ir.t (k)`)
+	mustComplete(t, runJob(t, root, "STORAGE FLUSH TABLE ir.t"))
+	mustSQL(t, root, `UPDATE ir.t SET k = 'k9' WHERE id < 50`)
+	target := filepath.Join(t.TempDir(), "bk")
+	_, job := startBackupJob(t, root, fmt.Sprintf("BACKUP DATABASE TO '%s'", target))
+	mustComplete(t, job)
+
+	n2 := startCold(t, t.TempDir())
+	defer n2.Close()
+	root2 := login(t, n2, "root", rootPW)
+	_, job = startBackupJob(t, root2, fmt.Sprintf("RESTORE DATABASE FROM '%s'", target))
+	mustComplete(t, job)
+	if got := one(t, root2, `SELECT state FROM system.indexes WHERE index_name = 't_k'`); got != "ready" {
+		t.Fatalf("restored index state %s", got)
+	}
+	indexEquivalent(t, n2, root2, "ir.t", "k", "id, k", []any{"k0", "k1", "k3", "k9"})
+	if got := mustRows(t, root2, `SELECT count(*) FROM ir.t WHERE k = 'k9'`); fmt.Sprint(got[0][0]) != "49" {
+		t.Fatalf("restored k9 rows: %v", got)
+	}
+}
+
+// TestIndexEntriesLeaveWithFlushedRows: a flush removes the index entries
+// of the rows it moves to Parquet in its commit batch; rows changed during
+// or after it keep theirs.
+func TestIndexEntriesLeaveWithFlushedRows(t *testing.T) {
+	dir := t.TempDir()
+	n := startCold(t, dir)
+	root := login(t, n, "root", rootPW)
+	mustSQL(t, root, `CREATE NAMESPACE ifl; CREATE USER TABLE ifl.t (id BIGINT PRIMARY KEY, k TEXT)`)
+	mustSQL(t, root, multiInsert("INSERT INTO ifl.t (id, k) VALUES ", 1, 200, func(i int) string {
+		return fmt.Sprintf("(%d, 'k%d')", i, i%4)
+	}))
+	mustSQL(t, root, `CREATE INDEX t_k ON ifl.t (k)`)
+	mustComplete(t, runJob(t, root, "STORAGE FLUSH TABLE ifl.t"))
+	mustSQL(t, root, `UPDATE ifl.t SET k = 'hot' WHERE id <= 3`)
+	indexEquivalent(t, n, root, "ifl.t", "k", "id, k", []any{"k0", "k1", "hot"})
+	n.Close()
+	if got := countIndexEntries(t, dir, 0x11); got != 3 {
+		t.Fatalf("%d index entries after the flush, want 3 (the rows updated after it)", got)
 	}
 }
