@@ -170,6 +170,8 @@ func TestIndexUserTableIsolationAndRoles(t *testing.T) {
 	mustSQL(t, bob, `UPDATE iu.notes SET tag = 'bob-only' WHERE id < 10`)
 	// Roles as CREATE TABLE: a user may index a USER table, not a SHARED one.
 	wantCode(t, alice, "PERMISSION_DENIED", 403, `CREATE INDEX s_tag ON iu.s (tag)`)
+	// Planned (and cached) before the index exists: must be re-planned after.
+	mustRows(t, alice, `SELECT id FROM iu.notes WHERE tag = 't1'`)
 	mustSQL(t, alice, `CREATE INDEX notes_tag ON iu.notes (tag)`)
 	for _, c := range []*client.Client{alice, bob, root} {
 		indexEquivalent(t, n, c, "iu.notes", "tag", "id, tag", []any{"t0", "t1", "t4", "bob-only"})

@@ -24,6 +24,8 @@ package sql
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"hash/fnv"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -270,4 +272,41 @@ func (c *kalamCursor) indexNext() error {
 		c.cm.fromCold = false
 	}
 	return c.indexSettle()
+}
+
+// prefersIndex reports whether an aggregate's WHERE has an equality on a
+// ready-indexed column and none on the primary key: then the SQLite path,
+// whose vtab scan uses the index, reads far fewer rows than the pushdown's
+// full scan.
+func (q *aggQuery) prefersIndex() bool {
+	pk := q.table.PKIndex()
+	indexed := false
+	for _, p := range q.preds {
+		if p.op != "=" && p.op != "==" {
+			continue
+		}
+		if p.col == pk {
+			return false
+		}
+		for _, ix := range q.table.Indexes {
+			if ix.State == catalog.IndexReady && ix.ColumnID == q.table.Columns[p.col].ID {
+				indexed = true
+			}
+		}
+	}
+	return indexed
+}
+
+// indexSignature identifies a table's set of ready indexes (0: none).
+func indexSignature(t *catalog.Table) uint32 {
+	h := fnv.New32a()
+	for _, ix := range t.Indexes {
+		if ix.State == catalog.IndexReady {
+			_, _ = fmt.Fprintf(h, "%d,", ix.ID)
+		}
+	}
+	if h.Sum32() == fnv.New32a().Sum32() {
+		return 0
+	}
+	return h.Sum32()
 }
