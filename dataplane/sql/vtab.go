@@ -401,6 +401,7 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 func (c *kalamCursor) Rowid() (int64, error) { return c.rowid, nil }
 
 func (c *kalamCursor) close() {
+	c.ix.close()
 	c.cm, c.ix = nil, nil
 	if c.read > 0 {
 		c.t.cs.eng.stats.rowsRead.Add(c.read)
