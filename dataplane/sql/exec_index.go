@@ -39,8 +39,9 @@ func (e *Engine) execCreateIndex(ctx context.Context, sess *Session, s *parse.Cr
 	if err != nil {
 		return nil, err
 	}
-	if t.Type == catalog.TableSystem {
-		return nil, badRequest(CodeInvalidSQL, "system tables cannot be indexed")
+	if t.Type == catalog.TableSystem || t.Type == catalog.TableStream {
+		// STREAM rows expire by TTL and are read by time, not by value.
+		return nil, badRequest(CodeInvalidSQL, "%s tables cannot be indexed", t.Type)
 	}
 	if !canCreate(sess.Role, t.Type) {
 		return nil, denied("permission denied: role %s cannot create indexes on %s tables", sess.Role, t.Type)
