@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -200,9 +201,11 @@ func TestIndexBackfillUnderConcurrentWrites(t *testing.T) {
 	defer n.Close()
 	root := login(t, n, "root", rootPW)
 	mustSQL(t, root, `CREATE NAMESPACE ib; CREATE SHARED TABLE ib.t (id BIGINT PRIMARY KEY, k TEXT)`)
-	mustSQL(t, root, multiInsert("INSERT INTO ib.t (id, k) VALUES ", 1, 5000, func(i int) string {
-		return fmt.Sprintf("(%d, 'k%d')", i, i%10)
-	}))
+	for start := 1; start < 20001; start += 5000 {
+		mustSQL(t, root, multiInsert("INSERT INTO ib.t (id, k) VALUES ", start, start+5000, func(i int) string {
+			return fmt.Sprintf("(%d, 'k%d')", i, i%10)
+		}))
+	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	var writes atomic.Int64
@@ -212,8 +215,8 @@ func TestIndexBackfillUnderConcurrentWrites(t *testing.T) {
 			defer wg.Done()
 			c := login(t, n, "root", rootPW)
 			r := rand.New(rand.NewSource(int64(w)))
-			for i := 0; i < 2000 && !stop.Load(); i++ {
-				id := r.Intn(6000) + 1
+			for i := 0; i < 20000 && !stop.Load(); i++ {
+				id := r.Intn(21000) + 1
 				var stmt string
 				switch r.Intn(3) {
 				case 0:
@@ -231,12 +234,18 @@ func TestIndexBackfillUnderConcurrentWrites(t *testing.T) {
 			}
 		}(w)
 	}
+	for writes.Load() < 10 {
+		time.Sleep(time.Millisecond)
+	}
+	before := writes.Load()
 	mustSQL(t, root, `CREATE INDEX t_k ON ib.t (k)`)
+	during := writes.Load() - before
 	stop.Store(true)
 	wg.Wait()
-	if writes.Load() == 0 {
-		t.Fatal("no concurrent writes happened")
+	if during == 0 {
+		t.Fatal("no write happened during the build")
 	}
+	t.Logf("%d writes during the build", during)
 	vals := []any{}
 	for i := 0; i < 10; i++ {
 		vals = append(vals, fmt.Sprintf("k%d", i))
