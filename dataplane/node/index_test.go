@@ -95,6 +95,18 @@ func TestIndexMatchesFullScanAcrossWritesFlushCompactAlter(t *testing.T) {
 	mustSQL(t, root, multiInsert("INSERT INTO ix.ev (id, user_id, n) VALUES ", 401, 600, func(i int) string {
 		return fmt.Sprintf("(%d, 'u%d', %d)", i, i%3, i)
 	}))
+	// DML whose rows are found through the index, over hot and cold rows.
+	before3 := one(t, root, `SELECT count(*), sum(n) FROM ix.ev WHERE +user_id = 'u3'`)
+	mustSQL(t, root, `UPDATE ix.ev SET n = n + 1 WHERE user_id = 'u3'`)
+	mustSQL(t, root, `DELETE FROM ix.ev WHERE user_id = 'u5'`)
+	var c3, s3 int
+	fmt.Sscanf(strings.ReplaceAll(before3, "|", " "), "%d %d", &c3, &s3)
+	if got := one(t, root, `SELECT count(*), sum(n) FROM ix.ev WHERE +user_id = 'u3'`); got != fmt.Sprintf("%d|%d", c3, s3+c3) {
+		t.Fatalf("UPDATE through the index: %s -> %s", before3, got)
+	}
+	if got := one(t, root, `SELECT count(*) FROM ix.ev WHERE +user_id = 'u5'`); got != "0" {
+		t.Fatalf("DELETE through the index left %s rows", got)
+	}
 	check("hot over cold")
 	mustComplete(t, runJob(t, root, "STORAGE FLUSH TABLE ix.ev"))
 	mustSQL(t, root, `UPDATE ix.ev SET user_id = 'u6' WHERE id % 6 = 0`)
