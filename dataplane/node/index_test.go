@@ -80,6 +80,12 @@ func TestIndexMatchesFullScanAcrossWritesFlushCompactAlter(t *testing.T) {
 		t.Logf("stage %s", stage)
 		indexEquivalent(t, n, root, "ix.ev", "user_id", sel, userVals(8))
 		indexEquivalent(t, n, root, "ix.ev", "n", sel, []any{int64(1), int64(77), int64(399), int64(5000)})
+		// ORDER BY pk DESC is consumed by the index scan (reverse merge).
+		got := mustRows(t, root, `SELECT id FROM ix.ev WHERE user_id = 'u2' ORDER BY id DESC LIMIT 100000`)
+		want := mustRows(t, root, `SELECT id FROM ix.ev WHERE +user_id = 'u2' ORDER BY id DESC LIMIT 100000`)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("DESC: index %v, full scan %v", head(got), head(want))
+		}
 	}
 	check("created")
 	mustSQL(t, root, `UPDATE ix.ev SET user_id = 'u1' WHERE id % 5 = 0`)

@@ -46,8 +46,15 @@ type indexScan struct {
 	scope []byte
 	pks   [][]byte
 	next  int
-	// hotPK is the pk of the current hot candidate (nil: none left).
+	// hotPK is the pk of the current hot candidate (nil: none left); it
+	// aliases src's key when streaming.
 	hotPK []byte
+	// src streams the pks from the index range (plen: prefix length);
+	// nil when they were materialised into pks.
+	src     *pebble.Iterator
+	plen    int
+	started bool
+	desc    bool
 	// rows reads the hot rows by seeking one iterator through the sorted
 	// keys: far cheaper than a Pebble Get (a new internal iterator) each.
 	rows *pebble.Iterator
@@ -70,10 +77,25 @@ func (s *indexScan) get(pk []byte, desc bool) ([]byte, error) {
 }
 
 func (s *indexScan) close() {
-	if s != nil && s.rows != nil {
+	if s == nil {
+		return
+	}
+	if s.rows != nil {
 		s.rows.Close()
 		s.rows = nil
 	}
+	if s.src != nil {
+		s.src.Close()
+		s.src = nil
+	}
+}
+
+// srcErr reports an error of the streaming index iterator.
+func (s *indexScan) srcErr() error {
+	if s.src != nil {
+		return s.src.Error()
+	}
+	return nil
 }
 
 // bestIndexPlan returns the pre-filter position (in filterCols order) of
@@ -161,29 +183,37 @@ func (c *kalamCursor) indexFilter(idxNum int, scope []byte) (handled bool, err e
 	}
 	cs.eng.stats.indexScans.Add(1)
 	base := keys.IndexPrefix(keys.IndexScopeOf(scope), spec.ID)
-	pks, err := indexPKs(cs.snap, append(slices.Clip(base), enc...))
-	if err != nil {
+	c.desc = idxNum&planDesc != 0
+	c.ix = &indexScan{scope: scope, desc: c.desc}
+	if c.ix.rows, err = cs.snap.NewIter(&pebble.IterOptions{LowerBound: scope, UpperBound: keys.PrefixEnd(scope)}); err != nil {
 		return true, err
 	}
+	var absent [][]byte
 	if col.AddedIn > 0 {
 		// Rows stored before the column existed read its projected
 		// default: return them too, SQLite's check decides.
-		absent, err := indexPKs(cs.snap, append(slices.Clip(base), keys.IndexAbsent))
+		if absent, err = indexPKs(cs.snap, append(slices.Clip(base), keys.IndexAbsent)); err != nil {
+			return true, err
+		}
+	}
+	p := append(slices.Clip(base), enc...)
+	if len(absent) == 0 {
+		// Stream the pks from the index range.
+		if c.ix.src, err = cs.snap.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)}); err != nil {
+			return true, err
+		}
+		c.ix.plen = len(p)
+	} else {
+		pks, err := indexPKs(cs.snap, p)
 		if err != nil {
 			return true, err
 		}
-		if len(absent) > 0 {
-			pks = append(pks, absent...)
-			slices.SortFunc(pks, bytes.Compare)
+		pks = append(pks, absent...)
+		slices.SortFunc(pks, bytes.Compare)
+		if c.desc {
+			slices.Reverse(pks)
 		}
-	}
-	c.desc = idxNum&planDesc != 0
-	if c.desc {
-		slices.Reverse(pks)
-	}
-	c.ix = &indexScan{scope: scope, pks: pks}
-	if c.ix.rows, err = cs.snap.NewIter(&pebble.IterOptions{LowerBound: scope, UpperBound: keys.PrefixEnd(scope)}); err != nil {
-		return true, err
+		c.ix.pks = pks
 	}
 	c.minSeq = streamCutoff(c.t.table, cs.eng.nowMs())
 	uid := ""
@@ -221,6 +251,24 @@ func indexPKs(snap *pebble.Snapshot, p []byte) ([][]byte, error) {
 
 func (s *indexScan) advanceHot() {
 	s.hotPK = nil
+	if s.src != nil {
+		var ok bool
+		switch {
+		case !s.started && s.desc:
+			ok = s.src.Last()
+		case !s.started:
+			ok = s.src.First()
+		case s.desc:
+			ok = s.src.Prev()
+		default:
+			ok = s.src.Next()
+		}
+		s.started = true
+		if ok {
+			s.hotPK = s.src.Key()[s.plen:]
+		}
+		return
+	}
 	if s.next < len(s.pks) {
 		s.hotPK = s.pks[s.next]
 		s.next++
@@ -236,7 +284,7 @@ func (c *kalamCursor) indexSettle() error {
 		coldOK := cm != nil && cm.cur.Valid()
 		if s.hotPK == nil && !coldOK {
 			c.eof = true
-			return nil
+			return s.srcErr()
 		}
 		useHot := s.hotPK != nil
 		if useHot && coldOK {
@@ -248,13 +296,12 @@ func (c *kalamCursor) indexSettle() error {
 			useHot = (cmp < 0) != c.desc
 		}
 		if useHot {
-			pk := s.hotPK
-			s.advanceHot()
 			c.t.cs.eng.stats.pointGets.Add(1)
-			v, err := s.get(pk, c.desc)
+			v, err := s.get(s.hotPK, c.desc)
 			if err != nil {
 				return err
 			}
+			s.advanceHot() // moves src only: v stays valid
 			if v == nil {
 				continue
 			}
