@@ -206,6 +206,14 @@ func TestIndexUserTableIsolationAndRoles(t *testing.T) {
 		after.PointGets-before.PointGets != 10 || after.RangeScans != before.RangeScans {
 		t.Fatalf("index lookup reached storage as %+v -> %+v", before, after)
 	}
+	// IN lists become one index lookup per value.
+	before = n.Engine().ScanStats()
+	if got := mustRows(t, alice, `SELECT id FROM iu.notes WHERE tag IN ('t1', 't2', 'zz')`); len(got) != 20 {
+		t.Fatalf("alice IN rows: %v", got)
+	}
+	if after := n.Engine().ScanStats(); after.IndexScans-before.IndexScans != 3 || after.RowsRead-before.RowsRead != 20 {
+		t.Fatalf("IN through the index reached storage as %+v -> %+v", before, after)
+	}
 	if got := mustRows(t, alice, `SELECT id FROM iu.notes WHERE tag = 'bob-only'`); len(got) != 0 {
 		t.Fatalf("alice sees bob's rows through the index: %v", got)
 	}
