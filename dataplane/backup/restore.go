@@ -262,6 +262,13 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 			return nil, fmt.Errorf("while restoring rows of %s: %w", ti.Latest.QualifiedName(), err)
 		}
 	}
+	// Restored tables keep their index definitions (state building); a
+	// server that can build indexes rebuilds them from the restored rows.
+	if ib, ok := srv.(interface{ ResumeIndexBuilds(context.Context) error }); ok {
+		if err := ib.ResumeIndexBuilds(ctx); err != nil {
+			return nil, fmt.Errorf("while rebuilding indexes: %w", err)
+		}
+	}
 	return m, nil
 }
 

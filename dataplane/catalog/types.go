@@ -99,6 +99,11 @@ type Table struct {
 	Comment       string            `json:"comment,omitempty"`
 	CreatedAt     int64             `json:"created_at"`
 	UpdatedAt     int64             `json:"updated_at"`
+	// Indexes are the table's secondary indexes (index.go). Only the
+	// index catalog operations change them; ALTER TABLE keeps them.
+	Indexes []Index `json:"indexes,omitempty"`
+	// NextIndexID is the id the next index gets (ids are never reused).
+	NextIndexID uint32 `json:"next_index_id,omitempty"`
 }
 
 // QualifiedName returns "namespace.table".

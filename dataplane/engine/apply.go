@@ -109,6 +109,9 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 	if cmd.PurgeUser != nil {
 		return a.applyPurgeUser(cmd.PurgeUser)
 	}
+	if cmd.Index != nil {
+		return a.applyIndex(cmd.Index)
+	}
 	return a.applyRows(cmd)
 }
 
@@ -187,6 +190,7 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 	}
 	// Validation pass: earlier writes of the same command win over storage.
 	pending := make(map[string][]byte, len(ks))
+	var coldOld []bool
 	j := 0
 	for i, w := range cmd.Rows {
 		if w.Op == OpDropTableData {
@@ -198,6 +202,10 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 			if cur == nil && cmd.ColdGuard != nil {
 				// No hot version: the cold row the guard pinned is current.
 				cur = w.Cold
+				if coldOld == nil {
+					coldOld = make([]bool, len(cmd.Rows))
+				}
+				coldOld[i] = true // it has no hot index entries
 			}
 		}
 		j++
@@ -234,6 +242,7 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 		pending[string(w.Key)] = w.Row
 	}
 	// Write pass.
+	idxSets := map[uint32]*IndexSetRecord{}
 	for i, w := range cmd.Rows {
 		if w.Op == OpDropTableData {
 			start := keys.TablePrefix(a.group, w.Table)
@@ -247,6 +256,10 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 			if err := a.dropFence(w.Table); err != nil {
 				return Result{}, err
 			}
+			if err := a.dropTableIndexes(w.Table); err != nil {
+				return Result{}, err
+			}
+			delete(idxSets, w.Table)
 			if a.overlay != nil {
 				for k := range a.overlay {
 					if strings.HasPrefix(k, string(start)) {
@@ -261,6 +274,17 @@ func (a *applier) applyRows(cmd *Command) (Result, error) {
 		seq := a.nextSeq(cmd.TimeMs)
 		rowcodec.SetSeq(row, seq)
 		res.Seqs[i] = seq
+		if set, err := a.rowIndexes(idxSets, w.Table); err != nil {
+			return Result{}, err
+		} else if set != nil {
+			old := res.Old[i]
+			if coldOld != nil && coldOld[i] {
+				old = nil
+			}
+			if err := a.maintainIndexes(set, w.Key, old, row); err != nil {
+				return Result{}, err
+			}
+		}
 		if err := a.b.Set(w.Key, row, nil); err != nil {
 			return Result{}, err
 		}
@@ -432,6 +456,8 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 		return a.appendAudit(cmd)
 	case CatPurgeUser:
 		return a.purgeUser(cw)
+	case CatCreateIndex, CatDropIndex, CatSetIndexState:
+		return a.applyIndexCatalog(cmd)
 
 	case CatPurgeDropped:
 		var id [4]byte

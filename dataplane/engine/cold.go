@@ -150,6 +150,9 @@ func (a *applier) applyCold(c *ColdCommit) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if err := a.purgeIndexEntries(c.Purge, seqs); err != nil {
+		return Result{}, err
+	}
 	res := Result{}
 	if contiguous && len(c.Purge) > 1 {
 		// Every key in [first, last] is purged with its flushed _seq and no

@@ -107,6 +107,9 @@ type CatalogWrite struct {
 	// change, appended in the same batch when the change applies (audit.go).
 	Audit            *catalog.AuditRecord `json:"audit,omitempty"`
 	AuditRetentionMs int64                `json:"audit_retention_ms,omitempty"`
+	// Index is the index of CatCreateIndex/CatDropIndex/CatSetIndexState
+	// (index_catalog.go); Table names its table.
+	Index *catalog.Index `json:"index,omitempty"`
 }
 
 // CommandVersion is the encoding version of Command; a replica refuses
@@ -136,6 +139,9 @@ type Command struct {
 	Fence *SchemaFence `json:"fence,omitempty"`
 	// PurgeUser deletes a dropped user's rows (userpurge.go).
 	PurgeUser *UserPurge `json:"purge_user,omitempty"`
+	// Index changes or backfills a table's secondary indexes in a data
+	// group (index.go).
+	Index *IndexCommand `json:"index,omitempty"`
 }
 
 // Result is the outcome of one applied command.

@@ -38,6 +38,12 @@ func (a *applier) applyRestoreTable(cw *CatalogWrite) (Result, error) {
 	if t.SchemaVersion == 0 {
 		t.SchemaVersion = 1
 	}
+	// Index entries are not part of a backup: restored indexes are
+	// rebuilt (sql ResumeIndexBuilds) before queries may use them.
+	t.Indexes = append([]catalog.Index(nil), t.Indexes...)
+	for i := range t.Indexes {
+		t.Indexes[i].State = catalog.IndexBuilding
+	}
 	for _, h := range cw.History {
 		if h == nil || h.SchemaVersion == 0 || h.SchemaVersion >= t.SchemaVersion {
 			continue

@@ -49,7 +49,13 @@ func (a *applier) applyAlterTable(cmd *Command) (Result, error) {
 			Msg: fmt.Sprintf("table '%s' changed concurrently (schema version %d, ALTER was based on %d)", name, cur.SchemaVersion, cw.ExpectVersion)}
 	}
 	t := *cw.Table
+	// Indexes are owned by the index operations (index_catalog.go): an
+	// ALTER derived from an older cached definition must not undo them.
+	t.Indexes, t.NextIndexID = cur.Indexes, cur.NextIndexID
 	if err := validateAlter(&cur, &t); err != nil {
+		return Result{}, err
+	}
+	if err := validateAlterIndexes(&cur, &t); err != nil {
 		return Result{}, err
 	}
 	t.SchemaVersion = cur.SchemaVersion + 1

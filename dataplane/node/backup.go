@@ -187,3 +187,9 @@ func (r restoreServer) DropNamespace(ctx context.Context, ns string) error {
 		kalamsql.Request{SQL: "DROP NAMESPACE IF EXISTS " + ns + " CASCADE"})
 	return err
 }
+
+// ResumeIndexBuilds rebuilds the indexes of restored tables (package
+// backup calls it after a restore: index entries are not backed up).
+func (r restoreServer) ResumeIndexBuilds(ctx context.Context) error {
+	return r.n.eng.ResumeIndexBuilds(ctx)
+}

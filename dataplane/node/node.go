@@ -120,6 +120,11 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	if err := n.startBackup(ctx, fresh, so); err != nil {
 		return nil, err
 	}
+	// Indexes left building by a crash or a --restore-from are rebuilt
+	// before serving; until then queries do not use them.
+	if err := n.eng.ResumeIndexBuilds(ctx); err != nil {
+		return nil, err
+	}
 	if err := checkExposure(cfg); err != nil {
 		return nil, err
 	}

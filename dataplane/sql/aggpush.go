@@ -254,6 +254,9 @@ func (e *Engine) matchAggQuery(sess *Session, text string, params []any) (*aggQu
 	if toks[i].Kind != parse.TokEOF {
 		return nil, false
 	}
+	if q.prefersIndex() {
+		return nil, false // the vtab's index scan reads only the matching rows
+	}
 	return q, true
 }
 

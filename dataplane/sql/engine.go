@@ -100,6 +100,8 @@ type Engine struct {
 	rwCache     map[rewriteKey]*rewriteEntry
 	// alterMu serialises ALTERs that fence writes (exec_alter_fence.go).
 	alterMu sync.Mutex
+	// indexMu serialises CREATE/DROP INDEX and index builds (exec_index.go).
+	indexMu sync.Mutex
 	// cold is the cold tier (nil: hot only); see exec_storage.go.
 	cold *flush.Manager
 	// liveReg is the live-query registry (system.live, KILL LIVE QUERY).
@@ -116,6 +118,7 @@ type Engine struct {
 
 type scanCounters struct {
 	pointGets, rangeScans, rowsRead atomic.Int64
+	indexScans                      atomic.Int64
 }
 
 // ScanStats reports how virtual-table scans have reached storage so far.
@@ -123,11 +126,12 @@ type ScanStats struct {
 	PointGets  int64 // primary-key equality lookups (Pebble point gets)
 	RangeScans int64 // bounded iterator scans within one scope
 	RowsRead   int64 // live and tombstone rows read from storage
+	IndexScans int64 // secondary-index lookups (vtab_index.go)
 }
 
 // ScanStats returns cumulative scan counters.
 func (e *Engine) ScanStats() ScanStats {
-	return ScanStats{e.stats.pointGets.Load(), e.stats.rangeScans.Load(), e.stats.rowsRead.Load()}
+	return ScanStats{e.stats.pointGets.Load(), e.stats.rangeScans.Load(), e.stats.rowsRead.Load(), e.stats.indexScans.Load()}
 }
 
 // New builds an engine over an open hot tier, catalog and executor.
@@ -302,6 +306,10 @@ func (e *Engine) execStatement(ctx context.Context, sess *Session, st parse.Stat
 		return e.execSubscribe(ctx, sess, s)
 	case *parse.KillLiveQuery:
 		return e.execKillLive(ctx, sess, s)
+	case *parse.CreateIndex:
+		return e.execCreateIndex(ctx, sess, s)
+	case *parse.DropIndex:
+		return e.execDropIndex(ctx, sess, s)
 	case *parse.AlterTable:
 		return e.execAlterTable(ctx, sess, s)
 	case *parse.ShowStats:

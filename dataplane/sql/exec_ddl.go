@@ -438,10 +438,11 @@ func (e *Engine) execDescribe(_ context.Context, sess *Session, s *parse.Describ
 	}
 	res := &Result{Schema: []Field{{"column_name", "TEXT", 0}, {"ordinal_position", "INT", 1}, {"column_id", "INT", 2},
 		{"data_type", "TEXT", 3}, {"is_nullable", "BOOLEAN", 4}, {"is_primary_key", "BOOLEAN", 5},
-		{"column_default", "TEXT", 6}, {"column_comment", "TEXT", 7}, {"schema_version", "INT", 8}}}
+		{"column_default", "TEXT", 6}, {"column_comment", "TEXT", 7}, {"schema_version", "INT", 8},
+		{"index_name", "TEXT", 9}}}
 	for i, c := range t.Columns {
 		res.Rows = append(res.Rows, []any{c.Name, i + 1, c.ID, c.Type.String(), c.Nullable, c.PrimaryKey,
-			nullIfEmpty(c.Default.String()), nullIfEmpty(c.Comment), t.SchemaVersion})
+			nullIfEmpty(c.Default.String()), nullIfEmpty(c.Comment), t.SchemaVersion, columnIndexNames(t, c.ID)})
 	}
 	res.RowCount = len(res.Rows)
 	return res, nil

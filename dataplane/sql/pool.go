@@ -38,6 +38,9 @@ type connState struct {
 type vtabVersion struct {
 	id      uint32
 	version uint32
+	// indexes changes when the table's usable indexes do: statements
+	// planned before must be re-planned (vtab_index.go).
+	indexes uint32
 }
 
 const maxCachedStmts = 256
@@ -190,7 +193,7 @@ func (cs *connState) dropStmts() {
 // ensureVTab declares the virtual table for t on this connection, replacing
 // an older declaration when the table was altered or re-created.
 func (cs *connState) ensureVTab(ctx context.Context, name string, t *catalog.Table) error {
-	want := vtabVersion{id: t.ID, version: t.SchemaVersion}
+	want := vtabVersion{id: t.ID, version: t.SchemaVersion, indexes: indexSignature(t)}
 	have, ok := cs.vtabs[name]
 	if ok && have == want {
 		return nil

@@ -145,6 +145,12 @@ func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
 		info.EstimatedCost /= 10
 		info.EstimatedRows = max(1, info.EstimatedRows/10)
 	}
+	if eq < 0 {
+		if fp := t.bestIndexPlan(filterCols, info); fp >= 0 {
+			plan |= planIndex | fp<<8
+			info.EstimatedCost, info.EstimatedRows = 100, 100
+		}
+	}
 	arg = t.bestPrune(info, arg, &filterCols)
 	if len(info.OrderBy) == 1 && info.OrderBy[0].Column == t.pkIdx && t.pkIdx >= 0 {
 		info.OrderByConsumed = true
@@ -190,6 +196,8 @@ type kalamCursor struct {
 	// prune holds comparisons on non-key columns used to skip cold
 	// segments by their statistics (vtab_prune.go).
 	prune []pruneCond
+	// ix is a secondary-index scan (vtab_index.go).
+	ix *indexScan
 }
 
 // hotValue decodes position i of the hot row raw (indexed into c.offs),
@@ -258,6 +266,11 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 	scope, err := c.scope()
 	if err != nil {
 		return err
+	}
+	if idxNum&planIndex != 0 {
+		if handled, err := c.indexFilter(idxNum, scope); handled {
+			return err
+		}
 	}
 	if handled, err := c.coldFilter(idxNum, scope, vals); handled {
 		return err
@@ -356,6 +369,9 @@ func (c *kalamCursor) load(v []byte) (bool, error) {
 }
 
 func (c *kalamCursor) Next() error {
+	if c.ix != nil {
+		return c.indexNext()
+	}
 	if c.cm != nil {
 		return c.mergeNext()
 	}
@@ -385,7 +401,8 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 func (c *kalamCursor) Rowid() (int64, error) { return c.rowid, nil }
 
 func (c *kalamCursor) close() {
-	c.cm = nil
+	c.ix.close()
+	c.cm, c.ix = nil, nil
 	if c.read > 0 {
 		c.t.cs.eng.stats.rowsRead.Add(c.read)
 		c.read = 0

@@ -27,6 +27,7 @@ func main() {
 	password := flag.String("password", "loadbench-root-pw", "password")
 	rows := flag.Int("rows", 100000, "rows for the ingest workload (10 users x rows/10)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "hard limit for the whole run")
+	mode := flag.String("mode", "w1-w4", "w1-w4 | w4-index (peerbench's W4 shape, without then with CREATE INDEX)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -39,7 +40,11 @@ func main() {
 		defer srv.Stop()
 		*url = srv.URL
 	}
-	if err := run(ctx, *url, *user, *password, *rows); err != nil {
+	runFn := run
+	if *mode == "w4-index" {
+		runFn = runW4Index
+	}
+	if err := runFn(ctx, *url, *user, *password, *rows); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
 	}

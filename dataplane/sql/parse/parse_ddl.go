@@ -37,6 +37,8 @@ func (p *parser) parseCreate() (Statement, error) {
 		return p.createUser()
 	case p.acceptKw("storage"):
 		return p.createStorage()
+	case p.acceptKw("index"):
+		return p.createIndex()
 	}
 	return nil, p.unsupported()
 }
@@ -53,6 +55,8 @@ func (p *parser) parseDrop() (Statement, error) {
 		return p.dropUser()
 	case p.acceptKw("storage"):
 		return p.dropStorage()
+	case p.acceptKw("index"):
+		return p.dropIndex()
 	}
 	return nil, p.unsupported()
 }

@@ -48,7 +48,7 @@ func TestParseTableStatements(t *testing.T) {
 		{name: "drop stream table", in: "DROP STREAM TABLE IF EXISTS a.t", want: &DropTable{Table: TableName{"a", "t"}, TableType: "STREAM", IfExists: true}},
 		{name: "drop table three parts", in: "DROP TABLE a.b.c", code: CodeInvalidSQL, msg: "at most two parts"},
 		{name: "drop table reserved", in: "DROP TABLE select", code: CodeInvalidInput, msg: "table name 'select' is a reserved word at position 11"},
-		{name: "drop index", in: "DROP INDEX i", code: CodeInvalidSQL, msg: `unsupported statement "DROP INDEX"`},
+		{name: "drop view", in: "DROP VIEW i", code: CodeInvalidSQL, msg: `unsupported statement "DROP VIEW"`},
 	})
 }
 

@@ -7,8 +7,10 @@
 //	[group u16][0x00]                                   group state: applied index, last _seq
 //	[group u16][0x01][record u8][name...]               catalog records (meta group only)
 //	[group u16][0x03][table u32]                        schema-write fence of a table (data groups)
+//	[group u16][0x04][table u32]                        index set of a table (index.go)
 //	[group u16][0x10][table u32][user...][0x00][pk...]  USER/STREAM table rows
 //	[group u16][0x10][table u32][pk...]                 SHARED table rows
+//	[group u16][0x11][table u32][user 0x00][index]...   secondary-index entries (index.go)
 //	[group u16][0x20][table u32][user...][0x00]         history horizon of a USER/STREAM scope
 //	[group u16][0x20][table u32]                        history horizon of a SHARED table
 //

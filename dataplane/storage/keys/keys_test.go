@@ -77,3 +77,32 @@ func TestHistoryHorizonKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestIndexValueOrderAndDelimiting(t *testing.T) {
+	vals := []any{nil, false, true, int64(-5), int64(0), int64(7), -1.5, 2.5, "", "a", "a\x00", "a\x00b", "ab", "b", []byte{0}, []byte{1}}
+	var prev []byte
+	for i, v := range vals {
+		enc, err := EncodeIndexValue(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && string(prev) >= string(enc) {
+			t.Fatalf("encoding of %v (%x) not after %v (%x)", v, enc, vals[i-1], prev)
+		}
+		// A pk appended after the value must not change the order of values.
+		if i > 0 && string(append(append([]byte(nil), prev...), 0xff, 0xff)) >= string(enc) {
+			t.Fatalf("encoding of %v is a prefix of the next", vals[i-1])
+		}
+		prev = enc
+	}
+	scope := ScopePrefix(UserGroup("u1"), 9, "u1", true)
+	row := Row(scope, []byte("pk"))
+	s, pk, ok := SplitRowKey(row, true)
+	if !ok || string(s) != string(scope) || string(pk) != "pk" {
+		t.Fatalf("SplitRowKey = %x %q %v", s, pk, ok)
+	}
+	e := IndexEntry(scope, 3, []byte{1}, pk)
+	if p := IndexPrefix(IndexScopeOf(scope), 3); string(e[:len(p)]) != string(p) {
+		t.Fatalf("entry %x lacks prefix %x", e, p)
+	}
+}
