@@ -47,6 +47,7 @@ type wsState struct {
 // before serving.
 func (s *Server) SetLive(m *live.Manager, opts WSOptions) {
 	s.ws = &wsState{m: m, opts: opts}
+	m.SetInlineWriter(live.InlineWriter{Begin: s.ws.flush.beginInline, End: s.ws.flush.endInline})
 	// Open connections are re-verified as HTTP requests are (lockout,
 	// revocation, role), not only when they authenticate.
 	m.SetAuthCheck(func(c auth.Claims) bool { return s.checkActive(c) == nil })

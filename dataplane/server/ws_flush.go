@@ -36,20 +36,73 @@ import (
 // maxFlushers bounds the goroutines writing ready connections inline.
 const maxFlushers = 2
 
+// inlineMaxWrites bounds the connections an inline dispatch writes on
+// the committing goroutine (live's inline dispatch reaches at most 32).
+const inlineMaxWrites = 32
+
 // flushSet is the ready list of connections waiting for a flusher.
 type flushSet struct {
 	mu       sync.Mutex
 	ready    []*wsConn
 	head     int
 	flushers int
+	// inline counts inline dispatches in progress: their goroutines write
+	// what they queued (endInline), so add starts no flusher meanwhile.
+	inline int
 }
 
 // add queues wc (its writer slot is already held) and starts a flusher
-// unless enough run.
+// unless enough run or an inline dispatch will write it.
 func (f *flushSet) add(wc *wsConn) {
 	f.mu.Lock()
 	f.ready = append(f.ready, wc)
-	start := f.flushers < maxFlushers
+	start := f.inline == 0 && f.flushers < maxFlushers
+	if start {
+		f.flushers++
+	}
+	f.mu.Unlock()
+	if start {
+		go f.run()
+	}
+}
+
+// beginInline marks an inline dispatch (live.InlineWriter.Begin).
+func (f *flushSet) beginInline() {
+	f.mu.Lock()
+	f.inline++
+	f.mu.Unlock()
+}
+
+// endInline writes up to inlineMaxWrites ready connections on the calling
+// (committing) goroutine, only where the socket takes the frames at once
+// (flushOnce hands anything else to a writer goroutine), then starts a
+// flusher for whatever is left.
+func (f *flushSet) endInline() {
+	var wb *writeBuf
+	for range inlineMaxWrites {
+		f.mu.Lock()
+		if f.head == len(f.ready) {
+			f.mu.Unlock()
+			break
+		}
+		wc := f.ready[f.head]
+		f.ready[f.head] = nil
+		f.head++
+		if f.head == len(f.ready) {
+			f.ready, f.head = f.ready[:0], 0
+		}
+		f.mu.Unlock()
+		if wb == nil {
+			wb = writeBufPool.Get().(*writeBuf)
+		}
+		wc.flushOnce(wb)
+	}
+	if wb != nil {
+		putWriteBuf(wb)
+	}
+	f.mu.Lock()
+	f.inline--
+	start := f.head < len(f.ready) && f.flushers < maxFlushers
 	if start {
 		f.flushers++
 	}

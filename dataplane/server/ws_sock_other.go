@@ -10,4 +10,4 @@ type sockRoom struct{}
 
 func newSockRoom(net.Conn) sockRoom { return sockRoom{} }
 
-func (sockRoom) room(int) bool { return false }
+func (*sockRoom) room(int) bool { return false }
