@@ -106,8 +106,8 @@ type wsConn struct {
 	// writeStart is when the current socket write began (0: none).
 	writeStart atomic.Int64
 	// sock tells whether a write would complete at once (ws_flush.go).
-	sock sockRoom
-	authed     atomic.Bool
+	sock   sockRoom
+	authed atomic.Bool
 	// tokens is the message rate limiter (token bucket).
 	tokens   float64
 	tokensAt time.Time
