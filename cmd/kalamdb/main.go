@@ -83,6 +83,12 @@ func runServer(args []string) int {
 	if *restoreFrom != "" {
 		sopts = append(sopts, node.WithRestoreFrom(*restoreFrom, *restoreID))
 	}
+	stopPprof, err := startPprof(log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kalamdb:", err)
+		return 1
+	}
+	defer stopPprof()
 	n, err := node.Start(cfg, log, sopts...)
 	if err != nil {
 		log.Error("startup failed", "err", err)

@@ -222,15 +222,23 @@ func (w *worker) tryInline(evs []rowEvent) bool {
 	if len(evs) > 4 || !w.procMu.TryLock() {
 		return false
 	}
-	defer w.procMu.Unlock()
 	w.mu.Lock()
 	idle := len(w.queue) == 0
 	w.mu.Unlock()
 	if !idle || w.deliveriesFor(evs) > inlineMaxDeliveries {
+		w.procMu.Unlock()
 		return false
+	}
+	iw := w.m.inline.Load()
+	if iw != nil {
+		iw.Begin()
 	}
 	it := workItem{events: evs}
 	w.handle(&it)
+	w.procMu.Unlock()
+	if iw != nil {
+		iw.End()
+	}
 	return true
 }
 

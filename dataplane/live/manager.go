@@ -53,6 +53,9 @@ type Manager struct {
 
 	// overflows counts subscriptions ended with OVERFLOW (metrics).
 	overflows atomic.Int64
+
+	// inline brackets an inline dispatch (SetInlineWriter).
+	inline atomic.Pointer[InlineWriter]
 }
 
 // planKey identifies a compiled plan: the text and the session shape it
@@ -449,3 +452,16 @@ func (m *Manager) KillLive(liveID, byUser string, admin bool) bool {
 	}
 	return false
 }
+
+// InlineWriter lets the transport write the frames of a small dispatch on
+// the goroutine that committed the change (one goroutine hand-off less on
+// the latency path). Begin is called before an inline dispatch pushes to
+// outboxes, End after it (without dispatch locks held). End must never
+// block on a client: it may only write what the socket accepts at once.
+type InlineWriter struct {
+	Begin func()
+	End   func()
+}
+
+// SetInlineWriter installs w (call before serving).
+func (m *Manager) SetInlineWriter(w InlineWriter) { m.inline.Store(&w) }

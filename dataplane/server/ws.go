@@ -38,14 +38,16 @@ type WSOptions struct {
 }
 
 type wsState struct {
-	m    *live.Manager
-	opts WSOptions
+	m     *live.Manager
+	opts  WSOptions
+	flush flushSet // connections waiting for a flusher (ws_flush.go)
 }
 
 // SetLive enables GET /v1/ws with the given live-query manager. Call it
 // before serving.
 func (s *Server) SetLive(m *live.Manager, opts WSOptions) {
 	s.ws = &wsState{m: m, opts: opts}
+	m.SetInlineWriter(live.InlineWriter{Begin: s.ws.flush.beginInline, End: s.ws.flush.endInline})
 	// Open connections are re-verified as HTTP requests are (lockout,
 	// revocation, role), not only when they authenticate.
 	m.SetAuthCheck(func(c auth.Claims) bool { return s.checkActive(c) == nil })
@@ -103,7 +105,9 @@ type wsConn struct {
 	lastSeen atomic.Int64 // unix ns of the last client frame or ping
 	// writeStart is when the current socket write began (0: none).
 	writeStart atomic.Int64
-	authed     atomic.Bool
+	// sock tells whether a write would complete at once (ws_flush.go).
+	sock   sockRoom
+	authed atomic.Bool
 	// tokens is the message rate limiter (token bucket).
 	tokens   float64
 	tokensAt time.Time
@@ -133,7 +137,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	wc := &wsConn{srv: s, st: st, out: out}
 	wc.lastSeen.Store(time.Now().UnixNano())
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	rec := &hijackRecorder{ResponseWriter: w}
+	c, err := websocket.Accept(rec, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: len(o.AllowedOrigins) == 0,
 		OriginPatterns:     o.AllowedOrigins,
 		OnPingReceived: func(context.Context, []byte) bool {
@@ -149,6 +154,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	wc.c = c
+	wc.sock = newSockRoom(rec.conn)
 	// Our own limit (MESSAGE_TOO_LARGE with an error message) replaces the
 	// library's, which would close without telling the client why.
 	c.SetReadLimit(-1)
@@ -203,7 +209,8 @@ func (wc *wsConn) run(up upgradeInfo) {
 	}
 }
 
-// kick starts a writer unless one is running (then it will look again).
+// kick queues the connection for a flusher unless a flusher or writer
+// already holds it (then that one will look again).
 func (wc *wsConn) kick() {
 	wc.wmu.Lock()
 	if wc.writing || wc.stopped || wc.closed {
@@ -214,7 +221,7 @@ func (wc *wsConn) kick() {
 	wc.writing = true
 	wc.wg.Add(1)
 	wc.wmu.Unlock()
-	go wc.writeRun()
+	wc.st.flush.add(wc)
 }
 
 // serve authenticates the connection and runs its read loop until the
@@ -543,24 +550,25 @@ type writeBuf struct {
 
 var writeBufPool = sync.Pool{New: func() any { return &writeBuf{} }}
 
-// writeRun writes queued messages until the outbox is empty, then exits;
-// on a queued close it closes the connection.
-func (wc *wsConn) writeRun() {
+// putWriteBuf returns wb to the pool.
+func putWriteBuf(wb *writeBuf) {
+	clear(wb.frames)
+	wb.frames = wb.frames[:0]
+	if cap(wb.arena) > 1<<20 {
+		wb.arena = nil // do not pin a burst's worth of memory
+	}
+	writeBufPool.Put(wb)
+}
+
+// writeRun is a connection's own writer, started by a flusher that took
+// frames it could not write without blocking (ws_flush.go): it writes
+// them (wb, and a pending close), then what is queued next, until the
+// outbox is empty; on a queued close it closes the connection. It owns
+// the connection's writer slot and wb.
+func (wc *wsConn) writeRun(wb *writeBuf, closing bool, code int, reason string) {
 	defer wc.wg.Done()
-	wb := writeBufPool.Get().(*writeBuf)
-	defer func() {
-		clear(wb.frames)
-		wb.frames = wb.frames[:0]
-		if cap(wb.arena) > 1<<20 {
-			wb.arena = nil // do not pin a burst's worth of memory
-		}
-		writeBufPool.Put(wb)
-	}()
+	defer putWriteBuf(wb)
 	for {
-		var closing bool
-		var code int
-		var reason string
-		wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
 		if len(wb.frames) == 0 && !closing {
 			wc.wmu.Lock()
 			if !wc.pending || wc.stopped {
@@ -570,6 +578,7 @@ func (wc *wsConn) writeRun() {
 			}
 			wc.pending = false
 			wc.wmu.Unlock()
+			wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
 			continue
 		}
 		if !wc.write(wb) {
@@ -584,6 +593,7 @@ func (wc *wsConn) writeRun() {
 			_ = wc.c.Close(websocket.StatusCode(code), reason)
 			return
 		}
+		wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
 	}
 }
 
