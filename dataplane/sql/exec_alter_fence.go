@@ -2,8 +2,10 @@ package sql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
@@ -79,14 +81,25 @@ func (f *alterFence) release(committed bool) {
 	f.e = nil
 }
 
-// setFence proposes the fence to every data group, in order; when it
-// returns, every write applied before it in any group is durable.
+// setFence proposes the fence to every data group at once (each group
+// applies and fsyncs its own copy, and concurrent commits share WAL
+// syncs); it returns only after every proposal finished, so on success
+// every write applied before the fence in any group is durable and every
+// later one is fenced.
 func (e *Engine) setFence(ctx context.Context, t *catalog.Table, minVersion uint32, untilMs int64) error {
-	for _, g := range keys.AllDataGroups() {
+	groups := keys.AllDataGroups()
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
 		cmd := &engine.Command{Group: g, TimeMs: e.nowMs(), Fence: &engine.SchemaFence{Table: t.ID, MinVersion: minVersion, UntilMs: untilMs}}
-		if _, err := e.exec.Propose(ctx, cmd); err != nil {
-			return fmt.Errorf("while fencing writes to %s in group %d: %w", t.QualifiedName(), g, err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.exec.Propose(ctx, cmd); err != nil {
+				errs[i] = fmt.Errorf("while fencing writes to %s in group %d: %w", t.QualifiedName(), g, err)
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }

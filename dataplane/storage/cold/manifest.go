@@ -84,9 +84,14 @@ type Segment struct {
 // ColumnStat is a column's min/max/null count in one segment (min/max
 // omitted for booleans and binary values).
 type ColumnStat struct {
-	Min       any   `json:"min,omitempty"`
-	Max       any   `json:"max,omitempty"`
+	Min any `json:"min,omitempty"`
+	Max any `json:"max,omitempty"`
+	// NullCount counts every NULL, tombstone rows included (a tombstone
+	// stores only its key).
 	NullCount int64 `json:"null_count"`
+	// LiveNulls counts the NULLs of rows that are not tombstones. Nil in
+	// manifests written before it existed (nullstats.go).
+	LiveNulls *int64 `json:"live_nulls,omitempty"`
 }
 
 // Column is one user column as stored in a segment: the stable column id

@@ -116,6 +116,9 @@ type Writer struct {
 	seqB    *array.Int64Builder
 	delB    *array.BooleanBuilder
 	stats   []statAcc
+	// delMark holds each column's null count before the current row when
+	// it is a tombstone, so its NULLs can be told from live rows' NULLs.
+	delMark []int64
 	seg     Segment
 	n       int
 	inBatch int
@@ -218,10 +221,19 @@ func (w *Writer) begin(pk []byte, seq uint64, deleted bool) error {
 	}
 	w.seqB.Append(int64(seq))
 	w.delB.Append(deleted)
+	w.delMark = w.delMark[:0]
+	if deleted {
+		for c := range w.stats {
+			w.delMark = append(w.delMark, w.stats[c].nulls)
+		}
+	}
 	return nil
 }
 
 func (w *Writer) end() error {
+	for c, before := range w.delMark {
+		w.stats[c].tombNulls += w.stats[c].nulls - before
+	}
 	w.n++
 	w.inBatch++
 	if w.inBatch >= writerBatch {
@@ -420,6 +432,8 @@ type statAcc struct {
 	fMin, fMax       float64
 	sMin, sMax       []byte
 	nulls            int64
+	// tombNulls counts the NULLs of tombstone rows (part of nulls).
+	tombNulls int64
 }
 
 func (a *statAcc) addInt(x int64) {
@@ -465,7 +479,8 @@ func (a *statAcc) add(v any) {
 }
 
 func (a *statAcc) stat() ColumnStat {
-	st := ColumnStat{NullCount: a.nulls}
+	live := a.nulls - a.tombNulls
+	st := ColumnStat{NullCount: a.nulls, LiveNulls: &live}
 	switch {
 	case a.hasI:
 		st.Min, st.Max = a.iMin, a.iMax
