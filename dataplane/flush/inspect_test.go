@@ -15,7 +15,7 @@ func TestNullRanges(t *testing.T) {
 		s := cold.Segment{MinPK: []byte(lo), MaxPK: []byte(hi), RowCount: 10, SchemaVersion: version, Columns: cols[:1]}
 		if withC {
 			s.Columns = cols
-			s.ColumnStats = map[string]cold.ColumnStat{"2": {NullCount: nulls, LiveNulls: &nulls}}
+			s.ColumnStats = map[string]cold.ColumnStat{"2": {NullCount: nulls}}
 		}
 		return s
 	}

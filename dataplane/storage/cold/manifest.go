@@ -89,9 +89,11 @@ type ColumnStat struct {
 	// NullCount counts every NULL, tombstone rows included (a tombstone
 	// stores only its key).
 	NullCount int64 `json:"null_count"`
-	// LiveNulls counts the NULLs of rows that are not tombstones. Nil in
-	// manifests written before it existed (nullstats.go).
-	LiveNulls *int64 `json:"live_nulls,omitempty"`
+	// TombstoneNulls is the part of NullCount in tombstone rows, so
+	// NullCount - TombstoneNulls counts the live rows' NULLs. Manifests
+	// written before it existed read 0: every NULL may be live, which
+	// only costs a read (nullstats.go).
+	TombstoneNulls int64 `json:"tombstone_nulls,omitempty"`
 }
 
 // Column is one user column as stored in a segment: the stable column id

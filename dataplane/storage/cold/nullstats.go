@@ -6,7 +6,7 @@ package cold
 // no NULL.
 //
 // Invariants relied on:
-//   - ColumnStat.NullCount and LiveNulls are exact counts over the file's
+//   - ColumnStat.NullCount and TombstoneNulls are exact counts over the file's
 //     rows, written with the file and never changed (segments are
 //     immutable).
 //   - A segment without column id was written under a schema version that
@@ -33,16 +33,11 @@ func (s *Segment) MayHoldLiveNull(id uint32, fill any) bool {
 		return fill == nil && s.RowCount > s.Tombstones
 	}
 	st, ok := s.Stat(id)
-	switch {
-	case !ok:
+	if !ok {
 		// Manifest without statistics: unknown.
 		return true
-	case st.NullCount == 0:
-		return false
-	case st.LiveNulls != nil:
-		return *st.LiveNulls > 0
 	}
-	// Written before LiveNulls existed: the NULLs may all be tombstones',
-	// but only reading the file tells.
-	return true
+	// Before TombstoneNulls existed it reads 0: tombstones' NULLs then
+	// count as maybe-live, and the caller reads the file.
+	return st.NullCount-st.TombstoneNulls > 0
 }

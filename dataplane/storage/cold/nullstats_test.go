@@ -18,11 +18,11 @@ func TestLiveNulls(t *testing.T) {
 		t.Fatal(err)
 	}
 	name, _ := seg.Stat(2)
-	if name.NullCount != 3 || name.LiveNulls == nil || *name.LiveNulls != 1 {
+	if name.NullCount != 3 || name.TombstoneNulls != 2 {
 		t.Fatalf("name stats %+v", name)
 	}
 	score, _ := seg.Stat(3)
-	if score.NullCount != 2 || *score.LiveNulls != 0 {
+	if score.NullCount != 2 || score.TombstoneNulls != 2 {
 		t.Fatalf("score stats %+v", score)
 	}
 	if !seg.MayHoldLiveNull(2, nil) || seg.MayHoldLiveNull(3, nil) || seg.MayHoldLiveNull(1, nil) {
@@ -51,16 +51,15 @@ func TestLiveNulls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := seg.Stat(2); st.NullCount != 1 || *st.LiveNulls != 0 || seg.MayHoldLiveNull(2, nil) {
+	if st, _ := seg.Stat(2); st.NullCount != 1 || st.TombstoneNulls != 1 || seg.MayHoldLiveNull(2, nil) {
 		t.Fatalf("encoded path: name stats %+v", st)
 	}
-	if st, _ := seg.Stat(3); st.NullCount != 2 || *st.LiveNulls != 1 || !seg.MayHoldLiveNull(3, nil) {
+	if st, _ := seg.Stat(3); st.NullCount != 2 || st.TombstoneNulls != 1 || !seg.MayHoldLiveNull(3, nil) {
 		t.Fatalf("encoded path: score stats %+v", st)
 	}
 }
 
 func TestMayHoldLiveNull(t *testing.T) {
-	n := func(v int64) *int64 { return &v }
 	cols := []Column{{ID: 1, Name: "id"}, {ID: 2, Name: "c"}}
 	for _, tc := range []struct {
 		name  string
@@ -70,8 +69,8 @@ func TestMayHoldLiveNull(t *testing.T) {
 		maybe bool
 	}{
 		{"no nulls", Segment{Columns: cols, RowCount: 5, ColumnStats: map[string]ColumnStat{"2": {NullCount: 0}}}, 2, nil, false},
-		{"live nulls", Segment{Columns: cols, RowCount: 5, ColumnStats: map[string]ColumnStat{"2": {NullCount: 2, LiveNulls: n(1)}}}, 2, nil, true},
-		{"only tombstone nulls", Segment{Columns: cols, RowCount: 5, Tombstones: 2, ColumnStats: map[string]ColumnStat{"2": {NullCount: 2, LiveNulls: n(0)}}}, 2, nil, false},
+		{"live nulls", Segment{Columns: cols, RowCount: 5, ColumnStats: map[string]ColumnStat{"2": {NullCount: 2, TombstoneNulls: 1}}}, 2, nil, true},
+		{"only tombstone nulls", Segment{Columns: cols, RowCount: 5, Tombstones: 2, ColumnStats: map[string]ColumnStat{"2": {NullCount: 2, TombstoneNulls: 2}}}, 2, nil, false},
 		{"old manifest with nulls", Segment{Columns: cols, RowCount: 5, Tombstones: 2, ColumnStats: map[string]ColumnStat{"2": {NullCount: 2}}}, 2, nil, true},
 		{"no stats", Segment{Columns: cols, RowCount: 5}, 2, nil, true},
 		{"column added later, default", Segment{Columns: cols, RowCount: 5}, 3, int64(7), false},

@@ -105,17 +105,17 @@ func WriteSegment(s Schema, rows []Row, o WriteOptions) ([]byte, Segment, error)
 // Writer streams rows into one segment file. Rows must arrive sorted by
 // encoded primary key, one per key.
 type Writer struct {
-	s       Schema
-	fw      *pqarrow.FileWriter
-	buf     bytes.Buffer
-	rb      *array.RecordBuilder
-	ints    []*array.Int64Builder
-	floats  []*array.Float64Builder
-	bools   []*array.BooleanBuilder
-	bins    []*array.BinaryBuilder
-	seqB    *array.Int64Builder
-	delB    *array.BooleanBuilder
-	stats   []statAcc
+	s      Schema
+	fw     *pqarrow.FileWriter
+	buf    bytes.Buffer
+	rb     *array.RecordBuilder
+	ints   []*array.Int64Builder
+	floats []*array.Float64Builder
+	bools  []*array.BooleanBuilder
+	bins   []*array.BinaryBuilder
+	seqB   *array.Int64Builder
+	delB   *array.BooleanBuilder
+	stats  []statAcc
 	// delMark holds each column's null count before the current row when
 	// it is a tombstone, so its NULLs can be told from live rows' NULLs.
 	delMark []int64
@@ -479,8 +479,7 @@ func (a *statAcc) add(v any) {
 }
 
 func (a *statAcc) stat() ColumnStat {
-	live := a.nulls - a.tombNulls
-	st := ColumnStat{NullCount: a.nulls, LiveNulls: &live}
+	st := ColumnStat{NullCount: a.nulls, TombstoneNulls: a.tombNulls}
 	switch {
 	case a.hasI:
 		st.Min, st.Max = a.iMin, a.iMax
