@@ -37,8 +37,16 @@ type alterFence struct {
 }
 
 // alterChecksData reports whether s reads the table's rows to validate.
+// ADD COLUMN ... NOT NULL with a non-NULL literal DEFAULT does not: every
+// existing row, and every write planned before the column existed, reads
+// the literal (exec_alter.go alterAdd), like a nullable ADD COLUMN.
 func alterChecksData(s *parse.AlterTable) bool {
-	return s.Action == parse.AlterSetNotNull || s.Action == parse.AlterAddColumn && s.Column.NotNull
+	if s.Action == parse.AlterAddColumn {
+		d := s.Column.Default
+		literal := d != nil && d.Func == "" && d.Literal != nil && d.Literal.Kind != parse.LitNull
+		return s.Column.NotNull && !literal
+	}
+	return s.Action == parse.AlterSetNotNull
 }
 
 // fenceForAlter fences writes to t planned under its current version when
