@@ -7,8 +7,10 @@ package flush
 // readers do (catalog.Projection).
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -112,14 +114,13 @@ func (m *Manager) Stats(ctx context.Context, t *catalog.Table) (TableStats, erro
 // NULL under the current definition.
 func HotNulls(r pebble.Reader, t *catalog.Table, pos int) (int64, error) {
 	proj := catalog.NewProjection(t)
+	// Only column pos is located and decoded (offs[0]).
 	posByID := make([]int32, t.NextColumnID+1)
 	for i := range posByID {
 		posByID[i] = -1
 	}
-	for i, c := range t.Columns {
-		posByID[c.ID] = int32(i)
-	}
-	offs := make([]int32, len(t.Columns))
+	posByID[t.Columns[pos].ID] = 0
+	offs := make([]int32, 1)
 	n := int64(0)
 	for _, g := range dataGroups(t) {
 		tp := keys.TablePrefix(g, t.ID)
@@ -141,8 +142,8 @@ func HotNulls(r pebble.Reader, t *catalog.Table, pos int) (int64, error) {
 			if h.Deleted {
 				continue
 			}
-			val := rowcodec.DecodeAt(v, offs[pos], true)
-			if offs[pos] < 0 {
+			val := rowcodec.DecodeAt(v, offs[0], true)
+			if offs[0] < 0 {
 				val = proj.Fill(pos, h.SchemaVersion)
 			}
 			if val == nil {
@@ -157,9 +158,23 @@ func HotNulls(r pebble.Reader, t *catalog.Table, pos int) (int64, error) {
 }
 
 // Nulls counts the live rows of t (hot and cold, every scope) whose column
-// at position pos reads NULL. A cold row shadowed by a hot version of its
-// key is judged by the hot version only.
+// at pos reads NULL, exactly as ScanNulls does, but answers from manifest
+// statistics where they are conclusive: it reads only the key ranges of
+// segments that may hold a live NULL (cold.Segment.MayHoldLiveNull),
+// merged with every segment overlapping them, and the hot rows.
 func (m *Manager) Nulls(ctx context.Context, t *catalog.Table, pos int) (int64, error) {
+	return m.nulls(ctx, t, pos, false)
+}
+
+// ScanNulls is the reference for Nulls: it reads column pos of every
+// segment of every scope, whatever the statistics say.
+func (m *Manager) ScanNulls(ctx context.Context, t *catalog.Table, pos int) (int64, error) {
+	return m.nulls(ctx, t, pos, true)
+}
+
+// A cold row shadowed by a hot version of its key is judged by the hot
+// version only.
+func (m *Manager) nulls(ctx context.Context, t *catalog.Table, pos int, full bool) (int64, error) {
 	snap := m.db.NewSnapshot()
 	defer snap.Close()
 	n, err := HotNulls(snap, t, pos)
@@ -177,47 +192,100 @@ func (m *Manager) Nulls(ctx context.Context, t *catalog.Table, pos int) (int64, 
 		if err != nil {
 			return 0, err
 		}
-		if len(s.man.Segments) == 0 {
-			continue
+		ranges := []keyRange{{}}
+		if !full {
+			ranges = nullRanges(s.man.Segments, id, func(v uint32) any { return proj.Fill(pos, v) })
 		}
-		files := make([]*cold.File, 0, len(s.man.Segments))
-		for i := range s.man.Segments {
-			f, err := m.reader.File(ctx, s.store, s.storage, &s.man.Segments[i])
+		scope := keys.ScopePrefix(s.group, t.ID, u, t.Type.PerUser())
+		for _, r := range ranges {
+			c, err := m.coldNulls(ctx, snap, s, scope, r, proj, pos, id)
 			if err != nil {
 				return 0, err
 			}
-			files = append(files, f)
+			n += c
 		}
-		scope := keys.ScopePrefix(s.group, t.ID, u, t.Type.PerUser())
-		for c := cold.NewCursor(files, nil, nil, false); c.Valid(); c.Next() {
-			if err := ctx.Err(); err != nil {
-				return 0, err
-			}
-			f, r := c.File(), c.Row()
-			if f.Deleted(r) {
-				continue
-			}
-			ci := f.ColumnIndex(id)
-			var v any
-			if ci < 0 {
-				v = proj.Fill(pos, f.Meta.SchemaVersion)
-			} else if v, err = f.ValueErr(r, ci); err != nil {
-				return 0, err
-			}
-			if v != nil {
-				continue
-			}
-			// NULL in cold: it counts unless a hot version shadows it.
-			_, closer, err := snap.Get(keys.Row(scope, c.Key()))
-			if err == nil {
-				closer.Close()
-				continue
-			}
-			if err != pebble.ErrNotFound {
-				return 0, err
-			}
-			n++
+	}
+	return n, nil
+}
+
+// keyRange is [lo, hi) of encoded primary keys; nil bounds are open.
+type keyRange struct{ lo, hi []byte }
+
+// nullRanges returns the disjoint key ranges, in order, holding every
+// segment that may have a live row reading NULL in column id; fill gives
+// the value of the column in a segment of a schema version without it.
+// Keys outside them are only in segments without such rows, so their
+// newest cold version is a tombstone or not NULL.
+func nullRanges(segs []cold.Segment, id uint32, fill func(schemaVersion uint32) any) []keyRange {
+	var rs []keyRange
+	for i := range segs {
+		sg := &segs[i]
+		if sg.MayHoldLiveNull(id, fill(sg.SchemaVersion)) {
+			// The least key above MaxPK is MaxPK + 0x00.
+			rs = append(rs, keyRange{lo: sg.MinPK, hi: append(append([]byte(nil), sg.MaxPK...), 0)})
 		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return bytes.Compare(rs[i].lo, rs[j].lo) < 0 })
+	out := rs[:0]
+	for _, r := range rs {
+		if k := len(out) - 1; k >= 0 && bytes.Compare(r.lo, out[k].hi) <= 0 {
+			if bytes.Compare(r.hi, out[k].hi) > 0 {
+				out[k].hi = r.hi
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// coldNulls counts the keys in r of one scope whose newest cold version is
+// live, reads NULL in column id (position pos) and has no hot version.
+func (m *Manager) coldNulls(ctx context.Context, snap *pebble.Snapshot, s *scopeState, scope []byte, r keyRange, proj *catalog.Projection, pos int, id uint32) (int64, error) {
+	var files []*cold.File
+	for i := range s.man.Segments {
+		if !s.man.Segments[i].Overlaps(r.lo, r.hi) {
+			continue
+		}
+		f, err := m.reader.File(ctx, s.store, s.storage, &s.man.Segments[i])
+		if err != nil {
+			return 0, err
+		}
+		files = append(files, f)
+	}
+	if len(files) == 0 {
+		return 0, nil
+	}
+	n := int64(0)
+	for c := cold.NewCursor(files, r.lo, r.hi, false); c.Valid(); c.Next() {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		f, row := c.File(), c.Row()
+		if f.Deleted(row) {
+			continue
+		}
+		ci := f.ColumnIndex(id)
+		var v any
+		var err error
+		if ci < 0 {
+			v = proj.Fill(pos, f.Meta.SchemaVersion)
+		} else if v, err = f.ValueErr(row, ci); err != nil {
+			return 0, err
+		}
+		if v != nil {
+			continue
+		}
+		// NULL in cold: it counts unless a hot version shadows it.
+		_, closer, err := snap.Get(keys.Row(scope, c.Key()))
+		if err == nil {
+			closer.Close()
+			continue
+		}
+		if err != pebble.ErrNotFound {
+			return 0, err
+		}
+		n++
 	}
 	return n, nil
 }

@@ -2,8 +2,10 @@ package sql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
@@ -35,8 +37,16 @@ type alterFence struct {
 }
 
 // alterChecksData reports whether s reads the table's rows to validate.
+// ADD COLUMN ... NOT NULL with a non-NULL literal DEFAULT does not: every
+// existing row, and every write planned before the column existed, reads
+// the literal (exec_alter.go alterAdd), like a nullable ADD COLUMN.
 func alterChecksData(s *parse.AlterTable) bool {
-	return s.Action == parse.AlterSetNotNull || s.Action == parse.AlterAddColumn && s.Column.NotNull
+	if s.Action == parse.AlterAddColumn {
+		d := s.Column.Default
+		literal := d != nil && d.Func == "" && d.Literal != nil && d.Literal.Kind != parse.LitNull
+		return s.Column.NotNull && !literal
+	}
+	return s.Action == parse.AlterSetNotNull
 }
 
 // fenceForAlter fences writes to t planned under its current version when
@@ -79,14 +89,25 @@ func (f *alterFence) release(committed bool) {
 	f.e = nil
 }
 
-// setFence proposes the fence to every data group, in order; when it
-// returns, every write applied before it in any group is durable.
+// setFence proposes the fence to every data group at once (each group
+// applies and fsyncs its own copy, and concurrent commits share WAL
+// syncs); it returns only after every proposal finished, so on success
+// every write applied before the fence in any group is durable and every
+// later one is fenced.
 func (e *Engine) setFence(ctx context.Context, t *catalog.Table, minVersion uint32, untilMs int64) error {
-	for _, g := range keys.AllDataGroups() {
+	groups := keys.AllDataGroups()
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
 		cmd := &engine.Command{Group: g, TimeMs: e.nowMs(), Fence: &engine.SchemaFence{Table: t.ID, MinVersion: minVersion, UntilMs: untilMs}}
-		if _, err := e.exec.Propose(ctx, cmd); err != nil {
-			return fmt.Errorf("while fencing writes to %s in group %d: %w", t.QualifiedName(), g, err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.exec.Propose(ctx, cmd); err != nil {
+				errs[i] = fmt.Errorf("while fencing writes to %s in group %d: %w", t.QualifiedName(), g, err)
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }

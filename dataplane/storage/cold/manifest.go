@@ -84,9 +84,16 @@ type Segment struct {
 // ColumnStat is a column's min/max/null count in one segment (min/max
 // omitted for booleans and binary values).
 type ColumnStat struct {
-	Min       any   `json:"min,omitempty"`
-	Max       any   `json:"max,omitempty"`
+	Min any `json:"min,omitempty"`
+	Max any `json:"max,omitempty"`
+	// NullCount counts every NULL, tombstone rows included (a tombstone
+	// stores only its key).
 	NullCount int64 `json:"null_count"`
+	// TombstoneNulls is the part of NullCount in tombstone rows, so
+	// NullCount - TombstoneNulls counts the live rows' NULLs. Manifests
+	// written before it existed read 0: every NULL may be live, which
+	// only costs a read (nullstats.go).
+	TombstoneNulls int64 `json:"tombstone_nulls,omitempty"`
 }
 
 // Column is one user column as stored in a segment: the stable column id

@@ -105,17 +105,20 @@ func WriteSegment(s Schema, rows []Row, o WriteOptions) ([]byte, Segment, error)
 // Writer streams rows into one segment file. Rows must arrive sorted by
 // encoded primary key, one per key.
 type Writer struct {
-	s       Schema
-	fw      *pqarrow.FileWriter
-	buf     bytes.Buffer
-	rb      *array.RecordBuilder
-	ints    []*array.Int64Builder
-	floats  []*array.Float64Builder
-	bools   []*array.BooleanBuilder
-	bins    []*array.BinaryBuilder
-	seqB    *array.Int64Builder
-	delB    *array.BooleanBuilder
-	stats   []statAcc
+	s      Schema
+	fw     *pqarrow.FileWriter
+	buf    bytes.Buffer
+	rb     *array.RecordBuilder
+	ints   []*array.Int64Builder
+	floats []*array.Float64Builder
+	bools  []*array.BooleanBuilder
+	bins   []*array.BinaryBuilder
+	seqB   *array.Int64Builder
+	delB   *array.BooleanBuilder
+	stats  []statAcc
+	// delMark holds each column's null count before the current row when
+	// it is a tombstone, so its NULLs can be told from live rows' NULLs.
+	delMark []int64
 	seg     Segment
 	n       int
 	inBatch int
@@ -218,10 +221,19 @@ func (w *Writer) begin(pk []byte, seq uint64, deleted bool) error {
 	}
 	w.seqB.Append(int64(seq))
 	w.delB.Append(deleted)
+	w.delMark = w.delMark[:0]
+	if deleted {
+		for c := range w.stats {
+			w.delMark = append(w.delMark, w.stats[c].nulls)
+		}
+	}
 	return nil
 }
 
 func (w *Writer) end() error {
+	for c, before := range w.delMark {
+		w.stats[c].tombNulls += w.stats[c].nulls - before
+	}
 	w.n++
 	w.inBatch++
 	if w.inBatch >= writerBatch {
@@ -420,6 +432,8 @@ type statAcc struct {
 	fMin, fMax       float64
 	sMin, sMax       []byte
 	nulls            int64
+	// tombNulls counts the NULLs of tombstone rows (part of nulls).
+	tombNulls int64
 }
 
 func (a *statAcc) addInt(x int64) {
@@ -465,7 +479,7 @@ func (a *statAcc) add(v any) {
 }
 
 func (a *statAcc) stat() ColumnStat {
-	st := ColumnStat{NullCount: a.nulls}
+	st := ColumnStat{NullCount: a.nulls, TombstoneNulls: a.tombNulls}
 	switch {
 	case a.hasI:
 		st.Min, st.Max = a.iMin, a.iMax
