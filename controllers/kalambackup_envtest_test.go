@@ -89,11 +89,9 @@ func TestScheduledBackupToMinIO(t *testing.T) {
 		return gone && slices.Contains(sb.Status.LastPrunedBackupIDs, first.Status.BackupID),
 			fmt.Sprintf("pruned %v, last %s", sb.Status.LastPrunedBackupIDs, sb.Status.LastBackupName)
 	})
-	get(t, sb)
-	sb.Spec.Suspend = true
-	if err := k8s.Update(tctx(t), sb); err != nil {
-		t.Fatal(err)
-	}
+	update(t, sb, func() {
+		sb.Spec.Suspend = true
+	})
 	waitCondition(t, sb, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonSuspended)
 	var kept kalamv1.KalamBackup
 	eventually(t, 60*time.Second, "backups settled", func() (bool, string) {

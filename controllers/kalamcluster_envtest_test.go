@@ -110,11 +110,9 @@ func TestClusterProducesObjects(t *testing.T) {
 	// An image change rolls the pod template; the cluster reports the
 	// rollout until the StatefulSet says every pod is updated.
 	rootPW := string(sec.Data[secretRootPassword])
-	get(t, kc)
-	kc.Spec.Image = "kalamdb:v2"
-	if err := k8s.Update(tctx(t), kc); err != nil {
-		t.Fatal(err)
-	}
+	update(t, kc, func() {
+		kc.Spec.Image = "kalamdb:v2"
+	})
 	eventually(t, 30*time.Second, "rolled pod template", func() (bool, string) {
 		get(t, sts)
 		img := sts.Spec.Template.Spec.Containers[0].Image
@@ -132,11 +130,9 @@ func TestClusterProducesObjects(t *testing.T) {
 
 	// A config change rolls too (through the config hash annotation).
 	hash := sts.Spec.Template.Annotations[annConfigHash]
-	get(t, kc)
-	kc.Spec.Config = jsonMust(`{"auth": {"bcrypt_cost": 4}, "storage": {"block_cache_size_mb": 8, "memtable_size_mb": 8}, "limits": {"max_query_limit": 5000}}`)
-	if err := k8s.Update(tctx(t), kc); err != nil {
-		t.Fatal(err)
-	}
+	update(t, kc, func() {
+		kc.Spec.Config = jsonMust(`{"auth": {"bcrypt_cost": 4}, "storage": {"block_cache_size_mb": 8, "memtable_size_mb": 8}, "limits": {"max_query_limit": 5000}}`)
+	})
 	eventually(t, 30*time.Second, "config rollout", func() (bool, string) {
 		get(t, sts)
 		get(t, cm)
@@ -145,22 +141,18 @@ func TestClusterProducesObjects(t *testing.T) {
 	markStatefulSetReady(t, sts)
 
 	// An override of an operator-owned key is refused, visibly.
-	get(t, kc)
-	kc.Spec.Config = jsonMust(`{"server": {"port": 9000}}`)
-	if err := k8s.Update(tctx(t), kc); err != nil {
-		t.Fatal(err)
-	}
+	update(t, kc, func() {
+		kc.Spec.Config = jsonMust(`{"server": {"port": 9000}}`)
+	})
 	cond := waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonInvalidSpec)
 	if !strings.Contains(cond.Message, "server.port") || kc.Status.Phase != kalamv1.ClusterFailed {
 		t.Fatalf("invalid config: phase %s, %s", kc.Status.Phase, cond.Message)
 	}
 
 	// The credentials are generated once: deleting one key refills only it.
-	get(t, sec)
-	delete(sec.Data, secretJWTSecret)
-	if err := k8s.Update(tctx(t), sec); err != nil {
-		t.Fatal(err)
-	}
+	update(t, sec, func() {
+		delete(sec.Data, secretJWTSecret)
+	})
 	eventually(t, 30*time.Second, "refilled jwt-secret", func() (bool, string) {
 		get(t, sec)
 		return len(sec.Data[secretJWTSecret]) > 0, ""

@@ -105,11 +105,9 @@ func TestNamespaceAndTableLifecycle(t *testing.T) {
 	mustSQL(t, dp.root, "INSERT INTO shop.orders (id, note) VALUES (1, 'first')")
 
 	// Adding a column runs ALTER TABLE ... ADD COLUMN.
-	get(t, kt)
-	kt.Spec.Columns = append(kt.Spec.Columns, kalamv1.ColumnSpec{Name: "qty", Type: "int", Default: ptr.To("0")})
-	if err := k8s.Update(tctx(t), kt); err != nil {
-		t.Fatal(err)
-	}
+	update(t, kt, func() {
+		kt.Spec.Columns = append(kt.Spec.Columns, kalamv1.ColumnSpec{Name: "qty", Type: "int", Default: ptr.To("0")})
+	})
 	eventually(t, 30*time.Second, "qty added", func() (bool, string) {
 		get(t, kt)
 		return kalamv1.IsReady(kt) && kt.Status.ObservedGeneration == kt.Generation && kt.Status.SchemaVersion == 2,
@@ -123,11 +121,9 @@ func TestNamespaceAndTableLifecycle(t *testing.T) {
 	}
 
 	// Removing a column is destructive: blocked, with the plan in status.
-	get(t, kt)
-	kt.Spec.Columns = slices.DeleteFunc(kt.Spec.Columns, func(c kalamv1.ColumnSpec) bool { return c.Name == "note" })
-	if err := k8s.Update(tctx(t), kt); err != nil {
-		t.Fatal(err)
-	}
+	update(t, kt, func() {
+		kt.Spec.Columns = slices.DeleteFunc(kt.Spec.Columns, func(c kalamv1.ColumnSpec) bool { return c.Name == "note" })
+	})
 	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonDestructiveChange)
 	waitCondition(t, kt, kalamv1.ConditionStalled, metav1.ConditionTrue, kalamv1.ReasonDestructiveChange)
 	plan := kt.Status.PendingPlan
@@ -139,17 +135,14 @@ func TestNamespaceAndTableLifecycle(t *testing.T) {
 		t.Fatalf("note dropped without approval: %v", got)
 	}
 	// A wrong approval does nothing; the right one applies the plan.
-	get(t, kt)
-	kt.Annotations = map[string]string{kalamv1.AnnotationApprovePlan: "not-the-hash"}
-	if err := k8s.Update(tctx(t), kt); err != nil {
-		t.Fatal(err)
-	}
+	update(t, kt, func() {
+		kt.Annotations = map[string]string{kalamv1.AnnotationApprovePlan: "not-the-hash"}
+	})
 	time.Sleep(time.Second)
 	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonDestructiveChange)
-	kt.Annotations[kalamv1.AnnotationApprovePlan] = plan.Hash
-	if err := k8s.Update(tctx(t), kt); err != nil {
-		t.Fatal(err)
-	}
+	update(t, kt, func() {
+		kt.Annotations[kalamv1.AnnotationApprovePlan] = plan.Hash
+	})
 	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionTrue, "") // Applied, or Available once a later reconcile finds nothing to do
 	if got := columns(t, dp, "shop", "orders"); !slices.Equal(got, []string{"id", "qty"}) || kt.Status.PendingPlan != nil {
 		t.Fatalf("after approval: columns %v plan %+v", got, kt.Status.PendingPlan)
@@ -276,11 +269,9 @@ func TestEscapeHatches(t *testing.T) {
 	create(t, kt)
 	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionTrue, "")
 
-	get(t, kt)
-	kt.Annotations = map[string]string{kalamv1.AnnotationReconcile: kalamv1.ReconcilePaused}
-	if err := k8s.Update(tctx(t), kt); err != nil {
-		t.Fatal(err)
-	}
+	update(t, kt, func() {
+		kt.Annotations = map[string]string{kalamv1.AnnotationReconcile: kalamv1.ReconcilePaused}
+	})
 	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionUnknown, kalamv1.ReasonPaused)
 	mustSQL(t, dp.root, "ALTER TABLE hatch.t DROP COLUMN note")
 	time.Sleep(3 * time.Second)
@@ -288,11 +279,9 @@ func TestEscapeHatches(t *testing.T) {
 		t.Fatal("a paused table was reconciled")
 	}
 
-	get(t, kt)
-	kt.Annotations = map[string]string{kalamv1.AnnotationManaged: "false"}
-	if err := k8s.Update(tctx(t), kt); err != nil {
-		t.Fatal(err)
-	}
+	update(t, kt, func() {
+		kt.Annotations = map[string]string{kalamv1.AnnotationManaged: "false"}
+	})
 	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionUnknown, kalamv1.ReasonUnmanaged)
 	if controllerutil.ContainsFinalizer(kt, Finalizer) {
 		t.Fatal("an unmanaged table keeps its finalizer")

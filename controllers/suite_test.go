@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -134,6 +135,23 @@ func get(t *testing.T, obj client.Object) bool {
 		t.Fatal(err)
 	}
 	return true
+}
+
+// update applies mutate to the latest version of obj and writes it, retrying
+// on conflicts: the controllers write status (and finalizers) concurrently, so
+// the resourceVersion read by a test can be stale by the time it updates.
+func update(t *testing.T, obj client.Object, mutate func()) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !get(t, obj) {
+			return fmt.Errorf("%s/%s not found", obj.GetNamespace(), obj.GetName())
+		}
+		mutate()
+		return k8s.Update(tctx(t), obj)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func create(t *testing.T, obj client.Object) {
