@@ -137,6 +137,8 @@ type aggRun struct {
 	offs    []int32
 	proj    *catalog.Projection
 	read    int64
+	// groups holds the per-key accumulators of a GROUP BY (nil: none).
+	groups map[any]*aggGroup
 }
 
 // runAggQuery answers a matched aggregate query.
@@ -152,6 +154,11 @@ func (e *Engine) runAggQuery(ctx context.Context, sess *Session, q *aggQuery) (*
 	lo, hi, rest, empty := q.pkBounds()
 	r.preds = rest
 	need := map[int]bool{}
+	if q.group >= 0 {
+		r.groups = map[any]*aggGroup{}
+		need[q.group] = true
+		r.cols = append(r.cols, q.group)
+	}
 	for _, s := range q.aggs {
 		if s.col >= 0 && !need[s.col] {
 			need[s.col] = true
@@ -176,9 +183,26 @@ func (e *Engine) runAggQuery(ctx context.Context, sess *Session, q *aggQuery) (*
 		}
 	}
 	if !empty {
-		if err := e.aggScan(ctx, sess, r, lo, hi); err != nil {
+		handled := false
+		if q.indexCol >= 0 {
+			var err error
+			if handled, err = e.aggIndexScan(ctx, sess, r, lo, hi); err != nil {
+				return nil, err
+			}
+		}
+		if !handled {
+			if err := e.aggScan(ctx, sess, r, lo, hi); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if q.group >= 0 {
+		res, err := r.groupResult(e.opts.DefaultQueryLimit, e.opts.MaxQueryLimit)
+		if err != nil {
 			return nil, err
 		}
+		aggPushdowns.Add(1)
+		return res, nil
 	}
 	res := &Result{Schema: make([]Field, len(q.aggs))}
 	row := make([]any, len(q.aggs))
@@ -288,7 +312,7 @@ func (e *Engine) aggScan(ctx context.Context, sess *Session, r *aggRun, lo, hi [
 				}
 				hotValid = it.Next()
 			}
-			if !hotValid || bytes.Compare(hotKey(), last) > 0 {
+			if r.groups == nil && (!hotValid || bytes.Compare(hotKey(), last) > 0) {
 				if err := r.bulk(f, start, end); err != nil {
 					return err
 				}
@@ -379,7 +403,7 @@ func disjointFiles(files []*cold.File) []*cold.File {
 // the segment, no tombstones, and only count/min/max of columns whose
 // statistics are exact.
 func (r *aggRun) statsAnswer(seg *cold.Segment, lo, hi []byte) bool {
-	if len(r.preds) > 0 || seg.Tombstones != 0 || seg.RowCount <= 0 {
+	if r.groups != nil || len(r.preds) > 0 || seg.Tombstones != 0 || seg.RowCount <= 0 {
 		return false
 	}
 	if (lo != nil && string(seg.MinPK) < string(lo)) || (hi != nil && string(seg.MaxPK) >= string(hi)) {
@@ -462,10 +486,15 @@ func (r *aggRun) accept() error {
 			return nil
 		}
 	}
-	r.rows++
-	for i := range r.accs {
-		a := &r.accs[i]
-		if a.spec.col < 0 {
+	accs, rows := r.accs, &r.rows
+	if r.groups != nil {
+		g := r.groupOf(r.vals[r.q.group])
+		accs, rows = g.accs, &g.rows
+	}
+	*rows++
+	for i := range accs {
+		a := &accs[i]
+		if a.spec.col < 0 || a.spec.kind == aggKey {
 			continue
 		}
 		if err := a.add(r.vals[a.spec.col]); err != nil {
