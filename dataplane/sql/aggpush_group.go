@@ -195,7 +195,7 @@ func (r *aggRun) groupResult(defLimit, maxRows int) (*Result, error) {
 		gs = gs[:maxRows]
 	}
 	keyType, keyTyped := datatype.FromSQLiteDecl(q.table.Columns[q.group].Type.SQLiteDecl())
-	res := &Result{Schema: make([]Field, len(q.aggs)), Rows: make([][]any, 0, len(gs))}
+	res := &Result{Schema: make([]Field, len(q.aggs))} // Rows stays nil when empty, as on the SQLite path
 	firstKind := make([]string, len(q.aggs))
 	for _, g := range gs {
 		row := make([]any, len(q.aggs))
