@@ -130,8 +130,10 @@ type aggRun struct {
 	accs  []acc
 	rows  int64 // count(*)
 	preds []aggPred
-	// cols are the positions whose values a row must produce.
+	// cols are the positions whose values a row must produce; the first
+	// npred are the predicates' (decoded first: most rows fail them).
 	cols    []int
+	npred   int
 	vals    []any
 	posByID []int32
 	offs    []int32
@@ -154,21 +156,24 @@ func (e *Engine) runAggQuery(ctx context.Context, sess *Session, q *aggQuery) (*
 	lo, hi, rest, empty := q.pkBounds()
 	r.preds = rest
 	need := map[int]bool{}
+	for _, p := range rest {
+		if !need[p.col] {
+			need[p.col] = true
+			r.cols = append(r.cols, p.col)
+		}
+	}
+	r.npred = len(r.cols)
 	if q.group >= 0 {
 		r.groups = map[any]*aggGroup{}
-		need[q.group] = true
-		r.cols = append(r.cols, q.group)
+		if !need[q.group] {
+			need[q.group] = true
+			r.cols = append(r.cols, q.group)
+		}
 	}
 	for _, s := range q.aggs {
 		if s.col >= 0 && !need[s.col] {
 			need[s.col] = true
 			r.cols = append(r.cols, s.col)
-		}
-	}
-	for _, p := range rest {
-		if !need[p.col] {
-			need[p.col] = true
-			r.cols = append(r.cols, p.col)
 		}
 	}
 	r.vals = make([]any, len(t.Columns))
@@ -475,17 +480,22 @@ func (r *aggRun) fromStats(seg *cold.Segment) {
 	}
 }
 
-// accept runs the predicates and aggregates on r.vals (positions r.cols).
-func (r *aggRun) accept() error {
+// pass runs the predicates on r.vals (positions r.cols[:r.npred]).
+func (r *aggRun) pass() (bool, error) {
 	for _, p := range r.preds {
 		ok, sure := p.match(r.vals[p.col])
 		if !sure {
-			return errAggFallback
+			return false, errAggFallback
 		}
 		if !ok {
-			return nil
+			return false, nil
 		}
 	}
+	return true, nil
+}
+
+// accept aggregates r.vals (positions r.cols) of a row that passed.
+func (r *aggRun) accept() error {
 	accs, rows := r.accs, &r.rows
 	if r.groups != nil {
 		g := r.groupOf(r.vals[r.q.group])
@@ -515,7 +525,12 @@ func (r *aggRun) hot(raw []byte) error {
 		return nil
 	}
 	t := r.q.table
-	for _, c := range r.cols {
+	for i, c := range r.cols {
+		if i == r.npred {
+			if ok, err := r.pass(); !ok || err != nil {
+				return err
+			}
+		}
 		var v any
 		if r.offs[c] < 0 {
 			v = r.proj.Fill(c, h.SchemaVersion)
@@ -523,6 +538,11 @@ func (r *aggRun) hot(raw []byte) error {
 			v = rowcodec.DecodeAt(raw, r.offs[c], true)
 		}
 		r.vals[c] = toSQLite(t.Columns[c].Type, v)
+	}
+	if r.npred == len(r.cols) {
+		if ok, err := r.pass(); !ok || err != nil {
+			return err
+		}
 	}
 	return r.accept()
 }
@@ -534,7 +554,12 @@ func (r *aggRun) coldRow(f *cold.File, row int) error {
 		return nil
 	}
 	t := r.q.table
-	for _, c := range r.cols {
+	for i, c := range r.cols {
+		if i == r.npred {
+			if ok, err := r.pass(); !ok || err != nil {
+				return err
+			}
+		}
 		idx := f.ColumnIndex(t.Columns[c].ID)
 		var v any
 		if idx < 0 {
@@ -546,6 +571,11 @@ func (r *aggRun) coldRow(f *cold.File, row int) error {
 			}
 		}
 		r.vals[c] = toSQLite(t.Columns[c].Type, v)
+	}
+	if r.npred == len(r.cols) {
+		if ok, err := r.pass(); !ok || err != nil {
+			return err
+		}
 	}
 	return r.accept()
 }
