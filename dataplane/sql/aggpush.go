@@ -28,9 +28,11 @@ import (
 //   - Only exact shapes apply: sum/avg over integer and boolean columns,
 //     min/max over integer, boolean and TEXT columns (BINARY order),
 //     predicates comparing integer columns with integers and TEXT columns
-//     with strings. Anything else (DISTINCT, expressions, GROUP BY, LIMIT,
-//     casts, other types, STREAM tables) goes to SQLite, and so does a sum
-//     that overflows (SQLite reports the error).
+//     with strings. GROUP BY of one column, ORDER BY its key and LIMIT
+//     follow aggpush_group.go; an indexed equality reads the index
+//     (aggpush_index.go). Anything else (DISTINCT, expressions, casts,
+//     other types, STREAM tables) goes to SQLite, and so does a sum that
+//     overflows (SQLite reports the error).
 
 // aggPushdownOff disables the pushdown (tests compare with SQLite).
 var aggPushdownOff atomic.Bool
