@@ -28,9 +28,11 @@ import (
 //   - Only exact shapes apply: sum/avg over integer and boolean columns,
 //     min/max over integer, boolean and TEXT columns (BINARY order),
 //     predicates comparing integer columns with integers and TEXT columns
-//     with strings. Anything else (DISTINCT, expressions, GROUP BY, LIMIT,
-//     casts, other types, STREAM tables) goes to SQLite, and so does a sum
-//     that overflows (SQLite reports the error).
+//     with strings. GROUP BY of one column, ORDER BY its key and LIMIT
+//     follow aggpush_group.go; an indexed equality reads the index
+//     (aggpush_index.go). Anything else (DISTINCT, expressions, casts,
+//     other types, STREAM tables) goes to SQLite, and so does a sum that
+//     overflows (SQLite reports the error).
 
 // aggPushdownOff disables the pushdown (tests compare with SQLite).
 var aggPushdownOff atomic.Bool
@@ -55,6 +57,8 @@ const (
 	aggMin
 	aggMax
 	aggAvg
+	// aggKey outputs the group key (a bare column equal to GROUP BY's).
+	aggKey
 )
 
 // aggSpec is one select-list item; col is a column position (-1 for *).
@@ -75,6 +79,15 @@ type aggQuery struct {
 	table *catalog.Table
 	aggs  []aggSpec
 	preds []aggPred
+	// group is the GROUP BY column position (-1: none); see aggpush_group.go.
+	group int
+	// desc orders groups by descending key (ORDER BY key DESC).
+	desc bool
+	// limit caps the groups returned (-1: no LIMIT clause).
+	limit int64
+	// indexCol is the position of an equality predicate's column with a
+	// ready index (-1: none): the scan reads only its index entries.
+	indexCol int
 }
 
 // aggValueOK reports whether kind k's values compute identically in Go.
@@ -86,6 +99,8 @@ func aggValueOK(k aggKind, t datatype.Type) bool {
 		return t.IsInteger() || t.Kind == datatype.Boolean
 	case aggMin, aggMax:
 		return t.IsInteger() || t.Kind == datatype.Boolean || t.Kind == datatype.Text
+	case aggKey:
+		return groupable(t)
 	}
 	return false
 }
@@ -114,39 +129,45 @@ func (e *Engine) matchAggQuery(sess *Session, text string, params []any) (*aggQu
 	var items []rawAgg
 	for {
 		fn := toks[i]
-		if fn.Kind != parse.TokIdent || !isOp(toks[i+1], "(") {
+		if fn.Kind != parse.TokIdent {
 			return nil, false
 		}
 		var it rawAgg
-		switch fn.Value {
-		case "count":
-			it.kind = aggCount
-		case "sum":
-			it.kind = aggSum
-		case "min":
-			it.kind = aggMin
-		case "max":
-			it.kind = aggMax
-		case "avg":
-			it.kind = aggAvg
-		default:
-			return nil, false
+		if !isOp(toks[i+1], "(") {
+			// A bare column: only valid as the GROUP BY key (checked below).
+			it = rawAgg{kind: aggKey, col: fn.Value}
+			i++
+		} else {
+			switch fn.Value {
+			case "count":
+				it.kind = aggCount
+			case "sum":
+				it.kind = aggSum
+			case "min":
+				it.kind = aggMin
+			case "max":
+				it.kind = aggMax
+			case "avg":
+				it.kind = aggAvg
+			default:
+				return nil, false
+			}
+			i += 2
+			switch a := toks[i]; {
+			case isOp(a, "*") && it.kind == aggCount:
+				it.kind = aggCountStar
+			case a.Kind == parse.TokIdent && !isKW(a, "distinct") && !isKW(a, "all"):
+				it.col = a.Value
+			default:
+				return nil, false
+			}
+			i++
+			if !isOp(toks[i], ")") {
+				return nil, false
+			}
+			it.name = text[fn.Pos:toks[i].End]
+			i++
 		}
-		i += 2
-		switch a := toks[i]; {
-		case isOp(a, "*") && it.kind == aggCount:
-			it.kind = aggCountStar
-		case a.Kind == parse.TokIdent && !isKW(a, "distinct") && !isKW(a, "all"):
-			it.col = a.Value
-		default:
-			return nil, false
-		}
-		i++
-		if !isOp(toks[i], ")") {
-			return nil, false
-		}
-		it.name = text[fn.Pos:toks[i].End]
-		i++
 		if isKW(toks[i], "as") {
 			a := toks[i+1]
 			switch a.Kind {
@@ -188,13 +209,16 @@ func (e *Engine) matchAggQuery(sess *Session, text string, params []any) (*aggQu
 	if !ok || t.PrimaryKey == "" || t.Type == catalog.TableStream {
 		return nil, false // STREAM rows expire by TTL: the cursor hides them
 	}
-	q := &aggQuery{table: t}
+	q := &aggQuery{table: t, group: -1, limit: -1, indexCol: -1}
 	for _, it := range items {
 		s := aggSpec{kind: it.kind, col: -1, name: it.name}
 		if it.kind != aggCountStar {
 			s.col = t.ColumnIndex(it.col)
 			if s.col < 0 || !aggValueOK(it.kind, t.Columns[s.col].Type) {
 				return nil, false
+			}
+			if it.kind == aggKey && s.name == "" {
+				s.name = t.Columns[s.col].Name // SQLite names a bare column by its declaration
 			}
 		}
 		q.aggs = append(q.aggs, s)
@@ -248,15 +272,18 @@ func (e *Engine) matchAggQuery(sess *Session, text string, params []any) (*aggQu
 			break
 		}
 	}
+	n, ok := q.matchGroupTail(toks[i:])
+	if !ok {
+		return nil, false
+	}
+	i += n
 	if isOp(toks[i], ";") {
 		i++
 	}
 	if toks[i].Kind != parse.TokEOF {
 		return nil, false
 	}
-	if q.prefersIndex() {
-		return nil, false // the vtab's index scan reads only the matching rows
-	}
+	q.indexCol = q.indexedEquality()
 	return q, true
 }
 

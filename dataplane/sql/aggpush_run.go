@@ -130,13 +130,17 @@ type aggRun struct {
 	accs  []acc
 	rows  int64 // count(*)
 	preds []aggPred
-	// cols are the positions whose values a row must produce.
+	// cols are the positions whose values a row must produce; the first
+	// npred are the predicates' (decoded first: most rows fail them).
 	cols    []int
+	npred   int
 	vals    []any
 	posByID []int32
 	offs    []int32
 	proj    *catalog.Projection
 	read    int64
+	// groups holds the per-key accumulators of a GROUP BY (nil: none).
+	groups map[any]*aggGroup
 }
 
 // runAggQuery answers a matched aggregate query.
@@ -152,16 +156,24 @@ func (e *Engine) runAggQuery(ctx context.Context, sess *Session, q *aggQuery) (*
 	lo, hi, rest, empty := q.pkBounds()
 	r.preds = rest
 	need := map[int]bool{}
-	for _, s := range q.aggs {
-		if s.col >= 0 && !need[s.col] {
-			need[s.col] = true
-			r.cols = append(r.cols, s.col)
-		}
-	}
 	for _, p := range rest {
 		if !need[p.col] {
 			need[p.col] = true
 			r.cols = append(r.cols, p.col)
+		}
+	}
+	r.npred = len(r.cols)
+	if q.group >= 0 {
+		r.groups = map[any]*aggGroup{}
+		if !need[q.group] {
+			need[q.group] = true
+			r.cols = append(r.cols, q.group)
+		}
+	}
+	for _, s := range q.aggs {
+		if s.col >= 0 && !need[s.col] {
+			need[s.col] = true
+			r.cols = append(r.cols, s.col)
 		}
 	}
 	r.vals = make([]any, len(t.Columns))
@@ -176,9 +188,26 @@ func (e *Engine) runAggQuery(ctx context.Context, sess *Session, q *aggQuery) (*
 		}
 	}
 	if !empty {
-		if err := e.aggScan(ctx, sess, r, lo, hi); err != nil {
+		handled := false
+		if q.indexCol >= 0 {
+			var err error
+			if handled, err = e.aggIndexScan(ctx, sess, r, lo, hi); err != nil {
+				return nil, err
+			}
+		}
+		if !handled {
+			if err := e.aggScan(ctx, sess, r, lo, hi); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if q.group >= 0 {
+		res, err := r.groupResult(e.opts.DefaultQueryLimit, e.opts.MaxQueryLimit)
+		if err != nil {
 			return nil, err
 		}
+		aggPushdowns.Add(1)
+		return res, nil
 	}
 	res := &Result{Schema: make([]Field, len(q.aggs))}
 	row := make([]any, len(q.aggs))
@@ -288,7 +317,7 @@ func (e *Engine) aggScan(ctx context.Context, sess *Session, r *aggRun, lo, hi [
 				}
 				hotValid = it.Next()
 			}
-			if !hotValid || bytes.Compare(hotKey(), last) > 0 {
+			if r.groups == nil && (!hotValid || bytes.Compare(hotKey(), last) > 0) {
 				if err := r.bulk(f, start, end); err != nil {
 					return err
 				}
@@ -379,7 +408,7 @@ func disjointFiles(files []*cold.File) []*cold.File {
 // the segment, no tombstones, and only count/min/max of columns whose
 // statistics are exact.
 func (r *aggRun) statsAnswer(seg *cold.Segment, lo, hi []byte) bool {
-	if len(r.preds) > 0 || seg.Tombstones != 0 || seg.RowCount <= 0 {
+	if r.groups != nil || len(r.preds) > 0 || seg.Tombstones != 0 || seg.RowCount <= 0 {
 		return false
 	}
 	if (lo != nil && string(seg.MinPK) < string(lo)) || (hi != nil && string(seg.MaxPK) >= string(hi)) {
@@ -451,21 +480,31 @@ func (r *aggRun) fromStats(seg *cold.Segment) {
 	}
 }
 
-// accept runs the predicates and aggregates on r.vals (positions r.cols).
-func (r *aggRun) accept() error {
+// pass runs the predicates on r.vals (positions r.cols[:r.npred]).
+func (r *aggRun) pass() (bool, error) {
 	for _, p := range r.preds {
 		ok, sure := p.match(r.vals[p.col])
 		if !sure {
-			return errAggFallback
+			return false, errAggFallback
 		}
 		if !ok {
-			return nil
+			return false, nil
 		}
 	}
-	r.rows++
-	for i := range r.accs {
-		a := &r.accs[i]
-		if a.spec.col < 0 {
+	return true, nil
+}
+
+// accept aggregates r.vals (positions r.cols) of a row that passed.
+func (r *aggRun) accept() error {
+	accs, rows := r.accs, &r.rows
+	if r.groups != nil {
+		g := r.groupOf(r.vals[r.q.group])
+		accs, rows = g.accs, &g.rows
+	}
+	*rows++
+	for i := range accs {
+		a := &accs[i]
+		if a.spec.col < 0 || a.spec.kind == aggKey {
 			continue
 		}
 		if err := a.add(r.vals[a.spec.col]); err != nil {
@@ -486,7 +525,12 @@ func (r *aggRun) hot(raw []byte) error {
 		return nil
 	}
 	t := r.q.table
-	for _, c := range r.cols {
+	for i, c := range r.cols {
+		if i == r.npred {
+			if ok, err := r.pass(); !ok || err != nil {
+				return err
+			}
+		}
 		var v any
 		if r.offs[c] < 0 {
 			v = r.proj.Fill(c, h.SchemaVersion)
@@ -494,6 +538,11 @@ func (r *aggRun) hot(raw []byte) error {
 			v = rowcodec.DecodeAt(raw, r.offs[c], true)
 		}
 		r.vals[c] = toSQLite(t.Columns[c].Type, v)
+	}
+	if r.npred == len(r.cols) {
+		if ok, err := r.pass(); !ok || err != nil {
+			return err
+		}
 	}
 	return r.accept()
 }
@@ -505,7 +554,12 @@ func (r *aggRun) coldRow(f *cold.File, row int) error {
 		return nil
 	}
 	t := r.q.table
-	for _, c := range r.cols {
+	for i, c := range r.cols {
+		if i == r.npred {
+			if ok, err := r.pass(); !ok || err != nil {
+				return err
+			}
+		}
 		idx := f.ColumnIndex(t.Columns[c].ID)
 		var v any
 		if idx < 0 {
@@ -517,6 +571,11 @@ func (r *aggRun) coldRow(f *cold.File, row int) error {
 			}
 		}
 		r.vals[c] = toSQLite(t.Columns[c].Type, v)
+	}
+	if r.npred == len(r.cols) {
+		if ok, err := r.pass(); !ok || err != nil {
+			return err
+		}
 	}
 	return r.accept()
 }

@@ -349,27 +349,28 @@ func (c *kalamCursor) indexNext() error {
 	return c.indexSettle()
 }
 
-// prefersIndex reports whether an aggregate's WHERE has an equality on a
-// ready-indexed column and none on the primary key: then the SQLite path,
-// whose vtab scan uses the index, reads far fewer rows than the pushdown's
-// full scan.
-func (q *aggQuery) prefersIndex() bool {
+// indexedEquality returns the column of an aggregate's equality predicate
+// on a ready-indexed column when none is on the primary key (-1: none):
+// the pushdown then reads only that value's index entries (aggpush_index.go)
+// instead of the scope's every row.
+func (q *aggQuery) indexedEquality() int {
 	pk := q.table.PKIndex()
-	indexed := false
+	found := -1
 	for _, p := range q.preds {
 		if p.op != "=" && p.op != "==" {
 			continue
 		}
 		if p.col == pk {
-			return false
+			return -1
 		}
-		for _, ix := range q.table.Indexes {
-			if ix.State == catalog.IndexReady && ix.ColumnID == q.table.Columns[p.col].ID {
-				indexed = true
-			}
+		if found >= 0 || !indexable(q.table.Columns[p.col].Type) {
+			continue
+		}
+		if indexReady(q.table, p.col) {
+			found = p.col
 		}
 	}
-	return indexed
+	return found
 }
 
 // indexSignature identifies a table's set of ready indexes (0: none).
