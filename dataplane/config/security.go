@@ -18,6 +18,12 @@ type RateLimitConfig struct {
 	MaxAuthRequestsPerIPPerSec int `toml:"max_auth_requests_per_ip_per_sec"`
 	// MaxConnectionsPerIP caps concurrent TCP connections from one IP.
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+	// MaxWSMessagesPerUserPerSec and MaxWSMessagesPerIPPerSec bound the
+	// WebSocket messages one user (over all their connections) or one client
+	// address may send per second; websocket.max_messages_per_second bounds
+	// one connection.
+	MaxWSMessagesPerUserPerSec int `toml:"max_ws_messages_per_user_per_sec"`
+	MaxWSMessagesPerIPPerSec   int `toml:"max_ws_messages_per_ip_per_sec"`
 }
 
 // AuditConfig controls system.audit_log ([audit]).
@@ -83,6 +89,8 @@ func (r RateLimitConfig) validate(p *problems) {
 	nonNegative(p, "rate_limit.max_requests_per_ip_per_sec", r.MaxRequestsPerIPPerSec)
 	nonNegative(p, "rate_limit.max_auth_requests_per_ip_per_sec", r.MaxAuthRequestsPerIPPerSec)
 	nonNegative(p, "rate_limit.max_connections_per_ip", r.MaxConnectionsPerIP)
+	nonNegative(p, "rate_limit.max_ws_messages_per_user_per_sec", r.MaxWSMessagesPerUserPerSec)
+	nonNegative(p, "rate_limit.max_ws_messages_per_ip_per_sec", r.MaxWSMessagesPerIPPerSec)
 }
 
 func (a AuditConfig) validate(p *problems) {

@@ -30,10 +30,12 @@ func applySecurityOptions(cfg config.Config, o *kalamsql.Options) {
 // and external token issuers from cfg (validated already).
 func serverSecurity(cfg config.Config) server.SecurityOptions {
 	o := server.SecurityOptions{
-		QueriesPerUserPerSec: cfg.RateLimit.MaxQueriesPerSec,
-		RequestsPerIPPerSec:  cfg.RateLimit.MaxRequestsPerIPPerSec,
-		AuthPerIPPerSec:      cfg.RateLimit.MaxAuthRequestsPerIPPerSec,
-		AllowRemoteSetup:     cfg.Auth.AllowRemoteSetup,
+		QueriesPerUserPerSec:    cfg.RateLimit.MaxQueriesPerSec,
+		RequestsPerIPPerSec:     cfg.RateLimit.MaxRequestsPerIPPerSec,
+		AuthPerIPPerSec:         cfg.RateLimit.MaxAuthRequestsPerIPPerSec,
+		WSMessagesPerUserPerSec: cfg.RateLimit.MaxWSMessagesPerUserPerSec,
+		WSMessagesPerIPPerSec:   cfg.RateLimit.MaxWSMessagesPerIPPerSec,
+		AllowRemoteSetup:        cfg.Auth.AllowRemoteSetup,
 		CORS: server.CORSOptions{
 			AllowedOrigins:   cfg.Security.CORS.AllowedOrigins,
 			AllowedMethods:   cfg.Security.CORS.AllowedMethods,

@@ -38,7 +38,11 @@ type SecurityOptions struct {
 	QueriesPerUserPerSec int
 	RequestsPerIPPerSec  int
 	AuthPerIPPerSec      int
-	AllowRemoteSetup     bool
+	// WSMessagesPerUserPerSec and WSMessagesPerIPPerSec bound WebSocket
+	// client messages per user (all connections) and per client IP.
+	WSMessagesPerUserPerSec int
+	WSMessagesPerIPPerSec   int
+	AllowRemoteSetup        bool
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	CORS           CORSOptions
@@ -58,6 +62,7 @@ type CORSOptions struct {
 // security is the server's limiter state.
 type security struct {
 	userQ, ipReq, ipAuth *keyedLimiter
+	wsUser, wsIP         *keyedLimiter
 }
 
 func newSecurity(o SecurityOptions) *security {
@@ -65,6 +70,8 @@ func newSecurity(o SecurityOptions) *security {
 		userQ:  newKeyedLimiter(o.QueriesPerUserPerSec),
 		ipReq:  newKeyedLimiter(o.RequestsPerIPPerSec),
 		ipAuth: newKeyedLimiter(o.AuthPerIPPerSec),
+		wsUser: newKeyedLimiter(o.WSMessagesPerUserPerSec),
+		wsIP:   newKeyedLimiter(o.WSMessagesPerIPPerSec),
 	}
 }
 

@@ -108,6 +108,10 @@ type wsConn struct {
 	// sock tells whether a write would complete at once (ws_flush.go).
 	sock   sockRoom
 	authed atomic.Bool
+	// ip is the client address (per-IP message limit); userID is set once
+	// authenticated (per-user message limit).
+	ip     string
+	userID atomic.Pointer[string]
 	// tokens is the message rate limiter (token bucket).
 	tokens   float64
 	tokensAt time.Time
@@ -135,7 +139,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, time.Now(), http.StatusServiceUnavailable, "UNAVAILABLE", "the server is shutting down or has too many WebSocket connections")
 		return
 	}
-	wc := &wsConn{srv: s, st: st, out: out}
+	wc := &wsConn{srv: s, st: st, out: out, ip: s.clientIP(r)}
 	wc.lastSeen.Store(time.Now().UnixNano())
 	rec := &hijackRecorder{ResponseWriter: w}
 	c, err := websocket.Accept(rec, r, &websocket.AcceptOptions{
@@ -295,6 +299,11 @@ func (wc *wsConn) handle(ctx context.Context, data []byte, noGzip bool) bool {
 			fmt.Sprintf("more than %d messages per second; message ignored", wc.st.opts.MaxMessagesPerSecond)))
 		return true
 	}
+	if scope, ok := wc.allowShared(); !ok {
+		wc.out.PushControl(live.ErrorMessage(live.SubIDRateLimit, live.CodeRateLimit,
+			"more WebSocket messages per second than allowed per "+scope+"; message ignored"))
+		return true
+	}
 	var msg clientMsg
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&msg); err != nil {
@@ -432,6 +441,7 @@ func (wc *wsConn) login(token string, p live.Protocol) bool {
 	}
 	wc.gzip.Store(p.Compression == "gzip")
 	wc.conn.Store(conn)
+	wc.userID.Store(&claims.Subject)
 	wc.authed.Store(true)
 	wc.out.PushControl(live.AuthSuccessMessage(claims.Subject, string(claims.Role), p))
 	return true
@@ -485,6 +495,22 @@ func (wc *wsConn) allow() bool {
 	}
 	wc.tokens--
 	return true
+}
+
+// allowShared applies the limits shared by connections: per client IP
+// (rate_limit.max_ws_messages_per_ip_per_sec) and, once authenticated, per
+// user over all their connections (max_ws_messages_per_user_per_sec). It
+// names the exhausted scope.
+func (wc *wsConn) allowShared() (string, bool) {
+	sec := wc.srv.sec
+	now := time.Now()
+	if !sec.wsIP.allow(wc.ip, now) {
+		return "client address", false
+	}
+	if u := wc.userID.Load(); u != nil && !sec.wsUser.allow(*u, now) {
+		return "user", false
+	}
+	return "", true
 }
 
 // startTimers arms the auth and idle timeouts; the returned func stops
