@@ -65,6 +65,8 @@ type RestoreRequest struct {
 type Hooks struct {
 	// AfterVerify runs after the verify pass, before the first write.
 	AfterVerify func(m *Manifest)
+	// AfterSnapshot runs after a backup pinned its snapshot (Service).
+	AfterSnapshot func()
 	// AfterTable runs after each table's rows are proposed.
 	AfterTable func(qualifiedName string)
 }
