@@ -160,3 +160,81 @@ func TestRestoreStreamingFencedRolledBack(t *testing.T) {
 		t.Fatalf("restore after repair: %s items", c)
 	}
 }
+
+// TestBackupPausesOrphanJanitor: with a zero orphan grace, a flush during
+// a backup turns the cold manifest the backup's snapshot names into an
+// orphan; the janitor must not delete it while the backup runs (it did
+// before: the backup then failed reading it), and deletes it afterwards.
+func TestBackupPausesOrphanJanitor(t *testing.T) {
+	dir := t.TempDir()
+	cfg := coldConfig(dir)
+	cfg.Cold.OrphanGraceSeconds = 0
+	n, err := Start(cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	root := login(t, n, "root", rootPW)
+	mustSQL(t, root, `CREATE NAMESPACE app;
+		CREATE SHARED TABLE app.items (id BIGINT PRIMARY KEY, body TEXT)`)
+	insertRange(t, root, "app.items", 0, 200, "i")
+	mustComplete(t, runJob(t, root, "STORAGE FLUSH TABLE app.items"))
+	entered, proceed := make(chan struct{}), make(chan struct{})
+	n.Backup().SetTestHooks(backup.Hooks{AfterSnapshot: func() {
+		close(entered)
+		<-proceed
+	}}, 0, nil)
+	target := t.TempDir()
+	done := make(chan []any, 1)
+	go func() {
+		_, job := startBackupJob(t, root, fmt.Sprintf("BACKUP DATABASE TO '%s'", target))
+		done <- job
+	}()
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("backup never started")
+	}
+	// Supersede the snapshot's cold manifest, then run the janitor.
+	insertRange(t, root, "app.items", 200, 300, "j")
+	mustComplete(t, runJob(t, root, "STORAGE FLUSH TABLE app.items"))
+	countManifests := func() int {
+		st, _, err := n.cold.Store("local")
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := st.List(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := 0
+		for _, o := range list {
+			if strings.Contains(o.Key, "manifest-") {
+				c++
+			}
+		}
+		return c
+	}
+	before := countManifests()
+	if err := n.cold.Janitor(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if after := countManifests(); after != before || before < 2 {
+		t.Fatalf("janitor during a backup: %d cold manifests, then %d", before, after)
+	}
+	close(proceed)
+	mustComplete(t, <-done)
+	if err := n.cold.Janitor(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if after := countManifests(); after >= before {
+		t.Fatalf("janitor after the backup deleted nothing: %d cold manifests (was %d)", after, before)
+	}
+	mustComplete(t, waitJobVerify(t, root, target))
+}
+
+func waitJobVerify(t *testing.T, c *client.Client, target string) []any {
+	t.Helper()
+	_, job := startBackupJob(t, c, fmt.Sprintf("BACKUP VERIFY '%s'", target))
+	return job
+}
