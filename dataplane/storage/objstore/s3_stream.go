@@ -106,22 +106,35 @@ func (s *S3) StatETag(ctx context.Context, key string) (string, error) {
 	return etag, err
 }
 
-// GetETag reads key with its ETag.
+// GetETag reads key with its ETag. The whole read is retried: minio-go
+// pins the body's reads to the ETag it first saw, so an object replaced
+// mid-read (a lease renewed by its holder) fails with PreconditionFailed
+// and is simply read again.
 func (s *S3) GetETag(ctx context.Context, key string) ([]byte, string, error) {
-	rc, err := s.GetStream(ctx, key)
-	if err != nil {
+	if _, err := CleanKey(key); err != nil {
 		return nil, "", err
 	}
-	defer rc.Close()
-	st, err := rc.(*minio.Object).Stat()
-	if err != nil {
-		return nil, "", classify(err, key)
-	}
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, "", classify(err, key)
-	}
-	return data, st.ETag, nil
+	k := s.prefix + key
+	var data []byte
+	var etag string
+	err := Retry(ctx, s.opts.Retry, "s3 get "+k, func(ctx context.Context) error {
+		obj, err := s.c.GetObject(ctx, s.opts.Bucket, k, minio.GetObjectOptions{})
+		if err != nil {
+			return classify(err, key)
+		}
+		defer obj.Close()
+		st, err := obj.Stat()
+		if err != nil {
+			return classify(err, key)
+		}
+		b, err := io.ReadAll(obj)
+		if err != nil {
+			return classify(err, key)
+		}
+		data, etag = b, st.ETag
+		return nil
+	})
+	return data, etag, err
 }
 
 // PutIf is a conditional PUT: If-None-Match: * when ifMatch is "", else
