@@ -438,11 +438,7 @@ func backupCold(ctx context.Context, snap pebble.Reader, stores Stores, up *uplo
 					continue
 				}
 			}
-			data, err := st.Get(ctx, seg.Path)
-			if err != nil {
-				return fmt.Errorf("while reading cold segment %s: %w", seg.Path, err)
-			}
-			ref, err := up.put(ctx, data)
+			ref, err := up.copySegment(ctx, st, seg)
 			if err != nil {
 				return err
 			}

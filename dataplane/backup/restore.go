@@ -17,7 +17,6 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
 )
 
 // Restore batching: rows per command and encoded bytes per command.
@@ -51,6 +50,35 @@ type RestoreRequest struct {
 	Overwrite bool
 	Target    objstore.Store
 	Progress  func(Progress)
+	// JobID marks the namespaces being restored (Namespace.Restoring).
+	JobID string
+	// BatchRows and BatchBytes bound one proposed command (0 = 1000 rows,
+	// 4 MiB): with the streaming merge, the rows buffered by a restore.
+	BatchRows, BatchBytes int
+	// Stats, when set, receives the restore's memory accounting.
+	Stats *RestoreStats
+	// Hooks are test hooks (nil in production).
+	Hooks Hooks
+}
+
+// Hooks let tests act between the steps of a restore.
+type Hooks struct {
+	// AfterVerify runs after the verify pass, before the first write.
+	AfterVerify func(m *Manifest)
+	// AfterSnapshot runs after a backup pinned its snapshot (Service).
+	AfterSnapshot func()
+	// AfterTable runs after each table's rows are proposed.
+	AfterTable func(qualifiedName string)
+}
+
+// RestoreStats is the memory accounting of one restore.
+type RestoreStats struct {
+	// MaxBufferedRows is the most rows held at once (the pending batch:
+	// the merge itself buffers no rows).
+	MaxBufferedRows int
+	// MaxOpenSegments is the most Parquet segments held at once (one
+	// cluster of key-overlapping segments of a scope).
+	MaxOpenSegments int
 }
 
 // ErrNoBackup reports a target without a completed backup.
@@ -109,26 +137,9 @@ func completedIDs(ctx context.Context, st objstore.Store) ([]string, error) {
 	return ids, nil
 }
 
-// getVerified reads one object and checks its size and SHA-256.
-func getVerified(ctx context.Context, st objstore.Store, ref ObjectRef) ([]byte, error) {
-	data, err := st.Get(ctx, ref.Key)
-	if errors.Is(err, objstore.ErrNotFound) {
-		return nil, &ObjectError{Key: ref.Key, Err: errors.New("missing")}
-	}
-	if err != nil {
-		return nil, &ObjectError{Key: ref.Key, Err: err}
-	}
-	if int64(len(data)) != ref.Size {
-		return nil, &ObjectError{Key: ref.Key, Err: fmt.Errorf("size %d, manifest says %d (truncated or replaced)", len(data), ref.Size)}
-	}
-	if h := hashOf(data); h != ref.SHA256 {
-		return nil, &ObjectError{Key: ref.Key, Err: fmt.Errorf("SHA-256 %s, manifest says %s (corrupt)", h, ref.SHA256)}
-	}
-	return data, nil
-}
-
 // Verify re-reads every object of a backup and checks sizes, checksums
-// and that the catalog and row chunks decode. It writes nothing.
+// and that the catalog, row chunks and segments decode. It writes nothing.
+// Row chunks are streamed; a segment is held in memory while it decodes.
 func Verify(ctx context.Context, req RestoreRequest) (*Manifest, *CatalogImage, error) {
 	m, err := LoadManifest(ctx, req.Target, req.ID)
 	if err != nil {
@@ -152,27 +163,36 @@ func Verify(ctx context.Context, req RestoreRequest) (*Manifest, *CatalogImage, 
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		data, err := getVerified(ctx, req.Target, ref)
-		if err != nil {
-			return nil, nil, err
-		}
 		switch {
-		case ref.Key == m.Catalog.Key:
-			img = &CatalogImage{}
-			if err := json.Unmarshal(data, img); err != nil {
-				return nil, nil, &ObjectError{Key: ref.Key, Err: fmt.Errorf("corrupt catalog: %w", err)}
+		case hot[ref.Key] && ref.Key != m.Catalog.Key:
+			cs := newChunkStream(ctx, req.Target, []ObjectRef{ref})
+			for {
+				ok, err := cs.Next()
+				if err != nil {
+					return nil, nil, err
+				}
+				if !ok {
+					break
+				}
 			}
-		case hot[ref.Key]:
-			recs, err := decodeChunk(data)
+			prog.Rows += cs.rows
+		default:
+			data, err := getVerified(ctx, req.Target, ref)
 			if err != nil {
-				return nil, nil, &ObjectError{Key: ref.Key, Err: err}
+				return nil, nil, err
 			}
-			prog.Rows += int64(len(recs))
-		case segs[ref.Key] != nil:
-			// Parquet footer plus key, _seq and _deleted columns.
-			seg := *segs[ref.Key]
-			if _, err := cold.Decode(ctx, &seg, data); err != nil {
-				return nil, nil, &ObjectError{Key: ref.Key, Err: err}
+			switch {
+			case ref.Key == m.Catalog.Key:
+				img = &CatalogImage{}
+				if err := json.Unmarshal(data, img); err != nil {
+					return nil, nil, &ObjectError{Key: ref.Key, Err: fmt.Errorf("corrupt catalog: %w", err)}
+				}
+			case segs[ref.Key] != nil:
+				// Parquet footer plus key, _seq and _deleted columns.
+				seg := *segs[ref.Key]
+				if _, err := cold.Decode(ctx, &seg, data); err != nil {
+					return nil, nil, &ObjectError{Key: ref.Key, Err: err}
+				}
 			}
 		}
 		prog.Files++
@@ -189,7 +209,10 @@ func Verify(ctx context.Context, req RestoreRequest) (*Manifest, *CatalogImage, 
 
 // Restore verifies a backup completely, then recreates its storages,
 // users, namespaces and tables and proposes its rows into srv. Nothing is
-// written when verification or the conflict check fails.
+// written when verification or the conflict check fails. The namespaces it
+// recreates are marked restoring (writes and DDL refused) until it ends;
+// when it fails after its first namespace write, it drops them again
+// (rollback) so the server is left without a partial namespace.
 func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, error) {
 	m, img, err := Verify(ctx, RestoreRequest{ID: req.ID, Target: req.Target})
 	if err != nil {
@@ -206,6 +229,7 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 	}
 	// Conflicts are checked before the first write.
 	var drop []string
+	reused := map[string]bool{}
 	for _, n := range img.Namespaces {
 		exists, tables := srv.NamespaceTables(n.Name)
 		if exists && tables > 0 {
@@ -213,9 +237,27 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 				return nil, fmt.Errorf("namespace '%s' already exists with %d table(s); drop it or restore WITH OVERWRITE", n.Name, tables)
 			}
 			drop = append(drop, n.Name)
+		} else if exists {
+			reused[n.Name] = true
 		}
 	}
-	r := &restorer{srv: srv, st: req.Target, m: m, report: req.Progress}
+	if req.Hooks.AfterVerify != nil {
+		req.Hooks.AfterVerify(m)
+	}
+	jobID := req.JobID
+	if jobID == "" {
+		jobID = "restore-" + m.BackupID
+	}
+	r := &restorer{srv: srv, st: req.Target, m: m, report: req.Progress, batchRows: req.BatchRows, batchBytes: req.BatchBytes, stats: req.Stats}
+	if r.batchRows <= 0 {
+		r.batchRows = restoreBatchRows
+	}
+	if r.batchBytes <= 0 {
+		r.batchBytes = restoreBatchBytes
+	}
+	if r.stats == nil {
+		r.stats = &RestoreStats{}
+	}
 	meta := func(cw *engine.CatalogWrite) (engine.Result, error) {
 		return srv.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: time.Now().UnixMilli(), Catalog: cw})
 	}
@@ -240,9 +282,43 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 			return nil, fmt.Errorf("while dropping namespace '%s' to overwrite it: %w", ns, err)
 		}
 	}
+	// From the first namespace write on, a failure rolls back.
+	var touched []*catalog.Namespace
+	fail := func(err error) (*Manifest, error) {
+		rctx := context.WithoutCancel(ctx)
+		var rb []string
+		for _, n := range touched {
+			if rerr := srv.DropNamespace(rctx, n.Name); rerr != nil {
+				rb = append(rb, fmt.Sprintf("dropping '%s': %v", n.Name, rerr))
+				continue
+			}
+			if reused[n.Name] {
+				// It existed (empty) before the restore: recreate it empty.
+				cp := *n
+				cp.Restoring = ""
+				if _, rerr := meta(&engine.CatalogWrite{Op: engine.CatCreateNamespace, IfNotExists: true, Namespace: &cp}); rerr != nil {
+					rb = append(rb, fmt.Sprintf("recreating '%s': %v", n.Name, rerr))
+				}
+			}
+		}
+		if len(rb) > 0 {
+			return nil, fmt.Errorf("%w (rollback incomplete: %s; drop the namespaces marked restoring by hand)", err, strings.Join(rb, "; "))
+		}
+		return nil, fmt.Errorf("%w (restore rolled back: namespaces %s dropped)", err, nsNames(touched))
+	}
 	for _, n := range img.Namespaces {
-		if _, err := meta(&engine.CatalogWrite{Op: engine.CatCreateNamespace, IfNotExists: true, Namespace: n}); err != nil {
-			return nil, fmt.Errorf("while restoring namespace '%s': %w", n.Name, err)
+		cp := *n
+		cp.Restoring = jobID
+		touched = append(touched, &cp)
+		op := engine.CatCreateNamespace
+		if reused[n.Name] {
+			op = engine.CatSetNamespaceRestoring
+		}
+		// No IfNotExists: a namespace created by a client between the
+		// conflict check and here fails the restore instead of being
+		// silently shared with it.
+		if _, err := meta(&engine.CatalogWrite{Op: op, Namespace: &cp}); err != nil {
+			return fail(fmt.Errorf("while restoring namespace '%s': %w", n.Name, err))
 		}
 	}
 	entries := map[string]*TableEntry{}
@@ -252,14 +328,24 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 	for _, ti := range img.Tables {
 		te := entries[ti.Latest.QualifiedName()]
 		if te == nil {
-			return nil, fmt.Errorf("backup %s: table %s has no data entry", m.BackupID, ti.Latest.QualifiedName())
+			return fail(fmt.Errorf("backup %s: table %s has no data entry", m.BackupID, ti.Latest.QualifiedName()))
 		}
 		res, err := meta(&engine.CatalogWrite{Op: engine.CatRestoreTable, Table: ti.Latest, History: ti.Versions})
 		if err != nil {
-			return nil, fmt.Errorf("while restoring table %s: %w", ti.Latest.QualifiedName(), err)
+			return fail(fmt.Errorf("while restoring table %s: %w", ti.Latest.QualifiedName(), err))
 		}
 		if err := r.table(ctx, res.Table, te); err != nil {
-			return nil, fmt.Errorf("while restoring rows of %s: %w", ti.Latest.QualifiedName(), err)
+			return fail(fmt.Errorf("while restoring rows of %s: %w", ti.Latest.QualifiedName(), err))
+		}
+		if req.Hooks.AfterTable != nil {
+			req.Hooks.AfterTable(ti.Latest.QualifiedName())
+		}
+	}
+	for _, n := range touched {
+		cp := *n
+		cp.Restoring = ""
+		if _, err := meta(&engine.CatalogWrite{Op: engine.CatSetNamespaceRestoring, Namespace: &cp}); err != nil {
+			return fail(fmt.Errorf("while clearing the restore mark of namespace '%s': %w", n.Name, err))
 		}
 	}
 	// Restored tables keep their index definitions (state building); a
@@ -272,205 +358,12 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 	return m, nil
 }
 
-// restorer proposes one backup's rows.
-type restorer struct {
-	srv    Server
-	st     objstore.Store
-	m      *Manifest
-	report func(Progress)
-	prog   Progress
-	// batch is the pending command of the current scope.
-	group uint16
-	rows  []engine.RowWrite
-	bytes int
-}
-
-func (r *restorer) flush(ctx context.Context) error {
-	if len(r.rows) == 0 {
-		return nil
+func nsNames(ns []*catalog.Namespace) string {
+	names := make([]string, len(ns))
+	for i, n := range ns {
+		names[i] = "'" + n.Name + "'"
 	}
-	_, err := r.srv.Propose(ctx, &engine.Command{Group: r.group, TimeMs: time.Now().UnixMilli(), Rows: r.rows})
-	if err != nil {
-		return err
-	}
-	r.prog.Rows += int64(len(r.rows))
-	r.rows, r.bytes = nil, 0
-	if r.report != nil {
-		r.report(r.prog)
-	}
-	return nil
-}
-
-// add queues one live row of table t for user.
-func (r *restorer) add(ctx context.Context, t *catalog.Table, user string, pk, row []byte) error {
-	g := keys.GroupShared
-	if t.Type.PerUser() {
-		g = keys.UserGroup(user)
-	}
-	if g != r.group || len(r.rows) >= restoreBatchRows || r.bytes >= restoreBatchBytes {
-		if err := r.flush(ctx); err != nil {
-			return err
-		}
-		r.group = g
-	}
-	key := keys.Row(keys.ScopePrefix(g, t.ID, user, t.Type.PerUser()), pk)
-	v := append([]byte(nil), row...)
-	rowcodec.SetSeq(v, 0)
-	r.rows = append(r.rows, engine.RowWrite{Op: engine.OpInsert, Table: t.ID, Key: key, Row: v})
-	r.bytes += len(key) + len(v)
-	return nil
-}
-
-// table restores the rows of one table (t is the new definition).
-func (r *restorer) table(ctx context.Context, t *catalog.Table, te *TableEntry) error {
-	coldBy := map[string][]ColdSegment{}
-	for _, cs := range te.Cold {
-		coldBy[cs.User] = append(coldBy[cs.User], cs.Segments...)
-	}
-	done := map[string]bool{}
-	var runUser string
-	var run []chunkRecord
-	inRun := false
-	endRun := func() error {
-		if !inRun {
-			return nil
-		}
-		inRun = false
-		done[runUser] = true
-		if len(coldBy[runUser]) == 0 {
-			return nil // streamed already
-		}
-		return r.mergedScope(ctx, t, runUser, coldBy[runUser], run)
-	}
-	for _, ref := range te.Hot {
-		data, err := getVerified(ctx, r.st, ref)
-		if err != nil {
-			return err
-		}
-		recs, err := decodeChunk(data)
-		if err != nil {
-			return &ObjectError{Key: ref.Key, Err: err}
-		}
-		for _, rec := range recs {
-			if !inRun || rec.User != runUser {
-				if err := endRun(); err != nil {
-					return err
-				}
-				runUser, run, inRun = rec.User, nil, true
-			}
-			if len(coldBy[rec.User]) > 0 {
-				run = append(run, rec)
-				continue
-			}
-			h, err := rowcodec.ReadHeader(rec.Row)
-			if err != nil {
-				return &ObjectError{Key: ref.Key, Err: err}
-			}
-			if h.Deleted {
-				continue
-			}
-			if err := r.add(ctx, t, rec.User, rec.PK, rec.Row); err != nil {
-				return err
-			}
-		}
-	}
-	if err := endRun(); err != nil {
-		return err
-	}
-	users := make([]string, 0, len(coldBy))
-	for u := range coldBy {
-		if !done[u] {
-			users = append(users, u)
-		}
-	}
-	sort.Strings(users)
-	for _, u := range users {
-		if err := r.mergedScope(ctx, t, u, coldBy[u], nil); err != nil {
-			return err
-		}
-	}
-	return r.flush(ctx)
-}
-
-type version struct {
-	seq     uint64
-	deleted bool
-	row     []byte
-}
-
-// mergedScope restores one scope that has cold segments: the newest
-// version of every key across segments and hot rows, tombstones dropped.
-func (r *restorer) mergedScope(ctx context.Context, t *catalog.Table, user string, segs []ColdSegment, hot []chunkRecord) error {
-	latest := map[string]version{}
-	for _, cs := range segs {
-		data, err := getVerified(ctx, r.st, cs.Object)
-		if err != nil {
-			return err
-		}
-		seg := cs.Segment
-		f, err := cold.Decode(ctx, &seg, data)
-		if err != nil {
-			return &ObjectError{Key: cs.Object.Key, Err: err}
-		}
-		if err := f.LoadAll(); err != nil {
-			return &ObjectError{Key: cs.Object.Key, Err: err}
-		}
-		idx := make([]int, len(t.Columns))
-		for i, c := range t.Columns {
-			idx[i] = f.ColumnIndex(c.ID)
-		}
-		var buf [8]byte
-		for i := 0; i < f.Len(); i++ {
-			pk := string(f.PKAt(i, &buf))
-			seq := f.Seq(i)
-			if cur, ok := latest[pk]; ok && cur.seq >= seq {
-				continue
-			}
-			v := version{seq: seq, deleted: f.Deleted(i)}
-			if !v.deleted {
-				cols := make([]rowcodec.Column, 0, len(t.Columns))
-				for ci, c := range t.Columns {
-					if idx[ci] < 0 {
-						continue
-					}
-					val, err := f.ValueErr(i, idx[ci])
-					if err != nil {
-						return &ObjectError{Key: cs.Object.Key, Err: err}
-					}
-					cols = append(cols, rowcodec.Column{ID: c.ID, Value: storedValue(c.Type.Kind, val)})
-				}
-				row, err := rowcodec.Encode(0, false, t.SchemaVersion, cols)
-				if err != nil {
-					return &ObjectError{Key: cs.Object.Key, Err: err}
-				}
-				v.row = row
-			}
-			latest[pk] = v
-		}
-	}
-	for _, rec := range hot {
-		h, err := rowcodec.ReadHeader(rec.Row)
-		if err != nil {
-			return err
-		}
-		if cur, ok := latest[string(rec.PK)]; ok && cur.seq > h.Seq {
-			continue
-		}
-		latest[string(rec.PK)] = version{seq: h.Seq, deleted: h.Deleted, row: rec.Row}
-	}
-	pks := make([]string, 0, len(latest))
-	for pk, v := range latest {
-		if !v.deleted {
-			pks = append(pks, pk)
-		}
-	}
-	sort.Strings(pks)
-	for _, pk := range pks {
-		if err := r.add(ctx, t, user, []byte(pk), latest[pk].row); err != nil {
-			return err
-		}
-	}
-	return nil
+	return strings.Join(names, ", ")
 }
 
 // storedValue maps a segment value to the hot-tier value of a column

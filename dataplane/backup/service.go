@@ -2,8 +2,11 @@ package backup
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -37,6 +40,14 @@ type Options struct {
 	Logger  *slog.Logger
 	// ProgressInterval throttles job-record progress updates.
 	ProgressInterval time.Duration
+	// Owner names this server in target leases (default: host name plus
+	// a random suffix).
+	Owner string
+	// LeaseTTL is the lifetime of a target lease (default DefaultLeaseTTL).
+	LeaseTTL time.Duration
+	// PauseJanitor, when set, stops the cold tier's orphan deletion for
+	// the duration of a backup (resume is called when it ends).
+	PauseJanitor func() (resume func())
 }
 
 // Service runs backups, restores and verifications as jobs recorded in
@@ -54,6 +65,29 @@ type Service struct {
 	mu     sync.Mutex
 	seq    uint32
 	closed bool
+	// test tuning (SetTestHooks)
+	hooks     Hooks
+	batchRows int
+	stats     *RestoreStats
+}
+
+// SetTestHooks installs test hooks and a restore batch size (tests only;
+// call before starting operations).
+func (s *Service) SetTestHooks(h Hooks, batchRows int, stats *RestoreStats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks, s.batchRows, s.stats = h, batchRows, stats
+}
+
+func (s *Service) tuning() (Hooks, int, *RestoreStats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hooks, s.batchRows, s.stats
+}
+
+// lease takes the target's lease for op.
+func (s *Service) lease(ctx context.Context, st objstore.Store, op string) (*Lease, error) {
+	return AcquireLease(ctx, st, s.o.Owner, op, s.o.LeaseTTL)
 }
 
 // NewService returns a service; Close stops its jobs.
@@ -63,6 +97,12 @@ func NewService(o Options) *Service {
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = 500 * time.Millisecond
+	}
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		var rnd [4]byte
+		_, _ = rand.Read(rnd[:])
+		o.Owner = host + "-" + hex.EncodeToString(rnd[:])
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{o: o, ctx: ctx, cancel: cancel, op: make(chan struct{}, 1)}
@@ -202,11 +242,33 @@ func (s *Service) StartBackup(ctx context.Context, namespace, target string) (St
 	return Started{BackupID: id, JobID: jobID, Target: t.String()}, err
 }
 
-// Backup takes a backup synchronously from a fresh snapshot.
+// Backup takes a backup synchronously from a fresh snapshot, holding the
+// target's lease and pausing the cold tier's orphan janitor (so segments
+// the snapshot names cannot be deleted under it) until it ends.
 func (s *Service) Backup(ctx context.Context, req BackupRequest) (*Manifest, error) {
+	l, err := s.lease(ctx, req.Target, "backup "+req.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release(context.WithoutCancel(ctx))
+	if s.o.PauseJanitor != nil {
+		resume := s.o.PauseJanitor()
+		defer resume()
+	}
 	snap := s.o.Snapshot()
 	defer snap.Close()
-	return Backup(ctx, snap, s.o.Stores, s.o.Version, time.Now(), req)
+	if h, _, _ := s.tuning(); h.AfterSnapshot != nil {
+		h.AfterSnapshot()
+	}
+	m, err := Backup(ctx, snap, s.o.Stores, s.o.Version, time.Now(), req)
+	if err == nil {
+		if lerr := l.Lost(); lerr != nil {
+			// The manifest is written; say the lease lapsed (another
+			// server's deletion may have raced this backup).
+			s.o.Logger.Warn("target lease renewal failed during backup", "backup_id", req.ID, "err", lerr)
+		}
+	}
+	return m, err
 }
 
 // StartRestore starts an asynchronous restore; id "" picks the newest
@@ -217,7 +279,9 @@ func (s *Service) StartRestore(ctx context.Context, namespace, target, id string
 		return Started{}, err
 	}
 	jobID, err := s.start(ctx, JobRestore, namespace, fmt.Sprintf("restore %s from %s", id, t), func(ctx context.Context, j *catalog.Job, progress func(Progress)) error {
-		_, err := Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st, Progress: progress})
+		h, rows, stats := s.tuning()
+		_, err := Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st, Progress: progress,
+			JobID: j.ID, Hooks: h, BatchRows: rows, Stats: stats})
 		return err
 	})
 	return Started{BackupID: id, JobID: jobID, Target: t.String()}, err
@@ -293,6 +357,11 @@ func (s *Service) Delete(ctx context.Context, target, id string) error {
 		return err
 	}
 	defer s.release()
+	l, err := s.lease(ctx, st, "delete backup "+id)
+	if err != nil {
+		return err
+	}
+	defer l.Release(context.WithoutCancel(ctx))
 	return Delete(ctx, st, id)
 }
 
@@ -306,5 +375,10 @@ func (s *Service) Prune(ctx context.Context, target string, keepLast int, maxAge
 		return nil, err
 	}
 	defer s.release()
+	l, err := s.lease(ctx, st, "retention")
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release(context.WithoutCancel(ctx))
 	return Prune(ctx, st, keepLast, maxAge, time.Now())
 }

@@ -38,6 +38,10 @@ type Namespace struct {
 	Name      string            `json:"name"`
 	CreatedAt int64             `json:"created_at"`
 	Options   map[string]string `json:"options,omitempty"`
+	// Restoring is the id of the restore job recreating the namespace;
+	// while set, the SQL layer refuses writes and DDL on it
+	// (NAMESPACE_RESTORING). Cleared when the restore completes.
+	Restoring string `json:"restoring,omitempty"`
 }
 
 // Default is a column default: a function (NOW, SNOWFLAKE_ID, UUID_V7, ULID,

@@ -452,6 +452,8 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 		return a.applyAlterTable(cmd)
 	case CatRestoreTable:
 		return a.applyRestoreTable(cw)
+	case CatSetNamespaceRestoring:
+		return a.applySetNamespaceRestoring(cw)
 	case CatAppendAudit:
 		return a.appendAudit(cmd)
 	case CatPurgeUser:

@@ -306,6 +306,8 @@ func (e *Executor) installCatalog(cw *CatalogWrite, res *Result) {
 		e.cat.SetTable(res.Table)
 	case CatRestoreTable:
 		e.cat.SetTable(res.Table)
+	case CatSetNamespaceRestoring:
+		e.cat.SetNamespace(cw.Namespace)
 	case CatDropTable:
 		for _, t := range res.Dropped {
 			e.cat.DeleteTable(t)

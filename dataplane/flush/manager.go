@@ -119,6 +119,9 @@ type Manager struct {
 	dropMu   sync.Mutex
 	dropping map[uint32]*dropCleanup
 
+	// janitorPause holds orphan deletion while backups run (janitor_pause.go).
+	janitorPause janitorPause
+
 	queue  chan *task
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -199,6 +199,12 @@ func (m *Manager) Janitor(ctx context.Context) error {
 	if err := m.trimJobs(ctx); err != nil {
 		return err
 	}
+	release, ok := m.janitorPause.enter()
+	if !ok {
+		m.log.Debug("cold-tier janitor paused by a running backup")
+		return nil
+	}
+	defer release()
 	snap := m.db.NewSnapshot()
 	defer snap.Close()
 	referenced := map[string]bool{} // storage id + "\x00" + key

@@ -35,6 +35,9 @@ type s3Config struct {
 	PathStyle *bool  `json:"path_style,omitempty"`
 	TLS       *bool  `json:"tls,omitempty"`
 	CABundle  string `json:"ca_bundle,omitempty"`
+	// PartSizeMB is the multipart part size of streamed uploads (backup
+	// copies); 0 = objstore.DefaultPartSize, at least 5.
+	PartSizeMB int64 `json:"multipart_part_size_mb,omitempty"`
 }
 
 // s3Credentials is the CREDENTIALS JSON of an s3 storage.
@@ -116,6 +119,12 @@ func (m *Manager) buildStore(s *catalog.Storage) (objstore.Store, error) {
 		}
 		if o.Region == "" {
 			o.Region = "us-east-1"
+		}
+		if cfg.PartSizeMB != 0 {
+			if cfg.PartSizeMB < objstore.MinPartSize>>20 {
+				return nil, fmt.Errorf("multipart_part_size_mb must be at least %d", objstore.MinPartSize>>20)
+			}
+			o.PartSize = cfg.PartSizeMB << 20
 		}
 		return objstore.NewS3(o)
 	}

@@ -128,6 +128,8 @@ func (n *Node) startBackup(ctx context.Context, fresh bool, o startOptions) erro
 		Server:   restoreServer{n},
 		Version:  server.Version,
 		Logger:   n.log,
+		// A running backup needs the segments its snapshot names.
+		PauseJanitor: n.cold.PauseJanitor,
 	})
 	n.eng.SetBackup(n.backup)
 	if o.restoreFrom == "" {

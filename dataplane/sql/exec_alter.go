@@ -51,6 +51,9 @@ func (e *Engine) execAlterTable(ctx context.Context, sess *Session, s *parse.Alt
 		if err != nil {
 			return nil, err
 		}
+		if err := e.refuseRestoring(t.Namespace); err != nil {
+			return nil, err
+		}
 		fence, err := e.fenceForAlter(ctx, t, s)
 		if err != nil {
 			return nil, err

@@ -199,6 +199,9 @@ func (e *Engine) execCreateTable(ctx context.Context, sess *Session, s *parse.Cr
 	if _, ok := e.cat.Namespace(ns); !ok {
 		return nil, notFound("namespace '%s' not found", ns)
 	}
+	if err := e.refuseRestoring(ns); err != nil {
+		return nil, err
+	}
 	tt := catalog.TableType(s.TableType)
 	if tt == "" {
 		tt = catalog.TableShared
@@ -395,6 +398,9 @@ func (e *Engine) execDropTable(ctx context.Context, sess *Session, s *parse.Drop
 	ns := s.Table.Namespace
 	if ns == "" {
 		ns = sess.Namespace
+	}
+	if err := e.refuseRestoring(ns); err != nil {
+		return nil, err
 	}
 	if t, ok := e.cat.Table(ns, s.Table.Name); ok && s.TableType != "" && string(t.Type) != s.TableType {
 		return nil, badRequest(CodeInvalidSQL, "table '%s' is a %s table, not %s", t.QualifiedName(), t.Type, s.TableType)

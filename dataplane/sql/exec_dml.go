@@ -81,6 +81,9 @@ func (e *Engine) insertOnce(ctx context.Context, sess *Session, s *parse.Insert,
 	if err != nil {
 		return nil, err
 	}
+	if err := e.refuseRestoring(t.Namespace); err != nil {
+		return nil, err
+	}
 	if err := canWrite(sess.Role, t); err != nil {
 		return nil, err
 	}
@@ -262,6 +265,9 @@ func (e *Engine) selectForWrite(ctx context.Context, sess *Session, t *catalog.T
 func (e *Engine) writeTarget(sess *Session, tn parse.TableName, verb, where string) (*catalog.Table, error) {
 	t, err := e.resolveTable(sess, tn)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.refuseRestoring(t.Namespace); err != nil {
 		return nil, err
 	}
 	if err := canWrite(sess.Role, t); err != nil {

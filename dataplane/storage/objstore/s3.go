@@ -39,6 +39,9 @@ type S3Options struct {
 	// ConnectTimeout bounds TCP+TLS connection setup.
 	ConnectTimeout time.Duration
 	Retry          RetryPolicy
+	// PartSize is the multipart part size of PutStream (0 =
+	// DefaultPartSize; at least MinPartSize).
+	PartSize int64
 }
 
 // S3 is a Store on an S3-compatible service through minio-go. minio-go's
