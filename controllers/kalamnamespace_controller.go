@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -38,35 +37,12 @@ type KalamNamespaceReconciler struct {
 // Reconcile implements reconcile.Reconciler.
 func (r *KalamNamespaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var kn kalamv1.KalamNamespace
-	if err := r.Get(ctx, req.NamespacedName, &kn); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	orig := kn.DeepCopy()
-	switch {
-	case unmanaged(&kn):
-		if err := setFinalizer(ctx, r.Client, &kn, false); err != nil {
-			return ctrl.Result{}, err
-		}
-		if !kn.DeletionTimestamp.IsZero() {
-			return ctrl.Result{}, nil
-		}
-		kalamv1.MarkUnknown(&kn, kalamv1.ReasonUnmanaged, "kalamdb.io/managed is \"false\": the operator no longer manages this namespace")
-		return finish(ctx, r.Client, r.Recorder, "KalamNamespace", orig, &kn, ctrl.Result{}, nil)
-	case paused(&kn):
-		kalamv1.MarkUnknown(&kn, kalamv1.ReasonPaused, "reconciliation is paused by the kalamdb.io/reconcile annotation")
-		return finish(ctx, r.Client, r.Recorder, "KalamNamespace", orig, &kn, ctrl.Result{}, nil)
-	case !kn.DeletionTimestamp.IsZero():
-		res, err := r.delete(ctx, &kn)
-		if err == nil || apierrors.IsNotFound(err) {
-			return res, client.IgnoreNotFound(err)
-		}
-		return finish(ctx, r.Client, r.Recorder, "KalamNamespace", orig, &kn, res, err)
-	}
-	if err := setFinalizer(ctx, r.Client, &kn, kn.Spec.DeletionPolicy == kalamv1.DeletionDelete); err != nil {
-		return ctrl.Result{}, err
-	}
-	res, err := r.reconcile(ctx, &kn)
-	return finish(ctx, r.Client, r.Recorder, "KalamNamespace", orig, &kn, res, err)
+	return reconcileManaged(ctx, r.Client, r.Recorder, req, managedReconcile{
+		kind: "KalamNamespace", noun: "namespace", obj: &kn,
+		keepFinalizer: func() bool { return kn.Spec.DeletionPolicy == kalamv1.DeletionDelete },
+		remove:        func(ctx context.Context) (ctrl.Result, error) { return r.delete(ctx, &kn) },
+		apply:         func(ctx context.Context) (ctrl.Result, error) { return r.reconcile(ctx, &kn) },
+	})
 }
 
 func (r *KalamNamespaceReconciler) reconcile(ctx context.Context, kn *kalamv1.KalamNamespace) (ctrl.Result, error) {
@@ -74,18 +50,8 @@ func (r *KalamNamespaceReconciler) reconcile(ctx context.Context, kn *kalamv1.Ka
 	if !identRE.MatchString(name) {
 		return ctrl.Result{}, permanent(kalamv1.ReasonInvalidSpec, "namespace name %q is not a KalamDB identifier (^[a-z][a-z0-9_]{0,63}$); set spec.name", name)
 	}
-	kc, err := getCluster(ctx, r.Client, kn.Namespace, kn.Spec.ClusterRef.Name)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if other, err := r.conflict(ctx, kn); err != nil {
-		return ctrl.Result{}, err
-	} else if other != "" {
-		kalamv1.SetCondition(kn, kalamv1.ConditionConflict, metav1.ConditionTrue, kalamv1.ReasonConflict, "namespace "+name+" is already managed by KalamNamespace "+other)
-		return ctrl.Result{}, permanent(kalamv1.ReasonConflict, "namespace %s is already managed by KalamNamespace %s", name, other)
-	}
-	kalamv1.SetCondition(kn, kalamv1.ConditionConflict, metav1.ConditionFalse, kalamv1.ReasonNoConflict, "")
-	dp, err := r.DataPlane.Connect(ctx, kc)
+	kc, dp, err := connectUnclaimed(ctx, r.Client, r.DataPlane, kn, kn.Spec.ClusterRef.Name, "KalamNamespace", "namespace "+name,
+		func(ctx context.Context) (string, error) { return r.conflict(ctx, kn) })
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -36,50 +35,17 @@ type KalamTableReconciler struct {
 // Reconcile implements reconcile.Reconciler.
 func (r *KalamTableReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var kt kalamv1.KalamTable
-	if err := r.Get(ctx, req.NamespacedName, &kt); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	orig := kt.DeepCopy()
-	switch {
-	case unmanaged(&kt):
-		if err := setFinalizer(ctx, r.Client, &kt, false); err != nil {
-			return ctrl.Result{}, err
-		}
-		if !kt.DeletionTimestamp.IsZero() {
-			return ctrl.Result{}, nil
-		}
-		kalamv1.MarkUnknown(&kt, kalamv1.ReasonUnmanaged, "kalamdb.io/managed is \"false\": the operator no longer manages this table")
-		return finish(ctx, r.Client, r.Recorder, "KalamTable", orig, &kt, ctrl.Result{}, nil)
-	case paused(&kt):
-		kalamv1.MarkUnknown(&kt, kalamv1.ReasonPaused, "reconciliation is paused by the kalamdb.io/reconcile annotation")
-		return finish(ctx, r.Client, r.Recorder, "KalamTable", orig, &kt, ctrl.Result{}, nil)
-	case !kt.DeletionTimestamp.IsZero():
-		res, err := r.delete(ctx, &kt)
-		if err == nil || apierrors.IsNotFound(err) {
-			return res, client.IgnoreNotFound(err)
-		}
-		return finish(ctx, r.Client, r.Recorder, "KalamTable", orig, &kt, res, err)
-	}
-	if err := setFinalizer(ctx, r.Client, &kt, kt.Spec.DeletionPolicy == kalamv1.DeletionDelete); err != nil {
-		return ctrl.Result{}, err
-	}
-	res, err := r.reconcile(ctx, &kt)
-	return finish(ctx, r.Client, r.Recorder, "KalamTable", orig, &kt, res, err)
+	return reconcileManaged(ctx, r.Client, r.Recorder, req, managedReconcile{
+		kind: "KalamTable", noun: "table", obj: &kt,
+		keepFinalizer: func() bool { return kt.Spec.DeletionPolicy == kalamv1.DeletionDelete },
+		remove:        func(ctx context.Context) (ctrl.Result, error) { return r.delete(ctx, &kt) },
+		apply:         func(ctx context.Context) (ctrl.Result, error) { return r.reconcile(ctx, &kt) },
+	})
 }
 
 func (r *KalamTableReconciler) reconcile(ctx context.Context, kt *kalamv1.KalamTable) (ctrl.Result, error) {
-	kc, err := getCluster(ctx, r.Client, kt.Namespace, kt.Spec.ClusterRef.Name)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if other, err := r.conflict(ctx, kt); err != nil {
-		return ctrl.Result{}, err
-	} else if other != "" {
-		kalamv1.SetCondition(kt, kalamv1.ConditionConflict, metav1.ConditionTrue, kalamv1.ReasonConflict, "table "+kt.QualifiedName()+" is already managed by KalamTable "+other)
-		return ctrl.Result{}, permanent(kalamv1.ReasonConflict, "table %s is already managed by KalamTable %s", kt.QualifiedName(), other)
-	}
-	kalamv1.SetCondition(kt, kalamv1.ConditionConflict, metav1.ConditionFalse, kalamv1.ReasonNoConflict, "")
-	dp, err := r.DataPlane.Connect(ctx, kc)
+	kc, dp, err := connectUnclaimed(ctx, r.Client, r.DataPlane, kt, kt.Spec.ClusterRef.Name, "KalamTable", "table "+kt.QualifiedName(),
+		func(ctx context.Context) (string, error) { return r.conflict(ctx, kt) })
 	if err != nil {
 		return ctrl.Result{}, err
 	}

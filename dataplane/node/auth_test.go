@@ -55,10 +55,7 @@ func mustJSON(t *testing.T, v any) []byte {
 func TestRootWithoutPasswordOnlyFromLocalhost(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.Auth.RootPassword = ""
-	n, err := Start(cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := startNodeCfg(t, cfg)
 	defer n.Close()
 	c := login(t, n, "root", "") // the test client connects over loopback
 	mustSQL(t, c, `CREATE NAMESPACE ok`)

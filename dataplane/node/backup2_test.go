@@ -169,10 +169,7 @@ func TestBackupPausesOrphanJanitor(t *testing.T) {
 	dir := t.TempDir()
 	cfg := coldConfig(dir)
 	cfg.Cold.OrphanGraceSeconds = 0
-	n, err := Start(cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := startNodeCfg(t, cfg)
 	defer n.Close()
 	root := login(t, n, "root", rootPW)
 	mustSQL(t, root, `CREATE NAMESPACE app;

@@ -17,10 +17,7 @@ func TestColdTierPointLookupPruningAndJanitor(t *testing.T) {
 	dir := t.TempDir()
 	cfg := coldConfig(dir)
 	cfg.Cold.OrphanGraceSeconds = 0
-	n, err := Start(cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := startNodeCfg(t, cfg)
 	defer n.Close()
 	root := login(t, n, "root", rootPW)
 	mustSQL(t, root, `CREATE NAMESPACE j; CREATE SHARED TABLE j.t (id BIGINT PRIMARY KEY, v TEXT)`)

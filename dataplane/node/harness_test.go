@@ -30,7 +30,13 @@ func testConfig(dir string) config.Config {
 // startNode starts an in-process server in dir.
 func startNode(t *testing.T, dir string) *Node {
 	t.Helper()
-	n, err := Start(testConfig(dir), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return startNodeCfg(t, testConfig(dir))
+}
+
+// startNodeCfg starts an in-process server with cfg; the caller closes it.
+func startNodeCfg(t *testing.T, cfg config.Config) *Node {
+	t.Helper()
+	n, err := Start(cfg, quietLog())
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}

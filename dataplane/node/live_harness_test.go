@@ -301,10 +301,7 @@ func startNodeWith(t *testing.T, mutate func(*config.Config)) *Node {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	n, err := Start(cfg, quietLog())
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	n := startNodeCfg(t, cfg)
 	t.Cleanup(func() { n.Close() })
 	return n
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 )
@@ -50,16 +49,9 @@ func (e *Engine) aggIndexScan(ctx context.Context, sess *Session, r *aggRun, lo,
 	_, scope := scopeOf(sess, t)
 	snap := e.db.NewSnapshot()
 	defer snap.Close()
-	g := uint16(scope[0])<<8 | uint16(scope[1])
-	set, err := engine.ReadIndexSet(snap, g, t.ID)
-	if err != nil || set == nil {
-		return err != nil, err
-	}
-	var spec *engine.IndexSpec
-	for i := range set.Indexes {
-		if set.Indexes[i].ColumnID == col.ID && set.Indexes[i].Ready {
-			spec = &set.Indexes[i]
-		}
+	spec, err := readyIndex(snap, scope, t.ID, col.ID)
+	if err != nil {
+		return true, err
 	}
 	if spec == nil {
 		return false, nil

@@ -163,16 +163,9 @@ func (c *kalamCursor) indexFilter(idxNum int, scope []byte) (handled bool, err e
 	if !ok {
 		return false, nil
 	}
-	g := uint16(scope[0])<<8 | uint16(scope[1])
-	set, err := engine.ReadIndexSet(cs.snap, g, c.t.table.ID)
-	if err != nil || set == nil {
-		return err != nil, err
-	}
-	var spec *engine.IndexSpec
-	for i := range set.Indexes {
-		if set.Indexes[i].ColumnID == col.ID && set.Indexes[i].Ready {
-			spec = &set.Indexes[i]
-		}
+	spec, err := readyIndex(cs.snap, scope, c.t.table.ID, col.ID)
+	if err != nil {
+		return true, err
 	}
 	if spec == nil {
 		return false, nil
@@ -385,4 +378,23 @@ func indexSignature(t *catalog.Table) uint32 {
 		return 0
 	}
 	return h.Sum32()
+}
+
+// readyIndex returns the ready index on column col of table in the index
+// set of scope's data group as the snapshot r sees it, or nil (no set, no
+// such index, or not ready yet): the catalog a plan was made from can be
+// older or newer than the snapshot, so the snapshot decides.
+func readyIndex(r pebble.Reader, scope []byte, table, col uint32) (*engine.IndexSpec, error) {
+	g := uint16(scope[0])<<8 | uint16(scope[1])
+	set, err := engine.ReadIndexSet(r, g, table)
+	if err != nil || set == nil {
+		return nil, err
+	}
+	var spec *engine.IndexSpec
+	for i := range set.Indexes {
+		if set.Indexes[i].ColumnID == col && set.Indexes[i].Ready {
+			spec = &set.Indexes[i]
+		}
+	}
+	return spec, nil
 }

@@ -101,15 +101,40 @@ func row(id int) (user, conv, body, created string) {
 		time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(id) * time.Second).Format(time.RFC3339)
 }
 
-func run(ctx context.Context, url, user, password string, nrows int) error {
+// setupBench logs in as user and recreates the empty bench.messages USER
+// table every workload starts from.
+func setupBench(ctx context.Context, url, user, password string) (*client.Client, error) {
 	root := client.New(url)
 	if _, err := root.Login(ctx, user, password); err != nil {
-		return err
+		return nil, err
 	}
 	setup := `CREATE NAMESPACE IF NOT EXISTS bench;
 		DROP TABLE IF EXISTS bench.messages;
 		CREATE USER TABLE bench.messages (id BIGINT PRIMARY KEY, user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, body TEXT NOT NULL, created_at TIMESTAMP NOT NULL)`
 	if _, err := root.SQL(ctx, setup); err != nil {
+		return nil, err
+	}
+	return root, nil
+}
+
+// insertBatch is the 1000-row INSERT of batch b: rows b*1000+1 .. b*1000+1000.
+func insertBatch(b int) string {
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO bench.messages (id, user_id, conversation_id, body, created_at) VALUES ")
+	for i := 0; i < 1000; i++ {
+		id := b*1000 + i + 1
+		u, c, bd, t := row(id)
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, "(%d,'%s','%s','%s','%s')", id, u, c, bd, t)
+	}
+	return sb.String()
+}
+
+func run(ctx context.Context, url, user, password string, nrows int) error {
+	root, err := setupBench(ctx, url, user, password)
+	if err != nil {
 		return err
 	}
 	// W1: serial single-row inserts.
@@ -138,19 +163,8 @@ func run(ctx context.Context, url, user, password string, nrows int) error {
 			return err
 		}
 	}
-	var sb strings.Builder
 	st, err = timed(nrows/1000, func(b int) error {
-		sb.Reset()
-		sb.WriteString("INSERT INTO bench.messages (id, user_id, conversation_id, body, created_at) VALUES ")
-		for i := 0; i < 1000; i++ {
-			id := b*1000 + i + 1
-			u, c, bd, t := row(id)
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, "(%d,'%s','%s','%s','%s')", id, u, c, bd, t)
-		}
-		_, err := users[(b*1000)/per].SQL(ctx, sb.String())
+		_, err := users[(b*1000)/per].SQL(ctx, insertBatch(b))
 		return err
 	})
 	if err != nil {

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
-
-	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
 )
 
 // runW4Index reproduces ../shared/peerbench's KalamDB W4 shape: all rows in
@@ -15,29 +12,12 @@ import (
 // CREATE INDEX on user_id, in the same run (peerbench's KalamDB driver
 // recreates its table and creates no index).
 func runW4Index(ctx context.Context, url, user, password string, nrows int) error {
-	root := client.New(url)
-	if _, err := root.Login(ctx, user, password); err != nil {
+	root, err := setupBench(ctx, url, user, password)
+	if err != nil {
 		return err
 	}
-	setup := `CREATE NAMESPACE IF NOT EXISTS bench;
-		DROP TABLE IF EXISTS bench.messages;
-		CREATE USER TABLE bench.messages (id BIGINT PRIMARY KEY, user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, body TEXT NOT NULL, created_at TIMESTAMP NOT NULL)`
-	if _, err := root.SQL(ctx, setup); err != nil {
-		return err
-	}
-	var sb strings.Builder
 	for b := 0; b < nrows/1000; b++ {
-		sb.Reset()
-		sb.WriteString("INSERT INTO bench.messages (id, user_id, conversation_id, body, created_at) VALUES ")
-		for i := 0; i < 1000; i++ {
-			id := b*1000 + i + 1
-			u, c, bd, t := row(id)
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, "(%d,'%s','%s','%s','%s')", id, u, c, bd, t)
-		}
-		if _, err := root.SQL(ctx, sb.String()); err != nil {
+		if _, err := root.SQL(ctx, insertBatch(b)); err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
 	}

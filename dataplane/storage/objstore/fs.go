@@ -45,6 +45,16 @@ func (f *FS) path(key string) (string, error) {
 // the directory, so a crash leaves either the old object or the new one
 // (plus at worst a stray tmp file that List reports and a janitor removes).
 func (f *FS) Put(ctx context.Context, key string, data []byte) error {
+	return f.writeAtomic(ctx, key, func(fh *os.File) error {
+		_, err := fh.Write(data)
+		return err
+	})
+}
+
+// writeAtomic is the crash-safe write shared by Put and PutStream: write
+// fills key.tmp-<random>, which is fsynced, renamed over key, and the
+// directory fsynced. On any failure the tmp file is removed.
+func (f *FS) writeAtomic(ctx context.Context, key string, write func(fh *os.File) error) error {
 	p, err := f.path(key)
 	if err != nil {
 		return err
@@ -63,7 +73,7 @@ func (f *FS) Put(ctx context.Context, key string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("while creating %s: %w", tmp, err)
 	}
-	_, werr := fh.Write(data)
+	werr := write(fh)
 	if werr == nil {
 		werr = fh.Sync()
 	}
@@ -78,6 +88,10 @@ func (f *FS) Put(ctx context.Context, key string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("while renaming %s: %w", tmp, err)
 	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

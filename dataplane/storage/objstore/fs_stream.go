@@ -2,7 +2,6 @@ package objstore
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,62 +9,19 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 )
 
 // PutStream copies r into key.tmp-<random>, fsyncs it, renames it over key
 // and fsyncs the directory (same crash safety as Put, constant memory).
 func (f *FS) PutStream(ctx context.Context, key string, r io.Reader, size int64) error {
-	p, err := f.path(key)
-	if err != nil {
+	return f.writeAtomic(ctx, key, func(fh *os.File) error {
+		n, err := io.Copy(fh, ctxReader{ctx, r})
+		if err == nil && size >= 0 && n != size {
+			err = fmt.Errorf("copied %d bytes, expected %d", n, size)
+		}
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("while creating %s: %w", dir, err)
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	tmp := p + ".tmp-" + hex.EncodeToString(rnd[:])
-	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil {
-		return fmt.Errorf("while creating %s: %w", tmp, err)
-	}
-	n, werr := io.Copy(fh, ctxReader{ctx, r})
-	if werr == nil && size >= 0 && n != size {
-		werr = fmt.Errorf("copied %d bytes, expected %d", n, size)
-	}
-	if werr == nil {
-		werr = fh.Sync()
-	}
-	if cerr := fh.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("while writing %s: %w", tmp, werr)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("while renaming %s: %w", tmp, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("while syncing %s: %w", dir, err)
-	}
-	return nil
+	})
 }
 
 // GetStream opens the object's file.
