@@ -105,13 +105,9 @@ func aggValueOK(k aggKind, t datatype.Type) bool {
 	return false
 }
 
-// matchAggQuery recognises the pushdown shape in SQL text.
-func (e *Engine) matchAggQuery(sess *Session, text string, params []any) (*aggQuery, bool) {
-	if aggPushdownOff.Load() {
-		return nil, false
-	}
-	toks, err := parse.Lex(text)
-	if err != nil || len(toks) < 7 {
+// matchAggQuery recognises the pushdown shape in a SELECT (text and its tokens).
+func (e *Engine) matchAggQuery(sess *Session, text string, toks []parse.Token, params []any) (*aggQuery, bool) {
+	if aggPushdownOff.Load() || len(toks) < 7 {
 		return nil, false
 	}
 	i := 0

@@ -23,6 +23,12 @@ func autoParameterize(text string, params []any) (string, []any) {
 	if err != nil {
 		return text, params
 	}
+	return autoParameterizeTokens(text, toks, params)
+}
+
+// autoParameterizeTokens is autoParameterize over text already lexed into
+// toks (execSelect lexes once for the fast paths and this rewrite).
+func autoParameterizeTokens(text string, toks []parse.Token, params []any) (string, []any) {
 	next := len(params)
 	for _, t := range toks {
 		if t.Kind == parse.TokParam {

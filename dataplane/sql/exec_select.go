@@ -156,19 +156,24 @@ func (e *Engine) rewrite(sess *Session, text string) (*parse.Rewritten, *resolve
 }
 
 func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, params []any) (*Result, error) {
-	if q, ok := e.matchPointQuery(sess, text, params); ok {
-		res, err := e.runPointQuery(sess, q)
-		if err != errNotFastPath {
-			return res, err
+	// One lexing serves the point-lookup and aggregate fast paths and the
+	// literal auto-parameterisation; text that does not lex goes straight to
+	// the rewriter, which reports the error.
+	if toks, err := parse.Lex(text); err == nil {
+		if q, ok := e.matchPointQuery(sess, toks, params); ok {
+			res, err := e.runPointQuery(sess, q)
+			if err != errNotFastPath {
+				return res, err
+			}
 		}
-	}
-	if q, ok := e.matchAggQuery(sess, text, params); ok {
-		res, err := e.runAggQuery(ctx, sess, q)
-		if !errors.Is(err, errNotFastPath) {
-			return res, err
+		if q, ok := e.matchAggQuery(sess, text, toks, params); ok {
+			res, err := e.runAggQuery(ctx, sess, q)
+			if !errors.Is(err, errNotFastPath) {
+				return res, err
+			}
 		}
+		text, params = autoParameterizeTokens(text, toks, params)
 	}
-	text, params = autoParameterize(text, params)
 	rw, r, err := e.rewrite(sess, text)
 	if err != nil {
 		return nil, err

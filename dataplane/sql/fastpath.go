@@ -43,13 +43,9 @@ type pointQuery struct {
 	limit0 bool
 }
 
-// matchPointQuery recognises the fast-path shape in SQL text.
-func (e *Engine) matchPointQuery(sess *Session, text string, params []any) (*pointQuery, bool) {
-	if !fastPathEnabled {
-		return nil, false
-	}
-	toks, err := parse.Lex(text)
-	if err != nil || len(toks) < 8 {
+// matchPointQuery recognises the fast-path shape in a SELECT's tokens.
+func (e *Engine) matchPointQuery(sess *Session, toks []parse.Token, params []any) (*pointQuery, bool) {
+	if !fastPathEnabled || len(toks) < 8 {
 		return nil, false
 	}
 	i := 0
