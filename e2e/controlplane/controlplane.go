@@ -15,12 +15,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -29,6 +27,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kalamdb/kalamdb-k8s/internal/testtools"
 )
 
 // Options configures Start. Zero values pick defaults.
@@ -89,21 +89,13 @@ type proc struct {
 func BinDir() (string, error) { return binDirOnce() }
 
 var binDirOnce = sync.OnceValues(func() (string, error) {
-	tools := os.Getenv("KALAMDB_TOOLS")
-	if tools == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
-		}
-		tools = filepath.Join(home, ".cache", "kalamdb-tools")
+	bin, err := testtools.BinDir()
+	if err != nil {
+		return "", err
 	}
-	bin := filepath.Join(tools, "bin")
 	for _, script := range []string{"etcd.sh", "kube.sh"} {
-		cmd := exec.Command("bash", filepath.Join(RepoRoot(), "hack", script), bin)
-		cmd.Env = append(os.Environ(), "KUBE_BINS=kube-apiserver kube-controller-manager kubectl")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("hack/%s: %w", script, err)
+		if err := testtools.RunHack(script, []string{"KUBE_BINS=kube-apiserver kube-controller-manager kubectl"}, bin); err != nil {
+			return "", err
 		}
 	}
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kubectl"} {
@@ -114,21 +106,11 @@ var binDirOnce = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-// RepoRoot is the module root (this file lives in e2e/controlplane).
-func RepoRoot() string {
-	_, self, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(self), "..", ".."))
-}
+// RepoRoot is the module root.
+func RepoRoot() string { return testtools.RepoRoot() }
 
 // FreePort returns a currently free TCP port on 127.0.0.1.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return testtools.FreePort() }
 
 // Start brings the control plane up and waits until the apiserver answers
 // /readyz and the controller manager is running. On error everything already

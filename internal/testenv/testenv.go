@@ -9,18 +9,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/kalamdb/kalamdb-k8s/internal/testtools"
 )
 
-// RepoRoot is the module root (found from this file's path).
-func RepoRoot() string {
-	_, self, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(self), "..", "..")
-}
+// RepoRoot is the module root.
+func RepoRoot() string { return testtools.RepoRoot() }
 
 // Assets returns the KUBEBUILDER_ASSETS directory: the environment's when
 // set, else the one hack/envtest.sh builds (idempotent, fast when built).

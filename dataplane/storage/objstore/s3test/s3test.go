@@ -23,13 +23,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore"
+	"github.com/kalamdb/kalamdb-k8s/internal/testtools"
 )
 
 // Credentials of every test server.
@@ -42,23 +42,15 @@ var binaryOnce = sync.OnceValues(func() (string, error) {
 	if p := os.Getenv("KALAMDB_MINIO_BIN"); p != "" {
 		return p, nil
 	}
-	home, err := os.UserHomeDir()
+	dir, err := testtools.BinDir()
 	if err != nil {
 		return "", err
 	}
-	tools := os.Getenv("KALAMDB_TOOLS")
-	if tools == "" {
-		tools = filepath.Join(home, ".cache", "kalamdb-tools")
-	}
-	bin := filepath.Join(tools, "bin", "minio")
 	// hack/minio.sh is idempotent and fast when the pinned binary exists.
-	_, self, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(self), "..", "..", "..", "..", "hack", "minio.sh")
-	cmd := exec.Command("bash", script, filepath.Join(tools, "bin"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("hack/minio.sh: %w", err)
+	if err := testtools.RunHack("minio.sh", nil, dir); err != nil {
+		return "", err
 	}
+	bin := filepath.Join(dir, "minio")
 	if _, err := os.Stat(bin); err != nil {
 		return "", fmt.Errorf("minio binary missing after hack/minio.sh: %w", err)
 	}
@@ -83,18 +75,9 @@ type Server struct {
 	client *http.Client
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // Start launches MinIO on a free loopback port with data in dir.
 func Start(dir string) (*Server, error) {
-	port, err := freePort()
+	port, err := testtools.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +89,7 @@ func Start(dir string) (*Server, error) {
 // 127.0.0.1 generated here (written to <dir>/certs, passed with
 // --certs-dir); CAPEM holds it for clients to trust.
 func StartTLS(dir string) (*Server, error) {
-	port, err := freePort()
+	port, err := testtools.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +151,7 @@ func (s *Server) Restart() error {
 	if err != nil {
 		return err
 	}
-	console, err := freePort()
+	console, err := testtools.FreePort()
 	if err != nil {
 		return err
 	}
