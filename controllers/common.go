@@ -150,6 +150,22 @@ func olderThan(a, b client.Object) bool {
 	return a.GetName() < b.GetName()
 }
 
+// olderClaimant returns the name of an item other than self that claims the
+// same database object (same reports it) and is older than self, or "": the
+// newcomer of two claimants gets the Conflict condition.
+func olderClaimant[E any, P interface {
+	*E
+	client.Object
+}](items []E, self client.Object, same func(P) bool) string {
+	for i := range items {
+		o := P(&items[i])
+		if o.GetUID() != self.GetUID() && same(o) && olderThan(o, self) {
+			return o.GetName()
+		}
+	}
+	return ""
+}
+
 func hasFinalizer(o client.Object) bool { return controllerutil.ContainsFinalizer(o, Finalizer) }
 
 func isWait(err error) bool {

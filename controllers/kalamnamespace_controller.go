@@ -89,16 +89,9 @@ func (r *KalamNamespaceReconciler) conflict(ctx context.Context, kn *kalamv1.Kal
 	if err := r.List(ctx, &list, client.InNamespace(kn.Namespace)); err != nil {
 		return "", fmt.Errorf("while listing KalamNamespaces: %w", err)
 	}
-	for i := range list.Items {
-		o := &list.Items[i]
-		if o.UID == kn.UID || o.Spec.ClusterRef.Name != kn.Spec.ClusterRef.Name || o.DatabaseName() != kn.DatabaseName() {
-			continue
-		}
-		if olderThan(o, kn) {
-			return o.Name, nil
-		}
-	}
-	return "", nil
+	return olderClaimant(list.Items, kn, func(o *kalamv1.KalamNamespace) bool {
+		return o.Spec.ClusterRef.Name == kn.Spec.ClusterRef.Name && o.DatabaseName() == kn.DatabaseName()
+	}), nil
 }
 
 // delete runs on a CR being deleted that still carries the finalizer (so

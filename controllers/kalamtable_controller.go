@@ -153,16 +153,9 @@ func (r *KalamTableReconciler) conflict(ctx context.Context, kt *kalamv1.KalamTa
 	if err := r.List(ctx, &list, client.InNamespace(kt.Namespace)); err != nil {
 		return "", fmt.Errorf("while listing KalamTables: %w", err)
 	}
-	for i := range list.Items {
-		o := &list.Items[i]
-		if o.UID == kt.UID || o.Spec.ClusterRef.Name != kt.Spec.ClusterRef.Name || o.QualifiedName() != kt.QualifiedName() {
-			continue
-		}
-		if olderThan(o, kt) {
-			return o.Name, nil
-		}
-	}
-	return "", nil
+	return olderClaimant(list.Items, kt, func(o *kalamv1.KalamTable) bool {
+		return o.Spec.ClusterRef.Name == kt.Spec.ClusterRef.Name && o.QualifiedName() == kt.QualifiedName()
+	}), nil
 }
 
 // delete runs on a CR being deleted that still carries the finalizer. The
