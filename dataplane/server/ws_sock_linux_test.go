@@ -37,6 +37,19 @@ func TestSockRoom(t *testing.T) {
 	}
 	defer srv.Close()
 	s := newSockRoom(srv)
+	// Approved writes are charged to the bound, so small writes in a row
+	// ask the kernel once.
+	for i := range 3 {
+		if !s.room(200) {
+			t.Fatalf("room(200) #%d = false on an empty queue", i)
+		}
+	}
+	if s.ioctls != 1 {
+		t.Errorf("three small approved writes queried TIOCOUTQ %d times, want 1", s.ioctls)
+	}
+	if _, err := srv.Write(make([]byte, 600)); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		n    int
@@ -57,8 +70,13 @@ func TestSockRoom(t *testing.T) {
 			break
 		}
 	}
+	// The refusal above (the large write) forgot the bound, so this asks
+	// the kernel again and sees the full queue.
 	if s.room(512) {
 		t.Error("room(512) = true on a socket whose peer does not read")
+	}
+	if s.unsent != -1 {
+		t.Errorf("bound after a refusal = %d, want -1 (unknown)", s.unsent)
 	}
 	if (&sockRoom{}).room(1) {
 		t.Error("a connection without a socket must never be written inline")
