@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 )
 
@@ -17,7 +18,7 @@ import (
 // delivery.
 //
 // Now a connection with something to write joins a FIFO ready list served
-// by at most maxFlushers short-lived flusher goroutines, which write each
+// by at most maxFlushers() short-lived flusher goroutines, which write each
 // connection's queued frames inline, one connection after the other. While
 // a connection waits its turn, further changes merge into its outbox (one
 // frame carries several rows), so under load the cost per delivery falls on
@@ -33,8 +34,23 @@ import (
 // connection gets its own writer goroutine (writeRun) as before, which may
 // block until write_timeout.
 
-// maxFlushers bounds the goroutines writing ready connections inline.
-const maxFlushers = 2
+// Why one processor is left to the rest of the server: a flusher is a
+// tight loop of write syscalls that return at once, so the processor
+// (Go's P) it runs on never enters the scheduler, and the network poller
+// is consulted only by a processor that runs out of work (or by sysmon,
+// every 10 ms). With every P flushing, the next INSERT's request sat in
+// the kernel until a flusher was preempted: its acknowledgement took
+// 12 ms during a 1,000-connection fan-out, the serial writer slowed down,
+// and each connection was written once per change (1.1 changes per frame).
+// With one P left idle its thread blocks in the poller, the request is
+// served at once, changes arrive while connections still wait their turn
+// and merge into their frames (1.9 per frame), which cut the CPU per
+// delivery by ~35% on both ends and raised the saturation rate from ~80k
+// to ~110k deliveries/s (sitting G, docs/benchmarks.md).
+
+// maxFlushers bounds the goroutines writing ready connections inline:
+// one per processor but one, and at least one.
+func maxFlushers() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
 // inlineMaxWrites bounds the connections an inline dispatch writes on
 // the committing goroutine (live's inline dispatch reaches at most 32).
@@ -42,6 +58,8 @@ const inlineMaxWrites = 32
 
 // flushSet is the ready list of connections waiting for a flusher.
 type flushSet struct {
+	// max is maxFlushers, read once (GOMAXPROCS takes the scheduler lock).
+	max      int
 	mu       sync.Mutex
 	ready    []*wsConn
 	head     int
@@ -56,7 +74,10 @@ type flushSet struct {
 func (f *flushSet) add(wc *wsConn) {
 	f.mu.Lock()
 	f.ready = append(f.ready, wc)
-	start := f.inline == 0 && f.flushers < maxFlushers
+	if f.max == 0 {
+		f.max = maxFlushers()
+	}
+	start := f.inline == 0 && f.flushers < f.max
 	if start {
 		f.flushers++
 	}
@@ -102,7 +123,10 @@ func (f *flushSet) endInline() {
 	}
 	f.mu.Lock()
 	f.inline--
-	start := f.head < len(f.ready) && f.flushers < maxFlushers
+	if f.max == 0 {
+		f.max = maxFlushers()
+	}
+	start := f.head < len(f.ready) && f.flushers < f.max
 	if start {
 		f.flushers++
 	}
