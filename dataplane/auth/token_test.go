@@ -203,3 +203,64 @@ func tamper(t *testing.T, token string) string {
 	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(forged))
 	return strings.Join(parts, ".")
 }
+
+// TestVerifyCache checks that a cached verification answers exactly like
+// the parser: the clock-dependent checks are redone on every hit, and a
+// cached token vouches for no other string.
+func TestVerifyCache(t *testing.T) {
+	now := testNow
+	iss := NewTokenIssuer(testSecret, time.Hour)
+	iss.now = func() time.Time { return now }
+	tok, exp, err := iss.Issue("alice", RoleUser, TokenTypeAccess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := iss.Verify(tok, TokenTypeAccess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := iss.verified[tok]; !ok {
+		t.Fatal("a successful verification was not cached")
+	}
+	again, err := iss.Verify(tok, TokenTypeAccess)
+	if err != nil || again != first {
+		t.Fatalf("cached Verify = %+v, %v; want %+v", again, err, first)
+	}
+	if _, err := iss.Verify(tok, TokenTypeRefresh); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("cached token verified as the wrong type: err = %v", err)
+	}
+	// A different string (tampered signature) is never answered from the
+	// cache entry of the original.
+	tampered := tok[:len(tok)-2] + map[bool]string{true: "AA", false: "BB"}[!strings.HasSuffix(tok, "AA")]
+	if _, err := iss.Verify(tampered, TokenTypeAccess); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("tampered token: err = %v, want ErrInvalidToken", err)
+	}
+	// Within the leeway after expiry: still valid; past it: expired, and
+	// the entry is gone.
+	now = exp.Add(59 * time.Second)
+	if _, err := iss.Verify(tok, TokenTypeAccess); err != nil {
+		t.Errorf("within leeway: %v", err)
+	}
+	now = exp.Add(61 * time.Second)
+	if _, err := iss.Verify(tok, TokenTypeAccess); !errors.Is(err, ErrTokenExpired) {
+		t.Errorf("past expiry: err = %v, want ErrTokenExpired", err)
+	}
+	if _, ok := iss.verified[tok]; ok {
+		t.Error("an expired token stayed in the cache")
+	}
+	// The cache is bounded.
+	now = testNow
+	for i := range verifiedMax + 10 {
+		tk, _, err := iss.Issue("u"+strings.Repeat("x", i%7)+string(rune('a'+i%26)), RoleUser, TokenTypeAccess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Millisecond) // distinct iat_ms, distinct tokens
+		if _, err := iss.Verify(tk, TokenTypeAccess); err != nil {
+			t.Fatal(err)
+		}
+		if len(iss.verified) > verifiedMax {
+			t.Fatalf("cache holds %d entries, bound %d", len(iss.verified), verifiedMax)
+		}
+	}
+}
