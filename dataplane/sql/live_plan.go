@@ -69,6 +69,8 @@ type LivePlan struct {
 	eq liveEq
 	// clock is set when the condition reads the clock (live_eq.go).
 	clock bool
+	// fast is the condition in native form when it has one (live_fast.go).
+	fast []fastTerm
 }
 
 // ProjectionKey identifies how rows are encoded: plans with equal keys
@@ -180,6 +182,7 @@ func (e *Engine) PlanLive(sess Session, text string) (*LivePlan, error) {
 		return nil, err
 	}
 	p.findEq()
+	p.compileFast()
 	// Prepare the page statement now, so an unknown column or function is
 	// an INVALID_SQL answer to subscribe rather than a failed first batch.
 	err = e.pool.with(context.Background(), func(cs *connState) error {

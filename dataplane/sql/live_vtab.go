@@ -244,13 +244,6 @@ func (m *LiveMatcher) Match(ctx context.Context, p *LivePlan, raw []byte, seq ui
 	if p.filterSQL == "" {
 		return true, nil
 	}
-	if err := m.ensureVTab(ctx, p.vtab, p.Table); err != nil {
-		return false, err
-	}
-	st, err := m.stmt(ctx, p.filterSQL)
-	if err != nil {
-		return false, err
-	}
 	n := len(p.Table.Columns)
 	if cap(m.offs) < n {
 		m.offs = make([]int32, n)
@@ -259,6 +252,18 @@ func (m *LiveMatcher) Match(ctx context.Context, p *LivePlan, raw []byte, seq ui
 	h, err := rowcodec.Index(raw, p.posByID, m.offs)
 	if err != nil {
 		return false, fmt.Errorf("while decoding a row of %s: %w", p.Table.QualifiedName(), err)
+	}
+	if p.fast != nil && liveFastEnabled {
+		if ok, decided := p.fastMatch(raw, m.offs, h.SchemaVersion); decided {
+			return ok, nil
+		}
+	}
+	if err := m.ensureVTab(ctx, p.vtab, p.Table); err != nil {
+		return false, err
+	}
+	st, err := m.stmt(ctx, p.filterSQL)
+	if err != nil {
+		return false, err
 	}
 	m.ver, m.proj = h.SchemaVersion, p.proj
 	m.cur, m.curTable, m.seq = raw, p.Table.ID, seq

@@ -1,0 +1,170 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
+)
+
+// TestLiveFastAgreesWithSQLite is the differential test behind
+// live_fast.go: generated conditions (fast shapes, and near misses that
+// must stay on SQLite) over generated rows (NULLs, extreme integers,
+// byte-order edge strings, columns missing from rows stored before an
+// ALTER TABLE ADD COLUMN ... DEFAULT) give the same answer with and
+// without the native evaluation.
+func TestLiveFastAgreesWithSQLite(t *testing.T) {
+	e := newTestEngine(t)
+	exec(t, e, rootSess, `CREATE NAMESPACE app; CREATE USER TABLE app.t (id BIGINT PRIMARY KEY, a INT, b BIGINT, sm SMALLINT, s TEXT, u TEXT, f DOUBLE)`)
+	exec(t, e, rootSess, `ALTER TABLE app.t ADD COLUMN d INT DEFAULT 5`)
+	tbl, _ := e.cat.Table("app", "t")
+	col := func(name string) uint32 { return tbl.Columns[tbl.ColumnIndex(name)].ID }
+
+	rng := rand.New(rand.NewPCG(7, 11))
+	ints := []any{nil, int64(-6), int64(-5), int64(0), int64(3), int64(7), int64(8), int64(math.MaxInt64), int64(math.MinInt64)}
+	strs := []any{nil, "", "a", "abc", "abd", "ab", "b", "A", "é", "5", "3"}
+	var rows [][]byte
+	for i := range 60 {
+		cols := []rowcodec.Column{{ID: col("id"), Value: int64(i)}}
+		for _, c := range []struct {
+			name string
+			vals []any
+		}{{"a", ints}, {"b", ints}, {"sm", ints}, {"s", strs}, {"u", strs}, {"d", ints}} {
+			v := c.vals[rng.IntN(len(c.vals))]
+			if v == nil && rng.IntN(2) == 0 {
+				continue // absent rather than an explicit NULL
+			}
+			cols = append(cols, rowcodec.Column{ID: col(c.name), Value: v})
+		}
+		cols = append(cols, rowcodec.Column{ID: col("f"), Value: 2.5})
+		// Rows stored before the ALTER have no d: they read its default.
+		ver := tbl.SchemaVersion
+		if i%3 == 0 {
+			ver--
+			kept := cols[:0]
+			for _, c := range cols {
+				if c.ID != col("d") {
+					kept = append(kept, c)
+				}
+			}
+			cols = kept
+		}
+		row, err := rowcodec.Encode(uint64(100+i), false, ver, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, row)
+	}
+
+	intCols := []string{"a", "b", "sm", "d", "id"}
+	textCols := []string{"s", "u"}
+	ops := []string{"=", "==", "<>", "!=", "<", "<=", ">", ">="}
+	intLits := []string{"-5", "- 5", "0", "3", "7", "9223372036854775807", "-9223372036854775808", "007"}
+	strLits := []string{"''", "'a'", "'abc'", "'ab'", "'b'", "'A'", "'é'", "'5'"}
+	term := func() string {
+		switch rng.IntN(12) {
+		case 0:
+			return textCols[rng.IntN(2)] + " IS NULL"
+		case 1:
+			return intCols[rng.IntN(len(intCols))] + " IS NOT NULL"
+		case 2: // mixed classes: SQLite applies affinity, must not be fast
+			return fmt.Sprintf("%s %s %s", intCols[rng.IntN(len(intCols))], ops[rng.IntN(len(ops))], strLits[rng.IntN(len(strLits))])
+		case 3:
+			return fmt.Sprintf("%s %s %s", textCols[rng.IntN(2)], ops[rng.IntN(len(ops))], intLits[rng.IntN(len(intLits))])
+		case 4: // literal on the left
+			return fmt.Sprintf("%s %s %s", intLits[rng.IntN(len(intLits))], ops[rng.IntN(len(ops))], intCols[rng.IntN(len(intCols))])
+		case 5: // near misses: floats, functions, column pairs, _seq, DOUBLE
+			return []string{"a = 3.0", "abs(a) = 3", "a = b", "s < u", "_seq > 120", "f > 2", "s = 'a' COLLATE NOCASE", "(a = 3)", "a = 1e1", "a = 0x7"}[rng.IntN(10)]
+		case 6, 7, 8:
+			return fmt.Sprintf("%s %s %s", textCols[rng.IntN(2)], ops[rng.IntN(len(ops))], strLits[rng.IntN(len(strLits))])
+		default:
+			return fmt.Sprintf("%s %s %s", intCols[rng.IntN(len(intCols))], ops[rng.IntN(len(ops))], intLits[rng.IntN(len(intLits))])
+		}
+	}
+
+	m, err := e.NewLiveMatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	fastPlans, decidedFast := 0, 0
+	defer func() { liveFastEnabled = true }()
+	for range 500 {
+		parts := make([]string, 1+rng.IntN(3))
+		for i := range parts {
+			parts[i] = term()
+		}
+		where := strings.Join(parts, " AND ")
+		if rng.IntN(10) == 0 {
+			where = strings.Join(parts, " OR ") // never fast
+		}
+		p, err := e.PlanLive(rootSess, "SELECT * FROM app.t WHERE "+where)
+		if err != nil {
+			t.Fatalf("plan %q: %v", where, err)
+		}
+		if p.fast != nil {
+			fastPlans++
+		}
+		for _, row := range rows {
+			liveFastEnabled = false
+			want, werr := m.Match(ctx, p, row, 1)
+			liveFastEnabled = true
+			got, gerr := m.Match(ctx, p, row, 1)
+			if got != want || (gerr == nil) != (werr == nil) {
+				t.Fatalf("WHERE %s: native %v (%v), SQLite %v (%v) on row %x", where, got, gerr, want, werr, row)
+			}
+			if p.fast != nil {
+				n := len(p.Table.Columns)
+				offs := make([]int32, n)
+				h, _ := rowcodec.Index(row, p.posByID, offs)
+				if _, decided := p.fastMatch(row, offs, h.SchemaVersion); decided {
+					decidedFast++
+				}
+			}
+		}
+	}
+	// The comparison means something only if both paths were exercised.
+	if fastPlans < 150 || decidedFast < 5000 {
+		t.Fatalf("only %d fast plans and %d natively decided rows: the generator no longer exercises the fast path", fastPlans, decidedFast)
+	}
+	t.Logf("%d of 500 conditions fast, %d rows decided natively", fastPlans, decidedFast)
+}
+
+// TestLiveFastShapes pins which conditions get the native form.
+func TestLiveFastShapes(t *testing.T) {
+	for _, c := range []struct {
+		where string
+		fast  bool
+	}{
+		{"n > 1", true},
+		{"thread_id = 't42' AND n >= -3 AND role <> 'tool'", true},
+		{"3 < n", true},
+		{"role IS NULL AND n IS NOT NULL", true},
+		{`"thread_id" = 't42'`, true},
+		{"n = '3'", false},
+		{"thread_id = 42", false},
+		{"n = 3.0", false},
+		{"n > 1 OR n < 0", false},
+		{"(n > 1)", false},
+		{"NOT n > 1", false},
+		{"n BETWEEN 1 AND 3", false},
+		{"thread_id = 't42' COLLATE NOCASE", false},
+		{"thread_id LIKE 't%'", false},
+		{"n IN (1, 2)", false},
+		{"_seq > 5", false},
+		{"n = n", false},
+		{"thread_id = \"t42\"", false},
+		{"n = 99999999999999999999", false},
+		{"", false},
+	} {
+		_, p, _ := liveFixture(t, c.where)
+		if got := p.fast != nil; got != c.fast {
+			t.Errorf("%q: fast %v, want %v", c.where, got, c.fast)
+		}
+	}
+}
