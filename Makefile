@@ -36,15 +36,20 @@ test: tools e2e-bins
 	KUBEBUILDER_ASSETS="$$(bash hack/envtest.sh)" $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz-short
 
-## fuzz-short: the SQL front-end fuzz target for a bounded time (part of `make test`)
+## fuzz-short: the SQL front-end and WebSocket MessagePack fuzz targets for a bounded time
+## (part of `make test`)
 fuzz-short:
 	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s
+	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime 3s
+	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 3s
 
-## fuzz: longer fuzzing of the SQL front end (FUZZTIME=5m by default)
+## fuzz: longer fuzzing of the SQL front end and the MessagePack transcoder (FUZZTIME=5m by default)
 FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
 
 ## manifests: CRDs into config/crd/bases and the operator's ClusterRole into config/rbac
 manifests:

@@ -135,7 +135,7 @@ func TestLiveAuth(t *testing.T) {
 	}{
 		{"bad token", map[string]any{"type": "authenticate", "method": "jwt", "token": "nope"}, "UNAUTHORIZED"},
 		{"subscribe first", map[string]any{"type": "subscribe", "subscription": map[string]any{"id": "s", "sql": "SELECT 1"}}, "AUTH_REQUIRED"},
-		{"msgpack", map[string]any{"type": "authenticate", "method": "jwt", "token": alice.Token, "protocol": map[string]string{"serialization": "msgpack"}}, "UNSUPPORTED"},
+		{"unknown serialization", map[string]any{"type": "authenticate", "method": "jwt", "token": alice.Token, "protocol": map[string]string{"serialization": "cbor"}}, "UNSUPPORTED"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := dialRaw(t, n, nil)

@@ -116,6 +116,18 @@ type wsConn struct {
 	tokens   float64
 	tokensAt time.Time
 
+	// msgpack: MessagePack was negotiated (set by login before it queues
+	// auth_success). Client binary frames are accepted from then on; the
+	// writer switches once it has written auth_success (mpActive).
+	msgpack atomic.Bool
+	// mpActive: the writer has written auth_success to a msgpack client,
+	// so every later frame is transcoded. Only the holder of the
+	// connection's writer slot touches it (like sock).
+	mpActive bool
+	// rbuf is the reader's scratch for transcoding a binary frame to JSON
+	// (handle runs one message at a time).
+	rbuf []byte
+
 	wmu     sync.Mutex
 	writing bool // a writer goroutine runs
 	pending bool // pushed while the writer was running
@@ -239,24 +251,29 @@ func (wc *wsConn) serve(ctx context.Context, up upgradeInfo) {
 			wc.fatalAuth(live.CodeAuthRequired, "only Authorization: Bearer <jwt> is accepted")
 			return
 		}
-		if s := q.Get("serialization"); s != "" && s != "json" {
-			wc.fatalAuth(live.CodeUnsupported, "serialization "+s+" is not supported; use json")
+		ser := q.Get("serialization")
+		switch ser {
+		case "":
+			ser = "json"
+		case "json", "msgpack":
+		default:
+			wc.fatalAuth(live.CodeUnsupported, "serialization "+ser+" is not supported; use json or msgpack")
 			return
 		}
 		var authed bool
 		onShortStack(func() {
-			authed = wc.login(strings.TrimSpace(token), live.Protocol{Serialization: "json", Compression: map[bool]string{true: "none", false: "gzip"}[noGzip]})
+			authed = wc.login(strings.TrimSpace(token), live.Protocol{Serialization: ser, Compression: map[bool]string{true: "none", false: "gzip"}[noGzip]})
 		})
 		if !authed {
 			return
 		}
 	}
 	for {
-		data, ok := wc.readMessage(ctx)
+		data, binary, ok := wc.readMessage(ctx)
 		if !ok {
 			return
 		}
-		onShortStack(func() { ok = wc.handle(ctx, data, noGzip) })
+		onShortStack(func() { ok = wc.handle(ctx, data, binary, noGzip) })
 		if !ok {
 			return
 		}
@@ -266,16 +283,18 @@ func (wc *wsConn) serve(ctx context.Context, up upgradeInfo) {
 	}
 }
 
-// readMessage reads one client text message within max_message_bytes.
-func (wc *wsConn) readMessage(ctx context.Context) ([]byte, bool) {
+// readMessage reads one client message within max_message_bytes: a text
+// frame, or a binary (MessagePack) frame once msgpack was negotiated.
+// binary tells which; handle transcodes binary ones.
+func (wc *wsConn) readMessage(ctx context.Context) (data []byte, binary, ok bool) {
 	typ, rd, err := wc.c.Reader(ctx)
 	if err != nil {
-		return nil, false
+		return nil, false, false
 	}
 	max := wc.st.opts.MaxMessageBytes
-	data, err := io.ReadAll(io.LimitReader(rd, int64(max)+1))
+	data, err = io.ReadAll(io.LimitReader(rd, int64(max)+1))
 	if err != nil {
-		return nil, false
+		return nil, false, false
 	}
 	wc.lastSeen.Store(time.Now().UnixNano())
 	if conn := wc.conn.Load(); conn != nil {
@@ -283,17 +302,21 @@ func (wc *wsConn) readMessage(ctx context.Context) ([]byte, bool) {
 	}
 	if len(data) > max {
 		wc.fatal(live.CodeMessageTooLarge, fmt.Sprintf("message exceeds %d bytes", max), live.CloseMessageTooBig)
-		return nil, false
+		return nil, false, false
 	}
 	if typ != websocket.MessageText {
-		wc.fatal(live.CodeUnsupportedData, "binary frames are not accepted: send JSON in text frames", live.CloseUnsupportedData)
-		return nil, false
+		if !wc.msgpack.Load() {
+			wc.fatal(live.CodeUnsupportedData, "binary frames are not accepted: send JSON in text frames (or negotiate msgpack)", live.CloseUnsupportedData)
+			return nil, false, false
+		}
+		return data, true, true
 	}
-	return data, true
+	return data, false, true
 }
 
-// handle processes one client message; false ends the read loop.
-func (wc *wsConn) handle(ctx context.Context, data []byte, noGzip bool) bool {
+// handle processes one client message (binary: MessagePack, transcoded to
+// JSON first); false ends the read loop.
+func (wc *wsConn) handle(ctx context.Context, data []byte, binary, noGzip bool) bool {
 	if !wc.allow() {
 		wc.out.PushControl(live.ErrorMessage(live.SubIDRateLimit, live.CodeRateLimit,
 			fmt.Sprintf("more than %d messages per second; message ignored", wc.st.opts.MaxMessagesPerSecond)))
@@ -303,6 +326,12 @@ func (wc *wsConn) handle(ctx context.Context, data []byte, noGzip bool) bool {
 		wc.out.PushControl(live.ErrorMessage(live.SubIDRateLimit, live.CodeRateLimit,
 			"more WebSocket messages per second than allowed per "+scope+"; message ignored"))
 		return true
+	}
+	if binary {
+		var ok bool
+		if data, ok = wc.msgpackToJSON(data); !ok {
+			return false
+		}
 	}
 	var msg clientMsg
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -326,8 +355,12 @@ func (wc *wsConn) handle(ctx context.Context, data []byte, noGzip bool) bool {
 		}
 		p := live.Protocol{Serialization: "json", Compression: "none"}
 		if msg.Protocol != nil {
-			if msg.Protocol.Serialization != "" && msg.Protocol.Serialization != "json" {
-				wc.fatalAuth(live.CodeUnsupported, "serialization "+msg.Protocol.Serialization+" is not supported; use json")
+			switch msg.Protocol.Serialization {
+			case "", "json":
+			case "msgpack":
+				p.Serialization = "msgpack"
+			default:
+				wc.fatalAuth(live.CodeUnsupported, "serialization "+msg.Protocol.Serialization+" is not supported; use json or msgpack")
 				return false
 			}
 			switch msg.Protocol.Compression {
@@ -440,6 +473,9 @@ func (wc *wsConn) login(token string, p live.Protocol) bool {
 		return false
 	}
 	wc.gzip.Store(p.Compression == "gzip")
+	// Before auth_success is queued: the writer switches to msgpack right
+	// after writing it (wsConn.encode).
+	wc.msgpack.Store(p.Serialization == "msgpack")
 	wc.conn.Store(conn)
 	wc.userID.Store(&claims.Subject)
 	wc.authed.Store(true)
@@ -572,6 +608,11 @@ type writeBuf struct {
 	frames [][]byte
 	arena  []byte
 	zbuf   bytes.Buffer
+	// For a msgpack connection (ws_msgpack.go): bin[i] tells that
+	// frames[i] is MessagePack (transcoded into mp); empty for JSON.
+	bin   []bool
+	mp    []byte
+	spans []int
 }
 
 var writeBufPool = sync.Pool{New: func() any { return &writeBuf{} }}
@@ -580,15 +621,19 @@ var writeBufPool = sync.Pool{New: func() any { return &writeBuf{} }}
 func putWriteBuf(wb *writeBuf) {
 	clear(wb.frames)
 	wb.frames = wb.frames[:0]
+	wb.bin = wb.bin[:0]
 	if cap(wb.arena) > 1<<20 {
 		wb.arena = nil // do not pin a burst's worth of memory
+	}
+	if cap(wb.mp) > 1<<20 {
+		wb.mp = nil
 	}
 	writeBufPool.Put(wb)
 }
 
 // writeRun is a connection's own writer, started by a flusher that took
 // frames it could not write without blocking (ws_flush.go): it writes
-// them (wb, and a pending close), then what is queued next, until the
+// them (wb, already encoded, and a pending close), then what is queued next, until the
 // outbox is empty; on a queued close it closes the connection. It owns
 // the connection's writer slot and wb.
 func (wc *wsConn) writeRun(wb *writeBuf, closing bool, code int, reason string) {
@@ -605,6 +650,11 @@ func (wc *wsConn) writeRun(wb *writeBuf, closing bool, code int, reason string) 
 			wc.pending = false
 			wc.wmu.Unlock()
 			wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
+			if !wc.encode(wb) {
+				wc.finishWriter()
+				wc.c.CloseNow()
+				return
+			}
 			continue
 		}
 		if !wc.write(wb) {
@@ -620,6 +670,11 @@ func (wc *wsConn) writeRun(wb *writeBuf, closing bool, code int, reason string) 
 			return
 		}
 		wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
+		if !wc.encode(wb) {
+			wc.finishWriter()
+			wc.c.CloseNow()
+			return
+		}
 	}
 }
 
@@ -630,14 +685,18 @@ func (wc *wsConn) finishWriter() {
 	wc.wmu.Unlock()
 }
 
-// write sends frames (gzip-compressing large ones when negotiated); false
-// means the connection failed. Writes use a context without deadline,
+// write sends frames (gzip-compressing large ones when negotiated), in
+// text frames, or binary ones for MessagePack (wb.bin, set by encode);
+// false means the connection failed. Writes use a context without deadline,
 // which costs the library no timer per message; a write stuck on a client
 // that stopped reading is caught by the watchdog (startTimers), which
 // closes the connection after write_timeout.
 func (wc *wsConn) write(wb *writeBuf) bool {
-	for _, f := range wb.frames {
+	for i, f := range wb.frames {
 		typ := websocket.MessageText
+		if len(wb.bin) > 0 && wb.bin[i] {
+			typ = websocket.MessageBinary
+		}
 		if wc.gzip.Load() && len(f) >= gzipThreshold {
 			wb.zbuf.Reset()
 			zw := gzipPool.Get().(*gzip.Writer)

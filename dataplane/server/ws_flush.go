@@ -178,6 +178,15 @@ func (wc *wsConn) flushOnce(wb *writeBuf) {
 		wc.releaseOrRequeue()
 		return
 	}
+	// Encoded before the room check, which must see the bytes written.
+	if !wc.encode(wb) {
+		clear(wb.frames)
+		wb.frames = wb.frames[:0]
+		wc.finishWriter()
+		wc.c.CloseNow()
+		wc.wg.Done()
+		return
+	}
 	size := 0
 	for _, f := range wb.frames {
 		size += len(f) + 14 // payload + largest frame header
@@ -186,7 +195,9 @@ func (wc *wsConn) flushOnce(wb *writeBuf) {
 		// Hand the taken frames over: the writer slot goes with them.
 		own := writeBufPool.Get().(*writeBuf)
 		own.frames = append(own.frames[:0], wb.frames...)
+		own.bin = append(own.bin[:0], wb.bin...)
 		own.arena, wb.arena = wb.arena, own.arena
+		own.mp, wb.mp = wb.mp, own.mp
 		clear(wb.frames)
 		wb.frames = wb.frames[:0]
 		go wc.writeRun(own, closing, code, reason)
