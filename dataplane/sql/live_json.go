@@ -4,9 +4,9 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/jsonstr"
 )
 
 // This file encodes live-query rows as JSON without reflection: a change
@@ -38,11 +38,11 @@ func appendJSONValue(dst []byte, v any) []byte {
 	case float64:
 		return appendJSONFloat(dst, x)
 	case string:
-		return appendJSONString(dst, x)
+		return jsonstr.Append(dst, x)
 	case []byte:
-		return appendJSONString(dst, base64.StdEncoding.EncodeToString(x))
+		return jsonstr.Append(dst, base64.StdEncoding.EncodeToString(x))
 	}
-	return appendJSONString(dst, "unsupported value")
+	return jsonstr.Append(dst, "unsupported value")
 }
 
 // appendJSONFloat formats like encoding/json: shortest representation,
@@ -64,59 +64,4 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 		}
 	}
 	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
-// U+FFFD and U+2028/U+2029 are escaped, as in encoding/json.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/jsonstr"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
@@ -162,7 +163,7 @@ func (e *Engine) PlanLive(sess Session, text string) (*LivePlan, error) {
 		if i == pk {
 			p.pkCol = j
 		}
-		p.keyJSON = append(p.keyJSON, append(appendJSONString(nil, c.Name), ':'))
+		p.keyJSON = append(p.keyJSON, append(jsonstr.Append(nil, c.Name), ':'))
 		p.Schema = append(p.Schema, Field{Name: c.Name, DataType: c.Type.String(), Index: j})
 	}
 	p.Schema = append(p.Schema, Field{Name: "_seq", DataType: datatype.Type{Kind: datatype.BigInt}.String(), Index: len(p.cols)})
