@@ -316,23 +316,23 @@ func emitMsgpack(dst, src []byte, counts []uint32) ([]byte, error) {
 }
 
 func appendMapHeader(dst []byte, n uint32) []byte {
-	switch {
-	case n <= 15:
-		return append(dst, 0x80|byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(dst, mpMap16), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(dst, mpMap32), n)
+	return appendContainerHeader(dst, n, 0x80, mpMap16, mpMap32)
 }
 
 func appendArrayHeader(dst []byte, n uint32) []byte {
+	return appendContainerHeader(dst, n, 0x90, mpArray16, mpArray32)
+}
+
+// appendContainerHeader appends the smallest header for n elements: the
+// fix form (fix|n) up to 15, else the 16- or 32-bit form.
+func appendContainerHeader(dst []byte, n uint32, fix, b16, b32 byte) []byte {
 	switch {
 	case n <= 15:
-		return append(dst, 0x90|byte(n))
+		return append(dst, fix|byte(n))
 	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(dst, mpArray16), uint16(n))
+		return binary.BigEndian.AppendUint16(append(dst, b16), uint16(n))
 	}
-	return binary.BigEndian.AppendUint32(append(dst, mpArray32), n)
+	return binary.BigEndian.AppendUint32(append(dst, b32), n)
 }
 
 // strHeaderLen is the size of the smallest str header for n bytes.
