@@ -36,7 +36,7 @@ test: tools e2e-bins
 	KUBEBUILDER_ASSETS="$$(bash hack/envtest.sh)" $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz-short
 
-## fuzz-short: the SQL front-end and WebSocket MessagePack fuzz targets for a bounded number of
+## fuzz-short: the SQL front-end, HTTP request-body and WebSocket MessagePack fuzz targets for a bounded number of
 ## executions (part of `make test`). Counts, not durations: Go 1.26's fuzz coordinator can report
 ## a spurious "context deadline exceeded" when a -fuzztime duration expires mid-execution
 ## (go.dev/issue/75804, fixed in Go 1.27); a count has no deadline to race.
@@ -44,6 +44,7 @@ fuzz-short:
 	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 600000x
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime 150000x
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 60000x
+	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime 30000x
 
 ## fuzz: longer fuzzing of the SQL front end and the MessagePack transcoder (FUZZTIME=5m by default)
 FUZZTIME ?= 5m
@@ -52,6 +53,7 @@ fuzz:
 	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime $(FUZZTIME)
 
 ## manifests: CRDs into config/crd/bases and the operator's ClusterRole into config/rbac
 manifests:

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -96,6 +97,16 @@ func (s *Server) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
+// errReader replays a read error after the bytes read before it (nil: EOF).
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err == nil {
+		return 0, io.EOF
+	}
+	return 0, e.err
+}
+
 type sqlRequest struct {
 	SQL         *string `json:"sql"`
 	Params      []any   `json:"params"`
@@ -106,12 +117,32 @@ type sqlRequest struct {
 // and status to answer with.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, string, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
-	dec := json.NewDecoder(r.Body)
+	tooLarge := func() (int, string, error) {
+		return http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", errors.New("request body exceeds " + itoa(s.opts.MaxBodyBytes) + " bytes")
+	}
+	var src io.Reader = r.Body
+	if req, ok := v.(*sqlRequest); ok {
+		// Read whole (bounded) so the common shape skips reflection
+		// (request_fast.go); anything else decodes the same bytes below.
+		body, err := io.ReadAll(r.Body)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge()
+		}
+		if err == nil {
+			if fast, ok := decodeSQLRequestFast(body); ok {
+				*req = fast
+				return 0, "", nil
+			}
+		}
+		src = io.MultiReader(bytes.NewReader(body), errReader{err})
+	}
+	dec := json.NewDecoder(src)
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", errors.New("request body exceeds " + itoa(s.opts.MaxBodyBytes) + " bytes")
+			return tooLarge()
 		}
 		return http.StatusBadRequest, kalamsql.CodeInvalidInput, errors.New("malformed JSON body: " + err.Error())
 	}
