@@ -226,9 +226,7 @@ func scanNumber(src []byte, i int) (end int, integer, ok bool) {
 	case i < len(src) && src[i] == '0':
 		i++
 	case i < len(src) && src[i] >= '1' && src[i] <= '9':
-		for i < len(src) && src[i] >= '0' && src[i] <= '9' {
-			i++
-		}
+		i = skipDigits(src, i)
 	default:
 		return i, false, false
 	}
@@ -237,10 +235,7 @@ func scanNumber(src []byte, i int) (end int, integer, ok bool) {
 		integer = false
 		i++
 		start := i
-		for i < len(src) && src[i] >= '0' && src[i] <= '9' {
-			i++
-		}
-		if i == start {
+		if i = skipDigits(src, i); i == start {
 			return i, false, false
 		}
 	}
@@ -251,14 +246,19 @@ func scanNumber(src []byte, i int) (end int, integer, ok bool) {
 			i++
 		}
 		start := i
-		for i < len(src) && src[i] >= '0' && src[i] <= '9' {
-			i++
-		}
-		if i == start {
+		if i = skipDigits(src, i); i == start {
 			return i, false, false
 		}
 	}
 	return i, integer, true
+}
+
+// skipDigits returns the index of the first non-digit at or after i.
+func skipDigits(src []byte, i int) int {
+	for i < len(src) && src[i] >= '0' && src[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 func hexVal(c byte) rune {
