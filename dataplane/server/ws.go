@@ -46,7 +46,7 @@ type wsState struct {
 // SetLive enables GET /v1/ws with the given live-query manager. Call it
 // before serving.
 func (s *Server) SetLive(m *live.Manager, opts WSOptions) {
-	s.ws = &wsState{m: m, opts: opts}
+	s.ws = &wsState{m: m, opts: opts, flush: flushSet{max: maxFlushers()}}
 	m.SetInlineWriter(live.InlineWriter{Begin: s.ws.flush.beginInline, End: s.ws.flush.endInline})
 	// Open connections are re-verified as HTTP requests are (lockout,
 	// revocation, role), not only when they authenticate.
@@ -251,13 +251,9 @@ func (wc *wsConn) serve(ctx context.Context, up upgradeInfo) {
 			wc.fatalAuth(live.CodeAuthRequired, "only Authorization: Bearer <jwt> is accepted")
 			return
 		}
-		ser := q.Get("serialization")
-		switch ser {
-		case "":
-			ser = "json"
-		case "json", "msgpack":
-		default:
-			wc.fatalAuth(live.CodeUnsupported, "serialization "+ser+" is not supported; use json or msgpack")
+		ser, ok := serialization(q.Get("serialization"))
+		if !ok {
+			wc.fatalAuth(live.CodeUnsupported, "serialization "+q.Get("serialization")+" is not supported; use json or msgpack")
 			return
 		}
 		var authed bool
@@ -281,6 +277,19 @@ func (wc *wsConn) serve(ctx context.Context, up upgradeInfo) {
 			return
 		}
 	}
+}
+
+// serialization maps a requested serialization (query parameter or the
+// authenticate message's protocol) to the one used: "" means json; ok is
+// false for any other name.
+func serialization(name string) (string, bool) {
+	switch name {
+	case "", "json":
+		return "json", true
+	case "msgpack":
+		return "msgpack", true
+	}
+	return "", false
 }
 
 // readMessage reads one client message within max_message_bytes: a text
@@ -355,14 +364,12 @@ func (wc *wsConn) handle(ctx context.Context, data []byte, binary, noGzip bool) 
 		}
 		p := live.Protocol{Serialization: "json", Compression: "none"}
 		if msg.Protocol != nil {
-			switch msg.Protocol.Serialization {
-			case "", "json":
-			case "msgpack":
-				p.Serialization = "msgpack"
-			default:
+			ser, ok := serialization(msg.Protocol.Serialization)
+			if !ok {
 				wc.fatalAuth(live.CodeUnsupported, "serialization "+msg.Protocol.Serialization+" is not supported; use json or msgpack")
 				return false
 			}
+			p.Serialization = ser
 			switch msg.Protocol.Compression {
 			case "", "none":
 			case "gzip":
@@ -649,33 +656,35 @@ func (wc *wsConn) writeRun(wb *writeBuf, closing bool, code int, reason string) 
 			}
 			wc.pending = false
 			wc.wmu.Unlock()
-			wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
-			if !wc.encode(wb) {
+		} else {
+			if !wc.write(wb) {
 				wc.finishWriter()
 				wc.c.CloseNow()
 				return
 			}
-			continue
+			if closing {
+				wc.finishWriter()
+				// Close performs the closing handshake; the reader then sees
+				// the connection end and the handler finishes.
+				_ = wc.c.Close(websocket.StatusCode(code), reason)
+				return
+			}
 		}
-		if !wc.write(wb) {
-			wc.finishWriter()
-			wc.c.CloseNow()
-			return
-		}
-		if closing {
-			wc.finishWriter()
-			// Close performs the closing handshake; the reader then sees the
-			// connection end and the handler finishes.
-			_ = wc.c.Close(websocket.StatusCode(code), reason)
-			return
-		}
-		wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
-		if !wc.encode(wb) {
+		var ok bool
+		if closing, code, reason, ok = wc.take(wb); !ok {
 			wc.finishWriter()
 			wc.c.CloseNow()
 			return
 		}
 	}
+}
+
+// take moves what wc has queued into wb, transcoded for the connection
+// (encode); ok is false when transcoding failed and the connection must
+// be closed. Only the holder of the writer slot calls it.
+func (wc *wsConn) take(wb *writeBuf) (closing bool, code int, reason string, ok bool) {
+	wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
+	return closing, code, reason, wc.encode(wb)
 }
 
 // finishWriter marks the connection closed for writing.

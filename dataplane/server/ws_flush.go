@@ -46,7 +46,7 @@ import (
 // served at once, changes arrive while connections still wait their turn
 // and merge into their frames (1.9 per frame), which cut the CPU per
 // delivery by ~35% on both ends and raised the saturation rate from ~80k
-// to ~110k deliveries/s (sitting G, docs/benchmarks.md).
+// to ~110k deliveries/s (sitting H, docs/benchmarks.md).
 
 // maxFlushers bounds the goroutines writing ready connections inline:
 // one per processor but one, and at least one.
@@ -58,7 +58,8 @@ const inlineMaxWrites = 32
 
 // flushSet is the ready list of connections waiting for a flusher.
 type flushSet struct {
-	// max is maxFlushers, read once (GOMAXPROCS takes the scheduler lock).
+	// max is maxFlushers(), read once when the server is set up
+	// (SetLive): GOMAXPROCS takes the scheduler lock.
 	max      int
 	mu       sync.Mutex
 	ready    []*wsConn
@@ -74,9 +75,6 @@ type flushSet struct {
 func (f *flushSet) add(wc *wsConn) {
 	f.mu.Lock()
 	f.ready = append(f.ready, wc)
-	if f.max == 0 {
-		f.max = maxFlushers()
-	}
 	start := f.inline == 0 && f.flushers < f.max
 	if start {
 		f.flushers++
@@ -123,9 +121,6 @@ func (f *flushSet) endInline() {
 	}
 	f.mu.Lock()
 	f.inline--
-	if f.max == 0 {
-		f.max = maxFlushers()
-	}
 	start := f.head < len(f.ready) && f.flushers < f.max
 	if start {
 		f.flushers++
@@ -170,28 +165,14 @@ func (f *flushSet) run() {
 // requeues wc when more arrived meanwhile. Anything that could block (no
 // room, a close handshake) moves to a writer goroutine of its own.
 func (wc *wsConn) flushOnce(wb *writeBuf) {
-	var closing bool
-	var code int
-	var reason string
-	wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
-	if len(wb.frames) == 0 && !closing {
+	closing, code, reason, ok := wc.take(wb)
+	if ok && len(wb.frames) == 0 && !closing {
 		wc.releaseOrRequeue()
 		return
 	}
-	// Encoded before the room check, which must see the bytes written.
-	if !wc.encode(wb) {
-		clear(wb.frames)
-		wb.frames = wb.frames[:0]
-		wc.finishWriter()
-		wc.c.CloseNow()
-		wc.wg.Done()
-		return
-	}
-	size := 0
-	for _, f := range wb.frames {
-		size += len(f) + 14 // payload + largest frame header
-	}
-	if closing || !wc.sock.room(size) {
+	// take encoded the frames first: the room check must see the bytes
+	// written.
+	if ok && (closing || !wc.sock.room(frameBytes(wb.frames))) {
 		// Hand the taken frames over: the writer slot goes with them.
 		own := writeBufPool.Get().(*writeBuf)
 		own.frames = append(own.frames[:0], wb.frames...)
@@ -203,7 +184,9 @@ func (wc *wsConn) flushOnce(wb *writeBuf) {
 		go wc.writeRun(own, closing, code, reason)
 		return
 	}
-	ok := wc.write(wb)
+	if ok {
+		ok = wc.write(wb)
+	}
 	clear(wb.frames)
 	wb.frames = wb.frames[:0]
 	if !ok {
@@ -213,6 +196,16 @@ func (wc *wsConn) flushOnce(wb *writeBuf) {
 		return
 	}
 	wc.releaseOrRequeue()
+}
+
+// frameBytes bounds what writing frames puts on the wire: each payload
+// plus the largest frame header.
+func frameBytes(frames [][]byte) int {
+	n := 0
+	for _, f := range frames {
+		n += len(f) + 14
+	}
+	return n
 }
 
 // releaseOrRequeue gives up wc's writer slot, or queues wc again at the
