@@ -102,14 +102,7 @@ func eqIntKind(t datatype.Type) bool {
 // comparing a column of a text or integer type with a literal of the same
 // storage class. Anything else is not indexed (every change is then
 // evaluated), so a miss only costs speed.
-func (p *LivePlan) findEq() {
-	if p.Where == "" {
-		return
-	}
-	toks, err := parse.Lex(p.Where)
-	if err != nil {
-		return
-	}
+func (p *LivePlan) findEq(toks []parse.Token) {
 	for _, t := range toks {
 		switch {
 		case t.Kind == parse.TokIdent && clockWords[t.Value], t.Kind == parse.TokString && strings.EqualFold(t.Value, "now"):
@@ -146,12 +139,11 @@ func (p *LivePlan) findEq() {
 
 func (p *LivePlan) eqTerm(term []parse.Token) (liveEq, bool) {
 	isEq := func(t parse.Token) bool { return t.Kind == parse.TokOp && (t.Value == "=" || t.Value == "==") }
-	isCol := func(t parse.Token) bool { return t.Kind == parse.TokIdent || t.Kind == parse.TokQuotedIdent }
 	var col, lit []parse.Token
 	switch {
-	case len(term) >= 3 && isEq(term[1]) && isCol(term[0]):
+	case len(term) >= 3 && isEq(term[1]) && isColumnToken(term[0]):
 		col, lit = term[:1], term[2:]
-	case len(term) >= 3 && isEq(term[len(term)-2]) && isCol(term[len(term)-1]):
+	case len(term) >= 3 && isEq(term[len(term)-2]) && isColumnToken(term[len(term)-1]):
 		col, lit = term[len(term)-1:], term[:len(term)-2]
 	default:
 		return liveEq{}, false
@@ -162,23 +154,11 @@ func (p *LivePlan) eqTerm(term []parse.Token) (liveEq, bool) {
 	}
 	c := p.Table.Columns[pos]
 	var v any
-	switch {
-	case len(lit) == 1 && lit[0].Kind == parse.TokString:
+	if len(lit) == 1 && lit[0].Kind == parse.TokString {
 		v = lit[0].Value
-	case len(lit) == 1 && lit[0].Kind == parse.TokNumber, len(lit) == 2 && lit[0].Kind == parse.TokOp && lit[0].Value == "-" && lit[1].Kind == parse.TokNumber:
-		text := lit[len(lit)-1].Value
-		if strings.ContainsAny(text, ".eExX") {
-			return liveEq{}, false
-		}
-		n, err := strconv.ParseInt(text, 10, 64)
-		if err != nil {
-			return liveEq{}, false
-		}
-		if len(lit) == 2 {
-			n = -n
-		}
+	} else if n, ok := intLiteral(lit); ok {
 		v = n
-	default:
+	} else {
 		return liveEq{}, false
 	}
 	key, ok := eqValueKey(c.Type, v)

@@ -70,15 +70,9 @@ var fastOps = map[string]fastOp{"=": fastEq, "==": fastEq, "<>": fastNe, "!=": f
 // flipped is the operator with its operands swapped (`5 < n` is `n > 5`).
 var flipped = [...]fastOp{fastEq: fastEq, fastNe: fastNe, fastLt: fastGt, fastLe: fastGe, fastGt: fastLt, fastGe: fastLe}
 
-// compileFast sets p.fast when the whole condition has a fast form.
-func (p *LivePlan) compileFast() {
-	if p.Where == "" {
-		return
-	}
-	toks, err := parse.Lex(p.Where)
-	if err != nil {
-		return
-	}
+// compileFast sets p.fast when the whole condition (lexed into toks) has
+// a fast form.
+func (p *LivePlan) compileFast(toks []parse.Token) {
 	var terms []fastTerm
 	start := 0
 	for i, t := range toks {

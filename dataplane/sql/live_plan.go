@@ -182,8 +182,14 @@ func (e *Engine) PlanLive(sess Session, text string) (*LivePlan, error) {
 	if err := e.compileLive(p); err != nil {
 		return nil, err
 	}
-	p.findEq()
-	p.compileFast()
+	if p.Where != "" {
+		// One lexing serves both analyses of the condition; a text that
+		// does not lex gets neither (SQLite reports the error).
+		if toks, err := parse.Lex(p.Where); err == nil {
+			p.findEq(toks)
+			p.compileFast(toks)
+		}
+	}
 	// Prepare the page statement now, so an unknown column or function is
 	// an INVALID_SQL answer to subscribe rather than a failed first batch.
 	err = e.pool.with(context.Background(), func(cs *connState) error {
