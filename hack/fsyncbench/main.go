@@ -2,8 +2,14 @@
 // directory: what one small synced write costs before any database code
 // runs. It times, --n times each, serially:
 //
-//   - overwrite: 200 bytes written in place into a preallocated file, then
-//     fdatasync (what a recycled WAL segment costs: no metadata to sync);
+//   - overwrite: 200 bytes written in place into a sized (sparse) file,
+//     then fdatasync (the first write to each block allocates it);
+//   - filled: the same into a file whose blocks were written and synced
+//     beforehand (a recycled log segment: no metadata to sync);
+//   - dsync: the same filled file opened O_DSYNC, one pwrite per record
+//     (the sync is part of the write: one syscall);
+//   - direct: a filled file opened O_DIRECT|O_DSYNC, each record padded to
+//     one 4 KiB block (no page-cache copy);
 //   - append: 200 bytes appended to a growing file, then fdatasync (the
 //     file size changes, so the inode is written too);
 //   - pebble: one 200-byte Set with pebble.Sync on a fresh Pebble store
@@ -65,6 +71,56 @@ func run(parent string, n int) error {
 		return fmt.Errorf("while timing overwrite: %w", err)
 	}
 
+	filledPath := filepath.Join(dir, "filled")
+	if err := zeroFill(filledPath, int64(n*4096)); err != nil {
+		return err
+	}
+	fill, err := os.OpenFile(filledPath, os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer fill.Close()
+	filled, err := timeN(n, func(i int) error {
+		if _, err := fill.WriteAt(buf, int64(i*len(buf))); err != nil {
+			return err
+		}
+		return unix.Fdatasync(int(fill.Fd()))
+	})
+	if err != nil {
+		return fmt.Errorf("while timing filled: %w", err)
+	}
+
+	ds, err := os.OpenFile(filledPath, os.O_RDWR|unix.O_DSYNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	dsync, err := timeN(n, func(i int) error {
+		_, err := ds.WriteAt(buf, int64(n*len(buf)+i*len(buf)))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("while timing dsync: %w", err)
+	}
+
+	dfd, err := unix.Open(filledPath, unix.O_RDWR|unix.O_DSYNC|unix.O_DIRECT|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dfd)
+	block, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		return err
+	}
+	direct, err := timeN(n, func(i int) error {
+		copy(block, buf)
+		_, err := unix.Pwrite(dfd, block, int64(i*4096))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("while timing direct: %w", err)
+	}
+
 	app, err := os.OpenFile(filepath.Join(dir, "append"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -99,10 +155,31 @@ func run(parent string, n int) error {
 	for _, r := range []struct {
 		name string
 		d    []time.Duration
-	}{{"overwrite", overwrite}, {"append", appended}, {"pebble", pb}} {
+	}{{"overwrite", overwrite}, {"filled", filled}, {"dsync", dsync}, {"direct", direct}, {"append", appended}, {"pebble", pb}} {
 		fmt.Printf("%-9s %s\n", r.name, quantiles(r.d))
 	}
 	return nil
+}
+
+// zeroFill writes size zero bytes to path and syncs them, so later writes
+// into it are overwrites of allocated, written blocks.
+func zeroFill(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	zeros := make([]byte, 1<<20)
+	for off := int64(0); off < size; off += int64(len(zeros)) {
+		if _, err := f.Write(zeros[:min(int64(len(zeros)), size-off)]); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // pace is the pause between two timed writes.
