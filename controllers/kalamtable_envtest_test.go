@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -160,6 +161,20 @@ func TestNamespaceAndTableLifecycle(t *testing.T) {
 	if v := counterValue(t, reconcileErrors.WithLabelValues("KalamTable", kalamv1.ReasonDestructiveChange)); v < 1 {
 		t.Fatalf("kalamdb_operator_reconcile_errors_total{kind=KalamTable,reason=DestructiveChangeBlocked} = %v", v)
 	}
+
+	// Drift of an option the data plane reports (system.tables): a flush
+	// policy changed out of band is set back, and counted.
+	before := kt.Status.DriftCorrections
+	mustSQL(t, dp.root, "ALTER TABLE shop.orders SET TBLPROPERTIES (FLUSH_POLICY = 'interval:7')")
+	eventually(t, 60*time.Second, "flush policy drift reverted", func() (bool, string) {
+		info, err := dp.root.DescribeTable(tctx(t), "shop", "orders")
+		if err != nil || info == nil || info.Options == nil {
+			return false, fmt.Sprintf("describe: %v %+v", err, info)
+		}
+		get(t, kt)
+		return info.Options.FlushPolicy == "rows:1000" && kt.Status.DriftCorrections > before,
+			fmt.Sprintf("flush policy %q, corrections %d", info.Options.FlushPolicy, kt.Status.DriftCorrections)
+	})
 
 	// A second CR for the same table is the newcomer: Conflict, hands off.
 	dup := newTable("orders-dup", kc.Name, "shop", "orders", kalamv1.DeletionDelete)

@@ -122,29 +122,104 @@ func createStatement(t *kalamv1.KalamTable) (string, error) {
 
 // tableProperties are the options SET TBLPROPERTIES can change (C3).
 func tableProperties(o *kalamv1.TableOptions) []string {
-	if o == nil {
-		return nil
-	}
 	var p []string
-	if o.AccessLevel != "" {
-		p = append(p, "ACCESS_LEVEL = "+dpclient.Quote(o.AccessLevel))
-	}
-	if o.FlushPolicy != "" {
-		p = append(p, "FLUSH_POLICY = "+dpclient.Quote(o.FlushPolicy))
-	}
-	if o.TTLSeconds != nil {
-		p = append(p, "TTL_SECONDS = "+strconv.FormatInt(*o.TTLSeconds, 10))
-	}
-	if o.Compression != "" {
-		p = append(p, "COMPRESSION = "+dpclient.Quote(o.Compression))
+	for _, prop := range properties(o) {
+		p = append(p, prop.sql)
 	}
 	return p
 }
 
-// optionsHash identifies the spec's table properties. The data plane does
-// not expose every option through SQL (flush policy, TTL and compression
-// are persisted but not readable), so they are re-applied when this hash
-// differs from status.appliedOptionsHash rather than by comparison.
+// property is one option of the spec as a SET TBLPROPERTIES item, and
+// whether the observed table already has it.
+type property struct {
+	sql string
+	// has reports whether observed options (and access level) match it.
+	has func(accessLevel string, cur *dpclient.TableOptions) bool
+}
+
+// properties lists the spec's settable options in a fixed order.
+func properties(o *kalamv1.TableOptions) []property {
+	if o == nil {
+		return nil
+	}
+	var p []property
+	if o.AccessLevel != "" {
+		p = append(p, property{"ACCESS_LEVEL = " + dpclient.Quote(o.AccessLevel), func(al string, _ *dpclient.TableOptions) bool {
+			return strings.EqualFold(o.AccessLevel, al)
+		}})
+	}
+	if o.FlushPolicy != "" {
+		p = append(p, property{"FLUSH_POLICY = " + dpclient.Quote(o.FlushPolicy), func(_ string, cur *dpclient.TableOptions) bool {
+			return canonicalFlushPolicy(o.FlushPolicy) == canonicalFlushPolicy(cur.FlushPolicy)
+		}})
+	}
+	if o.TTLSeconds != nil {
+		p = append(p, property{"TTL_SECONDS = " + strconv.FormatInt(*o.TTLSeconds, 10), func(_ string, cur *dpclient.TableOptions) bool {
+			return *o.TTLSeconds == cur.TTLSeconds
+		}})
+	}
+	if o.Compression != "" {
+		p = append(p, property{"COMPRESSION = " + dpclient.Quote(o.Compression), func(_ string, cur *dpclient.TableOptions) bool {
+			return strings.EqualFold(o.Compression, cur.Compression)
+		}})
+	}
+	return p
+}
+
+// canonicalFlushPolicy spells a flush policy the way the data plane stores
+// it ("rows:N,interval:S", parts in that order, lower case, no spaces), so
+// a spec written differently is not taken for drift. Anything unparsable
+// is returned trimmed: it then differs and the data plane reports the error.
+func canonicalFlushPolicy(v string) string {
+	parts := map[string]string{}
+	for _, part := range strings.Split(v, ",") {
+		k, n, ok := strings.Cut(part, ":")
+		k, n = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(n)
+		num, err := strconv.Atoi(n)
+		if !ok || err != nil {
+			return strings.TrimSpace(v)
+		}
+		parts[k] = strconv.Itoa(num)
+	}
+	var out []string
+	for _, k := range []string{"rows", "interval"} {
+		if n, ok := parts[k]; ok {
+			out = append(out, k+":"+n)
+		}
+	}
+	if len(out) != len(parts) {
+		return strings.TrimSpace(v)
+	}
+	return strings.Join(out, ",")
+}
+
+// optionChanges returns the SET TBLPROPERTIES items that bring the table
+// to the spec's options. With a data plane that reports its options
+// (cur.Options), exactly the differing ones, so an option changed out of
+// band is seen and reverted. With an older one, which does not show the
+// flush policy, TTL or compression, every option is re-applied when the
+// spec's options changed since they were last applied (appliedOptions,
+// status.appliedOptionsHash) or the access level differs.
+func optionChanges(o *kalamv1.TableOptions, cur *dpclient.TableInfo, appliedOptions string) []string {
+	props := properties(o)
+	if cur.Options == nil {
+		accessDrift := o != nil && o.AccessLevel != "" && cur.AccessLevel != "" && !strings.EqualFold(o.AccessLevel, cur.AccessLevel)
+		if len(props) > 0 && (optionsHash(o) != appliedOptions || accessDrift) {
+			return tableProperties(o)
+		}
+		return nil
+	}
+	var out []string
+	for _, prop := range props {
+		if !prop.has(cur.AccessLevel, cur.Options) {
+			out = append(out, prop.sql)
+		}
+	}
+	return out
+}
+
+// optionsHash identifies the spec's table properties (status.appliedOptionsHash;
+// see optionChanges for where it still decides).
 func optionsHash(o *kalamv1.TableOptions) string {
 	b, _ := json.Marshal(tableProperties(o))
 	sum := sha256.Sum256(b)
@@ -217,8 +292,7 @@ func diffTable(t *kalamv1.KalamTable, cur *dpclient.TableInfo, appliedOptions st
 		p.Destructive = append(p.Destructive, "column "+c.Name+" is dropped with its data")
 	}
 	o := t.Spec.Options
-	accessDrift := o != nil && o.AccessLevel != "" && cur.AccessLevel != "" && !strings.EqualFold(o.AccessLevel, cur.AccessLevel)
-	if props := tableProperties(o); len(props) > 0 && (optionsHash(o) != appliedOptions || accessDrift) {
+	if props := optionChanges(o, cur, appliedOptions); len(props) > 0 {
 		p.Statements = append(p.Statements, fmt.Sprintf("ALTER TABLE %s SET TBLPROPERTIES (%s)", q, strings.Join(props, ", ")))
 	}
 	if o != nil && o.Storage != "" && cur.StorageID != "" && o.Storage != cur.StorageID {

@@ -86,6 +86,63 @@ func TestDiffTableOptions(t *testing.T) {
 	}
 }
 
+// TestDiffTableObservedOptions: with a data plane that reports its options,
+// exactly the options that differ from the spec are set, whatever
+// status.appliedOptionsHash says, so out-of-band changes are reverted.
+func TestDiffTableObservedOptions(t *testing.T) {
+	spec := &kalamv1.TableOptions{AccessLevel: "PUBLIC", FlushPolicy: "interval:60, ROWS:500", Compression: "zstd"}
+	same := dpclient.TableOptions{FlushPolicy: "rows:500,interval:60", Compression: "zstd"}
+	for _, tc := range []struct {
+		name   string
+		access string
+		cur    dpclient.TableOptions
+		want   string
+	}{
+		{"in sync (spelled differently)", "PUBLIC", same, ""},
+		{"flush policy changed out of band", "PUBLIC", dpclient.TableOptions{FlushPolicy: "rows:7", Compression: "zstd"}, "FLUSH_POLICY = 'interval:60, ROWS:500'"},
+		{"flush policy removed out of band", "PUBLIC", dpclient.TableOptions{Compression: "zstd"}, "FLUSH_POLICY = 'interval:60, ROWS:500'"},
+		{"compression and access level changed", "private", dpclient.TableOptions{FlushPolicy: same.FlushPolicy, Compression: "snappy"}, "ACCESS_LEVEL = 'PUBLIC', COMPRESSION = 'zstd'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kt := planTable(pkCol)
+			kt.Spec.Options = spec
+			cur := &dpclient.TableInfo{Type: "SHARED", Columns: []dpclient.ColumnInfo{pkInfo}, AccessLevel: tc.access, Options: &tc.cur}
+			var want []string
+			if tc.want != "" {
+				want = []string{"ALTER TABLE ns.t SET TBLPROPERTIES (" + tc.want + ")"}
+			}
+			for _, applied := range []string{"", optionsHash(spec)} {
+				p, err := diffTable(kt, cur, applied)
+				if err != nil || !slices.Equal(p.Statements, want) {
+					t.Fatalf("applied hash %q: got %q (%v), want %q", applied, p.Statements, err, want)
+				}
+			}
+		})
+	}
+	// STREAM TTL.
+	kt := planTable(pkCol)
+	kt.Spec.Type = kalamv1.TableStream
+	kt.Spec.Options = &kalamv1.TableOptions{TTLSeconds: ptr.To[int64](30)}
+	cur := &dpclient.TableInfo{Type: "STREAM", Columns: []dpclient.ColumnInfo{pkInfo}, Options: &dpclient.TableOptions{TTLSeconds: 90, Compression: "snappy"}}
+	if p, _ := diffTable(kt, cur, optionsHash(kt.Spec.Options)); !slices.Equal(p.Statements, []string{"ALTER TABLE ns.t SET TBLPROPERTIES (TTL_SECONDS = 30)"}) {
+		t.Fatalf("ttl drift: %q", p.Statements)
+	}
+	cur.Options.TTLSeconds = 30
+	if p, _ := diffTable(kt, cur, ""); !p.Empty() {
+		t.Fatalf("ttl in sync: %q", p.Statements)
+	}
+}
+
+func TestCanonicalFlushPolicySpelling(t *testing.T) {
+	for in, want := range map[string]string{
+		"rows:10": "rows:10", " Interval : 5 ,rows:3": "rows:3,interval:5", "rows:007": "rows:7", "": "", "bogus": "bogus", "rows:1,bytes:2": "rows:1,bytes:2",
+	} {
+		if got := canonicalFlushPolicy(in); got != want {
+			t.Errorf("canonicalFlushPolicy(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestPlanHashIsStable(t *testing.T) {
 	a := &plan{Statements: []string{"A", "B"}}
 	b := &plan{Statements: []string{"A", "B"}, Destructive: []string{"x"}}

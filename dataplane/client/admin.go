@@ -97,6 +97,19 @@ type TableInfo struct {
 	StorageID     string
 	AccessLevel   string
 	Columns       []ColumnInfo
+	// Options are the table's stored WITH options; nil when the server
+	// predates their columns in system.tables.
+	Options *TableOptions
+}
+
+// TableOptions are the options system.tables reports for a table.
+type TableOptions struct {
+	// FlushPolicy is "rows:N", "interval:S" or "rows:N,interval:S" ("" when none).
+	FlushPolicy string
+	// TTLSeconds of a STREAM table (0 otherwise).
+	TTLSeconds int64
+	// Compression is the Parquet codec (snappy, zstd or none).
+	Compression string
 }
 
 // ColumnInfo is one row of DESCRIBE TABLE.
@@ -111,22 +124,29 @@ type ColumnInfo struct {
 
 // DescribeTable returns ns.name, or nil when the table does not exist.
 func (c *Client) DescribeTable(ctx context.Context, ns, name string) (*TableInfo, error) {
-	recs, err := c.Records(ctx, "SELECT table_id, table_type, version, storage_id FROM system.tables WHERE namespace_id = $1 AND table_name = $2", ns, name)
+	// SELECT *: the option columns are read when the server has them.
+	recs, err := c.Records(ctx, "SELECT * FROM system.tables WHERE namespace_id = $1 AND table_name = $2", ns, name)
 	if err != nil {
 		return nil, fmt.Errorf("while reading system.tables: %w", err)
 	}
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	t := &TableInfo{ID: recs[0].Int("table_id"), Type: recs[0].String("table_type"),
-		SchemaVersion: recs[0].Int("version"), StorageID: recs[0].String("storage_id")}
-	shows, err := c.Records(ctx, "SHOW TABLES IN "+ns)
-	if err != nil {
-		return nil, fmt.Errorf("while listing tables of %s: %w", ns, err)
-	}
-	for _, s := range shows {
-		if s.String("table_name") == name {
-			t.AccessLevel = s.String("access_level")
+	r := recs[0]
+	t := &TableInfo{ID: r.Int("table_id"), Type: r.String("table_type"),
+		SchemaVersion: r.Int("version"), StorageID: r.String("storage_id")}
+	if _, ok := r["flush_policy"]; ok {
+		t.AccessLevel = r.String("access_level")
+		t.Options = &TableOptions{FlushPolicy: r.String("flush_policy"), TTLSeconds: r.Int("ttl_seconds"), Compression: r.String("compression")}
+	} else {
+		shows, err := c.Records(ctx, "SHOW TABLES IN "+ns)
+		if err != nil {
+			return nil, fmt.Errorf("while listing tables of %s: %w", ns, err)
+		}
+		for _, s := range shows {
+			if s.String("table_name") == name {
+				t.AccessLevel = s.String("access_level")
+			}
 		}
 	}
 	cols, err := c.Records(ctx, "DESCRIBE TABLE "+ns+"."+name)

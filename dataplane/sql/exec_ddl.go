@@ -313,10 +313,11 @@ func applyTableOptions(t *catalog.Table, opts map[string]string) error {
 			}
 			t.Options[k] = v
 		case "FLUSH_POLICY":
-			if err := ValidateFlushPolicy(v); err != nil {
+			canon, err := CanonicalFlushPolicy(v)
+			if err != nil {
 				return err
 			}
-			t.FlushPolicy = v
+			t.FlushPolicy = canon
 		case "TTL_SECONDS":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 1 {
@@ -361,34 +362,44 @@ func applyTableOptions(t *catalog.Table, opts map[string]string) error {
 	return nil
 }
 
-// ValidateFlushPolicy checks 'rows:N', 'interval:S' or both, comma-separated.
-func ValidateFlushPolicy(v string) error {
+// CanonicalFlushPolicy checks 'rows:N', 'interval:S' or both,
+// comma-separated, and returns the policy in the one form the catalog
+// stores and system.tables shows ("rows:N", "interval:S" or
+// "rows:N,interval:S"), so a client comparing its desired policy with the
+// stored one (the operator's drift check) sees no difference in spelling.
+func CanonicalFlushPolicy(v string) (string, error) {
 	if strings.TrimSpace(v) == "" {
-		return badRequest(CodeInvalidInput, "FLUSH_POLICY must not be empty")
+		return "", badRequest(CodeInvalidInput, "FLUSH_POLICY must not be empty")
 	}
-	seen := map[string]bool{}
+	parts := map[string]int{}
 	for _, part := range strings.Split(v, ",") {
 		k, num, ok := strings.Cut(strings.TrimSpace(part), ":")
 		n, err := strconv.Atoi(strings.TrimSpace(num))
 		k = strings.ToLower(strings.TrimSpace(k))
-		if !ok || err != nil || seen[k] {
-			return badRequest(CodeInvalidInput, "invalid FLUSH_POLICY %q: want 'rows:N', 'interval:S' or 'rows:N,interval:S'", v)
+		if _, dup := parts[k]; !ok || err != nil || dup {
+			return "", badRequest(CodeInvalidInput, "invalid FLUSH_POLICY %q: want 'rows:N', 'interval:S' or 'rows:N,interval:S'", v)
 		}
-		seen[k] = true
+		parts[k] = n
 		switch k {
 		case "rows":
 			if n < 1 || n > 999999 {
-				return badRequest(CodeInvalidInput, "FLUSH_POLICY rows must be 1..999999")
+				return "", badRequest(CodeInvalidInput, "FLUSH_POLICY rows must be 1..999999")
 			}
 		case "interval":
 			if n < 1 || n > 86399 {
-				return badRequest(CodeInvalidInput, "FLUSH_POLICY interval must be 1..86399 seconds")
+				return "", badRequest(CodeInvalidInput, "FLUSH_POLICY interval must be 1..86399 seconds")
 			}
 		default:
-			return badRequest(CodeInvalidInput, "invalid FLUSH_POLICY %q: want 'rows:N', 'interval:S' or 'rows:N,interval:S'", v)
+			return "", badRequest(CodeInvalidInput, "invalid FLUSH_POLICY %q: want 'rows:N', 'interval:S' or 'rows:N,interval:S'", v)
 		}
 	}
-	return nil
+	var out []string
+	for _, k := range []string{"rows", "interval"} {
+		if n, ok := parts[k]; ok {
+			out = append(out, k+":"+strconv.Itoa(n))
+		}
+	}
+	return strings.Join(out, ","), nil
 }
 
 func (e *Engine) execDropTable(ctx context.Context, sess *Session, s *parse.DropTable) (*Result, error) {

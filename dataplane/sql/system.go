@@ -42,11 +42,17 @@ var systemViews = map[string]*systemView{
 		},
 	},
 	"tables": {
-		columns: []viewColumn{col("namespace_id", datatype.Text), col("table_name", datatype.Text), col("table_type", datatype.Text), col("storage_id", datatype.Text), col("version", datatype.Int), col("options", datatype.JSON), col("comment", datatype.Text), col("updated_at", datatype.Timestamp), col("created_at", datatype.Timestamp), col("table_id", datatype.BigInt)},
+		columns: []viewColumn{col("namespace_id", datatype.Text), col("table_name", datatype.Text), col("table_type", datatype.Text), col("storage_id", datatype.Text), col("version", datatype.Int), col("options", datatype.JSON), col("comment", datatype.Text), col("updated_at", datatype.Timestamp), col("created_at", datatype.Timestamp), col("table_id", datatype.BigInt),
+			col("access_level", datatype.Text), col("flush_policy", datatype.Text), col("ttl_seconds", datatype.BigInt), col("compression", datatype.Text)},
 		rows: func(cs *connState) ([][]any, error) {
 			var out [][]any
 			for _, t := range cs.eng.cat.Tables("") {
-				out = append(out, []any{t.Namespace, t.Name, string(t.Type), t.StorageID, int64(t.SchemaVersion), jsonText(t.Options), t.Comment, t.UpdatedAt * 1000, t.CreatedAt * 1000, int64(t.ID)})
+				var ttl any
+				if t.TTLSeconds > 0 {
+					ttl = t.TTLSeconds
+				}
+				out = append(out, []any{t.Namespace, t.Name, string(t.Type), t.StorageID, int64(t.SchemaVersion), jsonText(t.Options), t.Comment, t.UpdatedAt * 1000, t.CreatedAt * 1000, int64(t.ID),
+					nullIfEmpty(t.AccessLevel), nullIfEmpty(t.FlushPolicy), ttl, nullIfEmpty(t.Compression)})
 			}
 			return out, nil
 		},
