@@ -16,8 +16,9 @@ package backup
 //     it) → dropped and recreated from its stored record, empty and
 //     unmarked. Recreating after a drop is not atomic: a crash in between
 //     leaves that empty namespace gone (bootstrap recreates "default").
-//   - Restores run only while holding the Service's operation slot, so
-//     while recovery holds it no restore of this process is running and
+//   - The Service runs a restore only while holding its operation slot
+//     (and the server runs restores only through the Service), so while
+//     recovery holds the slot no restore of this process is running and
 //     every mark it finds is stale.
 
 import (
