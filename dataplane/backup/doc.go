@@ -31,6 +31,10 @@
 //     catalog before its first write; the running server's data is untouched
 //     when anything is wrong. Restored rows are proposed as engine commands
 //     (the single write path), so live queries and caches stay consistent.
+//   - A restore that fails after its first namespace write is rolled back
+//     (rollback.go); one a crash interrupts leaves its namespaces marked
+//     restoring and is rolled back the same way at the next start, before
+//     the server serves (Service.RecoverInterrupted).
 //   - The package knows no SQL or HTTP: the server side is reached through
 //     the interfaces in service.go.
 package backup

@@ -9,13 +9,11 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore"
 )
 
@@ -35,8 +33,13 @@ type Server interface {
 	HasUser(id string) bool
 	HasStorage(id string) bool
 	// DropNamespace drops ns with all its tables and their data
-	// (RESTORE ... WITH OVERWRITE).
+	// (RESTORE ... WITH OVERWRITE, rollback).
 	DropNamespace(ctx context.Context, ns string) error
+	// Namespaces lists the current namespace records (read only), for
+	// the rollback of interrupted restores (rollback.go).
+	Namespaces() []*catalog.Namespace
+	// Job reads a job record; ok is false when there is none.
+	Job(id string) (j *catalog.Job, ok bool, err error)
 }
 
 // RestoreRequest is one restore (or verify) to run.
@@ -211,8 +214,10 @@ func Verify(ctx context.Context, req RestoreRequest) (*Manifest, *CatalogImage, 
 // users, namespaces and tables and proposes its rows into srv. Nothing is
 // written when verification or the conflict check fails. The namespaces it
 // recreates are marked restoring (writes and DDL refused) until it ends;
-// when it fails after its first namespace write, it drops them again
-// (rollback) so the server is left without a partial namespace.
+// when it fails after its first namespace write, it rolls them back
+// (rollbackNamespaces) so the server is left without a partial namespace.
+// A restore a crash interrupts is rolled back at the next start
+// (Service.RecoverInterrupted).
 func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, error) {
 	m, img, err := Verify(ctx, RestoreRequest{ID: req.ID, Target: req.Target})
 	if err != nil {
@@ -258,9 +263,7 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 	if r.stats == nil {
 		r.stats = &RestoreStats{}
 	}
-	meta := func(cw *engine.CatalogWrite) (engine.Result, error) {
-		return srv.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: time.Now().UnixMilli(), Catalog: cw})
-	}
+	meta := func(cw *engine.CatalogWrite) (engine.Result, error) { return proposeMeta(ctx, srv, cw) }
 	for _, s := range img.Storages {
 		if srv.HasStorage(s.ID) {
 			continue
@@ -282,34 +285,21 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 			return nil, fmt.Errorf("while dropping namespace '%s' to overwrite it: %w", ns, err)
 		}
 	}
-	// From the first namespace write on, a failure rolls back.
+	// From the first namespace write on, a failure rolls back the
+	// namespaces marked so far (rollback.go).
 	var touched []*catalog.Namespace
 	fail := func(err error) (*Manifest, error) {
-		rctx := context.WithoutCancel(ctx)
-		var rb []string
-		for _, n := range touched {
-			if rerr := srv.DropNamespace(rctx, n.Name); rerr != nil {
-				rb = append(rb, fmt.Sprintf("dropping '%s': %v", n.Name, rerr))
-				continue
-			}
-			if reused[n.Name] {
-				// It existed (empty) before the restore: recreate it empty.
-				cp := *n
-				cp.Restoring = ""
-				if _, rerr := meta(&engine.CatalogWrite{Op: engine.CatCreateNamespace, IfNotExists: true, Namespace: &cp}); rerr != nil {
-					rb = append(rb, fmt.Sprintf("recreating '%s': %v", n.Name, rerr))
-				}
-			}
+		done, rerr := rollbackNamespaces(context.WithoutCancel(ctx), srv, touched)
+		if rerr != nil {
+			return nil, fmt.Errorf("%w (rollback incomplete: %v; rolled back: %s; drop the namespaces marked restoring by hand)", err, rerr, done)
 		}
-		if len(rb) > 0 {
-			return nil, fmt.Errorf("%w (rollback incomplete: %s; drop the namespaces marked restoring by hand)", err, strings.Join(rb, "; "))
-		}
-		return nil, fmt.Errorf("%w (restore rolled back: namespaces %s dropped)", err, nsNames(touched))
+		return nil, fmt.Errorf("%w (restore rolled back: %s)", err, done)
 	}
 	for _, n := range img.Namespaces {
 		cp := *n
-		cp.Restoring = jobID
-		touched = append(touched, &cp)
+		// RestoreCreated tells a rollback after a crash (which has no
+		// reused map) to drop the namespace rather than empty it.
+		cp.Restoring, cp.RestoreCreated = jobID, !reused[n.Name]
 		op := engine.CatCreateNamespace
 		if reused[n.Name] {
 			op = engine.CatSetNamespaceRestoring
@@ -318,8 +308,13 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 		// conflict check and here fails the restore instead of being
 		// silently shared with it.
 		if _, err := meta(&engine.CatalogWrite{Op: op, Namespace: &cp}); err != nil {
+			// Not touched: a rollback must not drop a namespace the
+			// restore did not mark (a client's, created meanwhile).
 			return fail(fmt.Errorf("while restoring namespace '%s': %w", n.Name, err))
 		}
+		// cp is now the stored record (the apply path rewrites it for a
+		// reused namespace): what a rollback recreates, empty.
+		touched = append(touched, &cp)
 	}
 	entries := map[string]*TableEntry{}
 	for i := range m.Tables {
@@ -341,11 +336,15 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 			req.Hooks.AfterTable(ti.Latest.QualifiedName())
 		}
 	}
-	for _, n := range touched {
-		cp := *n
-		cp.Restoring = ""
-		if _, err := meta(&engine.CatalogWrite{Op: engine.CatSetNamespaceRestoring, Namespace: &cp}); err != nil {
-			return fail(fmt.Errorf("while clearing the restore mark of namespace '%s': %w", n.Name, err))
+	// One command unmarks every namespace: a crash leaves all of them
+	// marked (rolled back at the next start) or none.
+	if len(touched) > 0 {
+		unmark := make([]*catalog.Namespace, len(touched))
+		for i, n := range touched {
+			unmark[i] = &catalog.Namespace{Name: n.Name, Restoring: jobID}
+		}
+		if _, err := meta(&engine.CatalogWrite{Op: engine.CatClearRestoring, Namespaces: unmark}); err != nil {
+			return fail(fmt.Errorf("while clearing the restore marks of namespaces %s: %w", quoted(touched), err))
 		}
 	}
 	// Restored tables keep their index definitions (state building); a
@@ -356,14 +355,6 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 		}
 	}
 	return m, nil
-}
-
-func nsNames(ns []*catalog.Namespace) string {
-	names := make([]string, len(ns))
-	for i, n := range ns {
-		names[i] = "'" + n.Name + "'"
-	}
-	return strings.Join(names, ", ")
 }
 
 // storedValue maps a segment value to the hot-tier value of a column

@@ -14,7 +14,6 @@ import (
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore"
 )
 
@@ -155,8 +154,7 @@ func (s *Service) OpenTarget(target string) (Target, objstore.Store, error) {
 
 func (s *Service) putJob(ctx context.Context, j *catalog.Job) error {
 	cp := *j
-	_, err := s.o.Server.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: time.Now().UnixMilli(),
-		Catalog: &engine.CatalogWrite{Op: engine.CatPutJob, Job: &cp}})
+	_, err := proposeMeta(ctx, s.o.Server, &engine.CatalogWrite{Op: engine.CatPutJob, Job: &cp})
 	return err
 }
 

@@ -42,6 +42,14 @@ type Namespace struct {
 	// while set, the SQL layer refuses writes and DDL on it
 	// (NAMESPACE_RESTORING). Cleared when the restore completes.
 	Restoring string `json:"restoring,omitempty"`
+	// RestoreCreated, meaningful only while Restoring is set, says the
+	// restore created the namespace (false: it existed, empty, before the
+	// restore marked it). Rolling back an interrupted restore drops a
+	// created namespace and only empties one that existed. A record
+	// without the field (written before it existed) reads as false: the
+	// rollback then keeps an empty namespace rather than dropping one
+	// that may have existed before the restore (e.g. "default").
+	RestoreCreated bool `json:"restore_created,omitempty"`
 }
 
 // Default is a column default: a function (NOW, SNOWFLAKE_ID, UUID_V7, ULID,

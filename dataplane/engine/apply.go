@@ -454,6 +454,8 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 		return a.applyRestoreTable(cw)
 	case CatSetNamespaceRestoring:
 		return a.applySetNamespaceRestoring(cw)
+	case CatClearRestoring:
+		return a.applyClearRestoring(cw)
 	case CatAppendAudit:
 		return a.appendAudit(cmd)
 	case CatPurgeUser:

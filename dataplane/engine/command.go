@@ -102,6 +102,9 @@ type CatalogWrite struct {
 	ExpectVersion uint32 `json:"expect_version,omitempty"`
 	// History is every schema version of a restored table (CatRestoreTable).
 	History []*catalog.Table `json:"history,omitempty"`
+	// Namespaces are CatClearRestoring's namespaces, each with the restore
+	// mark it must carry (restoring.go).
+	Namespaces []*catalog.Namespace `json:"namespaces,omitempty"`
 	// Audit and AuditRetentionMs are CatAppendAudit's record and retention;
 	// on any other op, Audit is the record of the statement that made the
 	// change, appended in the same batch when the change applies (audit.go).

@@ -308,6 +308,11 @@ func (e *Executor) installCatalog(cw *CatalogWrite, res *Result) {
 		e.cat.SetTable(res.Table)
 	case CatSetNamespaceRestoring:
 		e.cat.SetNamespace(cw.Namespace)
+	case CatClearRestoring:
+		for _, n := range cw.Namespaces {
+			cp := *n // the cache keeps the pointer; the proposer keeps cw
+			e.cat.SetNamespace(&cp)
+		}
 	case CatDropTable:
 		for _, t := range res.Dropped {
 			e.cat.DeleteTable(t)

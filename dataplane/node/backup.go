@@ -7,6 +7,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -132,6 +133,13 @@ func (n *Node) startBackup(ctx context.Context, fresh bool, o startOptions) erro
 		PauseJanitor: n.cold.PauseJanitor,
 	})
 	n.eng.SetBackup(n.backup)
+	// A restore the previous process was running when it stopped left its
+	// namespaces marked restoring: roll them back (as a failed restore
+	// would) before serving. The cold tier is up, so the drops queue their
+	// cleanup jobs as usual; the job records were already failed by it.
+	if err := n.backup.RecoverInterrupted(ctx); err != nil {
+		return fmt.Errorf("while rolling back interrupted restores: %w", err)
+	}
 	if o.restoreFrom == "" {
 		return nil
 	}
@@ -188,6 +196,21 @@ func (r restoreServer) DropNamespace(ctx context.Context, ns string) error {
 	_, err := r.n.eng.Execute(ctx, kalamsql.Session{UserID: kalamsql.RootUser, Role: auth.RoleSystem},
 		kalamsql.Request{SQL: "DROP NAMESPACE IF EXISTS " + ns + " CASCADE"})
 	return err
+}
+
+func (r restoreServer) Namespaces() []*catalog.Namespace {
+	return r.n.eng.Catalog().Namespaces()
+}
+
+func (r restoreServer) Job(id string) (*catalog.Job, bool, error) {
+	j, err := r.n.cold.JobStatus(id)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return j, true, nil
 }
 
 // ResumeIndexBuilds rebuilds the indexes of restored tables (package
