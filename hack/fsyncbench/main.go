@@ -13,7 +13,11 @@
 //   - append: 200 bytes appended to a growing file, then fdatasync (the
 //     file size changes, so the inode is written too);
 //   - pebble: one 200-byte Set with pebble.Sync on a fresh Pebble store
-//     with default options (the hot tier's synced write, WAL included).
+//     with default options (the hot tier's synced write, WAL included);
+//   - pebble-rec: the same on a store whose active WAL is a recycled file.
+//
+// The modes run round robin (one write of each in turn), so a noisy
+// machine disturbs them alike.
 //
 // Any latency target for an acknowledged (fsynced) write is bounded below
 // by these numbers on the same machine; docs/benchmarks.md quotes them.
@@ -49,26 +53,23 @@ func run(parent string, n int) error {
 	}
 	defer os.RemoveAll(dir)
 	buf := make([]byte, 200)
+	var closers []func() error
+	defer func() {
+		for _, c := range closers {
+			_ = c()
+		}
+	}()
 
 	over, err := os.OpenFile(filepath.Join(dir, "overwrite"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return err
 	}
-	defer over.Close()
+	closers = append(closers, over.Close)
 	if err := over.Truncate(int64(n * len(buf))); err != nil {
 		return err
 	}
 	if err := over.Sync(); err != nil {
 		return err
-	}
-	overwrite, err := timeN(n, func(i int) error {
-		if _, err := over.WriteAt(buf, int64(i*len(buf))); err != nil {
-			return err
-		}
-		return unix.Fdatasync(int(over.Fd()))
-	})
-	if err != nil {
-		return fmt.Errorf("while timing overwrite: %w", err)
 	}
 
 	filledPath := filepath.Join(dir, "filled")
@@ -79,86 +80,125 @@ func run(parent string, n int) error {
 	if err != nil {
 		return err
 	}
-	defer fill.Close()
-	filled, err := timeN(n, func(i int) error {
-		if _, err := fill.WriteAt(buf, int64(i*len(buf))); err != nil {
-			return err
-		}
-		return unix.Fdatasync(int(fill.Fd()))
-	})
-	if err != nil {
-		return fmt.Errorf("while timing filled: %w", err)
-	}
-
+	closers = append(closers, fill.Close)
 	ds, err := os.OpenFile(filledPath, os.O_RDWR|unix.O_DSYNC, 0o600)
 	if err != nil {
 		return err
 	}
-	defer ds.Close()
-	dsync, err := timeN(n, func(i int) error {
-		_, err := ds.WriteAt(buf, int64(n*len(buf)+i*len(buf)))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("while timing dsync: %w", err)
-	}
-
+	closers = append(closers, ds.Close)
 	dfd, err := unix.Open(filledPath, unix.O_RDWR|unix.O_DSYNC|unix.O_DIRECT|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(dfd)
+	closers = append(closers, func() error { return unix.Close(dfd) })
 	block, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 	if err != nil {
 		return err
-	}
-	direct, err := timeN(n, func(i int) error {
-		copy(block, buf)
-		_, err := unix.Pwrite(dfd, block, int64(i*4096))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("while timing direct: %w", err)
 	}
 
 	app, err := os.OpenFile(filepath.Join(dir, "append"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
-	defer app.Close()
-	appended, err := timeN(n, func(int) error {
-		if _, err := app.Write(buf); err != nil {
-			return err
-		}
-		return unix.Fdatasync(int(app.Fd()))
-	})
-	if err != nil {
-		return fmt.Errorf("while timing append: %w", err)
-	}
+	closers = append(closers, app.Close)
 
 	db, err := pebble.Open(filepath.Join(dir, "pebble"), &pebble.Options{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	key := make([]byte, 0, 16)
-	pb, err := timeN(n, func(i int) error {
-		key = fmt.Appendf(key[:0], "k%08d", i)
-		return db.Set(key, buf, pebble.Sync)
-	})
+	closers = append(closers, db.Close)
+	// recycled: a Pebble store whose active WAL is a recycled file (its
+	// blocks written before), as on a server that has rotated memtables.
+	rdb, err := primedPebble(filepath.Join(dir, "pebble-recycled"))
 	if err != nil {
-		return fmt.Errorf("while timing pebble: %w", err)
+		return err
+	}
+	closers = append(closers, rdb.Close)
+	key := make([]byte, 0, 16)
+
+	modes := []struct {
+		name string
+		f    func(i int) error
+	}{
+		{"overwrite", func(i int) error {
+			if _, err := over.WriteAt(buf, int64(i*len(buf))); err != nil {
+				return err
+			}
+			return unix.Fdatasync(int(over.Fd()))
+		}},
+		{"filled", func(i int) error {
+			if _, err := fill.WriteAt(buf, int64(i*len(buf))); err != nil {
+				return err
+			}
+			return unix.Fdatasync(int(fill.Fd()))
+		}},
+		{"dsync", func(i int) error {
+			_, err := ds.WriteAt(buf, int64(n*len(buf)+i*len(buf)))
+			return err
+		}},
+		{"direct", func(i int) error {
+			copy(block, buf)
+			_, err := unix.Pwrite(dfd, block, int64(i*4096))
+			return err
+		}},
+		{"append", func(int) error {
+			if _, err := app.Write(buf); err != nil {
+				return err
+			}
+			return unix.Fdatasync(int(app.Fd()))
+		}},
+		{"pebble", func(i int) error {
+			key = fmt.Appendf(key[:0], "k%08d", i)
+			return db.Set(key, buf, pebble.Sync)
+		}},
+		{"pebble-rec", func(i int) error {
+			key = fmt.Appendf(key[:0], "k%08d", i)
+			return rdb.Set(key, buf, pebble.Sync)
+		}},
+	}
+	// Round robin, so every mode sees the same machine.
+	d := make([][]time.Duration, len(modes))
+	for i := range n {
+		for m := range modes {
+			if pace > 0 {
+				time.Sleep(pace)
+			}
+			t := time.Now()
+			if err := modes[m].f(i); err != nil {
+				return fmt.Errorf("while timing %s: %w", modes[m].name, err)
+			}
+			d[m] = append(d[m], time.Since(t))
+		}
 	}
 
-	fmt.Printf("dir %s, %d synced 200-byte writes per mode, %v apart (ms)\n", parent, n, pace)
-	fmt.Println("mode       p50     p90     p99     max")
-	for _, r := range []struct {
-		name string
-		d    []time.Duration
-	}{{"overwrite", overwrite}, {"filled", filled}, {"dsync", dsync}, {"direct", direct}, {"append", appended}, {"pebble", pb}} {
-		fmt.Printf("%-9s %s\n", r.name, quantiles(r.d))
+	fmt.Printf("dir %s, %d synced 200-byte writes per mode, round robin, %v apart (ms)\n", parent, n, pace)
+	fmt.Println("mode          p50     p90     p99     max")
+	for m := range modes {
+		fmt.Printf("%-11s %s\n", modes[m].name, quantiles(d[m]))
 	}
 	return nil
+}
+
+// primedPebble opens a Pebble store with small memtables and writes
+// (unsynced) until several WALs were rotated out, so the active WAL is a
+// recycled file.
+func primedPebble(path string) (*pebble.DB, error) {
+	db, err := pebble.Open(path, &pebble.Options{MemTableSize: 4 << 20})
+	if err != nil {
+		return nil, err
+	}
+	val := make([]byte, 4096)
+	for i := range 8 * 1024 {
+		if err := db.Set(fmt.Appendf(nil, "p%08d", i), val, pebble.NoSync); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err := db.Flush(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // zeroFill writes size zero bytes to path and syncs them, so later writes
@@ -184,21 +224,6 @@ func zeroFill(path string, size int64) error {
 
 // pace is the pause between two timed writes.
 var pace time.Duration
-
-func timeN(n int, f func(i int) error) ([]time.Duration, error) {
-	d := make([]time.Duration, 0, n)
-	for i := range n {
-		if pace > 0 {
-			time.Sleep(pace)
-		}
-		t := time.Now()
-		if err := f(i); err != nil {
-			return nil, err
-		}
-		d = append(d, time.Since(t))
-	}
-	return d, nil
-}
 
 func quantiles(d []time.Duration) string {
 	slices.Sort(d)
