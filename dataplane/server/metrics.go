@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -80,13 +81,17 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		took := time.Since(start)
 		s.metrics.requests.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
 		s.metrics.latency.WithLabelValues(route).Observe(took.Seconds())
-		level := s.log.Info
+		level := slog.LevelInfo
 		switch route {
 		case "GET /healthz", "GET /readyz", "GET /metrics", "GET /health", "GET /v1/api/healthcheck":
-			level = s.log.Debug
+			level = slog.LevelDebug
 		}
-		level("request", "method", r.Method, "path", r.URL.Path, "status", rw.status,
-			"took_ms", float64(took.Microseconds())/1000, "user", ri.user, "remote", r.RemoteAddr, "bytes", rw.bytes)
+		// Checked first: building the attributes allocates, and most
+		// servers log requests at warn.
+		if s.log.Enabled(r.Context(), level) {
+			s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rw.status,
+				"took_ms", float64(took.Microseconds())/1000, "user", ri.user, "remote", r.RemoteAddr, "bytes", rw.bytes)
+		}
 	})
 }
 
