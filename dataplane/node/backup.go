@@ -166,10 +166,19 @@ func (r restoreServer) HasStorage(id string) bool {
 	return err == nil
 }
 
+// DropNamespace drops ns with its tables and waits for the background
+// cleanups of their data: a table the restore then recreates under the
+// same name shares their storage directories, which a running cleanup
+// empties (the SQL layer waits the same way before CREATE TABLE).
 func (r restoreServer) DropNamespace(ctx context.Context, ns string) error {
-	_, err := r.n.eng.Execute(ctx, kalamsql.Session{UserID: kalamsql.RootUser, Role: auth.RoleSystem},
-		kalamsql.Request{SQL: "DROP NAMESPACE IF EXISTS " + ns + " CASCADE"})
-	return err
+	if _, err := r.n.eng.Execute(ctx, kalamsql.Session{UserID: kalamsql.RootUser, Role: auth.RoleSystem},
+		kalamsql.Request{SQL: "DROP NAMESPACE IF EXISTS " + ns + " CASCADE"}); err != nil {
+		return err
+	}
+	if err := r.n.cold.WaitDropCleanups(ctx, func(t *catalog.Table) bool { return t.Namespace == ns }); err != nil {
+		return fmt.Errorf("while waiting for the cleanup of the tables of dropped namespace '%s': %w", ns, err)
+	}
+	return nil
 }
 
 func (r restoreServer) Namespaces() []*catalog.Namespace {
