@@ -49,6 +49,7 @@ func usage() {
 commands:
   server [--config FILE]   run the data-plane server (env KALAMDB_* overrides the file)
          [--restore-from TARGET [--restore-backup-id ID]]  bootstrap an empty data dir from a backup
+                           (an incomplete bootstrap is retried at the next start)
   sql [flags]              SQL client: -c SQL, -f FILE, --subscribe SQL or an interactive shell
                            (--url, --user, --password, --token, --save-credentials,
                            --format table|json|csv; see docs/cli.md)
@@ -58,7 +59,7 @@ commands:
 func runServer(args []string) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "path to server.toml (default: embedded defaults)")
-	restoreFrom := fs.String("restore-from", "", "bootstrap an EMPTY data directory from the backup in this target (s3://<storage-id>/<prefix> or an absolute path)")
+	restoreFrom := fs.String("restore-from", "", "bootstrap an EMPTY data directory from the backup in this target (s3://<storage-id>/<prefix> or an absolute path); a bootstrap that did not complete is retried at the next start (from this target, else the one recorded in <data_path>/BOOTSTRAP_RESTORE)")
 	restoreID := fs.String("restore-backup-id", "", "backup id for --restore-from (default: the newest completed backup)")
 	if err := fs.Parse(args); err != nil {
 		return 2

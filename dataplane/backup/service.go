@@ -285,13 +285,17 @@ func (s *Service) StartRestore(ctx context.Context, namespace, target, id string
 	return Started{BackupID: id, JobID: jobID, Target: t.String()}, err
 }
 
-// RestoreNow restores a whole backup synchronously (server bootstrap).
-func (s *Service) RestoreNow(ctx context.Context, target, id string) (*Manifest, error) {
-	return s.Restore(ctx, "", target, id, false)
+// RestoreNow restores a whole backup synchronously: the --restore-from
+// bootstrap of a server before it serves. overwrite drops the backup's
+// namespaces that already exist with tables instead of refusing (RESTORE
+// ... WITH OVERWRITE): a retried bootstrap whose previous attempt may have
+// written them.
+func (s *Service) RestoreNow(ctx context.Context, target, id string, overwrite bool) (*Manifest, error) {
+	return s.Restore(ctx, "", target, id, overwrite)
 }
 
 // Restore restores synchronously, under the same one-operation-at-a-time
-// rule as jobs.
+// rule as jobs (and with the same test hooks).
 func (s *Service) Restore(ctx context.Context, namespace, target, id string, overwrite bool) (*Manifest, error) {
 	_, st, err := s.OpenTarget(target)
 	if err != nil {
@@ -301,7 +305,9 @@ func (s *Service) Restore(ctx context.Context, namespace, target, id string, ove
 		return nil, err
 	}
 	defer s.release()
-	return Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st})
+	h, rows, stats := s.tuning()
+	return Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st,
+		Hooks: h, BatchRows: rows, Stats: stats})
 }
 
 // resolveBackup opens a target and resolves a backup id in it ("" picks

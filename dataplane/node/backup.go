@@ -1,8 +1,9 @@
 package node
 
 // Backup wiring: config-declared storages (contract C1), the backup
-// service behind the BACKUP/RESTORE statements (C2), and bootstrapping an
-// empty data directory from a backup (--restore-from).
+// service behind the BACKUP/RESTORE statements (C2), and the startup
+// rollback of interrupted restores before the --restore-from bootstrap
+// (bootstrap.go).
 
 import (
 	"context"
@@ -10,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -26,27 +26,6 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore"
 )
-
-// StartOption tunes Start.
-type StartOption func(*startOptions)
-
-type startOptions struct {
-	restoreFrom, restoreID string
-}
-
-// WithRestoreFrom makes Start bootstrap an EMPTY data directory from the
-// backup in target (id "" = newest completed), verified, before serving.
-// A data directory that already holds data starts normally.
-func WithRestoreFrom(target, backupID string) StartOption {
-	return func(o *startOptions) { o.restoreFrom, o.restoreID = target, backupID }
-}
-
-// dataDirFresh reports whether dir holds no hot-tier data yet: no Pebble
-// manifest exists (Pebble writes one on first open).
-func dataDirFresh(dir string) bool {
-	m, _ := filepath.Glob(filepath.Join(dir, "hot", "MANIFEST-*"))
-	return len(m) == 0
-}
 
 // configStorage renders a [[storages]] entry as a catalog record, reading
 // the credentials from the environment variables it names.
@@ -120,9 +99,10 @@ func (n *Node) registerConfigStorages(ctx context.Context) error {
 	return nil
 }
 
-// startBackup starts the backup service and, when asked and the data dir
-// was empty, restores a backup into it.
-func (n *Node) startBackup(ctx context.Context, fresh bool, o startOptions) error {
+// startBackup starts the backup service, rolls back the restores the
+// previous process left unfinished and then, when planned (bootstrap.go),
+// runs the bootstrap restore.
+func (n *Node) startBackup(ctx context.Context, plan *bootstrapPlan, o startOptions) error {
 	n.backup = backup.NewService(backup.Options{
 		Snapshot: func() pebble.Reader { return n.store.DB.NewSnapshot() },
 		Stores:   coldStores{n.cold},
@@ -132,28 +112,22 @@ func (n *Node) startBackup(ctx context.Context, fresh bool, o startOptions) erro
 		// A running backup needs the segments its snapshot names.
 		PauseJanitor: n.cold.PauseJanitor,
 	})
+	if o.bootstrapHooks != nil {
+		n.backup.SetTestHooks(o.bootstrapHooks(n), 0, nil)
+	}
 	n.eng.SetBackup(n.backup)
 	// A restore the previous process was running when it stopped left its
 	// namespaces marked restoring: roll them back (as a failed restore
 	// would) before serving. The cold tier is up, so the drops queue their
 	// cleanup jobs as usual; the job records were already failed by it.
+	// An interrupted bootstrap restore is rolled back too, then retried.
 	if err := n.backup.RecoverInterrupted(ctx); err != nil {
 		return fmt.Errorf("while rolling back interrupted restores: %w", err)
 	}
-	if o.restoreFrom == "" {
+	if plan == nil {
 		return nil
 	}
-	if !fresh {
-		n.log.Info("data directory already holds data; not restoring", "restore_from", o.restoreFrom)
-		return nil
-	}
-	n.log.Info("restoring the empty data directory from a backup", "restore_from", o.restoreFrom, "backup_id", o.restoreID)
-	m, err := n.backup.RestoreNow(ctx, o.restoreFrom, o.restoreID)
-	if err != nil {
-		return fmt.Errorf("while restoring from %s: %w", o.restoreFrom, err)
-	}
-	n.log.Info("restored backup", "backup_id", m.BackupID, "scope", m.Scope, "seq_high_water", m.SeqHighWater, "objects", len(m.Objects))
-	return nil
+	return n.bootstrapRestore(ctx, plan)
 }
 
 // Backup exposes the backup service (tests, benchmarks).
@@ -192,10 +166,19 @@ func (r restoreServer) HasStorage(id string) bool {
 	return err == nil
 }
 
+// DropNamespace drops ns with its tables and waits for the background
+// cleanups of their data: a table the restore then recreates under the
+// same name shares their storage directories, which a running cleanup
+// empties (the SQL layer waits the same way before CREATE TABLE).
 func (r restoreServer) DropNamespace(ctx context.Context, ns string) error {
-	_, err := r.n.eng.Execute(ctx, kalamsql.Session{UserID: kalamsql.RootUser, Role: auth.RoleSystem},
-		kalamsql.Request{SQL: "DROP NAMESPACE IF EXISTS " + ns + " CASCADE"})
-	return err
+	if _, err := r.n.eng.Execute(ctx, kalamsql.Session{UserID: kalamsql.RootUser, Role: auth.RoleSystem},
+		kalamsql.Request{SQL: "DROP NAMESPACE IF EXISTS " + ns + " CASCADE"}); err != nil {
+		return err
+	}
+	if err := r.n.cold.WaitDropCleanups(ctx, func(t *catalog.Table) bool { return t.Namespace == ns }); err != nil {
+		return fmt.Errorf("while waiting for the cleanup of the tables of dropped namespace '%s': %w", ns, err)
+	}
+	return nil
 }
 
 func (r restoreServer) Namespaces() []*catalog.Namespace {

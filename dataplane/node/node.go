@@ -56,7 +56,12 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	for _, o := range opts {
 		o(&so)
 	}
-	fresh := dataDirFresh(cfg.Storage.DataPath)
+	// Before the hot tier is opened (bootstrap.go): a bootstrap restore
+	// writes its marker before the data directory first holds data.
+	plan, err := planBootstrap(cfg.Storage.DataPath, so, log)
+	if err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			n.closeStorage()
@@ -117,7 +122,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	if err := n.eng.CleanupDropped(ctx); err != nil {
 		return nil, err
 	}
-	if err := n.startBackup(ctx, fresh, so); err != nil {
+	if err := n.startBackup(ctx, plan, so); err != nil {
 		return nil, err
 	}
 	// Indexes left building by a crash or a --restore-from are rebuilt
