@@ -43,6 +43,8 @@ func TestValidate(t *testing.T) {
 		{"bcrypt high", func(c *Config) { c.Auth.BcryptCost = 32 }, "auth.bcrypt_cost: 32 is not in 4..31"},
 		{"bcrypt min", func(c *Config) { c.Auth.BcryptCost = 4 }, ""},
 		{"min password zero", func(c *Config) { c.Auth.MinPasswordLength = 0 }, "auth.min_password_length: 0 must be positive"},
+		{"cleanup schedule not cron", func(c *Config) { c.UserManagement.CleanupJobSchedule = "0 2 * *" }, `user_management.cleanup_job_schedule: "0 2 * *" is not a cron expression`},
+		{"cleanup schedule out of range", func(c *Config) { c.UserManagement.CleanupJobSchedule = "0 25 * * *" }, `user_management.cleanup_job_schedule: "0 25 * * *" is not a cron expression`},
 		{"max below min", func(c *Config) { c.Auth.MaxPasswordLength = 7 }, "auth.max_password_length: 7 is less than auth.min_password_length 8"},
 		{"jwt expiry", func(c *Config) { c.Auth.JWTExpiryHours = 0 }, "auth.jwt_expiry_hours: 0 must be positive"},
 		{"jwt secret short", func(c *Config) { c.Auth.JWTSecret = strings.Repeat("x", 31) }, "auth.jwt_secret: is 31 bytes, need at least 32"},

@@ -67,6 +67,9 @@ type Options struct {
 	// the scheduler looks for such users (usercleanup.go).
 	UserDeletionGrace   time.Duration
 	UserCleanupInterval time.Duration
+	// UserCleanupNext, when set, replaces UserCleanupInterval: it returns
+	// the first cleanup time after its argument (a cron schedule, UTC).
+	UserCleanupNext func(after time.Time) time.Time
 	// SegmentCacheBytes bounds decoded segments kept in memory.
 	SegmentCacheBytes int64
 	Logger            *slog.Logger

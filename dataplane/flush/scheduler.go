@@ -47,11 +47,21 @@ func ParsePolicy(s string) (Policy, error) {
 	return p, nil
 }
 
+// nextUserCleanup is when the user_cleanup job runs next after now: the
+// cron schedule's next time (UTC), or now + the interval.
+func (m *Manager) nextUserCleanup(now time.Time) time.Time {
+	if m.opts.UserCleanupNext != nil {
+		return m.opts.UserCleanupNext(now.UTC())
+	}
+	return now.Add(m.opts.UserCleanupInterval)
+}
+
 func (m *Manager) scheduler() {
 	defer m.wg.Done()
 	tick := time.NewTicker(m.opts.Tick)
 	defer tick.Stop()
-	lastEvict, lastJanitor, lastUserCleanup := m.now(), m.now(), m.now()
+	lastEvict, lastJanitor := m.now(), m.now()
+	nextUserCleanup := m.nextUserCleanup(m.now())
 	for {
 		select {
 		case <-m.ctx.Done():
@@ -65,8 +75,8 @@ func (m *Manager) scheduler() {
 				m.log.Warn("stream eviction failed", "err", err)
 			}
 		}
-		if m.now().Sub(lastUserCleanup) >= m.opts.UserCleanupInterval {
-			lastUserCleanup = m.now()
+		if now := m.now(); !now.Before(nextUserCleanup) {
+			nextUserCleanup = m.nextUserCleanup(now)
 			if err := m.PurgeDroppedUsers(m.ctx, m.opts.UserDeletionGrace); err != nil && m.ctx.Err() == nil {
 				m.log.Warn("user cleanup failed", "err", err)
 			}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 )
 
@@ -50,5 +51,27 @@ func TestExpired(t *testing.T) {
 		if got := Expired(seq, tc.ttl, now); got != tc.want {
 			t.Errorf("age %dms ttl %ds: expired=%v", tc.ageMs, tc.ttl, got)
 		}
+	}
+}
+
+// TestNextUserCleanup: the cron schedule (UTC) when configured, else the
+// interval.
+func TestNextUserCleanup(t *testing.T) {
+	now := time.Date(2026, 12, 5, 3, 4, 5, 0, time.FixedZone("X", 5*3600))
+	m := &Manager{opts: Options{UserCleanupInterval: time.Hour}}
+	if got := m.nextUserCleanup(now); !got.Equal(now.Add(time.Hour)) {
+		t.Fatalf("interval: %v", got)
+	}
+	sched, err := config.ParseCleanupSchedule("0 2 * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.opts.UserCleanupNext = sched.Next
+	// 03:04:05 at +05:00 is 22:04:05 UTC on Dec 4: the next 02:00 UTC is Dec 5.
+	if got, want := m.nextUserCleanup(now), time.Date(2026, 12, 5, 2, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Fatalf("cron: got %v, want %v", got, want)
+	}
+	if got, want := m.nextUserCleanup(time.Date(2026, 12, 5, 2, 0, 0, 0, time.UTC)), time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Fatalf("cron, at a slot: got %v, want %v", got, want)
 	}
 }

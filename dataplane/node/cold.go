@@ -46,6 +46,12 @@ func coldOptions(cfg config.Config, log *slog.Logger) flush.Options {
 		o.UserDeletionGrace = time.Millisecond // 0 days: purge at the next run
 	}
 	o.UserCleanupInterval = sec(um.CleanupIntervalSeconds)
+	if um.CleanupJobSchedule != "" {
+		// Validated with the configuration.
+		if sched, err := config.ParseCleanupSchedule(um.CleanupJobSchedule); err == nil {
+			o.UserCleanupNext = sched.Next
+		}
+	}
 	return o
 }
 
