@@ -188,3 +188,27 @@ func TestSecurityLockoutSurvivesRestart(t *testing.T) {
 		t.Fatalf("stale lock kept after a successful login: %+v", u)
 	}
 }
+
+// TestUserCleanupCronSchedule: with cleanup_job_schedule set, the cleanup
+// follows it, not the (here hour-long) interval.
+func TestUserCleanupCronSchedule(t *testing.T) {
+	n := startNodeWith(t, func(c *config.Config) {
+		c.UserManagement.DeletionGracePeriodSeconds = 1
+		c.UserManagement.CleanupIntervalSeconds = 3600
+		c.UserManagement.CleanupJobSchedule = "@every 1s"
+	})
+	root := login(t, n, "root", rootPW)
+	mustSQL(t, root, `CREATE USER 'dave' WITH PASSWORD 'dave-strong-pw1' ROLE user`)
+	mustSQL(t, root, `DROP USER 'dave'`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rows := mustRows(t, root, `SELECT status FROM system.jobs WHERE job_type = 'user_cleanup'`)
+		if strings.Contains(fmt.Sprint(rows), "completed") && one(t, root, `SELECT count(*) FROM system.users WHERE user_id = 'dave'`) == "0" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no user_cleanup on the cron schedule: jobs %v", rows)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
