@@ -65,3 +65,12 @@ func TestIsSecretKey(t *testing.T) {
 		}
 	}
 }
+
+// TestEverySettingDescribed: system.settings describes every key.
+func TestEverySettingDescribed(t *testing.T) {
+	for _, s := range Default().Settings() {
+		if s.Description == "" {
+			t.Errorf("%s has no description in settingDescriptions", s.Name)
+		}
+	}
+}
