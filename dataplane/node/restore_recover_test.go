@@ -22,14 +22,22 @@ import (
 // tier (its WAL included; no clean-shutdown marker) plus every other
 // file of the directory (node id, JWT secret, cold-tier files).
 func crashImage(n *Node, dst string) error {
-	src := n.cfg.Storage.DataPath
+	if err := copyFiles(n.cfg.Storage.DataPath, dst, "hot"); err != nil {
+		return err
+	}
+	return n.store.DB.Checkpoint(filepath.Join(dst, "hot"), pebble.WithFlushedWAL())
+}
+
+// copyFiles copies the directories and regular files under src to dst,
+// leaving out the top-level directory skip ("" = none).
+func copyFiles(src, dst, skip string) error {
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
 		switch {
-		case rel == "hot":
+		case skip != "" && rel == skip:
 			return fs.SkipDir
 		case d.IsDir():
 			return os.MkdirAll(filepath.Join(dst, rel), 0o750)
@@ -54,7 +62,7 @@ func crashImage(n *Node, dst string) error {
 	if err != nil {
 		return fmt.Errorf("while copying %s: %w", src, err)
 	}
-	return n.store.DB.Checkpoint(filepath.Join(dst, "hot"), pebble.WithFlushedWAL())
+	return nil
 }
 
 // storedNamespace reads namespace ns from the catalog of a stopped data
