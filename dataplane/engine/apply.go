@@ -455,7 +455,7 @@ func (a *applier) applyCatalog(cmd *Command) (Result, error) {
 	case CatSetNamespaceRestoring:
 		return a.applySetNamespaceRestoring(cw)
 	case CatClearRestoring:
-		return a.applyClearRestoring(cmd)
+		return a.applyClearRestoring(cw)
 	case CatAppendAudit:
 		return a.appendAudit(cmd)
 	case CatPurgeUser:

@@ -21,16 +21,9 @@ package engine
 //   - CatClearRestoring unmarks every namespace of a restore in ONE batch,
 //     or none of them: a crash can never leave a restore with some
 //     namespaces finished and others still marked (and so rolled back at
-//     the next start). It rewrites CatalogWrite.Namespaces likewise, and
-//     in the same batch records the restore's job (the mark's id) as
-//     completed if it is still queued or running, with the command's time
-//     (deterministic: it reads only the meta group's state).
+//     the next start). It rewrites CatalogWrite.Namespaces likewise.
 
-import (
-	"slices"
-
-	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
-)
+import "github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 
 // CatSetNamespaceRestoring sets (Namespace.Restoring = job id) or clears
 // (= "") the restore mark of an existing namespace. Fixed value, outside
@@ -62,8 +55,7 @@ func (a *applier) applySetNamespaceRestoring(cw *CatalogWrite) (Result, error) {
 	return Result{}, nil
 }
 
-func (a *applier) applyClearRestoring(cmd *Command) (Result, error) {
-	cw := cmd.Catalog
+func (a *applier) applyClearRestoring(cw *CatalogWrite) (Result, error) {
 	if len(cw.Namespaces) == 0 {
 		return Result{}, applyErr(ErrInvalid, "clearing restore marks without namespaces")
 	}
@@ -85,12 +77,6 @@ func (a *applier) applyClearRestoring(cmd *Command) (Result, error) {
 			return Result{}, applyErr(ErrInvalid, "namespace '%s' is not marked by restore %s", want.Name, want.Restoring)
 		}
 	}
-	jobs := make([]string, 0, 1)
-	for _, want := range cw.Namespaces {
-		if !slices.Contains(jobs, want.Restoring) {
-			jobs = append(jobs, want.Restoring)
-		}
-	}
 	for i := range stored {
 		n := &stored[i]
 		n.Restoring, n.RestoreCreated = "", false
@@ -98,25 +84,6 @@ func (a *applier) applyClearRestoring(cmd *Command) (Result, error) {
 			return Result{}, err
 		}
 		*cw.Namespaces[i] = *n
-	}
-	// The restore's data is complete once its marks are cleared: its job
-	// record says so in the same batch, so a crash before the job runner
-	// records the outcome cannot leave a restored namespace under a job
-	// that startup then fails as interrupted. The runner's own record
-	// (with its statistics) replaces this one when it gets there.
-	for _, id := range jobs {
-		var j catalog.Job
-		ok, err := a.getJSON(catalog.RecJob, id, &j)
-		if err != nil {
-			return Result{}, err
-		}
-		if !ok || (j.Status != catalog.JobQueued && j.Status != catalog.JobRunning) {
-			continue // a --restore-from bootstrap has no job record
-		}
-		j.Status, j.FinishedAt = catalog.JobCompleted, cmd.TimeMs
-		if err := a.putJSON(catalog.RecJob, j.ID, &j); err != nil {
-			return Result{}, err
-		}
 	}
 	return Result{}, nil
 }
