@@ -83,11 +83,11 @@ func rollbackNamespaces(ctx context.Context, srv Server, marked []*catalog.Names
 // restore whose namespaces are still marked restoring although it is not
 // running in this process: at startup, every restore the previous process
 // was running when it stopped. Call it after the engine and the cold tier
-// are up and before serving. Each rolled-back restore's job record, when
+// are up (the cold tier's start fails the jobs the previous process left
+// running) and before serving. Each rolled-back restore's job record, when
 // there is one (a --restore-from bootstrap restore has none), gets
-// "restore rolled back at startup: …" appended to its error and is failed
-// if it was still queued or running; the rollback is also logged at warn
-// level. A namespace whose rollback fails keeps its mark (writes stay
+// "restore rolled back at startup: …" appended to its error; the rollback
+// is also logged at warn level. A namespace whose rollback fails keeps its mark (writes stay
 // refused) and is retried at the next start: that is logged and recorded
 // in the job, not returned, so the server still serves everything else.
 // The error is only that of waiting for the operation slot.
@@ -123,9 +123,10 @@ func (s *Service) RecoverInterrupted(ctx context.Context) error {
 	return nil
 }
 
-// noteInterrupted appends note to the error of restore job id, failing it
-// if it is still queued or running (the job loop that would have finished
-// it is gone).
+// noteInterrupted appends note to the error of restore job id. The job is
+// already failed ("interrupted by a server restart"): the server fails
+// every job a previous process left queued or running when its cold tier
+// starts, before RecoverInterrupted runs.
 func (s *Service) noteInterrupted(ctx context.Context, id, note string) error {
 	j, ok, err := s.o.Server.Job(id)
 	if err != nil {
@@ -133,12 +134,6 @@ func (s *Service) noteInterrupted(ctx context.Context, id, note string) error {
 	}
 	if !ok {
 		return nil
-	}
-	if j.Status == catalog.JobQueued || j.Status == catalog.JobRunning {
-		j.Status, j.FinishedAt = catalog.JobFailed, time.Now().UnixMilli()
-		if j.Error == "" {
-			j.Error = "interrupted by a server restart"
-		}
 	}
 	if j.Error != "" {
 		j.Error += "; "
