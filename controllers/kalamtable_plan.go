@@ -133,8 +133,9 @@ func tableProperties(o *kalamv1.TableOptions) []string {
 // whether the observed table already has it.
 type property struct {
 	sql string
-	// has reports whether observed options (and access level) match it.
-	has func(accessLevel string, cur *dpclient.TableOptions) bool
+	// has reports whether the observed table matches it (cur.Options is
+	// set: only called for data planes that report their options).
+	has func(cur *dpclient.TableInfo) bool
 }
 
 // properties lists the spec's settable options in a fixed order.
@@ -144,23 +145,23 @@ func properties(o *kalamv1.TableOptions) []property {
 	}
 	var p []property
 	if o.AccessLevel != "" {
-		p = append(p, property{"ACCESS_LEVEL = " + dpclient.Quote(o.AccessLevel), func(al string, _ *dpclient.TableOptions) bool {
-			return strings.EqualFold(o.AccessLevel, al)
+		p = append(p, property{"ACCESS_LEVEL = " + dpclient.Quote(o.AccessLevel), func(cur *dpclient.TableInfo) bool {
+			return strings.EqualFold(o.AccessLevel, cur.AccessLevel)
 		}})
 	}
 	if o.FlushPolicy != "" {
-		p = append(p, property{"FLUSH_POLICY = " + dpclient.Quote(o.FlushPolicy), func(_ string, cur *dpclient.TableOptions) bool {
-			return canonicalFlushPolicy(o.FlushPolicy) == canonicalFlushPolicy(cur.FlushPolicy)
+		p = append(p, property{"FLUSH_POLICY = " + dpclient.Quote(o.FlushPolicy), func(cur *dpclient.TableInfo) bool {
+			return canonicalFlushPolicy(o.FlushPolicy) == canonicalFlushPolicy(cur.Options.FlushPolicy)
 		}})
 	}
 	if o.TTLSeconds != nil {
-		p = append(p, property{"TTL_SECONDS = " + strconv.FormatInt(*o.TTLSeconds, 10), func(_ string, cur *dpclient.TableOptions) bool {
-			return *o.TTLSeconds == cur.TTLSeconds
+		p = append(p, property{"TTL_SECONDS = " + strconv.FormatInt(*o.TTLSeconds, 10), func(cur *dpclient.TableInfo) bool {
+			return *o.TTLSeconds == cur.Options.TTLSeconds
 		}})
 	}
 	if o.Compression != "" {
-		p = append(p, property{"COMPRESSION = " + dpclient.Quote(o.Compression), func(_ string, cur *dpclient.TableOptions) bool {
-			return strings.EqualFold(o.Compression, cur.Compression)
+		p = append(p, property{"COMPRESSION = " + dpclient.Quote(o.Compression), func(cur *dpclient.TableInfo) bool {
+			return strings.EqualFold(o.Compression, cur.Options.Compression)
 		}})
 	}
 	return p
@@ -201,17 +202,14 @@ func canonicalFlushPolicy(v string) string {
 // spec's options changed since they were last applied (appliedOptions,
 // status.appliedOptionsHash) or the access level differs.
 func optionChanges(o *kalamv1.TableOptions, cur *dpclient.TableInfo, appliedOptions string) []string {
-	props := properties(o)
+	reapply := false
 	if cur.Options == nil {
 		accessDrift := o != nil && o.AccessLevel != "" && cur.AccessLevel != "" && !strings.EqualFold(o.AccessLevel, cur.AccessLevel)
-		if len(props) > 0 && (optionsHash(o) != appliedOptions || accessDrift) {
-			return tableProperties(o)
-		}
-		return nil
+		reapply = optionsHash(o) != appliedOptions || accessDrift
 	}
 	var out []string
-	for _, prop := range props {
-		if !prop.has(cur.AccessLevel, cur.Options) {
+	for _, prop := range properties(o) {
+		if reapply || (cur.Options != nil && !prop.has(cur)) {
 			out = append(out, prop.sql)
 		}
 	}
