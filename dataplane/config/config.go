@@ -66,6 +66,11 @@ type StorageConfig struct {
 	// SyncWrites makes every write fsync the WAL before it is acknowledged;
 	// disabling it trades durability on power loss for throughput.
 	SyncWrites bool `toml:"sync_writes"`
+	// MinFreeMB is the free space (MiB) the data volume keeps: below it,
+	// writes are refused with DISK_FULL and /readyz answers 503, before
+	// Pebble's own writes (WAL, flushes, compactions) can fail. 0 disables
+	// the check (a full volume then stops the process; docs/operations.md).
+	MinFreeMB int `toml:"min_free_mb"`
 }
 
 // LimitsConfig bounds the work a single request may cause.
@@ -158,6 +163,7 @@ func Default() Config {
 			BlockCacheSizeMB: 64,
 			MemtableSizeMB:   64,
 			SyncWrites:       true,
+			MinFreeMB:        256,
 		},
 		Limits: LimitsConfig{
 			DefaultQueryLimit:   50,

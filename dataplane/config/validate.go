@@ -64,6 +64,7 @@ func (s StorageConfig) validate(p *problems) {
 	}
 	positive(p, "storage.block_cache_size_mb", s.BlockCacheSizeMB)
 	positive(p, "storage.memtable_size_mb", s.MemtableSizeMB)
+	nonNegative(p, "storage.min_free_mb", s.MinFreeMB)
 }
 
 func (l LimitsConfig) validate(p *problems) {

@@ -46,6 +46,18 @@ type WebSocketConfig struct {
 	// connection. A subscription whose message does not fit is ended with
 	// OVERFLOW instead of silently losing events.
 	QueueSize int `toml:"queue_size"`
+	// MaxQueuedBytesPerConnection bounds the bytes queued for one
+	// connection, counting frames its writer took and has not written yet
+	// (and the changes buffered by one loading subscription); a change
+	// that does not fit ends its subscription with OVERFLOW.
+	MaxQueuedBytesPerConnection int `toml:"max_queued_bytes_per_connection"`
+	// MaxQueuedBytesTotal bounds those bytes over all connections of the
+	// node; when exhausted, the connections holding the most are shed
+	// (OVERLOADED, close code 1013). 0 disables the global bound.
+	MaxQueuedBytesTotal int `toml:"max_queued_bytes_total"`
+	// MaxBatchBytes bounds one initial-data page: pages after the first
+	// are sized from the previous page's average row to stay near it.
+	MaxBatchBytes int `toml:"max_batch_bytes"`
 	// DefaultBatchSize is the initial-data page size when the client sets
 	// none; MaxBatchSize is the largest it may ask for.
 	DefaultBatchSize int `toml:"default_batch_size"`
@@ -74,6 +86,9 @@ func defaultWebSocket() WebSocketConfig {
 		MaxMessageBytes:               1 * mib,
 		MaxMessagesPerSecond:          100,
 		QueueSize:                     4096,
+		MaxQueuedBytesPerConnection:   8 * mib,
+		MaxQueuedBytesTotal:           256 * mib,
+		MaxBatchBytes:                 1 * mib,
 		DefaultBatchSize:              1000,
 		MaxBatchSize:                  5000,
 		AllowedOrigins:                []string{},
@@ -92,6 +107,11 @@ func (w WebSocketConfig) validate(p *problems) {
 	inRange(p, "websocket.max_message_bytes", w.MaxMessageBytes, 1024, 64*mib)
 	positive(p, "websocket.max_messages_per_second", w.MaxMessagesPerSecond)
 	inRange(p, "websocket.queue_size", w.QueueSize, 16, 1<<20)
+	inRange(p, "websocket.max_queued_bytes_per_connection", w.MaxQueuedBytesPerConnection, 64*kib, 1<<30)
+	if w.MaxQueuedBytesTotal != 0 && w.MaxQueuedBytesTotal < w.MaxQueuedBytesPerConnection {
+		p.add("websocket.max_queued_bytes_total", "%d is less than websocket.max_queued_bytes_per_connection %d (0 disables the global bound)", w.MaxQueuedBytesTotal, w.MaxQueuedBytesPerConnection)
+	}
+	inRange(p, "websocket.max_batch_bytes", w.MaxBatchBytes, 1*kib, 64*mib)
 	positive(p, "websocket.default_batch_size", w.DefaultBatchSize)
 	positive(p, "websocket.max_batch_size", w.MaxBatchSize)
 	if w.DefaultBatchSize > w.MaxBatchSize {

@@ -57,14 +57,33 @@ func (m *Manager) page(ctx context.Context, s *Subscription, l *loadState) (rows
 		}
 		return m.replayPage(ctx, p, l)
 	default:
-		rs, next, more, err := m.eng.LivePage(ctx, p, l.snap, l.cursor, l.batchSize)
+		rs, next, more, err := m.eng.LivePage(ctx, p, l.snap, l.cursor, pageLimit(l, m.opts.MaxBatchBytes))
 		if err != nil {
 			return nil, nil, false, err
 		}
 		l.cursor = next
+		if len(rs) > 0 {
+			n := 0
+			for _, r := range rs {
+				n += len(r.JSON)
+			}
+			l.rowBytes = max(1, n/len(rs))
+		}
 		s.clock.holdRows(s, rs)
 		return rowJSON(rs), nil, more, nil
 	}
+}
+
+// pageLimit is the number of rows to read for the next page: the batch
+// size, lowered so the page stays near maxBytes (websocket.max_batch_bytes)
+// once the previous page told the average row size. The first page is
+// read at the batch size (a client bounds it with batch_size); at least
+// one row always goes.
+func pageLimit(l *loadState, maxBytes int) int {
+	if l.rowBytes == 0 || maxBytes <= 0 {
+		return l.batchSize
+	}
+	return max(1, min(l.batchSize, maxBytes/l.rowBytes))
 }
 
 func rowJSON(rs []kalamsql.LiveRow) [][]byte {
@@ -113,7 +132,7 @@ func (m *Manager) replayPage(ctx context.Context, p *kalamsql.LivePlan, l *loadS
 		return nil, nil, false, err
 	}
 	defer m.returnMatcher(mt)
-	n := 0
+	n, size := 0, 0
 	for ; r.valid; r.valid = r.it.Next() {
 		v, err := r.it.ValueAndErr()
 		if err != nil {
@@ -126,13 +145,14 @@ func (m *Manager) replayPage(ctx context.Context, p *kalamsql.LivePlan, l *loadS
 		if h.Seq <= r.from {
 			continue
 		}
-		if n == l.batchSize {
+		if n == l.batchSize || size >= m.opts.MaxBatchBytes {
 			return rows, deleted, true, nil
 		}
 		n++
 		key := r.it.Key()
 		if h.Deleted {
 			deleted = append(deleted, p.EncodeKey(r.scopeLen, key, h.Seq))
+			size += len(deleted[len(deleted)-1])
 			continue
 		}
 		ok, err := mt.Match(ctx, p, v, h.Seq)
@@ -148,6 +168,7 @@ func (m *Manager) replayPage(ctx context.Context, p *kalamsql.LivePlan, l *loadS
 			return nil, nil, false, err
 		}
 		rows = append(rows, row)
+		size += len(row)
 	}
 	return rows, deleted, false, r.it.Error()
 }

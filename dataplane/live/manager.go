@@ -54,6 +54,9 @@ type Manager struct {
 	// overflows counts subscriptions ended with OVERFLOW (metrics).
 	overflows atomic.Int64
 
+	// budget bounds the bytes held for all connections (budget.go).
+	budget queueBudget
+
 	// inline brackets an inline dispatch (SetInlineWriter).
 	inline atomic.Pointer[InlineWriter]
 }
@@ -83,6 +86,7 @@ func New(eng *kalamsql.Engine, db *pebble.DB, opts Options) (*Manager, error) {
 		conns: map[string]*Conn{}, userSubs: map[string]int{}, loading: map[*Subscription]struct{}{},
 		clockSubs: map[*Subscription]struct{}{},
 		outboxes:  map[*Outbox]struct{}{}, detached: make(chan struct{}, 1), stop: make(chan struct{})}
+	m.budget = queueBudget{m: m, limit: opts.MaxQueuedBytesTotal}
 	// Matchers for subscribe-time work (resume replay), separate from the
 	// workers' so a replay never waits for dispatch.
 	m.matchers = make(chan *kalamsql.LiveMatcher, 2)
@@ -173,15 +177,20 @@ func (m *Manager) Attach(out *Outbox) bool {
 	if len(m.outboxes) >= m.opts.MaxConnections {
 		return false
 	}
+	// Before the outbox is shared: nothing is queued yet.
+	out.maxBytes = m.opts.MaxQueuedBytesPerConn
+	out.budget = &m.budget
 	m.outboxes[out] = struct{}{}
 	return true
 }
 
-// Detach releases the slot of a closed WebSocket.
+// Detach releases the slot of a closed WebSocket and whatever it still
+// held against the queue budgets.
 func (m *Manager) Detach(out *Outbox) {
 	m.mu.Lock()
 	delete(m.outboxes, out)
 	m.mu.Unlock()
+	out.Release()
 	select {
 	case m.detached <- struct{}{}:
 	default:
@@ -384,13 +393,19 @@ type Stats struct {
 	Subscriptions int
 	// Overflowed counts subscriptions ended with OVERFLOW since start.
 	Overflowed int64
+	// QueuedBytes is what all connections hold against the global queue
+	// budget (QueueBudget); Shed counts connections shed since start.
+	QueuedBytes int64
+	QueueBudget int64
+	Shed        int64
 }
 
 // Stats returns current counts.
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := Stats{Connections: len(m.conns), Attached: len(m.outboxes), Overflowed: m.overflows.Load()}
+	st := Stats{Connections: len(m.conns), Attached: len(m.outboxes), Overflowed: m.overflows.Load(),
+		QueuedBytes: m.budget.used.Load(), QueueBudget: m.budget.limit, Shed: m.budget.shedConn.Load()}
 	for _, n := range m.userSubs {
 		st.Subscriptions += n
 	}

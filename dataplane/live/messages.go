@@ -44,6 +44,10 @@ const (
 	CodeTokenExpired = "TOKEN_EXPIRED"
 	// CodeShutdown: the server is shutting down.
 	CodeShutdown = "SHUTDOWN"
+	// CodeOverloaded: the node's global budget for queued WebSocket data
+	// was exhausted and this connection held the most; it is closed with
+	// CloseTryAgainLater (1013). Reconnect and resume with from.
+	CodeOverloaded = "OVERLOADED"
 )
 
 // Synthetic subscription ids for errors that concern no subscription

@@ -18,6 +18,17 @@ type Options struct {
 	// QueueSize bounds each connection's outbox and each loading
 	// subscription's buffer of changes.
 	QueueSize int
+	// MaxQueuedBytesPerConn bounds the bytes queued or in flight on one
+	// connection (and buffered by one loading subscription); a change that
+	// does not fit ends its subscription with OVERFLOW.
+	MaxQueuedBytesPerConn int
+	// MaxQueuedBytesTotal bounds them over all connections of the node;
+	// when exhausted, the connections holding the most are shed
+	// (OVERLOADED, close 1013). 0 disables the global bound.
+	MaxQueuedBytesTotal int64
+	// MaxBatchBytes bounds the rows of one initial-data page (a row larger
+	// than it still goes alone).
+	MaxBatchBytes int
 	// DefaultBatchSize and MaxBatchSize bound initial-data pages.
 	DefaultBatchSize int
 	MaxBatchSize     int
@@ -40,6 +51,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		MaxConnections: 25000, MaxSubsPerConn: 100, MaxSubsPerUser: 1000, QueueSize: 4096,
+		MaxQueuedBytesPerConn: 8 << 20, MaxQueuedBytesTotal: 256 << 20, MaxBatchBytes: 1 << 20,
 		DefaultBatchSize: 1000, MaxBatchSize: 5000, InitialDataTimeout: time.Minute,
 		WorkerQueue: 1 << 18, Logger: slog.Default(),
 	}
@@ -51,6 +63,8 @@ func (o *Options) fill() {
 	defaults.Positive(&o.MaxSubsPerConn, d.MaxSubsPerConn)
 	defaults.Positive(&o.MaxSubsPerUser, d.MaxSubsPerUser)
 	defaults.Positive(&o.QueueSize, d.QueueSize)
+	defaults.Positive(&o.MaxQueuedBytesPerConn, d.MaxQueuedBytesPerConn)
+	defaults.Positive(&o.MaxBatchBytes, d.MaxBatchBytes)
 	defaults.Positive(&o.DefaultBatchSize, d.DefaultBatchSize)
 	defaults.Positive(&o.MaxBatchSize, d.MaxBatchSize)
 	defaults.Positive(&o.InitialDataTimeout, d.InitialDataTimeout)

@@ -2,6 +2,7 @@ package live
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // outItem is one queued message: either a complete message (raw) or one
@@ -14,6 +15,9 @@ type outItem struct {
 	row  []byte // new row object (insert, update); shared between subscribers
 	old  []byte // old row object (update delta, delete); shared
 }
+
+// size is what the item is charged against the byte budgets.
+func (it *outItem) size() int { return len(it.raw) + len(it.row) + len(it.old) }
 
 // Merge bounds for one change frame.
 const (
@@ -30,23 +34,39 @@ const (
 // Capacity counts messages as they will be framed: consecutive change
 // rows of one subscription and kind share a frame (up to maxMergedRows /
 // maxMergedBytes), so one multi-row INSERT is one message, not one per
-// row. Queued bytes are bounded too (bytesPerSlot per message of
-// capacity). Errors and other control messages are not counted, so the
-// error that reports an overflow always gets queued behind the events
-// already accepted; a hard cap on them closes a connection whose client
-// never reads at all.
+// row. Bytes are bounded too: the bytes queued plus the bytes the writer
+// took and has not written yet (in flight) stay under the connection's
+// budget (maxBytes; websocket.max_queued_bytes_per_connection once
+// attached to a Manager), and under the node's global budget shared by
+// every connection (queueBudget). A change row is charged in full to
+// every connection that queues it although its bytes are shared between
+// them (encoded once per projection in dispatch), so the charges bound
+// what the queues and the writers' frame buffers really hold from above.
+// Errors and other control messages are not counted, so the error that
+// reports an overflow always gets queued behind the events already
+// accepted; a hard cap on them closes a connection whose client never
+// reads at all.
 type Outbox struct {
 	mu       sync.Mutex
 	items    []outItem
 	spare    []outItem // the previous items slice, reused by Take
 	counted  int
 	controls int // uncounted items queued
-	bytes    int
+	bytes    int // queued counted bytes
+	inflight int // bytes taken by the writer and not yet written (Sent)
 	cap      int
 	maxBytes int
 	hardCap  int
-	wake     chan struct{}
-	notify   func()
+	// budget is the node-wide budget (nil until attached to a Manager);
+	// held mirrors bytes+inflight for lock-free scans (shedding, metrics).
+	budget *queueBudget
+	held   atomic.Int64
+	// abort is called (without locks) when the outbox is shed, so the
+	// connection can be torn down even if its writer is blocked.
+	abort  func()
+	shed   bool
+	wake   chan struct{}
+	notify func()
 	// The open merge run at the tail (see push).
 	runSub   *Subscription
 	runKind  changeKind
@@ -69,6 +89,11 @@ func NewOutbox(capacity, hardCap int) *Outbox {
 	return &Outbox{cap: capacity, maxBytes: capacity * bytesPerSlot, hardCap: hardCap, wake: make(chan struct{}, 1)}
 }
 
+// SetAbort installs the callback run when the node sheds this connection
+// to stay within the global queue budget (see Abort). Call it before the
+// outbox is shared.
+func (o *Outbox) SetAbort(fn func()) { o.abort = fn }
+
 // Wake is signalled whenever something was queued or Close was called
 // (unless SetNotify installed a callback instead).
 func (o *Outbox) Wake() <-chan struct{} { return o.wake }
@@ -90,14 +115,24 @@ func (o *Outbox) signal() {
 	}
 }
 
-// push queues it; counted items need room under the capacity. It returns
-// false when the item does not fit.
+// pushResult tells why a counted item was (not) queued.
+type pushResult uint8
+
+const (
+	pushOK     pushResult = iota
+	pushFull              // the connection's own bounds
+	pushGlobal            // the node's global budget
+)
+
+// push queues it; counted items need room under the capacity and the
+// budgets. It returns false when the item does not fit.
 func (o *Outbox) push(it outItem, counted bool) bool {
-	o.mu.Lock()
-	var ok bool
 	if counted {
-		ok = o.pushLocked(it)
-	} else if ok = !o.closing && o.controls < o.hardCap; ok {
+		return o.pushCounted([]outItem{it}, nil) == 1
+	}
+	o.mu.Lock()
+	ok := !o.closing && o.controls < o.hardCap
+	if ok {
 		o.controls++
 		o.runSub = nil // a control message ends the merge run
 		o.items = append(o.items, it)
@@ -109,16 +144,56 @@ func (o *Outbox) push(it outItem, counted bool) bool {
 	return ok
 }
 
-// pushLocked queues a counted item if it fits.
-func (o *Outbox) pushLocked(it outItem) bool {
-	if o.closing {
-		return false
+// pushCounted queues items (or the changes' items) in order until one
+// does not fit and returns how many were queued, waking the writer once.
+// When the global budget is what refused, the connections holding the
+// most are shed (never waiting for anyone) and the rest is tried once
+// more.
+func (o *Outbox) pushCounted(items []outItem, changes []pendingChange) int {
+	total := len(items) + len(changes)
+	at := func(i int) outItem {
+		if items != nil {
+			return items[i]
+		}
+		return changes[i].item
 	}
-	size := len(it.raw) + len(it.row) + len(it.old)
+	n := 0
+	for retried := false; ; retried = true {
+		res := pushOK
+		o.mu.Lock()
+		for n < total {
+			if res = o.pushLocked(at(n)); res != pushOK {
+				break
+			}
+			n++
+		}
+		o.mu.Unlock()
+		if res != pushGlobal || retried || !o.budget.shed(o) {
+			break
+		}
+	}
+	if n > 0 {
+		o.signal()
+	}
+	return n
+}
+
+// pushLocked queues a counted item if it fits.
+func (o *Outbox) pushLocked(it outItem) pushResult {
+	if o.closing {
+		return pushFull
+	}
+	size := it.size()
 	merges := it.raw == nil && it.sub == o.runSub && it.kind == o.runKind &&
 		o.runRows < maxMergedRows && o.runBytes < maxMergedBytes
-	if (!merges && o.counted >= o.cap) || o.bytes+size > o.maxBytes {
-		return false
+	held := o.bytes + o.inflight
+	// A message larger than the whole per-connection budget still goes
+	// out alone, once nothing else is held; the global budget decides.
+	if (!merges && o.counted >= o.cap) || (held > 0 && held+size > o.maxBytes) {
+		return pushFull
+	}
+	if !o.budget.reserve(size) {
+		return pushGlobal
 	}
 	if merges {
 		o.runRows++
@@ -131,27 +206,84 @@ func (o *Outbox) pushLocked(it outItem) bool {
 		}
 	}
 	o.bytes += size
+	o.held.Add(int64(size))
 	o.items = append(o.items, it)
-	return true
+	return pushOK
 }
 
 // pushBatch queues the changes' items in order until one does not fit;
 // it returns how many were queued and wakes the writer once.
 func (o *Outbox) pushBatch(changes []pendingChange) int {
-	o.mu.Lock()
-	n := 0
-	for i := range changes {
-		if !o.pushLocked(changes[i].item) {
-			break
-		}
-		n++
+	if len(changes) == 0 {
+		return 0
 	}
-	o.mu.Unlock()
-	if n > 0 {
-		o.signal()
-	}
-	return n
+	return o.pushCounted(nil, changes)
 }
+
+// Sent tells the outbox that the frames of the last Take were written:
+// their bytes no longer count against the budgets.
+func (o *Outbox) Sent() {
+	o.mu.Lock()
+	o.releaseLocked(o.inflight)
+	o.inflight = 0
+	o.mu.Unlock()
+}
+
+// releaseLocked returns n held bytes to the global budget.
+func (o *Outbox) releaseLocked(n int) {
+	if n == 0 {
+		return
+	}
+	o.held.Add(-int64(n))
+	o.budget.release(n)
+}
+
+// Release drops everything still queued or in flight from the budgets;
+// the connection is gone (Manager.Detach calls it).
+func (o *Outbox) Release() {
+	o.mu.Lock()
+	o.releaseLocked(o.bytes + o.inflight)
+	o.bytes, o.inflight = 0, 0
+	clear(o.items)
+	o.items = o.items[:0]
+	o.counted, o.controls = 0, 0
+	o.runSub = nil
+	o.mu.Unlock()
+}
+
+// Abort sheds the connection: what is queued is dropped (its bytes
+// return to the global budget at once), the client is told why in an
+// error (code OVERLOADED) and the connection is closed with
+// CloseTryAgainLater. The abort callback then makes sure a writer stuck
+// on a client that does not read lets go. It reports whether this call
+// shed the outbox (false if it was shed or closing already).
+func (o *Outbox) Abort(reason string) bool {
+	o.mu.Lock()
+	if o.shed {
+		o.mu.Unlock()
+		return false
+	}
+	o.shed = true
+	o.releaseLocked(o.bytes + o.inflight)
+	o.bytes, o.inflight = 0, 0
+	clear(o.items)
+	o.items = o.items[:0]
+	o.counted, o.controls = 0, 0
+	o.runSub = nil
+	o.items = append(o.items, outItem{raw: ErrorMessage(SubIDProtocol, CodeOverloaded, reason)})
+	o.controls = 1
+	o.closing, o.closeCode, o.closeReason = true, CloseTryAgainLater, CodeOverloaded
+	o.mu.Unlock()
+	o.signal()
+	if o.abort != nil {
+		o.abort()
+	}
+	return true
+}
+
+// Held returns the bytes the connection holds against the budgets:
+// queued plus in flight (metrics, shedding).
+func (o *Outbox) Held() int64 { return o.held.Load() }
 
 // PushControl queues an uncounted control message (errors, auth replies).
 // When even the hard cap is reached the client has stopped reading for
@@ -199,6 +331,9 @@ func (o *Outbox) Take(frames [][]byte, arena []byte) (_ [][]byte, _ []byte, clos
 	items := o.items
 	o.items = o.spare[:0]
 	o.spare = nil
+	// The bytes taken stay charged until the writer has written them
+	// (Sent): a writer blocked on a slow client holds its frames.
+	o.inflight += o.bytes
 	o.counted, o.controls, o.bytes = 0, 0, 0
 	o.runSub, o.runKind, o.runRows, o.runBytes = nil, 0, 0, 0
 	closing, code, reason = o.closing, o.closeCode, o.closeReason
@@ -256,4 +391,7 @@ const (
 	closePolicy          = 1008
 	ClosePolicyViolation = 1008
 	CloseMessageTooBig   = 1009
+	// CloseTryAgainLater closes a connection shed because the node's
+	// global queue budget was exhausted (websocket.max_queued_bytes_total).
+	CloseTryAgainLater = 1013
 )

@@ -58,9 +58,13 @@ func TestOutboxMergesAndBounds(t *testing.T) {
 	if frames, _, _, _, _ := o2.Take(nil, nil); len(frames) != 2 {
 		t.Fatalf("%d frames for %d rows", len(frames), maxMergedRows+1)
 	}
-	// The byte bound applies even when rows merge.
+	// The byte bound applies even when rows merge; a message larger than
+	// the whole bound still goes alone into an empty queue.
 	o3 := NewOutbox(1, 1000)
 	big := []byte(`{"id":"` + strings.Repeat("z", bytesPerSlot) + `"}`)
+	if !o3.push(outItem{sub: a, kind: changeInsert, row: row("0")}, true) {
+		t.Fatal("a small row did not fit")
+	}
 	if o3.push(outItem{sub: a, kind: changeInsert, row: big}, true) {
 		t.Fatal("a row over the byte bound fit")
 	}
@@ -71,7 +75,7 @@ func TestOutboxMergesAndBounds(t *testing.T) {
 		t.Fatal("push after Close")
 	}
 	frames, _, closing, code, reason := o3.Take(nil, nil)
-	if len(frames) != 1 || !closing || code != CloseGoingAway || reason != "bye" {
+	if len(frames) != 2 || !closing || code != CloseGoingAway || reason != "bye" {
 		t.Fatalf("close: %d frames %v %d %q", len(frames), closing, code, reason)
 	}
 }

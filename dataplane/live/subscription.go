@@ -51,6 +51,8 @@ type Subscription struct {
 	state   int
 	minSeq  uint64 // changes at or below it are in the initial data
 	pending []pendingChange
+	// pendingBytes bounds pending by the per-connection byte budget.
+	pendingBytes int
 
 	// load is the initial-data cursor: owned by the connection's reader
 	// while loadMu is held; released by whoever ends the subscription.
@@ -69,13 +71,16 @@ type loadState struct {
 	snap      *pebble.Snapshot
 	pos       uint64 // group's last _seq in snap
 	batchSize int
-	lastRows  int
-	from      uint64
-	resume    bool
-	cursor    any // LivePage cursor
-	batchNum  int
-	deadline  time.Time
-	replay    *replayCursor
+	// rowBytes is the average row size of the previous page (0: none
+	// yet); later pages are sized to max_batch_bytes with it.
+	rowBytes int
+	lastRows int
+	from     uint64
+	resume   bool
+	cursor   any // LivePage cursor
+	batchNum int
+	deadline time.Time
+	replay   *replayCursor
 }
 
 func (l *loadState) release() {
@@ -127,11 +132,16 @@ func (s *Subscription) deliver(changes []pendingChange, queueSize int) (overflow
 	}
 	switch s.state {
 	case stateLoading:
-		if len(s.pending)+len(changes) > queueSize {
+		n := 0
+		for i := range changes {
+			n += changes[i].item.size()
+		}
+		if len(s.pending)+len(changes) > queueSize || s.pendingBytes+n > s.conn.m.opts.MaxQueuedBytesPerConn {
 			s.endLocked(CodeOverflow, "too many changes while the initial data was being fetched; resubscribe (with from) and fetch the batches faster")
 			return true
 		}
 		s.pending = append(s.pending, changes...)
+		s.pendingBytes += n
 	case stateLive:
 		n := s.conn.out.pushBatch(changes)
 		if n > 0 {
@@ -173,7 +183,7 @@ func (s *Subscription) goLive(final []byte, pos uint64) (ok bool) {
 		return false
 	}
 	s.changes.Add(int64(len(rest)))
-	s.pending = nil
+	s.pending, s.pendingBytes = nil, 0
 	s.state = stateLive
 	return true
 }
@@ -186,7 +196,7 @@ func (s *Subscription) endLocked(code, msg string) bool {
 		return false
 	}
 	s.state = stateEnded
-	s.pending = nil
+	s.pending, s.pendingBytes = nil, 0
 	if code == CodeOverflow {
 		s.conn.m.overflows.Add(1)
 	}

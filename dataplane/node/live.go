@@ -19,16 +19,19 @@ const liveShutdownTimeout = 5 * time.Second
 func (n *Node) startLive() error {
 	w := n.cfg.WebSocket
 	m, err := live.New(n.eng, n.store.DB, live.Options{
-		MaxConnections:     w.MaxConnections,
-		MaxSubsPerConn:     w.MaxSubscriptionsPerConnection,
-		MaxSubsPerUser:     w.MaxSubscriptionsPerUser,
-		QueueSize:          w.QueueSize,
-		DefaultBatchSize:   w.DefaultBatchSize,
-		MaxBatchSize:       w.MaxBatchSize,
-		InitialDataTimeout: time.Duration(w.InitialDataTimeoutSeconds) * time.Second,
-		TimeFilterRecheck:  time.Duration(w.TimeFilterRecheckMS) * time.Millisecond,
-		NodeID:             int64(n.store.NodeID),
-		Logger:             n.log,
+		MaxConnections:        w.MaxConnections,
+		MaxSubsPerConn:        w.MaxSubscriptionsPerConnection,
+		MaxSubsPerUser:        w.MaxSubscriptionsPerUser,
+		QueueSize:             w.QueueSize,
+		MaxQueuedBytesPerConn: w.MaxQueuedBytesPerConnection,
+		MaxQueuedBytesTotal:   int64(w.MaxQueuedBytesTotal),
+		MaxBatchBytes:         w.MaxBatchBytes,
+		DefaultBatchSize:      w.DefaultBatchSize,
+		MaxBatchSize:          w.MaxBatchSize,
+		InitialDataTimeout:    time.Duration(w.InitialDataTimeoutSeconds) * time.Second,
+		TimeFilterRecheck:     time.Duration(w.TimeFilterRecheckMS) * time.Millisecond,
+		NodeID:                int64(n.store.NodeID),
+		Logger:                n.log,
 	})
 	if err != nil {
 		return err
@@ -54,8 +57,45 @@ func (n *Node) startLive() error {
 	n.srv.Registry().MustRegister(
 		gauge("live_websocket_connections", "Open WebSocket connections (authenticated or not).", func(s live.Stats) int { return s.Attached }),
 		gauge("live_subscriptions", "Active live-query subscriptions.", func(s live.Stats) int { return s.Subscriptions }),
+		gauge("live_queue_budget_bytes", "Global budget for bytes queued to WebSocket connections (websocket.max_queued_bytes_total; 0 = none).",
+			func(s live.Stats) int { return int(s.QueueBudget) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kalamdb", Name: "live_connections_shed_total",
+			Help: "WebSocket connections shed (OVERLOADED, close 1013) because the global queue budget was exhausted."},
+			func() float64 { return float64(m.Stats().Shed) }),
+		&queuedBytesCollector{m: m},
 	)
 	return nil
+}
+
+// queuedBytesCollector reports the bytes held for WebSocket connections
+// (queued plus being written) and the number of connections, by class:
+// "draining" connections hold less than half of their per-connection
+// budget, "backlogged" ones at least half (their clients read too slowly
+// and are the ones that overflow or get shed).
+type queuedBytesCollector struct{ m *live.Manager }
+
+var (
+	queuedBytesDesc = prometheus.NewDesc("kalamdb_live_queued_bytes", "Bytes queued or being written to WebSocket connections, by connection class (draining, backlogged).", []string{"class"}, nil)
+	queuedConnsDesc = prometheus.NewDesc("kalamdb_live_queued_connections", "WebSocket connections holding queued bytes, by connection class (draining, backlogged).", []string{"class"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *queuedBytesCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queuedBytesDesc
+	ch <- queuedConnsDesc
+}
+
+// Collect implements prometheus.Collector.
+func (c *queuedBytesCollector) Collect(ch chan<- prometheus.Metric) {
+	q := c.m.QueuedByClass()
+	for _, cl := range []struct {
+		name  string
+		bytes int64
+		conns int
+	}{{"draining", q.DrainingBytes, q.Draining}, {"backlogged", q.BackloggedBytes, q.Backlogged}} {
+		ch <- prometheus.MustNewConstMetric(queuedBytesDesc, prometheus.GaugeValue, float64(cl.bytes), cl.name)
+		ch <- prometheus.MustNewConstMetric(queuedConnsDesc, prometheus.GaugeValue, float64(cl.conns), cl.name)
+	}
 }
 
 // stopLive closes every WebSocket (going away) and stops dispatch. It is

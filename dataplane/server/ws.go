@@ -147,11 +147,12 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	o := st.opts
 	out := live.NewOutbox(o.QueueSize, o.QueueSize+o.MaxSubsPerConn*2+64)
+	wc := &wsConn{srv: s, st: st, out: out, ip: s.clientIP(r)}
+	out.SetAbort(wc.abortSoon)
 	if !st.m.Attach(out) {
 		writeError(w, time.Now(), http.StatusServiceUnavailable, "UNAVAILABLE", "the server is shutting down or has too many WebSocket connections")
 		return
 	}
-	wc := &wsConn{srv: s, st: st, out: out, ip: s.clientIP(r)}
 	wc.lastSeen.Store(time.Now().UnixNano())
 	rec := &hijackRecorder{ResponseWriter: w}
 	c, err := websocket.Accept(rec, r, &websocket.AcceptOptions{
@@ -223,6 +224,22 @@ func (wc *wsConn) run(up upgradeInfo) {
 	if conn := wc.conn.Load(); conn != nil {
 		conn.Close()
 	}
+}
+
+// shedGrace is how long a shed connection's writer gets to deliver the
+// OVERLOADED error and close frame before the socket is closed under it
+// (a client that stopped reading would otherwise hold its writer, and the
+// frames it took, until write_timeout).
+const shedGrace = 2 * time.Second
+
+// abortSoon is the outbox's abort callback (live.Outbox.Abort): the node
+// shed this connection to stay within its global queue budget.
+func (wc *wsConn) abortSoon() {
+	time.AfterFunc(shedGrace, func() {
+		if c := wc.c; c != nil {
+			c.CloseNow()
+		}
+	})
 }
 
 // kick queues the connection for a flusher unless a flusher or writer
@@ -725,5 +742,8 @@ func (wc *wsConn) write(wb *writeBuf) bool {
 		}
 		wc.srv.metrics.wsSent.Inc()
 	}
+	// The frames are in the kernel's hands: their bytes no longer count
+	// against the queue budgets.
+	wc.out.Sent()
 	return true
 }

@@ -1,0 +1,102 @@
+package live
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// budgetManager is the part of a Manager the budgets use: the registry
+// of attached outboxes and the options.
+func budgetManager(perConn int, total int64) *Manager {
+	m := &Manager{outboxes: map[*Outbox]struct{}{}, opts: Options{MaxConnections: 100, MaxQueuedBytesPerConn: perConn, Logger: slog.New(slog.DiscardHandler)}}
+	m.budget = queueBudget{m: m, limit: total}
+	return m
+}
+
+func rowOf(n int) []byte { return []byte(`{"v":"` + strings.Repeat("x", n-8) + `"}`) }
+
+func TestOutboxByteBudgetCountsFramesInFlight(t *testing.T) {
+	m := budgetManager(1000, 0)
+	o := NewOutbox(1000, 100)
+	if !m.Attach(o) {
+		t.Fatal("attach")
+	}
+	a := &Subscription{id: "a", idJSON: []byte(`"a"`)}
+	for i := range 3 {
+		if !o.push(outItem{sub: a, kind: changeInsert, row: rowOf(300)}, true) {
+			t.Fatalf("row %d did not fit", i)
+		}
+	}
+	if o.push(outItem{sub: a, kind: changeInsert, row: rowOf(300)}, true) {
+		t.Fatal("1200 bytes fit a 1000-byte budget")
+	}
+	// Taken but not written: still charged.
+	if frames, _, _, _, _ := o.Take(nil, nil); len(frames) != 1 {
+		t.Fatalf("%d frames", len(frames))
+	}
+	if o.Held() != 900 || o.push(outItem{sub: a, kind: changeInsert, row: rowOf(300)}, true) {
+		t.Fatalf("held %d after Take; a row fit while the writer still holds the frames", o.Held())
+	}
+	o.Sent()
+	if o.Held() != 0 || !o.push(outItem{sub: a, kind: changeInsert, row: rowOf(300)}, true) {
+		t.Fatalf("held %d after Sent", o.Held())
+	}
+	m.Detach(o)
+	if o.Held() != 0 {
+		t.Fatalf("held %d after Detach", o.Held())
+	}
+}
+
+func TestGlobalBudgetShedsTheLargestHolder(t *testing.T) {
+	m := budgetManager(4000, 5000)
+	var outs []*Outbox
+	aborted := map[*Outbox]bool{}
+	for range 3 {
+		o := NewOutbox(1000, 100)
+		o.SetAbort(func() { aborted[o] = true })
+		if !m.Attach(o) {
+			t.Fatal("attach")
+		}
+		outs = append(outs, o)
+	}
+	a := &Subscription{id: "a", idJSON: []byte(`"a"`)}
+	push := func(o *Outbox, n int) bool { return o.push(outItem{sub: a, kind: changeInsert, row: rowOf(n)}, true) }
+	// outs[0] holds 3000, outs[1] 1500: 4500 of 5000.
+	for range 3 {
+		if !push(outs[0], 1000) {
+			t.Fatal("outs[0]")
+		}
+	}
+	if !push(outs[1], 1500) {
+		t.Fatal("outs[1]")
+	}
+	// 1000 more do not fit globally: the largest holder (outs[0]) is shed,
+	// then the push goes through. Nobody waited.
+	if !push(outs[2], 1000) {
+		t.Fatal("the push after shedding failed")
+	}
+	if !aborted[outs[0]] || aborted[outs[1]] || aborted[outs[2]] {
+		t.Fatalf("aborted %v", aborted)
+	}
+	if got, want := m.budget.used.Load(), int64(2500); got != want {
+		t.Fatalf("used %d, want %d", got, want)
+	}
+	if m.Stats().Shed != 1 {
+		t.Fatalf("shed %d", m.Stats().Shed)
+	}
+	// The shed connection is told why, then closed with 1013.
+	frames, _, closing, code, _ := outs[0].Take(nil, nil)
+	if len(frames) != 1 || !strings.Contains(string(frames[0]), `"code":"OVERLOADED"`) || !closing || code != CloseTryAgainLater {
+		t.Fatalf("shed outbox: %q closing %v code %d", frames, closing, code)
+	}
+	if push(outs[0], 10) {
+		t.Fatal("a shed outbox took a push")
+	}
+	for _, o := range outs {
+		m.Detach(o)
+	}
+	if got := m.budget.used.Load(); got != 0 {
+		t.Fatalf("used %d after every connection detached", got)
+	}
+}
