@@ -13,6 +13,10 @@ var (
 	ErrAlreadyExists = errors.New("already exists")
 	ErrInvalid       = errors.New("invalid command")
 	ErrClosed        = errors.New("engine closed")
+	// ErrDiskFull: Options.Admit refused the command because the data
+	// volume is below its free-space reserve (admit.go); nothing changed
+	// and the command may be retried once space is back.
+	ErrDiskFull = errors.New("disk full")
 )
 
 // Error is a command failure with a precise message; Unwrap yields one of

@@ -28,6 +28,16 @@ type Options struct {
 	// QueueSize is the per-group proposal queue length.
 	QueueSize int
 	Logger    *slog.Logger
+	// Admit, when set, may refuse a command before it is queued (the data
+	// volume is short of space; admit.go). Commands that free space are
+	// not asked.
+	Admit func(cmd *Command) error
+	// OnFatal, when set, is called when a commit round panics (storage in
+	// an unknown state): it must log and stop the process, so no group is
+	// left wedged with its leadership held. Unset, the panic propagates.
+	OnFatal func(msg string)
+	// OnCommitError, when set, is told about every failed commit (metrics).
+	OnCommitError func(err error)
 }
 
 // DefaultOptions returns production defaults: durable commits, group commit
@@ -151,6 +161,12 @@ func (e *Executor) Propose(ctx context.Context, cmd *Command) (Result, error) {
 		e.closeMu.RUnlock()
 		return Result{}, err
 	}
+	if e.opts.Admit != nil && !FreesSpace(cmd) {
+		if err := e.opts.Admit(cmd); err != nil {
+			e.closeMu.RUnlock()
+			return Result{}, &Error{Kind: ErrDiskFull, Msg: err.Error(), Row: -1}
+		}
+	}
 	p := &proposal{cmd: cmd, done: make(chan struct{}, 1)}
 	// Counted before Close can start waiting (closeMu is held), released
 	// once p is answered.
@@ -188,7 +204,7 @@ func (e *Executor) lead(st *group) {
 	clear(st.queue[rest:])
 	st.queue = st.queue[:rest]
 	st.mu.Unlock()
-	e.commit(st, round)
+	e.commitOrDie(st, round)
 	st.mu.Lock()
 	var next *proposal
 	if len(st.queue) > 0 {
@@ -219,6 +235,20 @@ func (e *Executor) Close() {
 	// Queued commands are still applied by their leaders.
 	e.wg.Wait()
 	e.cancel()
+}
+
+// commitOrDie runs commit; a panic in it (storage failed in a way it
+// cannot report as an error) goes to OnFatal, which stops the process:
+// recovering here would leave the group's leadership and waiters hanging.
+func (e *Executor) commitOrDie(st *group, ps []*proposal) {
+	if e.opts.OnFatal != nil {
+		defer func() {
+			if r := recover(); r != nil {
+				e.opts.OnFatal(fmt.Sprintf("panic while committing group %d: %v", st.id, r))
+			}
+		}()
+	}
+	e.commit(st, ps)
 }
 
 // commit applies a round of proposals in one batch and one fsync. It
@@ -266,6 +296,9 @@ func (e *Executor) commit(st *group, ps []*proposal) {
 	if err != nil {
 		err = fmt.Errorf("while committing group %d: %w", st.id, err)
 		e.opts.Logger.Error("commit failed", "group", st.id, "err", err)
+		if e.opts.OnCommitError != nil {
+			e.opts.OnCommitError(err)
+		}
 		for _, p := range ps {
 			if p.err == nil {
 				p.err = err

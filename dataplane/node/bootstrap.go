@@ -37,6 +37,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -60,7 +61,19 @@ type startOptions struct {
 	// bootstrapHooks, when set, gives the backup test hooks of the
 	// bootstrap restore (tests only; it gets the node being started).
 	bootstrapHooks func(*Node) backup.Hooks
+	// fs and onFatal replace the hot tier's filesystem and fatal-error
+	// action (disk-full tests; diskspace.go).
+	fs      vfs.FS
+	onFatal func(string)
 }
+
+// WithFS makes the hot tier use fs instead of the OS filesystem (tests:
+// a size-limited hot.QuotaFS).
+func WithFS(fs vfs.FS) StartOption { return func(o *startOptions) { o.fs = fs } }
+
+// WithOnFatal replaces what a fatal storage error does after it is logged
+// (default: exit with hot.ExitFatalStorage). fn must not return.
+func WithOnFatal(fn func(msg string)) StartOption { return func(o *startOptions) { o.onFatal = fn } }
 
 // WithRestoreFrom makes Start bootstrap an EMPTY data directory from the
 // backup in target (id "" = newest completed), verified, before serving.

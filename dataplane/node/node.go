@@ -71,6 +71,8 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	hopts.CacheBytes = int64(cfg.Storage.BlockCacheSizeMB) << 20
 	hopts.MemtableBytes = uint64(cfg.Storage.MemtableSizeMB) << 20
 	hopts.NodeID = cfg.Server.NodeID
+	hopts.MinFreeBytes = uint64(cfg.Storage.MinFreeMB) << 20
+	hopts.FS, hopts.OnFatal, hopts.Logger = so.fs, so.onFatal, log
 	if n.store, err = hot.Open(hopts); err != nil {
 		return nil, err
 	}
@@ -85,6 +87,9 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	eopts := engine.DefaultOptions()
 	eopts.Sync = cfg.Storage.SyncWrites
 	eopts.Logger = log
+	eopts.Admit = func(*engine.Command) error { return n.store.CheckFree() }
+	eopts.OnFatal = n.store.Fatal
+	eopts.OnCommitError = func(error) { n.store.CountError() }
 	if n.exec, err = engine.Open(n.store.DB, cat, eopts); err != nil {
 		return nil, err
 	}
@@ -146,6 +151,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 		Security:     serverSecurity(cfg),
 	})
 	n.registerMetrics()
+	n.registerStorageHealth()
 	if err := n.startLive(); err != nil {
 		return nil, fmt.Errorf("while starting live queries: %w", err)
 	}

@@ -30,6 +30,11 @@ const (
 	CodeInternal         = "INTERNAL_ERROR"
 )
 
+// CodeDiskFull (HTTP 507): the data volume is below its free-space
+// reserve (storage.min_free_mb); the write changed nothing and may be
+// retried once space is back. Reads keep working.
+const CodeDiskFull = "DISK_FULL"
+
 // Error is a statement failure with an API error code and HTTP status.
 type Error struct {
 	Code    string
@@ -82,6 +87,8 @@ func AsError(err error) *Error {
 			return notFound("%s", ee.Msg)
 		case errors.Is(ee, engine.ErrConflict):
 			return errf(CodeExecution, http.StatusBadRequest, "%s", ee.Msg)
+		case errors.Is(ee, engine.ErrDiskFull):
+			return errf(CodeDiskFull, http.StatusInsufficientStorage, "%s", ee.Msg)
 		}
 		return badRequest(CodeExecution, "%s", ee.Msg)
 	}

@@ -20,9 +20,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"log/slog"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configure the hot tier.
@@ -35,6 +37,18 @@ type Options struct {
 	MemtableBytes uint64
 	// NodeID is used when the data directory has none yet (0 means 1).
 	NodeID int
+	// MinFreeBytes is the free-space reserve of the data volume (0: no
+	// reserve); see diskspace.go.
+	MinFreeBytes uint64
+	// FS is the filesystem Pebble uses (nil: the OS). Tests put a
+	// size-limited one here (QuotaFS) to fill the volume.
+	FS vfs.FS
+	// Logger receives Pebble's errors and the disk-space transitions (nil:
+	// slog.Default()).
+	Logger *slog.Logger
+	// OnFatal is called after a fatal storage error was logged; it must
+	// not return (nil: exit with ExitFatalStorage).
+	OnFatal func(msg string)
 }
 
 // DefaultOptions returns defaults sized for a small pod: 64 MiB block cache
@@ -53,6 +67,7 @@ type Store struct {
 	CleanStart bool
 	cache      *pebble.Cache
 	dir        string
+	space      *space
 }
 
 // Open opens (creating if needed) the hot tier in opts.Dir.
@@ -66,13 +81,27 @@ func Open(opts Options) (*Store, error) {
 	}
 	_, statErr := os.Stat(filepath.Join(opts.Dir, "hot"))
 	fresh := errors.Is(statErr, os.ErrNotExist)
+	sp := &space{fs: opts.FS, dir: opts.Dir, reserve: opts.MinFreeBytes, log: opts.Logger, onFatal: opts.OnFatal}
+	if sp.fs == nil {
+		sp.fs = vfs.Default
+	}
+	if sp.log == nil {
+		sp.log = slog.Default()
+	}
+	if sp.onFatal == nil {
+		sp.onFatal = exitFatal
+	}
+	sp.sample(true)
+	pl := pebbleLogger{sp: sp}
 	cache := pebble.NewCache(opts.CacheBytes)
 	popts := &pebble.Options{
 		Cache:                 cache,
 		MemTableSize:          opts.MemtableBytes,
 		FormatMajorVersion:    pebble.FormatNewest,
 		L0CompactionThreshold: 4,
-		Logger:                quietLogger{},
+		Logger:                pl,
+		EventListener:         pl.listener(),
+		FS:                    sp.fs,
 	}
 	popts.EnsureDefaults()
 	db, err := pebble.Open(filepath.Join(opts.Dir, "hot"), popts)
@@ -86,7 +115,7 @@ func Open(opts Options) (*Store, error) {
 		cache.Unref()
 		return nil, err
 	}
-	return &Store{DB: db, NodeID: nodeID, cache: cache, dir: opts.Dir, CleanStart: clean || fresh}, nil
+	return &Store{DB: db, NodeID: nodeID, cache: cache, dir: opts.Dir, CleanStart: clean || fresh, space: sp}, nil
 }
 
 // Close flushes nothing extra (the WAL is durable) and releases the store.
@@ -149,12 +178,4 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf(format, args...))
 }
