@@ -80,6 +80,7 @@ func runServer(args []string) int {
 		h = slog.NewTextHandler(os.Stderr, hopts)
 	}
 	log := slog.New(h)
+	node.ApplyMemoryLimit(log)
 	var sopts []node.StartOption
 	if *restoreFrom != "" {
 		sopts = append(sopts, node.WithRestoreFrom(*restoreFrom, *restoreID))

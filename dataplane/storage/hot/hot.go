@@ -17,10 +17,10 @@ package hot
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
-	"log/slog"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
