@@ -333,12 +333,22 @@ export class LiveConnection {
       }
       this.handle(msg);
     };
-    ws.onclose = (ev: CloseEvent) => {
-      if (ws !== this.ws) return;
-      this.onClosed(ev.code, ev.reason);
+    // Some implementations (Node 20's) fire only `error`, never `close`, when the connection
+    // cannot be established; and a handshake may hang. Either way the socket ends here, once.
+    let ended = false;
+    const end = (code: number, reason: string) => {
+      clearTimeout(handshake);
+      if (ended || ws !== this.ws) return;
+      ended = true;
+      this.onClosed(code, reason);
     };
+    const handshake = setTimeout(() => {
+      if (this.state !== "open") end(4001, "no auth_success within 15 s");
+    }, 15_000);
+    unref(handshake);
+    ws.onclose = (ev: CloseEvent) => end(ev.code, ev.reason);
     ws.onerror = () => {
-      /* onclose follows with the details */
+      if (ws.readyState !== 1 /* OPEN */) end(1006, "connection failed");
     };
   }
 
@@ -396,6 +406,13 @@ export class LiveConnection {
     if (err.willRecover) for (const s of this.subs) s.notifyError(new LiveQueryError(err.code, err.message, { subscriptionId: s.id, willRecover: true }));
   }
 
+  /** current returns the subscription whose live attempt wireId is (not a stale one). */
+  private current(wireId: string | undefined): Subscription<unknown> | undefined {
+    if (wireId === undefined) return undefined;
+    const sub = this.byWireId.get(wireId);
+    return sub && sub.wireId === wireId ? sub : undefined;
+  }
+
   private handle(msg: ServerMessage): void {
     switch (msg.type) {
       case "auth_success":
@@ -413,12 +430,14 @@ export class LiveConnection {
         return; // the close follows
       }
       case "error": {
-        const sub = msg.subscription_id !== undefined ? this.byWireId.get(msg.subscription_id) : undefined;
+        const sub = this.current(msg.subscription_id);
         const code = msg.code ?? "INTERNAL_ERROR";
         if (sub) {
           sub.onServerError(code, msg.message ?? code);
           return;
         }
+        // An error about an attempt we already gave up (e.g. next_batch crossing its OVERFLOW).
+        if (msg.subscription_id !== undefined && this.byWireId.has(msg.subscription_id)) return;
         if (code === "TOKEN_EXPIRED") {
           this.tokenExpired = true;
           this.connectionError(new LiveQueryError(code, msg.message ?? code, { willRecover: true }));
@@ -431,8 +450,7 @@ export class LiveConnection {
         return;
       }
       default: {
-        const sub = msg.subscription_id !== undefined ? this.byWireId.get(msg.subscription_id) : undefined;
-        sub?.onMessage(msg);
+        this.current(msg.subscription_id)?.onMessage(msg);
       }
     }
   }
@@ -455,6 +473,10 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
   endError: LiveQueryError | undefined;
   wireId: string | undefined;
   private attempt = 0;
+  /** Page size of the next load: halved after each OVERFLOW (see onServerError). */
+  private batchSize: number | undefined;
+  private overflows = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private resumed = false;
   private firstPage = true;
   private bigintCols: string[] = [];
@@ -469,6 +491,7 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
     this.id = conn.newId(options.id);
     this.sql = sql;
     this.lastSeq = options.from;
+    this.batchSize = options.batchSize;
   }
 
   /** start sends subscribe (resuming from lastSeq when set); the connection is open. */
@@ -478,7 +501,7 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
     this.wireId = `${this.id}~${++this.attempt}`;
     this.conn.register(this as Subscription<unknown>, old, this.wireId);
     const opts: Record<string, unknown> = {};
-    if (this.options.batchSize) opts.batch_size = this.options.batchSize;
+    if (this.batchSize) opts.batch_size = this.batchSize;
     this.resumed = this.lastSeq !== undefined;
     if (this.resumed) opts.from = this.lastSeq;
     else if (this.options.lastRows) opts.last_rows = this.options.lastRows;
@@ -490,6 +513,7 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
   /** detach: the connection is gone; start() follows after reconnecting. */
   detach(): void {
     this.wireId = undefined;
+    clearTimeout(this.retryTimer);
     if (this.status !== "ended") this.setStatus("connecting");
   }
 
@@ -551,6 +575,7 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
   end(err: LiveQueryError | undefined, detach: boolean): void {
     if (this.status === "ended") return;
     if (detach) this.conn.remove(this as Subscription<unknown>);
+    clearTimeout(this.retryTimer);
     this.endError = err;
     if (err) this.notifyError(err);
     this.setStatus("ended");
@@ -564,8 +589,23 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
       // RESUME_UNAVAILABLE: the history is gone; SCHEMA_CHANGED: held rows have the old shape.
       // Both reload the whole result. OVERFLOW resumes (during a first load there is no
       // position yet, and the load starts over).
-      if (code !== "OVERFLOW") this.lastSeq = undefined;
-      if (this.conn.isOpen) this.start();
+      if (code !== "OVERFLOW") {
+        this.lastSeq = undefined;
+        if (this.conn.isOpen) this.start();
+        return;
+      }
+      // The connection's queue is full: give it time to drain (jittered, growing with
+      // consecutive overflows), and load in smaller pages, since a page larger than the
+      // queue's byte budget could never be queued.
+      this.overflows++;
+      this.batchSize = Math.max(10, Math.floor((this.batchSize ?? 1000) / 2));
+      const d = Math.min(5000, 50 * 2 ** Math.min(this.overflows, 10));
+      this.wireId = undefined;
+      this.setStatus("loading");
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => {
+        if (this.conn.isOpen) this.start();
+      }, d / 2 + Math.random() * (d / 2));
       return;
     }
     this.end(new LiveQueryError(code, message, { subscriptionId: this.id, willRecover: false }), true);
@@ -594,7 +634,11 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
         else this.lastSeq = maxSeq(this.lastSeq, bc.last_seq_id);
         this.handlers.onSnapshot?.(batch);
         this.emit({ type: "snapshot", ...batch });
-        if (last) this.setStatus("live");
+        if (last) {
+          this.overflows = 0;
+          this.batchSize = this.options.batchSize;
+          this.setStatus("live");
+        }
         return;
       }
       case "change": {

@@ -6,7 +6,7 @@ import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type BrowserContext } from "playwright-core";
 import type { KalamClient } from "@kalamdb/client";
 import { TestServer, freePort, packageRoot, rootPassword } from "./harness.js";
 import { countPixels, decodePNG } from "./png.js";
@@ -23,7 +23,7 @@ const { servePage, setupChat, users } = example;
 let srv: TestServer;
 let page: Server;
 let origin: string;
-let browser: Browser;
+let browser: BrowserContext;
 let profile: string;
 
 before(async () => {
@@ -33,7 +33,9 @@ before(async () => {
   await setupChat(srv.url, rootPassword);
   page = await servePage(srv.url, port);
   profile = mkdtempSync(join(tmpdir(), "kalamdb-chromium-"));
-  browser = await chromium.launch({
+  // A fresh profile directory (playwright passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(profile, {
+    viewport: { width: 800, height: 500 },
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     args: [
@@ -45,7 +47,6 @@ before(async () => {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${profile}`,
     ],
   });
 });
@@ -58,7 +59,7 @@ after(async () => {
 });
 
 test("chat page shows a message sent by another user within a second; the screenshot shows it", async () => {
-  const tab = await browser.newPage({ viewport: { width: 800, height: 500 } });
+  const tab = await browser.newPage();
   const logs: string[] = [];
   tab.on("console", (m) => logs.push(m.text()));
   tab.on("pageerror", (e) => logs.push(String(e)));

@@ -41,7 +41,8 @@ function canon(rows: readonly Row[]): string {
 test("materialised views equal a fresh SELECT after 10,000 random writes with reconnects", { timeout: 300_000 }, async () => {
   const total = 10_000;
   const seed = Number(process.env.VIEW_SEED ?? Date.now() % 1e9);
-  const reader = await srv.root();
+  let opens = 0;
+  const reader = await srv.root({ onConnectionEvent: (ev) => ev.type === "state" && ev.state === "open" && opens++ });
   const all = reader.liveView("SELECT * FROM app.mv", { subscribe: { batchSize: 700 } });
   // A filtered view: updates move rows in and out of it.
   const even = reader.liveView("SELECT id, a, b FROM app.mv WHERE a % 2 = 0", { orderBy: "a" });
@@ -131,6 +132,7 @@ test("materialised views equal a fresh SELECT after 10,000 random writes with re
   const as = even.rows.map((r) => r.a as number);
   assert.deepEqual(as, [...as].sort((x, y) => x - y));
   assert.ok(all.size > 100, `rows: ${all.size}`);
+  assert.ok(opens >= 5, `the reader connected ${opens} times (1 + 3 client reconnects + 1 server restart)`);
   console.log(`# 10,000 writes in ${took} ms; view ${all.size} rows, filtered ${even.size}; seed ${seed}`);
   reader.close();
 });
