@@ -101,6 +101,15 @@ async function events(): Promise<void> {
     admin.close();
 
     const total = 60_000; // 10k snapshot rows + 50k changes
+    // The floor: JSON.parse of the same frames and nothing else.
+    const parse: number[] = [];
+    for (let round = 0; round < 7; round++) {
+      const start = performance.now();
+      for (const f of frames) JSON.parse(f);
+      parse.push(performance.now() - start);
+    }
+    const pm = median(parse);
+    console.log(`floor (JSON.parse of the ${frames.length} frames only): ${pm.toFixed(1)} ms: ${((total / pm) * 1000).toFixed(0)} events/s`);
     for (const mode of ["view", "handlers"] as const) {
       const times: number[] = [];
       for (let round = 0; round < 7; round++) {

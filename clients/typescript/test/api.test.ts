@@ -1,6 +1,6 @@
 // Every API of the client against a real server: auth, SQL, typed errors, live queries.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   AuthError,
   KalamClient,
@@ -10,30 +10,18 @@ import {
   type Row,
   type SnapshotBatch,
 } from "@kalamdb/client";
-import { TestServer, mintToken, rootPassword, sleep, waitFor } from "./harness.js";
+import { mintToken, rootPassword, sleep, waitFor, serverForFile } from "./harness.js";
 
-let srv: TestServer;
-let root: KalamClient;
-
-before(async () => {
-  srv = await TestServer.start();
-  root = await srv.root();
-  await root.sqlBatch(
-    "CREATE NAMESPACE app; " +
+const fx = serverForFile(
+  "CREATE NAMESPACE app; " +
       "CREATE USER TABLE app.notes (id BIGINT PRIMARY KEY, body TEXT, n INT); " +
       "CREATE SHARED TABLE app.items (id BIGINT PRIMARY KEY, name TEXT, price DECIMAL(10,2)) WITH (ACCESS_LEVEL = 'PUBLIC'); " +
       "CREATE USER alice WITH PASSWORD 'Alice-pass-123' ROLE user; " +
       "CREATE USER bob WITH PASSWORD 'Bob-pass-123' ROLE user",
-  );
-});
-
-after(async () => {
-  root?.close();
-  await srv?.stop();
-});
+);
 
 async function login(user: string, password: string, opts = {}): Promise<KalamClient> {
-  const c = srv.client(opts);
+  const c = fx.srv.client(opts);
   await c.login(user, password);
   return c;
 }
@@ -66,7 +54,7 @@ function recorder<T = Row>() {
 
 describe("auth", () => {
   test("login returns tokens and the user; me answers who", async () => {
-    const c = srv.client();
+    const c = fx.srv.client();
     const res = await c.login("alice", "Alice-pass-123");
     assert.equal(res.user.username, "alice");
     assert.equal(res.user.role, "user");
@@ -76,7 +64,7 @@ describe("auth", () => {
   });
 
   test("a wrong password is an AuthError INVALID_CREDENTIALS", async () => {
-    const c = srv.client();
+    const c = fx.srv.client();
     await assert.rejects(c.login("alice", "wrong"), (e: unknown) => e instanceof AuthError && e.code === "INVALID_CREDENTIALS" && e.status === 401);
     await assert.rejects(c.sql("SELECT 1"), (e: unknown) => e instanceof AuthError && e.code === "NOT_AUTHENTICATED");
   });
@@ -103,7 +91,7 @@ describe("auth", () => {
   });
 
   test("an expired access token is refreshed before a SQL request", async () => {
-    const c = srv.client({ autoRefresh: false });
+    const c = fx.srv.client({ autoRefresh: false });
     const refreshToken = mintToken("alice", "user", "refresh", 3600);
     c.setTokens({ accessToken: mintToken("alice", "user", "access", -120), refreshToken, accessExpiresAt: Date.now() - 120_000 });
     const r = await c.sql<{ u: string }>("SELECT CURRENT_USER() AS u");
@@ -112,7 +100,7 @@ describe("auth", () => {
   });
 
   test("a token the server calls expired is refreshed and the statement retried", async () => {
-    const c = srv.client({ autoRefresh: false });
+    const c = fx.srv.client({ autoRefresh: false });
     // The client thinks it is valid; the server (past its 60 s leeway) does not.
     c.setTokens({ accessToken: mintToken("alice", "user", "access", -120), refreshToken: mintToken("alice", "user", "refresh", 3600), accessExpiresAt: Date.now() + 3600_000 });
     const r = await c.sql<{ u: string }>("SELECT CURRENT_USER() AS u");
@@ -122,8 +110,8 @@ describe("auth", () => {
 
 describe("sql", () => {
   test("rows are objects; BIGINT as string by default, as bigint on request; params", async () => {
-    await root.sql("INSERT INTO app.items (id, name, price) VALUES ($1, $2, $3)", [9007199254740993n, "pen", "1.50"]);
-    const r = await root.sql<{ id: string; name: string; price: string }>("SELECT id, name, price FROM app.items WHERE id = $1", [9007199254740993n]);
+    await fx.root.sql("INSERT INTO app.items (id, name, price) VALUES ($1, $2, $3)", [9007199254740993n, "pen", "1.50"]);
+    const r = await fx.root.sql<{ id: string; name: string; price: string }>("SELECT id, name, price FROM app.items WHERE id = $1", [9007199254740993n]);
     assert.deepEqual(r.rows, [{ id: "9007199254740993", name: "pen", price: "1.50" }]);
     assert.deepEqual(
       r.schema.map((c) => [c.name, c.data_type]),
@@ -133,13 +121,13 @@ describe("sql", () => {
         ["price", "DECIMAL(10,2)"],
       ],
     );
-    const big = await srv.root({ int64: "bigint" });
+    const big = await fx.srv.root({ int64: "bigint" });
     const rb = await big.sql<{ id: bigint }>("SELECT id FROM app.items WHERE name = $1", ["pen"]);
     assert.equal(rb.rows[0].id, 9007199254740993n);
-    const ins = await root.sql("INSERT INTO app.items (id, name) VALUES (1, 'a'), (2, 'b')");
+    const ins = await fx.root.sql("INSERT INTO app.items (id, name) VALUES (1, 'a'), (2, 'b')");
     assert.equal(ins.rowCount, 2);
     assert.match(ins.message ?? "", /Inserted 2/);
-    const batch = await root.sqlBatch("SELECT COUNT(*) AS n FROM app.items; SELECT name FROM app.items WHERE id = 2");
+    const batch = await fx.root.sqlBatch("SELECT COUNT(*) AS n FROM app.items; SELECT name FROM app.items WHERE id = 2");
     assert.equal(batch.length, 2);
     assert.deepEqual(batch[0].rows, [{ n: "3" }]);
     assert.deepEqual(batch[1].rows, [{ name: "b" }]);
@@ -153,7 +141,7 @@ describe("sql", () => {
       ["", "EMPTY_SQL"],
     ];
     for (const [q, code] of cases) {
-      await assert.rejects(root.sql(q), (e: unknown) => e instanceof SqlError && e.code === code && e.status === 400, q);
+      await assert.rejects(fx.root.sql(q), (e: unknown) => e instanceof SqlError && e.code === code && e.status === 400, q);
     }
     const alice = await login("alice", "Alice-pass-123");
     await assert.rejects(alice.sql("INSERT INTO app.items (id) VALUES (77)"), (e: unknown) => e instanceof SqlError && e.code === "PERMISSION_DENIED" && e.status === 403);
@@ -173,7 +161,7 @@ describe("live queries", () => {
   test("initial data is paged; changes arrive as insert, update, delete; unsubscribe stops them", async () => {
     const alice = await login("alice", "Alice-pass-123");
     await alice.sql("CREATE USER TABLE IF NOT EXISTS app.tasks (id BIGINT PRIMARY KEY, title TEXT, done BOOLEAN)").catch(() => undefined);
-    await root.sql("CREATE USER TABLE IF NOT EXISTS app.tasks (id BIGINT PRIMARY KEY, title TEXT, done BOOLEAN)");
+    await fx.root.sql("CREATE USER TABLE IF NOT EXISTS app.tasks (id BIGINT PRIMARY KEY, title TEXT, done BOOLEAN)");
     const values = Array.from({ length: 10 }, (_, i) => `(${i + 1}, 't${i + 1}', false)`).join(", ");
     await alice.sql(`INSERT INTO app.tasks (id, title, done) VALUES ${values}`);
     const rec = recorder<{ id: string; title: string; done: boolean; _seq: string }>();
@@ -231,11 +219,11 @@ describe("live queries", () => {
   });
 
   test("many subscriptions share one connection; async iterator", async () => {
-    const c = await srv.root();
+    const c = await fx.srv.root();
     const recs = Array.from({ length: 20 }, () => recorder());
     const subs = recs.map((r, i) => c.subscribe(`SELECT * FROM app.items WHERE id = ${1000 + i}`, r.handlers));
     await waitFor("all loaded", () => subs.every((s) => s.status === "live"));
-    const live = await root.sql<{ connection_id: string; subscription_id: string }>("SELECT connection_id, subscription_id FROM system.live WHERE user_id = 'root'");
+    const live = await fx.root.sql<{ connection_id: string; subscription_id: string }>("SELECT connection_id, subscription_id FROM system.live WHERE user_id = 'root'");
     const conns = new Set(live.rows.filter((r) => subs.some((s) => r.subscription_id === s.wireId)).map((r) => r.connection_id));
     assert.equal(live.rows.filter((r) => subs.some((s) => r.subscription_id === s.wireId)).length, 20);
     assert.equal(conns.size, 1, "one connection");
@@ -249,7 +237,7 @@ describe("live queries", () => {
       }
     })();
     await waitFor("iterator live", () => it.status === "live");
-    await root.sql("INSERT INTO app.items (id, name) VALUES (1005, 'x'), (2001, 'y')");
+    await fx.root.sql("INSERT INTO app.items (id, name) VALUES (1005, 'x'), (2001, 'y')");
     await done;
     assert.deepEqual(got.filter((t) => t !== "status"), ["snapshot", "insert"]);
     assert.equal(it.status, "ended");
@@ -259,7 +247,7 @@ describe("live queries", () => {
   });
 
   test("errors that end a subscription: INVALID_SQL, NOT_FOUND, KILLED", async () => {
-    const c = await srv.root();
+    const c = await fx.srv.root();
     const bad = recorder();
     const s1 = c.subscribe("SELECT * FROM app.items ORDER BY id", bad.handlers);
     const nf = recorder();
@@ -271,31 +259,31 @@ describe("live queries", () => {
     const k = recorder();
     const s3 = c.subscribe("SELECT * FROM app.items", k.handlers);
     await waitFor("live", () => s3.status === "live");
-    const live = await root.sql<{ live_id: string; subscription_id: string }>("SELECT live_id, subscription_id FROM system.live");
+    const live = await fx.root.sql<{ live_id: string; subscription_id: string }>("SELECT live_id, subscription_id FROM system.live");
     const id = live.rows.find((r) => r.subscription_id === s3.wireId)!.live_id;
-    await root.sql(`KILL LIVE QUERY '${id}'`);
+    await fx.root.sql(`KILL LIVE QUERY '${id}'`);
     await waitFor("killed", () => s3.status === "ended");
     assert.equal(s3.endError?.code, "KILLED");
     c.close();
   });
 
   test("SCHEMA_CHANGED is surfaced and the result reloaded in the new shape", async () => {
-    await root.sql("CREATE SHARED TABLE app.sc (id BIGINT PRIMARY KEY, a TEXT)");
-    await root.sql("INSERT INTO app.sc (id, a) VALUES (1, 'x')");
-    const c = await srv.root();
+    await fx.root.sql("CREATE SHARED TABLE app.sc (id BIGINT PRIMARY KEY, a TEXT)");
+    await fx.root.sql("INSERT INTO app.sc (id, a) VALUES (1, 'x')");
+    const c = await fx.srv.root();
     const view = c.liveView<{ id: string; a: string; b?: string }>("SELECT * FROM app.sc");
     await view.ready();
-    await root.sql("ALTER TABLE app.sc ADD COLUMN b TEXT DEFAULT 'dflt'");
+    await fx.root.sql("ALTER TABLE app.sc ADD COLUMN b TEXT DEFAULT 'dflt'");
     await waitFor("reloaded", () => view.rows[0]?.b === "dflt");
     assert.equal(view.getState().error?.code, "SCHEMA_CHANGED");
     assert.equal(view.getState().error?.willRecover, true);
-    await root.sql("INSERT INTO app.sc (id, a, b) VALUES (2, 'y', 'z')");
+    await fx.root.sql("INSERT INTO app.sc (id, a, b) VALUES (2, 'y', 'z')");
     await waitFor("insert after reload", () => view.size === 2);
     c.close();
   });
 
   test("RESUME_UNAVAILABLE is surfaced and the result reloaded from scratch", async () => {
-    const c = await srv.root();
+    const c = await fx.srv.root();
     const rec = recorder();
     // A position beyond the server's: the server refuses to resume from it.
     const sub = c.subscribe("SELECT * FROM app.items", rec.handlers, { from: "9223372036854775000" });
@@ -308,7 +296,7 @@ describe("live queries", () => {
   });
 
   test("TOKEN_EXPIRED without a refresh token ends subscriptions", async () => {
-    const c = srv.client();
+    const c = fx.srv.client();
     c.setTokens({ accessToken: mintToken("alice", "user", "access", 2), accessExpiresAt: Date.now() + 2000 });
     const rec = recorder();
     const sub = c.subscribe("SELECT * FROM app.notes", rec.handlers);
@@ -319,7 +307,7 @@ describe("live queries", () => {
   });
 
   test("TOKEN_EXPIRED with a refresh token: refreshed, reconnected, resumed without loss", async () => {
-    const c = srv.client({ autoRefresh: false });
+    const c = fx.srv.client({ autoRefresh: false });
     c.setTokens({ accessToken: mintToken("alice", "user", "access", 2), refreshToken: mintToken("alice", "user", "refresh", 3600), accessExpiresAt: Date.now() + 2000 });
     const view = c.liveView<{ id: string; body: string }>("SELECT * FROM app.notes");
     await view.ready();
@@ -344,7 +332,7 @@ describe("live queries", () => {
   });
 
   test("the token is refreshed before it expires and the connection moved to it (no TOKEN_EXPIRED)", async () => {
-    const c = srv.client({ refreshMarginMs: 2500 });
+    const c = fx.srv.client({ refreshMarginMs: 2500 });
     c.setTokens({ accessToken: mintToken("alice", "user", "access", 4), refreshToken: mintToken("alice", "user", "refresh", 3600), accessExpiresAt: Date.now() + 4000 });
     const first = c.currentTokens!.accessToken;
     const rec = recorder();
@@ -361,11 +349,11 @@ describe("live queries", () => {
   });
 
   test("MessagePack serialization and bigint rows", async () => {
-    const c = await srv.root({ serialization: "msgpack", int64: "bigint" });
+    const c = await fx.srv.root({ serialization: "msgpack", int64: "bigint" });
     const rec = recorder<{ id: bigint; name: string; price: string | null; _seq: string }>();
     c.subscribe("SELECT * FROM app.items WHERE id > 9000000000000000000", rec.handlers);
     await waitFor("loaded", () => rec.snapshots.some((s) => s.last));
-    await root.sql("INSERT INTO app.items (id, name, price) VALUES (9000000000000000001, 'big', '2.25')");
+    await fx.root.sql("INSERT INTO app.items (id, name, price) VALUES (9000000000000000001, 'big', '2.25')");
     await waitFor("insert", () => rec.of("insert").length === 1);
     const row = rec.of("insert")[0].row;
     assert.equal(row.id, 9000000000000000001n);
@@ -387,6 +375,6 @@ describe("live queries", () => {
 });
 
 test("rootPassword login sanity", async () => {
-  const c = srv.client();
+  const c = fx.srv.client();
   await assert.rejects(c.login("root", rootPassword + "x"), AuthError);
 });

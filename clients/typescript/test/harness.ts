@@ -2,6 +2,7 @@
 // temporary data directory. Servers can be killed (SIGKILL) and restarted on the same port and
 // data, to test reconnects.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { after, before } from "node:test";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -163,4 +164,28 @@ export function mintToken(sub: string, role: string, type: "access" | "refresh",
   });
   const sig = createHmac("sha256", jwtSecret).update(`${head}.${body}`).digest("base64url");
   return `${head}.${body}.${sig}`;
+}
+
+/** A test file's server and a root client, filled in by its before hook. */
+export interface Fixture {
+  srv: TestServer;
+  root: KalamClient;
+}
+
+/**
+ * serverForFile starts one server for the calling test file (node:test before/after hooks) with
+ * the extra env, and runs setupSql as root. The fields are set once the before hook ran.
+ */
+export function serverForFile(setupSql: string, env: Record<string, string> = {}): Fixture {
+  const f = {} as Fixture;
+  before(async () => {
+    f.srv = await TestServer.start(env);
+    f.root = await f.srv.root();
+    if (setupSql) await f.root.sqlBatch(setupSql);
+  });
+  after(async () => {
+    f.root?.close();
+    await f.srv?.stop();
+  });
+  return f;
 }

@@ -1,25 +1,15 @@
 // Reconnects against a real server that is killed (SIGKILL) and restarted, and OVERFLOW.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import type { KalamClient, LiveQueryError, Row } from "@kalamdb/client";
-import { TestServer, sleep, waitFor } from "./harness.js";
+import { TestServer, serverForFile, sleep, waitFor } from "./harness.js";
 
-let srv: TestServer;
-let root: KalamClient;
-
-before(async () => {
-  srv = await TestServer.start({ KALAMDB_MAX_QUERY_LIMIT: "100000", KALAMDB_DEFAULT_QUERY_LIMIT: "100000" });
-  root = await srv.root();
-  await root.sqlBatch("CREATE NAMESPACE app; CREATE SHARED TABLE app.ev (id BIGINT PRIMARY KEY, v INT)");
-});
-
-after(async () => {
-  root?.close();
-  await srv?.stop();
-});
+const fx = serverForFile(
+  "CREATE NAMESPACE app; CREATE SHARED TABLE app.ev (id BIGINT PRIMARY KEY, v INT)", { KALAMDB_MAX_QUERY_LIMIT: "100000", KALAMDB_DEFAULT_QUERY_LIMIT: "100000" },
+);
 
 test("server killed and restarted: every change delivered exactly once", async () => {
-  const reader = await srv.root();
+  const reader = await fx.srv.root();
   // Every id inserted must reach the reader exactly once: as an insert, or as a row of the
   // resumed snapshot after a reconnect.
   const inserted = new Map<string, number>();
@@ -48,7 +38,7 @@ test("server killed and restarted: every change delivered exactly once", async (
   );
   await waitFor("live", () => sub.status === "live");
 
-  const writer = await srv.root({ reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+  const writer = await fx.srv.root({ reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
   const acked = new Set<number>();
   let stop = false;
   const write = (async () => {
@@ -64,14 +54,14 @@ test("server killed and restarted: every change delivered exactly once", async (
   })();
   await waitFor("some writes", () => acked.size > 100);
   for (let round = 0; round < 2; round++) {
-    await srv.kill();
+    await fx.srv.kill();
     await sleep(300);
-    await srv.restart();
+    await fx.srv.restart();
     await waitFor("writes resumed", () => acked.size > 100 * (round + 2), 20_000);
   }
   stop = true;
   await write;
-  const final = await root.sql<{ id: string; v: number }>("SELECT id, v FROM app.ev");
+  const final = await fx.root.sql<{ id: string; v: number }>("SELECT id, v FROM app.ev");
   await waitFor("reader converged", () => latest.size === final.rowCount, 15_000);
   assert.ok(resumes >= 2, `resumed ${resumes} times`);
   assert.ok(errors.includes("NETWORK_ERROR"), "the disconnects were reported as recoverable errors");

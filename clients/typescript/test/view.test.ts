@@ -1,23 +1,13 @@
 // The materialised view equals a fresh SELECT after 10,000 random inserts, updates and deletes
 // from three writers, with reconnects (client-side drops and a server kill/restart) in between.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import type { KalamClient, LiveView, Row } from "@kalamdb/client";
-import { TestServer, sleep, waitFor } from "./harness.js";
+import { sleep, waitFor, serverForFile } from "./harness.js";
 
-let srv: TestServer;
-let root: KalamClient;
-
-before(async () => {
-  srv = await TestServer.start({ KALAMDB_MAX_QUERY_LIMIT: "100000", KALAMDB_DEFAULT_QUERY_LIMIT: "100000" });
-  root = await srv.root();
-  await root.sqlBatch("CREATE NAMESPACE app; CREATE SHARED TABLE app.mv (id BIGINT PRIMARY KEY, a INT, b TEXT)");
-});
-
-after(async () => {
-  root?.close();
-  await srv?.stop();
-});
+const fx = serverForFile(
+  "CREATE NAMESPACE app; CREATE SHARED TABLE app.mv (id BIGINT PRIMARY KEY, a INT, b TEXT)", { KALAMDB_MAX_QUERY_LIMIT: "100000", KALAMDB_DEFAULT_QUERY_LIMIT: "100000" },
+);
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -42,7 +32,7 @@ test("materialised views equal a fresh SELECT after 10,000 random writes with re
   const total = 10_000;
   const seed = Number(process.env.VIEW_SEED ?? Date.now() % 1e9);
   let opens = 0;
-  const reader = await srv.root({ onConnectionEvent: (ev) => ev.type === "state" && ev.state === "open" && opens++ });
+  const reader = await fx.srv.root({ onConnectionEvent: (ev) => ev.type === "state" && ev.state === "open" && opens++ });
   const all = reader.liveView("SELECT * FROM app.mv", { subscribe: { batchSize: 700 } });
   // A filtered view: updates move rows in and out of it.
   const even = reader.liveView("SELECT id, a, b FROM app.mv WHERE a % 2 = 0", { orderBy: "a" });
@@ -52,7 +42,7 @@ test("materialised views equal a fresh SELECT after 10,000 random writes with re
   let reconnecting = false;
   const milestones = [2000, 4000, 6000, 8000];
   const writer = async (w: number) => {
-    const c = await srv.root({ reconnect: { initialDelayMs: 50, maxDelayMs: 300 } });
+    const c = await fx.srv.root({ reconnect: { initialDelayMs: 50, maxDelayMs: 300 } });
     const rand = rng(seed + w);
     const live = new Set<number>();
     const resync = async () => {
@@ -105,9 +95,9 @@ test("materialised views equal a fresh SELECT after 10,000 random writes with re
         const m = milestones.shift()!;
         if (m === 4000) {
           reconnecting = true;
-          await srv.kill();
+          await fx.srv.kill();
           await sleep(200);
-          await srv.restart();
+          await fx.srv.restart();
           reconnecting = false;
         } else {
           reader.reconnect();
@@ -120,8 +110,8 @@ test("materialised views equal a fresh SELECT after 10,000 random writes with re
   await Promise.all([writer(0), writer(1), writer(2)]);
   const took = Date.now() - t0;
 
-  const fresh = await root.sql("SELECT id, a, b FROM app.mv");
-  const freshEven = await root.sql("SELECT id, a, b FROM app.mv WHERE a % 2 = 0");
+  const fresh = await fx.root.sql("SELECT id, a, b FROM app.mv");
+  const freshEven = await fx.root.sql("SELECT id, a, b FROM app.mv WHERE a % 2 = 0");
   const matches = (v: LiveView, want: Row[]) => canon(v.rows) === canon(want);
   await waitFor("views converged", () => matches(all, fresh.rows) && matches(even, freshEven.rows), 20_000).catch((e) => {
     assert.equal(canon(all.rows), canon(fresh.rows), `seed ${seed}`);
