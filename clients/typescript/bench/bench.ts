@@ -11,7 +11,7 @@ import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { KalamClient, type Row } from "@kalamdb/client";
-import { TestServer, packageRoot, waitFor } from "../test/harness.js";
+import { TestServer, packageRoot, replayWebSocket, waitFor } from "../test/harness.js";
 
 async function bundleSizes(): Promise<void> {
   for (const [entry, external] of [
@@ -42,32 +42,6 @@ function recordingWebSocket(frames: string[]): typeof WebSocket {
       });
     }
   };
-}
-
-/** A WebSocket stand-in that answers authenticate and replays frames for the subscribe. */
-function replayWebSocket(frames: string[]): typeof WebSocket {
-  class Replay {
-    binaryType = "arraybuffer";
-    onopen: (() => void) | null = null;
-    onmessage: ((ev: { data: string }) => void) | null = null;
-    onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-    onerror: (() => void) | null = null;
-    constructor() {
-      queueMicrotask(() => this.onopen?.());
-    }
-    send(data: string): void {
-      const m = JSON.parse(data) as { type: string };
-      if (m.type === "authenticate") {
-        queueMicrotask(() => this.onmessage?.({ data: frames[0] }));
-      } else if (m.type === "subscribe") {
-        queueMicrotask(() => {
-          for (let i = 1; i < frames.length; i++) this.onmessage?.({ data: frames[i] });
-        });
-      }
-    }
-    close(): void {}
-  }
-  return Replay as unknown as typeof WebSocket;
 }
 
 function median(xs: number[]): number {

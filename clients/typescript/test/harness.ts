@@ -189,3 +189,35 @@ export function serverForFile(setupSql: string, env: Record<string, string> = {}
   });
   return f;
 }
+
+/**
+ * replayWebSocket is a WebSocket stand-in: it answers `authenticate` with frames[0] and the first
+ * `subscribe` with the remaining frames, synchronously. For the benchmark (client-only cost of
+ * frames recorded from a real server) and for message shapes the server does not send yet.
+ */
+export function replayWebSocket(frames: string[]): typeof WebSocket {
+  class Replay {
+    binaryType = "arraybuffer";
+    readyState = 1;
+    onopen: (() => void) | null = null;
+    onmessage: ((ev: { data: string }) => void) | null = null;
+    onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+    onerror: (() => void) | null = null;
+    sent: string[] = [];
+    constructor() {
+      queueMicrotask(() => this.onopen?.());
+    }
+    send(data: string): void {
+      const m = JSON.parse(data) as { type: string };
+      if (m.type === "authenticate") {
+        queueMicrotask(() => this.onmessage?.({ data: frames[0] }));
+      } else if (m.type === "subscribe") {
+        queueMicrotask(() => {
+          for (let i = 1; i < frames.length; i++) this.onmessage?.({ data: frames[i] });
+        });
+      }
+    }
+    close(): void {}
+  }
+  return Replay as unknown as typeof WebSocket;
+}

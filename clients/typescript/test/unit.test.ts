@@ -1,7 +1,8 @@
 // Pure functions: parameter encoding, MessagePack decoding, ordering, token expiry.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compareSeq, compareValues, decodeMsgpack, tokenExpiry } from "@kalamdb/client";
+import { KalamClient, compareSeq, compareValues, decodeMsgpack, tokenExpiry } from "@kalamdb/client";
+import { replayWebSocket, waitFor } from "./harness.js";
 
 test("MessagePack: every type the server sends, and malformed input refused", () => {
   // {"type":"change","n":-1,"big":300,"f":1.5,"ok":true,"nil":null,"rows":[{"id":"1"}]}
@@ -37,4 +38,41 @@ test("tokenExpiry reads exp", () => {
   const payload = Buffer.from(JSON.stringify({ exp: 1700000000 })).toString("base64url");
   assert.equal(tokenExpiry(`x.${payload}.y`), 1700000000_000);
   assert.equal(tokenExpiry("garbage"), undefined);
+});
+
+test("MessagePack decoder: random and mutated input either decodes or throws a msgpack error", () => {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  const valid = Uint8Array.from([0x82, 0xa4, ...Buffer.from("type"), 0xa5, ...Buffer.from("hello"), 0xa4, ...Buffer.from("rows"), 0x92, 0x01, 0xcb, 0x40, 0x09, 0x21, 0xf9, 0xf0, 0x1b, 0x86, 0x6e]);
+  for (let i = 0; i < 20_000; i++) {
+    let buf: Uint8Array;
+    if (i % 2 === 0) {
+      buf = Uint8Array.from({ length: Math.floor(rand() * 24) }, () => Math.floor(rand() * 256));
+    } else {
+      buf = valid.slice(0, Math.max(1, Math.floor(rand() * (valid.length + 1))));
+      for (let k = 0; k < 3; k++) buf[Math.floor(rand() * buf.length)] = Math.floor(rand() * 256);
+    }
+    try {
+      decodeMsgpack(buf);
+    } catch (e) {
+      assert.match((e as Error).message, /^msgpack: /, `input ${Buffer.from(buf).toString("hex")}`);
+    }
+  }
+});
+
+test("extra fields in rows (e.g. _deleted) and unknown message types are tolerated", async () => {
+  const frames = [
+    JSON.stringify({ type: "auth_success", user: "u", role: "user", protocol: { serialization: "json", compression: "none" } }),
+    JSON.stringify({ type: "subscription_ack", subscription_id: "x~1", total_rows: 0, batch_control: { batch_num: 0, has_more: true, status: "loading", last_seq_id: "10" }, schema: [{ name: "id", data_type: "BIGINT", index: 0 }] }),
+    JSON.stringify({ type: "initial_data_batch", subscription_id: "x~1", rows: [{ id: "1", _seq: "5", _deleted: false }], batch_control: { batch_num: 0, has_more: false, status: "ready", last_seq_id: "10" } }),
+    JSON.stringify({ type: "something_new", subscription_id: "x~1", extra: 1 }),
+    JSON.stringify({ type: "change", subscription_id: "x~1", change_type: "insert", rows: [{ id: "2", _seq: "11", _deleted: false, _new_field: [1] }], future: true }),
+    JSON.stringify({ type: "change", subscription_id: "x~1", change_type: "delete", old_values: [{ id: "1", _seq: "12", _deleted: true }] }),
+  ];
+  const c = new KalamClient({ url: "http://replay.invalid", WebSocket: replayWebSocket(frames), tokens: { accessToken: "t", accessExpiresAt: Date.now() + 60_000 }, autoRefresh: false });
+  const view = c.liveView("SELECT * FROM t", { subscribe: { id: "x" } });
+  await waitFor("applied", () => view.applied === 3);
+  assert.deepEqual(view.rows.map((r) => r.id), ["2"]);
+  assert.equal(view.lastSeq, "12");
+  c.close();
 });
