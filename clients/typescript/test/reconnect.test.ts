@@ -98,3 +98,40 @@ test("OVERFLOW is surfaced and the subscription resumes without loss", async () 
     await small.stop();
   }
 });
+
+test("rows deleted while the client is cut off arrive as deleted_rows on resume", async () => {
+  // A WebSocket whose connection attempts fail while `down` is set: the network is gone for
+  // this client only, while others keep writing.
+  let down = false;
+  class Flaky extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(down ? "ws://127.0.0.1:1/unreachable" : url, protocols);
+    }
+  }
+  await fx.root.sql("CREATE SHARED TABLE app.d (id BIGINT PRIMARY KEY, v TEXT)");
+  await fx.root.sql("INSERT INTO app.d (id, v) VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+  const c = await fx.srv.root({ WebSocket: Flaky });
+  const snaps: { resumed: boolean; rows: string[]; deleted: string[] }[] = [];
+  const view = c.liveView<{ id: string; v: string }>("SELECT * FROM app.d");
+  const sub = c.subscribe<{ id: string }>("SELECT * FROM app.d", {
+    onSnapshot: (b) => snaps.push({ resumed: b.resumed, rows: b.rows.map((r) => r.id), deleted: b.deletedRows.map((r) => String(r.id)) }),
+  });
+  await view.ready();
+  await waitFor("live", () => sub.status === "live");
+  down = true;
+  c.reconnect(); // drops the connection; reconnect attempts fail while down
+  await sleep(300);
+  await fx.root.sql("DELETE FROM app.d WHERE id = 2");
+  await fx.root.sql("INSERT INTO app.d (id, v) VALUES (4, 'd')");
+  await fx.root.sql("INSERT INTO app.d (id, v) VALUES (5, 'e')");
+  await fx.root.sql("DELETE FROM app.d WHERE id = 5"); // never seen by the client
+  await fx.root.sql("UPDATE app.d SET v = 'c2' WHERE id = 3");
+  assert.deepEqual(view.rows.map((r) => r.id), ["1", "2", "3"], "the view keeps its rows while cut off");
+  down = false;
+  await waitFor("resumed", () => snaps.some((s) => s.resumed) && sub.status === "live", 15_000);
+  const resumed = snaps.find((s) => s.resumed)!;
+  assert.deepEqual(resumed.rows.sort(), ["3", "4"]);
+  assert.deepEqual(resumed.deleted.sort(), ["2", "5"]);
+  await waitFor("view resumed", () => view.rows.map((r) => `${r.id}:${r.v}`).join() === "1:a,3:c2,4:d");
+  c.close();
+});
