@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-short vet fmt bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager \
+.PHONY: all build run test test-ts run-example test-short vet fmt bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager \
 	test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart
 
 all: build
@@ -35,6 +35,20 @@ test: tools e2e-bins
 	$(GO) vet ./...
 	KUBEBUILDER_ASSETS="$$(bash hack/envtest.sh)" $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz-short
+	$(MAKE) test-ts
+
+## test-ts: the TypeScript client (clients/typescript) against real servers it starts, in Node
+## and in headless Chromium (Node >= 20 and Chromium installed by hack/ts-client.sh; npm packages
+## from package-lock.json). About 2-3 minutes.
+test-ts: build
+	bash hack/ts-client.sh
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm test
+
+## run-example: the TypeScript client's chat example: page on http://127.0.0.1:5173, kalamdb on
+## 127.0.0.1:8090 with a temporary data directory (PORT, KALAMDB_PORT override); Ctrl-C stops it
+run-example: build
+	bash hack/ts-client.sh node
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run build && node examples/chat/serve.mjs
 
 ## fuzz-short: the SQL front-end, HTTP request-body and WebSocket MessagePack fuzz targets for a bounded number of
 ## executions (part of `make test`). Counts, not durations: Go 1.26's fuzz coordinator can report
