@@ -54,6 +54,16 @@ func (r *resolver) ResolveTable(ns, name string) (string, bool) {
 	return vt, true
 }
 
+// KeyColumn implements parse.KeyResolver: the primary-key column of a
+// resolved table ("" for system views and keyless tables).
+func (r *resolver) KeyColumn(vtab string) string {
+	t, ok := r.tables[vtab]
+	if !ok || t.PKIndex() < 0 {
+		return ""
+	}
+	return strings.ToLower(t.Columns[t.PKIndex()].Name)
+}
+
 func (r *resolver) IsNamespace(name string) bool {
 	if name == "system" {
 		return true

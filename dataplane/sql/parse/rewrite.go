@@ -219,6 +219,15 @@ type scope struct {
 	// ilikeStart is where that operand starts in the output.
 	ilikeOpen  bool
 	ilikeStart int
+	// order tracks an ORDER BY clause of this level (rewrite_order.go).
+	order orderState
+	// refs counts the table positions of this query level, refVTab and
+	// refAlias describe the last one (a virtual table, else ""), and
+	// aliasNames holds the select list's AS names.
+	refs       int
+	refVTab    string
+	refAlias   string
+	aliasNames map[string]struct{}
 }
 
 type rewriter struct {
@@ -307,6 +316,9 @@ func (w *rewriter) run() error {
 	if err := w.closeILike(w.top(), end); err != nil {
 		return err
 	}
+	if w.top().order.active {
+		w.endOrderTerm(w.top())
+	}
 	if len(w.scopes) > 1 {
 		sc := w.top()
 		if sc.kind == scopeCase {
@@ -324,6 +336,7 @@ func (w *rewriter) step(t Token) error {
 			return err
 		}
 	}
+	w.orderToken(t)
 	switch t.Kind {
 	case TokParam:
 		return w.param(t)
@@ -404,6 +417,7 @@ func (w *rewriter) openParen() {
 		open = w.primStart
 	}
 	w.emitTok()
+	w.orderNested()
 	w.push(scope{kind: kind, open: open, openPos: t.Pos, operandStart: len(w.out)})
 }
 
@@ -414,6 +428,9 @@ func (w *rewriter) closeParen(t Token) error {
 	sc := w.top()
 	if sc.kind == scopeCase {
 		return errSQL(t.Pos, `CASE without END before ")"`)
+	}
+	if sc.order.active {
+		w.endOrderTerm(sc)
 	}
 	open := sc.open
 	w.emitTok()
@@ -439,7 +456,13 @@ func (w *rewriter) word(t Token) error {
 		w.top().inFrom = true
 		w.expectTable, w.expectAfter = true, `"JOIN"`
 		return nil
-	case "where", "group", "having", "order", "union", "intersect", "except":
+	case "order":
+		w.top().inFrom = false
+		if isKw(next, "by") {
+			w.startOrderBy()
+			return nil
+		}
+	case "where", "group", "having", "union", "intersect", "except":
 		w.top().inFrom = false
 	case "limit":
 		w.top().inFrom = false
@@ -461,6 +484,7 @@ func (w *rewriter) word(t Token) error {
 	case "case":
 		start := len(w.out)
 		w.emitTok()
+		w.orderNested()
 		w.push(scope{kind: scopeCase, open: start, openPos: t.Pos, operandStart: len(w.out)})
 		return nil
 	case "end":
@@ -520,6 +544,11 @@ func (w *rewriter) as() error {
 	w.boundary()
 	a := w.toks[w.i]
 	if (a.Kind == TokQuotedIdent || (a.Kind == TokIdent && !isKeyword(a.Value))) && !isOp(w.at(w.i+1), "(") {
+		q := w.queryScope()
+		if q.aliasNames == nil {
+			q.aliasNames = map[string]struct{}{}
+		}
+		q.aliasNames[a.Value] = struct{}{}
 		w.emitTok()
 	}
 	return nil

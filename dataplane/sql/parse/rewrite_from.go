@@ -24,6 +24,9 @@ func (w *rewriter) from() {
 // tableRef rewrites the table reference at w.i (a table position).
 func (w *rewriter) tableRef() error {
 	t := w.toks[w.i]
+	q := w.queryScope()
+	q.refs++
+	q.refVTab, q.refAlias = "", ""
 	if isOp(t, "(") {
 		// A subquery, or a parenthesised join / table list whose first
 		// element is again a table position.
@@ -96,6 +99,7 @@ func (w *rewriter) tableRef() error {
 		w.i++
 	}
 	w.emit(quoteIdent(vtab)+" AS "+alias, w.gap(i))
+	q.refVTab, q.refAlias = vtab, alias
 	w.primEnd = -1
 	w.addTable(ns, name, vtab, alias)
 	return nil

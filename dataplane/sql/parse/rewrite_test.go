@@ -28,6 +28,36 @@ func (fakeResolver) ResolveTable(ns, name string) (string, bool) {
 
 func (fakeResolver) IsNamespace(name string) bool { return name == "app" || name == "chat" }
 
+// KeyColumn: every fake table is keyed by id.
+func (fakeResolver) KeyColumn(string) string { return "id" }
+
+// TestRewriteNullOrder: every ORDER BY term gets PostgreSQL's NULL order
+// unless it says one, or it is the key of the only table of its level.
+func TestRewriteNullOrder(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT a FROM users ORDER BY a":                                                          `SELECT a FROM "t_app_users" AS users ORDER BY a NULLS LAST`,
+		"SELECT a FROM users ORDER BY a DESC, b ASC LIMIT 3":                                      `SELECT a FROM "t_app_users" AS users ORDER BY a DESC NULLS FIRST, b ASC NULLS LAST LIMIT 3`,
+		"SELECT a FROM users ORDER BY a NULLS FIRST, b DESC NULLS LAST":                           `SELECT a FROM "t_app_users" AS users ORDER BY a NULLS FIRST, b DESC NULLS LAST`,
+		"SELECT a FROM users ORDER BY id DESC LIMIT 3":                                            `SELECT a FROM "t_app_users" AS users ORDER BY id DESC LIMIT 3`,
+		"SELECT a FROM users u ORDER BY u.id":                                                     `SELECT a FROM "t_app_users" AS u ORDER BY u.id`,
+		"SELECT a AS id FROM users ORDER BY id":                                                   `SELECT a AS id FROM "t_app_users" AS users ORDER BY id NULLS LAST`,
+		"SELECT 1 FROM users u LEFT JOIN messages m ON true ORDER BY m.id":                        `SELECT 1 FROM "t_app_users" AS u LEFT JOIN "t_app_messages" AS m ON true ORDER BY m.id NULLS LAST`,
+		"SELECT rank() OVER (PARTITION BY a ORDER BY b DESC ROWS UNBOUNDED PRECEDING) FROM users": `SELECT rank() OVER (PARTITION BY a ORDER BY b DESC NULLS FIRST ROWS UNBOUNDED PRECEDING) FROM "t_app_users" AS users`,
+		"SELECT group_concat(a ORDER BY f(b) DESC) FROM users":                                    `SELECT group_concat(a ORDER BY f(b) DESC NULLS FIRST) FROM "t_app_users" AS users`,
+		"SELECT a FROM users ORDER BY CASE WHEN a THEN 1 END, (b)":                                `SELECT a FROM "t_app_users" AS users ORDER BY CASE WHEN a THEN 1 END NULLS LAST, (b) NULLS LAST`,
+		"SELECT x FROM (SELECT a AS x FROM users ORDER BY a LIMIT 2) s ORDER BY x OFFSET 1":       `SELECT x FROM (SELECT a AS x FROM "t_app_users" AS users ORDER BY a NULLS LAST LIMIT 2) s ORDER BY x NULLS LAST OFFSET 1`,
+		"SELECT a FROM users ORDER BY a ILIKE 'x%'":                                               `SELECT a FROM "t_app_users" AS users ORDER BY lower(a) LIKE lower('x%') NULLS LAST`,
+	} {
+		got, err := Rewrite(in, fakeResolver{}, testOpt)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got.SQL != want {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
+		}
+	}
+}
+
 var testOpt = RewriteOptions{CurrentUser: "o'brien", CurrentRole: "dba"}
 
 func TestRewrite(t *testing.T) {
@@ -51,7 +81,7 @@ func TestRewrite(t *testing.T) {
 		{name: "comma after ON continues FROM", in: "SELECT 1 FROM users u JOIN messages m ON u.id = m.user_id, chat.rooms",
 			want: `SELECT 1 FROM "t_app_users" AS u JOIN "t_app_messages" AS m ON u.id = m.user_id, "t_chat_rooms" AS rooms`},
 		{name: "group by commas are columns", in: "SELECT a, b FROM users GROUP BY a, b ORDER BY a, b LIMIT 1, 2",
-			want: `SELECT a, b FROM "t_app_users" AS users GROUP BY a, b ORDER BY a, b LIMIT 1, 2`, limit: true},
+			want: `SELECT a, b FROM "t_app_users" AS users GROUP BY a, b ORDER BY a NULLS LAST, b NULLS LAST LIMIT 1, 2`, limit: true},
 		{name: "subquery in FROM", in: "SELECT x.n FROM (SELECT count(*) AS n FROM users) x",
 			want: `SELECT x.n FROM (SELECT count(*) AS n FROM "t_app_users" AS users) x`},
 		{name: "subquery in WHERE", in: "SELECT * FROM users WHERE id IN (SELECT user_id FROM messages)",
@@ -119,7 +149,7 @@ func TestRewrite(t *testing.T) {
 		{name: "union", in: "SELECT id FROM users UNION SELECT id FROM chat.users",
 			want: `SELECT id FROM "t_app_users" AS users UNION SELECT id FROM "t_chat_users" AS users`},
 		{name: "window not a clause keeps FROM open", in: "SELECT count(*) OVER w FROM users WINDOW w AS (ORDER BY id)",
-			want: `SELECT count(*) OVER w FROM "t_app_users" AS users WINDOW w AS (ORDER BY id)`},
+			want: `SELECT count(*) OVER w FROM "t_app_users" AS users WINDOW w AS (ORDER BY id NULLS LAST)`},
 		{name: "keyword after table is not alias", in: "SELECT * FROM users WHERE 1", want: `SELECT * FROM "t_app_users" AS users WHERE 1`},
 		{name: "CAST string to timestamp", in: "SELECT CAST('2025-01-01' AS timestamp), CAST('1970-01-02' AS DATE)", want: `SELECT 1735689600000000, 1`},
 		{name: "CAST string to text stays", in: "SELECT CAST('x' AS varchar(10))", want: `SELECT CAST('x' AS TEXT)`},
