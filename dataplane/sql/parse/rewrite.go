@@ -61,6 +61,10 @@ type Rewritten struct {
 	HasLimit bool
 	// NumParams is the highest $N used (0 if none).
 	NumParams int
+	// ParamKinds maps $N to "timestamp", "date" or "boolean" when the
+	// parameter is compared with such a column: a string bound to it must
+	// be converted to the column's representation (ConvertParam).
+	ParamKinds map[int]string
 }
 
 // ResolvedTable is one table reference and its virtual table.
@@ -110,7 +114,9 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		return nil, errSQL(first.Pos, "only SELECT, WITH or VALUES queries can be rewritten, found %s", describe(first))
 	}
 	aliases := map[string]string{}
+	refs := map[int][]tableRefInfo{}
 	w := newRewriter(toks, r, opt, aliases, false)
+	w.refs = refs
 	if err := w.run(); err != nil {
 		return nil, err
 	}
@@ -118,15 +124,17 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		// A ns.t.col reference preceded the FROM clause that names t's
 		// alias; the first pass has now collected every alias.
 		w = newRewriter(toks, r, opt, aliases, true)
+		w.refs = refs
 		if err := w.run(); err != nil {
 			return nil, err
 		}
 	}
 	return &Rewritten{
-		SQL:       joinPieces(w.out),
-		Tables:    w.tables,
-		HasLimit:  w.hasLimit,
-		NumParams: w.numParams,
+		SQL:        joinPieces(w.out),
+		Tables:     w.tables,
+		HasLimit:   w.hasLimit,
+		NumParams:  w.numParams,
+		ParamKinds: w.paramKinds,
 	}, nil
 }
 
@@ -228,6 +236,8 @@ type scope struct {
 	refVTab    string
 	refAlias   string
 	aliasNames map[string]struct{}
+	// inKind is the column kind of "col IN (" for the list's literals.
+	inKind string
 }
 
 type rewriter struct {
@@ -260,6 +270,14 @@ type rewriter struct {
 
 	// castStart and castChain count consecutive casts of one operand.
 	castStart, castChain int
+
+	// refs are the tables of each query level, recorded in the first pass
+	// (rewrite_coerce.go); betweenKind/betweenAnd carry a BETWEEN's column
+	// kind to its upper bound after the AND at token betweenAnd.
+	refs        map[int][]tableRefInfo
+	betweenKind string
+	betweenAnd  int
+	paramKinds  map[int]string
 }
 
 func newRewriter(toks []Token, r Resolver, opt RewriteOptions, aliases map[string]string, final bool) *rewriter {
@@ -345,6 +363,9 @@ func (w *rewriter) step(t Token) error {
 		w.emitTok()
 		w.markPrimary(start)
 	case TokString:
+		if done, err := w.coerceString(t); done || err != nil {
+			return err
+		}
 		start := len(w.out)
 		w.emitTok()
 		w.markPrimary(start)
@@ -418,7 +439,17 @@ func (w *rewriter) openParen() {
 	}
 	w.emitTok()
 	w.orderNested()
-	w.push(scope{kind: kind, open: open, openPos: t.Pos, operandStart: len(w.out)})
+	inKind := ""
+	if isKw(prev, "in") {
+		e := w.i - 3
+		if isKw(w.at(e), "not") {
+			e--
+		}
+		if q, c, ok := w.colrefBefore(e); ok {
+			inKind = w.lookupKind(q, c)
+		}
+	}
+	w.push(scope{kind: kind, open: open, openPos: t.Pos, operandStart: len(w.out), inKind: inKind})
 }
 
 func (w *rewriter) closeParen(t Token) error {
@@ -601,6 +632,16 @@ func (w *rewriter) param(t Token) error {
 	}
 	if n > w.numParams {
 		w.numParams = n
+	}
+	if kind := w.literalContext(w.i, 1); kind != "" && kind != "other" {
+		if w.paramKinds == nil {
+			w.paramKinds = map[int]string{}
+		}
+		if prev, ok := w.paramKinds[n]; ok && prev != kind {
+			return errSQL(t.Pos, "parameter $%d is compared with columns of different types (%s, %s)", n, prev, kind)
+		}
+		w.paramKinds[n] = kind
+		w.noteBetween(kind)
 	}
 	start := len(w.out)
 	w.emit("?"+strconv.Itoa(n), w.gap(w.i))

@@ -100,6 +100,7 @@ func (w *rewriter) tableRef() error {
 	}
 	w.emit(quoteIdent(vtab)+" AS "+alias, w.gap(i))
 	q.refVTab, q.refAlias = vtab, alias
+	w.recordRef(alias, vtab)
 	w.primEnd = -1
 	w.addTable(ns, name, vtab, alias)
 	return nil

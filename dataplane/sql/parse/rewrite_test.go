@@ -289,3 +289,58 @@ func TestMustSeparate(t *testing.T) {
 		}
 	}
 }
+
+// typedResolver adds column types to fakeResolver: users(ts timestamp,
+// d date, ok boolean, name text).
+type typedResolver struct{ fakeResolver }
+
+func (typedResolver) ColumnKind(vtab, col string) string {
+	if vtab != "t_app_users" {
+		return ""
+	}
+	return map[string]string{"ts": "timestamp", "d": "date", "ok": "boolean", "name": "other", "id": "other"}[col]
+}
+
+// TestRewriteCoerceLiterals: string literals compared with typed columns
+// take the column's type at plan time.
+func TestRewriteCoerceLiterals(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT id FROM users WHERE ts < '2015-01-01'":                                     `SELECT id FROM "t_app_users" AS users WHERE ts < 1420070400000000`,
+		"SELECT id FROM users u WHERE u.ts BETWEEN '2015-01-01' AND '2015-01-02 00:00:01'": `SELECT id FROM "t_app_users" AS u WHERE u.ts BETWEEN 1420070400000000 AND 1420156801000000`,
+		"SELECT id FROM users WHERE d NOT IN ('1970-01-02', '1969-12-31')":                 `SELECT id FROM "t_app_users" AS users WHERE d NOT IN (1, (-1))`,
+		"SELECT id FROM users WHERE ok = 'yes' OR ok <> 'F'":                               `SELECT id FROM "t_app_users" AS users WHERE ok = 1 OR ok <> 0`,
+		"SELECT ts >= DATE '1970-01-02' FROM users":                                        `SELECT ts >= 86400000000 FROM "t_app_users" AS users`,
+		"SELECT id FROM users WHERE d < TIMESTAMP '1970-01-02 12:00:00'":                   `SELECT id FROM "t_app_users" AS users WHERE d < 1.5`,
+		"SELECT id FROM users WHERE name = '2015-01-01' AND d = DATE '1970-01-03'":         `SELECT id FROM "t_app_users" AS users WHERE name = '2015-01-01' AND d = 2`,
+		"SELECT id FROM users WHERE '2015-01-01' < ts":                                     `SELECT id FROM "t_app_users" AS users WHERE '2015-01-01' < ts`,
+		"SELECT id FROM users WHERE ts = '2015-01-01'::text":                               `SELECT id FROM "t_app_users" AS users WHERE ts = CAST('2015-01-01' AS TEXT)`,
+		"SELECT id FROM users WHERE id + ts > '2015-01-01'":                                `SELECT id FROM "t_app_users" AS users WHERE id + ts > '2015-01-01'`,
+		"SELECT (SELECT count(*) FROM users x WHERE x.ts = '1970-01-01') FROM messages m":  `SELECT (SELECT count(*) FROM "t_app_users" AS x WHERE x.ts = 0) FROM "t_app_messages" AS m`,
+	} {
+		got, err := Rewrite(in, typedResolver{}, testOpt)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got.SQL != want {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
+		}
+	}
+	for _, in := range []string{
+		"SELECT id FROM users WHERE ok = 'maybe'",
+		"SELECT id FROM users WHERE ts > 'soon'",
+	} {
+		if _, err := Rewrite(in, typedResolver{}, testOpt); err == nil {
+			t.Errorf("%s: want an error", in)
+		}
+	}
+	for in, want := range map[string]bool{"t": true, "TRUE": true, " yes ": true, "on": true, "1": true, "f": false, "No": false, "off": false, "0": false} {
+		if v, ok := ParseBool(in); !ok || v != want {
+			t.Errorf("ParseBool(%q) = %v, %v", in, v, ok)
+		}
+	}
+	for _, in := range []string{"", "o", "2", "yess", "maybe"} {
+		if _, ok := ParseBool(in); ok {
+			t.Errorf("ParseBool(%q) accepted", in)
+		}
+	}
+}
