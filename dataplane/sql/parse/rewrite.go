@@ -105,7 +105,7 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 	if err := checkNesting(toks); err != nil {
 		return nil, err
 	}
-	toks = stripOuterParens(toks)
+	toks = wrapValues(stripOuterParens(toks))
 	first := toks[0]
 	if first.Kind == TokEOF {
 		return nil, errSQL(-1, "empty statement")
@@ -238,6 +238,10 @@ type scope struct {
 	aliasNames map[string]struct{}
 	// inKind is the column kind of "col IN (" for the list's literals.
 	inKind string
+	// limitSeen is set once this level has a LIMIT (or one was added for
+	// an OFFSET: limitPiece is then the output index of its "-1").
+	limitSeen  bool
+	limitPiece int
 }
 
 type rewriter struct {
@@ -278,6 +282,8 @@ type rewriter struct {
 	betweenKind string
 	betweenAnd  int
 	paramKinds  map[int]string
+	// rowsSkip is the index of a ROW/ROWS token to drop (OFFSET n ROWS).
+	rowsSkip int
 }
 
 func newRewriter(toks []Token, r Resolver, opt RewriteOptions, aliases map[string]string, final bool) *rewriter {
@@ -293,6 +299,7 @@ func newRewriter(toks []Token, r Resolver, opt RewriteOptions, aliases map[strin
 		finalPass: final,
 		seenVTabs: map[string]struct{}{},
 		castStart: -1,
+		rowsSkip:  -1,
 	}
 }
 
@@ -349,6 +356,10 @@ func (w *rewriter) run() error {
 
 // step rewrites the token at w.i and advances past everything it used.
 func (w *rewriter) step(t Token) error {
+	if w.i == w.rowsSkip {
+		w.i++
+		return nil
+	}
 	if isOperandBoundary(t) {
 		if err := w.closeILike(w.top(), t); err != nil {
 			return err
@@ -414,6 +425,9 @@ func (w *rewriter) op(t Token) error {
 	case ";":
 		return errSQL(t.Pos, "only one statement can be rewritten")
 	case "=", "==", "<>", "!=", "<", ">", "<=", ">=":
+		if w.quantified(t) {
+			return nil
+		}
 		w.emitTok()
 		w.boundary()
 	default:
@@ -499,6 +513,25 @@ func (w *rewriter) word(t Token) error {
 		w.top().inFrom = false
 		if len(w.scopes) == 1 {
 			w.hasLimit = true
+		}
+		w.limitKw()
+		return nil
+	case "offset":
+		w.top().inFrom = false
+		w.offsetKw()
+		return nil
+	case "fetch":
+		if isKw(next, "first") || isKw(next, "next") {
+			w.top().inFrom = false
+			return w.fetchKw(t)
+		}
+	case "unknown":
+		if w.unknownKw() {
+			return nil
+		}
+	case "symmetric":
+		if done, err := w.symmetric(t); done || err != nil {
+			return err
 		}
 	case "window":
 		// SQLite reads WINDOW as a keyword only in "WINDOW name AS";

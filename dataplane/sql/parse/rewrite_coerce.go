@@ -15,6 +15,7 @@ import (
 //	col <op> 'lit'              op one of = <> != < <= > >=
 //	col [NOT] BETWEEN 'a' AND 'b'
 //	col [NOT] IN ('a', 'b', ...)
+//	true = 'lit', DATE '...' < 'lit'   (a typed literal instead of col)
 //
 // TIMESTAMP literals become microseconds and DATE literals days, as the
 // columns store them; BOOLEAN literals take PostgreSQL's spellings (true,
@@ -104,7 +105,7 @@ func (w *rewriter) columnKind(qual, col string) string {
 // that binds looser than comparison.
 func (w *rewriter) colrefBefore(e int) (qual, col string, ok bool) {
 	t := w.at(e)
-	if e < 0 || !isNameTok(t) || (t.Kind == TokIdent && isKeyword(t.Value)) {
+	if e < 0 || !isNameTok(t) || (t.Kind == TokIdent && (isKeyword(t.Value) || t.Value == "true" || t.Value == "false" || t.Value == "null")) {
 		return "", "", false
 	}
 	start := e
@@ -147,6 +148,18 @@ func (w *rewriter) literalContext(i, n int) string {
 	case prev.Kind == TokOp && comparisonOps[prev.Value]:
 		if q, c, ok := w.colrefBefore(i - 2); ok {
 			return w.lookupKind(q, c)
+		}
+		// A typed literal on the other side: true/false, DATE '...',
+		// TIMESTAMP '...'.
+		l := w.at(i - 2)
+		switch {
+		case isKw(l, "true") || isKw(l, "false"):
+			return "boolean"
+		case l.Kind == TokString && (isKw(w.at(i-3), "date") || isKw(w.at(i-3), "timestamp") || isKw(w.at(i-3), "timestamptz")):
+			if isKw(w.at(i-3), "date") {
+				return "date"
+			}
+			return "timestamp"
 		}
 	case isKw(prev, "between"):
 		if q, c, ok := w.colrefBefore(i - 2); ok {

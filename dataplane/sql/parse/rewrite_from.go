@@ -111,7 +111,11 @@ func (w *rewriter) tableRef() error {
 // identifiers there, and WINDOW does unless it starts "WINDOW name AS".
 func (w *rewriter) softAlias(a Token) bool {
 	switch a.Value {
-	case "offset", "filter", "over", "nulls", "materialized", "recursive", "partition":
+	case "offset":
+		// PostgreSQL's OFFSET needs no LIMIT: "t OFFSET 5" is not an alias.
+		n := w.at(w.i + 1)
+		return n.Kind != TokNumber && n.Kind != TokParam && !isOp(n, "(")
+	case "filter", "over", "nulls", "materialized", "recursive", "partition":
 		return true
 	case "window":
 		return !(isNameTok(w.at(w.i+1)) && isKw(w.at(w.i+2), "as"))

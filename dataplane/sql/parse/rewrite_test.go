@@ -45,7 +45,7 @@ func TestRewriteNullOrder(t *testing.T) {
 		"SELECT rank() OVER (PARTITION BY a ORDER BY b DESC ROWS UNBOUNDED PRECEDING) FROM users": `SELECT rank() OVER (PARTITION BY a ORDER BY b DESC NULLS FIRST ROWS UNBOUNDED PRECEDING) FROM "t_app_users" AS users`,
 		"SELECT group_concat(a ORDER BY f(b) DESC) FROM users":                                    `SELECT group_concat(a ORDER BY f(b) DESC NULLS FIRST) FROM "t_app_users" AS users`,
 		"SELECT a FROM users ORDER BY CASE WHEN a THEN 1 END, (b)":                                `SELECT a FROM "t_app_users" AS users ORDER BY CASE WHEN a THEN 1 END NULLS LAST, (b) NULLS LAST`,
-		"SELECT x FROM (SELECT a AS x FROM users ORDER BY a LIMIT 2) s ORDER BY x OFFSET 1":       `SELECT x FROM (SELECT a AS x FROM "t_app_users" AS users ORDER BY a NULLS LAST LIMIT 2) s ORDER BY x NULLS LAST OFFSET 1`,
+		"SELECT x FROM (SELECT a AS x FROM users ORDER BY a LIMIT 2) s ORDER BY x OFFSET 1":       `SELECT x FROM (SELECT a AS x FROM "t_app_users" AS users ORDER BY a NULLS LAST LIMIT 2) s ORDER BY x NULLS LAST LIMIT -1 OFFSET 1`,
 		"SELECT a FROM users ORDER BY a ILIKE 'x%'":                                               `SELECT a FROM "t_app_users" AS users ORDER BY lower(a) LIKE lower('x%') NULLS LAST`,
 	} {
 		got, err := Rewrite(in, fakeResolver{}, testOpt)
@@ -143,7 +143,7 @@ func TestRewrite(t *testing.T) {
 		{name: "date literal", in: "SELECT DATE '1970-01-11'", want: `SELECT 10`},
 		{name: "is distinct from", in: "SELECT 1 FROM users WHERE a IS NOT DISTINCT FROM b",
 			want: `SELECT 1 FROM "t_app_users" AS users WHERE a IS NOT DISTINCT FROM b`},
-		{name: "values", in: "VALUES (1, 'a'), (2, 'b')", want: `VALUES (1, 'a'), (2, 'b')`},
+		{name: "values", in: "VALUES (1, 'a'), (2, 'b')", want: `SELECT * FROM (VALUES (1, 'a'), (2, 'b'))`},
 		{name: "outer parens stripped", in: "((SELECT 1 FROM users LIMIT 1))", want: `SELECT 1 FROM "t_app_users" AS users LIMIT 1`, limit: true},
 		{name: "comments collapse", in: "SELECT /* c */ 1 -- tail\nFROM users", want: `SELECT 1 FROM "t_app_users" AS users`},
 		{name: "union", in: "SELECT id FROM users UNION SELECT id FROM chat.users",
@@ -341,6 +341,40 @@ func TestRewriteCoerceLiterals(t *testing.T) {
 	for _, in := range []string{"", "o", "2", "yess", "maybe"} {
 		if _, ok := ParseBool(in); ok {
 			t.Errorf("ParseBool(%q) accepted", in)
+		}
+	}
+}
+
+// TestRewriteSyntax: PostgreSQL forms SQLite lacks become equivalents.
+func TestRewriteSyntax(t *testing.T) {
+	for in, want := range map[string]string{
+		"VALUES (1, 'a'), (2, 'b')":                                             `SELECT * FROM (VALUES (1, 'a'), (2, 'b'))`,
+		"VALUES (1), (2) ORDER BY 1 DESC LIMIT 1":                               `SELECT * FROM (VALUES (1), (2)) ORDER BY 1 DESC NULLS FIRST LIMIT 1`,
+		"SELECT a FROM users WHERE ok IS NOT UNKNOWN":                           `SELECT a FROM "t_app_users" AS users WHERE ok IS NOT NULL`,
+		"SELECT a FROM users LIMIT ALL":                                         `SELECT a FROM "t_app_users" AS users LIMIT -1`,
+		"SELECT a FROM users OFFSET 5":                                          `SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 5`,
+		"SELECT a FROM users ORDER BY id OFFSET 2 ROWS FETCH NEXT $1 ROWS ONLY": `SELECT a FROM "t_app_users" AS users ORDER BY id LIMIT ?1 OFFSET 2`,
+		"SELECT a FROM users FETCH FIRST ROW ONLY":                              `SELECT a FROM "t_app_users" AS users LIMIT 1`,
+		"SELECT (SELECT a FROM users OFFSET 1) FROM users u LIMIT 2 OFFSET 1":   `SELECT (SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 1) FROM "t_app_users" AS u LIMIT 2 OFFSET 1`,
+		"SELECT a FROM users WHERE a = ANY (SELECT b FROM messages)":            `SELECT a FROM "t_app_users" AS users WHERE a IN (SELECT b FROM "t_app_messages" AS messages)`,
+		"SELECT a FROM users WHERE a <> ALL (VALUES (1))":                       `SELECT a FROM "t_app_users" AS users WHERE a NOT IN (VALUES (1))`,
+		"SELECT a FROM users WHERE a NOT BETWEEN SYMMETRIC $2 AND b":            `SELECT a FROM "t_app_users" AS users WHERE a NOT BETWEEN min(?2, b) AND max(?2, b)`,
+	} {
+		got, err := Rewrite(in, fakeResolver{}, testOpt)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got.SQL != want {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
+		}
+	}
+	for _, in := range []string{
+		"SELECT a FROM users FETCH FIRST 3 ROWS WITH TIES",
+		"SELECT a FROM users WHERE a BETWEEN SYMMETRIC b + 1 AND 3",
+		"SELECT a FROM users LIMIT 3 FETCH FIRST 2 ROWS ONLY",
+	} {
+		if _, err := Rewrite(in, fakeResolver{}, testOpt); err == nil {
+			t.Errorf("%s: want an error", in)
 		}
 	}
 }

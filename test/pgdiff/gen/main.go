@@ -103,6 +103,13 @@ func where() *file {
 			f.add("SELECT id FROM %s WHERE %s ORDER BY id", t, p)
 		}
 	}
+	// The same conditions through the aggregate pushdown (count, min, max
+	// of the key in Go over the scan) on one table of each kind and state.
+	for _, t := range []string{"pd.sh_cold", "pd.us_mix", "pd.st_items"} {
+		for _, p := range preds {
+			f.add("SELECT count(*), min(id), max(id) FROM %s WHERE %s", t, p)
+		}
+	}
 	return f
 }
 
