@@ -127,7 +127,7 @@ func parseQueryFile(path string) ([]Query, error) {
 	return out, nil
 }
 
-// Expected answers: expected/<category>.out holds, per query,
+// Expected answers: expected/<category>.expected holds, per query,
 //
 //	== <normalised query>
 //	error <SQLSTATE>            (or)
@@ -169,9 +169,9 @@ func formatRow(r []*string) string {
 	return strings.Join(vals, "\t")
 }
 
-// ReadExpected reads every expected/*.out file under dir, by query key.
+// ReadExpected reads every expected/*.expected file under dir, by query key.
 func ReadExpected(dir string) (map[string]Answer, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "expected", "*.out"))
+	files, err := filepath.Glob(filepath.Join(dir, "expected", "*.expected"))
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 // Package pgdiff is the differential SQL oracle: a fixture loaded both into
 // KalamDB and into PostgreSQL, a corpus of SELECT statements
-// (queries/*.sql), PostgreSQL's recorded answers (expected/*.out) and the
+// (queries/*.sql), PostgreSQL's recorded answers (expected/*.expected) and the
 // reviewed list of differences we accept (allowlist.txt). See README.md.
 package pgdiff
 

@@ -49,12 +49,12 @@ func TestLive(t *testing.T) {
 		for _, q := range corpus {
 			byFile[q.File] = append(byFile[q.File], q)
 		}
-		old, _ := filepath.Glob(filepath.Join("expected", "*.out"))
+		old, _ := filepath.Glob(filepath.Join("expected", "*.expected"))
 		for _, f := range old {
 			os.Remove(f)
 		}
 		for f, qs := range byFile {
-			if err := WriteExpected(filepath.Join("expected", strings.TrimSuffix(f, ".sql")+".out"), qs, pg); err != nil {
+			if err := WriteExpected(filepath.Join("expected", strings.TrimSuffix(f, ".sql")+".expected"), qs, pg); err != nil {
 				t.Fatal(err)
 			}
 		}
