@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-ts run-example test-short vet fmt bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager \
+.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager \
 	test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart
 
 all: build
@@ -49,6 +49,17 @@ test-ts: build
 run-example: build
 	bash hack/ts-client.sh node
 	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run build && node examples/chat/serve.mjs
+
+## pgdiff: the SQL oracle against a live PostgreSQL (hack/pgdiff.sh installs PostgreSQL from the
+## distribution's packages when missing and starts a private cluster); fails on any difference
+## from PostgreSQL's answers not listed in test/pgdiff/allowlist.txt. `make test` checks the same
+## corpus against the recorded answers in test/pgdiff/expected without PostgreSQL.
+pgdiff:
+	bash hack/pgdiff.sh
+
+## pgdiff-record: re-record test/pgdiff/expected from a live PostgreSQL, then compare
+pgdiff-record:
+	bash hack/pgdiff.sh record
 
 ## fuzz-short: the SQL front-end, HTTP request-body and WebSocket MessagePack fuzz targets for a bounded number of
 ## executions (part of `make test`). Counts, not durations: Go 1.26's fuzz coordinator can report

@@ -18,12 +18,11 @@ import (
 // same scan as the scalar pushdown (or the index scan, aggpush_index.go).
 //
 // Invariants:
-//   - Groups come out ordered by key ascending (NULL first), or descending
-//     with ORDER BY key DESC (NULL last): exactly SQLite's order for these
-//     shapes (its GROUP BY sorts by the key, BINARY collation), so a LIMIT
-//     without ORDER BY returns the same groups SQLite returns. Without
-//     ORDER BY the order is not promised by SQL; it is documented as the
-//     key's ascending order.
+//   - Groups come out ordered by key ascending (NULL last), or descending
+//     with ORDER BY key DESC (NULL first): PostgreSQL's order, which the
+//     rewriter also gives the SQLite path (NULLS LAST/FIRST on every ORDER
+//     BY term). Without ORDER BY the order is not promised by SQL; it is
+//     documented as the key's ascending order.
 //   - No matching row gives no group (zero rows), unlike the scalar form.
 //   - The key column reports its declared type (as SQLite's decltype does),
 //     aggregates the dynamic type of their first non-NULL value.
@@ -143,16 +142,16 @@ func (r *aggRun) groupOf(k any) *aggGroup {
 	return g
 }
 
-// compareKeys orders group keys as SQLite does: NULL first, then integers
-// numerically or strings by bytes (a key column holds one of the two).
+// compareKeys orders group keys as PostgreSQL does: integers numerically
+// or strings by bytes (a key column holds one of the two), NULL last.
 func compareKeys(a, b any) int {
 	switch {
 	case a == nil && b == nil:
 		return 0
 	case a == nil:
-		return -1
-	case b == nil:
 		return 1
+	case b == nil:
+		return -1
 	}
 	switch x := a.(type) {
 	case int64:

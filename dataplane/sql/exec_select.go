@@ -54,6 +54,38 @@ func (r *resolver) ResolveTable(ns, name string) (string, bool) {
 	return vt, true
 }
 
+// KeyColumn implements parse.KeyResolver: the primary-key column of a
+// resolved table ("" for system views and keyless tables).
+func (r *resolver) KeyColumn(vtab string) string {
+	t, ok := r.tables[vtab]
+	if !ok || t.PKIndex() < 0 {
+		return ""
+	}
+	return strings.ToLower(t.Columns[t.PKIndex()].Name)
+}
+
+// ColumnKind implements parse.ColumnTyper: string literals compared with
+// TIMESTAMP, DATE and BOOLEAN columns are converted at plan time.
+func (r *resolver) ColumnKind(vtab, col string) string {
+	t, ok := r.tables[vtab]
+	if !ok {
+		return ""
+	}
+	i := t.ColumnIndex(col)
+	if i < 0 {
+		return ""
+	}
+	switch t.Columns[i].Type.Kind {
+	case datatype.Timestamp, datatype.DateTime:
+		return "timestamp"
+	case datatype.Date:
+		return "date"
+	case datatype.Boolean:
+		return "boolean"
+	}
+	return "other"
+}
+
 func (r *resolver) IsNamespace(name string) bool {
 	if name == "system" {
 		return true
@@ -188,6 +220,11 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 	if rw.NumParams > len(params) {
 		return nil, badRequest(CodeInvalidParameter, "statement uses $%d but %d parameter(s) were given", rw.NumParams, len(params))
 	}
+	if len(rw.ParamKinds) > 0 {
+		if params, err = convertParams(rw.ParamKinds, params); err != nil {
+			return nil, err
+		}
+	}
 	var res *Result
 	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
 		var err error
@@ -198,6 +235,24 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 		return nil, err
 	}
 	return res, nil
+}
+
+// convertParams gives string parameters compared with TIMESTAMP, DATE or
+// BOOLEAN columns the column's representation (parse.ConvertParam), on a
+// copy: the caller's slice is left alone.
+func convertParams(kinds map[int]string, params []any) ([]any, error) {
+	out := append([]any(nil), params...)
+	for n, kind := range kinds {
+		if n < 1 || n > len(out) {
+			continue
+		}
+		v, err := parse.ConvertParam(kind, out[n-1])
+		if err != nil {
+			return nil, badRequest(CodeInvalidParameter, "parameter $%d: %v", n, err)
+		}
+		out[n-1] = v
+	}
+	return out, nil
 }
 
 // withStatement leases a connection, declares the statement's tables, and

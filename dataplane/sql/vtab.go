@@ -398,7 +398,44 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 	return toSQLite(c.t.table.Columns[i].Type, c.hotValue(c.raw, i)), nil
 }
 
-func (c *kalamCursor) Rowid() (int64, error) { return c.rowid, nil }
+// Rowid is the row's identity for SQLite: the same row must have the same
+// rowid in every scan of one statement, because SQLite's RIGHT and FULL
+// JOIN remember the right side's matched rows by rowid and emit the
+// unmatched ones in a later scan (a per-scan counter made every row look
+// unmatched and duplicated them). The primary key is that identity: an
+// integer key is its own rowid, other keys are hashed (FNV-1a, 64 bits).
+// Keyless STREAM rows fall back to their _seq, unique per inserted row.
+func (c *kalamCursor) Rowid() (int64, error) {
+	if c.t.pkIdx < 0 {
+		return int64(c.seq), nil
+	}
+	v, err := c.Column(c.t.pkIdx)
+	if err != nil {
+		return 0, err
+	}
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case string:
+		return rowidHash([]byte(x)), nil
+	case []byte:
+		return rowidHash(x), nil
+	case nil:
+		return c.rowid, nil
+	default:
+		return rowidHash([]byte(fmt.Sprint(x))), nil
+	}
+}
+
+// rowidHash is FNV-1a over b.
+func rowidHash(b []byte) int64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return int64(h)
+}
 
 func (c *kalamCursor) close() {
 	c.ix.close()

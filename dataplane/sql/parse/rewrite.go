@@ -61,6 +61,10 @@ type Rewritten struct {
 	HasLimit bool
 	// NumParams is the highest $N used (0 if none).
 	NumParams int
+	// ParamKinds maps $N to "timestamp", "date" or "boolean" when the
+	// parameter is compared with such a column: a string bound to it must
+	// be converted to the column's representation (ConvertParam).
+	ParamKinds map[int]string
 }
 
 // ResolvedTable is one table reference and its virtual table.
@@ -101,7 +105,7 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 	if err := checkNesting(toks); err != nil {
 		return nil, err
 	}
-	toks = stripOuterParens(toks)
+	toks = wrapValues(stripOuterParens(toks))
 	first := toks[0]
 	if first.Kind == TokEOF {
 		return nil, errSQL(-1, "empty statement")
@@ -110,7 +114,9 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		return nil, errSQL(first.Pos, "only SELECT, WITH or VALUES queries can be rewritten, found %s", describe(first))
 	}
 	aliases := map[string]string{}
+	refs := map[int][]tableRefInfo{}
 	w := newRewriter(toks, r, opt, aliases, false)
+	w.refs = refs
 	if err := w.run(); err != nil {
 		return nil, err
 	}
@@ -118,15 +124,17 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		// A ns.t.col reference preceded the FROM clause that names t's
 		// alias; the first pass has now collected every alias.
 		w = newRewriter(toks, r, opt, aliases, true)
+		w.refs = refs
 		if err := w.run(); err != nil {
 			return nil, err
 		}
 	}
 	return &Rewritten{
-		SQL:       joinPieces(w.out),
-		Tables:    w.tables,
-		HasLimit:  w.hasLimit,
-		NumParams: w.numParams,
+		SQL:        joinPieces(w.out),
+		Tables:     w.tables,
+		HasLimit:   w.hasLimit,
+		NumParams:  w.numParams,
+		ParamKinds: w.paramKinds,
 	}, nil
 }
 
@@ -219,6 +227,21 @@ type scope struct {
 	// ilikeStart is where that operand starts in the output.
 	ilikeOpen  bool
 	ilikeStart int
+	// order tracks an ORDER BY clause of this level (rewrite_order.go).
+	order orderState
+	// refs counts the table positions of this query level, refVTab and
+	// refAlias describe the last one (a virtual table, else ""), and
+	// aliasNames holds the select list's AS names.
+	refs       int
+	refVTab    string
+	refAlias   string
+	aliasNames map[string]struct{}
+	// inKind is the column kind of "col IN (" for the list's literals.
+	inKind string
+	// limitSeen is set once this level has a LIMIT (or one was added for
+	// an OFFSET: limitPiece is then the output index of its "-1").
+	limitSeen  bool
+	limitPiece int
 }
 
 type rewriter struct {
@@ -251,6 +274,16 @@ type rewriter struct {
 
 	// castStart and castChain count consecutive casts of one operand.
 	castStart, castChain int
+
+	// refs are the tables of each query level, recorded in the first pass
+	// (rewrite_coerce.go); betweenKind/betweenAnd carry a BETWEEN's column
+	// kind to its upper bound after the AND at token betweenAnd.
+	refs        map[int][]tableRefInfo
+	betweenKind string
+	betweenAnd  int
+	paramKinds  map[int]string
+	// rowsSkip is the index of a ROW/ROWS token to drop (OFFSET n ROWS).
+	rowsSkip int
 }
 
 func newRewriter(toks []Token, r Resolver, opt RewriteOptions, aliases map[string]string, final bool) *rewriter {
@@ -266,6 +299,7 @@ func newRewriter(toks []Token, r Resolver, opt RewriteOptions, aliases map[strin
 		finalPass: final,
 		seenVTabs: map[string]struct{}{},
 		castStart: -1,
+		rowsSkip:  -1,
 	}
 }
 
@@ -307,6 +341,9 @@ func (w *rewriter) run() error {
 	if err := w.closeILike(w.top(), end); err != nil {
 		return err
 	}
+	if w.top().order.active {
+		w.endOrderTerm(w.top())
+	}
 	if len(w.scopes) > 1 {
 		sc := w.top()
 		if sc.kind == scopeCase {
@@ -319,11 +356,16 @@ func (w *rewriter) run() error {
 
 // step rewrites the token at w.i and advances past everything it used.
 func (w *rewriter) step(t Token) error {
+	if w.i == w.rowsSkip {
+		w.i++
+		return nil
+	}
 	if isOperandBoundary(t) {
 		if err := w.closeILike(w.top(), t); err != nil {
 			return err
 		}
 	}
+	w.orderToken(t)
 	switch t.Kind {
 	case TokParam:
 		return w.param(t)
@@ -332,6 +374,9 @@ func (w *rewriter) step(t Token) error {
 		w.emitTok()
 		w.markPrimary(start)
 	case TokString:
+		if done, err := w.coerceString(t); done || err != nil {
+			return err
+		}
 		start := len(w.out)
 		w.emitTok()
 		w.markPrimary(start)
@@ -380,6 +425,9 @@ func (w *rewriter) op(t Token) error {
 	case ";":
 		return errSQL(t.Pos, "only one statement can be rewritten")
 	case "=", "==", "<>", "!=", "<", ">", "<=", ">=":
+		if w.quantified(t) {
+			return nil
+		}
 		w.emitTok()
 		w.boundary()
 	default:
@@ -404,7 +452,18 @@ func (w *rewriter) openParen() {
 		open = w.primStart
 	}
 	w.emitTok()
-	w.push(scope{kind: kind, open: open, openPos: t.Pos, operandStart: len(w.out)})
+	w.orderNested()
+	inKind := ""
+	if isKw(prev, "in") {
+		e := w.i - 3
+		if isKw(w.at(e), "not") {
+			e--
+		}
+		if q, c, ok := w.colrefBefore(e); ok {
+			inKind = w.lookupKind(q, c)
+		}
+	}
+	w.push(scope{kind: kind, open: open, openPos: t.Pos, operandStart: len(w.out), inKind: inKind})
 }
 
 func (w *rewriter) closeParen(t Token) error {
@@ -414,6 +473,9 @@ func (w *rewriter) closeParen(t Token) error {
 	sc := w.top()
 	if sc.kind == scopeCase {
 		return errSQL(t.Pos, `CASE without END before ")"`)
+	}
+	if sc.order.active {
+		w.endOrderTerm(sc)
 	}
 	open := sc.open
 	w.emitTok()
@@ -439,12 +501,37 @@ func (w *rewriter) word(t Token) error {
 		w.top().inFrom = true
 		w.expectTable, w.expectAfter = true, `"JOIN"`
 		return nil
-	case "where", "group", "having", "order", "union", "intersect", "except":
+	case "order":
+		w.top().inFrom = false
+		if isKw(next, "by") {
+			w.startOrderBy()
+			return nil
+		}
+	case "where", "group", "having", "union", "intersect", "except":
 		w.top().inFrom = false
 	case "limit":
 		w.top().inFrom = false
 		if len(w.scopes) == 1 {
 			w.hasLimit = true
+		}
+		w.limitKw()
+		return nil
+	case "offset":
+		w.top().inFrom = false
+		w.offsetKw()
+		return nil
+	case "fetch":
+		if isKw(next, "first") || isKw(next, "next") {
+			w.top().inFrom = false
+			return w.fetchKw(t)
+		}
+	case "unknown":
+		if w.unknownKw() {
+			return nil
+		}
+	case "symmetric":
+		if done, err := w.symmetric(t); done || err != nil {
+			return err
 		}
 	case "window":
 		// SQLite reads WINDOW as a keyword only in "WINDOW name AS";
@@ -461,6 +548,7 @@ func (w *rewriter) word(t Token) error {
 	case "case":
 		start := len(w.out)
 		w.emitTok()
+		w.orderNested()
 		w.push(scope{kind: scopeCase, open: start, openPos: t.Pos, operandStart: len(w.out)})
 		return nil
 	case "end":
@@ -520,6 +608,11 @@ func (w *rewriter) as() error {
 	w.boundary()
 	a := w.toks[w.i]
 	if (a.Kind == TokQuotedIdent || (a.Kind == TokIdent && !isKeyword(a.Value))) && !isOp(w.at(w.i+1), "(") {
+		q := w.queryScope()
+		if q.aliasNames == nil {
+			q.aliasNames = map[string]struct{}{}
+		}
+		q.aliasNames[a.Value] = struct{}{}
 		w.emitTok()
 	}
 	return nil
@@ -572,6 +665,16 @@ func (w *rewriter) param(t Token) error {
 	}
 	if n > w.numParams {
 		w.numParams = n
+	}
+	if kind := w.literalContext(w.i, 1); kind != "" && kind != "other" {
+		if w.paramKinds == nil {
+			w.paramKinds = map[int]string{}
+		}
+		if prev, ok := w.paramKinds[n]; ok && prev != kind {
+			return errSQL(t.Pos, "parameter $%d is compared with columns of different types (%s, %s)", n, prev, kind)
+		}
+		w.paramKinds[n] = kind
+		w.noteBetween(kind)
 	}
 	start := len(w.out)
 	w.emit("?"+strconv.Itoa(n), w.gap(w.i))

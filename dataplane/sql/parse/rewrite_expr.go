@@ -240,7 +240,7 @@ func (w *rewriter) temporalLiteral(t, lit Token) error {
 	if t.Value == "date" {
 		kind = "date"
 	}
-	v, err := temporalValue(lit, kind)
+	v, err := w.typedLiteralFor(lit, kind)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,9 @@ func (w *rewriter) from() {
 // tableRef rewrites the table reference at w.i (a table position).
 func (w *rewriter) tableRef() error {
 	t := w.toks[w.i]
+	q := w.queryScope()
+	q.refs++
+	q.refVTab, q.refAlias = "", ""
 	if isOp(t, "(") {
 		// A subquery, or a parenthesised join / table list whose first
 		// element is again a table position.
@@ -96,6 +99,8 @@ func (w *rewriter) tableRef() error {
 		w.i++
 	}
 	w.emit(quoteIdent(vtab)+" AS "+alias, w.gap(i))
+	q.refVTab, q.refAlias = vtab, alias
+	w.recordRef(alias, vtab)
 	w.primEnd = -1
 	w.addTable(ns, name, vtab, alias)
 	return nil
@@ -106,7 +111,11 @@ func (w *rewriter) tableRef() error {
 // identifiers there, and WINDOW does unless it starts "WINDOW name AS".
 func (w *rewriter) softAlias(a Token) bool {
 	switch a.Value {
-	case "offset", "filter", "over", "nulls", "materialized", "recursive", "partition":
+	case "offset":
+		// PostgreSQL's OFFSET needs no LIMIT: "t OFFSET 5" is not an alias.
+		n := w.at(w.i + 1)
+		return n.Kind != TokNumber && n.Kind != TokParam && !isOp(n, "(")
+	case "filter", "over", "nulls", "materialized", "recursive", "partition":
 		return true
 	case "window":
 		return !(isNameTok(w.at(w.i+1)) && isKw(w.at(w.i+2), "as"))

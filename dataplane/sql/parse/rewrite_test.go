@@ -28,6 +28,36 @@ func (fakeResolver) ResolveTable(ns, name string) (string, bool) {
 
 func (fakeResolver) IsNamespace(name string) bool { return name == "app" || name == "chat" }
 
+// KeyColumn: every fake table is keyed by id.
+func (fakeResolver) KeyColumn(string) string { return "id" }
+
+// TestRewriteNullOrder: every ORDER BY term gets PostgreSQL's NULL order
+// unless it says one, or it is the key of the only table of its level.
+func TestRewriteNullOrder(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT a FROM users ORDER BY a":                                                          `SELECT a FROM "t_app_users" AS users ORDER BY a NULLS LAST`,
+		"SELECT a FROM users ORDER BY a DESC, b ASC LIMIT 3":                                      `SELECT a FROM "t_app_users" AS users ORDER BY a DESC NULLS FIRST, b ASC NULLS LAST LIMIT 3`,
+		"SELECT a FROM users ORDER BY a NULLS FIRST, b DESC NULLS LAST":                           `SELECT a FROM "t_app_users" AS users ORDER BY a NULLS FIRST, b DESC NULLS LAST`,
+		"SELECT a FROM users ORDER BY id DESC LIMIT 3":                                            `SELECT a FROM "t_app_users" AS users ORDER BY id DESC LIMIT 3`,
+		"SELECT a FROM users u ORDER BY u.id":                                                     `SELECT a FROM "t_app_users" AS u ORDER BY u.id`,
+		"SELECT a AS id FROM users ORDER BY id":                                                   `SELECT a AS id FROM "t_app_users" AS users ORDER BY id NULLS LAST`,
+		"SELECT 1 FROM users u LEFT JOIN messages m ON true ORDER BY m.id":                        `SELECT 1 FROM "t_app_users" AS u LEFT JOIN "t_app_messages" AS m ON true ORDER BY m.id NULLS LAST`,
+		"SELECT rank() OVER (PARTITION BY a ORDER BY b DESC ROWS UNBOUNDED PRECEDING) FROM users": `SELECT rank() OVER (PARTITION BY a ORDER BY b DESC NULLS FIRST ROWS UNBOUNDED PRECEDING) FROM "t_app_users" AS users`,
+		"SELECT group_concat(a ORDER BY f(b) DESC) FROM users":                                    `SELECT group_concat(a ORDER BY f(b) DESC NULLS FIRST) FROM "t_app_users" AS users`,
+		"SELECT a FROM users ORDER BY CASE WHEN a THEN 1 END, (b)":                                `SELECT a FROM "t_app_users" AS users ORDER BY CASE WHEN a THEN 1 END NULLS LAST, (b) NULLS LAST`,
+		"SELECT x FROM (SELECT a AS x FROM users ORDER BY a LIMIT 2) s ORDER BY x OFFSET 1":       `SELECT x FROM (SELECT a AS x FROM "t_app_users" AS users ORDER BY a NULLS LAST LIMIT 2) s ORDER BY x NULLS LAST LIMIT -1 OFFSET 1`,
+		"SELECT a FROM users ORDER BY a ILIKE 'x%'":                                               `SELECT a FROM "t_app_users" AS users ORDER BY lower(a) LIKE lower('x%') NULLS LAST`,
+	} {
+		got, err := Rewrite(in, fakeResolver{}, testOpt)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got.SQL != want {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
+		}
+	}
+}
+
 var testOpt = RewriteOptions{CurrentUser: "o'brien", CurrentRole: "dba"}
 
 func TestRewrite(t *testing.T) {
@@ -51,7 +81,7 @@ func TestRewrite(t *testing.T) {
 		{name: "comma after ON continues FROM", in: "SELECT 1 FROM users u JOIN messages m ON u.id = m.user_id, chat.rooms",
 			want: `SELECT 1 FROM "t_app_users" AS u JOIN "t_app_messages" AS m ON u.id = m.user_id, "t_chat_rooms" AS rooms`},
 		{name: "group by commas are columns", in: "SELECT a, b FROM users GROUP BY a, b ORDER BY a, b LIMIT 1, 2",
-			want: `SELECT a, b FROM "t_app_users" AS users GROUP BY a, b ORDER BY a, b LIMIT 1, 2`, limit: true},
+			want: `SELECT a, b FROM "t_app_users" AS users GROUP BY a, b ORDER BY a NULLS LAST, b NULLS LAST LIMIT 1, 2`, limit: true},
 		{name: "subquery in FROM", in: "SELECT x.n FROM (SELECT count(*) AS n FROM users) x",
 			want: `SELECT x.n FROM (SELECT count(*) AS n FROM "t_app_users" AS users) x`},
 		{name: "subquery in WHERE", in: "SELECT * FROM users WHERE id IN (SELECT user_id FROM messages)",
@@ -113,13 +143,13 @@ func TestRewrite(t *testing.T) {
 		{name: "date literal", in: "SELECT DATE '1970-01-11'", want: `SELECT 10`},
 		{name: "is distinct from", in: "SELECT 1 FROM users WHERE a IS NOT DISTINCT FROM b",
 			want: `SELECT 1 FROM "t_app_users" AS users WHERE a IS NOT DISTINCT FROM b`},
-		{name: "values", in: "VALUES (1, 'a'), (2, 'b')", want: `VALUES (1, 'a'), (2, 'b')`},
+		{name: "values", in: "VALUES (1, 'a'), (2, 'b')", want: `SELECT * FROM (VALUES (1, 'a'), (2, 'b'))`},
 		{name: "outer parens stripped", in: "((SELECT 1 FROM users LIMIT 1))", want: `SELECT 1 FROM "t_app_users" AS users LIMIT 1`, limit: true},
 		{name: "comments collapse", in: "SELECT /* c */ 1 -- tail\nFROM users", want: `SELECT 1 FROM "t_app_users" AS users`},
 		{name: "union", in: "SELECT id FROM users UNION SELECT id FROM chat.users",
 			want: `SELECT id FROM "t_app_users" AS users UNION SELECT id FROM "t_chat_users" AS users`},
 		{name: "window not a clause keeps FROM open", in: "SELECT count(*) OVER w FROM users WINDOW w AS (ORDER BY id)",
-			want: `SELECT count(*) OVER w FROM "t_app_users" AS users WINDOW w AS (ORDER BY id)`},
+			want: `SELECT count(*) OVER w FROM "t_app_users" AS users WINDOW w AS (ORDER BY id NULLS LAST)`},
 		{name: "keyword after table is not alias", in: "SELECT * FROM users WHERE 1", want: `SELECT * FROM "t_app_users" AS users WHERE 1`},
 		{name: "CAST string to timestamp", in: "SELECT CAST('2025-01-01' AS timestamp), CAST('1970-01-02' AS DATE)", want: `SELECT 1735689600000000, 1`},
 		{name: "CAST string to text stays", in: "SELECT CAST('x' AS varchar(10))", want: `SELECT CAST('x' AS TEXT)`},
@@ -256,6 +286,95 @@ func TestMustSeparate(t *testing.T) {
 	} {
 		if got := mustSeparate(tc.a, tc.b); got != tc.want {
 			t.Errorf("mustSeparate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// typedResolver adds column types to fakeResolver: users(ts timestamp,
+// d date, ok boolean, name text).
+type typedResolver struct{ fakeResolver }
+
+func (typedResolver) ColumnKind(vtab, col string) string {
+	if vtab != "t_app_users" {
+		return ""
+	}
+	return map[string]string{"ts": "timestamp", "d": "date", "ok": "boolean", "name": "other", "id": "other"}[col]
+}
+
+// TestRewriteCoerceLiterals: string literals compared with typed columns
+// take the column's type at plan time.
+func TestRewriteCoerceLiterals(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT id FROM users WHERE ts < '2015-01-01'":                                     `SELECT id FROM "t_app_users" AS users WHERE ts < 1420070400000000`,
+		"SELECT id FROM users u WHERE u.ts BETWEEN '2015-01-01' AND '2015-01-02 00:00:01'": `SELECT id FROM "t_app_users" AS u WHERE u.ts BETWEEN 1420070400000000 AND 1420156801000000`,
+		"SELECT id FROM users WHERE d NOT IN ('1970-01-02', '1969-12-31')":                 `SELECT id FROM "t_app_users" AS users WHERE d NOT IN (1, (-1))`,
+		"SELECT id FROM users WHERE ok = 'yes' OR ok <> 'F'":                               `SELECT id FROM "t_app_users" AS users WHERE ok = 1 OR ok <> 0`,
+		"SELECT ts >= DATE '1970-01-02' FROM users":                                        `SELECT ts >= 86400000000 FROM "t_app_users" AS users`,
+		"SELECT id FROM users WHERE d < TIMESTAMP '1970-01-02 12:00:00'":                   `SELECT id FROM "t_app_users" AS users WHERE d < 1.5`,
+		"SELECT id FROM users WHERE name = '2015-01-01' AND d = DATE '1970-01-03'":         `SELECT id FROM "t_app_users" AS users WHERE name = '2015-01-01' AND d = 2`,
+		"SELECT id FROM users WHERE '2015-01-01' < ts":                                     `SELECT id FROM "t_app_users" AS users WHERE '2015-01-01' < ts`,
+		"SELECT id FROM users WHERE ts = '2015-01-01'::text":                               `SELECT id FROM "t_app_users" AS users WHERE ts = CAST('2015-01-01' AS TEXT)`,
+		"SELECT id FROM users WHERE id + ts > '2015-01-01'":                                `SELECT id FROM "t_app_users" AS users WHERE id + ts > '2015-01-01'`,
+		"SELECT (SELECT count(*) FROM users x WHERE x.ts = '1970-01-01') FROM messages m":  `SELECT (SELECT count(*) FROM "t_app_users" AS x WHERE x.ts = 0) FROM "t_app_messages" AS m`,
+	} {
+		got, err := Rewrite(in, typedResolver{}, testOpt)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got.SQL != want {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
+		}
+	}
+	for _, in := range []string{
+		"SELECT id FROM users WHERE ok = 'maybe'",
+		"SELECT id FROM users WHERE ts > 'soon'",
+	} {
+		if _, err := Rewrite(in, typedResolver{}, testOpt); err == nil {
+			t.Errorf("%s: want an error", in)
+		}
+	}
+	for in, want := range map[string]bool{"t": true, "TRUE": true, " yes ": true, "on": true, "1": true, "f": false, "No": false, "off": false, "0": false} {
+		if v, ok := ParseBool(in); !ok || v != want {
+			t.Errorf("ParseBool(%q) = %v, %v", in, v, ok)
+		}
+	}
+	for _, in := range []string{"", "o", "2", "yess", "maybe"} {
+		if _, ok := ParseBool(in); ok {
+			t.Errorf("ParseBool(%q) accepted", in)
+		}
+	}
+}
+
+// TestRewriteSyntax: PostgreSQL forms SQLite lacks become equivalents.
+func TestRewriteSyntax(t *testing.T) {
+	for in, want := range map[string]string{
+		"VALUES (1, 'a'), (2, 'b')":                                             `SELECT * FROM (VALUES (1, 'a'), (2, 'b'))`,
+		"VALUES (1), (2) ORDER BY 1 DESC LIMIT 1":                               `SELECT * FROM (VALUES (1), (2)) ORDER BY 1 DESC NULLS FIRST LIMIT 1`,
+		"SELECT a FROM users WHERE ok IS NOT UNKNOWN":                           `SELECT a FROM "t_app_users" AS users WHERE ok IS NOT NULL`,
+		"SELECT a FROM users LIMIT ALL":                                         `SELECT a FROM "t_app_users" AS users LIMIT -1`,
+		"SELECT a FROM users OFFSET 5":                                          `SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 5`,
+		"SELECT a FROM users ORDER BY id OFFSET 2 ROWS FETCH NEXT $1 ROWS ONLY": `SELECT a FROM "t_app_users" AS users ORDER BY id LIMIT ?1 OFFSET 2`,
+		"SELECT a FROM users FETCH FIRST ROW ONLY":                              `SELECT a FROM "t_app_users" AS users LIMIT 1`,
+		"SELECT (SELECT a FROM users OFFSET 1) FROM users u LIMIT 2 OFFSET 1":   `SELECT (SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 1) FROM "t_app_users" AS u LIMIT 2 OFFSET 1`,
+		"SELECT a FROM users WHERE a = ANY (SELECT b FROM messages)":            `SELECT a FROM "t_app_users" AS users WHERE a IN (SELECT b FROM "t_app_messages" AS messages)`,
+		"SELECT a FROM users WHERE a <> ALL (VALUES (1))":                       `SELECT a FROM "t_app_users" AS users WHERE a NOT IN (VALUES (1))`,
+		"SELECT a FROM users WHERE a NOT BETWEEN SYMMETRIC $2 AND b":            `SELECT a FROM "t_app_users" AS users WHERE a NOT BETWEEN min(?2, b) AND max(?2, b)`,
+	} {
+		got, err := Rewrite(in, fakeResolver{}, testOpt)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got.SQL != want {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
+		}
+	}
+	for _, in := range []string{
+		"SELECT a FROM users FETCH FIRST 3 ROWS WITH TIES",
+		"SELECT a FROM users WHERE a BETWEEN SYMMETRIC b + 1 AND 3",
+		"SELECT a FROM users LIMIT 3 FETCH FIRST 2 ROWS ONLY",
+	} {
+		if _, err := Rewrite(in, fakeResolver{}, testOpt); err == nil {
+			t.Errorf("%s: want an error", in)
 		}
 	}
 }
