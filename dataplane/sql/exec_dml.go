@@ -91,7 +91,9 @@ func (e *Engine) insertOnce(ctx context.Context, sess *Session, s *parse.Insert,
 	positions := make([]int, 0, len(t.Columns))
 	if len(s.Columns) == 0 {
 		for i := range t.Columns {
-			positions = append(positions, i)
+			if !t.Columns[i].Hidden {
+				positions = append(positions, i)
+			}
 		}
 	} else {
 		seen := map[int]bool{}

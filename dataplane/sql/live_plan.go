@@ -135,7 +135,13 @@ func (e *Engine) PlanLive(sess Session, text string) (*LivePlan, error) {
 	pk := t.PKIndex()
 	if q.Columns == nil {
 		for i := range t.Columns {
-			p.cols = append(p.cols, i)
+			if !t.Columns[i].Hidden {
+				p.cols = append(p.cols, i)
+			}
+		}
+		// A hidden row identity still identifies rows in change events.
+		if pk >= 0 && t.Columns[pk].Hidden {
+			p.cols = append(p.cols, pk)
 		}
 	} else {
 		seen := map[int]bool{}

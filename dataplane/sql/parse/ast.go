@@ -57,8 +57,11 @@ type CreateTable struct {
 	// or a table-level [CONSTRAINT n] PRIMARY KEY (col); "" if none.
 	PrimaryKey string
 	// Options holds WITH (k = v, ...): keys uppercased, values unquoted.
-	// TYPE, when given, is also reflected in TableType.
+	// TYPE, when given, is also reflected in TableType. The spec-002
+	// clauses (parse_create_table_spec002.go) fill it too.
 	Options map[string]string
+	// spec002 records that a spec-002 clause was given (type inference).
+	spec002 bool
 }
 
 // ColumnDef is one column of CREATE TABLE.
