@@ -147,8 +147,11 @@ func (e *Engine) execCreateStorage(ctx context.Context, sess *Session, s *parse.
 	if err := setStorageOptions(rec, s.Options, true); err != nil {
 		return nil, err
 	}
+	if err := splitS3URL(rec); err != nil {
+		return nil, err
+	}
 	if rec.Type == "s3" && rec.Bucket == "" {
-		return nil, badRequest(CodeInvalidInput, "s3 storages need BUCKET")
+		return nil, badRequest(CodeInvalidInput, "s3 storages need BUCKET (or BASE_DIRECTORY 's3://bucket/prefix')")
 	}
 	if err := e.cold.ValidateStorage(rec); err != nil {
 		return nil, badRequest(CodeInvalidInput, "storage '%s': %v", s.ID, err)

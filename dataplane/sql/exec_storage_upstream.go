@@ -56,3 +56,22 @@ func jobMessage(j *catalog.Job) any {
 	}
 	return nil
 }
+
+// splitS3URL accepts the original project's spelling of an S3 location,
+// BASE_DIRECTORY 's3://bucket/prefix', beside BUCKET + BASE_DIRECTORY
+// 'prefix': it moves the bucket into Bucket and keeps the prefix.
+func splitS3URL(rec *catalog.Storage) error {
+	rest, ok := strings.CutPrefix(rec.BaseDirectory, "s3://")
+	if !ok || rec.Type != "s3" {
+		return nil
+	}
+	bucket, prefix, _ := strings.Cut(rest, "/")
+	if bucket == "" {
+		return badRequest(CodeInvalidInput, "BASE_DIRECTORY '%s' names no bucket", rec.BaseDirectory)
+	}
+	if rec.Bucket != "" && rec.Bucket != bucket {
+		return badRequest(CodeInvalidInput, "BASE_DIRECTORY '%s' names bucket '%s' but BUCKET is '%s'", rec.BaseDirectory, bucket, rec.Bucket)
+	}
+	rec.Bucket, rec.BaseDirectory = bucket, strings.Trim(prefix, "/")
+	return nil
+}
