@@ -40,11 +40,11 @@ func init() {
 	}
 	infoSchemaViews["columns"] = &systemView{
 		columns: []viewColumn{col("table_catalog", datatype.Text), col("table_schema", datatype.Text), col("table_name", datatype.Text),
-			col("column_name", datatype.Text), col("ordinal_position", datatype.BigInt), col("column_default", datatype.Text),
-			col("is_nullable", datatype.Text), col("data_type", datatype.Text), col("character_maximum_length", datatype.BigInt),
-			col("character_octet_length", datatype.BigInt), col("numeric_precision", datatype.BigInt),
-			col("numeric_precision_radix", datatype.BigInt), col("numeric_scale", datatype.BigInt),
-			col("datetime_precision", datatype.BigInt), col("interval_type", datatype.Text)},
+			col("column_name", datatype.Text), col("ordinal_position", datatype.Int), col("column_default", datatype.Text),
+			col("is_nullable", datatype.Text), col("data_type", datatype.Text), col("character_maximum_length", datatype.Int),
+			col("character_octet_length", datatype.Int), col("numeric_precision", datatype.Int),
+			col("numeric_precision_radix", datatype.Int), col("numeric_scale", datatype.Int),
+			col("datetime_precision", datatype.Int), col("interval_type", datatype.Text)},
 		rows: infoColumns,
 	}
 }

@@ -7,7 +7,7 @@ set -e
 
 # Configuration
 BASE_URL="${KALAMDB_URL:-http://localhost:8080}"  # Default port is 8080 (see backend/config.toml)
-API_ENDPOINT="${BASE_URL}/api/sql"
+API_ENDPOINT="${BASE_URL}/v1/api/sql"  # kalamdb-k8s: URL
 TOKEN="${TEST_JWT_TOKEN:-test-token-user123}"  # Placeholder for JWT token
 
 # Colors for output
@@ -35,7 +35,7 @@ trap "rm -f $RESPONSE_FILE" EXIT
 execute_sql() {
     local sql="$1"
     local test_name="$2"
-    local require_auth="${3:-false}"
+    local require_auth="${3:-true}"  # kalamdb-k8s: login (every request sends the Bearer token)
     
     TOTAL=$((TOTAL + 1))
     echo -e "\n${BLUE}═══════════════════════════════════════════════${NC}"

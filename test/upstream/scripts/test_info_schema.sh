@@ -13,9 +13,9 @@ sleep 10
 
 # Test information_schema.columns query
 echo "Testing information_schema.columns query..."
-curl -s -X POST http://localhost:8080/sql \
+curl -s -X POST ${KALAMDB_URL:-http://localhost:8080}/v1/api/sql \
   -H "Content-Type: application/json" \
-  -H "Authorization: Basic $(echo -n 'sys_root:changeme' | base64)" \
+  -H "Authorization: Bearer $TEST_JWT_TOKEN" \
   -d '{"sql": "SELECT * FROM information_schema.columns WHERE table_name = '\''jobs'\'' ORDER BY ordinal_position LIMIT 5"}' \
   | python3 -m json.tool
 

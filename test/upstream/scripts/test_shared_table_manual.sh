@@ -7,7 +7,7 @@ echo "🧪 Testing shared table INSERT/SELECT manually"
 echo ""
 
 # Get CLI path (workspace target directory)
-CLI="../target/debug/kalam"
+CLI="${KALAM_CLI:-../target/debug/kalam}"  # kalamdb-k8s: CLI path (a wrapper passing URL and login)
 if [ ! -f "$CLI" ]; then
     echo "❌ CLI not found at $CLI"
     echo "Building CLI..."

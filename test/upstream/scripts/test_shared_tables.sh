@@ -4,8 +4,8 @@
 
 set -e
 
-BASE_URL="http://localhost:3000"
-API_ENDPOINT="${BASE_URL}/api/sql"
+BASE_URL="${KALAMDB_URL:-http://localhost:3000}"  # kalamdb-k8s: URL
+API_ENDPOINT="${BASE_URL}/v1/api/sql"
 
 # Colors for output
 GREEN='\033[0;32m'
@@ -29,6 +29,7 @@ execute_sql() {
     
     response=$(curl -s -X POST "$API_ENDPOINT" \
         -H "Content-Type: application/json" \
+        -H "Authorization: Bearer $TEST_JWT_TOKEN" \
         -d "{\"sql\": \"$sql\"}")
     
     status=$(echo "$response" | jq -r '.status')
