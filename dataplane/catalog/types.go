@@ -65,6 +65,8 @@ func (d *Default) String() string {
 	switch {
 	case d == nil:
 		return ""
+	case d.Func == "AUTO_INCREMENT":
+		return d.Func
 	case d.Func != "":
 		return d.Func + "()"
 	case d.Null:

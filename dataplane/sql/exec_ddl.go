@@ -268,6 +268,9 @@ func buildDefault(c catalog.Column, d *parse.DefaultExpr) (*catalog.Default, err
 				return nil, badRequest(CodeTypeMismatch, "DEFAULT %s() does not fit column '%s' of type %s", d.Func, c.Name, c.Type)
 			}
 		case parse.FuncSnowflakeID:
+			if d.Serial && (c.Type.Kind == datatype.Int || c.Type.Kind == datatype.SmallInt) {
+				return &catalog.Default{Func: parse.FuncAutoIncrement}, nil
+			}
 			if c.Type.Kind != datatype.BigInt {
 				return nil, badRequest(CodeTypeMismatch, "DEFAULT SNOWFLAKE_ID() needs a BIGINT column, '%s' is %s", c.Name, c.Type)
 			}

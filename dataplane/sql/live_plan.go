@@ -53,11 +53,11 @@ type LivePlan struct {
 	UserID  string
 	PerUser bool
 
-	sess      Session
-	vtab      string
-	cols      []int    // table positions of the encoded columns
-	keyJSON   [][]byte // `"name":` for each encoded column
-	pkCol     int      // index into cols of the primary key, -1 without one
+	sess    Session
+	vtab    string
+	cols    []int    // table positions of the encoded columns
+	keyJSON [][]byte // `"name":` for each encoded column
+	pkCol   int      // index into cols of the primary key, -1 without one
 	// selectAll marks a SELECT * subscription: its change rows carry
 	// _deleted, as the original project's do (EncodeChange).
 	selectAll bool

@@ -153,7 +153,7 @@ echo "$out" | jq -c '.results[]? | {rows, message}, .error // empty'
 	if code != 0 || !strings.Contains(out, "Test completed") {
 		t.Fatalf("exit %d; want the script to complete", code)
 	}
-	if !strings.Contains(out, `{"rows":[[5]]`) {
+	if !strings.Contains(out, `{"rows":[["5"]]`) {
 		t.Errorf("want COUNT(*) = 5 in the output")
 	}
 	if !strings.Contains(out, `[[1,"Row 1",1],[2,"Row 2",2],[3,"Row 3",3],[4,"Row 4",4],[5,"Row 5",5]]`) {

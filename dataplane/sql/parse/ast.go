@@ -88,9 +88,12 @@ const (
 	FuncNow              = "NOW"
 	FuncCurrentTimestamp = "CURRENT_TIMESTAMP"
 	FuncSnowflakeID      = "SNOWFLAKE_ID"
-	FuncUUIDv7           = "UUID_V7"
-	FuncULID             = "ULID"
-	FuncCurrentUser      = "CURRENT_USER"
+	// FuncAutoIncrement is the stored default of an INT or SMALLINT
+	// AUTO_INCREMENT column: the next value of a per-table counter.
+	FuncAutoIncrement = "AUTO_INCREMENT"
+	FuncUUIDv7        = "UUID_V7"
+	FuncULID          = "ULID"
+	FuncCurrentUser   = "CURRENT_USER"
 )
 
 // DefaultExpr is a column default: a function or a literal.
@@ -98,6 +101,10 @@ type DefaultExpr struct {
 	// Func is one of the Func* constants, or "" for a literal default.
 	Func    string
 	Literal *Literal
+	// Serial marks the default implied by SERIAL, AUTO_INCREMENT or
+	// GENERATED ... AS IDENTITY (Func is then FuncSnowflakeID; an INT or
+	// SMALLINT column gets a counter instead, see FuncAutoIncrement).
+	Serial bool
 }
 
 // LiteralKind classifies a Literal.
