@@ -187,6 +187,52 @@ func setupTestTable(t *testing.T) *wsFixture {
 	return &wsFixture{s: s, user: user, token: token}
 }
 
+// subscribedAll is setup_test_table plus one client subscribed to
+// SELECT * FROM test_ns.messages, the start of most of the tests.
+func subscribedAll(t *testing.T) (*wsFixture, *wsClient) {
+	t.Helper()
+	f := setupTestTable(t)
+	ws := connectWS(t, f.s, f.token)
+	ws.subscribe("messages", "SELECT * FROM test_ns.messages")
+	return f, ws
+}
+
+// insertThen is T197/T198: subscribe, insert one row (values), wait
+// 100 ms, run then, and return the notifications and the first of kind.
+func insertThen(t *testing.T, values, then, kind string) ([]notification, *notification) {
+	t.Helper()
+	f, ws := subscribedAll(t)
+	f.exec(t, `INSERT INTO test_ns.messages (id, content, priority, created_at)
+               VALUES (`+values+`)`)
+	time.Sleep(100 * time.Millisecond)
+	f.exec(t, then)
+	got := ws.notifications(2)
+	if len(got) < 2 {
+		t.Fatalf("Expected INSERT and %s notifications, got %+v", kind, got)
+	}
+	for i := range got {
+		if got[i].ChangeType == kind {
+			return got, &got[i]
+		}
+	}
+	t.Fatalf("Should have %s notification: %+v", kind, got)
+	return nil, nil
+}
+
+// insertRange inserts msg<from>..msg<to-1> as the original's loops do.
+func (f *wsFixture) insertRange(t *testing.T, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		f.insertMsg(t, fmt.Sprintf("msg%d", i), fmt.Sprintf("Content %d", i), i%10)
+	}
+}
+
+// unique fails the test on two notifications for the same id.
+func unique(t *testing.T, got []notification) {
+	t.Helper()
+	unique(t, got)
+}
+
 func (f *wsFixture) exec(t *testing.T, sql string) {
 	t.Helper()
 	f.s.sql(t, f.user, sql)
@@ -204,9 +250,7 @@ func TestLiveQueryDetectsInserts(t *testing.T) {
 	f := setupTestTable(t)
 	ws := connectWS(t, f.s, f.token)
 	ws.subscribe("messages", "SELECT * FROM test_ns.messages WHERE created_at > 0")
-	for i := 0; i < 100; i++ {
-		f.insertMsg(t, fmt.Sprintf("msg%d", i), fmt.Sprintf("Content %d", i), i%10)
-	}
+	f.insertRange(t, 0, 100)
 	got := ws.notifications(100)
 	if len(got) != 100 {
 		t.Fatalf("Expected 100 INSERT notifications, got %d", len(got))
@@ -221,27 +265,8 @@ func TestLiveQueryDetectsInserts(t *testing.T) {
 // T197
 func TestLiveQueryDetectsUpdates(t *testing.T) {
 	t.Parallel()
-	f := setupTestTable(t)
-	ws := connectWS(t, f.s, f.token)
-	ws.subscribe("messages", "SELECT * FROM test_ns.messages")
-	f.exec(t, `INSERT INTO test_ns.messages (id, content, priority, created_at)
-               VALUES ('msg1', 'Original', 5, 1000)`)
-	time.Sleep(100 * time.Millisecond)
-	f.exec(t, `UPDATE test_ns.messages SET content = 'Updated', priority = 10 WHERE id = 'msg1'`)
-	got := ws.notifications(2)
-	if len(got) < 2 {
-		t.Fatalf("Expected INSERT and UPDATE notifications, got %+v", got)
-	}
-	var upd *notification
-	for i := range got {
-		if got[i].ChangeType == "UPDATE" {
-			upd = &got[i]
-			break
-		}
-	}
-	if upd == nil {
-		t.Fatalf("Should have UPDATE notification: %+v", got)
-	}
+	_, upd := insertThen(t, "'msg1', 'Original', 5, 1000",
+		`UPDATE test_ns.messages SET content = 'Updated', priority = 10 WHERE id = 'msg1'`, "UPDATE")
 	if upd.Data["content"] != "Updated" || upd.Data["priority"] != float64(10) {
 		t.Errorf("new values %v", upd.Data)
 	}
@@ -253,27 +278,8 @@ func TestLiveQueryDetectsUpdates(t *testing.T) {
 // T198
 func TestLiveQueryDetectsDeletes(t *testing.T) {
 	t.Parallel()
-	f := setupTestTable(t)
-	ws := connectWS(t, f.s, f.token)
-	ws.subscribe("messages", "SELECT * FROM test_ns.messages")
-	f.exec(t, `INSERT INTO test_ns.messages (id, content, priority, created_at)
-               VALUES ('msg1', 'To be deleted', 1, 1000)`)
-	time.Sleep(100 * time.Millisecond)
-	f.exec(t, `DELETE FROM test_ns.messages WHERE id = 'msg1'`)
-	got := ws.notifications(2)
-	if len(got) < 2 {
-		t.Fatalf("Expected INSERT and DELETE notifications, got %+v", got)
-	}
-	var del *notification
-	for i := range got {
-		if got[i].ChangeType == "DELETE" {
-			del = &got[i]
-			break
-		}
-	}
-	if del == nil {
-		t.Fatalf("Should have DELETE notification: %+v", got)
-	}
+	got, del := insertThen(t, "'msg1', 'To be deleted', 1, 1000",
+		`DELETE FROM test_ns.messages WHERE id = 'msg1'`, "DELETE")
 	if del.Data["_deleted"] != true {
 		t.Errorf("_deleted flag should be true: %v", del.Data)
 	}
@@ -288,9 +294,7 @@ func TestLiveQueryDetectsDeletes(t *testing.T) {
 // T199
 func TestConcurrentWritersNoMessageLoss(t *testing.T) {
 	t.Parallel()
-	f := setupTestTable(t)
-	ws := connectWS(t, f.s, f.token)
-	ws.subscribe("messages", "SELECT * FROM test_ns.messages")
+	f, ws := subscribedAll(t)
 	var wg sync.WaitGroup
 	for w := 0; w < 5; w++ {
 		wg.Add(1)
@@ -312,21 +316,13 @@ func TestConcurrentWritersNoMessageLoss(t *testing.T) {
 	if len(got) != 100 {
 		t.Fatalf("Should receive all 100 notifications without loss, got %d", len(got))
 	}
-	seen := map[any]bool{}
-	for _, n := range got {
-		if seen[n.Data["id"]] {
-			t.Fatalf("Duplicate notification for ID: %v", n.Data["id"])
-		}
-		seen[n.Data["id"]] = true
-	}
+	unique(t, got)
 }
 
 // T200
 func TestAIMessageScenario(t *testing.T) {
 	t.Parallel()
-	f := setupTestTable(t)
-	ws := connectWS(t, f.s, f.token)
-	ws.subscribe("messages", "SELECT * FROM test_ns.messages")
+	f, ws := subscribedAll(t)
 	for i := 0; i < 50; i++ {
 		f.exec(t, fmt.Sprintf(`INSERT INTO test_ns.messages (id, content, priority, created_at)
                VALUES ('ai_msg%d', 'AI Response %d', 1, %d)`, i, i, time.Now().UnixMilli()))
@@ -349,9 +345,7 @@ func TestAIMessageScenario(t *testing.T) {
 // T201
 func TestMixedOperationsOrdering(t *testing.T) {
 	t.Parallel()
-	f := setupTestTable(t)
-	ws := connectWS(t, f.s, f.token)
-	ws.subscribe("messages", "SELECT * FROM test_ns.messages")
+	f, ws := subscribedAll(t)
 	f.exec(t, `INSERT INTO test_ns.messages (id, content, priority, created_at)
                VALUES ('msg1', 'First', 1, 1000)`)
 	time.Sleep(50 * time.Millisecond)
@@ -372,12 +366,8 @@ func TestMixedOperationsOrdering(t *testing.T) {
 // T202
 func TestChangesCounterAccuracy(t *testing.T) {
 	t.Parallel()
-	f := setupTestTable(t)
-	ws := connectWS(t, f.s, f.token)
-	ws.subscribe("messages", "SELECT * FROM test_ns.messages")
-	for i := 0; i < 50; i++ {
-		f.insertMsg(t, fmt.Sprintf("msg%d", i), fmt.Sprintf("Content %d", i), i%10)
-	}
+	f, ws := subscribedAll(t)
+	f.insertRange(t, 0, 50)
 	ws.notifications(50)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -401,9 +391,7 @@ func TestMultipleListenersSameTable(t *testing.T) {
 	for _, c := range clients {
 		c.subscribe("messages", "SELECT * FROM test_ns.messages")
 	}
-	for i := 0; i < 10; i++ {
-		f.insertMsg(t, fmt.Sprintf("msg%d", i), fmt.Sprintf("Content %d", i), i%10)
-	}
+	f.insertRange(t, 0, 10)
 	for i, c := range clients {
 		if n := len(c.notifications(10)); n != 10 {
 			t.Errorf("Client %d should receive all notifications, got %d", i+1, n)
@@ -414,21 +402,15 @@ func TestMultipleListenersSameTable(t *testing.T) {
 // T204
 func TestListenerReconnectNoDataLoss(t *testing.T) {
 	t.Parallel()
-	f := setupTestTable(t)
-	ws := connectWS(t, f.s, f.token)
-	ws.subscribe("messages", "SELECT * FROM test_ns.messages")
-	for i := 0; i < 10; i++ {
-		f.insertMsg(t, fmt.Sprintf("msg%d", i), fmt.Sprintf("Content %d", i), i%10)
-	}
+	f, ws := subscribedAll(t)
+	f.insertRange(t, 0, 10)
 	if n := len(ws.notifications(10)); n != 10 {
 		t.Fatalf("first connection: %d notifications, want 10", n)
 	}
 	ws.disconnect()
 	ws2 := connectWS(t, f.s, f.token)
 	ws2.subscribe("messages", "SELECT * FROM test_ns.messages")
-	for i := 10; i < 20; i++ {
-		f.insertMsg(t, fmt.Sprintf("msg%d", i), fmt.Sprintf("Content %d", i), i%10)
-	}
+	f.insertRange(t, 10, 20)
 	if n := len(ws2.notifications(10)); n != 10 {
 		t.Errorf("New subscription should receive new data: %d notifications, want 10", n)
 	}
@@ -437,21 +419,11 @@ func TestListenerReconnectNoDataLoss(t *testing.T) {
 // T205
 func TestHighFrequencyChanges(t *testing.T) {
 	t.Parallel()
-	f := setupTestTable(t)
-	ws := connectWS(t, f.s, f.token)
-	ws.subscribe("messages", "SELECT * FROM test_ns.messages")
-	for i := 0; i < 1000; i++ {
-		f.insertMsg(t, fmt.Sprintf("msg%d", i), fmt.Sprintf("Content %d", i), i%10)
-	}
+	f, ws := subscribedAll(t)
+	f.insertRange(t, 0, 1000)
 	got := ws.notifications(1000)
 	if len(got) != 1000 {
 		t.Fatalf("Should receive all 1000 notifications even at high frequency, got %d", len(got))
 	}
-	seen := map[any]bool{}
-	for _, n := range got {
-		if seen[n.Data["id"]] {
-			t.Fatalf("Found duplicate notification")
-		}
-		seen[n.Data["id"]] = true
-	}
+	unique(t, got)
 }
