@@ -230,7 +230,13 @@ func (f *wsFixture) insertRange(t *testing.T, from, to int) {
 // unique fails the test on two notifications for the same id.
 func unique(t *testing.T, got []notification) {
 	t.Helper()
-	unique(t, got)
+	seen := map[any]bool{}
+	for _, n := range got {
+		if seen[n.Data["id"]] {
+			t.Fatalf("Duplicate notification for ID: %v", n.Data["id"])
+		}
+		seen[n.Data["id"]] = true
+	}
 }
 
 func (f *wsFixture) exec(t *testing.T, sql string) {
