@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager \
+.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager test-upstream \
 	test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart
 
 all: build
@@ -60,6 +60,13 @@ pgdiff:
 ## pgdiff-record: re-record test/pgdiff/expected from a live PostgreSQL, then compare
 pgdiff-record:
 	bash hack/pgdiff.sh record
+
+## test-upstream: the original KalamDB's own test scripts (vendored, URL and login adapted) and a
+## port of its WebSocket tests, against fresh in-process servers (test/upstream/README.md). `make
+## test` runs them too, as part of ./... ; about a minute (the TTL script waits 31 s).
+test-upstream:
+	bash hack/upstream-tools.sh
+	$(GO) test -count=1 -timeout 10m ./test/upstream/...
 
 ## fuzz-short: the SQL front-end, HTTP request-body and WebSocket MessagePack fuzz targets for a bounded number of
 ## executions (part of `make test`). Counts, not durations: Go 1.26's fuzz coordinator can report

@@ -23,7 +23,7 @@ start_server() {
   dir="$(mktemp -d)"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   KALAMDB_DATA_DIR="$dir" KALAMDB_SERVER_PORT="$port" KALAMDB_ROOT_PASSWORD=bench-root-password \
-    KALAMDB_LOG_LEVEL=warn ./bin/kalamdb server >"$OUT/server.log" 2>&1 &
+    KALAMDB_RATE_LIMIT_QUERIES_PER_SEC=0 KALAMDB_LOG_LEVEL=warn ./bin/kalamdb server >"$OUT/server.log" 2>&1 &
   SERVER_PID=$!
   SERVER_DIR="$dir"
   SERVER_URL="http://127.0.0.1:$port"

@@ -50,7 +50,7 @@ kalamdb_bin() { # tag, peerbench flags... (binary in KBIN)
   dir="$(mktemp -d)"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   KALAMDB_DATA_DIR="$dir" KALAMDB_SERVER_PORT="$port" KALAMDB_ROOT_PASSWORD=bench-root-password \
-    KALAMDB_LOG_LEVEL=warn "$KBIN" server >"$OUT/server-$tag.log" 2>&1 &
+    KALAMDB_RATE_LIMIT_QUERIES_PER_SEC=0 KALAMDB_LOG_LEVEL=warn "$KBIN" server >"$OUT/server-$tag.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
   rm -f "$OUT/stop"; sample "$pid" "$OUT/rss-kalamdb-$tag.txt" "$OUT/stop" &

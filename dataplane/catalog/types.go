@@ -65,6 +65,8 @@ func (d *Default) String() string {
 	switch {
 	case d == nil:
 		return ""
+	case d.Func == "AUTO_INCREMENT":
+		return d.Func
 	case d.Func != "":
 		return d.Func + "()"
 	case d.Null:
@@ -90,7 +92,15 @@ type Column struct {
 	// column (the ADD COLUMN literal default, PostgreSQL semantics); nil:
 	// they read NULL. It never changes after the ADD.
 	Missing *Default `json:"missing,omitempty"`
+	// Hidden marks the row identity added to a table created without a
+	// primary key (RowIDColumn): SELECT * and INSERT without a column
+	// list leave it out, naming it selects it.
+	Hidden bool `json:"hidden,omitempty"`
 }
+
+// RowIDColumn is the hidden BIGINT primary key, filled with Snowflake ids,
+// that a USER or SHARED table declared without a primary key gets.
+const RowIDColumn = "_id"
 
 // Table is one version of a table definition.
 type Table struct {

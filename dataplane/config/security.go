@@ -69,8 +69,13 @@ type OIDCIssuer struct {
 	JWKSFile string `toml:"jwks_file"`
 }
 
+// DefaultQueriesPerSec is the default per-user SQL request rate, the
+// original project's (its limiter refills 100 tokens a second; ours allows
+// a burst of twice the rate).
+const DefaultQueriesPerSec = 100
+
 func defaultRateLimit() RateLimitConfig {
-	return RateLimitConfig{MaxAuthRequestsPerIPPerSec: 20}
+	return RateLimitConfig{MaxQueriesPerSec: DefaultQueriesPerSec, MaxAuthRequestsPerIPPerSec: 20}
 }
 
 func defaultAudit() AuditConfig { return AuditConfig{Enabled: true, RetentionDays: 90} }

@@ -410,13 +410,13 @@ func (w *worker) encode(s *Subscription, ev *rowEvent, kind changeKind, oldSeq u
 	var err error
 	switch kind {
 	case changeInsert:
-		e.row, err = p.EncodeStored(&w.enc, make([]byte, 0, len(ev.row)+64), ev.row, ev.seq)
+		e.row, err = p.EncodeChange(&w.enc, make([]byte, 0, len(ev.row)+64), ev.row, ev.seq, false)
 	case changeUpdate:
 		e.row, e.old, err = p.EncodeUpdate(&w.enc, ev.row, ev.seq, ev.old, oldSeq)
 	case changeDelete:
 		// The old values, stamped with the _seq of the change that removed
 		// the row from the result (the client's resume point).
-		e.old, err = p.EncodeStored(&w.enc, make([]byte, 0, len(ev.old)+64), ev.old, ev.seq)
+		e.old, err = p.EncodeChange(&w.enc, make([]byte, 0, len(ev.old)+64), ev.old, ev.seq, true)
 	}
 	if err != nil {
 		return encoded{}, err

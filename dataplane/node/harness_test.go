@@ -24,6 +24,7 @@ func testConfig(dir string) config.Config {
 	cfg.Auth.BcryptCost = 4
 	// Tests log many users in quickly from one address.
 	cfg.RateLimit.MaxAuthRequestsPerIPPerSec = 0
+	cfg.RateLimit.MaxQueriesPerSec = 0
 	return cfg
 }
 

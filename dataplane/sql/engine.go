@@ -106,6 +106,8 @@ type Engine struct {
 	cold *flush.Manager
 	// liveReg is the live-query registry (system.live, KILL LIVE QUERY).
 	liveReg atomic.Pointer[liveBox]
+	// autoInc hands out INT/SMALLINT AUTO_INCREMENT values (autoinc.go).
+	autoInc autoIncrements
 	// backup runs BACKUP/RESTORE statements (exec_backup.go; nil: disabled).
 	backup BackupService
 	// configStorages are storage ids declared in server.toml (C1).

@@ -242,7 +242,7 @@ func (e *Engine) execCreateTable(ctx context.Context, sess *Session, s *parse.Cr
 		return nil, notFound("primary key column '%s' is not a column of the table", t.PrimaryKey)
 	}
 	if t.PrimaryKey == "" && tt != catalog.TableStream {
-		return nil, badRequest(CodeInvalidSQL, "%s tables require a PRIMARY KEY", tt)
+		addRowIdentity(t)
 	}
 	if err := applyTableOptions(t, s.Options); err != nil {
 		return nil, err
@@ -268,6 +268,9 @@ func buildDefault(c catalog.Column, d *parse.DefaultExpr) (*catalog.Default, err
 				return nil, badRequest(CodeTypeMismatch, "DEFAULT %s() does not fit column '%s' of type %s", d.Func, c.Name, c.Type)
 			}
 		case parse.FuncSnowflakeID:
+			if d.Serial && (c.Type.Kind == datatype.Int || c.Type.Kind == datatype.SmallInt) {
+				return &catalog.Default{Func: parse.FuncAutoIncrement}, nil
+			}
 			if c.Type.Kind != datatype.BigInt {
 				return nil, badRequest(CodeTypeMismatch, "DEFAULT SNOWFLAKE_ID() needs a BIGINT column, '%s' is %s", c.Name, c.Type)
 			}
@@ -344,6 +347,11 @@ func applyTableOptions(t *catalog.Table, opts map[string]string) error {
 				return badRequest(CodeInvalidInput, "COMPRESSION must be snappy, zstd or none")
 			}
 			t.Compression = c
+		case parse.OptLocation, parse.OptBufferSize:
+			// Spec-002 clauses kept for display (SHOW CREATE, system.tables
+			// options): storage paths come from the table's storage, and
+			// STREAM rows are kept in the hot store, not a sized buffer.
+			t.Options[k] = v
 		case "DELETED_RETENTION_HOURS":
 			if n, err := strconv.Atoi(v); err != nil || n < 0 {
 				return badRequest(CodeInvalidInput, "DELETED_RETENTION_HOURS must be a non-negative integer")

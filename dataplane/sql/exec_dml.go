@@ -91,7 +91,9 @@ func (e *Engine) insertOnce(ctx context.Context, sess *Session, s *parse.Insert,
 	positions := make([]int, 0, len(t.Columns))
 	if len(s.Columns) == 0 {
 		for i := range t.Columns {
-			positions = append(positions, i)
+			if !t.Columns[i].Hidden {
+				positions = append(positions, i)
+			}
 		}
 	} else {
 		seen := map[int]bool{}
@@ -130,6 +132,13 @@ func (e *Engine) insertOnce(ctx context.Context, sess *Session, s *parse.Insert,
 		}
 		for i := range t.Columns {
 			c := &t.Columns[i]
+			if !given[i] && c.Default != nil && c.Default.Func == parse.FuncAutoIncrement {
+				n, err := e.nextAutoIncrement(ctx, sess, t, c)
+				if err != nil {
+					return nil, err
+				}
+				vals[i], given[i] = n, true
+			}
 			if !given[i] {
 				v, err := datatype.Coerce(c.Type, e.defaultValue(sess, c))
 				if err != nil {

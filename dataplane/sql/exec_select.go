@@ -45,6 +45,9 @@ func (r *resolver) ResolveTable(ns, name string) (string, bool) {
 		}
 		return "", false
 	}
+	if ns == InfoSchemaNamespace {
+		return r.resolveInfoSchema(name)
+	}
 	t, ok := r.e.cat.Table(ns, name)
 	if !ok {
 		return "", false
@@ -87,7 +90,7 @@ func (r *resolver) ColumnKind(vtab, col string) string {
 }
 
 func (r *resolver) IsNamespace(name string) bool {
-	if name == "system" {
+	if name == "system" || name == InfoSchemaNamespace {
 		return true
 	}
 	_, ok := r.e.cat.Namespace(name)
@@ -96,7 +99,7 @@ func (r *resolver) IsNamespace(name string) bool {
 
 // checkRead enforces read permissions on every referenced table.
 func (r *resolver) checkRead() error {
-	if len(r.views) > 0 && !r.sess.Role.IsAdmin() {
+	if r.adminViews() && !r.sess.Role.IsAdmin() {
 		return denied("system tables are readable by dba and system roles only")
 	}
 	for _, t := range r.tables {

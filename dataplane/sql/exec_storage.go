@@ -51,7 +51,8 @@ func init() {
 			col("namespace_id", datatype.Text), col("table_name", datatype.Text), col("trigger", datatype.Text),
 			col("created_at", datatype.Timestamp), col("started_at", datatype.Timestamp), col("finished_at", datatype.Timestamp),
 			col("duration_ms", datatype.BigInt), col("attempts", datatype.Int), col("rows_affected", datatype.BigInt),
-			col("bytes_written", datatype.BigInt), col("segments_written", datatype.BigInt), col("error_message", datatype.Text)},
+			col("bytes_written", datatype.BigInt), col("segments_written", datatype.BigInt), col("error_message", datatype.Text),
+			col("message", datatype.Text)},
 		rows: func(cs *connState) ([][]any, error) {
 			jobs, err := flush.Jobs(cs.snap)
 			if err != nil {
@@ -70,7 +71,8 @@ func init() {
 					}
 				}
 				out = append(out, []any{j.ID, j.Type, j.Status, nullIfEmpty(j.Namespace), nullIfEmpty(j.Table), nullIfEmpty(j.Trigger),
-					j.CreatedAt * 1000, started, finished, dur, int64(j.Attempts), j.Rows, j.Bytes, j.Segments, nullIfEmpty(j.Error)})
+					j.CreatedAt * 1000, started, finished, dur, int64(j.Attempts), j.Rows, j.Bytes, j.Segments, nullIfEmpty(j.Error),
+					jobMessage(j)})
 			}
 			return out, nil
 		},
@@ -145,8 +147,11 @@ func (e *Engine) execCreateStorage(ctx context.Context, sess *Session, s *parse.
 	if err := setStorageOptions(rec, s.Options, true); err != nil {
 		return nil, err
 	}
+	if err := splitS3URL(rec); err != nil {
+		return nil, err
+	}
 	if rec.Type == "s3" && rec.Bucket == "" {
-		return nil, badRequest(CodeInvalidInput, "s3 storages need BUCKET")
+		return nil, badRequest(CodeInvalidInput, "s3 storages need BUCKET (or BASE_DIRECTORY 's3://bucket/prefix')")
 	}
 	if err := e.cold.ValidateStorage(rec); err != nil {
 		return nil, badRequest(CodeInvalidInput, "storage '%s': %v", s.ID, err)
@@ -295,12 +300,7 @@ func (e *Engine) execStorageJob(ctx context.Context, sess *Session, s *parse.Sto
 		res.Rows = append(res.Rows, []any{nullIfEmpty(id), t.Namespace, t.Name, status})
 	}
 	res.RowCount = len(res.Rows)
-	switch {
-	case len(res.Rows) == 1 && res.Rows[0][0] != nil:
-		res.Message = fmt.Sprintf("Storage %s started for %s.%s (job %s)", s.Verb, tables[0].Namespace, tables[0].Name, res.Rows[0][0])
-	default:
-		res.Message = fmt.Sprintf("Storage %s started for %d table(s)", s.Verb, len(res.Rows))
-	}
+	res.Message = storageJobMessage(s, tables, res.Rows)
 	return res, nil
 }
 

@@ -172,7 +172,9 @@ func (e *Engine) matchPointQuery(sess *Session, toks []parse.Token, params []any
 	}
 	if star {
 		for p, c := range t.Columns {
-			q.cols, q.names = append(q.cols, p), append(q.names, c.Name)
+			if !c.Hidden {
+				q.cols, q.names = append(q.cols, p), append(q.names, c.Name)
+			}
 		}
 	} else {
 		for _, s := range sel {

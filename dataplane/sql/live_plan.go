@@ -53,11 +53,14 @@ type LivePlan struct {
 	UserID  string
 	PerUser bool
 
-	sess      Session
-	vtab      string
-	cols      []int    // table positions of the encoded columns
-	keyJSON   [][]byte // `"name":` for each encoded column
-	pkCol     int      // index into cols of the primary key, -1 without one
+	sess    Session
+	vtab    string
+	cols    []int    // table positions of the encoded columns
+	keyJSON [][]byte // `"name":` for each encoded column
+	pkCol   int      // index into cols of the primary key, -1 without one
+	// selectAll marks a SELECT * subscription: its change rows carry
+	// _deleted, as the original project's do (EncodeChange).
+	selectAll bool
 	posByID   []int32
 	filterSQL string // SELECT 1 FROM "ns.t" ... WHERE cond (one-row vtab)
 	firstPage string // initial data, first page
@@ -134,8 +137,15 @@ func (e *Engine) PlanLive(sess Session, text string) (*LivePlan, error) {
 	}
 	pk := t.PKIndex()
 	if q.Columns == nil {
+		p.selectAll = true
 		for i := range t.Columns {
-			p.cols = append(p.cols, i)
+			if !t.Columns[i].Hidden {
+				p.cols = append(p.cols, i)
+			}
+		}
+		// A hidden row identity still identifies rows in change events.
+		if pk >= 0 && t.Columns[pk].Hidden {
+			p.cols = append(p.cols, pk)
 		}
 	} else {
 		seen := map[int]bool{}
@@ -419,6 +429,30 @@ func (p *LivePlan) EncodeStored(enc *RowEncoder, dst, raw []byte, seq uint64) ([
 	return append(dst, '}'), nil
 }
 
+// EncodeChange is EncodeStored for the row of an insert or a delete event:
+// a SELECT * subscription's row also carries "_deleted" (true for a
+// delete), which the original project's clients read to tell deletes
+// apart. Initial data rows never do (no deleted row is ever in them).
+func (p *LivePlan) EncodeChange(enc *RowEncoder, dst, raw []byte, seq uint64, deleted bool) ([]byte, error) {
+	dst, err := p.encodeStored(enc, dst, raw)
+	if err != nil {
+		return nil, err
+	}
+	dst = appendSeq(p.appendDeleted(dst, deleted), seq)
+	return append(dst, '}'), nil
+}
+
+// appendDeleted writes `"_deleted":v,` for a SELECT * subscription.
+func (p *LivePlan) appendDeleted(dst []byte, v bool) []byte {
+	switch {
+	case !p.selectAll:
+		return dst
+	case v:
+		return append(dst, `"_deleted":true,`...)
+	}
+	return append(dst, `"_deleted":false,`...)
+}
+
 // encodeStored writes `{"col":v,...,` and records in enc.marks where each
 // column's value starts and ends (for deltas).
 func (p *LivePlan) encodeStored(enc *RowEncoder, dst, raw []byte) ([]byte, error) {
@@ -457,7 +491,7 @@ func (p *LivePlan) EncodeUpdate(enc *RowEncoder, newRaw []byte, newSeq uint64, o
 		return nil, nil, err
 	}
 	newMarks := append([]int(nil), enc.marks...)
-	newRow = append(appendSeq(newRow, newSeq), '}')
+	newRow = append(appendSeq(p.appendDeleted(newRow, false), newSeq), '}')
 	oldFull, err := p.encodeStored(enc, make([]byte, 0, len(oldRaw)+64), oldRaw)
 	if err != nil {
 		return nil, nil, err

@@ -90,8 +90,8 @@ func (c *rowCursor) Eof() bool   { return c.eof }
 func (c *rowCursor) Column(i int) (vtab.Value, error) {
 	m := c.t.m
 	cols := c.t.table.Columns
-	if i == len(cols) {
-		return int64(m.seq), nil
+	if v, ok := sysColumn(i, len(cols), m.seq); ok {
+		return v, nil
 	}
 	if i < 0 || i > len(cols) {
 		return nil, fmt.Errorf("kalam_row vtab: column %d out of range", i)

@@ -123,7 +123,7 @@ func connectSystem(ctx vtab.Context, args []string) (vtab.Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, ok := systemViews[strings.TrimSpace(args[4])]
+	v, ok := lookupView(strings.TrimSpace(args[4]))
 	if !ok {
 		return nil, fmt.Errorf("kalam_system vtab: unknown view %q", args[4])
 	}

@@ -388,8 +388,8 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 	if c.cm != nil && c.cm.fromCold {
 		return c.coldColumn(i)
 	}
-	if i == len(c.offs) {
-		return int64(c.seq), nil
+	if v, ok := sysColumn(i, len(c.offs), c.seq); ok {
+		return v, nil
 	}
 	if i < 0 || i > len(c.offs) {
 		return nil, fmt.Errorf("kalam vtab: column %d out of range", i)

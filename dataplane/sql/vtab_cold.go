@@ -227,8 +227,8 @@ func (c *kalamCursor) mergeNext() error {
 // coldColumn returns column i of a row served from a segment.
 func (c *kalamCursor) coldColumn(i int) (vtab.Value, error) {
 	cm := c.cm
-	if i == len(c.offs) {
-		return int64(c.seq), nil
+	if v, ok := sysColumn(i, len(c.offs), c.seq); ok {
+		return v, nil
 	}
 	if i < 0 || i > len(c.offs) {
 		return nil, nil

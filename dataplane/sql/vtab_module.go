@@ -41,16 +41,21 @@ func vtabTable(cat *catalog.Cache, module, arg string) (*catalog.Table, error) {
 	return t, nil
 }
 
-// declareTable declares a table's columns plus the hidden _seq. The kalam
-// and kalam_row modules both use it so that a live query's WHERE over one
-// row sees exactly the names and declared types a SELECT sees.
+// declareTable declares a table's columns plus the hidden _seq, _updated
+// and _deleted (sysColumns). The kalam and kalam_row modules both use it so
+// that a live query's WHERE over one row sees exactly the names and
+// declared types a SELECT sees.
 func declareTable(ctx vtab.Context, module string, t *catalog.Table) error {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE x(")
 	for _, c := range t.Columns {
-		fmt.Fprintf(&b, "%s %s, ", quoteIdent(c.Name), c.Type.SQLiteDecl())
+		hidden := ""
+		if c.Hidden {
+			hidden = " HIDDEN"
+		}
+		fmt.Fprintf(&b, "%s %s%s, ", quoteIdent(c.Name), c.Type.SQLiteDecl(), hidden)
 	}
-	b.WriteString("_seq BIGINT HIDDEN)")
+	b.WriteString("_seq BIGINT HIDDEN, _updated TIMESTAMP_INT HIDDEN, _deleted BOOLEAN HIDDEN)")
 	if err := ctx.Declare(b.String()); err != nil {
 		return fmt.Errorf("%s vtab: declare %s: %w", module, t.QualifiedName(), err)
 	}

@@ -57,8 +57,11 @@ type CreateTable struct {
 	// or a table-level [CONSTRAINT n] PRIMARY KEY (col); "" if none.
 	PrimaryKey string
 	// Options holds WITH (k = v, ...): keys uppercased, values unquoted.
-	// TYPE, when given, is also reflected in TableType.
+	// TYPE, when given, is also reflected in TableType. The spec-002
+	// clauses (parse_create_table_spec002.go) fill it too.
 	Options map[string]string
+	// spec002 records that a spec-002 clause was given (type inference).
+	spec002 bool
 }
 
 // ColumnDef is one column of CREATE TABLE.
@@ -85,9 +88,12 @@ const (
 	FuncNow              = "NOW"
 	FuncCurrentTimestamp = "CURRENT_TIMESTAMP"
 	FuncSnowflakeID      = "SNOWFLAKE_ID"
-	FuncUUIDv7           = "UUID_V7"
-	FuncULID             = "ULID"
-	FuncCurrentUser      = "CURRENT_USER"
+	// FuncAutoIncrement is the stored default of an INT or SMALLINT
+	// AUTO_INCREMENT column: the next value of a per-table counter.
+	FuncAutoIncrement = "AUTO_INCREMENT"
+	FuncUUIDv7        = "UUID_V7"
+	FuncULID          = "ULID"
+	FuncCurrentUser   = "CURRENT_USER"
 )
 
 // DefaultExpr is a column default: a function or a literal.
@@ -95,6 +101,10 @@ type DefaultExpr struct {
 	// Func is one of the Func* constants, or "" for a literal default.
 	Func    string
 	Literal *Literal
+	// Serial marks the default implied by SERIAL, AUTO_INCREMENT or
+	// GENERATED ... AS IDENTITY (Func is then FuncSnowflakeID; an INT or
+	// SMALLINT column gets a counter instead, see FuncAutoIncrement).
+	Serial bool
 }
 
 // LiteralKind classifies a Literal.

@@ -105,6 +105,9 @@ func Lex(sql string) ([]Token, error) {
 type lexer struct {
 	src string
 	pos int
+	// units lets a number carry a duration unit ("300s", "7d"): only the
+	// spec-002 CREATE TABLE clauses switch it on (parse_create_table_spec002.go).
+	units bool
 }
 
 // Character classes for the lexer's hot loop.
@@ -369,6 +372,9 @@ func (l *lexer) number(start int, t *Token) error {
 				i = k
 			}
 		}
+	}
+	if l.units {
+		i = unitSuffix(src, i)
 	}
 	// "123abc" is an error in both PostgreSQL 16 and SQLite; accepting it as
 	// "123 AS abc" would silently change meaning.

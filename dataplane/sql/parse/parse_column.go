@@ -196,7 +196,7 @@ func (p *parser) columnConstraints(col *ColumnDef, serial bool) error {
 		if defaultTok != nil {
 			return errSQL(defaultTok.Pos, "column '%s' cannot have a DEFAULT and be auto-generated", col.Name)
 		}
-		col.Default = &DefaultExpr{Func: FuncSnowflakeID}
+		col.Default = &DefaultExpr{Func: FuncSnowflakeID, Serial: true}
 	}
 	return nil
 }

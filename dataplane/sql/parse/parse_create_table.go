@@ -64,6 +64,7 @@ func (p *parser) createTable(prefixType string) (Statement, error) {
 	if err := p.tableClauses(ct); err != nil {
 		return nil, err
 	}
+	inferSpec002Type(ct)
 	return ct, nil
 }
 
@@ -93,7 +94,16 @@ func (p *parser) setPrimaryKey(ct *CreateTable, pkCols []Token) error {
 // tableClauses parses the optional USING <engine> and WITH (...) clauses
 // after the column list, in either order.
 func (p *parser) tableClauses(ct *CreateTable) error {
+	p.lx.units = true
+	defer func() { p.lx.units = false }()
+	withSeen := false
 	for p.peek().Kind != TokEOF {
+		if ok, err := p.spec002Clause(ct); ok || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		switch {
 		case p.acceptKw("using"):
 			// USING <ident> names a storage engine in the upstream syntax;
@@ -101,8 +111,9 @@ func (p *parser) tableClauses(ct *CreateTable) error {
 			if _, _, err := p.ident("engine name", quoteKw("using")); err != nil {
 				return err
 			}
-		case p.isKw("with") && ct.Options == nil:
+		case p.isKw("with") && !withSeen:
 			p.advance()
+			withSeen = true
 			if err := p.tableOptions(ct); err != nil {
 				return err
 			}
@@ -118,7 +129,9 @@ func (p *parser) tableOptions(ct *CreateTable) error {
 	if err := p.expectOp("(", quoteKw("with")); err != nil {
 		return err
 	}
-	ct.Options = map[string]string{}
+	if ct.Options == nil {
+		ct.Options = map[string]string{}
+	}
 	for {
 		keyTok := p.peek()
 		if keyTok.Kind != TokIdent && keyTok.Kind != TokString {

@@ -53,7 +53,7 @@ func TestParseTableStatements(t *testing.T) {
 }
 
 func TestParseCreateTable(t *testing.T) {
-	snow := &DefaultExpr{Func: FuncSnowflakeID}
+	snow := &DefaultExpr{Func: FuncSnowflakeID, Serial: true}
 	runParseCases(t, []parseCase{
 		{name: "basic", in: "CREATE TABLE app.messages (id BIGINT PRIMARY KEY, body TEXT NOT NULL, created_at TIMESTAMP DEFAULT NOW())",
 			want: &CreateTable{Table: TableName{"app", "messages"}, PrimaryKey: "id", Columns: []ColumnDef{

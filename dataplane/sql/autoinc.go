@@ -1,0 +1,88 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+)
+
+// INT and SMALLINT AUTO_INCREMENT columns (and SERIAL, SMALLSERIAL and
+// GENERATED ... AS IDENTITY on them) take the next value of a counter per
+// table, column and key scope (each user's rows of a USER table count on
+// their own, as they are keyed apart). A BIGINT one takes Snowflake ids
+// instead, which need no counter.
+//
+// The counter lives in this node's memory: its first use after a start
+// seeds it from MAX(column) in the scope, and each INSERT that leaves the
+// column out takes the next value. So values are increasing and unique on
+// one node while rows keep them; after a restart, a value freed by deleting
+// the highest rows may be handed out again (as with MySQL before 8.0), and
+// two nodes taking writes for the same table could hand out the same value.
+// Declare the column PRIMARY KEY to have a duplicate refused.
+
+// autoIncrements holds the counters; the zero value is ready.
+type autoIncrements struct {
+	mu   sync.Mutex
+	next map[autoIncKey]int64
+}
+
+type autoIncKey struct {
+	table, column uint32
+	scope         string
+}
+
+// nextAutoIncrement returns the next value of column c of t for the
+// session's scope.
+func (e *Engine) nextAutoIncrement(ctx context.Context, sess *Session, t *catalog.Table, c *catalog.Column) (int64, error) {
+	k := autoIncKey{table: t.ID, column: c.ID}
+	if t.Type.PerUser() {
+		k.scope = sess.UserID
+	}
+	a := &e.autoInc
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, ok := a.next[k]
+	if !ok {
+		top, err := e.maxColumn(ctx, sess, t, c)
+		if err != nil {
+			return 0, fmt.Errorf("while seeding AUTO_INCREMENT of %s.%s: %w", t.QualifiedName(), c.Name, err)
+		}
+		n = top + 1
+		if a.next == nil {
+			a.next = map[autoIncKey]int64{}
+		}
+	}
+	limit := int64(math.MaxInt32)
+	if c.Type.Kind == datatype.SmallInt {
+		limit = math.MaxInt16
+	}
+	if n > limit {
+		return 0, badRequest(CodeTypeMismatch, "AUTO_INCREMENT of column '%s' is exhausted (%s ends at %d)", c.Name, c.Type, limit)
+	}
+	a.next[k] = n + 1
+	return n, nil
+}
+
+// maxColumn returns MAX(c) over the rows the session sees (0: none).
+func (e *Engine) maxColumn(ctx context.Context, sess *Session, t *catalog.Table, c *catalog.Column) (int64, error) {
+	rw, r, err := e.rewrite(sess, fmt.Sprintf("SELECT MAX(%s) FROM %s.%s", quoteIdent(c.Name), quoteIdent(t.Namespace), quoteIdent(t.Name)))
+	if err != nil {
+		return 0, err
+	}
+	var top int64
+	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
+		rows, err := cs.queryRaw(ctx, rw.SQL, nil, 1)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 1 {
+			top, _ = rows[0][0].(int64)
+		}
+		return nil
+	})
+	return max(top, 0), err
+}
