@@ -147,6 +147,11 @@ func (t *Table) PositionOf() func(uint32) (int, bool) {
 type User struct {
 	UserID       string `json:"user_id"`
 	PasswordHash string `json:"password_hash,omitempty"`
+	// ScramSHA256 is the SCRAM-SHA-256 verifier of the same password
+	// (PostgreSQL's rolpassword form), kept for the PostgreSQL wire
+	// protocol's authentication; empty for users whose password was set
+	// before it existed.
+	ScramSHA256 string `json:"scram_sha256,omitempty"`
 	Role         string `json:"role"`
 	Email        string `json:"email,omitempty"`
 	AuthType     string `json:"auth_type"`

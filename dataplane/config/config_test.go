@@ -63,8 +63,8 @@ func TestEnvVarsAreUniqueAndPrefixed(t *testing.T) {
 		}
 		seen[name] = true
 	}
-	if len(seen) != 43 {
-		t.Errorf("EnvVars() has %d names, want 43", len(seen))
+	if len(seen) != 46 {
+		t.Errorf("EnvVars() has %d names, want 46", len(seen))
 	}
 }
 
