@@ -45,7 +45,7 @@ func sqlstate(e *kalamsql.Error) string {
 		if strings.Contains(msg, "read-only") {
 			return "25006"
 		}
-		if strings.Contains(msg, "not supported") || strings.Contains(msg, "unsupported") {
+		if strings.Contains(msg, "not supported") || (strings.Contains(msg, "unsupported") && !strings.Contains(msg, "unsupported statement")) {
 			return sqlstateFeatureNotSupported
 		}
 		return sqlstateSyntax
