@@ -63,18 +63,18 @@ func TestPgxEveryType(t *testing.T) {
 	mustExec(t, c, `INSERT INTO types (id) VALUES ($1)`, int64(2))
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeDescribeExec, pgx.QueryExecModeSimpleProtocol} {
 		var (
-			b                bool
-			s                int16
-			i                int32
-			f                float32
-			d                float64
-			nv               pgtype.Numeric
-			tx, j            string
-			by               []byte
-			gts, gtz, gdt    time.Time
-			gtm              pgtype.Time
-			gu               pgtype.UUID
-			id               int64
+			b             bool
+			s             int16
+			i             int32
+			f             float32
+			d             float64
+			nv            pgtype.Numeric
+			tx, j         string
+			by            []byte
+			gts, gtz, gdt time.Time
+			gtm           pgtype.Time
+			gu            pgtype.UUID
+			id            int64
 		)
 		err := c.QueryRow(tctx(t), `SELECT id, b, s, i, f, d, n, t, bs, j, ts, tz, dt, tm, u FROM types WHERE id = $1`, mode, int64(9007199254740993)).
 			Scan(&id, &b, &s, &i, &f, &d, &nv, &tx, &by, &j, &gts, &gtz, &gdt, &gtm, &gu)
