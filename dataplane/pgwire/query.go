@@ -295,6 +295,9 @@ func (c *conn) run(ctx context.Context, text string, params []any) (*outcome, er
 		}
 		c.tx.wrote = true
 	}
+	if isCatalogQuery(cl) {
+		return c.execCatalog(ctx, cl, params)
+	}
 	return c.execEngine(ctx, cl, params)
 }
 

@@ -277,6 +277,14 @@ func goValue(ct colType, v any) (any, error) {
 		if us, ok := v.(int64); ok {
 			return pgtype.Time{Microseconds: us, Valid: true}, nil
 		}
+	case oidOID:
+		n, err := strconv.ParseUint(s, 10, 32)
+		return uint32(n), err
+	case oidChar:
+		if s == "" {
+			return byte(0), nil
+		}
+		return s[0], nil
 	case oidUUID:
 		var u pgtype.UUID
 		err := u.Scan(s)
