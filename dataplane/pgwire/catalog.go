@@ -103,7 +103,9 @@ var registerCatalogFuncs = sync.OnceValue(func() error {
 		{"has_database_privilege", -1, constant(int64(1))},
 		{"pg_total_relation_size", 1, constant(int64(0))}, {"pg_relation_size", 1, constant(int64(0))},
 		{"pg_table_size", 1, constant(int64(0))}, {"pg_indexes_size", 1, constant(int64(0))},
-		{"pg_size_pretty", 1, func(_ *sqlite.FunctionContext, a []driver.Value) (driver.Value, error) { return fmt.Sprint(a[0]) + " bytes", nil }},
+		{"pg_size_pretty", 1, func(_ *sqlite.FunctionContext, a []driver.Value) (driver.Value, error) {
+			return fmt.Sprint(a[0]) + " bytes", nil
+		}},
 		{"pg_tablespace_location", 1, constant("")},
 		{"quote_ident", 1, func(_ *sqlite.FunctionContext, a []driver.Value) (driver.Value, error) {
 			return `"` + strings.ReplaceAll(fmt.Sprint(a[0]), `"`, `""`) + `"`, nil
