@@ -307,7 +307,7 @@ func (c *conn) execEngine(ctx context.Context, cl classified, params []any) (*ou
 	if s.opts.AllowQuery != nil && !s.opts.AllowQuery(c.sess.UserID) {
 		return nil, pgErr("53400", "too many queries for this user (rate_limit.max_queries_per_sec)")
 	}
-	text := c.rewriteSessionSQL(cl.text)
+	text := normalizeLiteralCasts(c.rewriteSessionSQL(cl.text))
 	sctx, done := c.statementContext(ctx)
 	start := time.Now()
 	results, err := s.eng.Execute(sctx, c.sess, kalamsql.Request{SQL: text, Params: params})

@@ -316,3 +316,63 @@ func (c *conn) rewriteSessionSQL(text string) string {
 	b.WriteString(text[last:])
 	return b.String()
 }
+
+// normalizeLiteralCasts rewrites the typed literals client-side
+// interpolating drivers (psycopg2, pg8000) send that the SQL engine does
+// not read as PostgreSQL does: '\x..'::bytea becomes a blob literal and
+// '..'::time drops the cast (the column type converts the text).
+func normalizeLiteralCasts(text string) string {
+	if !strings.Contains(text, "::") {
+		return text
+	}
+	toks, err := parse.Lex(text)
+	if err != nil {
+		return text
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i+2 < len(toks); i++ {
+		lit, op, typ := toks[i], toks[i+1], toks[i+2]
+		if lit.Kind != parse.TokString || op.Text != "::" || typ.Kind != parse.TokIdent {
+			continue
+		}
+		end := typ.End
+		var repl string
+		switch typ.Value {
+		case "bytea":
+			h, ok := strings.CutPrefix(lit.Value, `\x`)
+			if !ok || !isHex(h) {
+				continue
+			}
+			repl = "X'" + h + "'"
+		case "time":
+			if i+5 < len(toks) && toks[i+3].Kind == parse.TokIdent && toks[i+3].Value == "without" {
+				end = toks[i+5].End
+			}
+			repl = lit.Text
+		default:
+			continue
+		}
+		b.WriteString(text[last:lit.Pos])
+		b.WriteString(repl)
+		last = end
+		i += 2
+	}
+	if last == 0 {
+		return text
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+func isHex(s string) bool {
+	if len(s)%2 != 0 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}

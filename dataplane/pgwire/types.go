@@ -361,7 +361,11 @@ func decodeTextParam(oid uint32, s string) (any, error) {
 		}
 		return us, nil
 	case oidDate:
-		d, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+		ds := strings.TrimSpace(s)
+		if len(ds) > 10 && (ds[10] == 'T' || ds[10] == ' ') {
+			ds = ds[:10] // a timestamp sent for a date (node-postgres Date)
+		}
+		d, err := time.Parse("2006-01-02", ds)
 		if err != nil {
 			return nil, fmt.Errorf("invalid input syntax for type date: %q", s)
 		}
