@@ -157,12 +157,17 @@ func (t *Table) PositionOf() func(uint32) (int, bool) {
 type User struct {
 	UserID       string `json:"user_id"`
 	PasswordHash string `json:"password_hash,omitempty"`
-	Role         string `json:"role"`
-	Email        string `json:"email,omitempty"`
-	AuthType     string `json:"auth_type"`
-	CreatedAt    int64  `json:"created_at"`
-	UpdatedAt    int64  `json:"updated_at"`
-	DeletedAt    int64  `json:"deleted_at,omitempty"`
+	// ScramSHA256 is the SCRAM-SHA-256 verifier of the same password
+	// (PostgreSQL's rolpassword form), kept for the PostgreSQL wire
+	// protocol's authentication; empty for users whose password was set
+	// before it existed.
+	ScramSHA256 string `json:"scram_sha256,omitempty"`
+	Role        string `json:"role"`
+	Email       string `json:"email,omitempty"`
+	AuthType    string `json:"auth_type"`
+	CreatedAt   int64  `json:"created_at"`
+	UpdatedAt   int64  `json:"updated_at"`
+	DeletedAt   int64  `json:"deleted_at,omitempty"`
 	// TokensValidAfter (ms) revokes every token issued before it: set on
 	// password and role changes and on drop.
 	TokensValidAfter int64 `json:"tokens_valid_after,omitempty"`

@@ -35,6 +35,8 @@ type Config struct {
 	Audit     AuditConfig     `toml:"audit"`
 	// UserManagement schedules the purge of dropped users (usermgmt.go).
 	UserManagement UserManagementConfig `toml:"user_management"`
+	// PostgresWire is the PostgreSQL wire-protocol listener (postgres_wire.go).
+	PostgresWire PostgresWireConfig `toml:"postgres_wire"`
 }
 
 // ServerConfig controls the network listener and node identity.
@@ -206,6 +208,7 @@ func Default() Config {
 		Audit:     defaultAudit(),
 
 		UserManagement: defaultUserManagement(),
+		PostgresWire:   defaultPostgresWire(),
 	}
 }
 

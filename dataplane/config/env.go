@@ -18,6 +18,9 @@ type envVar struct {
 // envVars is the single source of truth for environment overrides, so the
 // loader, EnvVars and the docs cannot drift apart.
 var envVars = []envVar{
+	{"KALAMDB_POSTGRES_WIRE_ENABLED", "postgres_wire.enabled", setBool(func(c *Config) *bool { return &c.PostgresWire.Enabled })},
+	{"KALAMDB_POSTGRES_WIRE_HOST", "postgres_wire.host", setString(func(c *Config) *string { return &c.PostgresWire.Host })},
+	{"KALAMDB_POSTGRES_WIRE_PORT", "postgres_wire.port", setInt(func(c *Config) *int { return &c.PostgresWire.Port })},
 	{"KALAMDB_SERVER_HOST", "server.host", setString(func(c *Config) *string { return &c.Server.Host })},
 	{"KALAMDB_SERVER_PORT", "server.port", setInt(func(c *Config) *int { return &c.Server.Port })},
 	{"KALAMDB_SERVER_PUBLIC_ORIGIN", "server.public_origin", setString(func(c *Config) *string { return &c.Server.PublicOrigin })},

@@ -4,6 +4,11 @@ package config
 // comments of docs/server.example.toml; TestEverySettingDescribed keeps
 // every key described.
 var settingDescriptions = map[string]string{
+	"postgres_wire.enabled":                         "PostgreSQL wire protocol (docs/postgres-wire.md): start the listener (off by default).",
+	"postgres_wire.host":                            "Interface for the PostgreSQL listener; empty = server.host.",
+	"postgres_wire.port":                            "TCP port of the PostgreSQL listener (0 = any free port).",
+	"postgres_wire.max_connections":                 "Concurrent PostgreSQL connections; more are refused with SQLSTATE 53300.",
+	"postgres_wire.auth_timeout_seconds":            "Seconds a PostgreSQL connection may take to start up and authenticate.",
 	"server.host":                                   "Interface to listen on. Use \"0.0.0.0\" or \"::\" (no brackets) for all interfaces.",
 	"server.port":                                   "TCP port to listen on (1..65535).",
 	"server.public_origin":                          "Externally visible origin, e.g. \"https://db.example.com\"; empty = derive from requests. SUBSCRIBE TO builds its ws_url from it.",

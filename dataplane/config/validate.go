@@ -35,6 +35,7 @@ func (c Config) Validate() error {
 	c.RateLimit.validate(&p)
 	c.Audit.validate(&p)
 	c.UserManagement.validate(&p)
+	c.PostgresWire.validate(&p)
 	c.Security.TLS.validate(&p)
 	c.Security.CORS.validate(&p)
 	return errors.Join(p...)

@@ -22,6 +22,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/flush"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/live"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/pgwire"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/server"
 	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/hot"
@@ -29,16 +30,21 @@ import (
 
 // Node is a running data plane.
 type Node struct {
-	cfg     config.Config
-	log     *slog.Logger
-	store   *hot.Store
-	exec    *engine.Executor
-	cold    *flush.Manager
-	eng     *kalamsql.Engine
-	srv     *server.Server
-	live    *live.Manager
-	backup  *backup.Service
-	ln      net.Listener
+	cfg    config.Config
+	log    *slog.Logger
+	store  *hot.Store
+	exec   *engine.Executor
+	cold   *flush.Manager
+	eng    *kalamsql.Engine
+	srv    *server.Server
+	live   *live.Manager
+	backup *backup.Service
+	ln     net.Listener
+	// pg is the PostgreSQL wire listener (pgwire.go; nil when disabled).
+	pg      *pgwire.Server
+	pgLn    net.Listener
+	pgStop  context.CancelFunc
+	pgDone  chan struct{}
 	cancel  context.CancelFunc
 	stopped chan struct{}
 	srvErr  error
@@ -169,6 +175,11 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 		n.srvErr = server.Serve(sctx, n.ln, n.srv.Handler(), time.Duration(cfg.Server.ShutdownTimeoutSeconds)*time.Second)
 		close(n.stopped)
 	}()
+	if err := n.startPostgresWire(); err != nil {
+		cancel()
+		<-n.stopped
+		return nil, err
+	}
 	n.srv.SetReady(true)
 	log.Info("kalamdb server ready", "addr", n.ln.Addr().String(), "data_dir", cfg.Storage.DataPath, "node_id", n.store.NodeID, "version", server.Version)
 	return n, nil

@@ -23,6 +23,7 @@ import (
 // current.
 func (n *Node) shutdown() {
 	n.srv.SetReady(false)
+	n.stopPostgresWire()
 	n.cancel()
 	var wg sync.WaitGroup
 	wg.Go(n.stopLive)

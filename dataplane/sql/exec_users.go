@@ -43,8 +43,12 @@ func (e *Engine) execCreateUser(ctx context.Context, sess *Session, s *parse.Cre
 	if err != nil {
 		return nil, err
 	}
+	scram, err := auth.NewScramVerifier(s.Password)
+	if err != nil {
+		return nil, err
+	}
 	now := e.nowMs()
-	u := &catalog.User{UserID: s.Name, PasswordHash: h, Role: string(role), Email: s.Email, AuthType: "password", CreatedAt: now, UpdatedAt: now}
+	u := &catalog.User{UserID: s.Name, PasswordHash: h, ScramSHA256: scram, Role: string(role), Email: s.Email, AuthType: "password", CreatedAt: now, UpdatedAt: now}
 	res, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatCreateUser, User: u, IfNotExists: s.IfNotExists})
 	if err != nil {
 		return nil, err
@@ -73,6 +77,9 @@ func (e *Engine) execAlterUser(ctx context.Context, sess *Session, s *parse.Alte
 	if s.Password != nil {
 		h, err := e.hashPassword(*s.Password)
 		if err != nil {
+			return nil, err
+		}
+		if u.ScramSHA256, err = auth.NewScramVerifier(*s.Password); err != nil {
 			return nil, err
 		}
 		u.PasswordHash = h
@@ -141,15 +148,18 @@ func (e *Engine) EnsureRoot(ctx context.Context, password string) error {
 	if ok && (password == "" || auth.CheckPassword(cur.PasswordHash, password)) {
 		return nil
 	}
-	var h string
+	var h, scram string
 	if password != "" {
 		var err error
 		if h, err = auth.HashPassword(password, e.opts.BcryptCost); err != nil {
 			return fmt.Errorf("while hashing the root password: %w", err)
 		}
+		if scram, err = auth.NewScramVerifier(password); err != nil {
+			return err
+		}
 	}
 	now := e.nowMs()
-	u := &catalog.User{UserID: RootUser, PasswordHash: h, Role: string(auth.RoleSystem), AuthType: "internal", CreatedAt: now, UpdatedAt: now}
+	u := &catalog.User{UserID: RootUser, PasswordHash: h, ScramSHA256: scram, Role: string(auth.RoleSystem), AuthType: "internal", CreatedAt: now, UpdatedAt: now}
 	op := engine.CatCreateUser
 	if ok {
 		// KALAMDB_ROOT_PASSWORD is the source of truth for root's password
@@ -157,7 +167,7 @@ func (e *Engine) EnsureRoot(ctx context.Context, password string) error {
 		// tokens issued under it are revoked.
 		u = new(catalog.User)
 		*u = *cur
-		u.PasswordHash, u.UpdatedAt, u.TokensValidAfter = h, now, now
+		u.PasswordHash, u.ScramSHA256, u.UpdatedAt, u.TokensValidAfter = h, scram, now, now
 		u.Role, u.DeletedAt = string(auth.RoleSystem), 0
 		op = engine.CatUpdateUser
 	}
@@ -289,16 +299,24 @@ func (e *Engine) Setup(ctx context.Context, rootPassword, user, password, email 
 			return err
 		}
 	}
+	rootScram, err := auth.NewScramVerifier(rootPassword)
+	if err != nil {
+		return err
+	}
 	u := *cur
-	u.PasswordHash, u.UpdatedAt, u.TokensValidAfter = h, e.nowMs(), e.nowMs()
+	u.PasswordHash, u.ScramSHA256, u.UpdatedAt, u.TokensValidAfter = h, rootScram, e.nowMs(), e.nowMs()
 	if _, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatUpdateUser, User: &u}); err != nil {
 		return err
 	}
 	if user == "" {
 		return nil
 	}
+	dscram, err := auth.NewScramVerifier(password)
+	if err != nil {
+		return err
+	}
 	now := e.nowMs()
 	_, err = e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatCreateUser, User: &catalog.User{
-		UserID: user, PasswordHash: dh, Role: string(auth.RoleDBA), Email: email, AuthType: "password", CreatedAt: now, UpdatedAt: now}})
+		UserID: user, PasswordHash: dh, ScramSHA256: dscram, Role: string(auth.RoleDBA), Email: email, AuthType: "password", CreatedAt: now, UpdatedAt: now}})
 	return err
 }
