@@ -15,6 +15,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/pgfn"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 )
 
@@ -420,5 +421,9 @@ func sqliteError(err error) error {
 	if err == context.DeadlineExceeded || err == context.Canceled {
 		return errTimeout
 	}
-	return badRequest(CodeExecution, "%s", cleanSQLiteMessage(err.Error()))
+	msg := cleanSQLiteMessage(err.Error())
+	if pe, ok := pgfn.ParseState(msg); ok {
+		return pgStateError(pe)
+	}
+	return badRequest(CodeExecution, "%s", msg)
 }

@@ -153,11 +153,9 @@ func (e *Engine) NewLiveMatcher() (*LiveMatcher, error) {
 	m := &LiveMatcher{e: e, id: "m" + strconv.FormatUint(matcherSeq.Add(1), 10), dc: dc,
 		vtabs: map[string]vtabVersion{}, stmts: map[string]*list.Element{}, lru: list.New(), dest: make([]driver.Value, 1)}
 	matchers.Store(m.id, m)
-	// Same LIKE semantics as the query pool (pool.go).
-	if err := m.exec(context.Background(), "PRAGMA case_sensitive_like = ON"); err != nil {
-		m.Close()
-		return nil, err
-	}
+	// LIKE is the driver-wide like() of udf_pg.go (PostgreSQL's rules),
+	// the same as on the query pool: no PRAGMA case_sensitive_like, which
+	// would reinstate SQLite's built-in like().
 	return m, nil
 }
 

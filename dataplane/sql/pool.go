@@ -114,10 +114,6 @@ func (p *pool) with(ctx context.Context, fn func(cs *connState) error) error {
 			}
 			p.states[c] = cs
 			liveConns.Store(cs.id, cs)
-			if err := cs.exec(ctx, "PRAGMA case_sensitive_like = ON"); err != nil {
-				p.mu.Unlock()
-				return err
-			}
 		}
 		p.mu.Unlock()
 		return fn(cs)

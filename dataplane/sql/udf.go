@@ -4,12 +4,11 @@ import (
 	"crypto/rand"
 	"database/sql/driver"
 	"fmt"
-	"strings"
 	"time"
 
 	sqlite "modernc.org/sqlite"
 
-	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/pgfn"
 )
 
 // registerUDFs installs the functions the rewriter targets (kalam_now,
@@ -39,60 +38,14 @@ func registerUDFs() error {
 			return fmt.Errorf("while registering %s: %w", f.name, err)
 		}
 	}
-	return nil
+	return registerPGFuncs()
 }
 
-// extractUDF implements EXTRACT(field FROM ts) over microsecond timestamps.
+// extractUDF implements EXTRACT(field FROM ts) over microsecond timestamps
+// (PostgreSQL's fields, pgfn.DatePart).
 func extractUDF(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 	field, _ := args[0].(string)
-	var micros int64
-	switch v := args[1].(type) {
-	case nil:
-		return nil, nil
-	case int64:
-		micros = v
-	case float64:
-		micros = int64(v)
-	case string:
-		m, err := datatype.ParseTimestampMicros(v)
-		if err != nil {
-			return nil, err
-		}
-		micros = m
-	default:
-		return nil, fmt.Errorf("EXTRACT: unsupported argument %T", v)
-	}
-	t := time.UnixMicro(micros).UTC()
-	switch strings.ToLower(field) {
-	case "year":
-		return int64(t.Year()), nil
-	case "month":
-		return int64(t.Month()), nil
-	case "day":
-		return int64(t.Day()), nil
-	case "hour":
-		return int64(t.Hour()), nil
-	case "minute":
-		return int64(t.Minute()), nil
-	case "second":
-		return float64(t.Second()) + float64(t.Nanosecond())/1e9, nil
-	case "dow":
-		return int64(t.Weekday()), nil
-	case "doy":
-		return int64(t.YearDay()), nil
-	case "epoch":
-		return float64(micros) / 1e6, nil
-	case "quarter":
-		return int64((t.Month()-1)/3 + 1), nil
-	case "week":
-		_, w := t.ISOWeek()
-		return int64(w), nil
-	case "microsecond", "microseconds":
-		return int64(t.Second())*1e6 + int64(t.Nanosecond()/1000), nil
-	case "millisecond", "milliseconds":
-		return float64(t.Second())*1e3 + float64(t.Nanosecond())/1e6, nil
-	}
-	return nil, fmt.Errorf("EXTRACT: unknown field %q", field)
+	return pgfn.DatePart(field, args[1], false)
 }
 
 // NewUUIDv7 returns a time-ordered RFC 9562 UUID version 7.

@@ -105,6 +105,9 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 	if err := checkNesting(toks); err != nil {
 		return nil, err
 	}
+	if toks, err = pgRewrite(toks); err != nil {
+		return nil, err
+	}
 	toks = wrapValues(stripOuterParens(toks))
 	first := toks[0]
 	if first.Kind == TokEOF {
