@@ -93,7 +93,14 @@ func patchStatus(ctx context.Context, c client.Client, orig, obj statusObject) e
 	if equality.Semantic.DeepEqual(statusOf(orig), statusOf(obj)) {
 		return nil
 	}
-	return c.Status().Patch(ctx, obj, client.MergeFrom(orig))
+	base := orig.DeepCopyObject().(client.Object)
+	if kc, ok := base.(*kalamv1.KalamCluster); ok {
+		// A merge patch leaves out fields equal in both versions, so a 0
+		// that was never written (the field absent) would stay absent and
+		// the Replicas column blank: the base differs, so it is written.
+		kc.Status.ReadyReplicas = -1
+	}
+	return c.Status().Patch(ctx, obj, client.MergeFrom(base))
 }
 
 func statusOf(o client.Object) any {

@@ -190,3 +190,21 @@ func TestRenderConfigRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderConfigNeedsNoFilesystem: the shipped operator runs with a
+// read-only root filesystem and no writable volume, so rendering and
+// validating server.toml must not write anywhere (an unusable TMPDIR stands
+// in for it), and files named by the config exist only in the data-plane
+// pod, never in the operator's.
+func TestRenderConfigNeedsNoFilesystem(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing", "tmp"))
+	kc := builderCluster()
+	kc.Spec.Config = jsonMust(`{"limits": {"max_query_limit": 5000}, "security": {"tls": {"cert_file": "/etc/kalamdb-tls/tls.crt", "key_file": "/etc/kalamdb-tls/tls.key"}}}`)
+	out, err := renderConfig(kc)
+	if err != nil {
+		t.Fatalf("renderConfig: %v", err)
+	}
+	if !strings.Contains(out, `cert_file = "/etc/kalamdb-tls/tls.crt"`) {
+		t.Fatalf("server.toml:\n%s", out)
+	}
+}

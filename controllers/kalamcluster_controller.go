@@ -67,15 +67,38 @@ func (r *KalamClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		kalamv1.MarkUnknown(&kc, kalamv1.ReasonPaused, "reconciliation is paused by the kalamdb.io/reconcile annotation")
 		return finish(ctx, r.Client, r.Recorder, "KalamCluster", orig, &kc, ctrl.Result{}, nil)
 	}
+	// observe sets the phase from what the pods do; a reconcile that ends
+	// before it leaves the phase empty and it is decided here.
+	kc.Status.Phase = ""
 	res, err := r.reconcile(ctx, &kc)
-	if err != nil {
+	var pe *permanentError
+	switch {
+	case err != nil && asPermanent(err, &pe):
+		// A refused spec change does not stop pods that already serve
+		// their last applied spec: the phase says what they do, Stalled
+		// says what was refused.
+		kc.Status.Phase = r.servingPhase(ctx, &kc)
+	case kc.Status.Phase == "" && orig.Status.Phase != "" && orig.Status.Phase != kalamv1.ClusterFailed:
+		kc.Status.Phase = orig.Status.Phase
+	case kc.Status.Phase == "":
 		kc.Status.Phase = kalamv1.ClusterPending
-		var pe *permanentError
-		if asPermanent(err, &pe) {
-			kc.Status.Phase = kalamv1.ClusterFailed
-		}
 	}
 	return finish(ctx, r.Client, r.Recorder, "KalamCluster", orig, &kc, res, err)
+}
+
+// servingPhase is the phase of a cluster whose spec was refused: Ready when
+// every pod of its StatefulSet is ready (they serve the last applied spec),
+// Failed otherwise.
+func (r *KalamClusterReconciler) servingPhase(ctx context.Context, kc *kalamv1.KalamCluster) kalamv1.ClusterPhase {
+	var sts appsv1.StatefulSet
+	if err := r.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: statefulSetName(kc)}, &sts); err != nil {
+		return kalamv1.ClusterFailed
+	}
+	kc.Status.ReadyReplicas = sts.Status.ReadyReplicas
+	if sts.Spec.Replicas != nil && sts.Status.ReadyReplicas >= *sts.Spec.Replicas && sts.Status.ReadyReplicas > 0 {
+		return kalamv1.ClusterReady
+	}
+	return kalamv1.ClusterFailed
 }
 
 func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.KalamCluster) (ctrl.Result, error) {
@@ -354,20 +377,27 @@ func (r *KalamClusterReconciler) observe(ctx context.Context, kc *kalamv1.KalamC
 	kc.Status.Endpoint = clusterEndpoint(kc)
 	rolledOut := sts.Status.ObservedGeneration >= sts.Generation && sts.Status.UpdatedReplicas == want &&
 		sts.Status.ReadyReplicas == want && (sts.Status.UpdateRevision == "" || sts.Status.CurrentRevision == sts.Status.UpdateRevision)
+	// A cluster that has served once (status.currentImage is set when a
+	// rollout completes) and is replacing its pods is Updating, even while
+	// no pod is ready; only a cluster that never served is Provisioning.
+	notServing := kalamv1.ClusterProvisioning
+	if !rolledOut && kc.Status.CurrentImage != "" {
+		notServing = kalamv1.ClusterUpdating
+	}
 	if rolledOut {
 		kc.Status.CurrentImage = kc.Spec.Image
 	}
 	if sts.Status.ReadyReplicas == 0 {
-		kc.Status.Phase = kalamv1.ClusterProvisioning
+		kc.Status.Phase = notServing
 		return ctrl.Result{}, waitFor(kalamv1.ReasonClusterNotReady, defaultWait, "0/%d data-plane pods ready", want)
 	}
 	dp, err := r.DataPlane.Connect(ctx, kc)
 	if err != nil {
-		kc.Status.Phase = kalamv1.ClusterProvisioning
+		kc.Status.Phase = notServing
 		return ctrl.Result{}, err
 	}
 	if !dp.Healthy(ctx) {
-		kc.Status.Phase = kalamv1.ClusterProvisioning
+		kc.Status.Phase = notServing
 		return ctrl.Result{}, waitFor(kalamv1.ReasonClusterNotReady, defaultWait, "the data plane's /readyz does not answer 200")
 	}
 	if v, err := dp.ServerVersion(ctx); err == nil {

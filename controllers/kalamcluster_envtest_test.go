@@ -10,7 +10,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore/s3test"
@@ -97,6 +99,20 @@ func TestClusterProducesObjects(t *testing.T) {
 		t.Errorf("statefulset: serviceName %s claims %+v", sts.Spec.ServiceName, sts.Spec.VolumeClaimTemplates)
 	}
 	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonClusterNotReady)
+	// The Replicas column reads .status.readyReplicas: 0 must be written,
+	// or kubectl prints a blank.
+	raw := &unstructured.Unstructured{}
+	raw.SetGroupVersionKind(kalamv1.GroupVersion.WithKind("KalamCluster"))
+	raw.SetNamespace(kc.Namespace)
+	raw.SetName(kc.Name)
+	eventually(t, 30*time.Second, "status.readyReplicas written as 0", func() (bool, string) {
+		get(t, raw)
+		v, found, err := unstructured.NestedInt64(raw.Object, "status", "readyReplicas")
+		return found && err == nil && v == 0, fmt.Sprintf("found %v: %v %v", found, v, err)
+	})
+	if kc.Status.Phase != kalamv1.ClusterProvisioning {
+		t.Fatalf("before the first pod serves: phase %s", kc.Status.Phase)
+	}
 
 	runDataPlane(t, kc)
 	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
@@ -122,6 +138,18 @@ func TestClusterProducesObjects(t *testing.T) {
 	if kc.Status.Phase != kalamv1.ClusterUpdating || kc.Status.CurrentImage != "kalamdb:test" {
 		t.Fatalf("during rollout: phase %s image %s", kc.Status.Phase, kc.Status.CurrentImage)
 	}
+	// The StatefulSet controller deletes the only pod to replace it: no
+	// pod is ready, and the cluster is still Updating (not Pending or
+	// Provisioning).
+	get(t, sts)
+	sts.Status.ReadyReplicas, sts.Status.AvailableReplicas, sts.Status.UpdatedReplicas = 0, 0, 0
+	if err := k8s.Status().Update(tctx(t), sts); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonClusterNotReady)
+	if kc.Status.Phase != kalamv1.ClusterUpdating {
+		t.Fatalf("while the replaced pod is down: phase %s", kc.Status.Phase)
+	}
 	markStatefulSetReady(t, sts)
 	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
 	if kc.Status.CurrentImage != "kalamdb:v2" {
@@ -140,13 +168,27 @@ func TestClusterProducesObjects(t *testing.T) {
 	})
 	markStatefulSetReady(t, sts)
 
-	// An override of an operator-owned key is refused, visibly.
+	// An override of an operator-owned key is refused, visibly; the pod
+	// keeps serving its last applied config, so the phase stays Ready.
 	update(t, kc, func() {
 		kc.Spec.Config = jsonMust(`{"server": {"port": 9000}}`)
 	})
-	cond := waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonInvalidSpec)
-	if !strings.Contains(cond.Message, "server.port") || kc.Status.Phase != kalamv1.ClusterFailed {
-		t.Fatalf("invalid config: phase %s, %s", kc.Status.Phase, cond.Message)
+	cond := waitCondition(t, kc, kalamv1.ConditionStalled, metav1.ConditionTrue, kalamv1.ReasonInvalidSpec)
+	if !strings.Contains(cond.Message, "server.port") || kc.Status.Phase != kalamv1.ClusterReady {
+		t.Fatalf("invalid config while serving: phase %s, %s", kc.Status.Phase, cond.Message)
+	}
+	// So is a typo, which the data plane's own parser refuses.
+	update(t, kc, func() {
+		kc.Spec.Config = jsonMust(`{"limits": {"max_query_limt": 10}}`)
+	})
+	eventually(t, 30*time.Second, "typo refused", func() (bool, string) {
+		get(t, kc)
+		c := meta.FindStatusCondition(kc.Status.Conditions, kalamv1.ConditionStalled)
+		return c != nil && strings.Contains(c.Message, "max_query_limt") && kc.Status.Phase == kalamv1.ClusterReady, fmt.Sprintf("%s %+v", kc.Status.Phase, c)
+	})
+	// Nothing of the refusal is the operator's own path or filesystem.
+	if c := meta.FindStatusCondition(kc.Status.Conditions, kalamv1.ConditionStalled); strings.Contains(c.Message, "/tmp") || strings.Contains(c.Message, "file system") {
+		t.Fatalf("refusal blames the operator's filesystem: %s", c.Message)
 	}
 
 	// The credentials are generated once: deleting one key refills only it.

@@ -119,13 +119,42 @@ func (r *KalamNamespaceReconciler) delete(ctx context.Context, kn *kalamv1.Kalam
 	if _, err := dp.SQL(ctx, "DROP NAMESPACE IF EXISTS "+name); err != nil {
 		r.DataPlane.forgetOnAuth(kc, err)
 		var ae *dpclient.APIError
-		if asAPIError(err, &ae) && ae.HTTPStatus < 500 {
-			return ctrl.Result{}, waitFor(kalamv1.ReasonDeleting, 30*time.Second, "DROP NAMESPACE %s refused (tables remain?): %s", name, ae.Message)
+		if !asAPIError(err, &ae) || ae.HTTPStatus >= 500 {
+			return ctrl.Result{}, fmt.Errorf("while dropping namespace %s: %w", name, err)
 		}
-		return ctrl.Result{}, fmt.Errorf("while dropping namespace %s: %w", name, err)
+		// Tables remain. One whose CR will drop it (deletionPolicy Delete)
+		// is waited for; any other (Retain, or not managed by a CR) is
+		// kept, and a namespace holding kept tables is kept with them.
+		dropper, err := r.tableToDrop(ctx, kn, kc.Name, name)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if dropper != "" {
+			return ctrl.Result{}, waitFor(kalamv1.ReasonDeleting, 10*time.Second, "waiting for KalamTable %s (deletionPolicy Delete) to drop its table before DROP NAMESPACE %s", dropper, name)
+		}
+		r.Recorder.Eventf(kn, nil, corev1.EventTypeWarning, "NamespaceKept", "Delete",
+			"namespace %s is kept: it holds tables that are retained (DROP NAMESPACE: %s)", name, ae.Message)
+		return ctrl.Result{}, setFinalizer(ctx, r.Client, kn, false)
 	}
 	r.Recorder.Eventf(kn, nil, corev1.EventTypeNormal, "Dropped", "Delete", "dropped namespace %s", name)
 	return ctrl.Result{}, setFinalizer(ctx, r.Client, kn, false)
+}
+
+// tableToDrop returns the name of a KalamTable of namespace dbName in
+// cluster that will drop its table when deleted (deletionPolicy Delete,
+// finalizer set), or "".
+func (r *KalamNamespaceReconciler) tableToDrop(ctx context.Context, kn *kalamv1.KalamNamespace, cluster, dbName string) (string, error) {
+	var tables kalamv1.KalamTableList
+	if err := r.List(ctx, &tables, client.InNamespace(kn.Namespace)); err != nil {
+		return "", fmt.Errorf("while listing KalamTables: %w", err)
+	}
+	for i := range tables.Items {
+		t := &tables.Items[i]
+		if t.Spec.ClusterRef.Name == cluster && t.Spec.Namespace == dbName && t.Spec.DeletionPolicy == kalamv1.DeletionDelete && hasFinalizer(t) {
+			return t.Name, nil
+		}
+	}
+	return "", nil
 }
 
 // SetupWithManager registers the controller. Annotation changes (pause,

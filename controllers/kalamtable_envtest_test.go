@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
@@ -234,6 +235,37 @@ func TestNamespaceAndTableLifecycle(t *testing.T) {
 	eventually(t, 30*time.Second, "scratch CR gone", func() (bool, string) { return !get(t, scratch), "" })
 	if namespaceExists(t, dp, "scratch") {
 		t.Fatal("Delete namespace not dropped")
+	}
+
+	// A Delete namespace holding a Retain table and a Delete table, all
+	// three CRs deleted at once: the Delete table is dropped, the Retain
+	// table is kept, and so is the namespace that holds it; the namespace
+	// CR goes away instead of staying Deleting forever.
+	mixed := newNamespace("mixed", kc.Name, "mixed", kalamv1.DeletionDelete)
+	kept := newTable("mixed-kept", kc.Name, "mixed", "kept", kalamv1.DeletionRetain)
+	gone := newTable("mixed-gone", kc.Name, "mixed", "gone", kalamv1.DeletionDelete)
+	for _, o := range []statusObject{mixed, kept, gone} {
+		create(t, o)
+	}
+	for _, o := range []statusObject{mixed, kept, gone} {
+		waitCondition(t, o, kalamv1.ConditionReady, metav1.ConditionTrue, "")
+	}
+	for _, o := range []client.Object{mixed, kept, gone} {
+		if err := k8s.Delete(tctx(t), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 60*time.Second, "mixed CRs gone", func() (bool, string) {
+		return !get(t, mixed) && !get(t, kept) && !get(t, gone), fmt.Sprintf("namespace CR %+v", mixed.Status.Conditions)
+	})
+	if !namespaceExists(t, dp, "mixed") {
+		t.Fatal("the namespace holding a retained table was dropped")
+	}
+	if info, err := dp.root.DescribeTable(tctx(t), "mixed", "kept"); err != nil || info == nil {
+		t.Fatalf("retained table: %v %v", info, err)
+	}
+	if info, err := dp.root.DescribeTable(tctx(t), "mixed", "gone"); err != nil || info != nil {
+		t.Fatalf("Delete table still exists: %v %v", info, err)
 	}
 }
 

@@ -49,6 +49,17 @@ func canonicalType(s string) (string, error) {
 	return t.String(), nil
 }
 
+// widens reports whether the observed type from can become the spec's type
+// to in place (datatype.Widens, the data plane's own rule).
+func widens(from, to string) bool {
+	f, err := datatype.Parse(from)
+	if err != nil {
+		return false
+	}
+	t, err := datatype.Parse(to)
+	return err == nil && datatype.Widens(f, t)
+}
+
 var funcDefaultRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*\)$`)
 
 // canonicalDefault renders a spec default as the data plane renders a
@@ -259,9 +270,14 @@ func diffTable(t *kalamv1.KalamTable, cur *dpclient.TableInfo, appliedOptions st
 			continue
 		}
 		if !strings.EqualFold(h.DataType, typ) {
-			s := fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s %s", q, c.Name, typ)
-			p.Statements = append(p.Statements, s)
-			p.Destructive = append(p.Destructive, fmt.Sprintf("column %s changes type %s -> %s", c.Name, h.DataType, typ))
+			// A widening (INT -> BIGINT, FLOAT -> DOUBLE, a longer VARCHAR)
+			// rewrites no row and loses nothing; anything else the data
+			// plane refuses, so no plan could apply it.
+			if !widens(h.DataType, c.Type) {
+				p.Unsupported = append(p.Unsupported, fmt.Sprintf("column %s changes type %s -> %s, which is not a widening (only SMALLINT->INT->BIGINT, FLOAT->DOUBLE, DECIMAL(p,s)->DECIMAL(p2>=p,s) and longer TEXT/VARCHAR can change in place)", c.Name, h.DataType, typ))
+				continue
+			}
+			p.Statements = append(p.Statements, fmt.Sprintf("ALTER TABLE %s MODIFY COLUMN %s %s", q, c.Name, typ))
 		}
 		if !c.PrimaryKey && h.Nullable != nullable(c) {
 			action := "DROP NOT NULL"

@@ -162,7 +162,11 @@ type KalamClusterStatus struct {
 	// ObservedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Phase summarises the conditions.
+	// Phase summarises what the data plane does: Provisioning until its
+	// pods first serve, Updating while a rollout replaces them, Ready while
+	// they serve (a spec change the operator refuses leaves the pods
+	// serving their last applied spec: Ready, with Stalled=True saying
+	// why), Failed when a refused spec leaves nothing serving.
 	// +optional
 	Phase ClusterPhase `json:"phase,omitempty"`
 	// Conditions: Ready, ObjectStoreReachable, Reconciling, Stalled.
@@ -170,9 +174,10 @@ type KalamClusterStatus struct {
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
-	// ReadyReplicas from the StatefulSet.
+	// ReadyReplicas from the StatefulSet. Always written, 0 included, so
+	// the Replicas column shows 0 instead of a blank.
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	ReadyReplicas int32 `json:"readyReplicas"`
 	// Endpoint is the in-cluster HTTP URL of the client Service.
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`

@@ -97,7 +97,8 @@ type KalamScheduledBackupStatus struct {
 	RetentionAppliedFor string `json:"retentionAppliedFor,omitempty"`
 }
 
-// KalamScheduledBackup creates KalamBackups on a schedule.
+// KalamScheduledBackup creates KalamBackups on a schedule. Its Next column
+// is a string: kubectl prints a future time in a date column as <invalid>.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ksb
@@ -105,7 +106,7 @@ type KalamScheduledBackupStatus struct {
 // +kubebuilder:printcolumn:name="Schedule",type=string,JSONPath=`.spec.schedule`
 // +kubebuilder:printcolumn:name="Suspend",type=boolean,JSONPath=`.spec.suspend`
 // +kubebuilder:printcolumn:name="Last Backup",type=string,JSONPath=`.status.lastBackupName`
-// +kubebuilder:printcolumn:name="Next",type=date,JSONPath=`.status.nextScheduleTime`
+// +kubebuilder:printcolumn:name="Next",type=string,JSONPath=`.status.nextScheduleTime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type KalamScheduledBackup struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -60,9 +60,12 @@ type ColumnSpec struct {
 	// Name of the column.
 	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_]{0,63}$`
 	Name string `json:"name"`
-	// Type in SQL spelling (BIGINT, TEXT, DECIMAL(10,2), TIMESTAMP...).
+	// Type in SQL spelling (BIGINT, TEXT, DECIMAL(10,2), TIMESTAMP...): one
+	// of the data plane's type names (docs/sql-reference.md), checked at
+	// admission so a typo never reaches the server.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(?i) *(TIMESTAMP +WITHOUT +TIME +ZONE|TIMESTAMP +WITH +TIME +ZONE|CHARACTER +VARYING|DOUBLE +PRECISION|SMALLSERIAL|TIMESTAMPTZ|MEDIUMINT|BIGSERIAL|CHARACTER|VARBINARY|TIMESTAMP|EMBEDDING|SMALLINT|NVARCHAR|DATETIME|BOOLEAN|TINYINT|INTEGER|DECIMAL|NUMERIC|VARCHAR|SERIAL|BIGINT|FLOAT4|DOUBLE|FLOAT8|STRING|STRUCT|BINARY|VECTOR|FLOAT|ARRAY|BYTES|BYTEA|JSONB|BOOL|INT2|INT4|INT8|REAL|TEXT|CHAR|CLOB|ENUM|BLOB|JSON|DATE|TIME|UUID|FILE|INT|SET)( *[(] *[0-9]+ *(, *[0-9]+ *)?[)])?( +UNSIGNED)? *$')",message="unknown column type: use a KalamDB SQL type such as BIGINT, TEXT, VARCHAR(20), DECIMAL(10,2), TIMESTAMP, JSON, UUID or EMBEDDING(384)"
 	Type string `json:"type"`
 	// Nullable; defaults to true (primary keys are never nullable).
 	// +optional

@@ -146,6 +146,17 @@ func TestCreateValidation(t *testing.T) {
 		}, "spec.objectStore.endpoint"},
 		{"cluster service type", func() client.Object { c := cluster(); c.Spec.Service.Type = "ExternalName"; return c }, "spec.service.type"},
 		{"table ok", func() client.Object { return table() }, ""},
+		{"table unknown column type", func() client.Object { t := table(); t.Spec.Columns[1].Type = "STRNG"; return t }, "unknown column type"},
+		{"table type with trailing junk", func() client.Object { t := table(); t.Spec.Columns[1].Type = "TEXT; DROP"; return t }, "unknown column type"},
+		{"table parameterised types", func() client.Object {
+			t := table()
+			t.Spec.Columns[1].Type = "decimal(10, 2)"
+			t.Spec.Columns = append(t.Spec.Columns,
+				kalamv1.ColumnSpec{Name: "v", Type: "VARCHAR(20)"}, kalamv1.ColumnSpec{Name: "e", Type: "EMBEDDING(384)"},
+				kalamv1.ColumnSpec{Name: "ts", Type: "timestamp with time zone"}, kalamv1.ColumnSpec{Name: "d", Type: "DOUBLE PRECISION"},
+				kalamv1.ColumnSpec{Name: "u", Type: "int unsigned"})
+			return t
+		}, ""},
 		{"table no pk", func() client.Object { t := table(); t.Spec.Columns[0].PrimaryKey = false; return t }, "exactly one primaryKey"},
 		{"table two pks", func() client.Object { t := table(); t.Spec.Columns[1].PrimaryKey = true; return t }, "primaryKey"},
 		{"stream without pk needs ttl", func() client.Object {

@@ -34,6 +34,26 @@ func LoadWithEnv(path string, getenv func(string) (string, bool)) (Config, error
 	return cfg, nil
 }
 
+// Parse decodes the server.toml document data over the defaults, applies
+// the environment overrides and checks every value, without touching the
+// filesystem: files the configuration names (the TLS certificate and key)
+// live on the machine that serves, and Load checks them there. name only
+// labels errors. The operator validates a cluster's configuration with it,
+// in a pod whose root filesystem is read-only.
+func Parse(name string, data []byte, getenv func(string) (string, bool)) (Config, error) {
+	cfg := Default()
+	if err := decode(name, data, &cfg); err != nil {
+		return Config{}, err
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.validateValues(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
 // decodeFile decodes the TOML file at path over cfg, so keys absent from the
 // file keep the values cfg already holds.
 func decodeFile(path string, cfg *Config) error {
@@ -41,6 +61,11 @@ func decodeFile(path string, cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("config: read %s: %w", path, err)
 	}
+	return decode(path, data, cfg)
+}
+
+// decode decodes the TOML document data (from the file called name) over cfg.
+func decode(path string, data []byte, cfg *Config) error {
 	// Syntax errors carry the line and type errors the offending key, so
 	// wrapping the library error keeps both next to the file name.
 	md, err := toml.Decode(string(data), cfg)

@@ -120,3 +120,28 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("err = %v, want it to wrap fs.ErrNotExist", err)
 	}
 }
+
+// TestParseNeedsNoFilesystem: Parse checks values only, so a configuration
+// naming a certificate that exists only in the serving pod is accepted, and
+// a bad value is still refused with its key.
+func TestParseNeedsNoFilesystem(t *testing.T) {
+	t.Setenv("TMPDIR", "/nonexistent-kalamdb-tmp")
+	doc := []byte("[security.tls]\ncert_file = \"/etc/kalamdb-tls/tls.crt\"\nkey_file = \"/etc/kalamdb-tls/tls.key\"\n")
+	cfg, err := Parse("server.toml", doc, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if cfg.Security.TLS.CertFile != "/etc/kalamdb-tls/tls.crt" {
+		t.Fatalf("cert_file %q", cfg.Security.TLS.CertFile)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "security.tls.cert_file") {
+		t.Fatalf("Validate on a machine without the file: %v", err)
+	}
+	_, err = Parse("server.toml", []byte("[security.tls]\ncert_file = \"/x\"\n[limits]\nmax_query_limit = -1\n"), func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "security.tls") || !strings.Contains(err.Error(), "limits.max_query_limit") {
+		t.Fatalf("Parse of bad values: %v", err)
+	}
+	if _, err := Parse("server.toml", []byte("[limts]\nx = 1\n"), func(string) (string, bool) { return "", false }); err == nil || !strings.Contains(err.Error(), `unknown key "limts"`) {
+		t.Fatalf("Parse of a typo: %v", err)
+	}
+}

@@ -106,6 +106,10 @@ func (t TLSConfig) validate(p *problems) {
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		p.add("security.tls", "cert_file and key_file must be set together")
 	}
+}
+
+// checkFiles reports a certificate or key file that cannot be found.
+func (t TLSConfig) checkFiles(p *problems) {
 	for key, f := range map[string]string{"security.tls.cert_file": t.CertFile, "security.tls.key_file": t.KeyFile} {
 		if f == "" {
 			continue

@@ -19,8 +19,16 @@ var (
 )
 
 // Validate reports every invalid value at once (joined with errors.Join), each
-// naming its key, so an operator fixes a broken file in one round trip.
+// naming its key, so an operator fixes a broken file in one round trip. It
+// also checks that the files the configuration names exist.
 func (c Config) Validate() error {
+	var p problems
+	c.Security.TLS.checkFiles(&p)
+	return errors.Join(c.validateValues(), errors.Join(p...))
+}
+
+// validateValues is Validate without the filesystem.
+func (c Config) validateValues() error {
 	var p problems
 	c.Server.validate(&p)
 	c.Storage.validate(&p)

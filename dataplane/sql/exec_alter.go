@@ -160,7 +160,7 @@ func (e *Engine) alterDefinition(ctx context.Context, t, nt *catalog.Table, s *p
 		if c.PrimaryKey {
 			return false, badRequest(CodeProtectedColumn, "the primary key column '%s' cannot be retyped", c.Name)
 		}
-		if !widens(c.Type, to) {
+		if !datatype.Widens(c.Type, to) {
 			return false, badRequest(CodeIncompatibleType, "cannot change column '%s' from %s to %s: only widening changes are allowed (SMALLINT->INT->BIGINT, FLOAT->DOUBLE, DECIMAL(p,s)->DECIMAL(p2>=p,s), TEXT/VARCHAR lengths)", c.Name, c.Type, to)
 		}
 		c.Type = to
@@ -254,24 +254,6 @@ func (e *Engine) alterAdd(ctx context.Context, t, nt *catalog.Table, cd *parse.C
 	nt.NextColumnID++
 	nt.Columns = append(nt.Columns, c)
 	return nil
-}
-
-// widens reports whether every value of type from is a value of type to
-// with the same stored representation (so no row needs rewriting).
-func widens(from, to datatype.Type) bool {
-	switch from.Kind {
-	case datatype.SmallInt:
-		return to.Kind == datatype.SmallInt || to.Kind == datatype.Int || to.Kind == datatype.BigInt
-	case datatype.Int:
-		return to.Kind == datatype.Int || to.Kind == datatype.BigInt
-	case datatype.Float:
-		return to.Kind == datatype.Float || to.Kind == datatype.Double
-	case datatype.Decimal:
-		return to.Kind == datatype.Decimal && to.Scale == from.Scale && to.Precision >= from.Precision
-	case datatype.Text, datatype.Bytes, datatype.JSON, datatype.BigInt, datatype.Double:
-		return to.Kind == from.Kind
-	}
-	return to == from
 }
 
 // countRows counts the live rows of t in both tiers (every scope).
