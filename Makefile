@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
 .PHONY: all build run test test-short vet fmt bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager \
-	test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart
+	test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart plugin
 
 all: build
 
@@ -69,6 +69,11 @@ generate:
 ## build-manager: compile bin/manager (the operator)
 build-manager:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/manager ./cmd/manager
+
+## plugin: compile bin/kubectl-kalam, the kubectl plugin (`kubectl kalam status|sql|backup|restore|approve|logs`;
+## docs/kubectl-plugin.md). Put bin/ on PATH or copy the binary into it.
+plugin:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-kalam ./cmd/kubectl-kalam
 
 ## run-manager: the operator against the cluster of the current kubeconfig
 run-manager: build-manager
