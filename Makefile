@@ -5,8 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager test-upstream \
-	test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart
+.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager test-upstream test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart plugin
 
 all: build
 
@@ -101,6 +100,11 @@ generate:
 ## build-manager: compile bin/manager (the operator)
 build-manager:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/manager ./cmd/manager
+
+## plugin: compile bin/kubectl-kalam, the kubectl plugin (`kubectl kalam status|sql|backup|restore|approve|logs`;
+## docs/kubectl-plugin.md). Put bin/ on PATH or copy the binary into it.
+plugin:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-kalam ./cmd/kubectl-kalam
 
 ## run-manager: the operator against the cluster of the current kubeconfig
 run-manager: build-manager

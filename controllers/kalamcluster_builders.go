@@ -156,10 +156,11 @@ func buildStatefulSet(kc *kalamv1.KalamCluster, configHash string, restore *rest
 	if replicas == 0 {
 		replicas = 1
 	}
-	podAnn := map[string]string{annConfigHash: configHash}
-	for k, v := range kc.Spec.PodAnnotations {
-		podAnn[k] = v
+	podAnn := copyMap(kc.Spec.PodAnnotations)
+	if podAnn == nil {
+		podAnn = map[string]string{}
 	}
+	podAnn[annConfigHash] = configHash
 	secretEnv := func(name, key string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: credentialsSecretName(kc)}, Key: key}}}
@@ -234,11 +235,16 @@ func buildStatefulSet(kc *kalamv1.KalamCluster, configHash string, restore *rest
 			PodManagementPolicy: appsv1.OrderedReadyPodManagement,
 			UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: objectLabels(kc), Annotations: podAnn},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(kc), Annotations: podAnn},
 				Spec: corev1.PodSpec{
 					Containers:                    []corev1.Container{container},
 					Volumes:                       volumes,
 					ImagePullSecrets:              kc.Spec.ImagePullSecrets,
+					NodeSelector:                  copyMap(kc.Spec.Scheduling.NodeSelector),
+					Affinity:                      kc.Spec.Scheduling.Affinity.DeepCopy(),
+					Tolerations:                   copyTolerations(kc.Spec.Scheduling.Tolerations),
+					TopologySpreadConstraints:     topologySpread(kc),
+					PriorityClassName:             kc.Spec.Scheduling.PriorityClassName,
 					TerminationGracePeriodSeconds: ptr.To[int64](60),
 					EnableServiceLinks:            ptr.To(false),
 					SecurityContext: &corev1.PodSecurityContext{

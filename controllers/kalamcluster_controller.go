@@ -34,6 +34,9 @@ type KalamClusterReconciler struct {
 	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	DataPlane *DataPlane
+	// APIReader reads PVCs and StorageClasses by name, uncached (nil: the
+	// cached Client).
+	APIReader client.Reader
 	// Resync is the requeue interval of a healthy cluster (default 2 min).
 	Resync time.Duration
 }
@@ -42,10 +45,15 @@ type KalamClusterReconciler struct {
 // +kubebuilder:rbac:groups=kalamdb.io,resources=kalamclusters/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=kalamdb.io,resources=kalamclusters/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=core,resources=configmaps;secrets;services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=core,resources=configmaps;services,verbs=get;list;watch;create;update;patch;delete
+// Secrets: created and filled in, never deleted (garbage collection does
+// that); the cache lists and watches only the operator's own (CacheOptions).
+// +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=core,resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=core,resources=persistentvolumeclaims,verbs=get;patch
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get
 
 // Reconcile implements reconcile.Reconciler.
 func (r *KalamClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -133,7 +141,15 @@ func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.Kala
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return r.observe(ctx, kc, sts)
+	resizing, err := r.reconcileStorage(ctx, kc, *sts.Spec.Replicas)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	res, err := r.observe(ctx, kc, sts)
+	if resizing && err == nil && (res.RequeueAfter == 0 || res.RequeueAfter > defaultWait) {
+		res.RequeueAfter = defaultWait // watch the volume grow
+	}
+	return res, err
 }
 
 // restoreSource resolves spec.bootstrap.fromBackup. Once the StatefulSet
@@ -311,7 +327,8 @@ func mergeService(existing, desired *corev1.Service) {
 // template. The decision is taken on a hash of the desired spec stored on
 // the StatefulSet, never on a field-by-field comparison with what the API
 // server defaulted. Volume claim templates cannot change on a StatefulSet:
-// a difference is reported, never silently ignored.
+// a larger size is applied to the PVCs (reconcileStorage), any other
+// difference is reported, never silently ignored.
 func (r *KalamClusterReconciler) applyStatefulSet(ctx context.Context, kc *kalamv1.KalamCluster, configHash string, restore *restoreSource) (*appsv1.StatefulSet, error) {
 	desired := buildStatefulSet(kc, configHash, restore)
 	specJSON, err := json.Marshal(desired.Spec)
@@ -361,8 +378,8 @@ func claimTemplateDrift(existing, desired *appsv1.StatefulSet) string {
 	}
 	e, d := existing.Spec.VolumeClaimTemplates[0].Spec, desired.Spec.VolumeClaimTemplates[0].Spec
 	es, ds := e.Resources.Requests[corev1.ResourceStorage], d.Resources.Requests[corev1.ResourceStorage]
-	if es.Cmp(ds) != 0 {
-		return fmt.Sprintf("storage size %s differs from the StatefulSet's volume claim template (%s), which cannot change; resize the PVCs directly", ds.String(), es.String())
+	if ds.Cmp(es) < 0 {
+		return fmt.Sprintf("storage size %s is smaller than the StatefulSet's volume claim template (%s): a volume cannot shrink", ds.String(), es.String())
 	}
 	if d.StorageClassName != nil && (e.StorageClassName == nil || *e.StorageClassName != *d.StorageClassName) {
 		return "storageClassName differs from the StatefulSet's volume claim template, which cannot change"

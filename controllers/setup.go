@@ -25,7 +25,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	c, dp := mgr.GetClient(), &DataPlane{Client: mgr.GetClient(), Dial: o.Dial}
 	rec := mgr.GetEventRecorder
 	reconcilers := []interface{ SetupWithManager(ctrl.Manager) error }{
-		&KalamClusterReconciler{Client: c, Scheme: mgr.GetScheme(), Recorder: rec("kalamcluster-controller"), DataPlane: dp, Resync: o.Resync},
+		&KalamClusterReconciler{Client: c, Scheme: mgr.GetScheme(), Recorder: rec("kalamcluster-controller"), DataPlane: dp, APIReader: mgr.GetAPIReader(), Resync: o.Resync},
 		&KalamNamespaceReconciler{Client: c, Recorder: rec("kalamnamespace-controller"), DataPlane: dp, Resync: o.Resync},
 		&KalamTableReconciler{Client: c, Recorder: rec("kalamtable-controller"), DataPlane: dp, Resync: o.Resync},
 		&KalamBackupReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: rec("kalambackup-controller"), DataPlane: dp, PollInterval: o.BackupPoll},

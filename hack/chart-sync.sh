@@ -9,3 +9,7 @@ chart=charts/kalamdb-operator
 rm -f "$chart"/crds/*.yaml
 cp config/crd/bases/*.yaml "$chart/crds/"
 cp config/rbac/role.yaml "$chart/files/manager-role.yaml"
+# The data plane's monitoring objects: the chart renders their spec and
+# dashboard from these copies (templates/dataplane-monitoring.yaml).
+cp config/prometheus/dataplane-podmonitor.yaml config/prometheus/dataplane-rules.yaml "$chart/files/"
+cp config/grafana/kalamdb-dashboard.json "$chart/files/"

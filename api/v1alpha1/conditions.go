@@ -103,3 +103,21 @@ func truncate(s string, n int) string {
 	}
 	return s[:n-3] + "..."
 }
+
+// Storage expansion (KalamCluster). StorageResized is its own condition and
+// never changes Ready: a volume that cannot grow does not stop the pods
+// from serving, but a human must act (a class that allows expansion, or a
+// manual migration).
+const (
+	// ConditionStorageResized is True when every data PVC has at least
+	// spec.storage.size of capacity.
+	ConditionStorageResized = "StorageResized"
+	// ReasonResized: every PVC has the requested capacity.
+	ReasonResized = "Resized"
+	// ReasonResizing: a PVC's request was raised; the CSI driver and the
+	// kubelet are growing the volume and its filesystem.
+	ReasonResizing = "Resizing"
+	// ReasonExpansionNotAllowed: the PVC's StorageClass does not set
+	// allowVolumeExpansion, or the API server refused the larger request.
+	ReasonExpansionNotAllowed = "VolumeExpansionNotAllowed"
+)

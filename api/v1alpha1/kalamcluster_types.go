@@ -54,14 +54,48 @@ type KalamClusterSpec struct {
 	// PodAnnotations are added to the data-plane pods.
 	// +optional
 	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+	// PodLabels are added to the data-plane pods. The operator's own labels
+	// (app.kubernetes.io/*, kalamdb.io/cluster) win over these: they select
+	// the pods.
+	// +optional
+	PodLabels map[string]string `json:"podLabels,omitempty"`
+	// Scheduling places the data-plane pods on nodes.
+	// +optional
+	Scheduling SchedulingSpec `json:"scheduling,omitempty"`
 }
 
-// StorageSpec is the persistent volume of a data-plane pod. A StatefulSet
-// cannot change its volume claim template, so the whole block is immutable
-// (resize PVCs directly; see docs/operator.md).
-// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="storage is immutable: a StatefulSet cannot change its volume claim template"
+// SchedulingSpec is copied into the data-plane pod template as it is; the
+// scheduler, not the operator, interprets it.
+type SchedulingSpec struct {
+	// NodeSelector restricts the pods to nodes with these labels.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Affinity of the pods (node affinity, pod (anti-)affinity).
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+	// Tolerations let the pods run on tainted nodes (e.g. dedicated
+	// database nodes).
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// TopologySpreadConstraints spread the pods across zones or nodes.
+	// An empty labelSelector is filled with the cluster's pod selector.
+	// +optional
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	// PriorityClassName of the pods.
+	// +optional
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+}
+
+// StorageSpec is the persistent volume of a data-plane pod. The size may
+// grow: the operator expands the existing PVCs when their StorageClass has
+// allowVolumeExpansion (a StatefulSet cannot change its volume claim
+// template, so the PVCs are patched). It may never shrink, and the class
+// cannot change.
+// +kubebuilder:validation:XValidation:rule="has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",message="storageClassName is immutable: a StatefulSet cannot change its volume claim template"
+// +kubebuilder:validation:XValidation:rule="quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",message="storage size cannot shrink: a volume can only be expanded"
 type StorageSpec struct {
-	// Size of the volume.
+	// Size of the volume. Growing it expands the PVCs (see the
+	// StorageResized condition).
 	Size resource.Quantity `json:"size"`
 	// StorageClassName of the PVC; empty uses the default class.
 	// +optional
