@@ -1,9 +1,9 @@
 // Live queries over the server's WebSocket protocol (docs/websocket.md).
 //
 // Invariants:
-//   - One WebSocket carries every subscription of a client. Each (re)subscribe of a
-//     Subscription uses a fresh wire id (`<id>~<attempt>`), so a late message of an earlier
-//     attempt can never be applied to the current one.
+//   - One WebSocket carries every subscription of a client. Each (re)subscribe uses a fresh
+//     wire id (`<id>~<n>`, n counting attempts on the client), so a late message of an earlier
+//     attempt can never be applied to the current one, and equal ids never collide.
 //   - A subscription's resume point (lastSeq) only moves to a position whose every earlier
 //     event was delivered to the handlers: the `last_seq_id` of the last initial-data page, then
 //     the `_seq` of each change. So resuming `from` it never skips nor repeats an event.
@@ -147,6 +147,7 @@ export class LiveConnection {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private nextId = 1;
+  private attempts = 0;
   private fatal: LiveQueryError | undefined;
   private tokenExpired = false;
   /** True while connect() awaits the access token (so a second connect does not start). */
@@ -173,6 +174,11 @@ export class LiveConnection {
 
   newId(prefix?: string): string {
     return prefix ?? `s${this.nextId++}`;
+  }
+
+  /** nextAttempt numbers subscribe attempts on this client, so wire ids never repeat (even for equal ids). */
+  nextAttempt(): number {
+    return ++this.attempts;
   }
 
   add(sub: Subscription<unknown>): void {
@@ -461,7 +467,7 @@ export class LiveConnection {
  * or an unrecoverable error. `lastSeq` is its resume position.
  */
 export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
-  /** The id given (or generated); wire ids are `<id>~<attempt>`. */
+  /** The id given (or generated); wire ids are `<id>~<n>`. */
   readonly id: string;
   readonly sql: string;
   /** Resume position: the largest `_seq` applied (undefined before the first complete load). */
@@ -472,7 +478,6 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
   /** The error that ended the subscription, if any. */
   endError: LiveQueryError | undefined;
   wireId: string | undefined;
-  private attempt = 0;
   /** Page size of the next load: halved after each OVERFLOW (see onServerError). */
   private batchSize: number | undefined;
   private overflows = 0;
@@ -498,7 +503,7 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
   start(): void {
     if (this.status === "ended") return;
     const old = this.wireId;
-    this.wireId = `${this.id}~${++this.attempt}`;
+    this.wireId = `${this.id}~${this.conn.nextAttempt()}`;
     this.conn.register(this as Subscription<unknown>, old, this.wireId);
     const opts: Record<string, unknown> = {};
     if (this.batchSize) opts.batch_size = this.batchSize;
