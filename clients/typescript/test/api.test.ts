@@ -160,8 +160,7 @@ describe("sql", () => {
 describe("live queries", () => {
   test("initial data is paged; changes arrive as insert, update, delete; unsubscribe stops them", async () => {
     const alice = await login("alice", "Alice-pass-123");
-    await alice.sql("CREATE USER TABLE IF NOT EXISTS app.tasks (id BIGINT PRIMARY KEY, title TEXT, done BOOLEAN)").catch(() => undefined);
-    await fx.root.sql("CREATE USER TABLE IF NOT EXISTS app.tasks (id BIGINT PRIMARY KEY, title TEXT, done BOOLEAN)");
+    await fx.root.sql("CREATE USER TABLE app.tasks (id BIGINT PRIMARY KEY, title TEXT, done BOOLEAN)");
     const values = Array.from({ length: 10 }, (_, i) => `(${i + 1}, 't${i + 1}', false)`).join(", ");
     await alice.sql(`INSERT INTO app.tasks (id, title, done) VALUES ${values}`);
     const rec = recorder<{ id: string; title: string; done: boolean; _seq: string }>();
