@@ -361,6 +361,35 @@ describe("live queries", () => {
     c.close();
   });
 
+  for (const serialization of ["json", "msgpack"] as const) {
+    test(`gzip compression (${serialization}): compressed frames are inflated, in order`, async () => {
+      let gzipFrames = 0;
+      class Counting extends WebSocket {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          this.addEventListener("message", (ev) => {
+            const d = ev.data;
+            if (d instanceof ArrayBuffer && new Uint8Array(d)[0] === 0x1f) gzipFrames++;
+          });
+        }
+      }
+      const table = `app.gz_${serialization}`;
+      await fx.root.sql(`CREATE SHARED TABLE ${table} (id BIGINT PRIMARY KEY, body TEXT)`);
+      const body = "compressible ".repeat(100);
+      await fx.root.sql(`INSERT INTO ${table} (id, body) VALUES (1, $1), (2, $1)`, [body]);
+      const c = await fx.srv.root({ compression: "gzip", serialization, WebSocket: Counting });
+      const rec = recorder<{ id: string; body: string }>();
+      c.subscribe(`SELECT * FROM ${table}`, rec.handlers);
+      await waitFor("loaded", () => rec.snapshots.some((s) => s.last));
+      for (let i = 3; i < 13; i++) await fx.root.sql(`INSERT INTO ${table} (id, body) VALUES ($1, $2)`, [i, i % 2 ? body : "short"]);
+      await waitFor("inserts", () => rec.of("insert").length === 10);
+      assert.deepEqual(rec.of("insert").map((e) => Number(e.row.id)), [3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+      assert.equal(rec.snapshots[0].rows[0].body, body);
+      assert.ok(gzipFrames >= 2, `gzip frames: ${gzipFrames}`);
+      c.close();
+    });
+  }
+
   test("AUTH_REVOKED (logout elsewhere) ends subscriptions", async () => {
     const bob = await login("bob", "Bob-pass-123");
     const other = await login("bob", "Bob-pass-123");
