@@ -1,9 +1,9 @@
 // Live queries over the server's WebSocket protocol (docs/websocket.md).
 //
 // Invariants:
-//   - One WebSocket carries every subscription of a client. Each (re)subscribe of a
-//     Subscription uses a fresh wire id (`<id>~<attempt>`), so a late message of an earlier
-//     attempt can never be applied to the current one.
+//   - One WebSocket carries every subscription of a client. Each (re)subscribe uses a fresh
+//     wire id (`<id>~<n>`, n counting attempts on the client), so a late message of an earlier
+//     attempt can never be applied to the current one, and equal ids never collide.
 //   - A subscription's resume point (lastSeq) only moves to a position whose every earlier
 //     event was delivered to the handlers: the `last_seq_id` of the last initial-data page, then
 //     the `_seq` of each change. So resuming `from` it never skips nor repeats an event.
@@ -20,6 +20,11 @@ export interface LiveOptions {
   WebSocket?: typeof WebSocket;
   /** Serialization of server messages: `json` (default) or `msgpack` (binary frames, decoded by a built-in decoder). */
   serialization?: "json" | "msgpack";
+  /**
+   * `gzip` lets the server compress messages of 512 bytes or more (inflated with the platform's
+   * DecompressionStream); default `none`. Worth it on slow links with large rows.
+   */
+  compression?: "none" | "gzip";
   /** Reconnect backoff: the n-th retry waits a random time in [d/2, d], d = min(max, initial * 2^n). */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   /** Application ping interval (default 10 s; the server closes connections idle for 30 s). */
@@ -120,6 +125,20 @@ interface ServerMessage {
   protocol?: { serialization?: string; compression?: string };
 }
 
+const textDecoder = new TextDecoder();
+
+/** isGzip tells gzip data (0x1f 0x8b) from a MessagePack map or JSON text. */
+function isGzip(b: ArrayBuffer): boolean {
+  const v = new Uint8Array(b, 0, Math.min(2, b.byteLength));
+  return v.length === 2 && v[0] === 0x1f && v[1] === 0x8b;
+}
+
+/** gunzip inflates with the platform's DecompressionStream (browsers, Node 18+). */
+async function gunzip(b: ArrayBuffer): Promise<ArrayBuffer> {
+  const stream = new Blob([b]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Response(stream).arrayBuffer();
+}
+
 /** Codes after which a subscription is resubscribed (how is decided in Subscription.onError). */
 const recoverableSubCodes = new Set(["OVERFLOW", "RESUME_UNAVAILABLE", "SCHEMA_CHANGED"]);
 /** Connection-level codes after which the client reconnects (TOKEN_EXPIRED: after a refresh). */
@@ -147,6 +166,7 @@ export class LiveConnection {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private nextId = 1;
+  private attempts = 0;
   private fatal: LiveQueryError | undefined;
   private tokenExpired = false;
   /** True while connect() awaits the access token (so a second connect does not start). */
@@ -173,6 +193,11 @@ export class LiveConnection {
 
   newId(prefix?: string): string {
     return prefix ?? `s${this.nextId++}`;
+  }
+
+  /** nextAttempt numbers subscribe attempts on this client, so wire ids never repeat (even for equal ids). */
+  nextAttempt(): number {
+    return ++this.attempts;
   }
 
   add(sub: Subscription<unknown>): void {
@@ -318,20 +343,29 @@ export class LiveConnection {
           type: "authenticate",
           method: "jwt",
           token,
-          protocol: { serialization: this.opts.serialization ?? "json", compression: "none" },
+          protocol: { serialization: this.opts.serialization ?? "json", compression: this.opts.compression ?? "none" },
         }),
       );
     };
+    // With gzip, compressed frames are inflated asynchronously; from the first one on, every
+    // message of this socket goes through one promise chain so they are handled in order.
+    let chain: Promise<void> | undefined;
     ws.onmessage = (ev: MessageEvent) => {
       if (ws !== this.ws) return;
-      let msg: ServerMessage;
-      try {
-        msg = typeof ev.data === "string" ? JSON.parse(ev.data) : (decodeMsgpack(new Uint8Array(ev.data as ArrayBuffer)) as ServerMessage);
-      } catch (e) {
-        this.connectionError(new LiveQueryError("PROTOCOL", `undecodable server message: ${(e as Error).message}`, { willRecover: true }));
+      const data = ev.data as string | ArrayBuffer;
+      if (chain || (typeof data !== "string" && isGzip(data))) {
+        chain = (chain ?? Promise.resolve()).then(async () => {
+          let payload: string | ArrayBuffer | Error;
+          try {
+            payload = typeof data !== "string" && isGzip(data) ? await gunzip(data) : data;
+          } catch (e) {
+            payload = e as Error;
+          }
+          if (ws === this.ws) this.receive(payload);
+        });
         return;
       }
-      this.handle(msg);
+      this.receive(data);
     };
     // Some implementations (Node 20's) fire only `error`, never `close`, when the connection
     // cannot be established; and a handshake may hang. Either way the socket ends here, once.
@@ -350,6 +384,24 @@ export class LiveConnection {
     ws.onerror = () => {
       if (ws.readyState !== 1 /* OPEN */) end(1006, "connection failed");
     };
+  }
+
+  /** receive decodes one message (JSON text, MessagePack or inflated bytes) and handles it. */
+  private receive(data: string | ArrayBuffer | Error): void {
+    let msg: ServerMessage;
+    try {
+      if (data instanceof Error) throw data;
+      if (typeof data === "string") msg = JSON.parse(data);
+      else {
+        const bytes = new Uint8Array(data);
+        msg = bytes[0] === 0x7b ? JSON.parse(textDecoder.decode(bytes)) : (decodeMsgpack(bytes) as ServerMessage);
+      }
+    } catch (e) {
+      // A message we cannot read may have carried events: start over from the resume points.
+      this.onClosed(4002, `undecodable server message: ${(e as Error).message}`);
+      return;
+    }
+    this.handle(msg);
   }
 
   private onClosed(code: number, reason: string): void {
@@ -461,7 +513,7 @@ export class LiveConnection {
  * or an unrecoverable error. `lastSeq` is its resume position.
  */
 export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
-  /** The id given (or generated); wire ids are `<id>~<attempt>`. */
+  /** The id given (or generated); wire ids are `<id>~<n>`. */
   readonly id: string;
   readonly sql: string;
   /** Resume position: the largest `_seq` applied (undefined before the first complete load). */
@@ -472,7 +524,6 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
   /** The error that ended the subscription, if any. */
   endError: LiveQueryError | undefined;
   wireId: string | undefined;
-  private attempt = 0;
   /** Page size of the next load: halved after each OVERFLOW (see onServerError). */
   private batchSize: number | undefined;
   private overflows = 0;
@@ -498,7 +549,7 @@ export class Subscription<T = Row> implements AsyncIterable<LiveEvent<T>> {
   start(): void {
     if (this.status === "ended") return;
     const old = this.wireId;
-    this.wireId = `${this.id}~${++this.attempt}`;
+    this.wireId = `${this.id}~${this.conn.nextAttempt()}`;
     this.conn.register(this as Subscription<unknown>, old, this.wireId);
     const opts: Record<string, unknown> = {};
     if (this.batchSize) opts.batch_size = this.batchSize;

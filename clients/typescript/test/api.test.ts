@@ -160,8 +160,7 @@ describe("sql", () => {
 describe("live queries", () => {
   test("initial data is paged; changes arrive as insert, update, delete; unsubscribe stops them", async () => {
     const alice = await login("alice", "Alice-pass-123");
-    await alice.sql("CREATE USER TABLE IF NOT EXISTS app.tasks (id BIGINT PRIMARY KEY, title TEXT, done BOOLEAN)").catch(() => undefined);
-    await fx.root.sql("CREATE USER TABLE IF NOT EXISTS app.tasks (id BIGINT PRIMARY KEY, title TEXT, done BOOLEAN)");
+    await fx.root.sql("CREATE USER TABLE app.tasks (id BIGINT PRIMARY KEY, title TEXT, done BOOLEAN)");
     const values = Array.from({ length: 10 }, (_, i) => `(${i + 1}, 't${i + 1}', false)`).join(", ");
     await alice.sql(`INSERT INTO app.tasks (id, title, done) VALUES ${values}`);
     const rec = recorder<{ id: string; title: string; done: boolean; _seq: string }>();
@@ -361,6 +360,35 @@ describe("live queries", () => {
     assert.equal(typeof row._seq, "string");
     c.close();
   });
+
+  for (const serialization of ["json", "msgpack"] as const) {
+    test(`gzip compression (${serialization}): compressed frames are inflated, in order`, async () => {
+      let gzipFrames = 0;
+      class Counting extends WebSocket {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          this.addEventListener("message", (ev) => {
+            const d = ev.data;
+            if (d instanceof ArrayBuffer && new Uint8Array(d)[0] === 0x1f) gzipFrames++;
+          });
+        }
+      }
+      const table = `app.gz_${serialization}`;
+      await fx.root.sql(`CREATE SHARED TABLE ${table} (id BIGINT PRIMARY KEY, body TEXT)`);
+      const body = "compressible ".repeat(100);
+      await fx.root.sql(`INSERT INTO ${table} (id, body) VALUES (1, $1), (2, $1)`, [body]);
+      const c = await fx.srv.root({ compression: "gzip", serialization, WebSocket: Counting });
+      const rec = recorder<{ id: string; body: string }>();
+      c.subscribe(`SELECT * FROM ${table}`, rec.handlers);
+      await waitFor("loaded", () => rec.snapshots.some((s) => s.last));
+      for (let i = 3; i < 13; i++) await fx.root.sql(`INSERT INTO ${table} (id, body) VALUES ($1, $2)`, [i, i % 2 ? body : "short"]);
+      await waitFor("inserts", () => rec.of("insert").length === 10);
+      assert.deepEqual(rec.of("insert").map((e) => Number(e.row.id)), [3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+      assert.equal(rec.snapshots[0].rows[0].body, body);
+      assert.ok(gzipFrames >= 2, `gzip frames: ${gzipFrames}`);
+      c.close();
+    });
+  }
 
   test("AUTH_REVOKED (logout elsewhere) ends subscriptions", async () => {
     const bob = await login("bob", "Bob-pass-123");

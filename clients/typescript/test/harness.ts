@@ -43,6 +43,12 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Server processes alive, killed when the test process exits however it ends. */
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const p of running) p.kill("SIGKILL");
+});
+
 /** A running test server. */
 export class TestServer {
   proc: ChildProcess | undefined;
@@ -81,7 +87,13 @@ export class TestServer {
       stdio: ["ignore", "ignore", "inherit"],
     });
     this.proc = proc;
-    this.exited = new Promise((r) => proc.once("exit", () => r()));
+    running.add(proc);
+    this.exited = new Promise((r) =>
+      proc.once("exit", () => {
+        running.delete(proc);
+        r();
+      }),
+    );
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`kalamdb exited with ${proc.exitCode}`);

@@ -9,7 +9,11 @@ const fx = serverForFile(
 );
 
 test("server killed and restarted: every change delivered exactly once", async () => {
-  const reader = await fx.srv.root();
+  const backoff: { attempt: number; delayMs: number }[] = [];
+  const reader = await fx.srv.root({
+    reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
+    onConnectionEvent: (ev) => ev.type === "reconnect" && backoff.push(ev),
+  });
   // Every id inserted must reach the reader exactly once: as an insert, or as a row of the
   // resumed snapshot after a reconnect.
   const inserted = new Map<string, number>();
@@ -64,6 +68,12 @@ test("server killed and restarted: every change delivered exactly once", async (
   const final = await fx.root.sql<{ id: string; v: number }>("SELECT id, v FROM app.ev");
   await waitFor("reader converged", () => latest.size === final.rowCount, 15_000);
   assert.ok(resumes >= 2, `resumed ${resumes} times`);
+  // Jittered exponential backoff: attempt n waits in [d/2, d], d = min(1000, 100 * 2^(n-1)).
+  assert.ok(backoff.length >= 2);
+  for (const b of backoff) {
+    const d = Math.min(1000, 100 * 2 ** (b.attempt - 1));
+    assert.ok(b.delayMs >= d / 2 && b.delayMs <= d, `attempt ${b.attempt} waited ${b.delayMs} ms`);
+  }
   assert.ok(errors.includes("NETWORK_ERROR"), "the disconnects were reported as recoverable errors");
   for (const r of final.rows) assert.equal(inserted.get(r.id), 1, `id ${r.id} delivered ${inserted.get(r.id)} times`);
   for (const id of acked) assert.ok(latest.has(String(id)), `acknowledged id ${id} missing`);
