@@ -50,6 +50,7 @@ var settingDescriptions = map[string]string{
 	"websocket.max_queued_bytes_per_connection":     "Bytes queued for one connection, frames being written included (65536..1073741824). A subscription whose event does not fit is ended with OVERFLOW.",
 	"websocket.max_queued_bytes_total":              "Bytes queued for all connections of the node; when exhausted the connections holding the most are shed (OVERLOADED, close code 1013). 0 = no global bound.",
 	"websocket.max_batch_bytes":                     "Initial-data pages after the first are sized to stay near this many bytes (1024..67108864); a larger row still goes alone.",
+	"websocket.socket_send_buffer_bytes":            "Kernel send buffer of each connection's socket (4096..67108864; the kernel doubles it); 0 = kernel autotuning, which lets a client that stopped reading hold up to 4 MiB of kernel memory outside the queue budgets.",
 	"websocket.default_batch_size":                  "Initial-data page size when the client sets no batch_size, and the largest it may ask for.",
 	"websocket.max_batch_size":                      "Initial-data page size when the client sets no batch_size, and the largest it may ask for.",
 	"websocket.allowed_origins":                     "Browser origins allowed to connect: host patterns (\"app.example.com\", \"*.example.com\") or \"https://app.example.com\". Empty = any origin (auth is by token, never by cookie).",

@@ -58,6 +58,12 @@ type WebSocketConfig struct {
 	// MaxBatchBytes bounds one initial-data page: pages after the first
 	// are sized from the previous page's average row to stay near it.
 	MaxBatchBytes int `toml:"max_batch_bytes"`
+	// SocketSendBufferBytes fixes the kernel send buffer of each
+	// connection's socket (the kernel doubles it); 0 keeps the kernel's
+	// autotuning, which lets a client that stopped reading hold up to
+	// net.ipv4.tcp_wmem's maximum (4 MiB) of kernel memory, charged to the
+	// pod's memory but outside the queue budgets.
+	SocketSendBufferBytes int `toml:"socket_send_buffer_bytes"`
 	// DefaultBatchSize is the initial-data page size when the client sets
 	// none; MaxBatchSize is the largest it may ask for.
 	DefaultBatchSize int `toml:"default_batch_size"`
@@ -89,6 +95,7 @@ func defaultWebSocket() WebSocketConfig {
 		MaxQueuedBytesPerConnection:   8 * mib,
 		MaxQueuedBytesTotal:           256 * mib,
 		MaxBatchBytes:                 1 * mib,
+		SocketSendBufferBytes:         256 * kib,
 		DefaultBatchSize:              1000,
 		MaxBatchSize:                  5000,
 		AllowedOrigins:                []string{},
@@ -112,6 +119,9 @@ func (w WebSocketConfig) validate(p *problems) {
 		p.add("websocket.max_queued_bytes_total", "%d is less than websocket.max_queued_bytes_per_connection %d (0 disables the global bound)", w.MaxQueuedBytesTotal, w.MaxQueuedBytesPerConnection)
 	}
 	inRange(p, "websocket.max_batch_bytes", w.MaxBatchBytes, 1*kib, 64*mib)
+	if w.SocketSendBufferBytes != 0 {
+		inRange(p, "websocket.socket_send_buffer_bytes", w.SocketSendBufferBytes, 4*kib, 64*mib)
+	}
 	positive(p, "websocket.default_batch_size", w.DefaultBatchSize)
 	positive(p, "websocket.max_batch_size", w.MaxBatchSize)
 	if w.DefaultBatchSize > w.MaxBatchSize {

@@ -6,7 +6,12 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
+
+// stallAfter: a connection holding bytes that had nothing written for
+// this long is stalled (shed first).
+const stallAfter = 500 * time.Millisecond
 
 // queueBudget is the node-wide bound on bytes held for WebSocket
 // connections (queued plus in flight, Outbox.Held), so that a few clients
@@ -18,9 +23,13 @@ import (
 //     charges before it queues (reserve) and refunds what it drops,
 //     writes or sheds (release), always under its own lock.
 //   - Producers never wait on the budget. A push that does not fit sheds
-//     the connections holding the most (shed) until used is back under
-//     three quarters of the limit, then tries once more; what still does
-//     not fit ends its subscription with OVERFLOW.
+//     connections (shed) until used is back under three quarters of the
+//     limit, then tries once more; what still does not fit ends its
+//     subscription with OVERFLOW. Stalled connections go first (holding
+//     bytes, no frame written for stallAfter), the ones holding the most
+//     first; then the others, the one whose last frame was written
+//     longest ago first: a fast client momentarily holding a large frame
+//     is not shed for the slow ones.
 type queueBudget struct {
 	m     *Manager
 	limit int64
@@ -66,27 +75,42 @@ func (b *queueBudget) shed(caller *Outbox) bool {
 		return true
 	}
 	type held struct {
-		o *Outbox
-		n int64
+		o       *Outbox
+		n       int64
+		drained int64
+		stalled bool
 	}
 	var all []held
+	stale := time.Now().Add(-stallAfter).UnixNano()
 	b.m.mu.Lock()
 	for o := range b.m.outboxes {
 		if n := o.Held(); n > 0 {
-			all = append(all, held{o, n})
+			d := o.drained.Load()
+			all = append(all, held{o, n, d, d < stale})
 		}
 	}
 	b.m.mu.Unlock()
-	slices.SortFunc(all, func(x, y held) int { return cmp.Compare(y.n, x.n) })
+	slices.SortFunc(all, func(x, y held) int {
+		switch {
+		case x.stalled && y.stalled:
+			return cmp.Compare(y.n, x.n)
+		case x.stalled != y.stalled:
+			if x.stalled {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(x.drained, y.drained)
+	})
 	for _, h := range all {
 		if b.used.Load() <= target {
 			break
 		}
-		reason := fmt.Sprintf("the server's queue budget for WebSocket connections (%d bytes) is exhausted and this connection held the most (%d bytes); reconnect and resubscribe with from = the last _seq received", b.limit, h.n)
+		reason := fmt.Sprintf("the server's queue budget for WebSocket connections (%d bytes) is exhausted and this connection was among those holding the most (%d bytes) without reading; reconnect and resubscribe with from = the last _seq received", b.limit, h.n)
 		if h.o.Abort(reason) {
 			b.shedConn.Add(1)
 			b.m.opts.Logger.Warn("live: shed a WebSocket connection (global queue budget exhausted)",
-				"held_bytes", h.n, "budget_bytes", b.limit, "self", h.o == caller)
+				"held_bytes", h.n, "stalled", h.stalled, "budget_bytes", b.limit, "self", h.o == caller)
 		}
 	}
 	return true

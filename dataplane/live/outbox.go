@@ -3,6 +3,7 @@ package live
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // outItem is one queued message: either a complete message (raw) or one
@@ -61,6 +62,10 @@ type Outbox struct {
 	// held mirrors bytes+inflight for lock-free scans (shedding, metrics).
 	budget *queueBudget
 	held   atomic.Int64
+	// drained is when the connection last held nothing or last had
+	// frames written (unix ns): a connection holding bytes that has not
+	// drained for a while is stalled, and is shed before draining ones.
+	drained atomic.Int64
 	// abort is called (without locks) when the outbox is shed, so the
 	// connection can be torn down even if its writer is blocked.
 	abort  func()
@@ -206,6 +211,9 @@ func (o *Outbox) pushLocked(it outItem) pushResult {
 		}
 	}
 	o.bytes += size
+	if held == 0 {
+		o.drained.Store(time.Now().UnixNano())
+	}
 	o.held.Add(int64(size))
 	o.items = append(o.items, it)
 	return pushOK
@@ -223,11 +231,17 @@ func (o *Outbox) pushBatch(changes []pendingChange) int {
 // Sent tells the outbox that the frames of the last Take were written:
 // their bytes no longer count against the budgets.
 func (o *Outbox) Sent() {
+	o.drained.Store(time.Now().UnixNano())
 	o.mu.Lock()
 	o.releaseLocked(o.inflight)
 	o.inflight = 0
 	o.mu.Unlock()
 }
+
+// Progress records that a frame was just written: the connection is
+// draining, not stalled (a writer may spend a while on a large batch of
+// frames before Sent).
+func (o *Outbox) Progress() { o.drained.Store(time.Now().UnixNano()) }
 
 // releaseLocked returns n held bytes to the global budget.
 func (o *Outbox) releaseLocked(n int) {

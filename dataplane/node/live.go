@@ -47,6 +47,7 @@ func (n *Node) startLive() error {
 		MaxMessagesPerSecond: w.MaxMessagesPerSecond,
 		QueueSize:            w.QueueSize,
 		MaxSubsPerConn:       w.MaxSubscriptionsPerConnection,
+		SocketSendBuffer:     w.SocketSendBufferBytes,
 		AllowedOrigins:       w.AllowedOrigins,
 		PublicOrigin:         n.cfg.Server.PublicOrigin,
 	})

@@ -37,6 +37,8 @@ type helperSpec struct {
 	QuotaFile string
 	// AddrFile receives the listen address once the server is ready.
 	AddrFile string
+	// Env is added to the child's environment (e.g. GOMEMLIMIT).
+	Env []string `json:"-"`
 }
 
 // TestHelperServer is not a test: it is the body of a child server
@@ -104,7 +106,7 @@ func startChild(t *testing.T, spec helperSpec) *child {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServer$", "-test.count=1")
-	cmd.Env = append(os.Environ(), helperEnv+"="+string(raw))
+	cmd.Env = append(append(os.Environ(), spec.Env...), helperEnv+"="+string(raw))
 	c := &child{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = c.stderr
 	if _, err := cmd.StdinPipe(); err != nil { // closed when we exit: the child ends

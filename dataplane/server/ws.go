@@ -31,6 +31,9 @@ type WSOptions struct {
 	MaxMessagesPerSecond int
 	QueueSize            int
 	MaxSubsPerConn       int
+	// SocketSendBuffer fixes each connection's kernel send buffer (bytes;
+	// 0 keeps the kernel's autotuning): see setSendBuffer.
+	SocketSendBuffer int
 	// AllowedOrigins are browser origin patterns; empty allows any.
 	AllowedOrigins []string
 	// PublicOrigin, when set, is the origin SUBSCRIBE TO advertises.
@@ -171,6 +174,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	wc.c = c
+	setSendBuffer(rec.conn, o.SocketSendBuffer)
 	wc.sock = newSockRoom(rec.conn)
 	// Our own limit (MESSAGE_TOO_LARGE with an error message) replaces the
 	// library's, which would close without telling the client why.
@@ -740,6 +744,7 @@ func (wc *wsConn) write(wb *writeBuf) bool {
 		if err != nil {
 			return false
 		}
+		wc.out.Progress()
 		wc.srv.metrics.wsSent.Inc()
 	}
 	// The frames are in the kernel's hands: their bytes no longer count

@@ -11,3 +11,10 @@ type sockRoom struct{}
 func newSockRoom(net.Conn) sockRoom { return sockRoom{} }
 
 func (*sockRoom) room(int) bool { return false }
+
+// setSendBuffer fixes the socket's send buffer (ws_sock_linux.go).
+func setSendBuffer(c net.Conn, n int) {
+	if tc, ok := c.(*net.TCPConn); ok && n > 0 {
+		_ = tc.SetWriteBuffer(n)
+	}
+}
