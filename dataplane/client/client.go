@@ -47,6 +47,9 @@ type Result struct {
 	RowCount int     `json:"row_count"`
 	Message  string  `json:"message"`
 	AsUser   string  `json:"as_user"`
+	// Truncated is set when the server returned fewer rows than the query
+	// has (its row limits); Message says how to page.
+	Truncated bool `json:"truncated"`
 }
 
 // Response is the SQL response envelope.

@@ -16,6 +16,9 @@ type queryResult struct {
 	RowCount int              `json:"row_count"`
 	Message  string           `json:"message,omitempty"`
 	AsUser   string           `json:"as_user,omitempty"`
+	// Truncated: the query had more rows than returned (Message says how
+	// to page).
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 type errorBody struct {

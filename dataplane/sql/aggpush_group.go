@@ -184,17 +184,25 @@ func (r *aggRun) groupResult(defLimit, maxRows int) (*Result, error) {
 		return compareKeys(a.key, b.key)
 	})
 	limit := q.limit
+	truncated, capName, capN := false, "", 0
 	if limit < 0 && defLimit > 0 {
 		limit = int64(defLimit)
+		if int64(len(gs)) > limit {
+			truncated, capName, capN = true, "limits.default_query_limit (the query has no LIMIT)", defLimit
+		}
 	}
 	if limit >= 0 && int64(len(gs)) > limit {
 		gs = gs[:limit]
 	}
 	if maxRows > 0 && len(gs) > maxRows {
 		gs = gs[:maxRows]
+		truncated, capName, capN = true, "limits.max_query_limit", maxRows
 	}
 	keyType, keyTyped := datatype.FromSQLiteDecl(q.table.Columns[q.group].Type.SQLiteDecl())
-	res := &Result{Schema: make([]Field, len(q.aggs))} // Rows stays nil when empty, as on the SQLite path
+	res := &Result{Schema: make([]Field, len(q.aggs)), Truncated: truncated} // Rows stays nil when empty, as on the SQLite path
+	if truncated {
+		res.Message = truncatedMessage(capN, capName)
+	}
 	firstKind := make([]string, len(q.aggs))
 	for _, g := range gs {
 		row := make([]any, len(q.aggs))

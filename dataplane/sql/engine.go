@@ -82,6 +82,11 @@ type Result struct {
 	RowCount int
 	Message  string
 	AsUser   string
+	// Truncated is set when a query had more rows than the server returns
+	// (limits.default_query_limit without LIMIT, limits.max_query_limit
+	// with one); Message then says how to page. Rows are never dropped
+	// silently.
+	Truncated bool
 }
 
 // Engine executes SQL against one data plane.

@@ -218,8 +218,13 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 		return nil, err
 	}
 	q := rw.SQL
+	maxRows, capName := e.opts.MaxQueryLimit, "limits.max_query_limit"
 	if !rw.HasLimit && e.opts.DefaultQueryLimit > 0 {
-		q += "\nLIMIT " + strconv.Itoa(e.opts.DefaultQueryLimit)
+		// One row more than returned tells a cut answer from a full one.
+		q += "\nLIMIT " + strconv.Itoa(e.opts.DefaultQueryLimit+1)
+		if maxRows <= 0 || e.opts.DefaultQueryLimit < maxRows {
+			maxRows, capName = e.opts.DefaultQueryLimit, "limits.default_query_limit (the query has no LIMIT)"
+		}
 	}
 	if rw.NumParams > len(params) {
 		return nil, badRequest(CodeInvalidParameter, "statement uses $%d but %d parameter(s) were given", rw.NumParams, len(params))
@@ -232,11 +237,14 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 	var res *Result
 	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
 		var err error
-		res, err = cs.query(ctx, q, params, e.opts.MaxQueryLimit)
+		res, err = cs.query(ctx, q, params, maxRows)
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if res.Truncated {
+		res.Message = truncatedMessage(maxRows, capName)
 	}
 	return res, nil
 }
@@ -283,8 +291,13 @@ func (e *Engine) withStatement(ctx context.Context, sess *Session, r *resolver, 
 	})
 }
 
+// truncatedMessage tells the client an answer was cut and how to page.
+func truncatedMessage(n int, capName string) string {
+	return fmt.Sprintf("result truncated to %d rows by %s; page with ORDER BY key LIMIT/OFFSET, or WHERE key > last key ORDER BY key LIMIT n", n, capName)
+}
+
 // query runs q and converts the rows for the wire. At most maxRows rows are
-// returned (the server-wide cap).
+// returned (the server-wide cap); when there were more, Truncated is set.
 func (cs *connState) query(ctx context.Context, q string, params []any, maxRows int) (*Result, error) {
 	st, rows, err := cs.run(ctx, q, params)
 	if err != nil {
@@ -307,14 +320,15 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows 
 	dest := make([]driver.Value, len(names))
 	firstKind := make([]string, len(names))
 	for {
-		if maxRows > 0 && len(res.Rows) >= maxRows {
-			break
-		}
 		if err := rows.Next(dest); err != nil {
 			if err == io.EOF {
 				break
 			}
 			return nil, sqliteError(err)
+		}
+		if maxRows > 0 && len(res.Rows) >= maxRows {
+			res.Truncated = true
+			break
 		}
 		row := make([]any, len(dest))
 		for i, v := range dest {
