@@ -179,3 +179,28 @@ func TestSmokeFlushTableJob(t *testing.T) {
 		t.Fatalf("after flush: %v, %v", rows, err)
 	}
 }
+
+// smoke_test_subscription_delete.rs: smoke_subscription_receives_delete_event.
+func TestSmokeSubscriptionReceivesDeleteEvent(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	full := "smoke_del.sub_del"
+	s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS smoke_del")
+	s.sql(t, s.Root, `CREATE TABLE `+full+` (
+            id BIGINT AUTO_INCREMENT PRIMARY KEY,
+            content VARCHAR NOT NULL
+        ) WITH (TYPE='USER')`)
+	s.sql(t, s.Root, "INSERT INTO "+full+" (content) VALUES ('to_be_deleted')")
+	ws := connectWS(t, s, s.Token)
+	ws.subscribe("sub", "SELECT * FROM "+full)
+	s.sql(t, s.Root, "INSERT INTO "+full+" (content) VALUES ('live_insert')")
+	if got := ws.notifications(1); len(got) != 1 || got[0].ChangeType != "INSERT" || got[0].Data["content"] != "live_insert" {
+		t.Fatalf("expected INSERT change event for 'live_insert': %+v", got)
+	}
+	s.sql(t, s.Root, "DELETE FROM "+full+" WHERE content = 'to_be_deleted'")
+	got := ws.notifications(2)
+	if len(got) != 2 || got[1].ChangeType != "DELETE" || got[1].Data["content"] != "to_be_deleted" {
+		t.Fatalf("DELETE event should include the deleted row data ('to_be_deleted'): %+v", got)
+	}
+	s.sql(t, s.Root, "DROP NAMESPACE smoke_del CASCADE")
+}
