@@ -18,13 +18,15 @@ run: build
 	./bin/kalamdb server
 
 ## tools: servers the integration tests run for real (MinIO; etcd and kube-apiserver for
-## envtest) and controller-gen, built from the Go module proxy once and cached in
+## envtest), controller-gen and jq for test/upstream (gojq when no jq is installed), built from
+## the Go module proxy once and cached in
 ## ~/.cache/kalamdb-tools/bin (about 10 min on a fresh machine)
 tools:
 	bash hack/minio.sh
 	bash hack/go-tools.sh controller-gen helm kustomize
 	bash hack/envtest.sh >/dev/null
 	KUBE_BINS="kube-apiserver kube-controller-manager kubectl" bash hack/kube.sh
+	bash hack/upstream-tools.sh
 
 TOOLS_BIN ?= $(or $(KALAMDB_TOOLS),$(HOME)/.cache/kalamdb-tools)/bin
 CONTROLLER_GEN ?= $(TOOLS_BIN)/controller-gen

@@ -45,7 +45,9 @@ func startProcess(t *testing.T, bin, dataDir string, port int) *exec.Cmd {
 	cmd := exec.Command(bin, "server")
 	cmd.Env = append(os.Environ(),
 		"KALAMDB_DATA_DIR="+dataDir, "KALAMDB_SERVER_PORT="+strconv.Itoa(port),
-		"KALAMDB_ROOT_PASSWORD="+rootPW, "KALAMDB_BCRYPT_COST=4", "KALAMDB_LOG_LEVEL=warn")
+		"KALAMDB_ROOT_PASSWORD="+rootPW, "KALAMDB_BCRYPT_COST=4", "KALAMDB_LOG_LEVEL=warn",
+		// The writers here outrun the default per-user query rate.
+		"KALAMDB_RATE_LIMIT_QUERIES_PER_SEC=0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

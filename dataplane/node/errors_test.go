@@ -37,7 +37,7 @@ func TestBadInputIsRejectedAndChangesNothing(t *testing.T) {
 		{"update pk", `UPDATE app.items SET id = 9 WHERE id = 1`, "INVALID_SQL", 400, nil},
 		{"invalid identifier", `CREATE SHARED TABLE app.bad-name (id INT PRIMARY KEY)`, "INVALID_SQL", 400, nil},
 		{"reserved column", `CREATE SHARED TABLE app.t2 (_seq INT PRIMARY KEY)`, "INVALID_INPUT", 400, nil},
-		{"no primary key", `CREATE SHARED TABLE app.t3 (a INT)`, "INVALID_SQL", 400, nil},
+		{"composite primary key", `CREATE SHARED TABLE app.t3 (a INT, b INT, PRIMARY KEY (a, b))`, "INVALID_SQL", 400, nil},
 		{"unknown type", `CREATE SHARED TABLE app.t4 (a WIBBLE PRIMARY KEY)`, "INVALID_INPUT", 400, nil},
 		{"unknown option", `CREATE SHARED TABLE app.t5 (a INT PRIMARY KEY) WITH (COLOR = 'red')`, "INVALID_SQL", 400, nil},
 		{"bad flush policy", `CREATE SHARED TABLE app.t6 (a INT PRIMARY KEY) WITH (FLUSH_POLICY = 'rows:0')`, "INVALID_INPUT", 400, nil},
