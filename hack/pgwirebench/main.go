@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -172,6 +173,111 @@ func runW3(ctx context.Context, t *target, rows, lookups int) (result, error) {
 	return summarize(lat, time.Since(start), len(lat)), nil
 }
 
+// runW5 is peerbench's W5: one subscriber, 500 inserts paced at 100/s;
+// latency from just before the insert is sent until the subscriber read
+// the event. PostgreSQL: an AFTER INSERT trigger doing pg_notify and a
+// LISTEN connection. KalamDB: SUBSCRIBE TO + LISTEN on its subscription.
+func runW5(ctx context.Context, t *target, listenDSN string, inserts int) (result, error) {
+	sub, err := pgx.Connect(ctx, listenDSN)
+	if err != nil {
+		return result{}, err
+	}
+	defer sub.Close(context.Background())
+	if t.name == "postgres" {
+		if _, err := t.conn.Exec(ctx, `CREATE OR REPLACE FUNCTION bench_notify() RETURNS trigger AS $$
+BEGIN PERFORM pg_notify('messages', row_to_json(NEW)::text); RETURN NEW; END $$ LANGUAGE plpgsql`); err != nil {
+			return result{}, err
+		}
+		if _, err := t.conn.Exec(ctx, "CREATE TRIGGER bench_notify AFTER INSERT ON "+t.table+" FOR EACH ROW EXECUTE FUNCTION bench_notify()"); err != nil {
+			return result{}, err
+		}
+		if _, err := sub.Exec(ctx, "LISTEN messages"); err != nil {
+			return result{}, err
+		}
+	} else {
+		var status, url, id, q, opts string
+		if err := sub.QueryRow(ctx, "SUBSCRIBE TO "+t.table+" WHERE id >= 1000000").Scan(&status, &url, &id, &q, &opts); err != nil {
+			return result{}, err
+		}
+		if _, err := sub.Exec(ctx, `LISTEN "`+id+`"`); err != nil {
+			return result{}, err
+		}
+	}
+	sent := make([]time.Time, inserts)
+	got := make(chan time.Duration, inserts)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			n, err := sub.WaitForNotification(wctx)
+			if err != nil {
+				return
+			}
+			at := time.Now()
+			for _, id := range idsIn(n.Payload) {
+				if i := int(id - 1000000); i >= 0 && i < inserts {
+					got <- at.Sub(sent[i])
+				}
+			}
+		}
+	}()
+	q := fmt.Sprintf(insertSQL, t.table)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	for i := range inserts {
+		<-tick.C
+		r := makeRow(int64(1000000 + i))
+		sent[i] = time.Now()
+		if _, err := t.conn.Exec(ctx, q, r.ID, r.UserID, r.ConversationID, r.Body, r.CreatedAt); err != nil {
+			return result{}, fmt.Errorf("W5 insert %d: %w", i, err)
+		}
+	}
+	var lat []time.Duration
+	timeout := time.After(15 * time.Second)
+	for len(lat) < inserts {
+		select {
+		case d := <-got:
+			lat = append(lat, d)
+		case <-timeout:
+			fmt.Fprintf(os.Stderr, "%s W5: %d of %d events arrived\n", t.name, len(lat), inserts)
+			return summarize(lat, time.Since(start), len(lat)), nil
+		}
+	}
+	return summarize(lat, time.Since(start), len(lat)), nil
+}
+
+// idsIn finds the "id" values in a notification payload: PostgreSQL's
+// row_to_json (a number) or a KalamDB change message (rows[].id, a string).
+func idsIn(payload string) []int64 {
+	var msg struct {
+		ID   json.Number      `json:"id"`
+		Rows []map[string]any `json:"rows"`
+	}
+	d := json.NewDecoder(strings.NewReader(payload))
+	d.UseNumber()
+	if d.Decode(&msg) != nil {
+		return nil
+	}
+	var out []int64
+	if n, err := msg.ID.Int64(); err == nil {
+		out = append(out, n)
+	}
+	for _, r := range msg.Rows {
+		switch v := r["id"].(type) {
+		case string:
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				out = append(out, n)
+			}
+		case json.Number:
+			if n, err := v.Int64(); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -261,17 +367,18 @@ func main() {
 	w1 := flag.Int("w1", 2000, "W1 single-row inserts")
 	rows := flag.Int("rows", 100000, "W2 rows (loaded table for W3)")
 	w3 := flag.Int("w3", 2000, "W3 lookups")
+	w5 := flag.Int("w5", 500, "W5 paced inserts (100/s) observed by one subscriber")
 	timeout := flag.Duration("timeout", 15*time.Minute, "hard limit for the whole run")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, *pgBin, *w1, *rows, *w3); err != nil {
+	if err := run(ctx, *pgBin, *w1, *rows, *w3, *w5); err != nil {
 		fmt.Fprintln(os.Stderr, "pgwirebench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, pgBin string, w1, rows, w3 int) error {
+func run(ctx context.Context, pgBin string, w1, rows, w3, w5 int) error {
 	pgDSN, stopPG, err := startPostgres(ctx, pgBin)
 	if err != nil {
 		return err
@@ -287,7 +394,8 @@ func run(ctx context.Context, pgBin string, w1, rows, w3 int) error {
 		{name: "postgres", table: "messages", ddl: "CREATE TABLE %s " + cols},
 		{name: "kalamdb-pgwire", table: "messages", ddl: "CREATE USER TABLE %s " + cols},
 	}
-	for i, dsn := range []string{pgDSN, kDSN} {
+	dsns := []string{pgDSN, kDSN}
+	for i, dsn := range dsns {
 		c, err := pgx.Connect(ctx, dsn)
 		if err != nil {
 			return fmt.Errorf("while connecting to %s: %w", targets[i].name, err)
@@ -312,8 +420,15 @@ func run(ctx context.Context, pgBin string, w1, rows, w3 int) error {
 		}
 		res[line{"W3", t.name}] = r
 	}
+	for i, t := range targets {
+		r, err := runW5(ctx, t, dsns[i], w5)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		res[line{"W5", t.name}] = r
+	}
 	fmt.Printf("%-4s %-16s %10s %10s %12s\n", "W", "target", "p50", "p99", "rate")
-	for _, w := range []string{"W1", "W2", "W3"} {
+	for _, w := range []string{"W1", "W2", "W3", "W5"} {
 		for _, t := range targets {
 			r := res[line{w, t.name}]
 			fmt.Printf("%-4s %-16s %10s %10s %12.0f\n", w, t.name, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.rate)
