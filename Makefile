@@ -18,8 +18,9 @@ run: build
 	./bin/kalamdb server
 
 ## tools: servers the integration tests run for real (MinIO; etcd and kube-apiserver for
-## envtest), controller-gen and jq for test/upstream (gojq when no jq is installed), built from
-## the Go module proxy once and cached in
+## envtest), controller-gen, jq for test/upstream (gojq when no jq is installed) and the PostgreSQL
+## clients of the wire-protocol tests (psql, psycopg2, node-postgres), built from the Go module proxy
+## or installed from the distribution once and cached in
 ## ~/.cache/kalamdb-tools/bin (about 10 min on a fresh machine)
 tools:
 	bash hack/minio.sh
@@ -27,6 +28,7 @@ tools:
 	bash hack/envtest.sh >/dev/null
 	KUBE_BINS="kube-apiserver kube-controller-manager kubectl" bash hack/kube.sh
 	bash hack/upstream-tools.sh
+	bash hack/install-pg-clients.sh
 
 TOOLS_BIN ?= $(or $(KALAMDB_TOOLS),$(HOME)/.cache/kalamdb-tools)/bin
 CONTROLLER_GEN ?= $(TOOLS_BIN)/controller-gen
@@ -78,6 +80,7 @@ fuzz-short:
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime 150000x
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 60000x
 	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime 30000x
+	$(GO) test ./dataplane/pgwire -run '^$$' -fuzz '^FuzzMessageDecoder$$' -fuzztime 50000x
 
 ## fuzz: longer fuzzing of the SQL front end and the MessagePack transcoder (FUZZTIME=5m by default)
 FUZZTIME ?= 5m
@@ -87,6 +90,7 @@ fuzz:
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./dataplane/pgwire -run '^$$' -fuzz '^FuzzMessageDecoder$$' -fuzztime $(FUZZTIME)
 
 ## manifests: CRDs into config/crd/bases and the operator's ClusterRole into config/rbac
 manifests:

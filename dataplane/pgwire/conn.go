@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -40,7 +41,11 @@ type conn struct {
 	// skipToSync is set after an error in the extended protocol.
 	skipToSync bool
 	listen     *listener
-	types      *pgtype.Map
+	pending    map[string]pendingSub
+	// idle is set while waiting for a Query or Sync's successor: live
+	// notifications are only sent then.
+	idle  atomic.Bool
+	types *pgtype.Map
 
 	// runMu guards the running statement's cancel function.
 	runMu     sync.Mutex

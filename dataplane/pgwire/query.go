@@ -46,6 +46,7 @@ type outcome struct {
 func (c *conn) loop(ctx context.Context) error {
 	for {
 		msg, err := c.be.Receive()
+		c.idle.Store(false)
 		if err != nil {
 			var tooBig *pgproto3.ExceededMaxBodyLenErr
 			if errors.As(err, &tooBig) {
@@ -113,6 +114,13 @@ func (c *conn) flush() error {
 func (c *conn) ready() {
 	c.send(&pgproto3.ReadyForQuery{TxStatus: c.tx.indicator()})
 	_ = c.flush()
+	if l := c.listen; l != nil && c.tx.indicator() == 'I' {
+		c.idle.Store(true)
+		select {
+		case l.idleSig <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (c *conn) sendError(e *pgError) {
@@ -331,7 +339,11 @@ func (c *conn) execEngine(ctx context.Context, cl classified, params []any) (*ou
 		return &outcome{tag: cl.tag}, nil
 	}
 	res := results[len(results)-1]
-	return c.resultOutcome(cl, &res), nil
+	out := c.resultOutcome(cl, &res)
+	if cl.tagWord() == "SUBSCRIBE" {
+		c.rememberSubscription(out)
+	}
+	return out, nil
 }
 
 func truncate(s string, n int) string {

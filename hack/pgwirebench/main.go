@@ -1,0 +1,440 @@
+// Command pgwirebench runs ../shared/peerbench's W1, W2 (multirow-insert)
+// and W3 workloads — same rows (MakeRow), same counts, same seeds — with
+// pgx against KalamDB's PostgreSQL listener and against a PostgreSQL
+// server it starts, in one sitting, and prints p50/p99 and rates with the
+// ratios (docs/benchmarks.md). The KalamDB node runs in this process
+// (loopback listener), PostgreSQL as its own process (initdb in a temp
+// dir, run as the "postgres" user when started as root); both are stopped
+// at exit. Every loop is bounded by count and by --timeout.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/node"
+)
+
+// Row and MakeRow are peerbench's (target.go), byte for byte.
+type Row struct {
+	ID             int64
+	UserID         string
+	ConversationID string
+	Body           string
+	CreatedAt      time.Time
+}
+
+const (
+	numUsers         = 10
+	numConversations = 100
+	bodyLen          = 100
+)
+
+var baseTime = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+var lorem = func() string {
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+		"india", "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec",
+		"romeo", "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu"}
+	b := make([]byte, 0, 8192)
+	x := uint32(2463534242)
+	for len(b) < 8000 {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b = append(b, words[x%uint32(len(words))]...)
+		b = append(b, ' ')
+	}
+	return string(b)
+}()
+
+func makeRow(id int64) Row {
+	off := int((id * 37) % int64(len(lorem)-bodyLen))
+	return Row{ID: id, UserID: fmt.Sprintf("u%d", id%numUsers), ConversationID: fmt.Sprintf("c%d", (id/numUsers)%numConversations),
+		Body: lorem[off : off+bodyLen], CreatedAt: baseTime.Add(time.Duration(id) * time.Second)}
+}
+
+const insertSQL = `INSERT INTO %s (id, user_id, conversation_id, body, created_at) VALUES ($1, $2, $3, $4, $5)`
+
+type target struct {
+	name  string
+	conn  *pgx.Conn
+	table string
+	ddl   string
+}
+
+type result struct {
+	p50, p99 time.Duration
+	rate     float64
+	n        int
+}
+
+func summarize(lat []time.Duration, el time.Duration, units int) result {
+	if len(lat) == 0 {
+		return result{}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return result{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], rate: float64(units) / el.Seconds(), n: len(lat)}
+}
+
+func (t *target) reset(ctx context.Context) error {
+	if _, err := t.conn.Exec(ctx, "DROP TABLE IF EXISTS "+t.table); err != nil {
+		return err
+	}
+	_, err := t.conn.Exec(ctx, fmt.Sprintf(t.ddl, t.table))
+	return err
+}
+
+func runW1(ctx context.Context, t *target, n int) (result, error) {
+	if err := t.reset(ctx); err != nil {
+		return result{}, err
+	}
+	q := fmt.Sprintf(insertSQL, t.table)
+	lat := make([]time.Duration, 0, n)
+	start := time.Now()
+	for i := 1; i <= n && ctx.Err() == nil; i++ {
+		r := makeRow(int64(i))
+		t0 := time.Now()
+		if _, err := t.conn.Exec(ctx, q, r.ID, r.UserID, r.ConversationID, r.Body, r.CreatedAt); err != nil {
+			return result{}, fmt.Errorf("W1 insert %d: %w", i, err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	return summarize(lat, time.Since(start), len(lat)), nil
+}
+
+func runW2(ctx context.Context, t *target, rows, batch int) (result, error) {
+	if err := t.reset(ctx); err != nil {
+		return result{}, err
+	}
+	var lat []time.Duration
+	start := time.Now()
+	for from := 1; from <= rows && ctx.Err() == nil; from += batch {
+		n := min(batch, rows-from+1)
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "INSERT INTO %s (id, user_id, conversation_id, body, created_at) VALUES ", t.table)
+		args := make([]any, 0, n*5)
+		for i := range n {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d)", i*5+1, i*5+2, i*5+3, i*5+4, i*5+5)
+			r := makeRow(int64(from + i))
+			args = append(args, r.ID, r.UserID, r.ConversationID, r.Body, r.CreatedAt)
+		}
+		t0 := time.Now()
+		if _, err := t.conn.Exec(ctx, sb.String(), args...); err != nil {
+			return result{}, fmt.Errorf("W2 batch at %d: %w", from, err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	return summarize(lat, time.Since(start), rows), nil
+}
+
+func runW3(ctx context.Context, t *target, rows, lookups int) (result, error) {
+	q := fmt.Sprintf(`SELECT id, user_id, conversation_id, body, created_at FROM %s WHERE id = $1`, t.table)
+	rng := rand.New(rand.NewPCG(1, 2))
+	get := func(id int64) error {
+		var r Row
+		return t.conn.QueryRow(ctx, q, id).Scan(&r.ID, &r.UserID, &r.ConversationID, &r.Body, &r.CreatedAt)
+	}
+	for range 50 {
+		_ = get(1 + rng.Int64N(int64(rows)))
+	}
+	lat := make([]time.Duration, 0, lookups)
+	start := time.Now()
+	for i := 0; i < lookups && ctx.Err() == nil; i++ {
+		id := 1 + rng.Int64N(int64(rows))
+		t0 := time.Now()
+		if err := get(id); err != nil {
+			return result{}, fmt.Errorf("W3 lookup %d: %w", id, err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	return summarize(lat, time.Since(start), len(lat)), nil
+}
+
+// runW5 is peerbench's W5: one subscriber, 500 inserts paced at 100/s;
+// latency from just before the insert is sent until the subscriber read
+// the event. PostgreSQL: an AFTER INSERT trigger doing pg_notify and a
+// LISTEN connection. KalamDB: SUBSCRIBE TO + LISTEN on its subscription.
+func runW5(ctx context.Context, t *target, listenDSN string, inserts int) (result, error) {
+	sub, err := pgx.Connect(ctx, listenDSN)
+	if err != nil {
+		return result{}, err
+	}
+	defer sub.Close(context.Background())
+	if t.name == "postgres" {
+		if _, err := t.conn.Exec(ctx, `CREATE OR REPLACE FUNCTION bench_notify() RETURNS trigger AS $$
+BEGIN PERFORM pg_notify('messages', row_to_json(NEW)::text); RETURN NEW; END $$ LANGUAGE plpgsql`); err != nil {
+			return result{}, err
+		}
+		if _, err := t.conn.Exec(ctx, "CREATE TRIGGER bench_notify AFTER INSERT ON "+t.table+" FOR EACH ROW EXECUTE FUNCTION bench_notify()"); err != nil {
+			return result{}, err
+		}
+		if _, err := sub.Exec(ctx, "LISTEN messages"); err != nil {
+			return result{}, err
+		}
+	} else {
+		var status, url, id, q, opts string
+		if err := sub.QueryRow(ctx, "SUBSCRIBE TO "+t.table+" WHERE id >= 1000000").Scan(&status, &url, &id, &q, &opts); err != nil {
+			return result{}, err
+		}
+		if _, err := sub.Exec(ctx, `LISTEN "`+id+`"`); err != nil {
+			return result{}, err
+		}
+	}
+	sent := make([]time.Time, inserts)
+	got := make(chan time.Duration, inserts)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			n, err := sub.WaitForNotification(wctx)
+			if err != nil {
+				return
+			}
+			at := time.Now()
+			for _, id := range idsIn(n.Payload) {
+				if i := int(id - 1000000); i >= 0 && i < inserts {
+					got <- at.Sub(sent[i])
+				}
+			}
+		}
+	}()
+	q := fmt.Sprintf(insertSQL, t.table)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	for i := range inserts {
+		<-tick.C
+		r := makeRow(int64(1000000 + i))
+		sent[i] = time.Now()
+		if _, err := t.conn.Exec(ctx, q, r.ID, r.UserID, r.ConversationID, r.Body, r.CreatedAt); err != nil {
+			return result{}, fmt.Errorf("W5 insert %d: %w", i, err)
+		}
+	}
+	var lat []time.Duration
+	timeout := time.After(15 * time.Second)
+	for len(lat) < inserts {
+		select {
+		case d := <-got:
+			lat = append(lat, d)
+		case <-timeout:
+			fmt.Fprintf(os.Stderr, "%s W5: %d of %d events arrived\n", t.name, len(lat), inserts)
+			return summarize(lat, time.Since(start), len(lat)), nil
+		}
+	}
+	return summarize(lat, time.Since(start), len(lat)), nil
+}
+
+// idsIn finds the "id" values in a notification payload: PostgreSQL's
+// row_to_json (a number) or a KalamDB change message (rows[].id, a string).
+func idsIn(payload string) []int64 {
+	var msg struct {
+		ID   json.Number      `json:"id"`
+		Rows []map[string]any `json:"rows"`
+	}
+	d := json.NewDecoder(strings.NewReader(payload))
+	d.UseNumber()
+	if d.Decode(&msg) != nil {
+		return nil
+	}
+	var out []int64
+	if n, err := msg.ID.Int64(); err == nil {
+		out = append(out, n)
+	}
+	for _, r := range msg.Rows {
+		switch v := r["id"].(type) {
+		case string:
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				out = append(out, n)
+			}
+		case json.Number:
+			if n, err := v.Int64(); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startPostgres runs initdb and postgres in a temp dir; stop kills it.
+func startPostgres(ctx context.Context, binDir string) (dsn string, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "pgwirebench-pg-")
+	if err != nil {
+		return "", nil, err
+	}
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return "", nil, fmt.Errorf("running as root needs a postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return "", nil, err
+		}
+	}
+	data := filepath.Join(dir, "data")
+	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("initdb: %w: %s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(filepath.Join(binDir, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-c", "listen_addresses=127.0.0.1",
+		"-c", "unix_socket_directories="+dir, "-c", "logging_collector=off")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_, _ = cmd.Process.Wait()
+		os.RemoveAll(dir)
+	}
+	dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		c, err := pgx.Connect(ctx, dsn)
+		if err == nil {
+			c.Close(ctx)
+			return dsn, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, errors.New("postgres did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func startKalam() (dsn string, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "pgwirebench-kalam-")
+	if err != nil {
+		return "", nil, err
+	}
+	cfg := config.Default()
+	cfg.Server.Host, cfg.Server.Port = "127.0.0.1", 0
+	cfg.Storage.DataPath = dir
+	cfg.Auth.RootPassword = "pgwirebench-root-pw"
+	cfg.Limits.MaxParams = 5000 // W2's 1,000-row INSERT has 5,000 parameters
+	cfg.PostgresWire.Enabled, cfg.PostgresWire.Port = true, 0
+	n, err := node.Start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return "postgres://root:pgwirebench-root-pw@" + n.PostgresAddr() + "/kalamdb?sslmode=disable",
+		func() { n.Close(); os.RemoveAll(dir) }, nil
+}
+
+func main() {
+	pgBin := flag.String("pg-bin", "/usr/lib/postgresql/15/bin", "directory of initdb and postgres")
+	w1 := flag.Int("w1", 2000, "W1 single-row inserts")
+	rows := flag.Int("rows", 100000, "W2 rows (loaded table for W3)")
+	w3 := flag.Int("w3", 2000, "W3 lookups")
+	w5 := flag.Int("w5", 500, "W5 paced inserts (100/s) observed by one subscriber")
+	timeout := flag.Duration("timeout", 15*time.Minute, "hard limit for the whole run")
+	flag.Parse()
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	if err := run(ctx, *pgBin, *w1, *rows, *w3, *w5); err != nil {
+		fmt.Fprintln(os.Stderr, "pgwirebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, pgBin string, w1, rows, w3, w5 int) error {
+	pgDSN, stopPG, err := startPostgres(ctx, pgBin)
+	if err != nil {
+		return err
+	}
+	defer stopPG()
+	kDSN, stopK, err := startKalam()
+	if err != nil {
+		return err
+	}
+	defer stopK()
+	const cols = "(id BIGINT PRIMARY KEY, user_id TEXT, conversation_id TEXT, body TEXT, created_at TIMESTAMP)"
+	targets := []*target{
+		{name: "postgres", table: "messages", ddl: "CREATE TABLE %s " + cols},
+		{name: "kalamdb-pgwire", table: "messages", ddl: "CREATE USER TABLE %s " + cols},
+	}
+	dsns := []string{pgDSN, kDSN}
+	for i, dsn := range dsns {
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return fmt.Errorf("while connecting to %s: %w", targets[i].name, err)
+		}
+		defer c.Close(context.Background())
+		targets[i].conn = c
+	}
+	type line struct{ w, t string }
+	res := map[line]result{}
+	for _, t := range targets {
+		r, err := runW1(ctx, t, w1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		res[line{"W1", t.name}] = r
+		if r, err = runW2(ctx, t, rows, 1000); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		res[line{"W2", t.name}] = r
+		if r, err = runW3(ctx, t, rows, w3); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		res[line{"W3", t.name}] = r
+	}
+	for i, t := range targets {
+		r, err := runW5(ctx, t, dsns[i], w5)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		res[line{"W5", t.name}] = r
+	}
+	fmt.Printf("%-4s %-16s %10s %10s %12s\n", "W", "target", "p50", "p99", "rate")
+	for _, w := range []string{"W1", "W2", "W3", "W5"} {
+		for _, t := range targets {
+			r := res[line{w, t.name}]
+			fmt.Printf("%-4s %-16s %10s %10s %12.0f\n", w, t.name, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.rate)
+		}
+		pg, k := res[line{w, "postgres"}], res[line{w, "kalamdb-pgwire"}]
+		fmt.Printf("%-4s ratio kalamdb/postgres: p50 %.2fx, rate %.2fx\n", w, float64(k.p50)/float64(pg.p50), k.rate/pg.rate)
+	}
+	return nil
+}
