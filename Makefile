@@ -77,6 +77,7 @@ test-upstream:
 ## (go.dev/issue/75804, fixed in Go 1.27); a count has no deadline to race.
 fuzz-short:
 	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 600000x
+	$(GO) test ./dataplane/sql/pgfn -run '^$$' -fuzz '^FuzzPatterns$$' -fuzztime 60000x
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime 150000x
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 60000x
 	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime 30000x

@@ -15,8 +15,8 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/pgfn"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/pgfn"
 )
 
 // resolver maps table references in SQL text to virtual tables, recording

@@ -210,6 +210,10 @@ func pgScalarFuncs(rx *pgfn.Regexps) []udfFunc {
 		{"floor", 1, num1(pgfn.Floor)},
 		{"sign", 1, num1(pgfn.Sign)},
 		{"gcd", 2, num2(pgfn.Gcd)},
+		{"kalam_no_operator", 2, func(a []driver.Value) (driver.Value, error) {
+			op, _ := a[0].(string)
+			return nil, &pgfn.Error{State: pgfn.StateUndefinedFunction, Msg: "operator does not exist: " + op}
+		}},
 		{"kalam_neg", 1, func(a []driver.Value) (driver.Value, error) { return pgfn.Neg(a[0], pgfn.Int8) }},
 		{"kalam_neg_i4", 1, func(a []driver.Value) (driver.Value, error) { return pgfn.Neg(a[0], pgfn.Int4) }},
 

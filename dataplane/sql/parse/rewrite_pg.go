@@ -56,6 +56,7 @@ const (
 	tTimestamp pgType = "timestamp"
 	tDate      pgType = "date"
 	tInterval  pgType = "interval"
+	tBpchar    pgType = "bpchar" // char(n): blank-padded, padding dropped as text
 )
 
 func (t pgType) isInt() bool { return t == tInt2 || t == tInt4 || t == tInt8 }
@@ -277,7 +278,11 @@ func (p *pgPass) unary(i, hi int) (pexpr, int, error) {
 			return e, next, nil
 		}
 		if len(e.toks) == 1 && e.toks[0].Kind == TokNumber {
-			return pexpr{toks: []Token{t, e.toks[0]}, typ: e.typ, simple: true}, next, nil
+			return pexpr{toks: []Token{t, e.toks[0]}, typ: numberType("-" + e.toks[0].Text), simple: true}, next, nil
+		}
+		if e.typ == tText {
+			// PostgreSQL has no unary minus for text (42883).
+			return pexpr{toks: call("kalam_no_operator", t, []Token{strTok("- text", t)}, e.toks), typ: tUnknown}, next, nil
 		}
 		fn := "kalam_neg"
 		if e.typ == tInt4 || e.typ == tInt2 {
@@ -338,7 +343,11 @@ func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
 			if err != nil {
 				return pexpr{}, i, err
 			}
-			return pexpr{toks: append(append([]Token{t}, inner...), p.in[j])}, j + 1, nil
+			typ := tUnknown
+			if p.isPredicate(i+1, j) {
+				typ = tBool
+			}
+			return pexpr{toks: append(append([]Token{t}, inner...), p.in[j]), typ: typ}, j + 1, nil
 		}
 		return pexpr{}, i, nil
 	}
@@ -384,6 +393,32 @@ func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
 		}
 	}
 	return p.callExpr(i, j, hi)
+}
+
+// isPredicate reports whether in[lo:hi] (a parenthesised group that is
+// not one arithmetic expression) is a condition: a comparison or a
+// logical operator at its top level, and no query.
+func (p *pgPass) isPredicate(lo, hi int) bool {
+	if lo < hi && isQueryKw(p.in[lo]) {
+		return false
+	}
+	for k := lo; k < hi; k++ {
+		t := p.in[k]
+		if (isOp(t, "(") || isKw(t, "case")) && p.match[k] > k {
+			k = p.match[k]
+			continue
+		}
+		switch {
+		case isOp(t, ","), isKw(t, "select"):
+			return false
+		case t.Kind == TokOp && (t.Value == "=" || t.Value == "<>" || t.Value == "!=" || t.Value == "<" ||
+			t.Value == ">" || t.Value == "<=" || t.Value == ">=" || t.Value == "=="):
+			return true
+		case isKw(t, "and"), isKw(t, "or"), isKw(t, "not"), isKw(t, "is"), isKw(t, "like"), isKw(t, "in"), isKw(t, "between"):
+			return true
+		}
+	}
+	return false
 }
 
 // callExpr rewrites a function call name(args) [FILTER (...)] [OVER ...]
@@ -560,6 +595,8 @@ func textOperand(e pexpr, at Token) []Token {
 		return call("kalam_cast_text", at, e.toks, []Token{strTok(string(e.typ), at)})
 	case tFloat:
 		return call("kalam_cast_text", at, e.toks, []Token{strTok("", at)})
+	case tBpchar:
+		return call("rtrim", at, e.toks, []Token{strTok(" ", at)})
 	}
 	return e.toks
 }
@@ -923,7 +960,7 @@ func (p *pgPass) castTo(e pexpr, name string, params []int64, keep func() []Toke
 		}
 		switch {
 		case name == "char" || name == "character" || name == "bpchar":
-			return c("kalam_cast_char", tText, hint, param(0, 1))
+			return c("kalam_cast_char", tBpchar, hint, param(0, 1))
 		case len(params) > 0:
 			return c("kalam_cast_varchar", tText, hint, param(0, 0))
 		}

@@ -169,6 +169,7 @@ func boolInt(b bool) int64 {
 // not overflow), other numbers as numeric.
 type Sum struct {
 	n       int64
+	allInt  bool // no non-integer input so far
 	started bool
 	isInt   bool // every value so far was an integer and the sum fits
 	i       int64
@@ -192,7 +193,10 @@ func (s *Sum) step(v any, sign int64) error {
 		return err
 	}
 	if !s.started {
-		s.started, s.isInt = true, true
+		s.started, s.isInt, s.allInt = true, true, true
+	}
+	if _, ok := n.(int64); !ok {
+		s.allInt = false
 	}
 	s.n += sign
 	if i, ok := n.(int64); ok && s.isInt {
@@ -246,6 +250,10 @@ func (s *Sum) Result() (any, error) {
 	case s.nSpec > 0:
 		f, _ := floatOfDec(&s.d)
 		return f + s.special, nil
+	case s.allInt:
+		// An integer sum past int64: exact digits as text, as
+		// PostgreSQL's numeric sum(bigint) prints them.
+		return s.d.Text('f'), nil
 	}
 	return floatOfDec(&s.d)
 }

@@ -132,7 +132,12 @@ func CastFloat(v any, single bool) (any, error) {
 		return nil, errorf(StateFeatureNotSupported, "cannot cast this value to double precision")
 	}
 	if single {
-		f = float64(float32(f))
+		// real: keep the value float4 prints (0.1, not 0.100000001...).
+		f32 := float32(f)
+		if math.IsInf(float64(f32), 0) && !math.IsInf(f, 0) {
+			return nil, errorf(StateOutOfRange, "value out of range: overflow")
+		}
+		f, _ = strconv.ParseFloat(strconv.FormatFloat(float64(f32), 'g', -1, 32), 64)
 	}
 	return f, nil
 }

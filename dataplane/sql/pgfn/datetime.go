@@ -50,25 +50,32 @@ func FormatDate(days int64) string {
 	return timeOf(days * microsPerDay).Format("2006-01-02")
 }
 
-// DatePart is date_part(field, ts) / EXTRACT(field FROM ts) for a
-// timestamp in microseconds (isDate: days).
-func DatePart(field string, v any, isDate bool) (any, error) {
-	var micros int64
+// timestampArg reads a timestamp argument: microseconds, or text parsed
+// as a timestamp; ok is false for NULL.
+func timestampArg(v any) (micros int64, ok bool, err error) {
 	switch x := v.(type) {
 	case nil:
-		return nil, nil
+		return 0, false, nil
 	case int64:
-		micros = x
+		return x, true, nil
 	case float64:
-		micros = int64(x)
+		return int64(x), true, nil
 	case string:
 		m, err := CastTimestamp(x)
 		if err != nil {
-			return nil, err
+			return 0, false, err
 		}
-		micros = m.(int64)
-	default:
-		return nil, errorf(StateFeatureNotSupported, "EXTRACT: unsupported argument")
+		return m.(int64), true, nil
+	}
+	return 0, false, errorf(StateFeatureNotSupported, "expected a timestamp argument")
+}
+
+// DatePart is date_part(field, ts) / EXTRACT(field FROM ts) for a
+// timestamp in microseconds (isDate: days).
+func DatePart(field string, v any, isDate bool) (any, error) {
+	micros, ok, err := timestampArg(v)
+	if !ok || err != nil {
+		return nil, err
 	}
 	if isDate {
 		micros *= microsPerDay
@@ -148,20 +155,9 @@ func DatePart(field string, v any, isDate bool) (any, error) {
 
 // DateTrunc is date_trunc(field, ts) over microseconds.
 func DateTrunc(field string, v any) (any, error) {
-	var micros int64
-	switch x := v.(type) {
-	case nil:
-		return nil, nil
-	case int64:
-		micros = x
-	case string:
-		m, err := CastTimestamp(x)
-		if err != nil {
-			return nil, err
-		}
-		micros = m.(int64)
-	default:
-		return nil, errorf(StateFeatureNotSupported, "date_trunc: unsupported argument")
+	micros, ok, err := timestampArg(v)
+	if !ok || err != nil {
+		return nil, err
 	}
 	t := timeOf(micros)
 	y, mo, d := t.Date()

@@ -407,42 +407,55 @@ func numArg(v any) (float64, bool, error) {
 	return toFloat(n), true, nil
 }
 
-// Ln is the natural logarithm; zero and negative arguments are errors.
-func Ln(v any) (any, error) {
+// math1 applies a one-argument math function to a numeric argument
+// (NULL gives NULL).
+func math1(v any, fn func(float64) (any, error)) (any, error) {
 	f, ok, err := numArg(v)
 	if !ok || err != nil {
 		return nil, err
 	}
-	if err := logArg(f); err != nil {
-		return nil, err
-	}
-	return math.Log(f), nil
+	return fn(f)
+}
+
+// Ln is the natural logarithm; zero and negative arguments are errors.
+func Ln(v any) (any, error) {
+	return math1(v, func(f float64) (any, error) {
+		if err := logArg(f); err != nil {
+			return nil, err
+		}
+		return math.Log(f), nil
+	})
 }
 
 // Log10 is log(x): the base-10 logarithm.
 func Log10(v any) (any, error) {
-	f, ok, err := numArg(v)
-	if !ok || err != nil {
-		return nil, err
+	return math1(v, func(f float64) (any, error) {
+		if err := logArg(f); err != nil {
+			return nil, err
+		}
+		r := math.Log10(f)
+		if d, ok, _ := DecimalOf(v); ok && isPow10(d) {
+			r = math.Round(r)
+		}
+		return r, nil
+	})
+}
+
+// numArgs converts two math-function arguments; ok is false if either
+// is NULL.
+func numArgs(a, b any) (x, y float64, ok bool, err error) {
+	x, okx, err := numArg(a)
+	if !okx || err != nil {
+		return 0, 0, false, err
 	}
-	if err := logArg(f); err != nil {
-		return nil, err
-	}
-	r := math.Log10(f)
-	if d, ok, _ := DecimalOf(v); ok && isPow10(d) {
-		r = math.Round(r)
-	}
-	return r, nil
+	y, oky, err := numArg(b)
+	return x, y, oky, err
 }
 
 // LogBase is log(b, x).
 func LogBase(b, x any) (any, error) {
-	fb, okb, err := numArg(b)
-	if !okb || err != nil {
-		return nil, err
-	}
-	fx, okx, err := numArg(x)
-	if !okx || err != nil {
+	fb, fx, ok, err := numArgs(b, x)
+	if !ok || err != nil {
 		return nil, err
 	}
 	if err := logArg(fb); err != nil {
@@ -477,46 +490,36 @@ func logArg(f float64) error {
 
 // Sqrt is the square root; negative arguments are errors.
 func Sqrt(v any) (any, error) {
-	f, ok, err := numArg(v)
-	if !ok || err != nil {
-		return nil, err
-	}
-	if f < 0 {
-		return nil, errorf(StateInvalidPower, "cannot take square root of a negative number")
-	}
-	return math.Sqrt(f), nil
+	return math1(v, func(f float64) (any, error) {
+		if f < 0 {
+			return nil, errorf(StateInvalidPower, "cannot take square root of a negative number")
+		}
+		return math.Sqrt(f), nil
+	})
 }
 
 // Cbrt is the cube root.
 func Cbrt(v any) (any, error) {
-	f, ok, err := numArg(v)
-	if !ok || err != nil {
-		return nil, err
-	}
-	return math.Cbrt(f), nil
+	return math1(v, func(f float64) (any, error) {
+		return math.Cbrt(f), nil
+	})
 }
 
 // Exp is e raised to x.
 func Exp(v any) (any, error) {
-	f, ok, err := numArg(v)
-	if !ok || err != nil {
-		return nil, err
-	}
-	r := math.Exp(f)
-	if math.IsInf(r, 0) {
-		return nil, errorf(StateOutOfRange, "value out of range: overflow")
-	}
-	return r, nil
+	return math1(v, func(f float64) (any, error) {
+		r := math.Exp(f)
+		if math.IsInf(r, 0) {
+			return nil, errorf(StateOutOfRange, "value out of range: overflow")
+		}
+		return r, nil
+	})
 }
 
 // Power is power(a, b) with PostgreSQL's domain errors.
 func Power(a, b any) (any, error) {
-	x, okx, err := numArg(a)
-	if !okx || err != nil {
-		return nil, err
-	}
-	y, oky, err := numArg(b)
-	if !oky || err != nil {
+	x, y, ok, err := numArgs(a, b)
+	if !ok || err != nil {
 		return nil, err
 	}
 	if x == 0 && y < 0 {

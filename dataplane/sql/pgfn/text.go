@@ -40,31 +40,21 @@ func CharLength(s string) int64 { return int64(utf8.RuneCountInString(s)) }
 // Left is left(s, n): the first n characters, or all but the last -n.
 func Left(s string, n int64) string {
 	r := []rune(s)
-	if n < 0 {
-		n += int64(len(r))
-		if n < 0 {
-			n = 0
-		}
-	}
-	if n > int64(len(r)) {
-		n = int64(len(r))
-	}
-	return string(r[:n])
+	return string(r[:countOf(n, len(r))])
 }
 
 // Right is right(s, n): the last n characters, or all but the first -n.
 func Right(s string, n int64) string {
 	r := []rune(s)
+	return string(r[len(r)-countOf(n, len(r)):])
+}
+
+// countOf is how many of l characters left/right take for n.
+func countOf(n int64, l int) int {
 	if n < 0 {
-		n += int64(len(r))
-		if n < 0 {
-			n = 0
-		}
+		n += int64(l)
 	}
-	if n > int64(len(r)) {
-		n = int64(len(r))
-	}
-	return string(r[int64(len(r))-n:])
+	return int(max(0, min(n, int64(l))))
 }
 
 // Btrim removes the characters of chars from both ends of s.
