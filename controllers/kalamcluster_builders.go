@@ -206,8 +206,12 @@ func buildStatefulSet(kc *kalamv1.KalamCluster, configHash string, restore *rest
 		Env:             env,
 		Resources:       *kc.Spec.Resources.DeepCopy(),
 		VolumeMounts:    mounts,
-		LivenessProbe:   probe("/healthz", 10, 6),
-		ReadinessProbe:  probe("/readyz", 5, 3),
+		// A server that exits (a failed restore, a bad certificate) leaves
+		// its last log lines in the container status, where the operator
+		// reads its reason for the cluster's conditions.
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		LivenessProbe:            probe("/healthz", 10, 6),
+		ReadinessProbe:           probe("/readyz", 5, 3),
 		// A restore or a long WAL replay must not be killed by the liveness
 		// probe: the startup probe gives the server up to an hour.
 		StartupProbe: probe("/healthz", 10, 360),

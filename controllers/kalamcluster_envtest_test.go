@@ -203,3 +203,37 @@ func TestClusterProducesObjects(t *testing.T) {
 		t.Fatal("root password was regenerated")
 	}
 }
+
+// TestRestoreFailureReason: a cluster whose bootstrap restore keeps failing
+// says why in its conditions, with the data plane's own words (the
+// container's termination message), not only "0/1 pods ready".
+func TestRestoreFailureReason(t *testing.T) {
+	kc := newCluster("badrestore")
+	kc.Spec.Bootstrap = &kalamv1.BootstrapSpec{FromBackup: &kalamv1.BootstrapFromBackup{Path: "s3://objstore/backups/nothing-here"}}
+	create(t, kc)
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name}}
+	eventually(t, 30*time.Second, "statefulset", func() (bool, string) { return get(t, sts), "" })
+	if c := sts.Spec.Template.Spec.Containers[0]; c.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
+		t.Fatalf("termination message policy %q", c.TerminationMessagePolicy)
+	}
+	const why = "bootstrap restore from s3://objstore/backups/nothing-here is incomplete (retried at the next start; marker kept): no completed backup at the target"
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: kc.Namespace, Name: podName(kc, 0), Labels: sts.Spec.Template.Labels},
+		Spec:       *sts.Spec.Template.Spec.DeepCopy(),
+	}
+	create(t, pod)
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
+		Name: containerName, Image: kc.Spec.Image, RestartCount: 3,
+		State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: "level=INFO msg=starting\n" + why}},
+	}}}
+	if err := k8s.Status().Update(tctx(t), pod); err != nil {
+		t.Fatal(err)
+	}
+	// Nudge a reconcile (the pod is not watched; the resync would do it too).
+	update(t, kc, func() { kc.Annotations = map[string]string{"test/nudge": "1"} })
+	cond := waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonRestoreFailed)
+	if !strings.Contains(cond.Message, why) || !strings.Contains(cond.Message, "exit code 1") {
+		t.Fatalf("condition message: %s", cond.Message)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,6 +294,7 @@ func (a *Agent) runOnce(r *podRun, c *containerRun) (int, error) {
 	}
 	defer logf.Close()
 	fmt.Fprintf(logf, "=== nodeagent: starting %s (restart %d) at %s\n", c.spec.Name, c.restarts, time.Now().Format(time.RFC3339Nano))
+	logStart, _ := logf.Seek(0, io.SeekEnd)
 	// The binary is opened before the mounts and executed as fd 3: a volume
 	// mounted over a directory holding it (an emptyDir at /tmp, say) would
 	// otherwise hide it inside the namespace.
@@ -370,14 +372,46 @@ func (a *Agent) runOnce(r *podRun, c *containerRun) (int, error) {
 		code = -1
 		reason = "Error"
 	}
+	tail := ""
+	if code != 0 && c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
+		tail = logTail(c.log, logStart, 80, 2048)
+	}
 	fmt.Fprintf(logf, "=== nodeagent: %s exited with code %d (%s) at %s\n", c.spec.Name, code, reason, time.Now().Format(time.RFC3339Nano))
 	c.mu.Lock()
 	c.pid, c.running, c.ready = 0, false, false
 	c.lastTerm = &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: reason}
+	if code != 0 && c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
+		// As kubelet: the container's last log lines (at most 80 lines,
+		// 2 KiB) become the termination message.
+		c.lastTerm.Message = tail
+	}
 	c.lastTerm.StartedAt.Time = c.startedAt
 	c.lastTerm.FinishedAt.Time = time.Now().Truncate(time.Second)
 	c.mu.Unlock()
 	return code, nil
+}
+
+// logTail returns the last lines (at most maxLines and maxBytes) written
+// to the log file at path from offset from on.
+func logTail(path string, from int64, maxLines, maxBytes int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.NewSectionReader(f, from, 1<<30))
+	if err != nil && len(b) == 0 {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > maxLines {
+		lines = lines[len(lines)-maxLines:]
+	}
+	out := strings.Join(lines, "\n")
+	if len(out) > maxBytes {
+		out = out[len(out)-maxBytes:]
+	}
+	return out
 }
 
 // mountScript is the shell run inside the new mount namespace: bind each

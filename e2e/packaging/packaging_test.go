@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -195,8 +196,14 @@ func TestKustomize(t *testing.T) {
 		"Service/kalamdb-operator-controller-manager-metrics")
 	samples := kinds(run(t, kz, "build", "config/samples"))
 	contains(t, "config/samples", samples,
-		"KalamCluster/kalam", "KalamCluster/kalam-restored", "KalamNamespace/app", "KalamTable/app-messages",
+		"KalamCluster/kalam", "KalamNamespace/app", "KalamTable/app-messages",
 		"KalamTable/app-rooms", "KalamBackup/kalam-manual", "KalamScheduledBackup/kalam-nightly", "Secret/kalam-s3")
+	// Applied together, the samples must end consistent: a restore from a
+	// backup taken before the tables existed would not, so the restore
+	// sample is applied on its own (NOTES.txt, docs/operator-install.md).
+	if slices.Contains(samples, "KalamCluster/kalam-restored") {
+		t.Error("config/samples includes the restore sample: applied with the rest it restores an empty backup")
+	}
 	prom := kinds(run(t, kz, "build", "config/prometheus"))
 	contains(t, "config/prometheus", prom, "ServiceMonitor/controller-manager-metrics", "PrometheusRule/kalamdb-operator")
 }
