@@ -22,9 +22,12 @@ const (
 	containerName      = "kalamdb"
 	secretRootPassword = "root-password"
 	secretJWTSecret    = "jwt-secret"
-	annConfigHash      = "kalamdb.io/config-hash"
-	dataVolume         = "data"
-	portName           = "http"
+	// secretRootPasswordApplied is the root password the server has, as
+	// last applied by the operator: the old credential of a rotation.
+	secretRootPasswordApplied = "root-password-applied"
+	annConfigHash             = "kalamdb.io/config-hash"
+	dataVolume                = "data"
+	portName                  = "http"
 	// runAsUser is distroless' nonroot user.
 	runAsUser = 65532
 )
@@ -76,7 +79,8 @@ func buildCredentialsSecret(kc *kalamv1.KalamCluster, rootPassword, jwtSecret st
 	return &corev1.Secret{
 		ObjectMeta: objectMeta(kc, credentialsSecretName(kc)),
 		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{secretRootPassword: []byte(rootPassword), secretJWTSecret: []byte(jwtSecret)},
+		Data: map[string][]byte{secretRootPassword: []byte(rootPassword), secretRootPasswordApplied: []byte(rootPassword),
+			secretJWTSecret: []byte(jwtSecret)},
 	}
 }
 
