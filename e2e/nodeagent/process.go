@@ -303,7 +303,8 @@ func (a *Agent) runOnce(r *podRun, c *containerRun) (int, error) {
 		return -1, fmt.Errorf("open %s: %w", c.argv[0], err)
 	}
 	defer bin.Close()
-	args := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", mountScript(c.mounts, c.spec.WorkingDir), c.argv[0]}, c.argv[1:]...)
+	readOnlyRoot := c.spec.SecurityContext != nil && c.spec.SecurityContext.ReadOnlyRootFilesystem != nil && *c.spec.SecurityContext.ReadOnlyRootFilesystem
+	args := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", mountScript(c.mounts, c.spec.WorkingDir, readOnlyRoot), c.argv[0]}, c.argv[1:]...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -419,7 +420,13 @@ func logTail(path string, from int64, maxLines, maxBytes int) string {
 // with the container's arguments. The mount
 // points are created on the host filesystem if missing (empty directories,
 // e.g. /etc/kalamdb); the binds themselves are private to the process.
-func mountScript(ms []mount, workDir string) string {
+//
+// With readOnlyRoot (securityContext.readOnlyRootFilesystem) every other
+// mount the process sees (the host's root and its submounts, except /proc,
+// /sys and /dev) is remounted read-only inside its namespace, as a container
+// runtime mounts the image's root: the process can write only to the
+// volumes its pod declares.
+func mountScript(ms []mount, workDir string, readOnlyRoot bool) string {
 	var b strings.Builder
 	b.WriteString("set -e\n")
 	for _, m := range ms {
@@ -432,6 +439,18 @@ func mountScript(ms []mount, workDir string) string {
 		if m.readOnly {
 			fmt.Fprintf(&b, "/bin/mount -o remount,bind,ro %s\n", shq(m.dst))
 		}
+	}
+	if readOnlyRoot {
+		vols := " "
+		for _, m := range ms {
+			vols += m.dst + " "
+		}
+		fmt.Fprintf(&b, "vols=%s\n", shq(vols))
+		b.WriteString("while read -r _ _ _ _ mp _; do\n")
+		b.WriteString("  case \"$mp\" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac\n")
+		b.WriteString("  case \"$vols\" in *\" $mp \"*) continue ;; esac\n")
+		b.WriteString("  /bin/mount -o remount,bind,ro \"$mp\" 2>/dev/null || true\n")
+		b.WriteString("done < /proc/self/mountinfo\n")
 	}
 	if workDir != "" {
 		fmt.Fprintf(&b, "cd %s\n", shq(workDir))
