@@ -40,6 +40,8 @@ type DataPlane struct {
 	sessions map[types.NamespacedName]*session
 	// rotationFailed is when a root login last failed per cluster.
 	rotationFailed map[types.NamespacedName]time.Time
+	// loginMu serialises logins and rotations.
+	loginMu sync.Mutex
 }
 
 type session struct {
@@ -89,6 +91,17 @@ func (d *DataPlane) Connect(ctx context.Context, kc *kalamv1.KalamCluster) (*dpc
 		// failed rotation the operator waits instead of retrying.
 		return nil, waitFor(ReasonRootPasswordRotationFailed, rotationBackoff-time.Since(failedAt),
 			"the root password in secret %s was not accepted and the rotation failed; retrying at %s", sec.Name, failedAt.Add(rotationBackoff).UTC().Format(time.RFC3339))
+	}
+	// One login (and rotation) at a time: two reconcilers rotating the
+	// same password at once would have the second ALTER USER refused,
+	// since the first revokes the tokens issued under the old password.
+	d.loginMu.Lock()
+	defer d.loginMu.Unlock()
+	d.mu.Lock()
+	s = d.sessions[id]
+	d.mu.Unlock()
+	if s != nil && s.addr == addr && s.password == password && time.Since(s.loggedIn) < sessionTTL {
+		return s.client, nil
 	}
 	c := d.newClient(addr)
 	if applied == "" || applied == password {

@@ -402,6 +402,11 @@ func (r *KalamClusterReconciler) observe(ctx context.Context, kc *kalamv1.KalamC
 	dp, err := r.DataPlane.Connect(ctx, kc)
 	if err != nil {
 		kc.Status.Phase = notServing
+		if rolledOut {
+			// The pods serve; only the operator's own session failed (a
+			// refused root password, say).
+			kc.Status.Phase = kalamv1.ClusterReady
+		}
 		return ctrl.Result{}, err
 	}
 	if !dp.Healthy(ctx) {
