@@ -99,9 +99,13 @@ func (d *DataPlane) Connect(ctx context.Context, kc *kalamv1.KalamCluster) (*dpc
 	defer d.loginMu.Unlock()
 	d.mu.Lock()
 	s = d.sessions[id]
+	failedAt = d.rotationFailed[id]
 	d.mu.Unlock()
 	if s != nil && s.addr == addr && s.password == password && time.Since(s.loggedIn) < sessionTTL {
 		return s.client, nil
+	}
+	if !failedAt.IsZero() && time.Since(failedAt) < rotationBackoff {
+		return nil, waitFor(ReasonRootPasswordRotationFailed, rotationBackoff-time.Since(failedAt), "a root login to %s just failed; retrying at %s", addr, failedAt.Add(rotationBackoff).UTC().Format(time.RFC3339))
 	}
 	c := d.newClient(addr)
 	if applied == "" || applied == password {
