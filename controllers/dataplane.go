@@ -38,6 +38,10 @@ type DataPlane struct {
 
 	mu       sync.Mutex
 	sessions map[types.NamespacedName]*session
+	// rotationFailed is when a root login last failed per cluster.
+	rotationFailed map[types.NamespacedName]time.Time
+	// loginMu serialises logins and rotations.
+	loginMu sync.Mutex
 }
 
 type session struct {
@@ -71,15 +75,96 @@ func (d *DataPlane) Connect(ctx context.Context, kc *kalamv1.KalamCluster) (*dpc
 		return nil, fmt.Errorf("while reading the credentials secret: %w", err)
 	}
 	password := string(sec.Data[secretRootPassword])
+	applied := string(sec.Data[secretRootPasswordApplied])
 	addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(httpPort))
 	id := types.NamespacedName{Namespace: kc.Namespace, Name: kc.Name}
 
 	d.mu.Lock()
 	s := d.sessions[id]
+	failedAt := d.rotationFailed[id]
 	d.mu.Unlock()
 	if s != nil && s.addr == addr && s.password == password && time.Since(s.loggedIn) < sessionTTL {
 		return s.client, nil
 	}
+	if !failedAt.IsZero() && time.Since(failedAt) < rotationBackoff {
+		// Every failed login counts towards the server's lockout: after a
+		// failed rotation the operator waits instead of retrying.
+		return nil, waitFor(ReasonRootPasswordRotationFailed, rotationBackoff-time.Since(failedAt),
+			"the root password in secret %s was not accepted and the rotation failed; retrying at %s", sec.Name, failedAt.Add(rotationBackoff).UTC().Format(time.RFC3339))
+	}
+	// One login (and rotation) at a time: two reconcilers rotating the
+	// same password at once would have the second ALTER USER refused,
+	// since the first revokes the tokens issued under the old password.
+	d.loginMu.Lock()
+	defer d.loginMu.Unlock()
+	d.mu.Lock()
+	s = d.sessions[id]
+	failedAt = d.rotationFailed[id]
+	d.mu.Unlock()
+	if s != nil && s.addr == addr && s.password == password && time.Since(s.loggedIn) < sessionTTL {
+		return s.client, nil
+	}
+	if !failedAt.IsZero() && time.Since(failedAt) < rotationBackoff {
+		return nil, waitFor(ReasonRootPasswordRotationFailed, rotationBackoff-time.Since(failedAt), "a root login to %s just failed; retrying at %s", addr, failedAt.Add(rotationBackoff).UTC().Format(time.RFC3339))
+	}
+	c := d.newClient(addr)
+	if applied == "" || applied == password {
+		if _, err := c.Login(ctx, "root", password); err != nil {
+			d.noteAuthFailure(id, err)
+			return nil, fmt.Errorf("while logging in to %s as root: %w", addr, err)
+		}
+	} else if err := d.rotate(ctx, c, id, applied, password); err != nil {
+		return nil, err
+	}
+	if applied != password {
+		// Record the password the server now has, so that the next
+		// rotation can log in with it.
+		if sec.Data == nil {
+			sec.Data = map[string][]byte{}
+		}
+		sec.Data[secretRootPasswordApplied] = []byte(password)
+		if err := d.Client.Update(ctx, &sec); err != nil {
+			return nil, fmt.Errorf("while recording the applied root password: %w", err)
+		}
+	}
+	d.mu.Lock()
+	if d.sessions == nil {
+		d.sessions = map[types.NamespacedName]*session{}
+	}
+	d.sessions[id] = &session{addr: addr, password: password, client: c, loggedIn: time.Now()}
+	delete(d.rotationFailed, id)
+	d.mu.Unlock()
+	return c, nil
+}
+
+// rotate changes root's password from old (what the server has) to next
+// (what the Secret now says) on the server first, with ALTER USER under
+// the old credential, and only then logs in with the new one. When the
+// server already has the new password (its pod restarted and took it from
+// the Secret, or a previous rotation's last step failed) the old login
+// fails once and the new one is used. At most two failed logins happen per
+// attempt, and a failed attempt is not retried before rotationBackoff, so
+// a rotation never trips the server's lockout.
+func (d *DataPlane) rotate(ctx context.Context, c *dpclient.Client, id types.NamespacedName, old, next string) error {
+	if _, err := c.Login(ctx, "root", old); err == nil {
+		if _, err := c.SQL(ctx, "ALTER USER root SET PASSWORD "+dpclient.Quote(next)); err != nil {
+			d.noteRotationFailure(id)
+			return permanent(ReasonRootPasswordRotationFailed, "ALTER USER root SET PASSWORD was refused: %v", err)
+		}
+	} else if !isUnauthorized(err) {
+		return fmt.Errorf("while logging in as root with the previous password: %w", err)
+	}
+	if _, err := c.Login(ctx, "root", next); err != nil {
+		if isUnauthorized(err) {
+			d.noteRotationFailure(id)
+			return permanent(ReasonRootPasswordRotationFailed, "neither the previous nor the new root password is accepted by the data plane: %v", err)
+		}
+		return fmt.Errorf("while logging in as root with the rotated password: %w", err)
+	}
+	return nil
+}
+
+func (d *DataPlane) newClient(addr string) *dpclient.Client {
 	c := dpclient.New("http://" + addr)
 	timeout := d.Timeout
 	if timeout == 0 {
@@ -90,17 +175,38 @@ func (d *DataPlane) Connect(ctx context.Context, kc *kalamv1.KalamCluster) (*dpc
 		dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
 	}
 	c.HTTP = &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}
-	if _, err := c.Login(ctx, "root", password); err != nil {
-		return nil, fmt.Errorf("while logging in to %s as root: %w", addr, err)
-	}
-	d.mu.Lock()
-	if d.sessions == nil {
-		d.sessions = map[types.NamespacedName]*session{}
-	}
-	d.sessions[id] = &session{addr: addr, password: password, client: c, loggedIn: time.Now()}
-	d.mu.Unlock()
-	return c, nil
+	return c
 }
+
+// noteAuthFailure starts the back-off after a refused login.
+func (d *DataPlane) noteAuthFailure(id types.NamespacedName, err error) {
+	if isUnauthorized(err) {
+		d.noteRotationFailure(id)
+	}
+}
+
+func (d *DataPlane) noteRotationFailure(id types.NamespacedName) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rotationFailed == nil {
+		d.rotationFailed = map[types.NamespacedName]time.Time{}
+	}
+	d.rotationFailed[id] = time.Now()
+}
+
+// isUnauthorized reports a refused credential (401) or a locked account.
+func isUnauthorized(err error) bool {
+	var ae *dpclient.APIError
+	return errors.As(err, &ae) && (ae.HTTPStatus == http.StatusUnauthorized || ae.Code == "ACCOUNT_LOCKED")
+}
+
+// ReasonRootPasswordRotationFailed is the condition reason of a cluster
+// whose root password (credentials Secret) could not be applied.
+const ReasonRootPasswordRotationFailed = "RootPasswordRotationFailed"
+
+// rotationBackoff spaces login attempts after a refused root password:
+// well over the default lockout window, so retries never lock root out.
+const rotationBackoff = 5 * time.Minute
 
 // Forget drops the cached session of a cluster, after an authentication
 // failure or when the cluster is deleted.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -26,6 +27,9 @@ type KalamBackupReconciler struct {
 	DataPlane *DataPlane
 	// PollInterval is how often a running job is polled (default 2 s).
 	PollInterval time.Duration
+	// Resync is how often a Completed backup is checked to still exist at
+	// its target (default 2 min).
+	Resync time.Duration
 }
 
 // +kubebuilder:rbac:groups=kalamdb.io,resources=kalambackups,verbs=get;list;watch;create;update;patch;delete
@@ -38,10 +42,14 @@ func (r *KalamBackupReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.Get(ctx, req.NamespacedName, &b); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if b.Done() || !b.DeletionTimestamp.IsZero() {
+	if b.Status.Phase == kalamv1.BackupFailed || !b.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
 	orig := b.DeepCopy()
+	if b.Status.Phase == kalamv1.BackupCompleted {
+		res, err := r.verify(ctx, &b)
+		return finish(ctx, r.Client, r.Recorder, "KalamBackup", orig, &b, res, err)
+	}
 	if paused(&b) {
 		kalamv1.MarkUnknown(&b, kalamv1.ReasonPaused, "reconciliation is paused by the kalamdb.io/reconcile annotation")
 		return finish(ctx, r.Client, r.Recorder, "KalamBackup", orig, &b, ctrl.Result{}, nil)
@@ -120,6 +128,50 @@ func (r *KalamBackupReconciler) reconcile(ctx context.Context, b *kalamv1.KalamB
 	}
 	kalamv1.MarkProgressing(b, kalamv1.ReasonBackupRunning, fmt.Sprintf("job %s is %s", b.Status.JobID, job.Status))
 	return ctrl.Result{RequeueAfter: r.poll()}, nil
+}
+
+// verify checks that a Completed backup is still listed at its target
+// (SHOW BACKUPS): one deleted out of band turns Ready=False/BackupMissing,
+// so nobody restores from it believing it is there. A cluster that cannot
+// be asked leaves the status as it is.
+func (r *KalamBackupReconciler) verify(ctx context.Context, b *kalamv1.KalamBackup) (ctrl.Result, error) {
+	resync := resyncOr(r.Resync)
+	kc, err := getCluster(ctx, r.Client, b.Namespace, b.Spec.Cluster.Name)
+	if err != nil {
+		return ctrl.Result{RequeueAfter: resync}, nil
+	}
+	dp, err := r.DataPlane.Connect(ctx, kc)
+	if err != nil {
+		return ctrl.Result{RequeueAfter: resync}, nil
+	}
+	target := b.Status.Target
+	if target == "" {
+		target = b.ResolvedTarget()
+	}
+	shown, err := dp.ShowBackups(ctx, target)
+	if err != nil {
+		r.DataPlane.forgetOnAuth(kc, err)
+		return ctrl.Result{RequeueAfter: resync}, nil
+	}
+	for _, s := range shown {
+		if s.BackupID == b.Status.BackupID && s.Status == "completed" {
+			kalamv1.MarkReady(b, kalamv1.ReasonBackupCompleted, fmt.Sprintf("backup %s completed (%d bytes) and is listed at %s", b.Status.BackupID, b.Status.SizeBytes, target))
+			return ctrl.Result{RequeueAfter: resync}, nil
+		}
+	}
+	msg := fmt.Sprintf("backup %s is no longer listed at %s (SHOW BACKUPS): its objects are gone", b.Status.BackupID, target)
+	if !meta.IsStatusConditionFalse(b.Status.Conditions, kalamv1.ConditionReady) {
+		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, kalamv1.ReasonBackupMissing, "Verify", "%s", msg)
+	}
+	kalamv1.SetCondition(b, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonBackupMissing, msg)
+	kalamv1.SetCondition(b, kalamv1.ConditionStalled, metav1.ConditionTrue, kalamv1.ReasonBackupMissing, msg)
+	return ctrl.Result{RequeueAfter: resync}, nil
+}
+
+// backupMissing reports whether b was found gone by verify.
+func backupMissing(b *kalamv1.KalamBackup) bool {
+	c := meta.FindStatusCondition(b.Status.Conditions, kalamv1.ConditionReady)
+	return c != nil && c.Reason == kalamv1.ReasonBackupMissing
 }
 
 func (r *KalamBackupReconciler) fail(b *kalamv1.KalamBackup, msg string) {

@@ -16,9 +16,11 @@ import (
 
 // TestScheduledBackupToMinIO: a KalamScheduledBackup with immediate: true
 // produces a Completed KalamBackup whose objects are in MinIO; the schedule
-// keeps running one backup at a time and prunes by retention through the
-// data plane (DELETE BACKUPS ... KEEP LAST 1), deleting the pruned
-// KalamBackups; a new KalamCluster bootstraps from the kept backup.
+// keeps running one backup at a time and prunes by retention only the
+// backups it created (DELETE BACKUP by id), deleting the pruned
+// KalamBackups, never a manual one, even in its own target; a backup
+// deleted out of band turns BackupMissing; a new KalamCluster bootstraps
+// from the kept backup.
 func TestScheduledBackupToMinIO(t *testing.T) {
 	srv := startMinIO(t)
 	createS3Secret(t, "minio-creds-b")
@@ -33,6 +35,22 @@ func TestScheduledBackupToMinIO(t *testing.T) {
 	waitCondition(t, kt, kalamv1.ConditionReady, metav1.ConditionTrue, "")
 	for i := 1; i <= 50; i++ {
 		mustSQL(t, dp.root, fmt.Sprintf("INSERT INTO sales.orders (id, note) VALUES (%d, 'row %d')", i, i))
+	}
+
+	// Two manual backups before the schedule: one at its own default
+	// prefix, one written on purpose into the schedule's target. The
+	// schedule's retention (keepLast 1) must delete neither.
+	target := kalamv1.ScheduledBackupTarget(kc.Name, "nightly")
+	manual := &kalamv1.KalamBackup{ObjectMeta: metav1.ObjectMeta{Name: "by-hand", Namespace: "default"},
+		Spec: kalamv1.KalamBackupSpec{Cluster: kalamv1.ClusterReference{Name: kc.Name}}}
+	shared := &kalamv1.KalamBackup{ObjectMeta: metav1.ObjectMeta{Name: "by-hand-shared", Namespace: "default"},
+		Spec: kalamv1.KalamBackupSpec{Cluster: kalamv1.ClusterReference{Name: kc.Name}, Target: target}}
+	for _, b := range []*kalamv1.KalamBackup{manual, shared} {
+		create(t, b)
+		waitCondition(t, b, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonBackupCompleted)
+	}
+	if manual.Status.Target != kalamv1.ManualBackupTarget(kc.Name, manual.Name) || manual.Status.Target != "s3://objstore/backups/"+kc.Name+"/manual/by-hand" {
+		t.Fatalf("manual backup target %s", manual.Status.Target)
 	}
 
 	sb := &kalamv1.KalamScheduledBackup{
@@ -58,20 +76,19 @@ func TestScheduledBackupToMinIO(t *testing.T) {
 		}
 		return first.Status.Phase == kalamv1.BackupCompleted, string(first.Status.Phase)
 	})
-	target := "s3://objstore/backups/" + kc.Name
 	if first.Status.BackupID == "" || first.Status.Target != target || first.Status.StartedAt == nil || first.Status.StoppedAt == nil || first.Status.SizeBytes <= 0 {
 		t.Fatalf("completed backup status %+v", first.Status)
 	}
 	if !strings.HasPrefix(first.Name, "nightly-") || len(first.Name) != len("nightly-")+14 || first.OwnerReferences[0].Name != sb.Name {
 		t.Fatalf("child name %s owners %+v", first.Name, first.OwnerReferences)
 	}
-	store, err := srv.Store(tctx(t), "kalam", "clusters/bk/backups/"+kc.Name)
+	store, err := srv.Store(tctx(t), "kalam", "clusters/bk/backups/"+kc.Name+"/scheduled/nightly")
 	if err != nil {
 		t.Fatal(err)
 	}
 	objs, err := store.List(tctx(t), "")
 	if err != nil || len(objs) == 0 {
-		t.Fatalf("no backup objects in MinIO under clusters/bk/backups/%s: %v", kc.Name, err)
+		t.Fatalf("no backup objects in MinIO under clusters/bk/backups/%s/scheduled/nightly: %v", kc.Name, err)
 	}
 	var m dto.Metric
 	if err := backupLastSuccess.WithLabelValues("default", kc.Name).Write(&m); err != nil {
@@ -117,11 +134,29 @@ func TestScheduledBackupToMinIO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	listed := map[string]bool{}
 	for _, b := range shown {
-		if b.BackupID == first.Status.BackupID {
-			t.Fatalf("pruned backup %s still listed", b.BackupID)
-		}
+		listed[b.BackupID] = true
 	}
+	if listed[first.Status.BackupID] {
+		t.Fatalf("pruned backup %s still listed", first.Status.BackupID)
+	}
+	if !listed[shared.Status.BackupID] || !listed[kept.Status.BackupID] {
+		t.Fatalf("retention deleted a backup the schedule did not create (or its newest): listed %v, want %s and %s", listed, shared.Status.BackupID, kept.Status.BackupID)
+	}
+	for _, b := range []*kalamv1.KalamBackup{manual, shared} {
+		waitCondition(t, b, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonBackupCompleted)
+	}
+
+	// A backup deleted out of band turns Ready=False/BackupMissing, and a
+	// cluster cannot bootstrap from it.
+	mustSQL(t, dp.root, fmt.Sprintf("DELETE BACKUP '%s' IN '%s'", manual.Status.BackupID, manual.Status.Target))
+	waitCondition(t, manual, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonBackupMissing)
+	fromGone := newCluster("fromgone")
+	fromGone.Spec.ObjectStore = objectStoreFor(srv, "minio-creds-b", "clusters/bk")
+	fromGone.Spec.Bootstrap = &kalamv1.BootstrapSpec{FromBackup: &kalamv1.BootstrapFromBackup{BackupName: manual.Name}}
+	create(t, fromGone)
+	waitCondition(t, fromGone, kalamv1.ConditionStalled, metav1.ConditionTrue, kalamv1.ReasonBackupMissing)
 
 	// A backup the data plane refuses fails visibly, once.
 	bad := &kalamv1.KalamBackup{ObjectMeta: metav1.ObjectMeta{Name: "bad-target", Namespace: "default"},

@@ -22,9 +22,12 @@ const (
 	containerName      = "kalamdb"
 	secretRootPassword = "root-password"
 	secretJWTSecret    = "jwt-secret"
-	annConfigHash      = "kalamdb.io/config-hash"
-	dataVolume         = "data"
-	portName           = "http"
+	// secretRootPasswordApplied is the root password the server has, as
+	// last applied by the operator: the old credential of a rotation.
+	secretRootPasswordApplied = "root-password-applied"
+	annConfigHash             = "kalamdb.io/config-hash"
+	dataVolume                = "data"
+	portName                  = "http"
 	// runAsUser is distroless' nonroot user.
 	runAsUser = 65532
 )
@@ -76,7 +79,8 @@ func buildCredentialsSecret(kc *kalamv1.KalamCluster, rootPassword, jwtSecret st
 	return &corev1.Secret{
 		ObjectMeta: objectMeta(kc, credentialsSecretName(kc)),
 		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{secretRootPassword: []byte(rootPassword), secretJWTSecret: []byte(jwtSecret)},
+		Data: map[string][]byte{secretRootPassword: []byte(rootPassword), secretRootPasswordApplied: []byte(rootPassword),
+			secretJWTSecret: []byte(jwtSecret)},
 	}
 }
 
@@ -207,8 +211,12 @@ func buildStatefulSet(kc *kalamv1.KalamCluster, configHash string, restore *rest
 		Env:             env,
 		Resources:       *kc.Spec.Resources.DeepCopy(),
 		VolumeMounts:    mounts,
-		LivenessProbe:   probe("/healthz", 10, 6),
-		ReadinessProbe:  probe("/readyz", 5, 3),
+		// A server that exits (a failed restore, a bad certificate) leaves
+		// its last log lines in the container status, where the operator
+		// reads its reason for the cluster's conditions.
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		LivenessProbe:            probe("/healthz", 10, 6),
+		ReadinessProbe:           probe("/readyz", 5, 3),
 		// A restore or a long WAL replay must not be killed by the liveness
 		// probe: the startup probe gives the server up to an hour.
 		StartupProbe: probe("/healthz", 10, 360),

@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -181,6 +183,9 @@ func (r *KalamClusterReconciler) restoreSource(ctx context.Context, kc *kalamv1.
 	}
 	switch b.Status.Phase {
 	case kalamv1.BackupCompleted:
+		if backupMissing(&b) {
+			return nil, permanent(kalamv1.ReasonBackupMissing, "bootstrap backup %q is missing: %s", fb.BackupName, meta.FindStatusCondition(b.Status.Conditions, kalamv1.ConditionReady).Message)
+		}
 		return &restoreSource{Target: b.Status.Target, BackupID: b.Status.BackupID}, nil
 	case kalamv1.BackupFailed:
 		return nil, permanent(kalamv1.ReasonInvalidSpec, "bootstrap backup %q failed: %s", fb.BackupName, b.Status.Error)
@@ -406,11 +411,19 @@ func (r *KalamClusterReconciler) observe(ctx context.Context, kc *kalamv1.KalamC
 	}
 	if sts.Status.ReadyReplicas == 0 {
 		kc.Status.Phase = notServing
+		if msg := r.restoreFailure(ctx, kc, sts); msg != "" {
+			return ctrl.Result{}, waitFor(kalamv1.ReasonRestoreFailed, defaultWait, "0/%d data-plane pods ready: %s", want, msg)
+		}
 		return ctrl.Result{}, waitFor(kalamv1.ReasonClusterNotReady, defaultWait, "0/%d data-plane pods ready", want)
 	}
 	dp, err := r.DataPlane.Connect(ctx, kc)
 	if err != nil {
 		kc.Status.Phase = notServing
+		if rolledOut {
+			// The pods serve; only the operator's own session failed (a
+			// refused root password, say).
+			kc.Status.Phase = kalamv1.ClusterReady
+		}
 		return ctrl.Result{}, err
 	}
 	if !dp.Healthy(ctx) {
@@ -433,6 +446,45 @@ func (r *KalamClusterReconciler) observe(ctx context.Context, kc *kalamv1.KalamC
 	kc.Status.Phase = kalamv1.ClusterReady
 	kalamv1.MarkReady(kc, kalamv1.ReasonAvailable, fmt.Sprintf("%d/%d pods ready; data plane answers at %s", sts.Status.ReadyReplicas, want, kc.Status.Endpoint))
 	return ctrl.Result{RequeueAfter: resync}, nil
+}
+
+// restoreFailure returns the data plane's own reason when the first pod of
+// a cluster bootstrapping from a backup keeps exiting: the container's last
+// termination message (its log tail, FallbackToLogsOnError), so a failed
+// restore says why in the cluster's conditions instead of only "0/1 pods
+// ready".
+func (r *KalamClusterReconciler) restoreFailure(ctx context.Context, kc *kalamv1.KalamCluster, sts *appsv1.StatefulSet) string {
+	if restoreFromArgs(sts.Spec.Template.Spec.Containers) == nil {
+		return ""
+	}
+	var pod corev1.Pod
+	if err := r.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: podName(kc, 0)}, &pod); err != nil {
+		return ""
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name != containerName {
+			continue
+		}
+		t := cs.LastTerminationState.Terminated
+		if t == nil {
+			t = cs.State.Terminated
+		}
+		if t == nil || t.ExitCode == 0 {
+			return ""
+		}
+		return fmt.Sprintf("the restore from %s failed (exit code %d, %d restarts): %s",
+			restoreFromArgs(sts.Spec.Template.Spec.Containers).Target, t.ExitCode, cs.RestartCount, lastLines(t.Message, 600))
+	}
+	return ""
+}
+
+// lastLines keeps the end of a log tail, where the error is.
+func lastLines(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		s = "…" + s[len(s)-n:]
+	}
+	return s
 }
 
 func (r *KalamClusterReconciler) observeObjectStore(ctx context.Context, kc *kalamv1.KalamCluster, dp interface {

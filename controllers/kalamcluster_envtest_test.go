@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
+	dpclient "github.com/kalamdb/kalamdb-k8s/dataplane/client"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore/s3test"
 )
 
@@ -201,5 +202,95 @@ func TestClusterProducesObjects(t *testing.T) {
 	})
 	if string(sec.Data[secretRootPassword]) != rootPW {
 		t.Fatal("root password was regenerated")
+	}
+}
+
+// TestRestoreFailureReason: a cluster whose bootstrap restore keeps failing
+// says why in its conditions, with the data plane's own words (the
+// container's termination message), not only "0/1 pods ready".
+func TestRestoreFailureReason(t *testing.T) {
+	kc := newCluster("badrestore")
+	kc.Spec.Bootstrap = &kalamv1.BootstrapSpec{FromBackup: &kalamv1.BootstrapFromBackup{Path: "s3://objstore/backups/nothing-here"}}
+	create(t, kc)
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name}}
+	eventually(t, 30*time.Second, "statefulset", func() (bool, string) { return get(t, sts), "" })
+	if c := sts.Spec.Template.Spec.Containers[0]; c.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
+		t.Fatalf("termination message policy %q", c.TerminationMessagePolicy)
+	}
+	const why = "bootstrap restore from s3://objstore/backups/nothing-here is incomplete (retried at the next start; marker kept): no completed backup at the target"
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: kc.Namespace, Name: podName(kc, 0), Labels: sts.Spec.Template.Labels},
+		Spec:       *sts.Spec.Template.Spec.DeepCopy(),
+	}
+	create(t, pod)
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
+		Name: containerName, Image: kc.Spec.Image, RestartCount: 3,
+		State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: "level=INFO msg=starting\n" + why}},
+	}}}
+	if err := k8s.Status().Update(tctx(t), pod); err != nil {
+		t.Fatal(err)
+	}
+	// Nudge a reconcile (the pod is not watched; the resync would do it too).
+	update(t, kc, func() { kc.Annotations = map[string]string{"test/nudge": "1"} })
+	cond := waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionFalse, kalamv1.ReasonRestoreFailed)
+	if !strings.Contains(cond.Message, why) || !strings.Contains(cond.Message, "exit code 1") {
+		t.Fatalf("condition message: %s", cond.Message)
+	}
+}
+
+// TestRootPasswordRotation: a new root password in the credentials Secret
+// is applied on the server first (ALTER USER with the old credential), then
+// used by the operator; when neither password works the rotation fails in a
+// condition and the operator stops trying, so root is never locked out.
+func TestRootPasswordRotation(t *testing.T) {
+	kc := newCluster("rotate")
+	kc.Spec.Config = jsonMust(`{"auth": {"bcrypt_cost": 4, "lockout_max_attempts": 3, "lockout_window_seconds": 600, "lockout_duration_seconds": 600}, "storage": {"block_cache_size_mb": 8, "memtable_size_mb": 8}}`)
+	create(t, kc)
+	dp := runDataPlane(t, kc)
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: credentialsSecretName(kc)}}
+	get(t, sec)
+	if string(sec.Data[secretRootPasswordApplied]) != string(sec.Data[secretRootPassword]) {
+		t.Fatal("the generated secret does not record the applied root password")
+	}
+	login := func(pw string) error {
+		_, err := dpclient.New("http://"+dp.node.Addr()).Login(tctx(t), "root", pw)
+		return err
+	}
+
+	update(t, sec, func() { sec.Data[secretRootPassword] = []byte("rotated-password-1") })
+	eventually(t, 60*time.Second, "rotation applied", func() (bool, string) {
+		get(t, sec)
+		return string(sec.Data[secretRootPasswordApplied]) == "rotated-password-1", string(sec.Data[secretRootPasswordApplied])
+	})
+	if err := login("rotated-password-1"); err != nil {
+		t.Fatalf("the server does not take the rotated password: %v", err)
+	}
+	// The operator keeps working with it (a table change needs a session).
+	update(t, kc, func() { kc.Annotations = map[string]string{"test/nudge": "rotated"} })
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
+
+	// Out of band, root gets a password the Secret does not know; then the
+	// Secret changes again. Neither the applied nor the new one works: the
+	// rotation fails visibly and stops, and root is not locked out.
+	root := dpclient.New("http://" + dp.node.Addr())
+	if _, err := root.Login(tctx(t), "root", "rotated-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	mustSQL(t, root, "ALTER USER root SET PASSWORD 'out-of-band-pw'")
+	update(t, sec, func() { sec.Data[secretRootPassword] = []byte("rotated-password-2") })
+	eventually(t, 60*time.Second, "rotation failure reported", func() (bool, string) {
+		get(t, kc)
+		for _, c := range kc.Status.Conditions {
+			if c.Type == kalamv1.ConditionReady && c.Reason == ReasonRootPasswordRotationFailed {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", kc.Status.Conditions)
+	})
+	time.Sleep(8 * time.Second) // several resyncs (2 s in tests)
+	if err := login("out-of-band-pw"); err != nil {
+		t.Fatalf("root locked out after a failed rotation: %v", err)
 	}
 }

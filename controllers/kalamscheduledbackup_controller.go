@@ -143,7 +143,7 @@ func (r *KalamScheduledBackupReconciler) createChild(ctx context.Context, sb *ka
 			Name: childName(sb.Name, slot), Namespace: sb.Namespace,
 			Labels: map[string]string{kalamv1.LabelScheduledBackup: sb.Name, kalamv1.LabelCluster: kc.Name},
 		},
-		Spec: kalamv1.KalamBackupSpec{Cluster: sb.Spec.Cluster, Scope: sb.Spec.Scope, Namespace: sb.Spec.Namespace, Target: sb.Spec.Target},
+		Spec: kalamv1.KalamBackupSpec{Cluster: sb.Spec.Cluster, Scope: sb.Spec.Scope, Namespace: sb.Spec.Namespace, Target: scheduleTarget(sb)},
 	}
 	if b.Spec.Scope == "" {
 		b.Spec.Scope = kalamv1.ScopeDatabase
@@ -182,9 +182,21 @@ func (r *KalamScheduledBackupReconciler) createChild(ctx context.Context, sb *ka
 	return nil
 }
 
+// scheduleTarget is where the schedule's backups go: spec.target, or a
+// prefix of the schedule's own under the cluster's default target.
+func scheduleTarget(sb *kalamv1.KalamScheduledBackup) string {
+	if sb.Spec.Target != "" {
+		return sb.Spec.Target
+	}
+	return kalamv1.ScheduledBackupTarget(sb.Spec.Cluster.Name, sb.Name)
+}
+
 // applyRetention runs the retention policy once per newly completed
-// backup: DELETE BACKUPS ... KEEP LAST on the data plane, then deletes the
-// KalamBackups of this schedule whose backup ids were pruned.
+// backup. It only ever considers the KalamBackups this schedule created
+// (never DELETE BACKUPS ... KEEP LAST, which would prune every backup at a
+// shared target): the newest keepLast are kept, and of the others those
+// younger than maxAge; each remaining one is deleted on the data plane by
+// id, then its KalamBackup.
 func (r *KalamScheduledBackupReconciler) applyRetention(ctx context.Context, sb *kalamv1.KalamScheduledBackup, kc *kalamv1.KalamCluster, children []kalamv1.KalamBackup) error {
 	ret := sb.Spec.Retention
 	if ret == nil {
@@ -192,49 +204,81 @@ func (r *KalamScheduledBackupReconciler) applyRetention(ctx context.Context, sb 
 	}
 	var completed []kalamv1.KalamBackup
 	for _, b := range children {
-		if b.Status.Phase == kalamv1.BackupCompleted {
+		if b.Status.Phase == kalamv1.BackupCompleted && b.Status.BackupID != "" && b.DeletionTimestamp.IsZero() {
 			completed = append(completed, b)
 		}
 	}
 	if len(completed) == 0 {
 		return nil
 	}
+	// Child names carry their slot time, so name order is age order.
 	sort.Slice(completed, func(i, j int) bool { return completed[i].Name < completed[j].Name })
 	newest := completed[len(completed)-1].Name
 	if sb.Status.RetentionAppliedFor == newest {
 		return nil
 	}
-	dp, err := r.DataPlane.Connect(ctx, kc)
+	prune, err := retentionVictims(completed, ret, r.now())
 	if err != nil {
-		return err
+		return permanent(kalamv1.ReasonInvalidSpec, "%v", err)
 	}
-	target := sb.Spec.Target
-	if target == "" {
-		target = kalamv1.DefaultBackupTarget(kc.Name)
-	}
-	deleted, err := dp.DeleteBackupsKeepLast(ctx, target, int(ret.KeepLast), ret.MaxAge)
-	if err != nil {
-		r.DataPlane.forgetOnAuth(kc, err)
-		return classifyDataPlane(err, "applying the retention policy")
-	}
-	gone := map[string]bool{}
-	for _, id := range deleted {
-		gone[id] = true
-	}
-	for i := range children {
-		b := &children[i]
-		if b.Status.BackupID != "" && gone[b.Status.BackupID] {
+	var deleted []string
+	if len(prune) > 0 {
+		dp, err := r.DataPlane.Connect(ctx, kc)
+		if err != nil {
+			return err
+		}
+		for i := range prune {
+			b := &prune[i]
+			target := b.Status.Target
+			if target == "" {
+				target = b.ResolvedTarget()
+			}
+			if err := dp.DeleteBackup(ctx, target, b.Status.BackupID); err != nil {
+				r.DataPlane.forgetOnAuth(kc, err)
+				return classifyDataPlane(err, "deleting backup "+b.Status.BackupID)
+			}
 			if err := r.Delete(ctx, b); client.IgnoreNotFound(err) != nil {
 				return fmt.Errorf("while deleting pruned KalamBackup %s: %w", b.Name, err)
 			}
+			deleted = append(deleted, b.Status.BackupID)
 		}
-	}
-	if len(deleted) > 0 {
-		r.Recorder.Eventf(sb, nil, corev1.EventTypeNormal, "BackupsPruned", "Retention", "pruned %d backup(s) at %s", len(deleted), target)
+		r.Recorder.Eventf(sb, nil, corev1.EventTypeNormal, "BackupsPruned", "Retention", "pruned %d backup(s) of this schedule", len(deleted))
 	}
 	sb.Status.LastPrunedBackupIDs = deleted
 	sb.Status.RetentionAppliedFor = newest
 	return nil
+}
+
+// retentionVictims returns the backups of completed (oldest first) that
+// the policy deletes: all but the newest keepLast, except those younger
+// than maxAge when it is set.
+func retentionVictims(completed []kalamv1.KalamBackup, ret *kalamv1.BackupRetention, now time.Time) ([]kalamv1.KalamBackup, error) {
+	extra := len(completed) - int(ret.KeepLast)
+	if extra <= 0 {
+		return nil, nil
+	}
+	var maxAge time.Duration
+	if ret.MaxAge != "" {
+		d, err := time.ParseDuration(ret.MaxAge)
+		if err != nil {
+			return nil, fmt.Errorf("retention.maxAge %q: %w", ret.MaxAge, err)
+		}
+		maxAge = d
+	}
+	var out []kalamv1.KalamBackup
+	for _, b := range completed[:extra] {
+		if maxAge > 0 {
+			at := b.CreationTimestamp.Time
+			if b.Status.StoppedAt != nil {
+				at = b.Status.StoppedAt.Time
+			}
+			if now.Sub(at) < maxAge {
+				continue
+			}
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
 
 // SetupWithManager registers the controller; it also reconciles when one

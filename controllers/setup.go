@@ -28,7 +28,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		&KalamClusterReconciler{Client: c, Scheme: mgr.GetScheme(), Recorder: rec("kalamcluster-controller"), DataPlane: dp, APIReader: mgr.GetAPIReader(), Resync: o.Resync},
 		&KalamNamespaceReconciler{Client: c, Recorder: rec("kalamnamespace-controller"), DataPlane: dp, Resync: o.Resync},
 		&KalamTableReconciler{Client: c, Recorder: rec("kalamtable-controller"), DataPlane: dp, Resync: o.Resync},
-		&KalamBackupReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: rec("kalambackup-controller"), DataPlane: dp, PollInterval: o.BackupPoll},
+		&KalamBackupReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: rec("kalambackup-controller"), DataPlane: dp, PollInterval: o.BackupPoll, Resync: o.Resync},
 		&KalamScheduledBackupReconciler{Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(), Recorder: rec("kalamscheduledbackup-controller"), DataPlane: dp, Now: o.Now},
 	}
 	for _, r := range reconcilers {

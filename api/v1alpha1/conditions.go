@@ -52,6 +52,13 @@ const (
 	ReasonSuspended         = "Suspended"
 	ReasonScheduled         = "Scheduled"
 	ReasonDeleting          = "Deleting"
+	// ReasonBackupMissing (KalamBackup): the data plane no longer lists
+	// the completed backup at its target (deleted out of band or by a
+	// retention policy of another tool).
+	ReasonBackupMissing = "BackupMissing"
+	// ReasonRestoreFailed (KalamCluster): the data plane refused to start
+	// from spec.bootstrap; the message carries its own reason.
+	ReasonRestoreFailed = "RestoreFailed"
 )
 
 // SetCondition sets one condition, stamped with the object's generation.

@@ -17,8 +17,9 @@ type KalamBackupSpec struct {
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 	// Target is a backup target (C2): `s3://<storage-id>/<prefix>` or an
-	// absolute path. Empty means the cluster's object store,
-	// `s3://objstore/backups/<cluster>`.
+	// absolute path. Empty means a prefix of this backup's own in the
+	// cluster's object store, `s3://objstore/backups/<cluster>/manual/<name>`
+	// (a KalamScheduledBackup sets its own target on the backups it creates).
 	// +kubebuilder:validation:Pattern=`^(s3://[A-Za-z0-9_-]+(/.*)?|file:///.+|/.+)$`
 	// +optional
 	Target string `json:"target,omitempty"`
@@ -101,12 +102,28 @@ func (b *KalamBackup) Done() bool {
 // DefaultBackupTarget is where backups of a cluster go when no target is set (C4).
 func DefaultBackupTarget(cluster string) string { return "s3://objstore/backups/" + cluster }
 
-// ResolvedTarget is the target with the cluster default applied.
+// ManualBackupTarget is the default target of a KalamBackup created by
+// hand: a prefix of its own under the cluster's default, so that no other
+// backup's retention can reach it.
+func ManualBackupTarget(cluster, backup string) string {
+	return DefaultBackupTarget(cluster) + "/manual/" + backup
+}
+
+// ScheduledBackupTarget is the default target of the backups of one
+// KalamScheduledBackup: a prefix of its own, so its retention only ever
+// sees (and deletes) the backups it created.
+func ScheduledBackupTarget(cluster, schedule string) string {
+	return DefaultBackupTarget(cluster) + "/scheduled/" + schedule
+}
+
+// ResolvedTarget is the target with the default applied: spec.target when
+// set, else a prefix owned by this backup alone (ManualBackupTarget). A
+// scheduled backup always carries its schedule's target in spec.target.
 func (b *KalamBackup) ResolvedTarget() string {
 	if b.Spec.Target != "" {
 		return b.Spec.Target
 	}
-	return DefaultBackupTarget(b.Spec.Cluster.Name)
+	return ManualBackupTarget(b.Spec.Cluster.Name, b.Name)
 }
 
 // KalamBackupList is a list of KalamBackup.

@@ -39,12 +39,16 @@ type KalamScheduledBackupSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_]{0,63}$`
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
-	// Target as in KalamBackup; empty means the cluster's object store.
+	// Target as in KalamBackup; empty means a prefix of this schedule's own
+	// in the cluster's object store,
+	// `s3://objstore/backups/<cluster>/scheduled/<name>`. Retention only
+	// ever deletes backups this schedule created, even in a shared target.
 	// +kubebuilder:validation:Pattern=`^(s3://[A-Za-z0-9_-]+(/.*)?|file:///.+|/.+)$`
 	// +optional
 	Target string `json:"target,omitempty"`
-	// Retention prunes old backups through the data plane
-	// (DELETE BACKUPS ... KEEP LAST) after each completed backup.
+	// Retention prunes this schedule's old backups after each completed
+	// one: the operator picks them among the KalamBackups it created and
+	// deletes each through the data plane (DELETE BACKUP 'id' IN 'target').
 	// +optional
 	Retention *BackupRetention `json:"retention,omitempty"`
 	// BackupOwnerReference: none (default; backups outlive the schedule),

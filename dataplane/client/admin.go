@@ -238,6 +238,18 @@ func (c *Client) DeleteBackupsKeepLast(ctx context.Context, target string, keep 
 	return ids, nil
 }
 
+// DeleteBackup deletes one backup (DELETE BACKUP 'id' IN 'target'). A
+// backup the data plane does not know (NOT_FOUND) is already gone: that is
+// success, so a retried deletion converges.
+func (c *Client) DeleteBackup(ctx context.Context, target, id string) error {
+	_, err := c.Records(ctx, "DELETE BACKUP "+Quote(id)+" IN "+Quote(target))
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == "NOT_FOUND" {
+		return nil
+	}
+	return err
+}
+
 // StorageCheck runs STORAGE CHECK id and reports whether the storage is
 // healthy, with the server's detail when it is not.
 func (c *Client) StorageCheck(ctx context.Context, id string) (bool, string, error) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -19,16 +20,20 @@ func Load(path string) (Config, error) {
 // LoadWithEnv is Load with the environment lookup injected, so tests do not
 // have to mutate the process environment.
 func LoadWithEnv(path string, getenv func(string) (string, bool)) (Config, error) {
-	cfg := Default()
+	var data []byte
 	if path != "" {
-		if err := decodeFile(path, &cfg); err != nil {
-			return Config{}, err
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return Config{}, fmt.Errorf("config: read %s: %w", path, err)
 		}
 	}
-	if err := applyEnv(&cfg, getenv); err != nil {
+	cfg, err := Parse(path, data, getenv)
+	if err != nil {
 		return Config{}, err
 	}
-	if err := cfg.Validate(); err != nil {
+	var p problems
+	cfg.Security.TLS.checkFiles(&p)
+	if err := errors.Join(p...); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
@@ -52,16 +57,6 @@ func Parse(name string, data []byte, getenv func(string) (string, bool)) (Config
 		return Config{}, err
 	}
 	return cfg, nil
-}
-
-// decodeFile decodes the TOML file at path over cfg, so keys absent from the
-// file keep the values cfg already holds.
-func decodeFile(path string, cfg *Config) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("config: read %s: %w", path, err)
-	}
-	return decode(path, data, cfg)
 }
 
 // decode decodes the TOML document data (from the file called name) over cfg.

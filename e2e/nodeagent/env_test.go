@@ -55,7 +55,7 @@ func TestMountScript(t *testing.T) {
 		{src: "/h/config", dst: "/etc/kalamdb", readOnly: true},
 		{src: "/h/data", dst: "/var/lib/kalamdb"},
 		{src: "/h/x/f'1", dst: "/etc/app/f.conf", file: true},
-	}, "/work")
+	}, "/work", false)
 	for _, want := range []string{
 		"/bin/mkdir -p '/etc/kalamdb'\n/bin/mount --bind '/h/config' '/etc/kalamdb'\n/bin/mount -o remount,bind,ro '/etc/kalamdb'\n",
 		"/bin/mount --bind '/h/data' '/var/lib/kalamdb'\n",

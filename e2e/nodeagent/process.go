@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,6 +294,7 @@ func (a *Agent) runOnce(r *podRun, c *containerRun) (int, error) {
 	}
 	defer logf.Close()
 	fmt.Fprintf(logf, "=== nodeagent: starting %s (restart %d) at %s\n", c.spec.Name, c.restarts, time.Now().Format(time.RFC3339Nano))
+	logStart, _ := logf.Seek(0, io.SeekEnd)
 	// The binary is opened before the mounts and executed as fd 3: a volume
 	// mounted over a directory holding it (an emptyDir at /tmp, say) would
 	// otherwise hide it inside the namespace.
@@ -301,7 +303,8 @@ func (a *Agent) runOnce(r *podRun, c *containerRun) (int, error) {
 		return -1, fmt.Errorf("open %s: %w", c.argv[0], err)
 	}
 	defer bin.Close()
-	args := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", mountScript(c.mounts, c.spec.WorkingDir), c.argv[0]}, c.argv[1:]...)
+	readOnlyRoot := c.spec.SecurityContext != nil && c.spec.SecurityContext.ReadOnlyRootFilesystem != nil && *c.spec.SecurityContext.ReadOnlyRootFilesystem
+	args := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", mountScript(c.mounts, c.spec.WorkingDir, readOnlyRoot), c.argv[0]}, c.argv[1:]...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -370,14 +373,46 @@ func (a *Agent) runOnce(r *podRun, c *containerRun) (int, error) {
 		code = -1
 		reason = "Error"
 	}
+	tail := ""
+	if code != 0 && c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
+		tail = logTail(c.log, logStart, 80, 2048)
+	}
 	fmt.Fprintf(logf, "=== nodeagent: %s exited with code %d (%s) at %s\n", c.spec.Name, code, reason, time.Now().Format(time.RFC3339Nano))
 	c.mu.Lock()
 	c.pid, c.running, c.ready = 0, false, false
 	c.lastTerm = &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: reason}
+	if code != 0 && c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
+		// As kubelet: the container's last log lines (at most 80 lines,
+		// 2 KiB) become the termination message.
+		c.lastTerm.Message = tail
+	}
 	c.lastTerm.StartedAt.Time = c.startedAt
 	c.lastTerm.FinishedAt.Time = time.Now().Truncate(time.Second)
 	c.mu.Unlock()
 	return code, nil
+}
+
+// logTail returns the last lines (at most maxLines and maxBytes) written
+// to the log file at path from offset from on.
+func logTail(path string, from int64, maxLines, maxBytes int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.NewSectionReader(f, from, 1<<30))
+	if err != nil && len(b) == 0 {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > maxLines {
+		lines = lines[len(lines)-maxLines:]
+	}
+	out := strings.Join(lines, "\n")
+	if len(out) > maxBytes {
+		out = out[len(out)-maxBytes:]
+	}
+	return out
 }
 
 // mountScript is the shell run inside the new mount namespace: bind each
@@ -385,7 +420,13 @@ func (a *Agent) runOnce(r *podRun, c *containerRun) (int, error) {
 // with the container's arguments. The mount
 // points are created on the host filesystem if missing (empty directories,
 // e.g. /etc/kalamdb); the binds themselves are private to the process.
-func mountScript(ms []mount, workDir string) string {
+//
+// With readOnlyRoot (securityContext.readOnlyRootFilesystem) every other
+// mount the process sees (the host's root and its submounts, except /proc,
+// /sys and /dev) is remounted read-only inside its namespace, as a container
+// runtime mounts the image's root: the process can write only to the
+// volumes its pod declares.
+func mountScript(ms []mount, workDir string, readOnlyRoot bool) string {
 	var b strings.Builder
 	b.WriteString("set -e\n")
 	for _, m := range ms {
@@ -398,6 +439,18 @@ func mountScript(ms []mount, workDir string) string {
 		if m.readOnly {
 			fmt.Fprintf(&b, "/bin/mount -o remount,bind,ro %s\n", shq(m.dst))
 		}
+	}
+	if readOnlyRoot {
+		vols := " "
+		for _, m := range ms {
+			vols += m.dst + " "
+		}
+		fmt.Fprintf(&b, "vols=%s\n", shq(vols))
+		b.WriteString("while read -r _ _ _ _ mp _; do\n")
+		b.WriteString("  case \"$mp\" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac\n")
+		b.WriteString("  case \"$vols\" in *\" $mp \"*) continue ;; esac\n")
+		b.WriteString("  /bin/mount -o remount,bind,ro \"$mp\" 2>/dev/null || true\n")
+		b.WriteString("done < /proc/self/mountinfo\n")
 	}
 	if workDir != "" {
 		fmt.Fprintf(&b, "cd %s\n", shq(workDir))
