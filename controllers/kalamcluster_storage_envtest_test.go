@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -64,6 +65,11 @@ func createStorageClass(t *testing.T, name string, expandable bool) {
 // shrinking is refused at admission.
 func TestClusterSchedulingAndVolumeExpansion(t *testing.T) {
 	createStorageClass(t, "expandable", true)
+	// The Priority admission plugin resolves the class of the Pod that
+	// runDataPlane creates from the template.
+	if err := k8s.Create(tctx(t), &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "kalam-db"}, Value: 1000}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
 	kc := newCluster("sched")
 	kc.Spec.Storage.StorageClassName = ptr.To("expandable")
 	kc.Spec.Resources = corev1.ResourceRequirements{
@@ -79,7 +85,7 @@ func TestClusterSchedulingAndVolumeExpansion(t *testing.T) {
 		Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
 			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
 				{Key: "kubernetes.io/arch", Operator: corev1.NodeSelectorOpIn, Values: []string{"amd64", "arm64"}}}}}}}},
-		PriorityClassName: "system-cluster-critical",
+		PriorityClassName: "kalam-db",
 	}
 	create(t, kc)
 	runDataPlane(t, kc)
@@ -89,7 +95,7 @@ func TestClusterSchedulingAndVolumeExpansion(t *testing.T) {
 	get(t, sts)
 	pod := sts.Spec.Template
 	if pod.Labels["team"] != "data" || !reflect.DeepEqual(pod.Spec.NodeSelector, map[string]string{"pool": "db"}) ||
-		len(pod.Spec.Tolerations) != 1 || pod.Spec.Tolerations[0].Value != "db" || pod.Spec.PriorityClassName != "system-cluster-critical" ||
+		len(pod.Spec.Tolerations) != 1 || pod.Spec.Tolerations[0].Value != "db" || pod.Spec.PriorityClassName != "kalam-db" ||
 		pod.Spec.Affinity == nil || pod.Spec.Affinity.NodeAffinity == nil {
 		t.Fatalf("placement in the pod template: labels %v %+v", pod.Labels, pod.Spec)
 	}

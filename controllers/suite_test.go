@@ -81,6 +81,9 @@ func runSuite(m *testing.M) int {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		// As cmd/manager: only the operator's Secrets are cached, every
+		// Secret read is a GET by name.
+		Cache: CacheOptions(""), Client: ClientOptions(),
 	})
 	if err != nil {
 		panic(err)

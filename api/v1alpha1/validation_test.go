@@ -243,8 +243,17 @@ func update[T client.Object](t *testing.T, obj T, mutate func(T), wantErr string
 }
 
 func TestImmutability(t *testing.T) {
-	t.Run("cluster storage", func(t *testing.T) {
-		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Storage.Size = resource.MustParse("2Gi") }, "storage is immutable")
+	t.Run("cluster storage may grow", func(t *testing.T) {
+		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Storage.Size = resource.MustParse("2Gi") }, "")
+	})
+	t.Run("cluster storage grows across units", func(t *testing.T) {
+		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Storage.Size = resource.MustParse("1536Mi") }, "")
+	})
+	t.Run("cluster storage cannot shrink", func(t *testing.T) {
+		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Storage.Size = resource.MustParse("1000Mi") }, "storage size cannot shrink")
+	})
+	t.Run("cluster storage class is immutable", func(t *testing.T) {
+		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Storage.StorageClassName = &[]string{"fast"}[0] }, "storageClassName is immutable")
 	})
 	t.Run("cluster image may change", func(t *testing.T) {
 		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Image = "kalamdb:v2" }, "")

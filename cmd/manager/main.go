@@ -23,10 +23,13 @@ func main() {
 	var metricsAddr, probeAddr string
 	var leaderElect bool
 	var resync time.Duration
+	var watchNamespace string
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the /metrics endpoint (\"0\" disables it)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one replica of the operator acts")
 	flag.DurationVar(&resync, "resync", 2*time.Minute, "drift-check interval of clusters, namespaces and tables")
+	flag.StringVar(&watchNamespace, "watch-namespace", os.Getenv("WATCH_NAMESPACE"),
+		"reconcile only the kalamdb.io objects of this namespace (namespaced install; default $WATCH_NAMESPACE, empty: all namespaces)")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -43,6 +46,8 @@ func main() {
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "kalamdb-operator.kalamdb.io",
+		Cache:                  controllers.CacheOptions(watchNamespace),
+		Client:                 controllers.ClientOptions(),
 	})
 	if err != nil {
 		log.Error(err, "unable to create the manager")
@@ -54,7 +59,7 @@ func main() {
 	}
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
-	log.Info("starting the KalamDB operator")
+	log.Info("starting the KalamDB operator", "watchNamespace", watchNamespace)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)

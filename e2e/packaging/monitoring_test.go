@@ -19,6 +19,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
@@ -115,7 +116,7 @@ func scrapeDataPlane(t *testing.T) map[string]*dto.MetricFamily {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p expfmt.TextParser
+		p := expfmt.NewTextParser(model.LegacyValidation)
 		fams, err = p.TextToMetricFamilies(resp.Body)
 		resp.Body.Close()
 		if err != nil {
