@@ -65,6 +65,7 @@ fuzz:
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./test/pgdiff -run '^$$' -fuzz '^FuzzWhere$$' -fuzztime $(FUZZTIME)
 
 ## manifests: CRDs into config/crd/bases and the operator's ClusterRole into config/rbac
 manifests:
