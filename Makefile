@@ -92,6 +92,7 @@ fuzz:
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/pgwire -run '^$$' -fuzz '^FuzzMessageDecoder$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./test/pgdiff -run '^$$' -fuzz '^FuzzWhere$$' -fuzztime $(FUZZTIME)
 
 ## manifests: CRDs into config/crd/bases and the operator's ClusterRole into config/rbac
 manifests:

@@ -37,4 +37,4 @@ trap cleanup EXIT
 
 export PGDIFF_PG=127.0.0.1:$port
 [[ "$mode" == record ]] && export PGDIFF_RECORD=1
-go test -count=1 -timeout 20m -run '^TestLive$' ./test/pgdiff/ "${@:2}"
+go test -count=1 -timeout 20m -run '^(TestLive|TestWhereRandom)$' ./test/pgdiff/ "${@:2}"

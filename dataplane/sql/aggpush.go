@@ -83,6 +83,9 @@ type aggQuery struct {
 	group int
 	// desc orders groups by descending key (ORDER BY key DESC).
 	desc bool
+	// ordered: the query says ORDER BY key (NULLs then sort as in
+	// PostgreSQL; without it, as SQLite's GROUP BY emits them).
+	ordered bool
 	// limit caps the groups returned (-1: no LIMIT clause).
 	limit int64
 	// indexCol is the position of an equality predicate's column with a

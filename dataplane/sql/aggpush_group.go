@@ -18,11 +18,12 @@ import (
 // same scan as the scalar pushdown (or the index scan, aggpush_index.go).
 //
 // Invariants:
-//   - Groups come out ordered by key ascending (NULL last), or descending
-//     with ORDER BY key DESC (NULL first): PostgreSQL's order, which the
-//     rewriter also gives the SQLite path (NULLS LAST/FIRST on every ORDER
-//     BY term). Without ORDER BY the order is not promised by SQL; it is
-//     documented as the key's ascending order.
+//   - With ORDER BY key [DESC], groups come out in PostgreSQL's order
+//     (NULL last ascending, first descending), which the rewriter also
+//     gives the SQLite path (NULLS LAST/FIRST on every ORDER BY term).
+//     Without ORDER BY they come out as SQLite's GROUP BY emits them (key
+//     ascending, NULL first), so a LIMIT returns the same groups on both
+//     paths; SQL promises no order there.
 //   - No matching row gives no group (zero rows), unlike the scalar form.
 //   - The key column reports its declared type (as SQLite's decltype does),
 //     aggregates the dynamic type of their first non-NULL value.
@@ -70,6 +71,7 @@ func (q *aggQuery) matchGroupTail(toks []parse.Token) (n int, ok bool) {
 		return i, true
 	}
 	if isKW(toks[i], "order") {
+		q.ordered = true
 		if !isKW(toks[i+1], "by") {
 			return 0, false
 		}
@@ -142,16 +144,23 @@ func (r *aggRun) groupOf(k any) *aggGroup {
 	return g
 }
 
-// compareKeys orders group keys as PostgreSQL does: integers numerically
-// or strings by bytes (a key column holds one of the two), NULL last.
-func compareKeys(a, b any) int {
+// compareKeys orders group keys: integers numerically or strings by
+// bytes (a key column holds one of the two), NULL last when nullsLast,
+// else first.
+func compareKeys(a, b any, nullsLast bool) int {
 	switch {
 	case a == nil && b == nil:
 		return 0
 	case a == nil:
-		return 1
-	case b == nil:
+		if nullsLast {
+			return 1
+		}
 		return -1
+	case b == nil:
+		if nullsLast {
+			return -1
+		}
+		return 1
 	}
 	switch x := a.(type) {
 	case int64:
@@ -178,10 +187,12 @@ func (r *aggRun) groupResult(defLimit, maxRows int) (*Result, error) {
 		gs = append(gs, g)
 	}
 	slices.SortFunc(gs, func(a, b *aggGroup) int {
+		// PostgreSQL: NULL is the largest key (last ascending, first
+		// descending); SQLite's unordered GROUP BY: the smallest.
 		if q.desc {
-			return compareKeys(b.key, a.key)
+			return compareKeys(b.key, a.key, q.ordered)
 		}
-		return compareKeys(a.key, b.key)
+		return compareKeys(a.key, b.key, q.ordered)
 	})
 	limit := q.limit
 	truncated, capName, capN := false, "", 0

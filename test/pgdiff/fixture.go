@@ -130,21 +130,27 @@ func (t Table) QualifiedName() string { return Namespace + "." + t.Name }
 func PGSetup() []string {
 	out := []string{"DROP SCHEMA IF EXISTS " + Namespace + " CASCADE", "CREATE SCHEMA " + Namespace}
 	for _, t := range Tables() {
-		var cols []string
-		for i, c := range t.Cols {
-			def := c.Name + " " + c.PG
-			if i == 0 {
-				def += " PRIMARY KEY"
-			}
-			cols = append(cols, def)
-		}
-		out = append(out, fmt.Sprintf("CREATE TABLE %s (%s)", t.QualifiedName(), strings.Join(cols, ", ")))
+		out = append(out, fmt.Sprintf("CREATE TABLE %s (%s)", t.QualifiedName(), t.columnDefs(func(c Column) string { return c.PG })))
 		for _, c := range t.Index {
 			out = append(out, fmt.Sprintf("CREATE INDEX %s_%s ON %s (%s)", t.Name, c, t.QualifiedName(), c))
 		}
 		out = append(out, insert(t, t.Rows))
 	}
 	return out
+}
+
+// columnDefs is the column list of CREATE TABLE, typed by typ; the first
+// column is the primary key.
+func (t Table) columnDefs(typ func(Column) string) string {
+	var cols []string
+	for i, c := range t.Cols {
+		def := c.Name + " " + typ(c)
+		if i == 0 {
+			def += " PRIMARY KEY"
+		}
+		cols = append(cols, def)
+	}
+	return strings.Join(cols, ", ")
 }
 
 func insert(t Table, rows []Row) string {
@@ -184,14 +190,6 @@ func OurSetup(password func(user string) string) []Step {
 		steps = append(steps, Step{Who: "root", SQL: fmt.Sprintf("CREATE USER %s WITH PASSWORD %s", u, Lit(password(u)))})
 	}
 	for _, t := range Tables() {
-		var cols []string
-		for i, c := range t.Cols {
-			def := c.Name + " " + c.Ours
-			if i == 0 {
-				def += " PRIMARY KEY"
-			}
-			cols = append(cols, def)
-		}
 		with := ""
 		switch t.Kind {
 		case Shared:
@@ -199,7 +197,7 @@ func OurSetup(password func(user string) string) []Step {
 		case Stream:
 			with = " WITH (TTL_SECONDS = 3153600000)"
 		}
-		steps = append(steps, Step{Who: "root", SQL: fmt.Sprintf("CREATE %s TABLE %s (%s)%s", t.Kind, t.QualifiedName(), strings.Join(cols, ", "), with)})
+		steps = append(steps, Step{Who: "root", SQL: fmt.Sprintf("CREATE %s TABLE %s (%s)%s", t.Kind, t.QualifiedName(), t.columnDefs(func(c Column) string { return c.Ours }), with)})
 		for _, c := range t.Index {
 			steps = append(steps, Step{Who: "root", SQL: fmt.Sprintf("CREATE INDEX %s_%s ON %s (%s)", t.Name, c, t.QualifiedName(), c)})
 		}

@@ -166,9 +166,37 @@ func password(user string) string { return user + "-password-for-pgdiff" }
 // fixture and runs the corpus as the querying user.
 func runOurs(t *testing.T, corpus []Query) map[string]Answer {
 	t.Helper()
+	srv, err := startOurs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.close)
+	out := make(map[string]Answer, len(corpus))
+	for _, q := range corpus {
+		out[q.Key()] = srv.answer(q.SQL)
+	}
+	return out
+}
+
+// ourServer is an in-process server with the fixture loaded.
+type ourServer struct {
+	n *node.Node
+	c *client.Client // the querying user
+}
+
+func (s *ourServer) close() { s.n.Close() }
+
+func (s *ourServer) answer(sql string) Answer {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return ourAnswer(ctx, s.c, sql)
+}
+
+// startOurs starts a server with its data in dir and loads the fixture.
+func startOurs(dir string) (*ourServer, error) {
 	cfg := config.Default()
 	cfg.Server.Port = 0
-	cfg.Storage.DataPath = t.TempDir()
+	cfg.Storage.DataPath = dir
 	cfg.Storage.BlockCacheSizeMB = 8
 	cfg.Storage.MemtableSizeMB = 8
 	cfg.Auth.RootPassword = rootPW
@@ -180,40 +208,54 @@ func runOurs(t *testing.T, corpus []Query) map[string]Answer {
 	cfg.Limits.MaxQueryLimit = 100000
 	n, err := node.Start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		t.Fatalf("start: %v", err)
+		return nil, fmt.Errorf("while starting the server: %w", err)
 	}
-	t.Cleanup(func() { n.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	login := func(user, pw string) *client.Client {
+	fail := func(err error) (*ourServer, error) {
+		n.Close()
+		return nil, err
+	}
+	clients := map[string]*client.Client{}
+	login := func(user, pw string) (*client.Client, error) {
+		if c := clients[user]; c != nil {
+			return c, nil
+		}
 		c := client.New("http://" + n.Addr())
 		if _, err := c.Login(ctx, user, pw); err != nil {
-			t.Fatalf("login %s: %v", user, err)
+			return nil, fmt.Errorf("while logging in %s: %w", user, err)
 		}
-		return c
+		clients[user] = c
+		return c, nil
 	}
-	clients := map[string]*client.Client{"root": login("root", rootPW)}
+	root, err := login("root", rootPW)
+	if err != nil {
+		return fail(err)
+	}
 	for _, st := range OurSetup(password) {
-		switch {
-		case st.Flush != "":
-			flush(ctx, t, clients["root"], st.Flush)
-		default:
-			c := clients[st.Who]
-			if c == nil {
-				c = login(st.Who, password(st.Who))
-				clients[st.Who] = c
+		if st.Flush != "" {
+			if err := flush(ctx, root, st.Flush); err != nil {
+				return fail(err)
 			}
-			if _, err := c.SQL(ctx, st.SQL); err != nil {
-				t.Fatalf("fixture: %s: %v", st.SQL, err)
-			}
+			continue
+		}
+		pw := password(st.Who)
+		if st.Who == "root" {
+			pw = rootPW
+		}
+		c, err := login(st.Who, pw)
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := c.SQL(ctx, st.SQL); err != nil {
+			return fail(fmt.Errorf("fixture: %s: %w", st.SQL, err))
 		}
 	}
-	c := clients[Querier]
-	out := make(map[string]Answer, len(corpus))
-	for _, q := range corpus {
-		out[q.Key()] = ourAnswer(ctx, c, q.SQL)
+	c, err := login(Querier, password(Querier))
+	if err != nil {
+		return fail(err)
 	}
-	return out
+	return &ourServer{n: n, c: c}, nil
 }
 
 func ourAnswer(ctx context.Context, c *client.Client, sql string) Answer {
@@ -248,46 +290,37 @@ func ourAnswer(ctx context.Context, c *client.Client, sql string) Answer {
 }
 
 // flush runs STORAGE FLUSH TABLE and waits for its job.
-func flush(ctx context.Context, t *testing.T, root *client.Client, table string) {
-	t.Helper()
+func flush(ctx context.Context, root *client.Client, table string) error {
 	res, err := root.SQL(ctx, "STORAGE FLUSH TABLE "+table)
 	if err != nil || len(res.Results) == 0 || len(res.Results[0].Rows) != 1 {
-		t.Fatalf("flush %s: %v", table, err)
+		return fmt.Errorf("while flushing %s: %v", table, err)
 	}
 	id := fmt.Sprint(res.Results[0].Rows[0][0])
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		res, err := root.SQL(ctx, "SELECT status, error_message FROM system.jobs WHERE job_id = $1", id)
 		if err != nil {
-			t.Fatalf("flush %s: %v", table, err)
+			return fmt.Errorf("while waiting for the flush of %s: %w", table, err)
 		}
 		if rows := res.Results[0].Rows; len(rows) == 1 {
 			switch rows[0][0] {
 			case "completed":
-				return
+				return nil
 			case "failed":
-				t.Fatalf("flush %s failed: %v", table, rows[0][1])
+				return fmt.Errorf("flush of %s failed: %v", table, rows[0][1])
 			}
 		}
 	}
-	t.Fatalf("flush %s did not finish", table)
+	return fmt.Errorf("flush of %s did not finish", table)
 }
 
 // runPG loads the fixture into PostgreSQL and runs the corpus there.
 func runPG(t *testing.T, addr string, corpus []Query) map[string]Answer {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	pg, err := DialPG(ctx, addr, "postgres", "postgres")
+	pg, err := loadPG(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pg.Close()
-	for _, s := range append([]string{"SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET extra_float_digits = 1"}, PGSetup()...) {
-		a, err := pg.Query(s, time.Minute)
-		if err != nil || a.Err != "" {
-			t.Fatalf("PostgreSQL fixture: %s: %v %s", s, err, a.Err)
-		}
-	}
 	out := make(map[string]Answer, len(corpus))
 	for _, q := range corpus {
 		// Each query in its own implicit transaction; a timeout is an error answer.
@@ -298,4 +331,22 @@ func runPG(t *testing.T, addr string, corpus []Query) map[string]Answer {
 		out[q.Key()] = a
 	}
 	return out
+}
+
+// loadPG connects to the PostgreSQL at addr and (re)loads the fixture.
+func loadPG(addr string) (*PG, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pg, err := DialPG(ctx, addr, "postgres", "postgres")
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range append([]string{"SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET extra_float_digits = 1"}, PGSetup()...) {
+		a, err := pg.Query(s, time.Minute)
+		if err != nil || a.Err != "" {
+			pg.Close()
+			return nil, fmt.Errorf("PostgreSQL fixture: %s: %v %s", s, err, a.Err)
+		}
+	}
+	return pg, nil
 }

@@ -13,6 +13,7 @@ import (
 // other operand of a comparison with a TIMESTAMP, DATE or BOOLEAN column:
 //
 //	col <op> 'lit'              op one of = <> != < <= > >=
+//	col IS [NOT] DISTINCT FROM 'lit'
 //	col [NOT] BETWEEN 'a' AND 'b'
 //	col [NOT] IN ('a', 'b', ...)
 //	true = 'lit', DATE '...' < 'lit'   (a typed literal instead of col)
@@ -160,6 +161,17 @@ func (w *rewriter) literalContext(i, n int) string {
 				return "date"
 			}
 			return "timestamp"
+		}
+	case isKw(prev, "from") && isKw(w.at(i-2), "distinct"):
+		// col IS [NOT] DISTINCT FROM 'lit'
+		e := i - 4
+		if isKw(w.at(i-3), "not") {
+			e--
+		}
+		if isKw(w.at(e+1), "is") {
+			if q, c, ok := w.colrefBefore(e); ok {
+				return w.lookupKind(q, c)
+			}
 		}
 	case isKw(prev, "between"):
 		if q, c, ok := w.colrefBefore(i - 2); ok {

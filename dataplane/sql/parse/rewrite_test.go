@@ -305,6 +305,7 @@ func (typedResolver) ColumnKind(vtab, col string) string {
 // take the column's type at plan time.
 func TestRewriteCoerceLiterals(t *testing.T) {
 	for in, want := range map[string]string{
+		"SELECT id FROM users WHERE d IS NOT DISTINCT FROM '1970-01-02' OR d IS DISTINCT FROM TIMESTAMP '1970-01-03 00:00:00'": `SELECT id FROM "t_app_users" AS users WHERE d IS NOT DISTINCT FROM 1 OR d IS DISTINCT FROM 2`,
 		"SELECT id FROM users WHERE ts < '2015-01-01'":                                     `SELECT id FROM "t_app_users" AS users WHERE ts < 1420070400000000`,
 		"SELECT id FROM users u WHERE u.ts BETWEEN '2015-01-01' AND '2015-01-02 00:00:01'": `SELECT id FROM "t_app_users" AS u WHERE u.ts BETWEEN 1420070400000000 AND 1420156801000000`,
 		"SELECT id FROM users WHERE d NOT IN ('1970-01-02', '1969-12-31')":                 `SELECT id FROM "t_app_users" AS users WHERE d NOT IN (1, (-1))`,
