@@ -6,6 +6,8 @@
 //
 //	go run ./hack/pgfuncsdiff -psql "psql -h 127.0.0.1 -p 5432 -U postgres" test/pgdiff/queries/funcs-*.sql
 //
+// hack/pgfuncsdiff.sh starts a private PostgreSQL and runs it.
+//
 // Each answer is reduced to text: rows joined by newlines, columns by
 // "|", NULL as "NULL", errors as "ERROR <SQLSTATE>". Differences are
 // classified: "bool" (PostgreSQL t/f against our 1/0), "number" (equal
