@@ -52,7 +52,13 @@ func jobMessage(j *catalog.Job) any {
 	case j.Error != "":
 		return j.Error
 	case j.Status == catalog.JobCompleted:
-		return fmt.Sprintf("%s completed: %d row(s), %d segment(s), %d byte(s)", j.Type, j.Rows, j.Segments, j.Bytes)
+		// The original's compaction result starts "Compaction completed"
+		// (its smoke test smoke_test_storage_compact.rs checks that).
+		what := j.Type
+		if what == "compact" {
+			what = "Compaction"
+		}
+		return fmt.Sprintf("%s completed: %d row(s), %d segment(s), %d byte(s)", what, j.Rows, j.Segments, j.Bytes)
 	}
 	return nil
 }

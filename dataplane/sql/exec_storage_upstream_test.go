@@ -54,3 +54,20 @@ func TestSplitS3URL(t *testing.T) {
 		t.Fatalf("got %+v, %v", rec, err)
 	}
 }
+
+func TestJobMessageOfCompletedJobs(t *testing.T) {
+	for _, c := range []struct {
+		j    catalog.Job
+		want any
+	}{
+		{catalog.Job{Type: "compact", Status: catalog.JobCompleted, Rows: 15, Segments: 1, Bytes: 9}, "Compaction completed: 15 row(s), 1 segment(s), 9 byte(s)"},
+		{catalog.Job{Type: "flush", Status: catalog.JobCompleted, Rows: 3}, "flush completed: 3 row(s), 0 segment(s), 0 byte(s)"},
+		{catalog.Job{Type: "compact", Status: catalog.JobCompleted, Message: "own"}, "own"},
+		{catalog.Job{Type: "compact", Status: catalog.JobFailed, Error: "boom"}, "boom"},
+		{catalog.Job{Type: "compact", Status: catalog.JobRunning}, nil},
+	} {
+		if got := jobMessage(&c.j); got != c.want {
+			t.Errorf("jobMessage(%+v) = %v, want %v", c.j, got, c.want)
+		}
+	}
+}

@@ -25,6 +25,7 @@ type server struct {
 	URL   string
 	Token string // root's access token
 	Root  *client.Client
+	Dir   string // data directory
 }
 
 // startServer starts a server on the default configuration, except for its
@@ -46,7 +47,7 @@ func startServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
-	s := &server{URL: "http://" + n.Addr()}
+	s := &server{URL: "http://" + n.Addr(), Dir: cfg.Storage.DataPath}
 	s.Root, s.Token = s.login(t, "root", rootPassword)
 	return s
 }

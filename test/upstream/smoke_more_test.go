@@ -1,0 +1,313 @@
+package upstream
+
+// More ports of the original's 0.4.3 CLI smoke tests (cli/tests/smoke/** at
+// tag v0.4.3-rc.4, commit f1edcc4ec06c417ae2a9463911b30449bfc730f3; see
+// README.md). Where the original asserts on the CLI's printed output
+// (`output.contains(...)`), the port asserts on cliText: the column names
+// and values of every result, which is what that output prints.
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
+)
+
+// cliText renders a response as the words the CLI prints for it: each
+// result's column names, its rows' values and its message.
+func cliText(res *client.Response) string {
+	var b strings.Builder
+	for _, r := range res.Results {
+		for _, f := range r.Schema {
+			b.WriteString(f.Name + " ")
+		}
+		b.WriteString("\n")
+		for _, row := range r.Rows {
+			b.WriteString(fmt.Sprintln(row...))
+		}
+		b.WriteString(r.Message + "\n")
+	}
+	return b.String()
+}
+
+// knownDifference ends a test whose original expectation this server does
+// not meet by design; each one is listed in README.md with its reason. It
+// is reached only after the original assertion failed, so a server change
+// that meets it makes the test pass.
+func knownDifference(t *testing.T, reason string) {
+	t.Helper()
+	t.Skip("known difference from the original (test/upstream/README.md): " + reason)
+}
+
+// records runs a query and fails the test on an error.
+func records(t *testing.T, c *client.Client, sql string) []client.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recs, err := c.Records(ctx, sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return recs
+}
+
+// tables/smoke_test_user_table_rls.rs: smoke_user_table_rls_isolation.
+func TestSmokeUserTableRLSIsolation(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	namespace, full := "smoke_rls_ns", "smoke_rls_ns.smoke_rls_tbl"
+	userName, userPass := "smoke_user", "smoke_pass_123"
+	s.sql(t, s.Root, "CREATE NAMESPACE "+namespace)
+	s.sql(t, s.Root, `CREATE TABLE `+full+` (
+            id BIGINT AUTO_INCREMENT PRIMARY KEY,
+            content TEXT NOT NULL,
+            updated INT DEFAULT 0,
+            created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+        ) WITH (TYPE='USER', FLUSH_POLICY='rows:10')`)
+	rootRows := []string{"root_row_1", "root_row_2", "root_row_3"}
+	for _, v := range rootRows {
+		s.sql(t, s.Root, "INSERT INTO "+full+" (content) VALUES ('"+v+"')")
+	}
+	s.sql(t, s.Root, "CREATE USER "+userName+" WITH PASSWORD '"+userPass+"' ROLE 'user'")
+	u, _ := s.login(t, userName, userPass)
+	s.sql(t, u, "SELECT 1")
+	for _, v := range []string{"user_row_a", "user_row_b", "user_row_c"} {
+		s.sql(t, u, "INSERT INTO "+full+" (content) VALUES ('"+v+"')")
+	}
+	var rowB, rowC string
+	for _, r := range records(t, u, "SELECT id, content FROM "+full+" WHERE content IN ('user_row_b','user_row_c') ORDER BY content") {
+		switch r.String("content") {
+		case "user_row_b":
+			rowB = r.String("id")
+		case "user_row_c":
+			rowC = r.String("id")
+		}
+	}
+	if rowB == "" || rowC == "" {
+		t.Fatalf("Failed to parse ids for user_row_b/user_row_c: %q %q", rowB, rowC)
+	}
+	s.sql(t, u, "UPDATE "+full+" SET updated = 1 WHERE id = "+rowB)
+	s.sql(t, u, "DELETE FROM "+full+" WHERE id = "+rowC)
+	out := cliText(s.sql(t, u, "SELECT id, content, updated FROM "+full+" ORDER BY id"))
+	if !strings.Contains(out, "user_row_a") && !strings.Contains(out, "user_row_b") {
+		t.Fatalf("Expected at least one user row to be present in selection, got: %s", out)
+	}
+	for _, r := range rootRows {
+		if strings.Contains(out, r) {
+			t.Fatalf("User selection should not contain root row '%s': %s", r, out)
+		}
+	}
+	if !strings.Contains(out, "user_row_b") {
+		t.Fatalf("Expected updated row to be present: %s", out)
+	}
+	if strings.Contains(out, "user_row_c") {
+		t.Fatalf("Expected deleted row to be absent: %s", out)
+	}
+	s.sql(t, s.Root, "DROP USER "+userName)
+	s.sql(t, s.Root, "DROP TABLE IF EXISTS "+full)
+	s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+namespace)
+}
+
+// dml/smoke_test_insert_returning.rs: its four tests, each a subtest named
+// after the original function.
+func TestSmokeInsertReturning(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	for _, tc := range []struct{ name, ns, create, insert, query string }{
+		{"smoke_insert_returning_seq_single_row", "smoke_ret",
+			"(id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR NOT NULL, value INT) WITH (TYPE='SHARED', ACCESS_LEVEL='PUBLIC')",
+			"(name, value) VALUES ('test_item', 42)", "SELECT _seq FROM %s WHERE name = 'test_item'"},
+		{"smoke_insert_returning_seq_multi_row", "smoke_ret_m",
+			"(id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR NOT NULL) WITH (TYPE='SHARED', ACCESS_LEVEL='PUBLIC')",
+			"(name) VALUES ('row1'), ('row2'), ('row3')", "SELECT _seq FROM %s WHERE name IN ('row1', 'row2', 'row3') ORDER BY id"},
+		{"smoke_insert_returning_star", "smoke_ret_s",
+			"(id BIGINT AUTO_INCREMENT PRIMARY KEY, title VARCHAR NOT NULL) WITH (TYPE='SHARED', ACCESS_LEVEL='PUBLIC')",
+			"(title) VALUES ('hello_world')", "SELECT * FROM %s WHERE title = 'hello_world'"},
+		{"smoke_insert_returning_seq_on_user_table", "smoke_ret_u",
+			"(id BIGINT AUTO_INCREMENT PRIMARY KEY, note VARCHAR NOT NULL) WITH (TYPE='USER')",
+			"(note) VALUES ('user_note')", "SELECT _seq FROM %s WHERE note = 'user_note'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := tc.ns + ".t"
+			s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS "+tc.ns)
+			s.sql(t, s.Root, "CREATE TABLE "+full+" "+tc.create)
+			s.sql(t, s.Root, "INSERT INTO "+full+" "+tc.insert)
+			res := s.sql(t, s.Root, fmt.Sprintf(tc.query, full))
+			if out := cliText(res); !strings.Contains(out, "_seq") {
+				if tc.name == "smoke_insert_returning_star" {
+					knownDifference(t, "SELECT * leaves out the hidden _seq (docs/sql-reference.md, Hidden columns); got: "+out)
+				}
+				t.Fatalf("_seq query result should contain '_seq' column; got: %s", out)
+			}
+			s.sql(t, s.Root, "DROP NAMESPACE "+tc.ns+" CASCADE")
+		})
+	}
+}
+
+// query/smoke_test_filter_pushdown.rs: smoke_test_filter_pushdown.
+func TestSmokeFilterPushdown(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	ns, user := "smoke_pushdown", "pushdown_user"
+	shared, stream := ns+".items", ns+".events"
+	s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS "+ns)
+	s.sql(t, s.Root, "CREATE USER "+user+" WITH PASSWORD 'pushdown_pass_123' ROLE 'user'")
+	s.sql(t, s.Root, "CREATE TABLE "+shared+" (id BIGINT PRIMARY KEY, name TEXT) WITH (TYPE = 'SHARED', ACCESS_LEVEL = 'PUBLIC')")
+	s.sql(t, s.Root, "CREATE TABLE "+stream+" (event_id TEXT PRIMARY KEY, payload TEXT) WITH (TYPE = 'STREAM', TTL_SECONDS = 60)")
+	for _, q := range []string{
+		"INSERT INTO " + shared + " (id, name) VALUES (1, 'alpha')",
+		"INSERT INTO " + shared + " (id, name) VALUES (2, 'beta')",
+		"INSERT INTO " + shared + " (id, name) VALUES (3, 'beta')",
+		"INSERT INTO " + stream + " (event_id, payload) VALUES ('evt-1', 'alpha')",
+		"INSERT INTO " + stream + " (event_id, payload) VALUES ('evt-2', 'beta')",
+		"INSERT INTO " + stream + " (event_id, payload) VALUES ('evt-3', 'beta')",
+	} {
+		s.sql(t, s.Root, q)
+	}
+	// scalar_string: the original requires string-like values (its BIGINT
+	// travels as a JSON string).
+	scalar := func(r client.Record, col string) string {
+		v, ok := r[col].(string)
+		if !ok {
+			t.Fatalf("expected '%s' to be string-like, got %#v", col, r[col])
+		}
+		return v
+	}
+	sys := records(t, s.Root, "SELECT user_id FROM system.users WHERE user_id = '"+user+"'")
+	if len(sys) != 1 || scalar(sys[0], "user_id") != user {
+		t.Fatalf("system exact filter should find one user: %v", sys)
+	}
+	pk := records(t, s.Root, "SELECT id FROM "+shared+" WHERE id = 2")
+	if len(pk) != 1 || scalar(pk[0], "id") != "2" {
+		t.Fatalf("shared PK filter should find one row: %v", pk)
+	}
+	var ids []string
+	for _, r := range records(t, s.Root, "SELECT id FROM "+shared+" WHERE name = 'beta' ORDER BY id") {
+		ids = append(ids, scalar(r, "id"))
+	}
+	if fmt.Sprint(ids) != "[2 3]" {
+		t.Fatalf("shared name filter: %v, want [2 3]", ids)
+	}
+	st := records(t, s.Root, "SELECT event_id FROM "+stream+" WHERE event_id = 'evt-2'")
+	if len(st) != 1 || scalar(st[0], "event_id") != "evt-2" {
+		t.Fatalf("stream exact filter should find one row: %v", st)
+	}
+	s.sql(t, s.Root, "DROP USER IF EXISTS "+user)
+	s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
+}
+
+// waitForJobFinished is the original's wait_for_job_finished: it polls
+// system.jobs until the job is completed, failed or cancelled and returns
+// that status.
+func waitForJobFinished(t *testing.T, s *server, id string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		recs := records(t, s.Root, "SELECT status FROM system.jobs WHERE job_id = '"+id+"'")
+		if len(recs) == 1 {
+			switch st := recs[0].String("status"); st {
+			case "completed", "failed", "cancelled":
+				return st
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s did not finish in %v: %v", id, timeout, recs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// parseCleanupJobID is the original's parse_cleanup_job_id.
+func parseCleanupJobID(out string) (string, bool) {
+	_, after, ok := strings.Cut(out, "Cleanup job: ")
+	if !ok {
+		return "", false
+	}
+	f := strings.Fields(after)
+	if len(f) == 0 {
+		return "", false
+	}
+	id := strings.TrimRight(f[0], ".,;")
+	return id, id != ""
+}
+
+// system/smoke_test_cleanup_job.rs: smoke_cleanup_job_completes. The
+// original accepts either a "Cleanup job: <id>" that completes or the table
+// vanishing from system.schemas; the port does the same.
+func TestSmokeCleanupJobCompletes(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	ns, table := "cleanup_job_ns", "cleanup_job_table"
+	full := ns + "." + table
+	s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
+	s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, value TEXT) WITH (TYPE = 'SHARED')")
+	s.sql(t, s.Root, "INSERT INTO "+full+" (id, value) VALUES (1, 'cleanup')")
+	out := cliText(s.sql(t, s.Root, "DROP TABLE IF EXISTS "+full))
+	if id, ok := parseCleanupJobID(out); ok {
+		if st := waitForJobFinished(t, s, id, 60*time.Second); st != "completed" {
+			t.Fatalf("cleanup job did not complete: %s", st)
+		}
+	} else {
+		deadline := time.Now().Add(60 * time.Second)
+		for len(records(t, s.Root, "SELECT table_name FROM system.schemas WHERE namespace_id = '"+ns+"' AND table_name = '"+table+"'")) != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("Timed out waiting for table %s to disappear", full)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
+}
+
+// latestSSTMtime is the original's latest_sst_mtime over our data
+// directory (its RocksDB, our Pebble: both write *.sst files).
+func latestSSTMtime(root string) (latest time.Time) {
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".sst") {
+			if info, err := d.Info(); err == nil && info.ModTime().After(latest) {
+				latest = info.ModTime()
+			}
+		}
+		return nil
+	})
+	return latest
+}
+
+// storage/smoke_test_storage_compact.rs:
+// smoke_storage_compact_table_job_and_rocksdb.
+func TestSmokeStorageCompactTableJobAndRocksdb(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	ns := "smk_compact"
+	full := ns + ".compact_tbl"
+	s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
+	s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, value TEXT) WITH (TYPE = 'SHARED')")
+	for i := 1; i <= 40; i++ {
+		s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (id, value) VALUES (%d, 'v%d')", full, i, i))
+	}
+	s.sql(t, s.Root, "DELETE FROM "+full+" WHERE id <= 25")
+	before := latestSSTMtime(s.Dir)
+	msg := message(s.sql(t, s.Root, "STORAGE COMPACT TABLE "+full))
+	id, ok := parseJobIDFromFlushOutput(msg)
+	if !ok {
+		t.Fatalf("parse compaction job id from %q", msg)
+	}
+	if st := waitForJobFinished(t, s, id, 20*time.Second); st != "completed" {
+		t.Fatalf("compaction job %s: %s", id, st)
+	}
+	if recs := records(t, s.Root, "SELECT message FROM system.jobs WHERE job_id = '"+id+"'"); len(recs) == 1 {
+		if r := recs[0].String("message"); !strings.Contains(r, "Compaction completed") {
+			t.Fatalf("Unexpected job result: %s", r)
+		}
+	}
+	if after := latestSSTMtime(s.Dir); !before.IsZero() && !after.IsZero() && after.Before(before) {
+		t.Fatalf("Expected SST files to update after compaction")
+	}
+	s.sql(t, s.Root, "DROP TABLE IF EXISTS "+full)
+	s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
+}
