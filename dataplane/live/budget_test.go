@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 // budgetManager is the part of a Manager the budgets use: the registry
@@ -98,5 +99,38 @@ func TestGlobalBudgetShedsTheLargestHolder(t *testing.T) {
 	}
 	if got := m.budget.used.Load(); got != 0 {
 		t.Fatalf("used %d after every connection detached", got)
+	}
+}
+
+func TestGlobalBudgetShedsStalledBeforeDraining(t *testing.T) {
+	m := budgetManager(4000, 5000)
+	drain := NewOutbox(1000, 100)
+	stall := NewOutbox(1000, 100)
+	other := NewOutbox(1000, 100)
+	for _, o := range []*Outbox{drain, stall, other} {
+		o.SetAbort(func() {})
+		if !m.Attach(o) {
+			t.Fatal("attach")
+		}
+	}
+	a := &Subscription{id: "a", idJSON: []byte(`"a"`)}
+	push := func(o *Outbox, n int) bool { return o.push(outItem{sub: a, kind: changeInsert, row: rowOf(n)}, true) }
+	// The draining connection holds the most, but was written to just now;
+	// the stalled one has had nothing written for longer than stallAfter.
+	if !push(drain, 3000) || !push(stall, 1500) {
+		t.Fatal("push")
+	}
+	stall.drained.Store(time.Now().Add(-2 * stallAfter).UnixNano())
+	drain.Progress()
+	if !push(other, 1000) {
+		t.Fatal("the push after shedding failed")
+	}
+	if !stall.Closing() || drain.Closing() || other.Closing() {
+		t.Fatalf("shed: stalled %v, draining %v, other %v", stall.Closing(), drain.Closing(), other.Closing())
+	}
+	// Shedding the stalled one (1500) brought the 5500 wanted under
+	// 3/4 of the limit before the push: nobody else was shed.
+	if got := m.Stats().Shed; got != 1 {
+		t.Fatalf("shed %d connections, want 1", got)
 	}
 }

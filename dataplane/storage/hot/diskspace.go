@@ -99,10 +99,8 @@ func (s *Store) CheckFree() error {
 		ErrDiskFull, sp.avail.Load(), sp.reserve)
 }
 
-// Writable reports whether writes are accepted now (for /readyz).
-func (s *Store) Writable() bool { return s.CheckFreeQuiet() == nil }
-
-// CheckFreeQuiet is CheckFree without counting a refused write.
+// CheckFreeQuiet is CheckFree without counting a refused write (for
+// /readyz).
 func (s *Store) CheckFreeQuiet() error {
 	s.space.sample(false)
 	if s.space.full.Load() {
