@@ -66,6 +66,14 @@ type Outbox struct {
 	// frames written (unix ns): a connection holding bytes that has not
 	// drained for a while is stalled, and is shed before draining ones.
 	drained atomic.Int64
+	// writeSince is when the socket write in progress began (unix ns; 0:
+	// none): a write that the kernel does not accept for long is the
+	// client not reading. Time spent waiting for the server's own
+	// writers (a flusher's ready list under CPU load) is not counted.
+	writeSince atomic.Int64
+	// sendQueue, when set by the transport, reports the bytes the
+	// socket's kernel send queue holds unacknowledged (-1: unknown).
+	sendQueue atomic.Pointer[func() int]
 	// abort is called (without locks) when the outbox is shed, so the
 	// connection can be torn down even if its writer is blocked.
 	abort  func()
@@ -232,6 +240,7 @@ func (o *Outbox) pushBatch(changes []pendingChange) int {
 // their bytes no longer count against the budgets.
 func (o *Outbox) Sent() {
 	o.drained.Store(time.Now().UnixNano())
+	o.writeSince.Store(0)
 	o.mu.Lock()
 	o.releaseLocked(o.inflight)
 	o.inflight = 0
@@ -241,7 +250,30 @@ func (o *Outbox) Sent() {
 // Progress records that a frame was just written: the connection is
 // draining, not stalled (a writer may spend a while on a large batch of
 // frames before Sent).
-func (o *Outbox) Progress() { o.drained.Store(time.Now().UnixNano()) }
+func (o *Outbox) Progress() {
+	o.drained.Store(time.Now().UnixNano())
+	o.writeSince.Store(0)
+}
+
+// SetSendQueue installs a probe of the bytes the connection's kernel
+// send queue holds that the client has not acknowledged (-1: unknown).
+// When the node must shed, connections whose sockets hold unread bytes go
+// before those whose clients keep up (see queueBudget). It may be called
+// while the outbox is shared.
+func (o *Outbox) SetSendQueue(fn func() int) { o.sendQueue.Store(&fn) }
+
+// unsentBytes asks the probe (0 without one).
+func (o *Outbox) unsentBytes() int {
+	if fn := o.sendQueue.Load(); fn != nil {
+		return max((*fn)(), 0)
+	}
+	return 0
+}
+
+// Writing records that the writer is about to hand a frame to the
+// socket; Progress (or Sent) ends it. A connection whose socket has not
+// accepted a frame for stallAfter is stalled (see queueBudget).
+func (o *Outbox) Writing() { o.writeSince.Store(time.Now().UnixNano()) }
 
 // releaseLocked returns n held bytes to the global budget.
 func (o *Outbox) releaseLocked(n int) {

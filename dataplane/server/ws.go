@@ -176,6 +176,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	wc.c = c
 	setSendBuffer(rec.conn, o.SocketSendBuffer)
 	wc.sock = newSockRoom(rec.conn)
+	if probe := sendQueueProbe(rec.conn); probe != nil {
+		out.SetSendQueue(probe)
+	}
 	// Our own limit (MESSAGE_TOO_LARGE with an error message) replaces the
 	// library's, which would close without telling the client why.
 	c.SetReadLimit(-1)
@@ -739,6 +742,7 @@ func (wc *wsConn) write(wb *writeBuf) bool {
 			}
 		}
 		wc.writeStart.Store(time.Now().UnixNano())
+		wc.out.Writing()
 		err := wc.c.Write(context.Background(), typ, f)
 		wc.writeStart.Store(0)
 		if err != nil {
