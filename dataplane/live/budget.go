@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// stallAfter: a connection holding bytes that had nothing written for
-// this long is stalled (shed first).
+// stallAfter: a connection holding bytes whose socket has not accepted
+// the frame being written for this long is stalled (shed first).
 const stallAfter = 500 * time.Millisecond
 
 // queueBudget is the node-wide bound on bytes held for WebSocket
@@ -25,11 +25,20 @@ const stallAfter = 500 * time.Millisecond
 //   - Producers never wait on the budget. A push that does not fit sheds
 //     connections (shed) until used is back under three quarters of the
 //     limit, then tries once more; what still does not fit ends its
-//     subscription with OVERFLOW. Stalled connections go first (holding
-//     bytes, no frame written for stallAfter), the ones holding the most
-//     first; then the others, the one whose last frame was written
-//     longest ago first: a fast client momentarily holding a large frame
-//     is not shed for the slow ones.
+//     subscription with OVERFLOW.
+//   - Who is shed is decided by the sockets, never by how long a
+//     connection waited for the server's own writers: under CPU load a
+//     reading client can wait its turn behind hundreds of others, and
+//     then looks exactly like a stalled one by "nothing written lately".
+//     First the stalled connections (the socket has not accepted the
+//     frame being written for stallAfter), the ones holding the most
+//     first; then the ones whose socket write is blocked now, longest
+//     blocked first; then those whose kernel send queue holds bytes the
+//     client has not acknowledged (Outbox.SetSendQueue; a reading
+//     client's queue empties within a round trip), the fullest first;
+//     only then connections whose sockets keep up, the one whose last
+//     frame was written longest ago first. So a reading client is not
+//     shed while a non-reading one holds bytes.
 type queueBudget struct {
 	m     *Manager
 	limit int64
@@ -78,27 +87,55 @@ func (b *queueBudget) shed(caller *Outbox) bool {
 		o       *Outbox
 		n       int64
 		drained int64
+		// blocked is how long the socket write in progress has waited
+		// (0: no write in progress).
+		blocked time.Duration
+		// unsent is what the kernel send queue holds unacknowledged.
+		unsent  int
 		stalled bool
 	}
 	var all []held
-	stale := time.Now().Add(-stallAfter).UnixNano()
+	now := time.Now()
 	b.m.mu.Lock()
 	for o := range b.m.outboxes {
 		if n := o.Held(); n > 0 {
-			d := o.drained.Load()
-			all = append(all, held{o, n, d, d < stale})
+			var blocked time.Duration
+			if ws := o.writeSince.Load(); ws != 0 {
+				blocked = max(now.Sub(time.Unix(0, ws)), 1)
+			}
+			all = append(all, held{o: o, n: n, drained: o.drained.Load(), blocked: blocked, stalled: blocked >= stallAfter})
 		}
 	}
 	b.m.mu.Unlock()
-	slices.SortFunc(all, func(x, y held) int {
+	// The kernel is asked outside the manager's lock (a syscall each;
+	// shed rounds are rare).
+	for i := range all {
+		if !all[i].stalled && all[i].blocked == 0 {
+			all[i].unsent = all[i].o.unsentBytes()
+		}
+	}
+	rank := func(h held) int {
 		switch {
-		case x.stalled && y.stalled:
-			return cmp.Compare(y.n, x.n)
-		case x.stalled != y.stalled:
-			if x.stalled {
-				return -1
-			}
+		case h.stalled:
+			return 0
+		case h.blocked > 0:
 			return 1
+		case h.unsent > 0:
+			return 2
+		}
+		return 3
+	}
+	slices.SortFunc(all, func(x, y held) int {
+		if c := cmp.Compare(rank(x), rank(y)); c != 0 {
+			return c
+		}
+		switch rank(x) {
+		case 0:
+			return cmp.Compare(y.n, x.n)
+		case 1:
+			return cmp.Compare(y.blocked, x.blocked)
+		case 2:
+			return cmp.Compare(y.unsent, x.unsent)
 		}
 		return cmp.Compare(x.drained, y.drained)
 	})
@@ -110,7 +147,7 @@ func (b *queueBudget) shed(caller *Outbox) bool {
 		if h.o.Abort(reason) {
 			b.shedConn.Add(1)
 			b.m.opts.Logger.Warn("live: shed a WebSocket connection (global queue budget exhausted)",
-				"held_bytes", h.n, "stalled", h.stalled, "budget_bytes", b.limit, "self", h.o == caller)
+				"held_bytes", h.n, "stalled", h.stalled, "write_blocked", h.blocked, "unsent_bytes", h.unsent, "budget_bytes", b.limit, "self", h.o == caller)
 		}
 	}
 	return true

@@ -116,11 +116,13 @@ func TestGlobalBudgetShedsStalledBeforeDraining(t *testing.T) {
 	a := &Subscription{id: "a", idJSON: []byte(`"a"`)}
 	push := func(o *Outbox, n int) bool { return o.push(outItem{sub: a, kind: changeInsert, row: rowOf(n)}, true) }
 	// The draining connection holds the most, but was written to just now;
-	// the stalled one has had nothing written for longer than stallAfter.
+	// the stalled one's socket has not accepted a frame for longer than
+	// stallAfter.
 	if !push(drain, 3000) || !push(stall, 1500) {
 		t.Fatal("push")
 	}
 	stall.drained.Store(time.Now().Add(-2 * stallAfter).UnixNano())
+	stall.writeSince.Store(time.Now().Add(-2 * stallAfter).UnixNano())
 	drain.Progress()
 	if !push(other, 1000) {
 		t.Fatal("the push after shedding failed")
@@ -132,5 +134,75 @@ func TestGlobalBudgetShedsStalledBeforeDraining(t *testing.T) {
 	// 3/4 of the limit before the push: nobody else was shed.
 	if got := m.Stats().Shed; got != 1 {
 		t.Fatalf("shed %d connections, want 1", got)
+	}
+}
+
+// TestGlobalBudgetSparesWaitingReader: the budget fills up before anyone
+// is stalled (a burst). A reading client that merely waits for the
+// server's writers (nothing written to it lately, its socket never
+// refused a frame) is not shed while connections whose socket writes are
+// blocked hold bytes, even though those were written to more recently.
+func TestGlobalBudgetSparesWaitingReader(t *testing.T) {
+	m := budgetManager(4000, 5000)
+	reader := NewOutbox(1000, 100)
+	b1 := NewOutbox(1000, 100)
+	b2 := NewOutbox(1000, 100)
+	other := NewOutbox(1000, 100)
+	for _, o := range []*Outbox{reader, b1, b2, other} {
+		o.SetAbort(func() {})
+		if !m.Attach(o) {
+			t.Fatal("attach")
+		}
+	}
+	a := &Subscription{id: "a", idJSON: []byte(`"a"`)}
+	push := func(o *Outbox, n int) bool { return o.push(outItem{sub: a, kind: changeInsert, row: rowOf(n)}, true) }
+	if !push(reader, 1500) || !push(b1, 1500) || !push(b2, 1500) {
+		t.Fatal("push")
+	}
+	now := time.Now()
+	reader.drained.Store(now.Add(-stallAfter / 2).UnixNano())
+	for i, o := range []*Outbox{b1, b2} {
+		o.drained.Store(now.Add(-stallAfter / 10).UnixNano())
+		o.writeSince.Store(now.Add(-stallAfter/10 + time.Duration(i)*time.Millisecond).UnixNano())
+	}
+	if !push(other, 1500) {
+		t.Fatal("the push after shedding failed")
+	}
+	// Shedding b1 (blocked longest) brought the 6000 wanted under 3/4
+	// of the limit.
+	if reader.Closing() || other.Closing() || !b1.Closing() || b2.Closing() {
+		t.Fatalf("shed: reader %v, blocked %v %v, other %v", reader.Closing(), b1.Closing(), b2.Closing(), other.Closing())
+	}
+}
+
+// TestGlobalBudgetShedsUnreadSendQueueFirst: with no socket write blocked
+// yet, the connection whose kernel send queue holds unread bytes goes
+// before a reader whose queue is empty, however long ago the reader was
+// last written to.
+func TestGlobalBudgetShedsUnreadSendQueueFirst(t *testing.T) {
+	m := budgetManager(4000, 5000)
+	reader := NewOutbox(1000, 100)
+	slow := NewOutbox(1000, 100)
+	other := NewOutbox(1000, 100)
+	for _, o := range []*Outbox{reader, slow, other} {
+		o.SetAbort(func() {})
+		if !m.Attach(o) {
+			t.Fatal("attach")
+		}
+	}
+	reader.SetSendQueue(func() int { return 0 })
+	slow.SetSendQueue(func() int { return 128 << 10 })
+	a := &Subscription{id: "a", idJSON: []byte(`"a"`)}
+	push := func(o *Outbox, n int) bool { return o.push(outItem{sub: a, kind: changeInsert, row: rowOf(n)}, true) }
+	if !push(reader, 2000) || !push(slow, 2000) {
+		t.Fatal("push")
+	}
+	reader.drained.Store(time.Now().Add(-stallAfter / 2).UnixNano())
+	slow.Progress()
+	if !push(other, 2000) {
+		t.Fatal("the push after shedding failed")
+	}
+	if reader.Closing() || !slow.Closing() || other.Closing() {
+		t.Fatalf("shed: reader %v, slow %v, other %v", reader.Closing(), slow.Closing(), other.Closing())
 	}
 }

@@ -15,6 +15,8 @@ type outItem struct {
 	kind changeKind
 	row  []byte // new row object (insert, update); shared between subscribers
 	old  []byte // old row object (update delta, delete); shared
+	// control: an uncounted message (not charged to the budgets).
+	control bool
 }
 
 // size is what the item is charged against the byte budgets.
@@ -66,6 +68,14 @@ type Outbox struct {
 	// frames written (unix ns): a connection holding bytes that has not
 	// drained for a while is stalled, and is shed before draining ones.
 	drained atomic.Int64
+	// writeSince is when the socket write in progress began (unix ns; 0:
+	// none): a write that the kernel does not accept for long is the
+	// client not reading. Time spent waiting for the server's own
+	// writers (a flusher's ready list under CPU load) is not counted.
+	writeSince atomic.Int64
+	// sendQueue, when set by the transport, reports the bytes the
+	// socket's kernel send queue holds unacknowledged (-1: unknown).
+	sendQueue atomic.Pointer[func() int]
 	// abort is called (without locks) when the outbox is shed, so the
 	// connection can be torn down even if its writer is blocked.
 	abort  func()
@@ -135,6 +145,7 @@ func (o *Outbox) push(it outItem, counted bool) bool {
 	if counted {
 		return o.pushCounted([]outItem{it}, nil) == 1
 	}
+	it.control = true
 	o.mu.Lock()
 	ok := !o.closing && o.controls < o.hardCap
 	if ok {
@@ -232,6 +243,7 @@ func (o *Outbox) pushBatch(changes []pendingChange) int {
 // their bytes no longer count against the budgets.
 func (o *Outbox) Sent() {
 	o.drained.Store(time.Now().UnixNano())
+	o.writeSince.Store(0)
 	o.mu.Lock()
 	o.releaseLocked(o.inflight)
 	o.inflight = 0
@@ -241,7 +253,30 @@ func (o *Outbox) Sent() {
 // Progress records that a frame was just written: the connection is
 // draining, not stalled (a writer may spend a while on a large batch of
 // frames before Sent).
-func (o *Outbox) Progress() { o.drained.Store(time.Now().UnixNano()) }
+func (o *Outbox) Progress() {
+	o.drained.Store(time.Now().UnixNano())
+	o.writeSince.Store(0)
+}
+
+// SetSendQueue installs a probe of the bytes the connection's kernel
+// send queue holds that the client has not acknowledged (-1: unknown).
+// When the node must shed, connections whose sockets hold unread bytes go
+// before those whose clients keep up (see queueBudget). It may be called
+// while the outbox is shared.
+func (o *Outbox) SetSendQueue(fn func() int) { o.sendQueue.Store(&fn) }
+
+// unsentBytes asks the probe (0 without one).
+func (o *Outbox) unsentBytes() int {
+	if fn := o.sendQueue.Load(); fn != nil {
+		return max((*fn)(), 0)
+	}
+	return 0
+}
+
+// Writing records that the writer is about to hand a frame to the
+// socket; Progress (or Sent) ends it. A connection whose socket has not
+// accepted a frame for stallAfter is stalled (see queueBudget).
+func (o *Outbox) Writing() { o.writeSince.Store(time.Now().UnixNano()) }
 
 // releaseLocked returns n held bytes to the global budget.
 func (o *Outbox) releaseLocked(n int) {
@@ -284,7 +319,7 @@ func (o *Outbox) Abort(reason string) bool {
 	o.items = o.items[:0]
 	o.counted, o.controls = 0, 0
 	o.runSub = nil
-	o.items = append(o.items, outItem{raw: ErrorMessage(SubIDProtocol, CodeOverloaded, reason)})
+	o.items = append(o.items, outItem{raw: ErrorMessage(SubIDProtocol, CodeOverloaded, reason), control: true})
 	o.controls = 1
 	o.closing, o.closeCode, o.closeReason = true, CloseTryAgainLater, CodeOverloaded
 	o.mu.Unlock()
@@ -341,16 +376,46 @@ func (o *Outbox) Len() int {
 // warm. closing reports a pending Close, with its code and reason; the
 // writer closes after writing the returned frames.
 func (o *Outbox) Take(frames [][]byte, arena []byte) (_ [][]byte, _ []byte, closing bool, code int, reason string) {
+	frames, arena, closing, code, reason, _ = o.TakeUpTo(frames, arena, 0)
+	return frames, arena, closing, code, reason
+}
+
+// TakeUpTo is Take bounded to about maxBytes of queued data (at least one
+// message; 0: no bound): the rest stays queued, and more reports it, so
+// the writer comes back for it. A writer on a client that does not read
+// then holds (and has encoded) only what its socket could take, not its
+// whole backlog: 200 stalled connections each encoding 8 MiB at once
+// would copy the global budget's worth of bytes for nothing. closing is
+// only reported with the last of what is queued.
+func (o *Outbox) TakeUpTo(frames [][]byte, arena []byte, maxBytes int) (_ [][]byte, _ []byte, closing bool, code int, reason string, more bool) {
 	o.mu.Lock()
-	items := o.items
-	o.items = o.spare[:0]
+	all := o.items
+	cut := len(all)
+	if maxBytes > 0 {
+		size := 0
+		for i := range all {
+			if i > 0 && size >= maxBytes {
+				cut = i
+				break
+			}
+			size += all[i].size()
+		}
+	}
+	items := all[:cut]
+	if cut == len(all) {
+		o.items = o.spare[:0]
+		// The bytes taken stay charged until the writer has written them
+		// (Sent): a writer blocked on a slow client holds its frames.
+		o.inflight += o.bytes
+		o.counted, o.controls, o.bytes = 0, 0, 0
+		o.runSub, o.runKind, o.runRows, o.runBytes = nil, 0, 0, 0
+	} else {
+		o.items = append(o.spare[:0], all[cut:]...)
+		o.recountLocked()
+		more = true
+	}
 	o.spare = nil
-	// The bytes taken stay charged until the writer has written them
-	// (Sent): a writer blocked on a slow client holds its frames.
-	o.inflight += o.bytes
-	o.counted, o.controls, o.bytes = 0, 0, 0
-	o.runSub, o.runKind, o.runRows, o.runBytes = nil, 0, 0, 0
-	closing, code, reason = o.closing, o.closeCode, o.closeReason
+	closing, code, reason = o.closing && !more, o.closeCode, o.closeReason
 	o.mu.Unlock()
 	// Frames reference arena by offset until it stops growing.
 	type span struct {
@@ -385,15 +450,47 @@ func (o *Outbox) Take(frames [][]byte, arena []byte) (_ [][]byte, _ []byte, clos
 			frames = append(frames, arena[sp.start:sp.end:sp.end])
 		}
 	}
-	clear(items)
-	if cap(items) <= 256 {
+	clear(all)
+	if cap(all) <= 256 {
 		o.mu.Lock()
 		if o.spare == nil {
-			o.spare = items[:0]
+			o.spare = all[:0]
 		}
 		o.mu.Unlock()
 	}
-	return frames, arena, closing, code, reason
+	return frames, arena, closing, code, reason, more
+}
+
+// recountLocked recomputes the counters and the tail merge run over what
+// is left queued after a bounded take; the bytes taken move to inflight.
+func (o *Outbox) recountLocked() {
+	counted, controls, bytes := 0, 0, 0
+	var runSub *Subscription
+	var runKind changeKind
+	runRows, runBytes := 0, 0
+	for i := range o.items {
+		it := &o.items[i]
+		if it.control {
+			controls++
+			runSub = nil
+			continue
+		}
+		size := it.size()
+		bytes += size
+		if it.raw == nil && it.sub == runSub && it.kind == runKind && runRows < maxMergedRows && runBytes < maxMergedBytes {
+			runRows++
+			runBytes += size
+			continue
+		}
+		counted++
+		runSub, runKind, runRows, runBytes = nil, 0, 0, 0
+		if it.raw == nil {
+			runSub, runKind, runRows, runBytes = it.sub, it.kind, 1, size
+		}
+	}
+	o.inflight += o.bytes - bytes
+	o.counted, o.controls, o.bytes = counted, controls, bytes
+	o.runSub, o.runKind, o.runRows, o.runBytes = runSub, runKind, runRows, runBytes
 }
 
 // WebSocket close codes used by the package (RFC 6455 §7.4.1).

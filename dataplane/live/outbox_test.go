@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -159,5 +160,47 @@ func TestValidSubID(t *testing.T) {
 		if validSubID(id) != want {
 			t.Errorf("validSubID(%q) != %v", id, want)
 		}
+	}
+}
+
+// TestOutboxTakeUpTo: a bounded take leaves the rest queued with its
+// counters and merge run intact, keeps every byte charged (queued or in
+// flight) and reports a pending close only with the last message.
+func TestOutboxTakeUpTo(t *testing.T) {
+	m := budgetManager(1<<20, 1<<20)
+	o := NewOutbox(1000, 100)
+	if !m.Attach(o) {
+		t.Fatal("attach")
+	}
+	a := &Subscription{id: "a", idJSON: []byte(`"a"`)}
+	for range 10 {
+		if !o.push(outItem{sub: a, kind: changeInsert, row: rowOf(1000)}, true) {
+			t.Fatal("push")
+		}
+	}
+	o.PushControl([]byte(`{"type":"error"}`))
+	o.Close(CloseNormal, "bye")
+	held := o.Held()
+	frames, _, closing, _, _, more := o.TakeUpTo(nil, nil, 2500)
+	if len(frames) != 1 || !more || closing {
+		t.Fatalf("first take: %d frames, more %v, closing %v", len(frames), more, closing)
+	}
+	if got := bytes.Count(frames[0], []byte(`"v"`)); got != 3 {
+		t.Fatalf("first frame carries %d rows, want 3", got)
+	}
+	if o.Held() != held || o.Len() != 8 {
+		t.Fatalf("after a bounded take: held %d (was %d), %d queued", o.Held(), held, o.Len())
+	}
+	o.Sent()
+	frames, _, closing, code, _, more := o.TakeUpTo(nil, nil, 0)
+	if len(frames) != 2 || more || !closing || code != CloseNormal {
+		t.Fatalf("second take: %d frames, more %v, closing %v %d", len(frames), more, closing, code)
+	}
+	if got := bytes.Count(frames[0], []byte(`"v"`)); got != 7 {
+		t.Fatalf("second frame carries %d rows, want 7", got)
+	}
+	o.Sent()
+	if o.Held() != 0 || m.budget.used.Load() != 0 {
+		t.Fatalf("held %d, budget used %d after everything was sent", o.Held(), m.budget.used.Load())
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -141,8 +140,8 @@ func (lc *liveConn) outcome(d time.Duration) (string, int) {
 // 64 KiB. The server's peak RSS stays under its idle RSS plus the global
 // queue budget plus a fixed headroom; the fast subscriber gets every
 // event; every stalled one ends with OVERFLOW or is shed (OVERLOADED,
-// 1013); another user's SELECT keeps answering; the writer's p99 is
-// reported against a run without subscribers.
+// 1013); another user's SELECT keeps answering; the writer's p99 stays
+// within twice that of a run without subscribers.
 func TestOverloadStalledSubscribers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
@@ -239,12 +238,6 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 	})
 	lat := insertRows("o.big", 0, overloadRows)
 	loadP99 := p99(lat)
-	// KNOWN DEFECT (docs/websocket.md, "Backpressure"): on two cores the
-	// fast subscriber can stop being written while the stalled ones fill
-	// the global budget, and is then shed like them. Until that is fixed
-	// its outcome is asserted only with KALAMDB_OVERLOAD_STRICT=1 (and
-	// reported otherwise), as is the writer's p99 bound.
-	strict := os.Getenv("KALAMDB_OVERLOAD_STRICT") == "1"
 	var fastErr error
 	select {
 	case fastErr = <-fastDone:
@@ -252,11 +245,8 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 		fastErr = fmt.Errorf("still waiting 30 s after the last insert")
 	}
 	if fastErr != nil {
-		report := t.Logf
-		if strict {
-			report = t.Errorf
-		}
-		report("KNOWN DEFECT: fast subscriber got %d of %d rows: %v", fastRows.Load(), overloadRows, fastErr)
+		log := ch.stderr.String()
+		t.Errorf("fast subscriber got %d of %d rows: %v\nserver log (tail):\n%s", fastRows.Load(), overloadRows, fastErr, log[max(0, len(log)-4000):])
 	}
 	close(stopSelects)
 	selects.Wait()
@@ -272,8 +262,8 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 		t.Errorf("peak RSS %d MiB over the ceiling %d MiB", peak>>20, ceiling>>20)
 	}
 	// The bound is 2x; the 100 ms slack absorbs the noise of two
-	// shared cores (the ratio is reported above; measured ~1.1).
-	if strict && loadP99 > 2*baseP99+100*time.Millisecond {
+	// shared cores (the ratio is reported above; measured 0.85-1.8).
+	if loadP99 > 2*baseP99+100*time.Millisecond {
 		t.Errorf("writer p99 %s with subscribers, over twice the %s without", loadP99, baseP99)
 	}
 	if selectErr != nil || selectCount == 0 {

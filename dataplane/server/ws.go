@@ -176,6 +176,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	wc.c = c
 	setSendBuffer(rec.conn, o.SocketSendBuffer)
 	wc.sock = newSockRoom(rec.conn)
+	if probe := sendQueueProbe(rec.conn); probe != nil {
+		out.SetSendQueue(probe)
+	}
 	// Our own limit (MESSAGE_TOO_LARGE with an error message) replaces the
 	// library's, which would close without telling the client why.
 	c.SetReadLimit(-1)
@@ -704,9 +707,24 @@ func (wc *wsConn) writeRun(wb *writeBuf, closing bool, code int, reason string) 
 // (encode); ok is false when transcoding failed and the connection must
 // be closed. Only the holder of the writer slot calls it.
 func (wc *wsConn) take(wb *writeBuf) (closing bool, code int, reason string, ok bool) {
-	wb.frames, wb.arena, closing, code, reason = wc.out.Take(wb.frames[:0], wb.arena)
+	var more bool
+	wb.frames, wb.arena, closing, code, reason, more = wc.out.TakeUpTo(wb.frames[:0], wb.arena, takeMaxBytes)
+	if more {
+		// The writer comes back for the rest (writeRun loops; a flusher
+		// requeues the connection at the tail of the ready list).
+		wc.wmu.Lock()
+		wc.pending = true
+		wc.wmu.Unlock()
+	}
 	return closing, code, reason, wc.encode(wb)
 }
+
+// takeMaxBytes bounds what one take moves out of the outbox (about two
+// merged change frames, the order of a socket's send buffer): a writer
+// blocked on a client that does not read holds and has encoded only that
+// much, not its whole backlog, and a flusher serves a busy connection in
+// turns.
+const takeMaxBytes = 512 << 10
 
 // finishWriter marks the connection closed for writing.
 func (wc *wsConn) finishWriter() {
@@ -739,6 +757,7 @@ func (wc *wsConn) write(wb *writeBuf) bool {
 			}
 		}
 		wc.writeStart.Store(time.Now().UnixNano())
+		wc.out.Writing()
 		err := wc.c.Write(context.Background(), typ, f)
 		wc.writeStart.Store(0)
 		if err != nil {

@@ -104,3 +104,29 @@ func setSendBuffer(c net.Conn, n int) {
 	}
 	_ = tc.SetWriteBuffer(n)
 }
+
+// sendQueueProbe returns a function reporting the bytes the kernel holds
+// in c's send queue that the peer has not acknowledged (TIOCOUTQ), or -1
+// when unknown; nil for a connection that is not TCP. The node's queue
+// budget asks it when it must shed (live.Outbox.SetSendQueue): a queue
+// that stays full is a client that does not read.
+func sendQueueProbe(c net.Conn) func() int {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return func() int {
+		n := -1
+		_ = rc.Control(func(fd uintptr) {
+			var outq int32
+			if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&outq))); e == 0 {
+				n = int(outq)
+			}
+		})
+		return n
+	}
+}

@@ -18,3 +18,6 @@ func setSendBuffer(c net.Conn, n int) {
 		_ = tc.SetWriteBuffer(n)
 	}
 }
+
+// sendQueueProbe is only implemented on Linux (ws_sock_linux.go).
+func sendQueueProbe(net.Conn) func() int { return nil }
