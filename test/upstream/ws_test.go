@@ -39,6 +39,7 @@ type wsClient struct {
 	conn *websocket.Conn
 	mu   sync.Mutex
 	got  []notification
+	raw  []string // every message after the initial data, as received
 	done chan struct{}
 }
 
@@ -124,6 +125,9 @@ func (c *wsClient) collect() {
 			Rows       []map[string]any `json:"rows"`
 			OldValues  []map[string]any `json:"old_values"`
 		}
+		c.mu.Lock()
+		c.raw = append(c.raw, string(b))
+		c.mu.Unlock()
 		if json.Unmarshal(b, &m) != nil || m.Type != "change" {
 			continue
 		}
