@@ -8,6 +8,7 @@ package upstream
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -674,5 +675,134 @@ func TestSmokeSharedTableSubscription(t *testing.T) {
 		go ws.collect() // disconnect waits for the reader
 		s.sql(t, s.Root, "DROP NAMESPACE smoke_shared_priv_ns CASCADE")
 		s.sql(t, s.Root, "DROP USER shared_priv_user")
+	})
+}
+
+// dataTypeName is the original's reading of a schema data_type: a string,
+// or the single key of an object such as {"Embedding": 384}.
+func dataTypeName(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		for k := range v {
+			return k
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+// ddl/smoke_test_datatype_preservation.rs:
+// test_all_kalam_datatypes_are_preserved and
+// test_system_tables_shows_correct_datatypes (over the HTTP API, as the
+// original).
+func TestSmokeDatatypePreservation(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	t.Run("test_all_kalam_datatypes_are_preserved", func(t *testing.T) {
+		s.sql(t, s.Root, "CREATE NAMESPACE dtypes")
+		s.sql(t, s.Root, `CREATE TABLE dtypes.all_types (
+            id BIGINT PRIMARY KEY,
+            col_boolean BOOLEAN,
+            col_int INT,
+            col_bigint BIGINT,
+            col_double DOUBLE,
+            col_float FLOAT,
+            col_text TEXT,
+            col_timestamp TIMESTAMP,
+            col_date DATE,
+            col_datetime DATETIME,
+            col_time TIME,
+            col_json JSON,
+            col_bytes BYTES,
+            col_embedding EMBEDDING(384),
+            col_uuid UUID,
+            col_decimal DECIMAL(18, 4),
+            col_smallint SMALLINT,
+            col_file FILE
+        ) WITH (TYPE = 'USER')`)
+		_, body, err := s.Root.Do(context.Background(), "POST", "/v1/api/sql", []byte(`{"sql": "SELECT * FROM dtypes.all_types"}`), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Results []struct {
+				Schema []struct {
+					Name     string `json:"name"`
+					DataType any    `json:"data_type"`
+				} `json:"schema"`
+			} `json:"results"`
+		}
+		if err := json.Unmarshal(body, &res); err != nil || len(res.Results) != 1 {
+			t.Fatalf("No schema in query result: %s", body)
+		}
+		types := map[string]string{}
+		for _, c := range res.Results[0].Schema {
+			types[c.Name] = dataTypeName(c.DataType)
+		}
+		var failures, spelled, hidden []string
+		for _, e := range [][2]string{
+			{"id", "BigInt"}, {"col_boolean", "Boolean"}, {"col_int", "Int"}, {"col_bigint", "BigInt"},
+			{"col_double", "Double"}, {"col_float", "Float"}, {"col_text", "Text"}, {"col_timestamp", "Timestamp"},
+			{"col_date", "Date"}, {"col_datetime", "DateTime"}, {"col_time", "Time"}, {"col_json", "Json"},
+			{"col_bytes", "Bytes"}, {"col_embedding", "Embedding"}, {"col_uuid", "Uuid"}, {"col_decimal", "Decimal"},
+			{"col_smallint", "SmallInt"}, {"col_file", "File"}, {"_seq", "BigInt"}, {"_deleted", "Boolean"},
+		} {
+			got, ok := types[e[0]]
+			switch {
+			case !ok && strings.HasPrefix(e[0], "_"):
+				hidden = append(hidden, e[0])
+			case !ok:
+				failures = append(failures, fmt.Sprintf("Column '%s' not found in schema", e[0]))
+			case strings.HasPrefix(got, e[1]):
+			case strings.HasPrefix(strings.ToLower(got), strings.ToLower(e[1])):
+				spelled = append(spelled, got)
+			default:
+				failures = append(failures, fmt.Sprintf("Column '%s': expected type starting with '%s', got '%s'", e[0], e[1], got))
+			}
+		}
+		if len(failures) > 0 {
+			t.Fatalf("Datatype preservation test failed:\n%s", strings.Join(failures, "\n"))
+		}
+		if len(spelled) > 0 || len(hidden) > 0 {
+			knownDifference(t, fmt.Sprintf("data_type is spelled in SQL (%v, not the original's BigInt, ...); SELECT * leaves out the hidden %v (docs/sql-reference.md, Hidden columns)", spelled, hidden))
+		}
+	})
+	t.Run("test_system_tables_shows_correct_datatypes", func(t *testing.T) {
+		s.sql(t, s.Root, "CREATE NAMESPACE systypes")
+		s.sql(t, s.Root, `CREATE TABLE systypes.type_check (
+            id BIGINT PRIMARY KEY,
+            data JSON,
+            attachment FILE,
+            vector EMBEDDING(768)
+        ) WITH (TYPE = 'USER')`)
+		rows := s.sql(t, s.Root, "SELECT columns FROM system.schemas WHERE namespace_id = 'systypes' AND table_name = 'type_check'").Results[0].Rows
+		if len(rows) == 0 {
+			t.Fatal("Table not found in system.schemas")
+		}
+		text, ok := rows[0][0].(string)
+		if !ok {
+			t.Fatalf("columns should be a string: %#v", rows[0][0])
+		}
+		var cols []map[string]any
+		if err := json.Unmarshal([]byte(text), &cols); err != nil {
+			t.Fatalf("Failed to parse columns JSON: %v", err)
+		}
+		types := map[string]string{}
+		for _, c := range cols {
+			types[fmt.Sprint(c["column_name"])] = dataTypeName(c["data_type"])
+		}
+		if len(cols) == 4 && cols[0]["column_name"] == nil && cols[0]["name"] == "id" {
+			knownDifference(t, "system.schemas.columns is this server's catalog encoding ({name, type: {kind}}), not the original's {column_name, data_type}: "+text)
+		}
+		if types["data"] != "Json" {
+			t.Errorf("Expected 'Json' for data column in system.schemas, got %q", types["data"])
+		}
+		if types["attachment"] != "File" {
+			t.Errorf("Expected 'File' for attachment column in system.schemas, got %q", types["attachment"])
+		}
+		if !strings.HasPrefix(types["vector"], "Embedding") {
+			t.Errorf("Expected 'Embedding(...)' for vector column, got: %q", types["vector"])
+		}
 	})
 }
