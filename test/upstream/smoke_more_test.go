@@ -806,3 +806,60 @@ func TestSmokeDatatypePreservation(t *testing.T) {
 		}
 	})
 }
+
+// usecases/smoke_test_int64_precision.rs: its four tests. Every BIGINT
+// (and _seq) must arrive as a JSON string holding the exact value.
+func TestSmokeInt64Precision(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	const maxSafe = int64(9007199254740991) // JS_MAX_SAFE_INTEGER
+	for _, tc := range []struct {
+		name, ns string
+		cols     []string
+		values   []int64
+	}{
+		{"smoke_int64_precision_preserved_as_string", "int64_ns", []string{"big_value"}, []int64{maxSafe + 1000}},
+		{"smoke_int64_small_values_remain_numbers", "int64_small_ns", []string{"small_value"}, []int64{12345678901234}},
+		{"smoke_int64_edge_case_exactly_max_safe", "int64_edge_ns", []string{"at_limit", "over_limit"}, []int64{maxSafe, maxSafe + 1}},
+		{"smoke_int64_negative_large_values", "int64_neg_ns", []string{"neg_safe", "neg_unsafe"}, []int64{-maxSafe, -maxSafe - 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := tc.ns + ".t"
+			s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS "+tc.ns)
+			defs, vals := "", ""
+			for i, c := range tc.cols {
+				defs += c + " BIGINT, "
+				vals += fmt.Sprint(tc.values[i]) + ", "
+			}
+			s.sql(t, s.Root, "CREATE TABLE "+full+" (id BIGINT AUTO_INCREMENT PRIMARY KEY, "+defs+"content TEXT) WITH (TYPE = 'USER')")
+			cols := strings.Join(tc.cols, ", ")
+			s.sql(t, s.Root, "INSERT INTO "+full+" ("+cols+", content) VALUES ("+vals+"'c')")
+			recs := records(t, s.Root, "SELECT _seq, "+cols+", content FROM "+full)
+			if len(recs) == 0 {
+				t.Fatal("Expected at least one row")
+			}
+			r := recs[0]
+			seq, ok := r["_seq"].(string)
+			if !ok {
+				t.Fatalf("_seq should be serialized as a string for JS safety, got: %#v", r["_seq"])
+			}
+			if n, err := strconv.ParseUint(seq, 10, 64); err != nil || n <= uint64(maxSafe) {
+				t.Fatalf("_seq should exceed JS_MAX_SAFE_INTEGER, got: %s (%v)", seq, err)
+			}
+			for i, c := range tc.cols {
+				v, ok := r[c].(string)
+				if !ok {
+					t.Fatalf("%s should be serialized as a string, got: %#v", c, r[c])
+				}
+				if n, err := strconv.ParseInt(v, 10, 64); err != nil || n != tc.values[i] {
+					t.Fatalf("%s should preserve full precision: %s, want %d (%v)", c, v, tc.values[i], err)
+				}
+			}
+			if r.String("content") != "c" {
+				t.Fatalf("content: %v", r["content"])
+			}
+			s.sql(t, s.Root, "DROP TABLE "+full)
+			s.sql(t, s.Root, "DROP NAMESPACE "+tc.ns)
+		})
+	}
+}
