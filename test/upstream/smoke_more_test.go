@@ -863,3 +863,59 @@ func TestSmokeInt64Precision(t *testing.T) {
 		})
 	}
 }
+
+// waitLiveQuery is the original's wait_live_query: whether marker's
+// presence in system.live's queries becomes expectPresent within deadline.
+func waitLiveQuery(t *testing.T, s *server, marker string, expectPresent bool, deadline time.Duration) bool {
+	t.Helper()
+	start := time.Now()
+	for {
+		if strings.Contains(cliText(s.sql(t, s.Root, "SELECT query FROM system.live")), marker) == expectPresent {
+			return true
+		}
+		if time.Since(start) >= deadline {
+			return false
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// subscription/smoke_test_subscription_close.rs:
+// smoke_subscription_explicit_close_removes_live_query (close() sends
+// unsubscribe) and smoke_subscription_drop_removes_live_query (the client
+// goes away without unsubscribing; here its connection closes). Beyond the
+// original, each first checks the subscription is listed, so the removal
+// is not vacuous.
+func TestSmokeSubscriptionClose(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	for _, tc := range []struct {
+		name, ns string
+		drop     bool
+	}{
+		{"smoke_subscription_explicit_close_removes_live_query", "sub_close", false},
+		{"smoke_subscription_drop_removes_live_query", "sub_drop", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := tc.ns + ".t"
+			marker := "marker_" + tc.ns
+			s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS "+tc.ns)
+			s.sql(t, s.Root, "CREATE TABLE IF NOT EXISTS "+full+" (id BIGINT PRIMARY KEY, v TEXT) WITH (TYPE='USER')")
+			ws := connectWS(t, s, s.Token)
+			ws.subscribe("sub_"+marker, "SELECT * FROM "+full+" -- "+marker)
+			if !waitLiveQuery(t, s, marker, true, 5*time.Second) {
+				t.Fatalf("subscription '%s' should be in system.live while open", marker)
+			}
+			if tc.drop {
+				ws.disconnect()
+				time.Sleep(500 * time.Millisecond) // as the original
+			} else {
+				ws.send(map[string]any{"type": "unsubscribe", "subscription_id": "sub_" + marker})
+			}
+			if !waitLiveQuery(t, s, marker, false, 6*time.Second) {
+				t.Fatalf("subscription '%s' should not be in system.live after close", marker)
+			}
+			s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+tc.ns+" CASCADE")
+		})
+	}
+}
