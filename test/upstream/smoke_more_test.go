@@ -919,3 +919,41 @@ func TestSmokeSubscriptionClose(t *testing.T) {
 		})
 	}
 }
+
+// subscription/smoke_test_subscription_multi_reconnect.rs:
+// smoke_subscription_multi_reconnect_parallel: five cycles of connect, two
+// subscriptions (one per table) on the connection, one insert into each
+// table, both events received, unsubscribe and disconnect.
+func TestSmokeSubscriptionMultiReconnectParallel(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	ns := "sub_multi_recon"
+	fullA, fullB := ns+".msgs", ns+".evts"
+	s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS "+ns)
+	s.sql(t, s.Root, "CREATE TABLE IF NOT EXISTS "+fullA+" (id INT PRIMARY KEY, payload TEXT) WITH (TYPE='USER')")
+	s.sql(t, s.Root, "CREATE TABLE IF NOT EXISTS "+fullB+" (id INT PRIMARY KEY, payload TEXT) WITH (TYPE='USER')")
+	for cycle := 0; cycle < 5; cycle++ {
+		ws := connectWS(t, s, s.Token)
+		idA, idB := fmt.Sprintf("multi_a_%s_%d", ns, cycle), fmt.Sprintf("multi_b_%s_%d", ns, cycle)
+		ws.subscribe(idA, "SELECT id, payload FROM "+fullA)
+		// The second subscription's answers arrive through the collector.
+		ws.send(map[string]any{"type": "subscribe", "subscription": map[string]any{"id": idB, "sql": "SELECT id, payload FROM " + fullB}})
+		if msgs, ok := ws.rawUntil(0, `"ready"`, 10*time.Second); !ok || !strings.Contains(strings.Join(msgs, ""), idB) {
+			t.Fatalf("[cycle %d] subscribe B: %v", cycle+1, msgs)
+		}
+		valA, valB := fmt.Sprintf("cycleA_%d_%s", cycle, ns), fmt.Sprintf("cycleB_%d_%s", cycle, ns)
+		s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (id, payload) VALUES (%d, '%s')", fullA, cycle+1, valA))
+		s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (id, payload) VALUES (%d, '%s')", fullB, cycle+1, valB))
+		if msgs, ok := ws.rawUntil(0, valA, 15*time.Second); !ok {
+			t.Fatalf("[cycle %d] table A live event missing for '%s'; got %v", cycle+1, valA, msgs)
+		}
+		if msgs, ok := ws.rawUntil(0, valB, 15*time.Second); !ok {
+			t.Fatalf("[cycle %d] table B live event missing for '%s'; got %v", cycle+1, valB, msgs)
+		}
+		ws.send(map[string]any{"type": "unsubscribe", "subscription_id": idA})
+		ws.send(map[string]any{"type": "unsubscribe", "subscription_id": idB})
+		ws.disconnect()
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.sql(t, s.Root, "DROP NAMESPACE "+ns+" CASCADE")
+}
