@@ -1059,3 +1059,78 @@ func TestSmokeFlushPKIntegrity(t *testing.T) {
 		s.sql(t, s.Root, "DROP NAMESPACE smoke_pk_s CASCADE")
 	})
 }
+
+// expectError runs sql as c and fails unless it errs with a message holding
+// one of words (lower-case): the original's expect_unauthorized and
+// expect_rejected.
+func expectError(t *testing.T, c *client.Client, sql, what string, words ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := c.SQL(ctx, sql)
+	if err == nil {
+		t.Errorf("Expected rejection: %s", what)
+		return
+	}
+	msg := strings.ToLower(err.Error())
+	for _, w := range words {
+		if strings.Contains(msg, w) {
+			return
+		}
+	}
+	t.Errorf("Expected authorization error for %s: %v", what, err)
+}
+
+var (
+	unauthorizedWords = []string{"unauthorized", "not authorized", "permission", "privilege", "access denied"}
+	rejectedWords     = []string{"unauthorized", "not authorized", "permission", "privilege", "denied", "forbidden", "invalid", "constraint", "access denied"}
+)
+
+// security/smoke_test_security_access.rs:
+// smoke_security_system_tables_blocked_in_batch and
+// smoke_security_private_shared_table_blocked_in_batch.
+func TestSmokeSecurityAccess(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	t.Run("smoke_security_system_tables_blocked_in_batch", func(t *testing.T) {
+		s.sql(t, s.Root, "CREATE USER smoke_sys_batch WITH PASSWORD 'smoke_pass_123' ROLE 'user'")
+		u, _ := s.login(t, "smoke_sys_batch", "smoke_pass_123")
+		for _, q := range []string{
+			"SELECT 1; SELECT * FROM system.users",
+			"SELECT 1; SELECT * FROM system.schemas",
+			"SELECT 1; SELECT * FROM (SELECT * FROM system.users) AS u",
+			"SELECT 1; SELECT u.user_id FROM system.users u JOIN (SELECT user_id FROM system.users) s ON u.user_id = s.user_id",
+			"SELECT 1; SELECT * FROM system.users WHERE user_id IN (SELECT user_id FROM system.users)",
+			"WITH u AS (SELECT * FROM system.users) SELECT * FROM u",
+			"SELECT 1; EXPLAIN SELECT * FROM system.users",
+			"SELECT (SELECT user_id FROM system.users LIMIT 1) AS usr FROM system.users",
+			"SELECT (SELECT COUNT(*) FROM system.users) AS cnt",
+			"SELECT * FROM system.users WHERE user_id = (SELECT user_id FROM system.users LIMIT 1)",
+			"SELECT 1 UNION SELECT user_id FROM system.users",
+			"SELECT 1 EXCEPT SELECT user_id FROM system.users",
+			"SELECT 1 INTERSECT SELECT user_id FROM system.users",
+		} {
+			expectError(t, u, q, "system table batch query: "+q, rejectedWords...)
+		}
+		s.sql(t, s.Root, "DROP USER smoke_sys_batch")
+	})
+	t.Run("smoke_security_private_shared_table_blocked_in_batch", func(t *testing.T) {
+		full := "smoke_private_shared_ns.smoke_private_shared_tbl"
+		s.sql(t, s.Root, "CREATE NAMESPACE smoke_private_shared_ns")
+		s.sql(t, s.Root, "CREATE TABLE "+full+" (id BIGINT PRIMARY KEY, name TEXT) WITH (TYPE='SHARED', ACCESS_LEVEL='PRIVATE')")
+		s.sql(t, s.Root, "INSERT INTO "+full+" (id, name) VALUES (1, 'secret')")
+		s.sql(t, s.Root, "CREATE USER smoke_private_user WITH PASSWORD 'smoke_pass_123' ROLE 'user'")
+		u, _ := s.login(t, "smoke_private_user", "smoke_pass_123")
+		expectError(t, u, "SELECT * FROM "+full+"; INSERT INTO "+full+" (id, name) VALUES (2, 'x'); UPDATE "+full+
+			" SET name = 'y' WHERE id = 1; DELETE FROM "+full+" WHERE id = 1;", "private shared table batch statement", unauthorizedWords...)
+		expectError(t, u, "SELECT * FROM "+full, "private shared table SELECT", unauthorizedWords...)
+		expectError(t, u, "INSERT INTO "+full+" (id, name) VALUES (3, 'x')", "private shared table INSERT", unauthorizedWords...)
+		expectError(t, u, "DELETE FROM "+full+" WHERE id = 1", "private shared table DELETE", unauthorizedWords...)
+		if rows := records(t, s.Root, "SELECT name FROM "+full); len(rows) != 1 || rows[0].String("name") != "secret" {
+			t.Errorf("the private table changed: %v", rows)
+		}
+		s.sql(t, s.Root, "DROP USER smoke_private_user")
+		s.sql(t, s.Root, "DROP TABLE IF EXISTS "+full)
+		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS smoke_private_shared_ns")
+	})
+}
