@@ -1133,4 +1133,52 @@ func TestSmokeSecurityAccess(t *testing.T) {
 		s.sql(t, s.Root, "DROP TABLE IF EXISTS "+full)
 		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS smoke_private_shared_ns")
 	})
+	t.Run("smoke_security_subscription_blocked_for_system_and_private_shared", func(t *testing.T) {
+		ns := "smoke_sub_private_ns"
+		private, public := ns+".smoke_sub_private_tbl", ns+".smoke_sub_public_tbl"
+		s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
+		s.sql(t, s.Root, "CREATE TABLE "+private+" (id BIGINT PRIMARY KEY, name TEXT) WITH (TYPE='SHARED', ACCESS_LEVEL='PRIVATE')")
+		s.sql(t, s.Root, "CREATE TABLE "+public+" (id BIGINT PRIMARY KEY, name TEXT) WITH (TYPE='SHARED', ACCESS_LEVEL='PUBLIC')")
+		s.sql(t, s.Root, "CREATE USER smoke_sub_user WITH PASSWORD 'smoke_pass_123' ROLE 'user'")
+		_, token := s.login(t, "smoke_sub_user", "smoke_pass_123")
+		// subscribeAs is the original's subscribe_as_user: the first answer
+		// to a subscribe is an error or not.
+		subscribeAs := func(id, sql string) map[string]any {
+			ws := connectWS(t, s, token)
+			ws.send(map[string]any{"type": "subscribe", "subscription": map[string]any{"id": id, "sql": sql}})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			m := ws.read(ctx)
+			go ws.collect() // disconnect waits for the reader
+			return m
+		}
+		if m := subscribeAs("sys", "SELECT * FROM system.users"); m["type"] != "error" {
+			t.Errorf("Expected system table subscription to fail: %v", m)
+		}
+		if m := subscribeAs("priv", "SELECT * FROM "+private); m["type"] != "error" {
+			t.Errorf("Expected private shared table subscription to fail: %v", m)
+		}
+		if m := subscribeAs("pub", "SELECT * FROM "+public); m["type"] == "error" {
+			t.Errorf("Expected public shared table subscription to succeed, but got: %v", m)
+		}
+		s.sql(t, s.Root, "DROP USER smoke_sub_user")
+		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
+	})
+	t.Run("smoke_security_query_length_limit", func(t *testing.T) {
+		s.sql(t, s.Root, "CREATE USER smoke_len_user WITH PASSWORD 'smoke_pass_123' ROLE 'user'")
+		u, _ := s.login(t, "smoke_len_user", "smoke_pass_123")
+		const maxSQLQueryLength = 1024 * 1024 // MAX_SQL_QUERY_LENGTH
+		expectError(t, u, "SELECT '"+strings.Repeat("a", maxSQLQueryLength+1024)+"'", "oversized query length", rejectedWords...)
+		s.sql(t, s.Root, "DROP USER smoke_len_user")
+	})
+	t.Run("smoke_security_system_table_write_blocked", func(t *testing.T) {
+		s.sql(t, s.Root, "CREATE USER smoke_sys_write_user WITH PASSWORD 'smoke_pass_123' ROLE 'user'")
+		u, _ := s.login(t, "smoke_sys_write_user", "smoke_pass_123")
+		expectError(t, u, "INSERT INTO system.users (user_id) VALUES ('hacker'); UPDATE system.users SET user_id='x' WHERE user_id='root'; DELETE FROM system.users WHERE user_id='root';",
+			"system table write batch", rejectedWords...)
+		if rows := records(t, s.Root, "SELECT user_id FROM system.users WHERE user_id IN ('root', 'hacker', 'x') ORDER BY user_id"); len(rows) != 1 || rows[0].String("user_id") != "root" {
+			t.Errorf("system.users changed: %v", rows)
+		}
+		s.sql(t, s.Root, "DROP USER smoke_sys_write_user")
+	})
 }
