@@ -1182,3 +1182,72 @@ func TestSmokeSecurityAccess(t *testing.T) {
 		s.sql(t, s.Root, "DROP USER smoke_sys_write_user")
 	})
 }
+
+// runDMLSequence is the original's run_dml_sequence (dml_wide_columns).
+func runDMLSequence(t *testing.T, s *server, full string) {
+	t.Helper()
+	affected := func(sql string) {
+		t.Helper()
+		if out := rowsAffected(s.sql(t, s.Root, sql)); !strings.Contains(out, "1 rows affected") {
+			t.Fatalf("expected 1 row affected: %s: %s", sql, out)
+		}
+	}
+	selAll := "SELECT id, name, age, active, score, balance, created_at, note FROM " + full + " ORDER BY id"
+	affected("INSERT INTO " + full + " (name, age, active, score, balance, note) VALUES ('alpha', 25, true, 12.5, 1000, 'note-a')")
+	affected("INSERT INTO " + full + " (name, age, active, score, balance, note) VALUES ('beta', 30, false, 99.9, 2000, 'note-b')")
+	if out := cliText(s.sql(t, s.Root, selAll)); !strings.Contains(out, "alpha") || !strings.Contains(out, "beta") {
+		t.Fatalf("expected both rows present: %s", out)
+	}
+	alpha := records(t, s.Root, "SELECT id FROM "+full+" WHERE name = 'alpha'")
+	if len(alpha) == 0 || alpha[0].String("id") == "" {
+		t.Fatalf("should parse alpha id: %v", alpha)
+	}
+	affected("UPDATE " + full + " SET age = 26 WHERE id = " + alpha[0].String("id"))
+	if out := cliText(s.sql(t, s.Root, selAll)); !strings.Contains(out, "26") {
+		t.Fatalf("expected updated age 26: %s", out)
+	}
+	affected("UPDATE " + full + " SET name='alpha2', age=42, active=false, score=88.75, balance=4321, note='note-upd' WHERE id = " + alpha[0].String("id"))
+	if out := cliText(s.sql(t, s.Root, selAll)); !strings.Contains(out, "alpha2") || !strings.Contains(out, "42") || !strings.Contains(strings.ToLower(out), "false") {
+		t.Fatalf("expected multi-column updates reflected: %s", out)
+	}
+	beta := records(t, s.Root, "SELECT id, name FROM "+full+" WHERE name = 'beta'")
+	if len(beta) == 0 || beta[0].String("id") == "" {
+		t.Fatalf("should parse beta id: %v", beta)
+	}
+	affected("DELETE FROM " + full + " WHERE id = " + beta[0].String("id"))
+	if out := cliText(s.sql(t, s.Root, selAll)); !strings.Contains(out, "alpha2") {
+		t.Fatalf("expected updated row present: %s", out)
+	}
+}
+
+// dml/smoke_test_dml_wide_columns.rs: smoke_user_table_dml_wide_columns
+// and smoke_shared_table_dml_wide_columns (its third test,
+// smoke_subscription_update_delete_notifications, is not ported).
+func TestSmokeDMLWideColumns(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	for _, tc := range []struct{ name, ns, typ string }{
+		{"smoke_user_table_dml_wide_columns", "smoke_ns_u", "USER"},
+		{"smoke_shared_table_dml_wide_columns", "smoke_ns_s", "SHARED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := tc.ns + ".dml_wide"
+			s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS "+tc.ns)
+			s.sql(t, s.Root, `CREATE TABLE `+full+` (
+            id BIGINT AUTO_INCREMENT PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            age INT,
+            active BOOLEAN,
+            score DOUBLE,
+            balance BIGINT,
+            created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+            note VARCHAR
+        ) WITH (
+            TYPE = '`+tc.typ+`',
+            FLUSH_POLICY = 'rows:10'
+        )`)
+			runDMLSequence(t, s, full)
+			s.sql(t, s.Root, "DROP NAMESPACE "+tc.ns+" CASCADE")
+		})
+	}
+}
