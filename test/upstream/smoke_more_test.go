@@ -1220,9 +1220,9 @@ func runDMLSequence(t *testing.T, s *server, full string) {
 	}
 }
 
-// dml/smoke_test_dml_wide_columns.rs: smoke_user_table_dml_wide_columns
-// and smoke_shared_table_dml_wide_columns (its third test,
-// smoke_subscription_update_delete_notifications, is not ported).
+// dml/smoke_test_dml_wide_columns.rs: smoke_user_table_dml_wide_columns,
+// smoke_shared_table_dml_wide_columns and
+// smoke_subscription_update_delete_notifications.
 func TestSmokeDMLWideColumns(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
@@ -1250,4 +1250,24 @@ func TestSmokeDMLWideColumns(t *testing.T) {
 			s.sql(t, s.Root, "DROP NAMESPACE "+tc.ns+" CASCADE")
 		})
 	}
+	t.Run("smoke_subscription_update_delete_notifications", func(t *testing.T) {
+		full := "smoke_ns_sub.user_sub_dml"
+		s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS smoke_ns_sub")
+		s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, name VARCHAR, updated_at TIMESTAMP, is_deleted BOOLEAN, note VARCHAR) WITH (TYPE = 'USER')")
+		s.sql(t, s.Root, "INSERT INTO "+full+" (id, name, updated_at, is_deleted, note) VALUES (1, 'one', 1730497770045, false, 'n1')")
+		ws := connectWS(t, s, s.Token)
+		if initial := ws.subscribe("dml", "SELECT * FROM "+full); len(initial) != 1 {
+			t.Fatalf("Should have received initial data batch with the row: %v", initial)
+		}
+		const updateValue = "upd_smoke"
+		s.sql(t, s.Root, "UPDATE "+full+" SET name='"+updateValue+"' WHERE id=1")
+		if msgs, ok := ws.rawUntil(0, updateValue, 15*time.Second); !ok {
+			t.Fatalf("Should have received UPDATE event with value '%s'. All events: %v", updateValue, msgs)
+		}
+		s.sql(t, s.Root, "DELETE FROM "+full+" WHERE id=1")
+		if msgs, ok := ws.rawUntil(0, `"change_type":"delete"`, 20*time.Second); !ok || !strings.Contains(msgs[len(msgs)-1], `"_deleted":true`) {
+			t.Fatalf("Should have received DELETE event. All events: %v", msgs)
+		}
+		s.sql(t, s.Root, "DROP NAMESPACE smoke_ns_sub CASCADE")
+	})
 }
