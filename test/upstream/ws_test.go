@@ -39,6 +39,7 @@ type wsClient struct {
 	conn *websocket.Conn
 	mu   sync.Mutex
 	got  []notification
+	raw  []string // every message after the initial data, as received
 	done chan struct{}
 }
 
@@ -83,8 +84,9 @@ func (c *wsClient) read(ctx context.Context) map[string]any {
 }
 
 // subscribe subscribes, waits until the initial data is complete, and then
-// collects change notifications in the background.
-func (c *wsClient) subscribe(id, sql string) {
+// collects change notifications in the background. It returns the initial
+// data's rows.
+func (c *wsClient) subscribe(id, sql string) (initial []map[string]any) {
 	c.t.Helper()
 	c.send(map[string]any{"type": "subscribe", "subscription": map[string]any{"id": id, "sql": sql}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -94,11 +96,20 @@ func (c *wsClient) subscribe(id, sql string) {
 		if m["type"] == "error" {
 			c.t.Fatalf("subscribe %s: %v", sql, m)
 		}
+		if m["type"] == "initial_data_batch" {
+			rows, _ := m["rows"].([]any)
+			for _, r := range rows {
+				if r, ok := r.(map[string]any); ok {
+					initial = append(initial, r)
+				}
+			}
+		}
 		if bc, ok := m["batch_control"].(map[string]any); ok && m["type"] == "initial_data_batch" && bc["status"] == "ready" {
 			break
 		}
 	}
 	go c.collect()
+	return initial
 }
 
 func (c *wsClient) collect() {
@@ -114,6 +125,9 @@ func (c *wsClient) collect() {
 			Rows       []map[string]any `json:"rows"`
 			OldValues  []map[string]any `json:"old_values"`
 		}
+		c.mu.Lock()
+		c.raw = append(c.raw, string(b))
+		c.mu.Unlock()
 		if json.Unmarshal(b, &m) != nil || m.Type != "change" {
 			continue
 		}
