@@ -9,6 +9,7 @@ var settingDescriptions = map[string]string{
 	"postgres_wire.port":                            "TCP port of the PostgreSQL listener (0 = any free port).",
 	"postgres_wire.max_connections":                 "Concurrent PostgreSQL connections; more are refused with SQLSTATE 53300.",
 	"postgres_wire.auth_timeout_seconds":            "Seconds a PostgreSQL connection may take to start up and authenticate.",
+	"postgres_wire.max_result_rows":                 "Most rows one statement returns over the PostgreSQL wire; more fail with SQLSTATE 54000 (never cut silently).",
 	"server.host":                                   "Interface to listen on. Use \"0.0.0.0\" or \"::\" (no brackets) for all interfaces.",
 	"server.port":                                   "TCP port to listen on (1..65535).",
 	"server.public_origin":                          "Externally visible origin, e.g. \"https://db.example.com\"; empty = derive from requests. SUBSCRIBE TO builds its ws_url from it.",

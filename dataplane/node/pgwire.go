@@ -50,6 +50,7 @@ func (n *Node) startPostgresWire() error {
 		Metrics:        pgwire.NewMetrics(n.srv.Registry()),
 		Live:           n.live,
 		ServerVersion:  server.Version,
+		MaxResultRows:  pc.MaxResultRows,
 	})
 	n.pgLn = ln
 	ctx, cancel := context.WithCancel(context.Background())

@@ -318,7 +318,7 @@ func (c *conn) execEngine(ctx context.Context, cl classified, params []any) (*ou
 	text := normalizeLiteralCasts(c.rewriteSessionSQL(cl.text))
 	sctx, done := c.statementContext(ctx)
 	start := time.Now()
-	results, err := s.eng.Execute(sctx, c.sess, kalamsql.Request{SQL: text, Params: params})
+	results, err := s.eng.Execute(kalamsql.WithRowCap(sctx, s.opts.MaxResultRows), c.sess, kalamsql.Request{SQL: text, Params: params})
 	took := time.Since(start)
 	cancelled := done()
 	s.opts.Metrics.observeStatement(cl.tagWord(), took, err)
@@ -339,6 +339,10 @@ func (c *conn) execEngine(ctx context.Context, cl classified, params []any) (*ou
 		return &outcome{tag: cl.tag}, nil
 	}
 	res := results[len(results)-1]
+	if res.Truncated {
+		// Never a silently shortened answer: the protocol has no flag for it.
+		return nil, pgErr("54000", fmt.Sprintf("the result has more than %d rows (postgres_wire.max_result_rows); page with LIMIT/OFFSET, WHERE key > last key ORDER BY key LIMIT n, or a cursor", s.opts.MaxResultRows))
+	}
 	out := c.resultOutcome(cl, &res)
 	if cl.tagWord() == "SUBSCRIBE" {
 		c.rememberSubscription(out)

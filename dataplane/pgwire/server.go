@@ -61,6 +61,11 @@ type Options struct {
 	Live *live.Manager
 	// ServerVersion is reported as server_version's KalamDB part.
 	ServerVersion string
+	// MaxResultRows is the most rows one statement returns; a statement
+	// with more fails with SQLSTATE 54000. The wire protocol cannot flag a
+	// cut answer, so the HTTP API's default_query_limit does not apply.
+	// 0 means 1,000,000.
+	MaxResultRows int
 }
 
 // Server is a PostgreSQL wire-protocol listener.
@@ -83,6 +88,9 @@ func New(eng *kalamsql.Engine, log *slog.Logger, opts Options) *Server {
 	}
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = 256
+	}
+	if opts.MaxResultRows <= 0 {
+		opts.MaxResultRows = 1000000
 	}
 	return &Server{eng: eng, log: log, opts: opts, conns: map[uint32]*conn{}}
 }

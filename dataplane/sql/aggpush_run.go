@@ -202,7 +202,8 @@ func (e *Engine) runAggQuery(ctx context.Context, sess *Session, q *aggQuery) (*
 		}
 	}
 	if q.group >= 0 {
-		res, err := r.groupResult(e.opts.DefaultQueryLimit, e.opts.MaxQueryLimit)
+		defLimit, maxRows, _ := e.rowCaps(ctx)
+		res, err := r.groupResult(defLimit, maxRows)
 		if err != nil {
 			return nil, err
 		}

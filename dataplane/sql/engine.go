@@ -89,6 +89,27 @@ type Result struct {
 	Truncated bool
 }
 
+// rowCapKey carries a per-statement row cap in a context (WithRowCap).
+type rowCapKey struct{}
+
+// WithRowCap returns a context under which SELECTs return every row up to
+// n, ignoring limits.default_query_limit and limits.max_query_limit, and
+// set Result.Truncated when there were more. The PostgreSQL wire listener
+// uses it: its protocol cannot say an answer was cut, so it refuses one
+// that would be instead.
+func WithRowCap(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, rowCapKey{}, n)
+}
+
+// rowCaps returns the row caps for a statement under ctx: the default
+// applied to a query without LIMIT, the hard maximum, and the maximum's name.
+func (e *Engine) rowCaps(ctx context.Context) (def, max int, maxName string) {
+	if n, ok := ctx.Value(rowCapKey{}).(int); ok && n > 0 {
+		return n, n, "the connection's row cap"
+	}
+	return e.opts.DefaultQueryLimit, e.opts.MaxQueryLimit, "limits.max_query_limit"
+}
+
 // Engine executes SQL against one data plane.
 type Engine struct {
 	db   *pebble.DB

@@ -218,12 +218,12 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 		return nil, err
 	}
 	q := rw.SQL
-	maxRows, capName := e.opts.MaxQueryLimit, "limits.max_query_limit"
-	if !rw.HasLimit && e.opts.DefaultQueryLimit > 0 {
+	defLimit, maxRows, capName := e.rowCaps(ctx)
+	if !rw.HasLimit && defLimit > 0 {
 		// One row more than returned tells a cut answer from a full one.
-		q += "\nLIMIT " + strconv.Itoa(e.opts.DefaultQueryLimit+1)
-		if maxRows <= 0 || e.opts.DefaultQueryLimit < maxRows {
-			maxRows, capName = e.opts.DefaultQueryLimit, "limits.default_query_limit (the query has no LIMIT)"
+		q += "\nLIMIT " + strconv.Itoa(defLimit+1)
+		if maxRows <= 0 || defLimit < maxRows {
+			maxRows, capName = defLimit, "limits.default_query_limit (the query has no LIMIT)"
 		}
 	}
 	if rw.NumParams > len(params) {

@@ -201,7 +201,8 @@ func startOurs(dir string) (*ourServer, error) {
 	cfg.Storage.MemtableSizeMB = 8
 	cfg.Auth.RootPassword = rootPW
 	cfg.Auth.BcryptCost = 4
-	cfg.RateLimit.MaxAuthRequestsPerIPPerSec = 0
+	// The oracle sends thousands of queries as fast as it can: no rate limits.
+	cfg.RateLimit = config.RateLimitConfig{}
 	cfg.Cold.SchedulerTickMS = 50
 	// PostgreSQL has no implicit row limit; the fixture's answers are small.
 	cfg.Limits.DefaultQueryLimit = 100000

@@ -246,4 +246,3 @@ SELECT 2 * 3 % 4;
 SELECT 100 / 10 / 5;
 SELECT 'a' || 1 + 2;
 SELECT 1 + 2 || 'b';
-SELECT -2147483648 - 1;
