@@ -275,7 +275,12 @@ func (p *pgPass) unary(i, hi int) (pexpr, int, error) {
 			return pexpr{}, i, err
 		}
 		if t.Value == "+" {
-			return e, next, nil
+			if len(e.toks) == 1 && e.toks[0].Kind == TokNumber {
+				return e, next, nil
+			}
+			// Kept: `+col` is the documented way to keep a predicate off an index
+			// (the planner matches only a bare column).
+			return pexpr{toks: append([]Token{t}, e.toks...), typ: e.typ}, next, nil
 		}
 		if len(e.toks) == 1 && e.toks[0].Kind == TokNumber {
 			return pexpr{toks: []Token{t, e.toks[0]}, typ: numberType("-" + e.toks[0].Text), simple: true}, next, nil

