@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -233,5 +234,19 @@ func (s *Server) Store(ctx context.Context, bucket, prefix string) (*objstore.S3
 	if err != nil {
 		return nil, err
 	}
-	return st, st.EnsureBucket(ctx)
+	// MinIO can answer /minio/health/ready a moment before its object layer
+	// takes requests ("Server not initialized yet"); on a loaded machine that
+	// moment outlasts the store's fast test retry policy, so wait it out here.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err = st.EnsureBucket(ctx)
+		if err == nil || !strings.Contains(err.Error(), "not initialized") || time.Now().After(deadline) {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
