@@ -222,6 +222,12 @@ func TestRestoreFailureReason(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: kc.Namespace, Name: podName(kc, 0), Labels: sts.Spec.Template.Labels},
 		Spec:       *sts.Spec.Template.Spec.DeepCopy(),
 	}
+	// The StatefulSet controller adds a volume per claim template (envtest
+	// runs none); without it the pod's data mount names no volume.
+	for _, vct := range sts.Spec.VolumeClaimTemplates {
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: vct.Name, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: vct.Name + "-" + pod.Name}}})
+	}
 	create(t, pod)
 	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
 		Name: containerName, Image: kc.Spec.Image, RestartCount: 3,
