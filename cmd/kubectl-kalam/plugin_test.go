@@ -178,7 +178,9 @@ func TestStatus(t *testing.T) {
 	sched := &kalamv1.KalamScheduledBackup{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "st-nightly"},
 		Spec: kalamv1.KalamScheduledBackupSpec{Cluster: kalamv1.ClusterReference{Name: "st"}, Schedule: "0 0 3 * * *"}}
 	mustCreate(t, sched)
-	next := metav1.NewTime(time.Now().Add(5 * time.Hour))
+	// Whole seconds, 30 s short of 5 h: the API stores seconds, so "in 4h59m…" holds
+	// whatever fraction of a second the test starts at.
+	next := metav1.NewTime(time.Now().Truncate(time.Second).Add(5*time.Hour - 30*time.Second))
 	sched.Status = kalamv1.KalamScheduledBackupStatus{LastBackupName: "st-b6", NextScheduleTime: &next}
 	setStatus(t, sched)
 
