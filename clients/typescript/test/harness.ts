@@ -77,6 +77,9 @@ export class TestServer {
         KALAMDB_DATA_DIR: this.dataDir,
         KALAMDB_SERVER_HOST: "127.0.0.1",
         KALAMDB_SERVER_PORT: String(this.port),
+        // The 10,000-write view test sends more than the default 100 queries/s per user;
+        // these tests are about the client, not the server's rate limit (0 = off).
+        KALAMDB_RATE_LIMIT_QUERIES_PER_SEC: "0",
         KALAMDB_ROOT_PASSWORD: rootPassword,
         KALAMDB_JWT_SECRET: jwtSecret,
         KALAMDB_BCRYPT_COST: "4",
