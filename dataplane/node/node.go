@@ -40,6 +40,9 @@ type Node struct {
 	live   *live.Manager
 	backup *backup.Service
 	ln     net.Listener
+	// certs serves the API's (and the PostgreSQL listener's) certificate,
+	// re-read when its files change; nil without TLS.
+	certs *server.CertReloader
 	// pg is the PostgreSQL wire listener (pgwire.go; nil when disabled).
 	pg      *pgwire.Server
 	pgLn    net.Listener
@@ -166,7 +169,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	if n.ln, err = net.Listen("tcp", cfg.ListenAddr()); err != nil {
 		return nil, fmt.Errorf("while listening on %s: %w", cfg.ListenAddr(), err)
 	}
-	if n.ln, err = secureListener(cfg, n.ln); err != nil {
+	if n.ln, n.certs, err = secureListener(cfg, n.ln, log.With("component", "tls")); err != nil {
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(context.Background())

@@ -31,13 +31,9 @@ func (n *Node) startPostgresWire() error {
 	}
 	ln = server.LimitConnsPerIP(ln, n.cfg.RateLimit.MaxConnectionsPerIP)
 	var tc *tls.Config
-	if t := n.cfg.Security.TLS; t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("while loading the TLS certificate for the PostgreSQL listener: %w", err)
-		}
-		tc = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if n.certs != nil {
+		// The API listener's certificate, reloaded on rotation.
+		tc = n.certs.TLSConfig()
 	}
 	n.pg = pgwire.New(n.eng, n.log.With("component", "pgwire"), pgwire.Options{
 		TLS:            tc,

@@ -3,6 +3,7 @@ package node
 import (
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"time"
@@ -80,17 +81,19 @@ func isLoopbackHost(host string) bool {
 }
 
 // secureListener applies the per-IP connection limit and, when configured,
-// TLS (TLS 1.2+) to the API listener.
-func secureListener(cfg config.Config, ln net.Listener) (net.Listener, error) {
+// TLS (TLS 1.2+) to the API listener. The certificate is re-read when its
+// files change (server.CertReloader); the reloader is returned so the
+// PostgreSQL listener serves the same certificate.
+func secureListener(cfg config.Config, ln net.Listener, log *slog.Logger) (net.Listener, *server.CertReloader, error) {
 	ln = server.LimitConnsPerIP(ln, cfg.RateLimit.MaxConnectionsPerIP)
 	t := cfg.Security.TLS
 	if t.CertFile == "" {
-		return ln, nil
+		return ln, nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	certs, err := server.NewCertReloader(t.CertFile, t.KeyFile, log)
 	if err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("while loading the TLS certificate: %w", err)
+		return nil, nil, err
 	}
-	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+	return tls.NewListener(ln, certs.TLSConfig()), certs, nil
 }

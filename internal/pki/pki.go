@@ -1,0 +1,139 @@
+// Package pki creates and parses the certificates of a KalamCluster's TLS:
+// a self-signed CA and server certificates it signs (ECDSA P-256, PEM,
+// PKCS#8 keys: the shape of a kubernetes.io/tls Secret). It uses only the
+// standard library and holds no state; the operator builds its Secrets
+// from it and tests issue throwaway certificates with it.
+package pki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"time"
+)
+
+// KeyPair is a certificate with its private key, parsed and as PEM.
+type KeyPair struct {
+	Cert    *x509.Certificate
+	Key     crypto.Signer
+	CertPEM []byte
+	KeyPEM  []byte
+}
+
+// clockSkew back-dates NotBefore so a peer whose clock is slightly behind
+// accepts a certificate issued a moment ago.
+const clockSkew = 5 * time.Minute
+
+// NewCA returns a self-signed CA valid from now for validity.
+func NewCA(commonName string, now time.Time, validity time.Duration) (*KeyPair, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("while generating the CA key: %w", err)
+	}
+	tmpl, err := template(commonName, now, validity)
+	if err != nil {
+		return nil, err
+	}
+	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+	return sign(tmpl, tmpl, key, key)
+}
+
+// IssueServer returns a server certificate for dnsNames and ips signed by
+// ca, valid from now for validity (never beyond the CA's own expiry).
+func (ca *KeyPair) IssueServer(commonName string, dnsNames []string, ips []net.IP, now time.Time, validity time.Duration) (*KeyPair, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("while generating the server key: %w", err)
+	}
+	tmpl, err := template(commonName, now, validity)
+	if err != nil {
+		return nil, err
+	}
+	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
+		tmpl.NotAfter = ca.Cert.NotAfter
+	}
+	tmpl.DNSNames, tmpl.IPAddresses = dnsNames, ips
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	return sign(tmpl, ca.Cert, key, ca.Key)
+}
+
+func template(commonName string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, fmt.Errorf("while generating a serial number: %w", err)
+	}
+	return &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: commonName, Organization: []string{"KalamDB operator"}},
+		NotBefore: now.Add(-clockSkew), NotAfter: now.Add(validity),
+	}, nil
+}
+
+func sign(tmpl, parent *x509.Certificate, key *ecdsa.PrivateKey, parentKey crypto.Signer) (*KeyPair, error) {
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		return nil, fmt.Errorf("while signing the certificate %q: %w", tmpl.Subject.CommonName, err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyPair{
+		Cert: cert, Key: key,
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}),
+	}, nil
+}
+
+// ParsePair parses a PEM certificate (the first of a chain is the leaf)
+// and its private key, and checks that they belong together.
+func ParsePair(certPEM, keyPEM []byte) (*KeyPair, error) {
+	tc, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := tc.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("the private key cannot sign")
+	}
+	return &KeyPair{Cert: tc.Leaf, Key: signer, CertPEM: certPEM, KeyPEM: keyPEM}, nil
+}
+
+// ParseCerts parses every CERTIFICATE block of a PEM bundle; a bundle
+// without one is an error.
+func ParseCerts(bundle []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for rest := bundle; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no PEM certificate found")
+	}
+	return out, nil
+}
