@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -45,9 +46,11 @@ type DataPlane struct {
 }
 
 type session struct {
-	addr, password string
-	client         *dpclient.Client
-	loggedIn       time.Time
+	// tlsID identifies the trust the client was built with ("" for plain
+	// HTTP): a rotated CA makes a new client.
+	addr, password, tlsID string
+	client                *dpclient.Client
+	loggedIn              time.Time
 }
 
 // sessionTTL is well under the server's default token lifetime (24 h).
@@ -78,12 +81,20 @@ func (d *DataPlane) Connect(ctx context.Context, kc *kalamv1.KalamCluster) (*dpc
 	applied := string(sec.Data[secretRootPasswordApplied])
 	addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(httpPort))
 	id := types.NamespacedName{Namespace: kc.Namespace, Name: kc.Name}
+	ct, err := d.clientTLS(ctx, kc)
+	if err != nil {
+		return nil, err
+	}
+	tlsID := ""
+	if ct != nil {
+		tlsID = ct.fingerprint
+	}
 
 	d.mu.Lock()
 	s := d.sessions[id]
 	failedAt := d.rotationFailed[id]
 	d.mu.Unlock()
-	if s != nil && s.addr == addr && s.password == password && time.Since(s.loggedIn) < sessionTTL {
+	if s != nil && s.addr == addr && s.password == password && s.tlsID == tlsID && time.Since(s.loggedIn) < sessionTTL {
 		return s.client, nil
 	}
 	if !failedAt.IsZero() && time.Since(failedAt) < rotationBackoff {
@@ -101,13 +112,13 @@ func (d *DataPlane) Connect(ctx context.Context, kc *kalamv1.KalamCluster) (*dpc
 	s = d.sessions[id]
 	failedAt = d.rotationFailed[id]
 	d.mu.Unlock()
-	if s != nil && s.addr == addr && s.password == password && time.Since(s.loggedIn) < sessionTTL {
+	if s != nil && s.addr == addr && s.password == password && s.tlsID == tlsID && time.Since(s.loggedIn) < sessionTTL {
 		return s.client, nil
 	}
 	if !failedAt.IsZero() && time.Since(failedAt) < rotationBackoff {
 		return nil, waitFor(ReasonRootPasswordRotationFailed, rotationBackoff-time.Since(failedAt), "a root login to %s just failed; retrying at %s", addr, failedAt.Add(rotationBackoff).UTC().Format(time.RFC3339))
 	}
-	c := d.newClient(addr)
+	c := d.newClient(addr, ct)
 	if applied == "" || applied == password {
 		if _, err := c.Login(ctx, "root", password); err != nil {
 			d.noteAuthFailure(id, err)
@@ -131,7 +142,7 @@ func (d *DataPlane) Connect(ctx context.Context, kc *kalamv1.KalamCluster) (*dpc
 	if d.sessions == nil {
 		d.sessions = map[types.NamespacedName]*session{}
 	}
-	d.sessions[id] = &session{addr: addr, password: password, client: c, loggedIn: time.Now()}
+	d.sessions[id] = &session{addr: addr, password: password, tlsID: tlsID, client: c, loggedIn: time.Now()}
 	delete(d.rotationFailed, id)
 	d.mu.Unlock()
 	return c, nil
@@ -164,8 +175,33 @@ func (d *DataPlane) rotate(ctx context.Context, c *dpclient.Client, id types.Nam
 	return nil
 }
 
-func (d *DataPlane) newClient(addr string) *dpclient.Client {
-	c := dpclient.New("http://" + addr)
+// clientTLS reads the Secret the pods serve and returns how to verify
+// them (nil without spec.tls).
+func (d *DataPlane) clientTLS(ctx context.Context, kc *kalamv1.KalamCluster) (*clientTLS, error) {
+	if !tlsEnabled(kc) {
+		return nil, nil
+	}
+	var sec corev1.Secret
+	if err := d.Client.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: tlsSecretName(kc)}, &sec); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, waitFor(kalamv1.ReasonTLSSecretMissing, tlsMissingWait, "TLS secret %s does not exist (yet)", tlsSecretName(kc))
+		}
+		return nil, fmt.Errorf("while reading the TLS secret: %w", err)
+	}
+	ct, err := buildClientTLS(kc, &sec)
+	if err != nil {
+		return nil, permanent(kalamv1.ReasonTLSSecretInvalid, "%v", err)
+	}
+	return ct, nil
+}
+
+func (d *DataPlane) newClient(addr string, ct *clientTLS) *dpclient.Client {
+	scheme := "http://"
+	var tc *tls.Config
+	if ct != nil {
+		scheme, tc = "https://", ct.config
+	}
+	c := dpclient.New(scheme + addr)
 	timeout := d.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -174,7 +210,7 @@ func (d *DataPlane) newClient(addr string) *dpclient.Client {
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
 	}
-	c.HTTP = &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}
+	c.HTTP = &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: dial, TLSClientConfig: tc, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}
 	return c
 }
 

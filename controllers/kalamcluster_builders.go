@@ -44,7 +44,7 @@ func podName(kc *kalamv1.KalamCluster, ordinal int) string {
 
 // clusterEndpoint is the in-cluster URL of the client Service.
 func clusterEndpoint(kc *kalamv1.KalamCluster) string {
-	return fmt.Sprintf("http://%s.%s.svc:%d", clientServiceName(kc), kc.Namespace, httpPort)
+	return fmt.Sprintf("%s://%s.%s.svc:%d", endpointScheme(kc), clientServiceName(kc), kc.Namespace, httpPort)
 }
 
 // selectorLabels select the cluster's pods; they never change.
@@ -93,7 +93,7 @@ func buildHeadlessService(kc *kalamv1.KalamCluster) *corev1.Service {
 		ObjectMeta: objectMeta(kc, headlessServiceName(kc)),
 		Spec: corev1.ServiceSpec{
 			ClusterIP: corev1.ClusterIPNone, PublishNotReadyAddresses: true,
-			Selector: selectorLabels(kc), Ports: []corev1.ServicePort{httpServicePort},
+			Selector: selectorLabels(kc), Ports: []corev1.ServicePort{servicePort(kc)},
 		},
 	}
 }
@@ -104,7 +104,7 @@ func buildClientService(kc *kalamv1.KalamCluster) *corev1.Service {
 	svc := &corev1.Service{
 		ObjectMeta: objectMeta(kc, clientServiceName(kc)),
 		Spec: corev1.ServiceSpec{
-			Type: kc.Spec.Service.Type, Selector: selectorLabels(kc), Ports: []corev1.ServicePort{httpServicePort},
+			Type: kc.Spec.Service.Type, Selector: selectorLabels(kc), Ports: []corev1.ServicePort{servicePort(kc)},
 		},
 	}
 	if svc.Spec.Type == "" {
@@ -234,7 +234,7 @@ func buildStatefulSet(kc *kalamv1.KalamCluster, configHash string, restore *rest
 			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: kc.Spec.Storage.Size}},
 		},
 	}
-	return &appsv1.StatefulSet{
+	sts := &appsv1.StatefulSet{
 		ObjectMeta: objectMeta(kc, statefulSetName(kc)),
 		Spec: appsv1.StatefulSetSpec{
 			Replicas:            &replicas,
@@ -265,4 +265,6 @@ func buildStatefulSet(kc *kalamv1.KalamCluster, configHash string, restore *rest
 			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{pvc},
 		},
 	}
+	applyTLSToPod(kc, &sts.Spec.Template.Spec)
+	return sts
 }

@@ -199,7 +199,8 @@ func TestRenderConfigRefuses(t *testing.T) {
 func TestRenderConfigNeedsNoFilesystem(t *testing.T) {
 	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing", "tmp"))
 	kc := builderCluster()
-	kc.Spec.Config = jsonMust(`{"limits": {"max_query_limit": 5000}, "security": {"tls": {"cert_file": "/etc/kalamdb-tls/tls.crt", "key_file": "/etc/kalamdb-tls/tls.key"}}}`)
+	kc.Spec.Config = jsonMust(`{"limits": {"max_query_limit": 5000}}`)
+	kc.Spec.TLS = &kalamv1.TLSSpec{Generate: true}
 	out, err := renderConfig(kc)
 	if err != nil {
 		t.Fatalf("renderConfig: %v", err)

@@ -30,6 +30,9 @@ const (
 // an override would either be ignored or break the pod.
 var ownedConfigKeys = []string{
 	"server.host", "server.port", "storage.data_path", "auth.root_password", "auth.jwt_secret", "storages",
+	// The certificate comes from spec.tls, which also mounts it and
+	// switches the probes and the operator's client to HTTPS.
+	"security.tls",
 }
 
 // renderConfig renders server.toml for kc: the user's overrides, then the
@@ -49,11 +52,17 @@ func renderConfig(kc *kalamv1.KalamCluster) (string, error) {
 	}
 	for _, k := range ownedConfigKeys {
 		if hasKey(doc, k) {
+			if k == "security.tls" {
+				return "", fmt.Errorf("spec.config: security.tls is managed by the operator: use spec.tls (a kubernetes.io/tls Secret or generate: true)")
+			}
 			return "", fmt.Errorf("spec.config: %s is managed by the operator and cannot be overridden", k)
 		}
 	}
 	section(doc, "server")["port"] = int64(httpPort)
 	section(doc, "storage")["data_path"] = dataDir
+	if tlsEnabled(kc) {
+		tlsConfigKeys(doc)
+	}
 	base, err := encodeTOML(doc)
 	if err != nil {
 		return "", err

@@ -117,6 +117,10 @@ func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.Kala
 	if err := r.ensureSecret(ctx, kc); err != nil {
 		return ctrl.Result{}, err
 	}
+	// The pods cannot start without the certificate they mount.
+	if err := r.reconcileTLS(ctx, kc, time.Now()); err != nil {
+		return ctrl.Result{}, err
+	}
 	toml, err := renderConfig(kc)
 	if err != nil {
 		return ctrl.Result{}, permanent(kalamv1.ReasonInvalidSpec, "%v", err)

@@ -202,6 +202,8 @@ func newCluster(prefix string) *kalamv1.KalamCluster {
 type dataPlane struct {
 	node *node.Node
 	root *dpclient.Client
+	// dir is the pod's directory (volumes materialised under it).
+	dir string
 }
 
 // runDataPlane plays kubelet and StatefulSet controller for kc: it waits
@@ -216,7 +218,8 @@ func runDataPlane(t *testing.T, kc *kalamv1.KalamCluster, opts ...node.StartOpti
 	env := podEnv(t, kc, sts)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "server.toml")
-	if err := os.WriteFile(path, []byte(cm.Data[configFile]), 0o600); err != nil {
+	toml, rootHTTP := podTLS(t, kc, sts, dir, cm.Data[configFile])
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range env {
@@ -261,11 +264,14 @@ func runDataPlane(t *testing.T, kc *kalamv1.KalamCluster, opts ...node.StartOpti
 		t.Fatal(err)
 	}
 	markStatefulSetReady(t, sts)
-	root := dpclient.New("http://" + n.Addr())
+	root := dpclient.New(endpointScheme(kc) + "://" + n.Addr())
+	if rootHTTP != nil {
+		root.HTTP = rootHTTP
+	}
 	if _, err := root.Login(tctx(t), "root", env["KALAMDB_ROOT_PASSWORD"]); err != nil {
 		t.Fatalf("root login with the Secret's password: %v", err)
 	}
-	return &dataPlane{node: n, root: root}
+	return &dataPlane{node: n, root: root, dir: dir}
 }
 
 // markStatefulSetReady sets the status the StatefulSet controller would

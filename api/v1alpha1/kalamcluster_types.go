@@ -62,6 +62,10 @@ type KalamClusterSpec struct {
 	// Scheduling places the data-plane pods on nodes.
 	// +optional
 	Scheduling SchedulingSpec `json:"scheduling,omitempty"`
+	// TLS serves the API and the PostgreSQL listener over TLS only
+	// (kalamcluster_tls_types.go).
+	// +optional
+	TLS *TLSSpec `json:"tls,omitempty"`
 }
 
 // SchedulingSpec is copied into the data-plane pod template as it is; the
@@ -212,7 +216,8 @@ type KalamClusterStatus struct {
 	// the Replicas column shows 0 instead of a blank.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas"`
-	// Endpoint is the in-cluster HTTP URL of the client Service.
+	// Endpoint is the in-cluster URL of the client Service (https:// with
+	// spec.tls).
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
 	// CurrentImage is the image every ready pod runs.
