@@ -30,6 +30,7 @@ type sqlOptions struct {
 	command, file, format                 string
 	instance, subscribe                   string
 	saveCredentials, noWait, noHistory    bool
+	caCert, tlsServerName                 string
 	maxChanges                            int
 	timeout                               time.Duration
 }
@@ -53,6 +54,8 @@ func runSQL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.command, "c", "", "run this SQL and exit")
 	fs.StringVar(&o.file, "f", "", "run the SQL in this file and exit")
 	fs.StringVar(&o.format, "format", "table", "output format: table, json or csv")
+	fs.StringVar(&o.caCert, "cacert", envOr("KALAMDB_CACERT", ""), "PEM CA bundle trusted for an https:// URL instead of the system roots (env KALAMDB_CACERT)")
+	fs.StringVar(&o.tlsServerName, "tls-server-name", envOr("KALAMDB_TLS_SERVER_NAME", ""), "name to verify the server certificate against, when the URL's host is not in it (e.g. through a port-forward; env KALAMDB_TLS_SERVER_NAME)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "per-statement timeout (also bounds waiting for a job)")
 	fs.StringVar(&o.instance, "instance", "", "name under which credentials are saved and looked up (default: the URL)")
 	fs.BoolVar(&o.saveCredentials, "save-credentials", false, "save the access and refresh tokens (never the password) for this instance, mode 0600")
@@ -73,6 +76,14 @@ func runSQL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	_, envPassword := os.LookupEnv("KALAMDB_PASSWORD")
 	c := client.New(o.url)
 	c.Namespace = o.namespace
+	if o.caCert != "" || o.tlsServerName != "" {
+		tc, err := cliTLSConfig(o.caCert, o.tlsServerName)
+		if err != nil {
+			fmt.Fprintf(stderr, "kalamdb sql: %v\n", err)
+			return exitConnect
+		}
+		c.HTTP.Transport.(*http.Transport).TLSClientConfig = tc
+	}
 	if code := authenticate(c, o, set["password"] || envPassword, stderr); code != exitOK {
 		return code
 	}

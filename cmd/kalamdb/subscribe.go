@@ -54,7 +54,9 @@ type subscriber struct {
 func (s *shell) subscribe(ctx context.Context, sql string, maxChanges int) int {
 	hdr := http.Header{}
 	hdr.Set("Authorization", "Bearer "+s.c.Token)
-	conn, _, err := websocket.Dial(ctx, wsURL(s.c.BaseURL), &websocket.DialOptions{HTTPHeader: hdr})
+	conn, _, err := websocket.Dial(ctx, wsURL(s.c.BaseURL), &websocket.DialOptions{HTTPHeader: hdr,
+		// The SQL client's transport: its TLS settings (--cacert) apply.
+		HTTPClient: &http.Client{Transport: s.c.HTTP.Transport}})
 	if err != nil {
 		fmt.Fprintf(s.errw, "kalamdb sql: cannot open the live-query connection: %v\n", err)
 		return exitConnect
