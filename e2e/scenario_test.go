@@ -35,7 +35,9 @@ const ns = "kalam-e2e"
 
 // scenario carries state between the steps.
 type scenario struct {
-	env  *harness.Env
+	env *harness.Env
+	// ns overrides the package's namespace (another test's own).
+	ns   string
 	repl []string // sample rewrites: object-store endpoint -> MinIO
 
 	mu    sync.Mutex
@@ -417,7 +419,7 @@ func (s *scenario) backupObjects(ctx context.Context, t *testing.T) int {
 func (s *scenario) waitReady(ctx context.Context, t *testing.T, obj client.Object, name string, timeout time.Duration) {
 	t.Helper()
 	s.eventually(ctx, t, fmt.Sprintf("%T %s Ready", obj, name), timeout, func() (bool, string) {
-		if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
+		if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: s.namespace(), Name: name}, obj); err != nil {
 			return false, err.Error()
 		}
 		co, ok := obj.(kalamv1.ConditionedObject)

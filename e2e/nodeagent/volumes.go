@@ -260,5 +260,31 @@ func mounts(c *corev1.Container, vols map[string]string) ([]mount, error) {
 		}
 		out = append(out, m)
 	}
-	return out, nil
+	return shadowLast(out), nil
+}
+
+// shadowLast orders the bind mounts so that one whose destination hides
+// another's source comes after it: the pod's directory lives under the
+// host's /tmp, so an emptyDir mounted at /tmp first would hide the source
+// of every volume bound after it. Otherwise the order is kept.
+func shadowLast(ms []mount) []mount {
+	hides := func(a, b mount) bool { // a's destination covers b's source
+		return b.src == a.dst || strings.HasPrefix(b.src, strings.TrimRight(a.dst, "/")+"/")
+	}
+	var first, last []mount
+	for i, a := range ms {
+		shadows := false
+		for j, b := range ms {
+			if i != j && hides(a, b) {
+				shadows = true
+				break
+			}
+		}
+		if shadows {
+			last = append(last, a)
+		} else {
+			first = append(first, a)
+		}
+	}
+	return append(first, last...)
 }
