@@ -190,49 +190,21 @@ type clientTLS struct {
 	fingerprint string
 }
 
-// buildClientTLS trusts the Secret's ca.crt, or, without one (a public
-// issuer), the system roots plus the certificate chain of tls.crt itself.
-// The server name is the client Service's (tlsServerName) when the
-// certificate carries it, else the certificate's first DNS name: the
-// operator dials pod IPs, and a user's certificate may be issued for
-// other names only.
+// buildClientTLS verifies the server with the Secret's ca.crt (or the
+// certificate itself, see pki.ClientTLS) as tlsServerName: the operator
+// dials pod IPs, and a user's certificate may be issued for other names
+// only, in which case its own first name is used.
 func buildClientTLS(kc *kalamv1.KalamCluster, sec *corev1.Secret) (*clientTLS, error) {
-	crt := sec.Data[corev1.TLSCertKey]
-	chain, err := pki.ParseCerts(crt)
+	cfg, err := pki.ClientTLS(sec.Data[corev1.TLSCertKey], sec.Data[keyCACert], tlsServerName(kc))
 	if err != nil {
-		return nil, fmt.Errorf("secret %s: %s: %w", sec.Name, corev1.TLSCertKey, err)
+		return nil, fmt.Errorf("secret %s: %w", sec.Name, err)
 	}
 	trust := sec.Data[keyCACert]
-	var roots *x509.CertPool
-	if len(trust) > 0 {
-		if roots, err = certPool(trust); err != nil {
-			return nil, fmt.Errorf("secret %s: %s: %w", sec.Name, keyCACert, err)
-		}
-	} else {
-		if roots, err = x509.SystemCertPool(); err != nil {
-			roots = x509.NewCertPool()
-		}
-		for _, c := range chain {
-			roots.AddCert(c)
-		}
-		trust = crt
+	if len(trust) == 0 {
+		trust = sec.Data[corev1.TLSCertKey]
 	}
-	name := tlsServerName(kc)
-	if leaf := chain[0]; leaf.VerifyHostname(name) != nil {
-		switch {
-		case len(leaf.DNSNames) > 0:
-			name = strings.TrimPrefix(leaf.DNSNames[0], "*.")
-		case len(leaf.IPAddresses) > 0:
-			name = leaf.IPAddresses[0].String()
-		default:
-			return nil, fmt.Errorf("secret %s: the certificate has no DNS name or IP address to verify", sec.Name)
-		}
-	}
-	sum := sha256.Sum256(append([]byte(name+"\x00"), trust...))
-	return &clientTLS{
-		config:      &tls.Config{RootCAs: roots, ServerName: name, MinVersion: tls.VersionTLS12},
-		fingerprint: hex.EncodeToString(sum[:8]),
-	}, nil
+	sum := sha256.Sum256(append([]byte(cfg.ServerName+"\x00"), trust...))
+	return &clientTLS{config: cfg, fingerprint: hex.EncodeToString(sum[:8])}, nil
 }
 
 // applyTLSToPod mounts the serving Secret read-only at tlsDir and switches

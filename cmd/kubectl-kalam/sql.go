@@ -60,6 +60,10 @@ func sqlCommand(_ *globalOptions) command {
 			if err != nil {
 				return err
 			}
+			tc, err := clusterTLS(ctx, e.client, e.namespace, cluster)
+			if err != nil {
+				return err
+			}
 			if endpoint == "" {
 				url, stop, err := forwardToCluster(ctx, e, cluster)
 				if err != nil {
@@ -67,8 +71,14 @@ func sqlCommand(_ *globalOptions) command {
 				}
 				defer stop()
 				endpoint = url
+				if tc != nil {
+					endpoint = "https://" + strings.TrimPrefix(url, "http://")
+				}
 			}
 			c := dpclient.New(endpoint)
+			if tc != nil {
+				c.HTTP.Transport.(*http.Transport).TLSClientConfig = tc
+			}
 			c.Namespace = kalamNS
 			if _, err := c.Login(ctx, user, password); err != nil {
 				return fmt.Errorf("while logging in as %s: %w", user, err)

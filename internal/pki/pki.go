@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -136,4 +137,47 @@ func ParseCerts(bundle []byte) ([]*x509.Certificate, error) {
 		return nil, errors.New("no PEM certificate found")
 	}
 	return out, nil
+}
+
+// ClientTLS is how a client verifies a server that serves certPEM (a
+// kubernetes.io/tls Secret's tls.crt) when it trusts caPEM (its ca.crt).
+// Without caPEM (a public issuer) it trusts the system roots plus the
+// certificate chain itself. The server name is name when the certificate
+// carries it, else the certificate's first DNS name (or IP address): the
+// client may dial an address (a pod IP, a port-forward) that is not among
+// the certificate's names.
+func ClientTLS(certPEM, caPEM []byte, name string) (*tls.Config, error) {
+	chain, err := ParseCerts(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("tls.crt: %w", err)
+	}
+	var roots *x509.CertPool
+	if len(caPEM) > 0 {
+		cas, err := ParseCerts(caPEM)
+		if err != nil {
+			return nil, fmt.Errorf("ca.crt: %w", err)
+		}
+		roots = x509.NewCertPool()
+		for _, c := range cas {
+			roots.AddCert(c)
+		}
+	} else {
+		if roots, err = x509.SystemCertPool(); err != nil {
+			roots = x509.NewCertPool()
+		}
+		for _, c := range chain {
+			roots.AddCert(c)
+		}
+	}
+	if leaf := chain[0]; leaf.VerifyHostname(name) != nil {
+		switch {
+		case len(leaf.DNSNames) > 0:
+			name = strings.TrimPrefix(leaf.DNSNames[0], "*.")
+		case len(leaf.IPAddresses) > 0:
+			name = leaf.IPAddresses[0].String()
+		default:
+			return nil, errors.New("the certificate has no DNS name or IP address to verify")
+		}
+	}
+	return &tls.Config{RootCAs: roots, ServerName: name, MinVersion: tls.VersionTLS12}, nil
 }
