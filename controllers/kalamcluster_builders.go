@@ -265,6 +265,6 @@ func buildStatefulSet(kc *kalamv1.KalamCluster, configHash string, restore *rest
 			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{pvc},
 		},
 	}
-	applyTLSToPod(kc, &sts.Spec.Template.Spec)
+	applyTLSToPod(kc, &sts.Spec.Template)
 	return sts
 }

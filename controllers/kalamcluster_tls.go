@@ -207,12 +207,22 @@ func buildClientTLS(kc *kalamv1.KalamCluster, sec *corev1.Secret) (*clientTLS, e
 	return &clientTLS{config: cfg, fingerprint: hex.EncodeToString(sum[:8])}, nil
 }
 
-// applyTLSToPod mounts the serving Secret read-only at tlsDir and switches
-// the probes to HTTPS (the kubelet does not verify the certificate).
-func applyTLSToPod(kc *kalamv1.KalamCluster, pod *corev1.PodSpec) {
+// labelTLS marks pods that serve TLS only, so a PodMonitor scrapes them
+// over https (config/prometheus/dataplane-podmonitor.yaml).
+const labelTLS = "kalamdb.io/tls"
+
+// applyTLSToPod mounts the serving Secret read-only at tlsDir, switches
+// the probes to HTTPS (the kubelet does not verify the certificate) and
+// labels the pod.
+func applyTLSToPod(kc *kalamv1.KalamCluster, tmpl *corev1.PodTemplateSpec) {
 	if !tlsEnabled(kc) {
 		return
 	}
+	if tmpl.Labels == nil {
+		tmpl.Labels = map[string]string{}
+	}
+	tmpl.Labels[labelTLS] = "true"
+	pod := &tmpl.Spec
 	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: tlsVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 		SecretName: tlsSecretName(kc), DefaultMode: ptrInt32(0o440),
 		Items: []corev1.KeyToPath{{Key: corev1.TLSCertKey, Path: corev1.TLSCertKey}, {Key: corev1.TLSPrivateKeyKey, Path: corev1.TLSPrivateKeyKey}},

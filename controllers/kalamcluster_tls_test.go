@@ -29,7 +29,11 @@ func tlsCluster() *kalamv1.KalamCluster {
 // https. Without spec.tls nothing of it appears.
 func TestBuildStatefulSetTLS(t *testing.T) {
 	kc := tlsCluster()
-	pod := buildStatefulSet(kc, "h", nil).Spec.Template.Spec
+	tmpl := buildStatefulSet(kc, "h", nil).Spec.Template
+	pod := tmpl.Spec
+	if tmpl.Labels[labelTLS] != "true" {
+		t.Errorf("pod labels %v", tmpl.Labels)
+	}
 	var vol *corev1.Volume
 	for i := range pod.Volumes {
 		if pod.Volumes[i].Name == tlsVolume {

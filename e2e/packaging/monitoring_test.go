@@ -373,6 +373,11 @@ func TestChartDataPlaneMonitoring(t *testing.T) {
 	if ep["port"] != "http" || ep["path"] != "/metrics" || ep["interval"] != "15s" {
 		t.Errorf("PodMonitor endpoint %v", ep)
 	}
+	// Pods of a cluster with spec.tls (labelled kalamdb.io/tls=true) are
+	// scraped over https by the second endpoint, and only by it.
+	if eps := pmSpec["podMetricsEndpoints"].([]any); len(eps) != 2 || eps[1].(map[string]any)["scheme"] != "https" || eps[1].(map[string]any)["interval"] != "15s" {
+		t.Errorf("PodMonitor has no https endpoint for TLS clusters: %v", eps)
+	}
 	if ns := pmSpec["namespaceSelector"].(map[string]any); ns["any"] != true {
 		t.Errorf("cluster-wide install: namespaceSelector %v", ns)
 	}
