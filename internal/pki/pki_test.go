@@ -65,3 +65,23 @@ func TestParseRoundTrip(t *testing.T) {
 		t.Fatalf("bundle: %d certificates, %v", len(certs), err)
 	}
 }
+
+// FuzzClientTLS: whatever a user puts in a Secret's tls.crt and ca.crt,
+// building the client configuration never panics, and an accepted one
+// always has roots and a server name to verify.
+func FuzzClientTLS(f *testing.F) {
+	now := time.Now()
+	ca, _ := NewCA("ca", now, time.Hour)
+	srv, _ := ca.IssueServer("s", []string{"s.ns.svc"}, nil, now, time.Hour)
+	ipOnly, _ := ca.IssueServer("ip", nil, []net.IP{net.ParseIP("10.0.0.1")}, now, time.Hour)
+	f.Add(srv.CertPEM, ca.CertPEM)
+	f.Add(srv.CertPEM, []byte(nil))
+	f.Add(ipOnly.CertPEM, ca.CertPEM)
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), []byte("junk"))
+	f.Fuzz(func(t *testing.T, certPEM, caPEM []byte) {
+		cfg, err := ClientTLS(certPEM, caPEM, "s.ns.svc")
+		if err == nil && (cfg.RootCAs == nil || cfg.ServerName == "") {
+			t.Fatalf("accepted without roots or server name: %+v", cfg)
+		}
+	})
+}
