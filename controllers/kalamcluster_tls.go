@@ -292,8 +292,13 @@ func (r *KalamClusterReconciler) reconcileTLS(ctx context.Context, kc *kalamv1.K
 	if err == nil {
 		var leaf *x509.Certificate
 		if leaf, err = checkServingSecret(sec, now); err == nil {
-			kalamv1.SetCondition(kc, kalamv1.ConditionTLSReady, metav1.ConditionTrue, kalamv1.ReasonCertificateValid,
-				fmt.Sprintf("secret %s: certificate for %s expires at %s", sec.Name, certNames(leaf), leaf.NotAfter.UTC().Format(time.RFC3339)))
+			reason, msg := certificateStatus(sec.Name, leaf, now)
+			// One Warning event when the certificate starts to near its
+			// expiry, not one per reconcile.
+			if prev := meta.FindStatusCondition(kc.Status.Conditions, kalamv1.ConditionTLSReady); reason == kalamv1.ReasonCertificateExpiringSoon && (prev == nil || prev.Reason != reason) {
+				r.Recorder.Eventf(kc, nil, corev1.EventTypeWarning, reason, "TLS", "%s", msg)
+			}
+			kalamv1.SetCondition(kc, kalamv1.ConditionTLSReady, metav1.ConditionTrue, reason, msg)
 			return nil
 		}
 		err = permanent(kalamv1.ReasonTLSSecretInvalid, "%v", err)
@@ -307,6 +312,21 @@ func (r *KalamClusterReconciler) reconcileTLS(ctx context.Context, kc *kalamv1.K
 		kalamv1.SetCondition(kc, kalamv1.ConditionTLSReady, metav1.ConditionFalse, pe.Reason, pe.Msg)
 	}
 	return err
+}
+
+// expiringSoon is when a certificate the operator does not renew (a
+// user's Secret) is reported as about to expire.
+const expiringSoon = 14 * 24 * time.Hour
+
+// certificateStatus is the TLSReady reason and message of a valid
+// certificate: CertificateExpiringSoon within expiringSoon of its expiry
+// (a generated one is renewed long before), CertificateValid otherwise.
+func certificateStatus(secret string, leaf *x509.Certificate, now time.Time) (string, string) {
+	msg := fmt.Sprintf("secret %s: certificate for %s expires at %s", secret, certNames(leaf), leaf.NotAfter.UTC().Format(time.RFC3339))
+	if leaf.NotAfter.Sub(now) < expiringSoon {
+		return kalamv1.ReasonCertificateExpiringSoon, msg + fmt.Sprintf(" (in %s): renew it; the pods pick the renewed Secret up without a restart", leaf.NotAfter.Sub(now).Round(time.Hour))
+	}
+	return kalamv1.ReasonCertificateValid, msg
 }
 
 func certNames(c *x509.Certificate) string {

@@ -221,7 +221,12 @@ func TestClusterTLSUserSecret(t *testing.T) {
 	// A stalled cluster is retried every 2 minutes; touching it (as the
 	// docs say) has the fixed Secret read at once.
 	update(t, kc, func() { kc.Annotations = map[string]string{"example.com/touched": "1"} })
-	waitCondition(t, kc, kalamv1.ConditionTLSReady, metav1.ConditionTrue, kalamv1.ReasonCertificateValid)
+	// The certificate is valid for a day: usable, and reported as about to
+	// expire (the operator cannot renew a user's certificate).
+	cond = waitCondition(t, kc, kalamv1.ConditionTLSReady, metav1.ConditionTrue, kalamv1.ReasonCertificateExpiringSoon)
+	if !strings.Contains(cond.Message, "renew") {
+		t.Errorf("TLSReady message: %s", cond.Message)
+	}
 	eventually(t, 30*time.Second, "statefulset", func() (bool, string) { return get(t, sts), "" })
 	if v := sts.Spec.Template.Spec.Volumes; v[len(v)-1].Secret == nil || v[len(v)-1].Secret.SecretName != sec.Name {
 		t.Fatalf("the pod does not mount the user's secret: %+v", v)

@@ -250,3 +250,19 @@ func TestBuildClientTLS(t *testing.T) {
 		t.Error("junk certificate accepted")
 	}
 }
+
+// TestCertificateStatus: a valid certificate is CertificateValid with its
+// expiry in the message, and CertificateExpiringSoon in its last 14 days.
+func TestCertificateStatus(t *testing.T) {
+	now := time.Now()
+	ca, _ := pki.NewCA("ca", now, 365*24*time.Hour)
+	kp, _ := ca.IssueServer("s", []string{"s.db.svc"}, nil, now, 30*24*time.Hour)
+	reason, msg := certificateStatus("s-tls", kp.Cert, now)
+	if reason != kalamv1.ReasonCertificateValid || !strings.Contains(msg, "s-tls") || !strings.Contains(msg, "s.db.svc") || !strings.Contains(msg, "expires at") {
+		t.Errorf("fresh: %s %q", reason, msg)
+	}
+	reason, msg = certificateStatus("s-tls", kp.Cert, now.Add(20*24*time.Hour))
+	if reason != kalamv1.ReasonCertificateExpiringSoon || !strings.Contains(msg, "renew") {
+		t.Errorf("10 days left: %s %q", reason, msg)
+	}
+}

@@ -45,6 +45,9 @@ const (
 	ConditionTLSReady = "TLSReady"
 	// ReasonCertificateValid: the Secret holds a usable certificate.
 	ReasonCertificateValid = "CertificateValid"
+	// ReasonCertificateExpiringSoon: the certificate is valid but expires
+	// within 14 days (TLSReady stays True; a Warning event is recorded).
+	ReasonCertificateExpiringSoon = "CertificateExpiringSoon"
 	// ReasonTLSSecretMissing: spec.tls.secretName does not exist (yet:
 	// cert-manager may still be issuing it).
 	ReasonTLSSecretMissing = "TLSSecretMissing"
