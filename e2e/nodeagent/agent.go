@@ -21,8 +21,9 @@
 //     (SIGTERM, SIGKILL after the grace period) and then removed.
 //
 // Known differences from kubelet (deliberate, documented in e2e/README.md):
-// securityContext, resources, image pull, exec probes and projected volumes
-// are ignored; the restart back-off is 1 s doubling to 8 s (kubelet: 10 s to
+// securityContext (except readOnlyRootFilesystem), resources, image pull,
+// exec probes and projected volumes are ignored (the service-account token
+// is mounted by the agent itself, see Options.APIServer); the restart back-off is 1 s doubling to 8 s (kubelet: 10 s to
 // 5 min); probes run at most every 500 ms regardless of periodSeconds for
 // readiness.
 package nodeagent
@@ -68,12 +69,21 @@ type Options struct {
 	Entrypoints map[string][]string
 	// Logf receives agent events; default discards.
 	Logf func(format string, args ...any)
+	// APIServer (https://host:port) and CAData (its CA bundle, PEM) make
+	// pods run "in cluster" as under kubelet: every container gets the
+	// KUBERNETES_SERVICE_HOST/PORT variables, and pods that automount a
+	// service-account token get one (TokenRequest, bound to the pod) with
+	// ca.crt and namespace at /var/run/secrets/kubernetes.io/serviceaccount.
+	// Empty: neither.
+	APIServer string
+	CAData    []byte
 }
 
 // Agent is a running node agent. Create with Start, end with Stop.
 type Agent struct {
-	opts   Options
-	client kubernetes.Interface
+	opts      Options
+	client    kubernetes.Interface
+	inCluster *inCluster
 
 	pods    corelisters.PodLister
 	pvcs    corelisters.PersistentVolumeClaimLister
@@ -115,7 +125,11 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 	if out, err := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "true").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("nodeagent: `unshare --mount` does not work here (the agent needs root to give each pod process its own mount namespace): %v: %s", err, out)
 	}
-	a := &Agent{opts: opts, client: opts.Client, runs: map[types.UID]*podRun{}, ips: map[string]types.UID{}, done: make(chan struct{})}
+	ic, err := newInCluster(opts.APIServer, opts.CAData)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{opts: opts, client: opts.Client, inCluster: ic, runs: map[types.UID]*podRun{}, ips: map[string]types.UID{}, done: make(chan struct{})}
 	if err := a.registerNode(ctx); err != nil {
 		return nil, err
 	}
