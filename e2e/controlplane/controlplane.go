@@ -197,6 +197,9 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		// projected volume to pod specs is off.
 		"--disable-admission-plugins=ServiceAccount",
 		"--endpoint-reconciler-type=none",
+		// pods/log goes to the node agent's log endpoint on the Node's
+		// InternalIP (its Hostname does not resolve).
+		"--kubelet-preferred-address-types=InternalIP",
 	); err != nil {
 		return nil, err
 	}

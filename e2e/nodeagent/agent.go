@@ -16,6 +16,8 @@
 //     directory survives container restarts and pod re-creation;
 //   - HTTP/TCP readiness, liveness and startup probes run against the pod IP;
 //     an exited or liveness-failed process is restarted (restartCount grows);
+//   - container logs are served at the Node's kubelet endpoint, so pods/log
+//     (`kubectl logs`) works;
 //   - pod status (phase, podIP, conditions, containerStatuses) is reported
 //     through the pods/status subresource, and deleting pods are stopped
 //     (SIGTERM, SIGKILL after the grace period) and then removed.
@@ -96,6 +98,7 @@ type Agent struct {
 	ips     map[string]types.UID
 	waiting map[types.UID]string // why a bound pod has not started yet
 
+	logs   *logServer
 	cancel context.CancelFunc
 	done   chan struct{}
 	bg     sync.WaitGroup // pod terminations in flight; awaited by Stop
@@ -130,7 +133,11 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{opts: opts, client: opts.Client, inCluster: ic, runs: map[types.UID]*podRun{}, ips: map[string]types.UID{}, done: make(chan struct{})}
+	if a.logs, err = a.startLogServer(); err != nil {
+		return nil, err
+	}
 	if err := a.registerNode(ctx); err != nil {
+		a.logs.stop()
 		return nil, err
 	}
 	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -154,6 +161,7 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 		f.Core().V1().Secrets().Informer(),
 	} {
 		if _, err := inf.AddEventHandler(h); err != nil {
+			a.logs.stop()
 			a.cancel()
 			return nil, err
 		}
@@ -161,6 +169,7 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 	f.Start(ctx.Done())
 	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
 		if !ok {
+			a.logs.stop()
 			a.cancel()
 			f.Shutdown()
 			return nil, fmt.Errorf("nodeagent: cache for %v did not sync", typ)
@@ -197,6 +206,7 @@ func (a *Agent) Stop() {
 	a.cancel()
 	<-a.done
 	a.bg.Wait()
+	a.logs.stop()
 }
 
 // NodeName is the registered Node.
@@ -230,6 +240,9 @@ func (a *Agent) registerNode(ctx context.Context) error {
 			{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: a.opts.NodeName},
 		},
 		NodeInfo: corev1.NodeSystemInfo{OperatingSystem: "linux", Architecture: "amd64", KubeletVersion: "v1.37.1-e2e"},
+		// The API server reaches "kubelet" here for pods/log (InternalIP:
+		// see --kubelet-preferred-address-types in package controlplane).
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: a.logs.port()}},
 	}
 	if _, err := a.client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("nodeagent: node status: %w", err)

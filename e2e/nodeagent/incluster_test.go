@@ -132,6 +132,20 @@ func TestPodRunsInCluster(t *testing.T) {
 		t.Fatalf("token authenticates as %q", u)
 	}
 
+	// pods/log (kubectl logs) reaches the agent's log endpoint through the
+	// API server: the whole current run, and its last line.
+	all, err := c.CoreV1().Pods(ns).GetLogs("with-token", &corev1.PodLogOptions{Container: "probe"}).DoRaw(ctx)
+	if err != nil || !strings.HasPrefix(string(all), "host=127.0.0.1\n") || strings.Contains(string(all), "=== nodeagent") {
+		t.Fatalf("pods/log: %v\n%s", err, all)
+	}
+	last, err := c.CoreV1().Pods(ns).GetLogs("with-token", &corev1.PodLogOptions{Container: "probe", TailLines: ptr.To(int64(1))}).DoRaw(ctx)
+	if err != nil || string(last) != "end=1\n" {
+		t.Fatalf("pods/log tailLines=1: %v %q", err, last)
+	}
+	if _, err := c.CoreV1().Pods(ns).GetLogs("with-token", &corev1.PodLogOptions{Container: "probe", Previous: true}).DoRaw(ctx); err == nil {
+		t.Fatal("pods/log previous of a container that never restarted answered")
+	}
+
 	// A pod naming no ServiceAccount runs as "default" (created by the
 	// serviceaccount controller), as the admission plugin would set it.
 	got = probeOutput(ctx, t, agent, c, ns, "default-sa")
