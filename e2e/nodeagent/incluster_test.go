@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
-	"github.com/kalamdb/kalamdb-k8s/e2e/controlplane"
 	"github.com/kalamdb/kalamdb-k8s/e2e/nodeagent"
 )
 
@@ -52,26 +50,9 @@ func TestPodRunsInCluster(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(dir, "cp")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cp.Stop()
-	agent, err := nodeagent.Start(ctx, nodeagent.Options{
-		Client: cp.Client, Dir: filepath.Join(dir, "node"), Logf: t.Logf,
-		APIServer: cp.APIServerURL, CAData: cp.CACert,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer agent.Stop()
-
-	c := cp.Client
 	ns := "incluster"
-	mustCreate(t, func() error {
-		_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		return err
-	})
+	cp, agent := startNode(ctx, t, dir, ns, nodeagent.Options{})
+	c := cp.Client
 	mustCreate(t, func() error {
 		_, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "probe-sa"}}, metav1.CreateOptions{})
 		return err
