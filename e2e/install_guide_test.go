@@ -237,25 +237,11 @@ func guideWorkdir(t *testing.T, env *harness.Env) string {
 	root := controlplane.RepoRoot()
 	work := filepath.Join(env.Dir, "guide")
 	samples := filepath.Join(work, "config", "samples")
-	if err := os.MkdirAll(samples, 0o750); err != nil {
+	if err := env.CopySamples(samples); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(filepath.Join(root, "charts"), filepath.Join(work, "charts")); err != nil {
 		t.Fatal(err)
-	}
-	files, err := filepath.Glob(filepath.Join(root, "config", "samples", "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		edited := strings.ReplaceAll(string(b), "minio.minio.svc:9000", env.MinIO.Endpoint)
-		if err := os.WriteFile(filepath.Join(samples, filepath.Base(f)), []byte(edited), 0o640); err != nil {
-			t.Fatal(err)
-		}
 	}
 	values, err := env.OperatorValuesFile()
 	if err != nil {

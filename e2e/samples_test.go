@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
-	"github.com/kalamdb/kalamdb-k8s/e2e/controlplane"
 	"github.com/kalamdb/kalamdb-k8s/e2e/harness"
 )
 
@@ -34,21 +32,8 @@ func TestSamplesTogether(t *testing.T) {
 		t.Fatalf("create namespace: %v\n%s", err, out)
 	}
 	dir := filepath.Join(env.Dir, "samples")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := env.CopySamples(dir); err != nil {
 		t.Fatal(err)
-	}
-	files, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "config", "samples", "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), []byte(strings.ReplaceAll(string(b), "minio.minio.svc:9000", env.MinIO.Endpoint)), 0o640); err != nil {
-			t.Fatal(err)
-		}
 	}
 	if out, err := env.KubectlRun(ctx, nil, "apply", "-n", space, "-k", dir); err != nil {
 		t.Fatalf("kubectl apply -k config/samples: %v\n%s", err, out)

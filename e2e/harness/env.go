@@ -273,6 +273,29 @@ func (e *Env) ApplySample(ctx context.Context, t testing.TB, namespace, file str
 	}
 }
 
+// CopySamples copies config/samples into dir with the one edit the samples
+// ask of a user: the object-store endpoint is MinIO's.
+func (e *Env) CopySamples(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	files, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "config", "samples", "*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		edited := strings.ReplaceAll(string(b), "minio.minio.svc:9000", e.MinIO.Endpoint)
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), []byte(edited), 0o640); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // OperatorLog is the operator's log file.
 func (e *Env) OperatorLog() string { return e.operatorLog }
 
