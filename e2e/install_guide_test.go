@@ -99,6 +99,14 @@ func TestInstallGuideParses(t *testing.T) {
 			checks[s.check] = true
 		case s.skip == "":
 			run = append(run, s.script)
+		default:
+			// A skip may not hide a step that changes or waits for the
+			// cluster: those are what the guide promises.
+			for _, banned := range []string{"helm ", " apply ", " wait ", " create ", " delete ", " patch ", " annotate "} {
+				if strings.Contains(s.script, banned) {
+					t.Errorf("guide line %d: a skipped block runs %q:\n%s", s.line, strings.TrimSpace(banned), s.script)
+				}
+			}
 		}
 	}
 	all := strings.Join(run, "\n")
@@ -283,4 +291,30 @@ func runGuideBlock(ctx context.Context, env *harness.Env, work, script string) (
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// TestParseGuide covers the guide parser on a small document.
+func TestParseGuide(t *testing.T) {
+	doc := "# A\n```bash\necho one\n```\n```yaml\nkind: X\n```\n## B\n<!-- e2e: skip: no docker -->\n```bash\ndocker build .\n```\n<!-- e2e: write-rows -->\n"
+	steps, err := parseGuide(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []guideStep{
+		{heading: "A", line: 2, script: "echo one\n"},
+		{heading: "B", line: 10, script: "docker build .\n", skip: "no docker"},
+		{heading: "B", line: 13, check: "write-rows"},
+	}
+	if fmt.Sprint(steps) != fmt.Sprint(want) {
+		t.Fatalf("steps %+v, want %+v", steps, want)
+	}
+	for _, bad := range []string{
+		"<!-- e2e: skip: -->\n```bash\nx\n```\n",
+		"```bash\nx\n",
+		"<!-- e2e: skip: why -->\ntext\n",
+	} {
+		if _, err := parseGuide(bad); err == nil {
+			t.Errorf("parseGuide accepted %q", bad)
+		}
+	}
 }
