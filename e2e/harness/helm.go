@@ -87,6 +87,42 @@ func (e *Env) installOperatorChart(ctx context.Context, t testing.TB) {
 	if err := e.WaitOperator(ctx, 3*time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.checkOperatorPod(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkOperatorPod makes sure the suite runs the operator as shipped: the
+// chart's ServiceAccount (its token is the only credential the pod gets),
+// a read-only root filesystem, resources, and no kubeconfig.
+func (e *Env) checkOperatorPod(ctx context.Context) error {
+	var pods corev1.PodList
+	if err := e.Client.List(ctx, &pods, client.InNamespace(OperatorNamespace), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil {
+		return err
+	}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		c := p.Spec.Containers[0]
+		switch {
+		case p.Spec.ServiceAccountName != OperatorRelease:
+			return fmt.Errorf("operator pod %s runs as ServiceAccount %q, not the chart's", p.Name, p.Spec.ServiceAccountName)
+		case c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem:
+			return fmt.Errorf("operator pod %s has no read-only root filesystem", p.Name)
+		case c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero():
+			return fmt.Errorf("operator pod %s has no memory request and limit", p.Name)
+		case len(p.Spec.Volumes) != 0:
+			return fmt.Errorf("operator pod %s declares volumes %v: the chart's declares none", p.Name, p.Spec.Volumes)
+		}
+		for _, env := range c.Env {
+			if env.Name == "KUBECONFIG" {
+				return fmt.Errorf("operator pod %s sets KUBECONFIG", p.Name)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("no operator pod in %s", OperatorNamespace)
 }
 
 // WaitOperator waits until the chart's Deployment has an available, updated
