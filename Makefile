@@ -123,11 +123,11 @@ run-manager: build-manager
 test-e2e: tools e2e-bins
 	$(GO) test -count=1 -timeout 20m -v ./e2e/...
 
-## e2e-bins: compile kalamdb and manager once, with the flags e2e/harness uses (CGO_ENABLED=0,
+## e2e-bins: compile kalamdb, manager and kubectl-kalam once, with the flags e2e/harness uses (CGO_ENABLED=0,
 ## -trimpath), so the e2e test binaries running in parallel hit the build cache instead of
 ## all compiling them at once from a cold cache
 e2e-bins:
-	CGO_ENABLED=0 $(GO) build -trimpath ./cmd/kalamdb ./cmd/manager
+	CGO_ENABLED=0 $(GO) build -trimpath ./cmd/kalamdb ./cmd/manager ./cmd/kubectl-kalam
 
 ## chart: sync the Helm chart's CRDs and ClusterRole from config/ (CI fails when out of date)
 chart: manifests

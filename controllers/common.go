@@ -115,6 +115,8 @@ func statusOf(o client.Object) any {
 		return v.Status
 	case *kalamv1.KalamScheduledBackup:
 		return v.Status
+	case *kalamv1.KalamUser:
+		return v.Status
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Setup registers all five controllers with mgr, sharing one data-plane
+// Setup registers all six controllers with mgr, sharing one data-plane
 // connector (and so one login per cluster).
 func Setup(mgr ctrl.Manager, o Options) error {
 	c, dp := mgr.GetClient(), &DataPlane{Client: mgr.GetClient(), Dial: o.Dial}
@@ -28,6 +28,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		&KalamClusterReconciler{Client: c, Scheme: mgr.GetScheme(), Recorder: rec("kalamcluster-controller"), DataPlane: dp, APIReader: mgr.GetAPIReader(), Resync: o.Resync},
 		&KalamNamespaceReconciler{Client: c, Recorder: rec("kalamnamespace-controller"), DataPlane: dp, Resync: o.Resync},
 		&KalamTableReconciler{Client: c, Recorder: rec("kalamtable-controller"), DataPlane: dp, Resync: o.Resync},
+		&KalamUserReconciler{Client: c, Recorder: rec("kalamuser-controller"), DataPlane: dp, Resync: o.Resync},
 		&KalamBackupReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: rec("kalambackup-controller"), DataPlane: dp, PollInterval: o.BackupPoll, Resync: o.Resync},
 		&KalamScheduledBackupReconciler{Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(), Recorder: rec("kalamscheduledbackup-controller"), DataPlane: dp, Now: o.Now},
 	}

@@ -68,6 +68,7 @@ func TestScenario(t *testing.T) {
 		{"4_restore_into_new_cluster", []string{"3_scheduled_backup_immediate"}, s.step4},
 		{"5_schema_change_and_destructive_pending", []string{"2_users_write_and_subscriber_receives"}, s.step5},
 		{"6_kill_data_plane_no_acked_row_lost", []string{"2_users_write_and_subscriber_receives"}, s.step6},
+		{"6b_kubectl_kalam_sql_and_logs", []string{"6_kill_data_plane_no_acked_row_lost"}, s.stepPlugin},
 		{"7_delete_follows_deletion_policy", []string{"1_cluster_namespace_tables_ready"}, s.step7},
 	}
 	for _, st := range steps {

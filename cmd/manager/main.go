@@ -27,7 +27,7 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the /metrics endpoint (\"0\" disables it)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one replica of the operator acts")
-	flag.DurationVar(&resync, "resync", 2*time.Minute, "drift-check interval of clusters, namespaces and tables")
+	flag.DurationVar(&resync, "resync", 2*time.Minute, "drift-check interval of clusters, namespaces, tables and users")
 	flag.StringVar(&watchNamespace, "watch-namespace", os.Getenv("WATCH_NAMESPACE"),
 		"reconcile only the kalamdb.io objects of this namespace (namespaced install; default $WATCH_NAMESPACE, empty: all namespaces)")
 	opts := zap.Options{}

@@ -58,6 +58,9 @@ var DefaultControllers = []string{
 	"replicaset-controller",
 	"deployment-controller",
 	"job-controller",
+	// Creates each namespace's "default" ServiceAccount, whose token the
+	// node agent mounts into pods as kubelet would.
+	"serviceaccount-controller",
 }
 
 // ControlPlane is one running etcd + kube-apiserver + kube-controller-manager.
@@ -70,6 +73,9 @@ type ControlPlane struct {
 	Client *kubernetes.Clientset
 	// APIServerURL is https://127.0.0.1:port.
 	APIServerURL string
+	// CACert is the PEM CA bundle that verifies the API server (what a pod
+	// finds in its service-account volume's ca.crt).
+	CACert []byte
 
 	dir   string
 	mu    sync.Mutex
@@ -140,6 +146,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: pki: %w", err)
 	}
+	cp.CACert = p.caPEM
 
 	// etcd.
 	clientPort, err := FreePort()
@@ -184,11 +191,15 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--authorization-mode=RBAC",
 		"--allow-privileged=true",
-		// No token controller or kubelet mounts tokens here; the agent runs
-		// processes, not containers, so the ServiceAccount admission plugin's
-		// projected token volume would be meaningless.
+		// No kubelet mounts projected volumes here: the node agent requests
+		// each pod's service-account token itself (TokenRequest) and mounts
+		// it where kubelet would, so the admission plugin that adds the
+		// projected volume to pod specs is off.
 		"--disable-admission-plugins=ServiceAccount",
 		"--endpoint-reconciler-type=none",
+		// pods/log goes to the node agent's log endpoint on the Node's
+		// InternalIP (its Hostname does not resolve).
+		"--kubelet-preferred-address-types=InternalIP",
 	); err != nil {
 		return nil, err
 	}

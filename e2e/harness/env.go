@@ -43,17 +43,36 @@ type Env struct {
 	Client client.Client
 	// Kubectl is the kubectl v1.37.1 binary built by hack/kube.sh.
 	Kubectl string
+	// Helm is the helm binary installed by hack/go-tools.sh.
+	Helm string
 
 	operator    *exec.Cmd
 	operatorLog string
 	operatorErr chan error
 }
 
-// Start brings the environment up. It builds kalamdb and manager from this
-// repository (CGO_ENABLED=0, as the Dockerfile), installs the CRDs from
-// config/crd with kubectl, and starts the operator as a process with the
-// admin kubeconfig.
-func Start(ctx context.Context, t testing.TB) *Env {
+// Options selects how Start runs the operator.
+type Options struct {
+	// OperatorProcess runs the manager as a host process with the admin
+	// kubeconfig and the CRDs applied with kubectl from config/crd, instead
+	// of the default: `helm install` of charts/kalamdb-operator, the manager
+	// running as the chart's pod (its ServiceAccount token, RBAC,
+	// securityContext with a read-only root filesystem, resources).
+	OperatorProcess bool
+	// SkipOperator installs neither: the test installs the operator itself
+	// (TestInstallGuide runs the guide's `helm install`). The CRDs come with
+	// that install.
+	SkipOperator bool
+}
+
+// Start brings the environment up with the operator installed from the Helm
+// chart (see Options). It builds kalamdb and manager from this repository
+// (CGO_ENABLED=0, as the Dockerfile); the node agent runs the chart's
+// /manager and the data plane's /kalamdb from those binaries.
+func Start(ctx context.Context, t testing.TB) *Env { return StartWith(ctx, t, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, t testing.TB, opts Options) *Env {
 	t.Helper()
 	dir := t.TempDir()
 	if keep := os.Getenv("KALAMDB_E2E_KEEP"); keep != "" {
@@ -88,6 +107,11 @@ func Start(ctx context.Context, t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	e.Kubectl = filepath.Join(tools, "kubectl")
+	if !opts.OperatorProcess {
+		if e.Helm, err = Helm(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mark := time.Now()
 	e.CP, err = controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(dir, "controlplane"), BinDir: tools})
 	if err != nil {
@@ -103,10 +127,11 @@ func Start(ctx context.Context, t testing.TB) *Env {
 	t.Cleanup(func() { agentLog.Close() })
 	e.Agent, err = nodeagent.Start(ctx, nodeagent.Options{
 		Client: e.CP.Client, Dir: filepath.Join(dir, "node"),
-		Binaries: map[string]string{"/kalamdb": kalamdb},
+		Binaries: map[string]string{"/kalamdb": kalamdb, "/manager": manager},
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(agentLog, time.Now().Format("15:04:05.000 ")+format+"\n", args...)
 		},
+		APIServer: e.CP.APIServerURL, CAData: e.CP.CACert,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -141,20 +166,25 @@ func Start(ctx context.Context, t testing.TB) *Env {
 		t.Fatal(err)
 	}
 
-	// CRDs exactly as a user installs them.
-	if out, err := e.KubectlRun(ctx, nil, "apply", "--server-side", "-f", filepath.Join(controlplane.RepoRoot(), "config", "crd", "bases")); err != nil {
-		t.Fatalf("kubectl apply CRDs: %v\n%s", err, out)
-	}
-	if out, err := e.KubectlRun(ctx, nil, "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"); err != nil {
-		t.Fatalf("CRDs not established: %v\n%s", err, out)
-	}
-
-	e.startOperator(t, manager)
 	t.Cleanup(func() {
 		if t.Failed() {
 			e.dumpLogs(t)
 		}
 	})
+	switch {
+	case opts.SkipOperator:
+	case opts.OperatorProcess:
+		// CRDs exactly as a user installs them with kustomize/kubectl.
+		if out, err := e.KubectlRun(ctx, nil, "apply", "--server-side", "-f", filepath.Join(controlplane.RepoRoot(), "config", "crd", "bases")); err != nil {
+			t.Fatalf("kubectl apply CRDs: %v\n%s", err, out)
+		}
+		if out, err := e.KubectlRun(ctx, nil, "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"); err != nil {
+			t.Fatalf("CRDs not established: %v\n%s", err, out)
+		}
+		e.startOperator(t, manager)
+	default:
+		e.installOperatorChart(ctx, t)
+	}
 	t.Logf("e2e: environment ready in %s", time.Since(began).Round(time.Millisecond))
 	return e
 }
@@ -243,6 +273,29 @@ func (e *Env) ApplySample(ctx context.Context, t testing.TB, namespace, file str
 	}
 }
 
+// CopySamples copies config/samples into dir with the one edit the samples
+// ask of a user: the object-store endpoint is MinIO's.
+func (e *Env) CopySamples(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	files, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "config", "samples", "*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		edited := strings.ReplaceAll(string(b), "minio.minio.svc:9000", e.MinIO.Endpoint)
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), []byte(edited), 0o640); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // OperatorLog is the operator's log file.
 func (e *Env) OperatorLog() string { return e.operatorLog }
 
@@ -254,7 +307,12 @@ func (e *Env) dumpLogs(t testing.TB) {
 		}
 		return string(b)
 	}
-	t.Logf("=== operator log (tail)\n%s", tail(e.operatorLog, 12000))
+	if e.operatorLog != "" {
+		t.Logf("=== operator log (tail)\n%s", tail(e.operatorLog, 12000))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	t.Logf("=== pods\n%s", e.PodStatuses(ctx, ""))
 	t.Logf("=== node agent log (tail)\n%s", tail(filepath.Join(e.Dir, "agent.log"), 6000))
 	logs, _ := filepath.Glob(filepath.Join(e.Dir, "node", "pods", "*", "*.log"))
 	for _, l := range logs {

@@ -16,13 +16,16 @@
 //     directory survives container restarts and pod re-creation;
 //   - HTTP/TCP readiness, liveness and startup probes run against the pod IP;
 //     an exited or liveness-failed process is restarted (restartCount grows);
+//   - container logs are served at the Node's kubelet endpoint, so pods/log
+//     (`kubectl logs`) works;
 //   - pod status (phase, podIP, conditions, containerStatuses) is reported
 //     through the pods/status subresource, and deleting pods are stopped
 //     (SIGTERM, SIGKILL after the grace period) and then removed.
 //
 // Known differences from kubelet (deliberate, documented in e2e/README.md):
-// securityContext, resources, image pull, exec probes and projected volumes
-// are ignored; the restart back-off is 1 s doubling to 8 s (kubelet: 10 s to
+// securityContext (except readOnlyRootFilesystem), resources, image pull,
+// exec probes and projected volumes are ignored (the service-account token
+// is mounted by the agent itself, see Options.APIServer); the restart back-off is 1 s doubling to 8 s (kubelet: 10 s to
 // 5 min); probes run at most every 500 ms regardless of periodSeconds for
 // readiness.
 package nodeagent
@@ -68,12 +71,21 @@ type Options struct {
 	Entrypoints map[string][]string
 	// Logf receives agent events; default discards.
 	Logf func(format string, args ...any)
+	// APIServer (https://host:port) and CAData (its CA bundle, PEM) make
+	// pods run "in cluster" as under kubelet: every container gets the
+	// KUBERNETES_SERVICE_HOST/PORT variables, and pods that automount a
+	// service-account token get one (TokenRequest, bound to the pod) with
+	// ca.crt and namespace at /var/run/secrets/kubernetes.io/serviceaccount.
+	// Empty: neither.
+	APIServer string
+	CAData    []byte
 }
 
 // Agent is a running node agent. Create with Start, end with Stop.
 type Agent struct {
-	opts   Options
-	client kubernetes.Interface
+	opts      Options
+	client    kubernetes.Interface
+	inCluster *inCluster
 
 	pods    corelisters.PodLister
 	pvcs    corelisters.PersistentVolumeClaimLister
@@ -86,6 +98,7 @@ type Agent struct {
 	ips     map[string]types.UID
 	waiting map[types.UID]string // why a bound pod has not started yet
 
+	logs   *logServer
 	cancel context.CancelFunc
 	done   chan struct{}
 	bg     sync.WaitGroup // pod terminations in flight; awaited by Stop
@@ -115,8 +128,16 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 	if out, err := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "true").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("nodeagent: `unshare --mount` does not work here (the agent needs root to give each pod process its own mount namespace): %v: %s", err, out)
 	}
-	a := &Agent{opts: opts, client: opts.Client, runs: map[types.UID]*podRun{}, ips: map[string]types.UID{}, done: make(chan struct{})}
+	ic, err := newInCluster(opts.APIServer, opts.CAData)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{opts: opts, client: opts.Client, inCluster: ic, runs: map[types.UID]*podRun{}, ips: map[string]types.UID{}, done: make(chan struct{})}
+	if a.logs, err = a.startLogServer(); err != nil {
+		return nil, err
+	}
 	if err := a.registerNode(ctx); err != nil {
+		a.logs.stop()
 		return nil, err
 	}
 	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -140,6 +161,7 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 		f.Core().V1().Secrets().Informer(),
 	} {
 		if _, err := inf.AddEventHandler(h); err != nil {
+			a.logs.stop()
 			a.cancel()
 			return nil, err
 		}
@@ -147,6 +169,7 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 	f.Start(ctx.Done())
 	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
 		if !ok {
+			a.logs.stop()
 			a.cancel()
 			f.Shutdown()
 			return nil, fmt.Errorf("nodeagent: cache for %v did not sync", typ)
@@ -183,6 +206,7 @@ func (a *Agent) Stop() {
 	a.cancel()
 	<-a.done
 	a.bg.Wait()
+	a.logs.stop()
 }
 
 // NodeName is the registered Node.
@@ -216,6 +240,9 @@ func (a *Agent) registerNode(ctx context.Context) error {
 			{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: a.opts.NodeName},
 		},
 		NodeInfo: corev1.NodeSystemInfo{OperatingSystem: "linux", Architecture: "amd64", KubeletVersion: "v1.37.1-e2e"},
+		// The API server reaches "kubelet" here for pods/log (InternalIP:
+		// see --kubelet-preferred-address-types in package controlplane).
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: a.logs.port()}},
 	}
 	if _, err := a.client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("nodeagent: node status: %w", err)

@@ -42,32 +42,9 @@ func TestStatefulSetRunsOnAgent(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(dir, "cp")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cp.Stop()
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(cp.LogFile("kube-controller-manager"))
-			t.Logf("kube-controller-manager log:\n%s", b)
-		}
-	})
-	agent, err := nodeagent.Start(ctx, nodeagent.Options{
-		Client: cp.Client, Dir: filepath.Join(dir, "node"),
-		Binaries: map[string]string{"/kalamdb": bin}, Logf: t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer agent.Stop()
-
+	cp, agent := startNode(ctx, t, dir, "agent", nodeagent.Options{Binaries: map[string]string{"/kalamdb": bin}})
 	c := cp.Client
 	ns := "agent"
-	mustCreate(t, func() error {
-		_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		return err
-	})
 	mustCreate(t, func() error {
 		_, err := c.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: "db-config"},
@@ -198,6 +175,36 @@ func TestStatefulSetRunsOnAgent(t *testing.T) {
 	if code := get(t, base+"/healthz"); code != 0 {
 		t.Fatalf("server still answers after pod deletion: %d", code)
 	}
+}
+
+// startNode starts a control plane and a node agent in dir (both stopped
+// by t.Cleanup) and creates namespace ns. opts' Client, Dir, Logf,
+// APIServer and CAData are set here (pods run in cluster, as under kubelet).
+func startNode(ctx context.Context, t *testing.T, dir, ns string, opts nodeagent.Options) (*controlplane.ControlPlane, *nodeagent.Agent) {
+	t.Helper()
+	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(dir, "cp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cp.Stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(cp.LogFile("kube-controller-manager"))
+			t.Logf("kube-controller-manager log:\n%s", b)
+		}
+	})
+	opts.Client, opts.Dir, opts.Logf = cp.Client, filepath.Join(dir, "node"), t.Logf
+	opts.APIServer, opts.CAData = cp.APIServerURL, cp.CACert
+	agent, err := nodeagent.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(agent.Stop)
+	mustCreate(t, func() error {
+		_, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		return err
+	})
+	return cp, agent
 }
 
 func mustCreate(t *testing.T, f func() error) {

@@ -20,6 +20,11 @@ func (a *Agent) env(pod *corev1.Pod, c *corev1.Container, podIP string) ([]strin
 		}
 		vals[k] = v
 	}
+	// As kubelet: the service variables come first; the container's own
+	// env may override them.
+	for _, kv := range a.inCluster.env() {
+		set(kv[0], kv[1])
+	}
 	for _, from := range c.EnvFrom {
 		switch {
 		case from.ConfigMapRef != nil:

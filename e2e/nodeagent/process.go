@@ -114,7 +114,7 @@ func (a *Agent) ensureRunning(ctx context.Context, pod *corev1.Pod) {
 		}
 		return
 	}
-	r, err := a.prepare(pod)
+	r, err := a.prepare(ctx, pod)
 	if err != nil {
 		a.setWaiting(pod.UID, err.Error())
 		return
@@ -160,12 +160,16 @@ func (a *Agent) setWaiting(uid types.UID, msg string) {
 	}
 }
 
-func (a *Agent) prepare(pod *corev1.Pod) (*podRun, error) {
+func (a *Agent) prepare(ctx context.Context, pod *corev1.Pod) (*podRun, error) {
 	dir := a.podDir(pod)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
 	vols, err := a.volumes(pod, dir)
+	if err != nil {
+		return nil, err
+	}
+	saDir, err := a.serviceAccountVolume(ctx, pod, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +187,7 @@ func (a *Agent) prepare(pod *corev1.Pod) (*podRun, error) {
 		if err != nil {
 			return nil, err
 		}
+		ms = withServiceAccount(ms, saDir)
 		argv, err := a.command(&c, env)
 		if err != nil {
 			return nil, err

@@ -194,14 +194,26 @@ func TestKustomize(t *testing.T) {
 		"Namespace/kalamdb-system",
 		"CustomResourceDefinition/kalamclusters.kalamdb.io", "CustomResourceDefinition/kalamnamespaces.kalamdb.io",
 		"CustomResourceDefinition/kalamtables.kalamdb.io", "CustomResourceDefinition/kalambackups.kalamdb.io",
-		"CustomResourceDefinition/kalamscheduledbackups.kalamdb.io",
+		"CustomResourceDefinition/kalamscheduledbackups.kalamdb.io", "CustomResourceDefinition/kalamusers.kalamdb.io",
 		"ServiceAccount/kalamdb-operator-controller-manager", "ClusterRole/kalamdb-operator-manager-role",
 		"ClusterRoleBinding/kalamdb-operator-manager-rolebinding", "Deployment/kalamdb-operator-controller-manager",
 		"Service/kalamdb-operator-controller-manager-metrics")
 	samples := kinds(run(t, kz, "build", "config/samples"))
 	contains(t, "config/samples", samples,
 		"KalamCluster/kalam", "KalamNamespace/app", "KalamTable/app-messages",
-		"KalamTable/app-rooms", "KalamBackup/kalam-manual", "KalamScheduledBackup/kalam-nightly", "Secret/kalam-s3")
+		"KalamTable/app-rooms", "KalamBackup/kalam-manual", "KalamScheduledBackup/kalam-nightly", "Secret/kalam-s3",
+		"KalamUser/app-service", "Secret/app-service-password")
+	// Every cluster sample reserves what it needs (requests), so copying a
+	// sample never yields a BestEffort database pod.
+	for _, f := range []string{"kalamdb_v1alpha1_kalamcluster.yaml", "kalamdb_v1alpha1_kalamcluster_restore.yaml"} {
+		b, err := os.ReadFile(filepath.Join(root, "config", "samples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^  resources:\n    requests:\n      cpu: \S+\n      memory: \S+`).Match(b) {
+			t.Errorf("sample %s sets no spec.resources.requests (cpu and memory)", f)
+		}
+	}
 	// Applied together, the samples must end consistent: a restore from a
 	// backup taken before the tables existed would not, so the restore
 	// sample is applied on its own (NOTES.txt, docs/operator-install.md).
@@ -281,7 +293,7 @@ func TestProject(t *testing.T) {
 			t.Errorf("PROJECT lacks %q", want)
 		}
 	}
-	for _, kind := range []string{"KalamCluster", "KalamNamespace", "KalamTable", "KalamBackup", "KalamScheduledBackup"} {
+	for _, kind := range []string{"KalamCluster", "KalamNamespace", "KalamTable", "KalamBackup", "KalamScheduledBackup", "KalamUser"} {
 		re := regexp.MustCompile(`(?m)group: kalamdb\n\s+kind: ` + kind + `\n(?:.*\n){0,3}?\s+version: v1alpha1`)
 		if !re.MatchString(p) {
 			t.Errorf("PROJECT has no resource group kalamdb kind %s version v1alpha1", kind)
