@@ -38,6 +38,10 @@ type Conn struct {
 	closed bool
 
 	lastPing atomic.Int64
+	// pendingBytes is what the connection's loading subscriptions buffer
+	// (Subscription.bufferLocked): bounded, with what its outbox holds, by
+	// the per-connection budget.
+	pendingBytes atomic.Int64
 }
 
 // SubscribeOptions are the options of a subscribe message.

@@ -60,6 +60,8 @@ func (n *Node) startLive() error {
 		gauge("live_subscriptions", "Active live-query subscriptions.", func(s live.Stats) int { return s.Subscriptions }),
 		gauge("live_queue_budget_bytes", "Global budget for bytes queued to WebSocket connections (websocket.max_queued_bytes_total; 0 = none).",
 			func(s live.Stats) int { return int(s.QueueBudget) }),
+		gauge("live_queue_budget_used_bytes", "Bytes counted against the global WebSocket queue budget: distinct queued events (a change shared by many queues counts once) plus each writer's copy of what it is writing.",
+			func(s live.Stats) int { return int(s.QueuedBytes) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kalamdb", Name: "live_connections_shed_total",
 			Help: "WebSocket connections shed (OVERLOADED, close 1013) because the global queue budget was exhausted."},
 			func() float64 { return float64(m.Stats().Shed) }),
