@@ -25,6 +25,7 @@ var settingDescriptions = map[string]string{
 	"limits.max_sql_bytes":                          "Largest SQL statement text in bytes (1 MiB).",
 	"limits.max_params":                             "Largest number of bind parameters per statement.",
 	"limits.max_param_bytes":                        "Largest single bind parameter in bytes (512 KiB).",
+	"limits.max_result_bytes":                       "Most bytes of rows one statement's answer may hold in memory (HTTP and PostgreSQL wire); a larger answer fails with RESULT_TOO_LARGE (64 MiB).",
 	"limits.query_timeout_seconds":                  "Queries running longer than this many seconds are cancelled.",
 	"logging.level":                                 "One of \"debug\", \"info\", \"warn\", \"error\".",
 	"logging.format":                                "\"text\" for humans, \"json\" for log pipelines.",
