@@ -66,6 +66,7 @@ var settingDescriptions = map[string]string{
 	"cold.job_retry_backoff_ms":                     "A flush/compaction job retries a failing scope this often (first backoff doubling) before it fails visibly in system.jobs; the hot rows stay and keep serving reads.",
 	"cold.compaction_segment_threshold":             "Compact a scope automatically once it holds more segments than this (0 = never automatically).",
 	"cold.max_rows_per_segment":                     "Rows per flush/compaction output segment (bounds flush memory).",
+	"cold.max_segment_mb":                           "MiB of row data per flush/compaction output segment (bounds flush memory when rows are large; 256).",
 	"cold.stream_eviction_interval_seconds":         "Expired STREAM rows are hidden at once and deleted every this many seconds.",
 	"cold.janitor_interval_seconds":                 "Orphan objects (failed or superseded flushes) are deleted after orphan_grace_seconds, looked for every janitor_interval_seconds.",
 	"cold.orphan_grace_seconds":                     "Orphan objects (failed or superseded flushes) are deleted after orphan_grace_seconds, looked for every janitor_interval_seconds.",

@@ -40,3 +40,38 @@ func TestResultBytesBound(t *testing.T) {
 		t.Fatalf("paged: %d rows", got)
 	}
 }
+
+// TestFlushBytesBound: one flush round reads at most cold.max_segment_mb
+// of hot rows into its segment; the rest stays hot (and readable) for the
+// next round, and every row ends up flushed exactly once.
+func TestFlushBytesBound(t *testing.T) {
+	cfg := coldConfig(t.TempDir())
+	cfg.Cold.MaxSegmentMB = 1
+	n := startNodeCfg(t, cfg)
+	t.Cleanup(func() { n.Close() })
+	root := login(t, n, "root", rootPW)
+	mustSQL(t, root, "CREATE NAMESPACE f; CREATE SHARED TABLE f.big (id BIGINT PRIMARY KEY, body TEXT)")
+	body := strings.Repeat("q", 100<<10)
+	const rows = 30 // 3 MB: three rounds of 1 MiB
+	for i := range rows {
+		mustSQL(t, root, "INSERT INTO f.big (id, body) VALUES ($1, $2)", i, body)
+	}
+	flushed, rounds := 0, 0
+	for flushed < rows && rounds < 10 {
+		job := runJob(t, root, "STORAGE FLUSH TABLE f.big")
+		mustComplete(t, job)
+		var got int
+		fmt.Sscan(fmt.Sprint(job[2]), &got)
+		if got == 0 || got > 11 {
+			t.Fatalf("round %d flushed %d rows of 100 KiB under a 1 MiB bound", rounds, got)
+		}
+		flushed += got
+		rounds++
+		if c := one(t, root, "SELECT COUNT(*) FROM f.big"); c != fmt.Sprint(rows) {
+			t.Fatalf("after round %d: %s rows readable", rounds, c)
+		}
+	}
+	if flushed != rows || rounds < 3 {
+		t.Fatalf("%d rows flushed in %d rounds, want %d in at least 3", flushed, rounds, rows)
+	}
+}
