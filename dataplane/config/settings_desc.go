@@ -46,6 +46,7 @@ var settingDescriptions = map[string]string{
 	"websocket.max_connections":                     "Concurrent WebSocket connections on this node; more upgrades get HTTP 503.",
 	"websocket.max_subscriptions_per_connection":    "Subscriptions per connection and per user (SUBSCRIPTION_LIMIT_EXCEEDED).",
 	"websocket.max_subscriptions_per_user":          "Subscriptions per connection and per user (SUBSCRIPTION_LIMIT_EXCEEDED).",
+	"websocket.max_subscription_bytes_per_user":     "Bytes one user's subscriptions hold in the live-query index (SQL text and id plus 1 KiB each; SUBSCRIPTION_LIMIT_EXCEEDED); 0 = no byte bound.",
 	"websocket.max_message_bytes":                   "Largest client message in bytes (MESSAGE_TOO_LARGE), 1024..67108864.",
 	"websocket.max_messages_per_second":             "Client messages per second per connection (RATE_LIMIT_EXCEEDED); a burst may also open max_subscriptions_per_connection subscriptions at once.",
 	"websocket.queue_size":                          "Messages queued for one connection (16..1048576). A subscription whose event does not fit is ended with OVERFLOW: events are never dropped silently.",

@@ -42,6 +42,9 @@ type Subscription struct {
 	from                uint64
 	batchSize, lastRows int32
 	hasFrom             bool
+	// cost is what s is charged in its user's index budget
+	// (subscriptionCost).
+	cost int32
 
 	// group and pos locate s in the index (guarded by index.mu).
 	group *filterGroup
@@ -267,7 +270,7 @@ func (s *Subscription) finish() {
 		s.loadMu.Unlock()
 	}
 	if s.conn.removeSub(s) {
-		m.releaseUserSub(s.conn.UserID)
+		m.releaseUserSub(s.conn.UserID, int64(s.cost))
 		m.releasePlan(s.entry)
 		m.unloading(s)
 	}

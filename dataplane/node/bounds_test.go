@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 )
@@ -73,5 +74,50 @@ func TestFlushBytesBound(t *testing.T) {
 	}
 	if flushed != rows || rounds < 3 {
 		t.Fatalf("%d rows flushed in %d rounds, want %d in at least 3", flushed, rounds, rows)
+	}
+}
+
+// TestSubscriptionBytesPerUser: what one user's subscriptions hold in the
+// live-query index is bounded in bytes (websocket.max_subscription_bytes_per_user:
+// SQL text and id plus 1 KiB each) over all of the user's connections;
+// the refused subscription gets SUBSCRIPTION_LIMIT_EXCEEDED naming the
+// setting, other users are unaffected, and unsubscribing frees the share.
+func TestSubscriptionBytesPerUser(t *testing.T) {
+	const sql = "SELECT * FROM b.t" // 17 bytes: each subscription costs 1024 + 2 + 17
+	n := startNodeWith(t, func(c *config.Config) { c.WebSocket.MaxSubscriptionBytesPerUser = 3 * 1043 })
+	root := login(t, n, "root", rootPW)
+	mustSQL(t, root, `CREATE NAMESPACE b; CREATE SHARED TABLE b.t (id BIGINT PRIMARY KEY) WITH (ACCESS_LEVEL = 'PUBLIC');
+		CREATE USER 'ann' WITH PASSWORD 'ann-password-1' ROLE user; CREATE USER 'ben' WITH PASSWORD 'ben-password-1' ROLE user`)
+	ann := login(t, n, "ann", "ann-password-1")
+	w1, w2 := dialWS(t, n, ann), dialWS(t, n, ann)
+	w1.subscribeAll("s1", sql, nil)
+	w2.subscribeAll("s2", sql, nil)
+	w1.subscribeAll("s3", sql, nil)
+	// A fourth over the user's budget, on either connection.
+	w2.subscribe("s4", sql, nil)
+	if m := w2.expectFor("s4", "error"); m.Code != "SUBSCRIPTION_LIMIT_EXCEEDED" || !strings.Contains(m.Message, "websocket.max_subscription_bytes_per_user") {
+		t.Fatalf("fourth subscription: %s", m.raw)
+	}
+	// A long SQL is charged its length.
+	w2.subscribe("s5", sql+" WHERE id <> "+strings.Repeat("1", 2000), nil)
+	if m := w2.expectFor("s5", "error"); m.Code != "SUBSCRIPTION_LIMIT_EXCEEDED" {
+		t.Fatalf("long subscription: %s", m.raw)
+	}
+	// Another user has a budget of their own.
+	ben := dialWS(t, n, login(t, n, "ben", "ben-password-1"))
+	ben.subscribeAll("b1", sql, nil)
+	// Unsubscribing frees the share.
+	w1.send(map[string]any{"type": "unsubscribe", "subscription_id": "s1"})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		w2.subscribe("s6", sql, nil)
+		m := w2.recv()
+		if m.Type == "subscription_ack" && m.SubscriptionID == "s6" {
+			break
+		}
+		if m.Code != "SUBSCRIPTION_LIMIT_EXCEEDED" || time.Now().After(deadline) {
+			t.Fatalf("after unsubscribe: %s", m.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -22,6 +22,7 @@ func (n *Node) startLive() error {
 		MaxConnections:        w.MaxConnections,
 		MaxSubsPerConn:        w.MaxSubscriptionsPerConnection,
 		MaxSubsPerUser:        w.MaxSubscriptionsPerUser,
+		MaxSubBytesPerUser:    w.MaxSubscriptionBytesPerUser,
 		QueueSize:             w.QueueSize,
 		MaxQueuedBytesPerConn: w.MaxQueuedBytesPerConnection,
 		MaxQueuedBytesTotal:   int64(w.MaxQueuedBytesTotal),
