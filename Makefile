@@ -178,8 +178,8 @@ bench: build tools
 	$(GO) run ./hack/loadbench --bin bin/kalamdb
 	$(GO) run ./hack/livebench --bin bin/kalamdb
 
-## test-live-scale: the scale run at full size (TestScaleSubscribersFlood with 10,000 subscribers,
-## one connection each, over 100 users, and a flood of inserts; `make test` runs it with 1,000);
+## test-live-scale: the scale run alone (TestScaleSubscribersFlood: 10,000 subscribers, one
+## connection each, over 100 users, and a flood of inserts; also part of `make test`, ~1 min);
 ## asserts bounded memory and another user's SELECT answering throughout (docs/benchmarks.md)
 test-live-scale:
 	KALAMDB_SCALE_CONNS=10000 $(GO) test -count=1 -run '^TestScaleSubscribersFlood$$' -v -timeout 20m ./dataplane/node/

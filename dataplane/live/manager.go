@@ -40,7 +40,7 @@ type Manager struct {
 	// userSubBytes is what each user's subscriptions cost in the index
 	// (subscriptionCost), bounded by MaxSubBytesPerUser.
 	userSubBytes map[string]int64
-	loading  map[*Subscription]struct{}
+	loading      map[*Subscription]struct{}
 	// clockSubs are the subscriptions re-evaluated over time (clock.go).
 	clockSubs map[*Subscription]struct{}
 	outboxes  map[*Outbox]struct{} // every attached connection, authenticated or not
