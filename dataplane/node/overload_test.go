@@ -219,49 +219,26 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 		}
 		fastDone <- nil
 	}()
-	stopSelects := make(chan struct{})
-	var selects sync.WaitGroup
 	// The node budget (distinct bytes) against what the connections hold
 	// by their own (per-connection) accounting, sampled from /metrics.
 	var peakBudgetUsed, peakHeld float64
-	selects.Go(func() {
-		for {
-			select {
-			case <-stopSelects:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_, body, err := root.Do(c, "GET", "/metrics", nil, false)
-			cancel()
-			if err != nil {
-				continue
-			}
-			m := string(body)
-			peakBudgetUsed = max(peakBudgetUsed, metricValue(t, m, "kalamdb_live_queue_budget_used_bytes"))
-			peakHeld = max(peakHeld, metricValue(t, m, `kalamdb_live_queued_bytes\{class="draining"\}`)+metricValue(t, m, `kalamdb_live_queued_bytes\{class="backlogged"\}`))
+	sampler := startEvery(50*time.Millisecond, func() error {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, body, err := root.Do(c, "GET", "/metrics", nil, false)
+		if err != nil {
+			return nil // a sample missed, not a failure
 		}
+		m := string(body)
+		peakBudgetUsed = max(peakBudgetUsed, metricValue(t, m, "kalamdb_live_queue_budget_used_bytes"))
+		peakHeld = max(peakHeld, metricValue(t, m, `kalamdb_live_queued_bytes\{class="draining"\}`)+metricValue(t, m, `kalamdb_live_queued_bytes\{class="backlogged"\}`))
+		return nil
 	})
-	var selectMax time.Duration
-	var selectErr error
-	var selectCount int
-	selects.Go(func() {
-		for {
-			select {
-			case <-stopSelects:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			start := time.Now()
-			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_, err := other.SQL(c, "SELECT * FROM o.notes")
-			cancel()
-			if err != nil && selectErr == nil {
-				selectErr = err
-			}
-			selectMax = max(selectMax, time.Since(start))
-			selectCount++
-		}
+	selects := startEvery(100*time.Millisecond, func() error {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := other.SQL(c, "SELECT * FROM o.notes")
+		return err
 	})
 	lat := insertRows("o.big", 0, overloadRows)
 	loadP99 := p99(lat)
@@ -273,8 +250,8 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 		log := ch.stderr.String()
 		t.Errorf("fast subscriber got %d of %d rows: %v\nserver log (tail):\n%s", fastRows.Load(), overloadRows, fastErr, log[max(0, len(log)-4000):])
 	}
-	close(stopSelects)
-	selects.Wait()
+	sampler.stop()
+	selects.stop()
 	peak := ch.peakRSS(t)
 	budget := int64(cfg.WebSocket.MaxQueuedBytesTotal)
 	ceiling := idleRSS + budget + overloadHeadroom
@@ -282,14 +259,14 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 		peak>>20, idleRSS>>20, ceiling>>20, budget>>20, overloadHeadroom>>20)
 	t.Logf("writer p99 %s with %d stalled + 1 fast subscriber, %s without (ratio %.2f)",
 		loadP99, overloadStalled, baseP99, float64(loadP99)/float64(baseP99))
-	t.Logf("other user's SELECT: %d answered, slowest %s", selectCount, selectMax)
+	t.Logf("other user's SELECT: %d answered, slowest %s", selects.count, selects.slowest)
 	t.Logf("node queue budget peak %.1f MiB (distinct bytes) while the connections held up to %.1f MiB by their own accounting",
 		peakBudgetUsed/(1<<20), peakHeld/(1<<20))
 	if peak > ceiling {
 		t.Errorf("peak RSS %d MiB over the ceiling %d MiB", peak>>20, ceiling>>20)
 	}
-	if selectErr != nil || selectCount == 0 {
-		t.Errorf("another user's SELECT failed: %v (%d answered)", selectErr, selectCount)
+	if selects.err != nil || selects.count == 0 {
+		t.Errorf("another user's SELECT failed: %v (%d answered)", selects.err, selects.count)
 	}
 	// Every stalled subscriber, reading again, learns it fell behind.
 	outcomes := map[string]int{}
@@ -346,6 +323,43 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 	if outcomes["shed"]+abrupt > shed {
 		t.Errorf("%d stalled subscribers saw 1013 and %d an abrupt close, but the server shed only %d", outcomes["shed"], abrupt, shed)
 	}
+}
+
+// every runs fn every period until stop, recording how many runs
+// succeeded, the first error and the slowest run.
+type every struct {
+	done    chan struct{}
+	wg      sync.WaitGroup
+	count   int
+	err     error
+	slowest time.Duration
+}
+
+func startEvery(period time.Duration, fn func() error) *every {
+	e := &every{done: make(chan struct{})}
+	e.wg.Go(func() {
+		for {
+			select {
+			case <-e.done:
+				return
+			case <-time.After(period):
+			}
+			t0 := time.Now()
+			err := fn()
+			e.slowest = max(e.slowest, time.Since(t0))
+			if err != nil && e.err == nil {
+				e.err = err
+			}
+			e.count++
+		}
+	})
+	return e
+}
+
+// stop ends the runs; the fields are final once it returns.
+func (e *every) stop() {
+	close(e.done)
+	e.wg.Wait()
 }
 
 // waitProgress waits for done while progress keeps growing: it fails

@@ -201,31 +201,14 @@ func TestScaleSubscribersFlood(t *testing.T) {
 		conns, scaleUsers, setup.Round(time.Millisecond), idleRSS>>20, connectedRSS>>20, float64(connectedRSS-idleRSS)/1024/float64(conns))
 
 	// Another user's SELECTs run every 100 ms from now to the end.
-	stopSelects := make(chan struct{})
-	var selects sync.WaitGroup
-	var selectMax time.Duration
-	var selectErr error
-	var selectCount int
-	selects.Go(func() {
-		for {
-			select {
-			case <-stopSelects:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			t0 := time.Now()
-			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			res, err := other.SQL(c, "SELECT * FROM s.feed")
-			cancel()
-			if err == nil && len(res.Results) > 0 && len(res.Results[0].Rows) != 1 {
-				err = fmt.Errorf("other user's SELECT saw %d rows, want its 1", len(res.Results[0].Rows))
-			}
-			if err != nil && selectErr == nil {
-				selectErr = err
-			}
-			selectMax = max(selectMax, time.Since(t0))
-			selectCount++
+	selects := startEvery(100*time.Millisecond, func() error {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, err := other.SQL(c, "SELECT * FROM s.feed")
+		if err == nil && len(res.Results) > 0 && len(res.Results[0].Rows) != 1 {
+			err = fmt.Errorf("other user's SELECT saw %d rows, want its 1", len(res.Results[0].Rows))
 		}
+		return err
 	})
 
 	// The flood: writer w inserts into users w, w+4, w+8, ...
@@ -289,8 +272,7 @@ func TestScaleSubscribersFlood(t *testing.T) {
 		t.Errorf("deliveries: %d of %d rows: %v", total.Load(), want, err)
 	}
 	deliver := time.Since(floodStart)
-	close(stopSelects)
-	selects.Wait()
+	selects.stop()
 
 	peak := ch.peakRSS(t)
 	budget := int64(cfg.WebSocket.MaxQueuedBytesTotal)
@@ -311,12 +293,12 @@ func TestScaleSubscribersFlood(t *testing.T) {
 		total.Load(), want, deliver.Round(time.Millisecond), float64(total.Load())/deliver.Seconds())
 	t.Logf("peak RSS %d MiB (connected %d MiB, ceiling %d MiB = connected + budget %d MiB + headroom %d MiB)",
 		peak>>20, connectedRSS>>20, ceiling>>20, budget>>20, scaleHeadroom>>20)
-	t.Logf("other user's SELECT: %d answered, slowest %s; subscribers: %v", selectCount, selectMax, outcomes)
+	t.Logf("other user's SELECT: %d answered, slowest %s; subscribers: %v", selects.count, selects.slowest, outcomes)
 	if peak > ceiling {
 		t.Errorf("peak RSS %d MiB over the ceiling %d MiB", peak>>20, ceiling>>20)
 	}
-	if selectErr != nil || selectCount == 0 {
-		t.Errorf("another user's SELECT failed: %v (%d answered)", selectErr, selectCount)
+	if selects.err != nil || selects.count == 0 {
+		t.Errorf("another user's SELECT failed: %v (%d answered)", selects.err, selects.count)
 	}
 	for o, n := range outcomes {
 		switch o {
