@@ -284,3 +284,48 @@ func TestGlobalBudgetCountsSharedChangesOnce(t *testing.T) {
 		t.Fatal("an 11th distinct change fit a 10-change node budget")
 	}
 }
+
+// TestLoadingBufferIsBounded: changes buffered while a subscription's
+// initial data loads count against the connection's byte budget (with
+// its queue and its other loading subscriptions) and, shared, once in the
+// node's; ending the subscription refunds them.
+func TestLoadingBufferIsBounded(t *testing.T) {
+	const size = 1000
+	m := budgetManager(3*size, 100*size)
+	o := NewOutbox(100, 100)
+	if !m.Attach(o) {
+		t.Fatal("attach")
+	}
+	c := &Conn{m: m, out: o}
+	a := &Subscription{conn: c, id: "a", idJSON: []byte(`"a"`), state: stateLoading}
+	b := &Subscription{conn: c, id: "b", idJSON: []byte(`"b"`), state: stateLoading}
+	row := rowOf(size)
+	change := func(sh *shared, s *Subscription, seq uint64) []pendingChange {
+		return []pendingChange{{seq: seq, item: outItem{sub: s, kind: changeInsert, row: row, sh: sh}}}
+	}
+	sh1, sh2 := &shared{n: len(row)}, &shared{n: len(row)}
+	if a.deliver(change(sh1, a, 1), 100) || b.deliver(change(sh1, b, 1), 100) || a.deliver(change(sh2, a, 2), 100) {
+		t.Fatal("three changes did not fit a three-change connection budget")
+	}
+	if got := c.pendingBytes.Load(); got != 3*size {
+		t.Fatalf("connection buffers %d bytes, want %d", got, 3*size)
+	}
+	if used := m.budget.used.Load(); used != 2*size {
+		t.Fatalf("node budget %d, want %d (two distinct changes)", used, 2*size)
+	}
+	// The fourth overflows b (the connection's budget is shared by its
+	// loading subscriptions).
+	if !b.deliver(change(&shared{n: len(row)}, b, 3), 100) {
+		t.Fatal("a fourth change fit a three-change connection budget")
+	}
+	// (deliver ended b; finish, which leaves the index, is the caller's.)
+	if got := c.pendingBytes.Load(); got != 2*size {
+		t.Fatalf("after b ended: connection buffers %d, want %d", got, 2*size)
+	}
+	a.mu.Lock()
+	a.endLocked("", "")
+	a.mu.Unlock()
+	if c.pendingBytes.Load() != 0 || m.budget.used.Load() != 0 || sh1.refs.Load() != 0 || sh2.refs.Load() != 0 {
+		t.Fatalf("after both ended: buffered %d, node budget %d, refs %d/%d", c.pendingBytes.Load(), m.budget.used.Load(), sh1.refs.Load(), sh2.refs.Load())
+	}
+}
