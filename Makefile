@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager test-upstream test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart plugin
+.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale test-live-scale clean tools fuzz fuzz-short manifests generate build-manager test-upstream test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart plugin
 
 all: build
 
@@ -177,6 +177,12 @@ bench: build tools
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./dataplane/... | tee bench.out
 	$(GO) run ./hack/loadbench --bin bin/kalamdb
 	$(GO) run ./hack/livebench --bin bin/kalamdb
+
+## test-live-scale: the scale run alone (TestScaleSubscribersFlood: 10,000 subscribers, one
+## connection each, over 100 users, and a flood of inserts; also part of `make test`, ~1 min);
+## asserts bounded memory and another user's SELECT answering throughout (docs/benchmarks.md)
+test-live-scale:
+	KALAMDB_SCALE_CONNS=10000 $(GO) test -count=1 -run '^TestScaleSubscribersFlood$$' -v -timeout 20m ./dataplane/node/
 
 ## bench-live-scale: 1M live subscriptions (10,000 connections x 100) on one server; reports RSS per subscription
 bench-live-scale: build

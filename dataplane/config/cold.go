@@ -29,6 +29,10 @@ type ColdConfig struct {
 	// MaxRowsPerSegment caps the rows of one flush or compaction output
 	// segment (bounds flush memory).
 	MaxRowsPerSegment int `toml:"max_rows_per_segment"`
+	// MaxSegmentMB caps the row bytes one flush or compaction output
+	// segment is built from, in MiB (bounds flush memory when rows are
+	// large; the rest goes to the next segment).
+	MaxSegmentMB int `toml:"max_segment_mb"`
 	// StreamEvictionIntervalSeconds is how often expired STREAM rows are
 	// deleted (they are hidden from reads as soon as they expire).
 	StreamEvictionIntervalSeconds int `toml:"stream_eviction_interval_seconds"`
@@ -48,6 +52,7 @@ func defaultCold() ColdConfig {
 		StoragePath: "", SchedulerTickMS: 250,
 		RemoteRequestTimeoutSeconds: 60, RemoteConnectTimeoutSeconds: 10, RemoteMaxAttempts: 4, RemoteRetryBackoffMS: 200,
 		JobMaxAttempts: 3, JobRetryBackoffMS: 1000, CompactionSegmentThreshold: 16, MaxRowsPerSegment: 1000000,
+		MaxSegmentMB:                  256,
 		StreamEvictionIntervalSeconds: 10, JanitorIntervalSeconds: 600, OrphanGraceSeconds: 3600,
 		JobRetention: 1000, SegmentCacheMB: 256,
 	}
@@ -63,6 +68,7 @@ func (c ColdConfig) validate(p *problems) {
 	inRange(p, "cold.job_retry_backoff_ms", c.JobRetryBackoffMS, 1, 600000)
 	inRange(p, "cold.compaction_segment_threshold", c.CompactionSegmentThreshold, 0, 100000)
 	inRange(p, "cold.max_rows_per_segment", c.MaxRowsPerSegment, 1000, 100000000)
+	inRange(p, "cold.max_segment_mb", c.MaxSegmentMB, 1, 1<<20)
 	inRange(p, "cold.stream_eviction_interval_seconds", c.StreamEvictionIntervalSeconds, 1, 86400)
 	inRange(p, "cold.janitor_interval_seconds", c.JanitorIntervalSeconds, 1, 604800)
 	inRange(p, "cold.orphan_grace_seconds", c.OrphanGraceSeconds, 0, 30*86400)

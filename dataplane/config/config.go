@@ -87,6 +87,10 @@ type LimitsConfig struct {
 	MaxParams int `toml:"max_params"`
 	// MaxParamBytes is the largest size of a single bind parameter.
 	MaxParamBytes int `toml:"max_param_bytes"`
+	// MaxResultBytes bounds the rows one statement's answer holds in
+	// memory (HTTP and PostgreSQL wire); a larger answer fails with
+	// RESULT_TOO_LARGE instead of growing the heap.
+	MaxResultBytes int `toml:"max_result_bytes"`
 	// QueryTimeoutSeconds cancels queries that run longer than this.
 	QueryTimeoutSeconds int `toml:"query_timeout_seconds"`
 }
@@ -173,6 +177,7 @@ func Default() Config {
 			MaxSQLBytes:         1 * mib,
 			MaxParams:           50,
 			MaxParamBytes:       512 * kib,
+			MaxResultBytes:      64 * mib,
 			QueryTimeoutSeconds: 30,
 		},
 		Logging: LoggingConfig{

@@ -30,6 +30,7 @@ var envVars = []envVar{
 	{"KALAMDB_STORAGE_MIN_FREE_MB", "storage.min_free_mb", setInt(func(c *Config) *int { return &c.Storage.MinFreeMB })},
 	{"KALAMDB_DEFAULT_QUERY_LIMIT", "limits.default_query_limit", setInt(func(c *Config) *int { return &c.Limits.DefaultQueryLimit })},
 	{"KALAMDB_MAX_QUERY_LIMIT", "limits.max_query_limit", setInt(func(c *Config) *int { return &c.Limits.MaxQueryLimit })},
+	{"KALAMDB_MAX_RESULT_BYTES", "limits.max_result_bytes", setInt(func(c *Config) *int { return &c.Limits.MaxResultBytes })},
 	{"KALAMDB_LOG_LEVEL", "logging.level", setString(func(c *Config) *string { return &c.Logging.Level })},
 	{"KALAMDB_LOG_FORMAT", "logging.format", setString(func(c *Config) *string { return &c.Logging.Format })},
 	{"KALAMDB_ROOT_PASSWORD", "auth.root_password", setString(func(c *Config) *string { return &c.Auth.RootPassword })},

@@ -131,7 +131,7 @@ func TestColdEnvOverrides(t *testing.T) {
 	}
 	want := ColdConfig{StoragePath: "/srv/cold", SchedulerTickMS: 100, RemoteRequestTimeoutSeconds: 30,
 		RemoteConnectTimeoutSeconds: 5, RemoteMaxAttempts: 2, RemoteRetryBackoffMS: 50, JobMaxAttempts: 7,
-		JobRetryBackoffMS: 500, CompactionSegmentThreshold: 0, MaxRowsPerSegment: 5000,
+		JobRetryBackoffMS: 500, CompactionSegmentThreshold: 0, MaxRowsPerSegment: 5000, MaxSegmentMB: 256,
 		StreamEvictionIntervalSeconds: 3, JanitorIntervalSeconds: 60, OrphanGraceSeconds: 0, JobRetention: 10,
 		SegmentCacheMB: 0}
 	if got.Cold != want {

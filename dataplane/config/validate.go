@@ -85,6 +85,7 @@ func (l LimitsConfig) validate(p *problems) {
 	positive(p, "limits.max_sql_bytes", l.MaxSQLBytes)
 	positive(p, "limits.max_params", l.MaxParams)
 	positive(p, "limits.max_param_bytes", l.MaxParamBytes)
+	positive(p, "limits.max_result_bytes", l.MaxResultBytes)
 	positive(p, "limits.query_timeout_seconds", l.QueryTimeoutSeconds)
 }
 

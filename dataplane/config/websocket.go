@@ -35,6 +35,10 @@ type WebSocketConfig struct {
 	// MaxSubscriptionsPerUser caps one user's subscriptions over all of its
 	// connections on this node (SUBSCRIPTION_LIMIT_EXCEEDED).
 	MaxSubscriptionsPerUser int `toml:"max_subscriptions_per_user"`
+	// MaxSubscriptionBytesPerUser bounds what one user's subscriptions
+	// hold in the live-query index, in bytes: each costs its SQL text and
+	// id plus 1 KiB (SUBSCRIPTION_LIMIT_EXCEEDED). 0 disables it.
+	MaxSubscriptionBytesPerUser int `toml:"max_subscription_bytes_per_user"`
 	// MaxMessageBytes is the largest client message accepted
 	// (MESSAGE_TOO_LARGE, then the connection is closed).
 	MaxMessageBytes int `toml:"max_message_bytes"`
@@ -89,6 +93,7 @@ func defaultWebSocket() WebSocketConfig {
 		MaxConnections:                25000,
 		MaxSubscriptionsPerConnection: 100,
 		MaxSubscriptionsPerUser:       1000,
+		MaxSubscriptionBytesPerUser:   16 * mib,
 		MaxMessageBytes:               1 * mib,
 		MaxMessagesPerSecond:          100,
 		QueueSize:                     4096,
@@ -111,6 +116,7 @@ func (w WebSocketConfig) validate(p *problems) {
 	positive(p, "websocket.max_connections", w.MaxConnections)
 	positive(p, "websocket.max_subscriptions_per_connection", w.MaxSubscriptionsPerConnection)
 	positive(p, "websocket.max_subscriptions_per_user", w.MaxSubscriptionsPerUser)
+	inRange(p, "websocket.max_subscription_bytes_per_user", w.MaxSubscriptionBytesPerUser, 0, 1<<30)
 	inRange(p, "websocket.max_message_bytes", w.MaxMessageBytes, 1024, 64*mib)
 	positive(p, "websocket.max_messages_per_second", w.MaxMessagesPerSecond)
 	inRange(p, "websocket.queue_size", w.QueueSize, 16, 1<<20)

@@ -103,6 +103,7 @@ func (m *Manager) compactScope(ctx context.Context, t *catalog.Table, user strin
 	newMan.Version, newMan.UpdatedAt = s.ptr.Version+1, m.nowMs()
 	var st Stats
 	var rows []cold.Row
+	var held int64 // bytes of rows (valueBytes) since the last segment
 	flushOut := func() error {
 		if len(rows) == 0 {
 			return nil
@@ -138,7 +139,12 @@ func (m *Manager) compactScope(ctx context.Context, t *catalog.Table, user strin
 			}
 		}
 		rows = append(rows, cold.Row{PK: append([]byte(nil), c.Key()...), Seq: f.Seq(r), Values: vals})
-		if len(rows) >= m.opts.MaxRowsPerFlush {
+		for _, v := range vals {
+			held += int64(valueBytes(v))
+		}
+		held += int64(len(c.Key()))
+		if len(rows) >= m.opts.MaxRowsPerFlush || held >= m.opts.MaxBytesPerFlush {
+			held = 0
 			if err := flushOut(); err != nil {
 				return Stats{}, err
 			}
@@ -158,4 +164,17 @@ func (m *Manager) compactScope(ctx context.Context, t *catalog.Table, user strin
 	}
 	m.mirror(ctx, s, newMan)
 	return st, nil
+}
+
+// valueBytes approximates what a compacted value adds to the output
+// segment being built (MaxBytesPerFlush): strings and bytes their
+// length, anything else a word.
+func valueBytes(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x)
+	case []byte:
+		return len(x)
+	}
+	return 8
 }

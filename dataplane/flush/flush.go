@@ -229,7 +229,8 @@ func (m *Manager) flushScope(ctx context.Context, t *catalog.Table, user string)
 	}()
 	purge := make([]engine.PurgeKey, 0, hint)
 	keyArena := make([]byte, 0, hint*(len(sp)+16))
-	for valid := it.First(); valid && len(purge) < m.opts.MaxRowsPerFlush; valid = it.Next() {
+	var held int64 // hot bytes read into this flush (MaxBytesPerFlush)
+	for valid := it.First(); valid && len(purge) < m.opts.MaxRowsPerFlush && held < m.opts.MaxBytesPerFlush; valid = it.Next() {
 		k := it.Key()
 		v, err := it.ValueAndErr()
 		if err != nil {
@@ -248,6 +249,7 @@ func (m *Manager) flushScope(ctx context.Context, t *catalog.Table, user string)
 		keyArena = append(keyArena, k...)
 		key := keyArena[len(keyArena)-len(k) : len(keyArena) : len(keyArena)]
 		purge = append(purge, engine.PurgeKey{Key: key, Seq: seq})
+		held += int64(len(k) + len(v))
 		pk := k[len(sp):]
 		if h, _ := rowcodec.ReadHeader(v); h.Deleted && !mayHoldCold(s.man, pk) {
 			continue // a tombstone matters only if an older cold row may exist

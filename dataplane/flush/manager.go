@@ -55,6 +55,11 @@ type Options struct {
 	// MaxRowsPerFlush caps the rows one scope flush writes; the rest
 	// waits for the next flush (bounds memory).
 	MaxRowsPerFlush int
+	// MaxBytesPerFlush caps the bytes of hot rows (key and encoded value)
+	// one scope flush or one compaction output segment is built from, so
+	// that large rows do not make MaxRowsPerFlush a bound of gigabytes;
+	// the rest waits for the next flush (next segment).
+	MaxBytesPerFlush int64
 	// StreamEvictionInterval is how often expired STREAM rows are purged.
 	StreamEvictionInterval time.Duration
 	// JanitorInterval and OrphanGrace drive orphan object deletion.
@@ -79,7 +84,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Tick: 250 * time.Millisecond, Retry: objstore.DefaultRetryPolicy(), ConnectTimeout: 10 * time.Second,
-		JobAttempts: 3, JobBackoff: time.Second, CompactSegments: 16, MaxRowsPerFlush: 1_000_000,
+		JobAttempts: 3, JobBackoff: time.Second, CompactSegments: 16, MaxRowsPerFlush: 1_000_000, MaxBytesPerFlush: 256 << 20,
 		StreamEvictionInterval: 10 * time.Second, JanitorInterval: 10 * time.Minute, OrphanGrace: time.Hour,
 		JobRetention: 1000, SegmentCacheBytes: 256 << 20, Logger: slog.Default(),
 	}
@@ -151,6 +156,7 @@ func New(db *pebble.DB, cat *catalog.Cache, ex Executor, opts Options) *Manager 
 	}
 	defaults.Positive(&opts.JobAttempts, d.JobAttempts)
 	defaults.Positive(&opts.MaxRowsPerFlush, d.MaxRowsPerFlush)
+	defaults.Positive(&opts.MaxBytesPerFlush, d.MaxBytesPerFlush)
 	defaults.Positive(&opts.StreamEvictionInterval, d.StreamEvictionInterval)
 	defaults.Positive(&opts.JanitorInterval, d.JanitorInterval)
 	defaults.Positive(&opts.UserDeletionGrace, DefaultUserDeletionGrace)

@@ -180,3 +180,80 @@ func (m *Manager) QueuedByClass() QueueClasses {
 	}
 	return q
 }
+
+// shared is the reference count of one encoded change (the row objects
+// of one event for one projection and kind) held by many queues: an event
+// fanned out to N subscribers is encoded once (worker.encode) and every
+// outbox that queues it holds the same bytes. The node-wide budget counts
+// those bytes once, while any queue holds them: the first reference
+// reserves them, the last one refunds them. Each connection's own budget
+// still charges them in full (it bounds what one client can pin).
+type shared struct {
+	n    int // bytes: len(row) + len(old)
+	refs atomic.Int32
+}
+
+// acquire takes a reference, reserving the bytes on the first one; false
+// when they do not fit under the limit.
+func (s *shared) acquire(b *queueBudget) bool {
+	for {
+		r := s.refs.Load()
+		if r > 0 {
+			if s.refs.CompareAndSwap(r, r+1) {
+				return true
+			}
+			continue
+		}
+		if !b.reserve(s.n) {
+			return false
+		}
+		if s.refs.CompareAndSwap(0, 1) {
+			return true
+		}
+		b.release(s.n) // another holder took the first reference meanwhile
+	}
+}
+
+// drop releases a reference; the last one refunds the bytes.
+func (s *shared) drop(b *queueBudget) {
+	if s.refs.Add(-1) == 0 {
+		b.release(s.n)
+	}
+}
+
+// counting reports whether b charges anything (an outbox not attached to
+// a Manager, or a node without a global bound, charges nothing).
+func (b *queueBudget) counting() bool { return b != nil && b.limit > 0 }
+
+// charge takes what it holds against b: an unshared item its own bytes,
+// a shared one a reference.
+func (b *queueBudget) charge(it *outItem) bool {
+	if !b.counting() {
+		return true
+	}
+	if it.sh != nil {
+		return it.sh.acquire(b)
+	}
+	return b.reserve(it.size())
+}
+
+// refund gives back what charge took.
+func (b *queueBudget) refund(it *outItem) {
+	if !b.counting() || it.control {
+		return
+	}
+	if it.sh != nil {
+		it.sh.drop(b)
+		return
+	}
+	b.release(it.size())
+}
+
+// force charges n bytes even over the limit: the per-connection copies a
+// writer has taken (Outbox.TakeUpTo) exist whether or not they fit, and
+// the next push then finds the budget exhausted and sheds.
+func (b *queueBudget) force(n int) {
+	if b.counting() {
+		b.used.Add(int64(n))
+	}
+}

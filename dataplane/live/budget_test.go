@@ -206,3 +206,126 @@ func TestGlobalBudgetShedsUnreadSendQueueFirst(t *testing.T) {
 		t.Fatalf("shed: reader %v, slow %v, other %v", reader.Closing(), slow.Closing(), other.Closing())
 	}
 }
+
+// TestGlobalBudgetCountsSharedChangesOnce: a change fanned out to many
+// connections is one set of bytes held by reference; the node's budget
+// counts it once while any queue holds it, each connection's budget in
+// full, and a writer's own copy (taken, not yet written) per connection.
+func TestGlobalBudgetCountsSharedChangesOnce(t *testing.T) {
+	const conns, size = 50, 1000
+	m := budgetManager(4*size, 10*size) // 50 full charges would be 5x the limit
+	a := &Subscription{id: "a", idJSON: []byte(`"a"`)}
+	row := rowOf(size)
+	sh := &shared{n: len(row)}
+	var outs []*Outbox
+	for i := range conns {
+		o := NewOutbox(100, 100)
+		if !m.Attach(o) {
+			t.Fatal("attach")
+		}
+		if !o.push(outItem{sub: a, kind: changeInsert, row: row, sh: sh}, true) {
+			t.Fatalf("connection %d: a shared change did not fit", i)
+		}
+		outs = append(outs, o)
+	}
+	if used := m.budget.used.Load(); used != size {
+		t.Fatalf("node budget charged %d bytes for one %d-byte change held by %d queues", used, size, conns)
+	}
+	for i, o := range outs {
+		if o.Held() != size {
+			t.Fatalf("connection %d holds %d, want %d", i, o.Held(), size)
+		}
+	}
+	// Connection budgets still bound each client: 4 of them per connection.
+	for range 3 {
+		if !outs[0].push(outItem{sub: a, kind: changeInsert, row: row, sh: sh}, true) {
+			t.Fatal("a 2nd-4th reference did not fit the connection's budget")
+		}
+	}
+	if outs[0].push(outItem{sub: a, kind: changeInsert, row: row, sh: sh}, true) {
+		t.Fatal("a 5th reference fit a 4-change connection budget")
+	}
+	// A writer's take becomes its own copy, charged on top.
+	frames, _, _, _, _ := outs[1].Take(nil, nil)
+	if len(frames) != 1 {
+		t.Fatalf("%d frames", len(frames))
+	}
+	if used := m.budget.used.Load(); used != 2*size {
+		t.Fatalf("after one take: node budget %d, want %d (shared + one copy)", used, 2*size)
+	}
+	outs[1].Sent()
+	if used := m.budget.used.Load(); used != size {
+		t.Fatalf("after Sent: node budget %d, want %d", used, size)
+	}
+	// The shared bytes are refunded with the last reference.
+	for i, o := range outs {
+		if i == len(outs)-1 {
+			if used := m.budget.used.Load(); used != size {
+				t.Fatalf("before the last holder goes: node budget %d", used)
+			}
+		}
+		m.Detach(o)
+	}
+	if used := m.budget.used.Load(); used != 0 || sh.refs.Load() != 0 {
+		t.Fatalf("all gone: node budget %d, references %d", used, sh.refs.Load())
+	}
+	// Distinct changes are counted each: the 11th does not fit 10x.
+	o := NewOutbox(100, 100)
+	m.opts.MaxQueuedBytesPerConn = 100 * size
+	if !m.Attach(o) {
+		t.Fatal("attach")
+	}
+	for i := range 10 {
+		if !o.push(outItem{sub: a, kind: changeInsert, row: row, sh: &shared{n: len(row)}}, true) {
+			t.Fatalf("distinct change %d did not fit", i)
+		}
+	}
+	if o.push(outItem{sub: a, kind: changeInsert, row: row, sh: &shared{n: len(row)}}, true) {
+		t.Fatal("an 11th distinct change fit a 10-change node budget")
+	}
+}
+
+// TestLoadingBufferIsBounded: changes buffered while a subscription's
+// initial data loads count against the connection's byte budget (with
+// its queue and its other loading subscriptions) and, shared, once in the
+// node's; ending the subscription refunds them.
+func TestLoadingBufferIsBounded(t *testing.T) {
+	const size = 1000
+	m := budgetManager(3*size, 100*size)
+	o := NewOutbox(100, 100)
+	if !m.Attach(o) {
+		t.Fatal("attach")
+	}
+	c := &Conn{m: m, out: o}
+	a := &Subscription{conn: c, id: "a", idJSON: []byte(`"a"`), state: stateLoading}
+	b := &Subscription{conn: c, id: "b", idJSON: []byte(`"b"`), state: stateLoading}
+	row := rowOf(size)
+	change := func(sh *shared, s *Subscription, seq uint64) []pendingChange {
+		return []pendingChange{{seq: seq, item: outItem{sub: s, kind: changeInsert, row: row, sh: sh}}}
+	}
+	sh1, sh2 := &shared{n: len(row)}, &shared{n: len(row)}
+	if a.deliver(change(sh1, a, 1), 100) || b.deliver(change(sh1, b, 1), 100) || a.deliver(change(sh2, a, 2), 100) {
+		t.Fatal("three changes did not fit a three-change connection budget")
+	}
+	if got := c.pendingBytes.Load(); got != 3*size {
+		t.Fatalf("connection buffers %d bytes, want %d", got, 3*size)
+	}
+	if used := m.budget.used.Load(); used != 2*size {
+		t.Fatalf("node budget %d, want %d (two distinct changes)", used, 2*size)
+	}
+	// The fourth overflows b (the connection's budget is shared by its
+	// loading subscriptions).
+	if !b.deliver(change(&shared{n: len(row)}, b, 3), 100) {
+		t.Fatal("a fourth change fit a three-change connection budget")
+	}
+	// (deliver ended b; finish, which leaves the index, is the caller's.)
+	if got := c.pendingBytes.Load(); got != 2*size {
+		t.Fatalf("after b ended: connection buffers %d, want %d", got, 2*size)
+	}
+	a.mu.Lock()
+	a.endLocked("", "")
+	a.mu.Unlock()
+	if c.pendingBytes.Load() != 0 || m.budget.used.Load() != 0 || sh1.refs.Load() != 0 || sh2.refs.Load() != 0 {
+		t.Fatalf("after both ended: buffered %d, node budget %d, refs %d/%d", c.pendingBytes.Load(), m.budget.used.Load(), sh1.refs.Load(), sh2.refs.Load())
+	}
+}

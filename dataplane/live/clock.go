@@ -139,15 +139,14 @@ func (w *worker) deliverClock(s *Subscription, ev *rowEvent, newMatch, oldMatch 
 		}
 		return
 	}
-	pc := pendingChange{seq: ev.seq, item: outItem{sub: s, kind: kind, row: enc.row, old: enc.old}, pk: pk}
+	pc := pendingChange{seq: ev.seq, item: outItem{sub: s, kind: kind, row: enc.row, old: enc.old, sh: enc.sh}, pk: pk}
 	if s.state == stateLoading {
-		if len(s.pending)+1 > w.m.opts.QueueSize {
+		if !s.bufferLocked([]pendingChange{pc}, w.m.opts.QueueSize) {
 			if s.endLocked(CodeOverflow, "too many changes while the initial data was being fetched; resubscribe (with from) and fetch the batches faster") {
 				w.victims = append(w.victims, s)
 			}
 			return
 		}
-		s.pending = append(s.pending, pc)
 		return
 	}
 	c.apply(&pc)

@@ -38,6 +38,10 @@ type Conn struct {
 	closed bool
 
 	lastPing atomic.Int64
+	// pendingBytes is what the connection's loading subscriptions buffer
+	// (Subscription.bufferLocked): bounded, with what its outbox holds, by
+	// the per-connection budget.
+	pendingBytes atomic.Int64
 }
 
 // SubscribeOptions are the options of a subscribe message.
@@ -105,7 +109,8 @@ func (c *Conn) Subscribe(ctx context.Context, id, sqlText string, o SubscribeOpt
 		return
 	}
 	s := &Subscription{conn: c, id: id, idJSON: jsonString(id), plan: entry.plan, entry: entry,
-		batchSize: int32(o.BatchSize), lastRows: int32(o.LastRows), created: time.Now().UnixMilli(), state: stateLoading}
+		batchSize: int32(o.BatchSize), lastRows: int32(o.LastRows), created: time.Now().UnixMilli(), state: stateLoading,
+		cost: int32(subscriptionCost(id, sqlText))}
 	if o.From != nil {
 		s.from, s.hasFrom = *o.From, true
 	}
@@ -255,8 +260,8 @@ func (c *Conn) addSub(s *Subscription) (code, msg string) {
 	if len(c.subs) >= c.m.opts.MaxSubsPerConn {
 		return CodeSubscriptionLimit, fmt.Sprintf("at most %d subscriptions per connection", c.m.opts.MaxSubsPerConn)
 	}
-	if !c.m.reserveUserSub(c.UserID) {
-		return CodeSubscriptionLimit, fmt.Sprintf("at most %d subscriptions per user", c.m.opts.MaxSubsPerUser)
+	if refused := c.m.reserveUserSub(c.UserID, int64(s.cost)); refused != "" {
+		return CodeSubscriptionLimit, refused
 	}
 	c.subs[s.id] = s
 	return "", ""

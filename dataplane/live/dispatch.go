@@ -60,6 +60,8 @@ type encoded struct {
 	key      string
 	kind     changeKind
 	row, old []byte
+	// sh counts the queues holding row and old (budget.go).
+	sh *shared
 }
 
 // Observe is the engine observer (engine.Observer): it runs on a group's
@@ -357,7 +359,7 @@ func (w *worker) process(ev *rowEvent) {
 				failMsg = "could not encode a changed row: " + err.Error()
 				continue
 			}
-			pc := pendingChange{seq: ev.seq, item: outItem{sub: s, kind: kind, row: enc.row, old: enc.old}}
+			pc := pendingChange{seq: ev.seq, item: outItem{sub: s, kind: kind, row: enc.row, old: enc.old, sh: enc.sh}}
 			if w.direct {
 				w.one[0] = pc
 				if s.deliver(w.one[:], m.opts.QueueSize) {
@@ -421,6 +423,7 @@ func (w *worker) encode(s *Subscription, ev *rowEvent, kind changeKind, oldSeq u
 	if err != nil {
 		return encoded{}, err
 	}
+	e.sh = &shared{n: len(e.row) + len(e.old)}
 	w.cache = append(w.cache, e)
 	return e, nil
 }

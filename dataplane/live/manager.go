@@ -37,7 +37,10 @@ type Manager struct {
 	mu       sync.Mutex
 	conns    map[string]*Conn
 	userSubs map[string]int
-	loading  map[*Subscription]struct{}
+	// userSubBytes is what each user's subscriptions cost in the index
+	// (subscriptionCost), bounded by MaxSubBytesPerUser.
+	userSubBytes map[string]int64
+	loading      map[*Subscription]struct{}
 	// clockSubs are the subscriptions re-evaluated over time (clock.go).
 	clockSubs map[*Subscription]struct{}
 	outboxes  map[*Outbox]struct{} // every attached connection, authenticated or not
@@ -83,7 +86,7 @@ type planEntry struct {
 func New(eng *kalamsql.Engine, db *pebble.DB, opts Options) (*Manager, error) {
 	opts.fill()
 	m := &Manager{eng: eng, db: db, opts: opts, idx: newIndex(), plans: map[planKey]*planEntry{},
-		conns: map[string]*Conn{}, userSubs: map[string]int{}, loading: map[*Subscription]struct{}{},
+		conns: map[string]*Conn{}, userSubs: map[string]int{}, userSubBytes: map[string]int64{}, loading: map[*Subscription]struct{}{},
 		clockSubs: map[*Subscription]struct{}{},
 		outboxes:  map[*Outbox]struct{}{}, detached: make(chan struct{}, 1), stop: make(chan struct{})}
 	m.budget = queueBudget{m: m, limit: opts.MaxQueuedBytesTotal}
@@ -257,21 +260,43 @@ func (m *Manager) removeConn(c *Conn) {
 	m.mu.Unlock()
 }
 
-func (m *Manager) reserveUserSub(user string) bool {
+// subscriptionOverhead is what a subscription costs in the index
+// besides its SQL text and id (its Subscription, filter group slot,
+// equality-index entry and connection map entry: ~880 bytes measured at
+// 1M subscriptions, docs/benchmarks.md), rounded up.
+const subscriptionOverhead = 1024
+
+// subscriptionCost is what s is charged against MaxSubBytesPerUser. A
+// plan shared by identical SQL is charged to each subscription: the
+// bound must hold whatever the user subscribes to.
+func subscriptionCost(id, sqlText string) int64 {
+	return int64(subscriptionOverhead + len(id) + len(sqlText))
+}
+
+// reserveUserSub takes one of user's subscription slots and cost bytes
+// of its index budget; it returns the limit that refused, if any.
+func (m *Manager) reserveUserSub(user string, cost int64) (refused string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.userSubs[user] >= m.opts.MaxSubsPerUser {
-		return false
+		return fmt.Sprintf("at most %d subscriptions per user", m.opts.MaxSubsPerUser)
+	}
+	if max := int64(m.opts.MaxSubBytesPerUser); max > 0 && m.userSubBytes[user]+cost > max {
+		return fmt.Sprintf("the user's subscriptions would hold more than %d bytes in the live-query index (websocket.max_subscription_bytes_per_user; each costs its SQL text plus %d bytes)", max, subscriptionOverhead)
 	}
 	m.userSubs[user]++
-	return true
+	m.userSubBytes[user] += cost
+	return ""
 }
 
-func (m *Manager) releaseUserSub(user string) {
+func (m *Manager) releaseUserSub(user string, cost int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.userSubs[user]--; m.userSubs[user] <= 0 {
 		delete(m.userSubs, user)
+	}
+	if m.userSubBytes[user] -= cost; m.userSubBytes[user] <= 0 {
+		delete(m.userSubBytes, user)
 	}
 }
 

@@ -15,6 +15,10 @@ type Options struct {
 	// MaxSubsPerConn and MaxSubsPerUser cap subscriptions.
 	MaxSubsPerConn int
 	MaxSubsPerUser int
+	// MaxSubBytesPerUser bounds what one user's subscriptions hold in the
+	// live-query index, in bytes (subscriptionCost: their SQL text and
+	// id plus a fixed overhead per subscription); 0: no byte bound.
+	MaxSubBytesPerUser int
 	// QueueSize bounds each connection's outbox and each loading
 	// subscription's buffer of changes.
 	QueueSize int
@@ -50,7 +54,7 @@ type Options struct {
 // DefaultOptions mirrors the [websocket] config defaults.
 func DefaultOptions() Options {
 	return Options{
-		MaxConnections: 25000, MaxSubsPerConn: 100, MaxSubsPerUser: 1000, QueueSize: 4096,
+		MaxConnections: 25000, MaxSubsPerConn: 100, MaxSubsPerUser: 1000, MaxSubBytesPerUser: 16 << 20, QueueSize: 4096,
 		MaxQueuedBytesPerConn: 8 << 20, MaxQueuedBytesTotal: 256 << 20, MaxBatchBytes: 1 << 20,
 		DefaultBatchSize: 1000, MaxBatchSize: 5000, InitialDataTimeout: time.Minute,
 		WorkerQueue: 1 << 18, Logger: slog.Default(),
@@ -62,6 +66,9 @@ func (o *Options) fill() {
 	defaults.Positive(&o.MaxConnections, d.MaxConnections)
 	defaults.Positive(&o.MaxSubsPerConn, d.MaxSubsPerConn)
 	defaults.Positive(&o.MaxSubsPerUser, d.MaxSubsPerUser)
+	if o.MaxSubBytesPerUser < 0 {
+		o.MaxSubBytesPerUser = 0
+	}
 	defaults.Positive(&o.QueueSize, d.QueueSize)
 	defaults.Positive(&o.MaxQueuedBytesPerConn, d.MaxQueuedBytesPerConn)
 	defaults.Positive(&o.MaxBatchBytes, d.MaxBatchBytes)

@@ -17,6 +17,10 @@ type outItem struct {
 	old  []byte // old row object (update delta, delete); shared
 	// control: an uncounted message (not charged to the budgets).
 	control bool
+	// sh, when set, is the reference count of row and old, shared by
+	// every queue holding this change (budget.go): the node-wide budget
+	// counts them once.
+	sh *shared
 }
 
 // size is what the item is charged against the byte budgets.
@@ -43,8 +47,13 @@ const (
 // attached to a Manager), and under the node's global budget shared by
 // every connection (queueBudget). A change row is charged in full to
 // every connection that queues it although its bytes are shared between
-// them (encoded once per projection in dispatch), so the charges bound
-// what the queues and the writers' frame buffers really hold from above.
+// them (encoded once per projection and kind in dispatch, and held by
+// reference), so one client cannot pin more than its budget. The node's
+// budget counts distinct bytes instead: a shared change once, however
+// many queues hold it (shared, budget.go), plus each writer's own copy of
+// what it has taken and not written yet (in flight; TakeUpTo builds the
+// frames in the writer's arena). Memory then grows with distinct events,
+// not subscribers x events.
 // Errors and other control messages are not counted, so the error that
 // reports an overflow always gets queued behind the events already
 // accepted; a hard cap on them closes a connection whose client never
@@ -208,7 +217,7 @@ func (o *Outbox) pushLocked(it outItem) pushResult {
 	if (!merges && o.counted >= o.cap) || (held > 0 && held+size > o.maxBytes) {
 		return pushFull
 	}
-	if !o.budget.reserve(size) {
+	if !o.budget.charge(&it) {
 		return pushGlobal
 	}
 	if merges {
@@ -245,8 +254,7 @@ func (o *Outbox) Sent() {
 	o.drained.Store(time.Now().UnixNano())
 	o.writeSince.Store(0)
 	o.mu.Lock()
-	o.releaseLocked(o.inflight)
-	o.inflight = 0
+	o.releaseInflightLocked()
 	o.mu.Unlock()
 }
 
@@ -278,25 +286,37 @@ func (o *Outbox) unsentBytes() int {
 // accepted a frame for stallAfter is stalled (see queueBudget).
 func (o *Outbox) Writing() { o.writeSince.Store(time.Now().UnixNano()) }
 
-// releaseLocked returns n held bytes to the global budget.
-func (o *Outbox) releaseLocked(n int) {
-	if n == 0 {
+// releaseInflightLocked returns the bytes in flight (the writer's copies)
+// to the budgets.
+func (o *Outbox) releaseInflightLocked() {
+	if o.inflight == 0 {
 		return
 	}
-	o.held.Add(-int64(n))
-	o.budget.release(n)
+	o.held.Add(-int64(o.inflight))
+	o.budget.release(o.inflight)
+	o.inflight = 0
+}
+
+// dropLocked empties the queue and refunds everything it and the writer
+// held.
+func (o *Outbox) dropLocked() {
+	for i := range o.items {
+		o.budget.refund(&o.items[i])
+	}
+	o.held.Add(-int64(o.bytes))
+	o.bytes = 0
+	o.releaseInflightLocked()
+	clear(o.items)
+	o.items = o.items[:0]
+	o.counted, o.controls = 0, 0
+	o.runSub = nil
 }
 
 // Release drops everything still queued or in flight from the budgets;
 // the connection is gone (Manager.Detach calls it).
 func (o *Outbox) Release() {
 	o.mu.Lock()
-	o.releaseLocked(o.bytes + o.inflight)
-	o.bytes, o.inflight = 0, 0
-	clear(o.items)
-	o.items = o.items[:0]
-	o.counted, o.controls = 0, 0
-	o.runSub = nil
+	o.dropLocked()
 	o.mu.Unlock()
 }
 
@@ -313,12 +333,7 @@ func (o *Outbox) Abort(reason string) bool {
 		return false
 	}
 	o.shed = true
-	o.releaseLocked(o.bytes + o.inflight)
-	o.bytes, o.inflight = 0, 0
-	clear(o.items)
-	o.items = o.items[:0]
-	o.counted, o.controls = 0, 0
-	o.runSub = nil
+	o.dropLocked()
 	o.items = append(o.items, outItem{raw: ErrorMessage(SubIDProtocol, CodeOverloaded, reason), control: true})
 	o.controls = 1
 	o.closing, o.closeCode, o.closeReason = true, CloseTryAgainLater, CodeOverloaded
@@ -402,6 +417,19 @@ func (o *Outbox) TakeUpTo(frames [][]byte, arena []byte, maxBytes int) (_ [][]by
 		}
 	}
 	items := all[:cut]
+	// The taken changes leave the queue (their shared references are
+	// dropped) and become the writer's own copy, charged per connection
+	// until Sent.
+	taken := 0
+	for i := range items {
+		if !items[i].control {
+			taken += items[i].size()
+		}
+	}
+	o.budget.force(taken)
+	for i := range items {
+		o.budget.refund(&items[i])
+	}
 	if cut == len(all) {
 		o.items = o.spare[:0]
 		// The bytes taken stay charged until the writer has written them

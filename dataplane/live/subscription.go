@@ -42,6 +42,9 @@ type Subscription struct {
 	from                uint64
 	batchSize, lastRows int32
 	hasFrom             bool
+	// cost is what s is charged in its user's index budget
+	// (subscriptionCost).
+	cost int32
 
 	// group and pos locate s in the index (guarded by index.mu).
 	group *filterGroup
@@ -51,7 +54,8 @@ type Subscription struct {
 	state   int
 	minSeq  uint64 // changes at or below it are in the initial data
 	pending []pendingChange
-	// pendingBytes bounds pending by the per-connection byte budget.
+	// pendingBytes is the size of pending (counted in the connection's
+	// pendingBytes).
 	pendingBytes int
 
 	// load is the initial-data cursor: owned by the connection's reader
@@ -132,16 +136,10 @@ func (s *Subscription) deliver(changes []pendingChange, queueSize int) (overflow
 	}
 	switch s.state {
 	case stateLoading:
-		n := 0
-		for i := range changes {
-			n += changes[i].item.size()
-		}
-		if len(s.pending)+len(changes) > queueSize || s.pendingBytes+n > s.conn.m.opts.MaxQueuedBytesPerConn {
+		if !s.bufferLocked(changes, queueSize) {
 			s.endLocked(CodeOverflow, "too many changes while the initial data was being fetched; resubscribe (with from) and fetch the batches faster")
 			return true
 		}
-		s.pending = append(s.pending, changes...)
-		s.pendingBytes += n
 	case stateLive:
 		n := s.conn.out.pushBatch(changes)
 		if n > 0 {
@@ -183,9 +181,51 @@ func (s *Subscription) goLive(final []byte, pos uint64) (ok bool) {
 		return false
 	}
 	s.changes.Add(int64(len(rest)))
-	s.pending, s.pendingBytes = nil, 0
+	s.dropPendingLocked()
 	s.state = stateLive
 	return true
+}
+
+// bufferLocked holds changes arriving while the initial data loads
+// (until goLive), within the subscription's queue size, the
+// connection's byte budget (what its outbox holds plus what all its
+// loading subscriptions buffer) and the node's budget (the buffered
+// changes are shared with the other queues holding them). false: they do
+// not fit and nothing was buffered. The caller holds s.mu.
+func (s *Subscription) bufferLocked(changes []pendingChange, queueSize int) bool {
+	c := s.conn
+	n := 0
+	for i := range changes {
+		n += changes[i].item.size()
+	}
+	if len(s.pending)+len(changes) > queueSize ||
+		c.pendingBytes.Load()+c.out.Held()+int64(n) > int64(c.m.opts.MaxQueuedBytesPerConn) {
+		return false
+	}
+	b := c.out.budget
+	for i := range changes {
+		if !b.charge(&changes[i].item) {
+			for j := range i {
+				b.refund(&changes[j].item)
+			}
+			return false
+		}
+	}
+	s.pending = append(s.pending, changes...)
+	s.pendingBytes += n
+	c.pendingBytes.Add(int64(n))
+	return true
+}
+
+// dropPendingLocked releases the buffered changes (delivered or not).
+// The caller holds s.mu.
+func (s *Subscription) dropPendingLocked() {
+	b := s.conn.out.budget
+	for i := range s.pending {
+		b.refund(&s.pending[i].item)
+	}
+	s.conn.pendingBytes.Add(-int64(s.pendingBytes))
+	s.pending, s.pendingBytes = nil, 0
 }
 
 // endLocked marks s ended and queues the error telling the client why
@@ -196,7 +236,7 @@ func (s *Subscription) endLocked(code, msg string) bool {
 		return false
 	}
 	s.state = stateEnded
-	s.pending, s.pendingBytes = nil, 0
+	s.dropPendingLocked()
 	if code == CodeOverflow {
 		s.conn.m.overflows.Add(1)
 	}
@@ -230,7 +270,7 @@ func (s *Subscription) finish() {
 		s.loadMu.Unlock()
 	}
 	if s.conn.removeSub(s) {
-		m.releaseUserSub(s.conn.UserID)
+		m.releaseUserSub(s.conn.UserID, int64(s.cost))
 		m.releasePlan(s.entry)
 		m.unloading(s)
 	}

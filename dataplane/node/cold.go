@@ -32,6 +32,7 @@ func coldOptions(cfg config.Config, log *slog.Logger) flush.Options {
 	o.JobAttempts, o.JobBackoff = c.JobMaxAttempts, ms(c.JobRetryBackoffMS)
 	o.CompactSegments = c.CompactionSegmentThreshold
 	o.MaxRowsPerFlush = c.MaxRowsPerSegment
+	o.MaxBytesPerFlush = int64(c.MaxSegmentMB) << 20
 	o.StreamEvictionInterval = sec(c.StreamEvictionIntervalSeconds)
 	o.JanitorInterval, o.OrphanGrace = sec(c.JanitorIntervalSeconds), sec(c.OrphanGraceSeconds)
 	o.JobRetention = c.JobRetention

@@ -108,6 +108,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	sopts.MaxSQLBytes = cfg.Limits.MaxSQLBytes
 	sopts.MaxParams = cfg.Limits.MaxParams
 	sopts.MaxParamBytes = cfg.Limits.MaxParamBytes
+	sopts.MaxResultBytes = cfg.Limits.MaxResultBytes
 	sopts.BcryptCost = cfg.Auth.BcryptCost
 	sopts.PasswordPolicy = auth.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MaxLength: cfg.Auth.MaxPasswordLength}
 	sopts.QueryTimeout = time.Duration(cfg.Limits.QueryTimeoutSeconds) * time.Second

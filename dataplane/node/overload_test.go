@@ -52,6 +52,17 @@ type liveConn struct {
 // the socket's receive buffer tiny, as for a client that stops reading.
 func dialLive(t *testing.T, addr, token, sql string, small bool) *liveConn {
 	t.Helper()
+	lc, err := dialLiveErr(addr, token, sql, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lc.c.CloseNow() })
+	return lc
+}
+
+// dialLiveErr is dialLive for any goroutine: it reports instead of
+// failing the test, and the caller closes the connection.
+func dialLiveErr(addr, token, sql string, small bool) (*liveConn, error) {
 	d := &net.Dialer{}
 	if small {
 		d.Control = func(_, _ string, rc syscall.RawConn) error {
@@ -64,57 +75,52 @@ func dialLive(t *testing.T, addr, token, sql string, small bool) *liveConn {
 		}
 	}
 	hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/v1/ws?compress=false", &websocket.DialOptions{HTTPClient: hc})
 	if err != nil {
-		t.Fatalf("dial: %v", err)
+		return nil, fmt.Errorf("dial: %w", err)
 	}
 	c.SetReadLimit(64 << 20)
-	t.Cleanup(func() { c.CloseNow() })
 	lc := &liveConn{c: c}
-	lc.write(t, map[string]any{"type": "authenticate", "method": "jwt", "token": token})
-	lc.until(t, `"type":"auth_success"`)
-	lc.write(t, map[string]any{"type": "subscribe", "subscription": map[string]any{"id": "s", "sql": sql}})
-	lc.until(t, `"status":"ready"`)
-	return lc
-}
-
-func (lc *liveConn) write(t *testing.T, v any) {
-	t.Helper()
-	b, _ := json.Marshal(v)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := lc.c.Write(ctx, websocket.MessageText, b); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-}
-
-// until reads messages until one contains marker.
-func (lc *liveConn) until(t *testing.T, marker string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		_, data, err := lc.c.Read(ctx)
-		if err != nil {
-			t.Fatalf("waiting for %s: %v", marker, err)
+	for _, step := range []struct {
+		msg    map[string]any
+		marker string
+	}{
+		{map[string]any{"type": "authenticate", "method": "jwt", "token": token}, `"type":"auth_success"`},
+		{map[string]any{"type": "subscribe", "subscription": map[string]any{"id": "s", "sql": sql}}, `"status":"ready"`},
+	} {
+		b, _ := json.Marshal(step.msg)
+		if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+			c.CloseNow()
+			return nil, fmt.Errorf("write: %w", err)
 		}
-		if strings.Contains(string(data), marker) {
-			return
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				c.CloseNow()
+				return nil, fmt.Errorf("waiting for %s: %w", step.marker, err)
+			}
+			if strings.Contains(string(data), step.marker) {
+				break
+			}
 		}
 	}
+	return lc, nil
 }
 
 // outcome drains a stalled subscriber once it reads again: what ended
 // it. "overflow" (its subscription ended with OVERFLOW), "shed"
 // (OVERLOADED and close code 1013), or a description of anything else.
-func (lc *liveConn) outcome(d time.Duration) (string, int) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
+// idle bounds the wait for each message, not the whole drain: 200
+// connections draining 8 MiB each on two starved cores take a while, but
+// each keeps receiving.
+func (lc *liveConn) outcome(idle time.Duration) (string, int) {
 	rows := 0
 	for {
+		ctx, cancel := context.WithTimeout(context.Background(), idle)
 		_, data, err := lc.c.Read(ctx)
+		cancel()
 		if err != nil {
 			if websocket.CloseStatus(err) == 1013 {
 				return "shed", rows
@@ -213,43 +219,39 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 		}
 		fastDone <- nil
 	}()
-	stopSelects := make(chan struct{})
-	var selects sync.WaitGroup
-	var selectMax time.Duration
-	var selectErr error
-	var selectCount int
-	selects.Go(func() {
-		for {
-			select {
-			case <-stopSelects:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			start := time.Now()
-			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_, err := other.SQL(c, "SELECT * FROM o.notes")
-			cancel()
-			if err != nil && selectErr == nil {
-				selectErr = err
-			}
-			selectMax = max(selectMax, time.Since(start))
-			selectCount++
+	// The node budget (distinct bytes) against what the connections hold
+	// by their own (per-connection) accounting, sampled from /metrics.
+	var peakBudgetUsed, peakHeld float64
+	sampler := startEvery(50*time.Millisecond, func() error {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, body, err := root.Do(c, "GET", "/metrics", nil, false)
+		if err != nil {
+			return nil // a sample missed, not a failure
 		}
+		m := string(body)
+		peakBudgetUsed = max(peakBudgetUsed, metricValue(t, m, "kalamdb_live_queue_budget_used_bytes"))
+		peakHeld = max(peakHeld, metricValue(t, m, `kalamdb_live_queued_bytes\{class="draining"\}`)+metricValue(t, m, `kalamdb_live_queued_bytes\{class="backlogged"\}`))
+		return nil
+	})
+	selects := startEvery(100*time.Millisecond, func() error {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := other.SQL(c, "SELECT * FROM o.notes")
+		return err
 	})
 	lat := insertRows("o.big", 0, overloadRows)
 	loadP99 := p99(lat)
-	var fastErr error
-	select {
-	case fastErr = <-fastDone:
-	case <-time.After(30 * time.Second):
-		fastErr = fmt.Errorf("still waiting 30 s after the last insert")
-	}
+	// Bounded by progress, not by the wall clock: on starved cores the
+	// fast subscriber may still be catching up, which is fine as long as
+	// rows keep arriving; 30 s without a single new row fails.
+	fastErr := waitProgress(fastDone, fastRows.Load, 30*time.Second)
 	if fastErr != nil {
 		log := ch.stderr.String()
 		t.Errorf("fast subscriber got %d of %d rows: %v\nserver log (tail):\n%s", fastRows.Load(), overloadRows, fastErr, log[max(0, len(log)-4000):])
 	}
-	close(stopSelects)
-	selects.Wait()
+	sampler.stop()
+	selects.stop()
 	peak := ch.peakRSS(t)
 	budget := int64(cfg.WebSocket.MaxQueuedBytesTotal)
 	ceiling := idleRSS + budget + overloadHeadroom
@@ -257,17 +259,14 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 		peak>>20, idleRSS>>20, ceiling>>20, budget>>20, overloadHeadroom>>20)
 	t.Logf("writer p99 %s with %d stalled + 1 fast subscriber, %s without (ratio %.2f)",
 		loadP99, overloadStalled, baseP99, float64(loadP99)/float64(baseP99))
-	t.Logf("other user's SELECT: %d answered, slowest %s", selectCount, selectMax)
+	t.Logf("other user's SELECT: %d answered, slowest %s", selects.count, selects.slowest)
+	t.Logf("node queue budget peak %.1f MiB (distinct bytes) while the connections held up to %.1f MiB by their own accounting",
+		peakBudgetUsed/(1<<20), peakHeld/(1<<20))
 	if peak > ceiling {
 		t.Errorf("peak RSS %d MiB over the ceiling %d MiB", peak>>20, ceiling>>20)
 	}
-	// The issue's bound is 2x; the 100 ms slack absorbs the noise of two
-	// shared cores (the ratio is reported above; measured 0.85-1.8).
-	if loadP99 > 2*baseP99+100*time.Millisecond {
-		t.Errorf("writer p99 %s with subscribers, over twice the %s without", loadP99, baseP99)
-	}
-	if selectErr != nil || selectCount == 0 {
-		t.Errorf("another user's SELECT failed: %v (%d answered)", selectErr, selectCount)
+	if selects.err != nil || selects.count == 0 {
+		t.Errorf("another user's SELECT failed: %v (%d answered)", selects.err, selects.count)
 	}
 	// Every stalled subscriber, reading again, learns it fell behind.
 	outcomes := map[string]int{}
@@ -275,7 +274,7 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, lc := range stalled {
 		wg.Go(func() {
-			o, _ := lc.outcome(60 * time.Second)
+			o, _ := lc.outcome(30 * time.Second)
 			mu.Lock()
 			outcomes[o]++
 			mu.Unlock()
@@ -283,6 +282,19 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("stalled subscribers: %v", outcomes)
+	// The baseline brackets the run: measured before the subscribers
+	// came and again once they are gone (their subscriptions ended), and
+	// the larger is the no-subscriber p99 of this sitting. Other jobs on
+	// the shared cores come and go over the minute the run takes; a
+	// baseline taken only before would blame them on the subscribers.
+	afterP99 := p99(insertRows("o.base", 400, 400))
+	ref := max(baseP99, afterP99)
+	t.Logf("writer p99 without subscribers: %s before, %s after the run", baseP99, afterP99)
+	// The issue's bound is 2x; the 100 ms slack absorbs the noise of two
+	// shared cores (measured ratios 0.85-1.9).
+	if loadP99 > 2*ref+100*time.Millisecond {
+		t.Errorf("writer p99 %s with subscribers, over twice the %s without", loadP99, ref)
+	}
 	_, body, err := root.Do(ctx(t), "GET", "/metrics", nil, false)
 	if err != nil {
 		t.Fatal(err)
@@ -310,6 +322,63 @@ func TestOverloadStalledSubscribers(t *testing.T) {
 	}
 	if outcomes["shed"]+abrupt > shed {
 		t.Errorf("%d stalled subscribers saw 1013 and %d an abrupt close, but the server shed only %d", outcomes["shed"], abrupt, shed)
+	}
+}
+
+// every runs fn every period until stop, recording how many runs
+// succeeded, the first error and the slowest run.
+type every struct {
+	done    chan struct{}
+	wg      sync.WaitGroup
+	count   int
+	err     error
+	slowest time.Duration
+}
+
+func startEvery(period time.Duration, fn func() error) *every {
+	e := &every{done: make(chan struct{})}
+	e.wg.Go(func() {
+		for {
+			select {
+			case <-e.done:
+				return
+			case <-time.After(period):
+			}
+			t0 := time.Now()
+			err := fn()
+			e.slowest = max(e.slowest, time.Since(t0))
+			if err != nil && e.err == nil {
+				e.err = err
+			}
+			e.count++
+		}
+	})
+	return e
+}
+
+// stop ends the runs; the fields are final once it returns.
+func (e *every) stop() {
+	close(e.done)
+	e.wg.Wait()
+}
+
+// waitProgress waits for done while progress keeps growing: it fails
+// only after stall without any progress.
+func waitProgress(done <-chan error, progress func() int64, stall time.Duration) error {
+	last, lastAt := progress(), time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+		}
+		if p := progress(); p != last {
+			last, lastAt = p, time.Now()
+		} else if time.Since(lastAt) >= stall {
+			return fmt.Errorf("no progress for %s (at %d)", stall, p)
+		}
 	}
 }
 

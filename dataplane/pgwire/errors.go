@@ -84,6 +84,8 @@ func sqlstate(e *kalamsql.Error) string {
 		return "42501"
 	case kalamsql.CodeTimeout:
 		return sqlstateQueryCanceled
+	case kalamsql.CodeResultTooLarge:
+		return "54000" // program_limit_exceeded, as for postgres_wire.max_result_rows
 	case kalamsql.CodeExecution:
 		switch {
 		case strings.Contains(msg, "no such column"):

@@ -708,7 +708,11 @@ func (wc *wsConn) writeRun(wb *writeBuf, closing bool, code int, reason string) 
 // be closed. Only the holder of the writer slot calls it.
 func (wc *wsConn) take(wb *writeBuf) (closing bool, code int, reason string, ok bool) {
 	var more bool
-	wb.frames, wb.arena, closing, code, reason, more = wc.out.TakeUpTo(wb.frames[:0], wb.arena, takeMaxBytes)
+	limit := takeMaxBytes
+	if wc.sock.congested() {
+		limit = congestedTakeBytes
+	}
+	wb.frames, wb.arena, closing, code, reason, more = wc.out.TakeUpTo(wb.frames[:0], wb.arena, limit)
 	if more {
 		// The writer comes back for the rest (writeRun loops; a flusher
 		// requeues the connection at the tail of the ready list).
@@ -725,6 +729,14 @@ func (wc *wsConn) take(wb *writeBuf) (closing bool, code int, reason string, ok 
 // much, not its whole backlog, and a flusher serves a busy connection in
 // turns.
 const takeMaxBytes = 512 << 10
+
+// congestedTakeBytes bounds a take when the socket's send queue is
+// already backed up (sockRoom.congested): the frames would wait for the
+// client anyway, and what a writer has taken is its own copy of shared
+// bytes (the frame arena). With 200 clients that stopped reading, 512 KiB
+// each was 100 MiB of copies; 32 KiB each is 6 MiB, while the queued
+// changes stay shared by reference (docs/benchmarks.md, "Overload").
+const congestedTakeBytes = 32 << 10
 
 // finishWriter marks the connection closed for writing.
 func (wc *wsConn) finishWriter() {

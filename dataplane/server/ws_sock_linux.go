@@ -91,6 +91,39 @@ func (s *sockRoom) room(n int) bool {
 	return true
 }
 
+// congested reports whether the socket's send queue is known to hold
+// more than 1/8 of SO_SNDBUF (the bound room uses): the client is not
+// keeping up, so the writer should take little at a time (take). It
+// costs a syscall only when room's running bound cannot answer.
+func (s *sockRoom) congested() bool {
+	if s.rc == nil {
+		return false
+	}
+	if s.unsent >= 0 && s.sndbuf > 0 && s.unsent*8 <= s.sndbuf {
+		return false
+	}
+	busy := false
+	_ = s.rc.Control(func(fd uintptr) {
+		if s.sndbuf == 0 {
+			v, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+			if err != nil {
+				return
+			}
+			s.sndbuf = v
+		}
+		var outq int32
+		s.ioctls++
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&outq))); e != 0 {
+			return
+		}
+		busy = int(outq)*8 > s.sndbuf
+		if !busy {
+			s.unsent = int(outq)
+		}
+	})
+	return busy
+}
+
 // setSendBuffer fixes the kernel send buffer of a WebSocket's TCP socket
 // at n bytes (the kernel doubles it for bookkeeping). Without it Linux
 // grows the buffer up to net.ipv4.tcp_wmem's maximum (4 MiB by default)

@@ -37,6 +37,10 @@ func TestSockRoom(t *testing.T) {
 	}
 	defer srv.Close()
 	s := newSockRoom(srv)
+	if s.congested() {
+		t.Fatal("congested() = true on an empty send queue")
+	}
+	s.ioctls = 0
 	// Approved writes are charged to the bound, so small writes in a row
 	// ask the kernel once.
 	for i := range 3 {
@@ -75,8 +79,16 @@ func TestSockRoom(t *testing.T) {
 	if s.room(512) {
 		t.Error("room(512) = true on a socket whose peer does not read")
 	}
+	// A writer takes little from a backed-up socket (takeMaxBytes vs
+	// congestedTakeBytes).
+	if !s.congested() {
+		t.Error("congested() = false on a socket whose peer does not read")
+	}
 	if s.unsent != -1 {
 		t.Errorf("bound after a refusal = %d, want -1 (unknown)", s.unsent)
+	}
+	if (&sockRoom{}).congested() {
+		t.Error("a connection without a socket is never known to be congested")
 	}
 	if (&sockRoom{}).room(1) {
 		t.Error("a connection without a socket must never be written inline")

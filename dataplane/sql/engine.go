@@ -29,8 +29,12 @@ type Options struct {
 	MaxSQLBytes       int
 	MaxParams         int
 	MaxParamBytes     int
-	BcryptCost        int
-	PasswordPolicy    auth.PasswordPolicy
+	// MaxResultBytes bounds the rows one statement's answer holds
+	// (resultBytes; 0: no bound); a larger one fails with
+	// RESULT_TOO_LARGE.
+	MaxResultBytes int
+	BcryptCost     int
+	PasswordPolicy auth.PasswordPolicy
 	// PoolSize is the number of SQLite connections (concurrent SELECTs).
 	PoolSize     int
 	QueryTimeout time.Duration
@@ -46,7 +50,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		DefaultQueryLimit: 50, MaxQueryLimit: 1000, MaxSQLBytes: 1 << 20,
-		MaxParams: 50, MaxParamBytes: 512 << 10, BcryptCost: 12,
+		MaxParams: 50, MaxParamBytes: 512 << 10, MaxResultBytes: 64 << 20, BcryptCost: 12,
 		PasswordPolicy: auth.PasswordPolicy{MinLength: 8, MaxLength: 1024},
 		PoolSize:       8, QueryTimeout: 30 * time.Second,
 		AuditEnabled: true, AuditRetention: defaultAuditRetention,

@@ -30,6 +30,10 @@ const (
 	CodeInternal         = "INTERNAL_ERROR"
 )
 
+// CodeResultTooLarge: a statement's answer would hold more than
+// limits.max_result_bytes of rows; nothing was returned (page instead).
+const CodeResultTooLarge = "RESULT_TOO_LARGE"
+
 // CodeDiskFull (HTTP 507): the data volume is below its free-space
 // reserve (storage.min_free_mb); the write changed nothing and may be
 // retried once space is back. Reads keep working.

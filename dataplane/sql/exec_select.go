@@ -237,7 +237,7 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 	var res *Result
 	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
 		var err error
-		res, err = cs.query(ctx, q, params, maxRows)
+		res, err = cs.query(ctx, q, params, maxRows, e.opts.MaxResultBytes)
 		return err
 	})
 	if err != nil {
@@ -298,7 +298,11 @@ func truncatedMessage(n int, capName string) string {
 
 // query runs q and converts the rows for the wire. At most maxRows rows are
 // returned (the server-wide cap); when there were more, Truncated is set.
-func (cs *connState) query(ctx context.Context, q string, params []any, maxRows int) (*Result, error) {
+// The rows held stay under maxBytes (resultBytes; 0: no bound): a larger
+// answer fails with RESULT_TOO_LARGE rather than grow the heap by what
+// one client asked for (a row cap alone does not bound 1,000 rows of
+// 10 MB, nor the wire's 1,000,000).
+func (cs *connState) query(ctx context.Context, q string, params []any, maxRows, maxBytes int) (*Result, error) {
 	st, rows, err := cs.run(ctx, q, params)
 	if err != nil {
 		return nil, err
@@ -319,6 +323,7 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows 
 	res := &Result{Schema: make([]Field, len(names))}
 	dest := make([]driver.Value, len(names))
 	firstKind := make([]string, len(names))
+	held := 0
 	for {
 		if err := rows.Next(dest); err != nil {
 			if err == io.EOF {
@@ -336,6 +341,10 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows 
 			if firstKind[i] == "" && v != nil {
 				firstKind[i] = dynamicTypeName(v)
 			}
+			held += resultBytes(row[i])
+		}
+		if maxBytes > 0 && held > maxBytes {
+			return nil, badRequest(CodeResultTooLarge, "the result holds more than %d bytes of rows (limits.max_result_bytes) after %d rows; page with WHERE key > last key ORDER BY key LIMIT n, or select fewer columns", maxBytes, len(res.Rows))
 		}
 		res.Rows = append(res.Rows, row)
 	}
@@ -350,6 +359,21 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows 
 	}
 	res.RowCount = len(res.Rows)
 	return res, nil
+}
+
+// resultBytes is what one wire value is charged against
+// limits.max_result_bytes: its payload plus 16 bytes (the interface
+// holding it).
+func resultBytes(v any) int {
+	switch x := v.(type) {
+	case string:
+		return 16 + len(x)
+	case []byte:
+		return 16 + len(x)
+	case json.Number:
+		return 16 + len(x)
+	}
+	return 16 + 8
 }
 
 // sqliteParam converts a JSON parameter for SQLite.

@@ -1,0 +1,20 @@
+package pgwire
+
+import (
+	"testing"
+
+	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
+)
+
+// TestResultTooLargeIsProgramLimitExceeded: an answer over
+// limits.max_result_bytes reaches PostgreSQL clients as SQLSTATE 54000,
+// like one over postgres_wire.max_result_rows.
+func TestResultTooLargeIsProgramLimitExceeded(t *testing.T) {
+	e := &kalamsql.Error{Code: kalamsql.CodeResultTooLarge, Status: 400, Message: "the result holds more than 64 bytes of rows"}
+	if got := sqlstate(e); got != "54000" {
+		t.Fatalf("sqlstate(RESULT_TOO_LARGE) = %s, want 54000", got)
+	}
+	if pe := toPGError(e); pe.Code != "54000" || pe.Message != e.Message {
+		t.Fatalf("toPGError = %+v", pe)
+	}
+}
