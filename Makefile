@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale clean tools fuzz fuzz-short manifests generate build-manager test-upstream test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart plugin
+.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale bench-pgwire clean tools fuzz fuzz-short manifests generate build-manager test-upstream test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart plugin
 
 all: build
 
@@ -177,6 +177,11 @@ bench: build tools
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./dataplane/... | tee bench.out
 	$(GO) run ./hack/loadbench --bin bin/kalamdb
 	$(GO) run ./hack/livebench --bin bin/kalamdb
+
+## bench-pgwire: peerbench's W1/W2/W3/W5 over pgx against the PostgreSQL listener and against a
+## private PostgreSQL (hack/pg-private.sh) in one sitting (docs/benchmarks.md); about 3 minutes
+bench-pgwire:
+	bash hack/pg-private.sh $(GO) run ./hack/pgwirebench
 
 ## bench-live-scale: 1M live subscriptions (10,000 connections x 100) on one server; reports RSS per subscription
 bench-live-scale: build

@@ -176,13 +176,22 @@ func textValue(ct colType, v any) ([]byte, error) {
 			return []byte("NaN"), nil
 		}
 		if ct.kind == datatype.Float {
-			return strconv.AppendFloat(nil, x, 'g', -1, 32), nil
+			return appendPGFloat(nil, x, 32), nil
 		}
 		if ct.oid == oidInt8 || ct.oid == oidInt4 || ct.oid == oidInt2 {
 			return strconv.AppendInt(nil, int64(x), 10), nil
 		}
-		return strconv.AppendFloat(nil, x, 'g', -1, 64), nil
+		return appendPGFloat(nil, x, 64), nil
 	case string:
+		if ct.kind == datatype.Double || ct.kind == datatype.Float {
+			// The engine sends non-finite doubles as JSON strings.
+			switch x {
+			case "+Inf", "Inf":
+				return []byte("Infinity"), nil
+			case "-Inf":
+				return []byte("-Infinity"), nil
+			}
+		}
 		if ct.kind == datatype.Bytes && ct.native {
 			b, err := base64.StdEncoding.DecodeString(x)
 			if err != nil {
@@ -195,6 +204,32 @@ func textValue(ct colType, v any) ([]byte, error) {
 		return []byte(`\x` + hex.EncodeToString(x)), nil
 	}
 	return []byte(fmt.Sprint(v)), nil
+}
+
+// appendPGFloat appends f as PostgreSQL's float8out/float4out print it
+// with extra_float_digits = 1 (the default since PostgreSQL 12): the
+// shortest digits that read back exactly, in exponent form ("1e+20",
+// "1e-05") when the decimal exponent is below -4 or at least DBL_DIG (15)
+// or FLT_DIG (6) — not Go's 'g', which switches at the digit count.
+func appendPGFloat(b []byte, f float64, bits int) []byte {
+	if f == 0 {
+		if math.Signbit(f) {
+			return append(b, "-0"...)
+		}
+		return append(b, '0')
+	}
+	e := strconv.AppendFloat(nil, f, 'e', -1, bits) // d.ddde±XX
+	i := strings.LastIndexByte(string(e), 'e')
+	exp, _ := strconv.Atoi(string(e[i+1:]))
+	limit := 15
+	if bits == 32 {
+		limit = 6
+	}
+	if exp < -4 || exp >= limit {
+		// Go writes at least two exponent digits, as PostgreSQL does.
+		return append(b, e...)
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, bits)
 }
 
 func formatTimeOfDay(us int64) string {

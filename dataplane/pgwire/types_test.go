@@ -1,0 +1,41 @@
+package pgwire
+
+import (
+	"math"
+	"testing"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+)
+
+// TestFloatText holds float text output to PostgreSQL 15's (SELECT
+// x::float8 / x::float4 with the default extra_float_digits).
+func TestFloatText(t *testing.T) {
+	f8 := colType{kind: datatype.Double, oid: oidFloat8}
+	f4 := colType{kind: datatype.Float, oid: oidFloat4}
+	for _, c := range []struct {
+		ct   colType
+		in   any
+		want string
+	}{
+		{f8, 946684800.0, "946684800"},
+		{f8, 15241578750.190521, "15241578750.190521"},
+		{f8, 1e20, "1e+20"},
+		{f8, 1e15, "1e+15"},
+		{f8, 999999999999999.0, "999999999999999"},
+		{f8, 1e-8, "1e-08"},
+		{f8, 0.0001, "0.0001"},
+		{f8, 0.30000000000000004, "0.30000000000000004"},
+		{f8, math.Copysign(0, -1), "-0"},
+		{f8, math.Inf(1), "Infinity"},
+		{f8, "+Inf", "Infinity"},
+		{f8, "-Inf", "-Infinity"},
+		{f4, 123456.0, "123456"},
+		{f4, 1234567.0, "1.234567e+06"},
+		{f4, float64(float32(0.1)), "0.1"},
+	} {
+		got, err := textValue(c.ct, c.in)
+		if err != nil || string(got) != c.want {
+			t.Errorf("textValue(%v, %v) = %q, %v; want %q", c.ct.oid, c.in, got, err, c.want)
+		}
+	}
+}
