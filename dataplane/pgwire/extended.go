@@ -68,6 +68,11 @@ func (c *conn) handleParse(m *pgproto3.Parse) {
 		text = stmts[0]
 	}
 	p := &prepared{text: text, cl: classify(text)}
+	if p.cl.kind == kEngine && !isCatalogQuery(p.cl) && !needsSessionRewrite(text) {
+		// Parsed once here; a statement the engine cannot parse keeps
+		// failing at Execute, as it did before.
+		p.cl.prep, _ = c.srv.eng.Prepare(normalizeLiteralCasts(text))
+	}
 	n := maxParam(p.cl.toks)
 	if len(m.ParameterOIDs) > n {
 		n = len(m.ParameterOIDs)
@@ -184,7 +189,7 @@ func (c *conn) describe(ctx context.Context, st *prepared) ([]field, error) {
 	if c.tx.status == 'E' {
 		return nil, pgErr(sqlstateInFailedTx, "current transaction is aborted, commands ignored until end of transaction block")
 	}
-	out, err := c.run(ctx, st.text, make([]any, len(st.paramOIDs)))
+	out, err := c.run(ctx, st.cl, make([]any, len(st.paramOIDs)))
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +206,7 @@ func (c *conn) runPortal(ctx context.Context, p *portal) error {
 	if p.out != nil {
 		return nil
 	}
-	out, err := c.run(ctx, p.stmt.text, p.params)
+	out, err := c.run(ctx, p.stmt.cl, p.params)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -303,7 +304,19 @@ func main() {
 	w3 := flag.Int("w3", 2000, "W3 lookups")
 	w5 := flag.Int("w5", 500, "W5 paced inserts (100/s) observed by one subscriber")
 	timeout := flag.Duration("timeout", 15*time.Minute, "hard limit for the whole run")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (client and KalamDB) to the file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pgwirebench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	if *pgDSN == "" {
