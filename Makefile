@@ -19,7 +19,7 @@ run: build
 
 ## tools: servers the integration tests run for real (MinIO; etcd and kube-apiserver for
 ## envtest), controller-gen, jq for test/upstream (gojq when no jq is installed) and the PostgreSQL
-## clients of the wire-protocol tests (psql, psycopg2, node-postgres), built from the Go module proxy
+## clients of the wire-protocol tests (psql, psycopg2, node-postgres, the JDBC driver and a JDK), built from the Go module proxy
 ## or installed from the distribution once and cached in
 ## ~/.cache/kalamdb-tools/bin (about 10 min on a fresh machine)
 tools:

@@ -392,6 +392,9 @@ func decodeTextParam(oid uint32, s string) (any, error) {
 	case oidTimestamp, oidTimestamptz:
 		us, err := datatype.ParseTimestampMicros(s)
 		if err != nil {
+			if us, ok := parsePGTimestamp(oid, s); ok {
+				return us, nil
+			}
 			return nil, err
 		}
 		return us, nil
@@ -407,6 +410,29 @@ func decodeTextParam(oid uint32, s string) (any, error) {
 		return d.Unix() / 86400, nil
 	}
 	return s, nil
+}
+
+// pgTimestampLayouts are PostgreSQL's text forms of a timestamp with a
+// zone offset, as JDBC's setTimestamp sends them ("2024-01-01
+// 10:00:00+00").
+var pgTimestampLayouts = []string{"2006-01-02 15:04:05.999999999-07", "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999-07:00:00"}
+
+// parsePGTimestamp reads a timestamp with a zone offset as PostgreSQL
+// does: for timestamp (without time zone) the offset is ignored and the
+// wall-clock time kept; for timestamptz the instant is kept.
+func parsePGTimestamp(oid uint32, s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	for _, layout := range pgTimestampLayouts {
+		t, err := time.Parse(layout, s)
+		if err != nil {
+			continue
+		}
+		if oid == oidTimestamp {
+			t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+		}
+		return t.UnixMicro(), true
+	}
+	return 0, false
 }
 
 func engineValue(oid uint32, v any) (any, error) {

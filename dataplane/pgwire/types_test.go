@@ -39,3 +39,27 @@ func TestFloatText(t *testing.T) {
 		}
 	}
 }
+
+// TestTimestampParamWithOffset: a text timestamp with a zone offset (JDBC's
+// setTimestamp) keeps its wall-clock time for timestamp, its instant for
+// timestamptz, as PostgreSQL reads them.
+func TestTimestampParamWithOffset(t *testing.T) {
+	for _, c := range []struct {
+		oid  uint32
+		in   string
+		want string
+	}{
+		{oidTimestamp, "2024-01-01 10:00:00+00", "2024-01-01 10:00:00"},
+		{oidTimestamp, "2024-01-01 10:00:00.25+05:30", "2024-01-01 10:00:00.25"},
+		{oidTimestamptz, "2024-01-01 10:00:00+02", "2024-01-01 08:00:00"},
+	} {
+		v, err := decodeTextParam(c.oid, c.in)
+		if err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		got, _ := textValue(colType{kind: datatype.Timestamp}, v)
+		if string(got) != c.want {
+			t.Errorf("%s as OID %d: %s, want %s", c.in, c.oid, got, c.want)
+		}
+	}
+}
