@@ -392,7 +392,7 @@ func decodeTextParam(oid uint32, s string) (any, error) {
 	case oidTimestamp, oidTimestamptz:
 		us, err := datatype.ParseTimestampMicros(s)
 		if err != nil {
-			if us, ok := parsePGTimestamp(oid, s); ok {
+			if us, ok := parsePGTimestamp(s); ok {
 				return us, nil
 			}
 			return nil, err
@@ -417,20 +417,15 @@ func decodeTextParam(oid uint32, s string) (any, error) {
 // 10:00:00+00").
 var pgTimestampLayouts = []string{"2006-01-02 15:04:05.999999999-07", "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999-07:00:00"}
 
-// parsePGTimestamp reads a timestamp with a zone offset as PostgreSQL
-// does: for timestamp (without time zone) the offset is ignored and the
-// wall-clock time kept; for timestamptz the instant is kept.
-func parsePGTimestamp(oid uint32, s string) (int64, bool) {
+// parsePGTimestamp reads the offset forms datatype.ParseTimestampMicros
+// does not ("+00", "+05:30:00") the way it reads "+05:30": as the instant,
+// stored in UTC (the engine's rule for timestamps with an offset).
+func parsePGTimestamp(s string) (int64, bool) {
 	s = strings.TrimSpace(s)
 	for _, layout := range pgTimestampLayouts {
-		t, err := time.Parse(layout, s)
-		if err != nil {
-			continue
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMicro(), true
 		}
-		if oid == oidTimestamp {
-			t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-		}
-		return t.UnixMicro(), true
 	}
 	return 0, false
 }

@@ -40,9 +40,9 @@ func TestFloatText(t *testing.T) {
 	}
 }
 
-// TestTimestampParamWithOffset: a text timestamp with a zone offset (JDBC's
-// setTimestamp) keeps its wall-clock time for timestamp, its instant for
-// timestamptz, as PostgreSQL reads them.
+// TestTimestampParamWithOffset: a text timestamp with a zone offset in
+// PostgreSQL's short form (JDBC's setTimestamp sends "+00") is read like
+// the RFC 3339 forms: as its instant in UTC.
 func TestTimestampParamWithOffset(t *testing.T) {
 	for _, c := range []struct {
 		oid  uint32
@@ -50,7 +50,8 @@ func TestTimestampParamWithOffset(t *testing.T) {
 		want string
 	}{
 		{oidTimestamp, "2024-01-01 10:00:00+00", "2024-01-01 10:00:00"},
-		{oidTimestamp, "2024-01-01 10:00:00.25+05:30", "2024-01-01 10:00:00.25"},
+		{oidTimestamp, "2024-01-01 10:00:00.25+05:30", "2024-01-01 04:30:00.25"},
+		{oidTimestamp, "2024-01-01 10:00:00-03", "2024-01-01 13:00:00"},
 		{oidTimestamptz, "2024-01-01 10:00:00+02", "2024-01-01 08:00:00"},
 	} {
 		v, err := decodeTextParam(c.oid, c.in)
