@@ -19,8 +19,9 @@ import (
 // The emulated pg_catalog (docs/postgres-wire.md#catalog): statements that
 // read pg_catalog tables run on a private in-memory SQLite database built
 // for the statement from the catalog entries the session may see. It holds
-// metadata only — never a table's rows — so it cannot leak data across
-// users, and user tables cannot be joined with it.
+// metadata, and the rows of the user tables the statement joins with the
+// catalog, read through the engine as the session (catalog_join.go), so it
+// shows nothing a SELECT of the session would not.
 
 // isCatalogQuery reports whether a read statement names a pg_catalog table.
 func isCatalogQuery(cl classified) bool {
@@ -371,6 +372,9 @@ func (c *conn) execCatalog(ctx context.Context, cl classified, params []any) (*o
 			}
 		}
 		st.Close()
+	}
+	if err := c.loadJoinedTables(ctx, conn, cl.toks); err != nil {
+		return nil, err
 	}
 	q := translateCatalogSQL(cl.toks, cl.text)
 	// $N parameters become ?N.
