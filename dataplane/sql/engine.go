@@ -210,14 +210,8 @@ func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Resu
 	if sess.Namespace == "" {
 		sess.Namespace = req.Namespace
 	}
-	if sess.Namespace == "" {
-		sess.Namespace = "default"
-	}
-	if e.opts.QueryTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.opts.QueryTimeout)
-		defer cancel()
-	}
+	ctx, cancel := e.requestContext(ctx, &sess)
+	defer cancel()
 	out := make([]Result, 0, len(stmts))
 	for _, text := range stmts {
 		st, err := parse.Parse(text)
@@ -231,6 +225,18 @@ func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Resu
 		out = append(out, *res)
 	}
 	return out, nil
+}
+
+// requestContext applies a request's defaults: the session's namespace
+// ("default" when none) and limits.query_timeout.
+func (e *Engine) requestContext(ctx context.Context, sess *Session) (context.Context, context.CancelFunc) {
+	if sess.Namespace == "" {
+		sess.Namespace = "default"
+	}
+	if e.opts.QueryTimeout > 0 {
+		return context.WithTimeout(ctx, e.opts.QueryTimeout)
+	}
+	return ctx, func() {}
 }
 
 // execOne runs one parsed statement under audit and the statement

@@ -42,14 +42,8 @@ func (e *Engine) ExecutePrepared(ctx context.Context, sess Session, p *Prepared,
 	if err := e.checkParams(params); err != nil {
 		return Result{}, err
 	}
-	if sess.Namespace == "" {
-		sess.Namespace = "default"
-	}
-	if e.opts.QueryTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.opts.QueryTimeout)
-		defer cancel()
-	}
+	ctx, cancel := e.requestContext(ctx, &sess)
+	defer cancel()
 	res, err := e.execOne(ctx, &sess, p.text, p.st, params)
 	if err != nil {
 		return Result{}, err
