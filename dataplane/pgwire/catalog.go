@@ -112,6 +112,8 @@ var registerCatalogFuncs = sync.OnceValue(func() error {
 			return `"` + strings.ReplaceAll(fmt.Sprint(a[0]), `"`, `""`) + `"`, nil
 		}},
 		{"shobj_description", 2, constant(nil)},
+		// Columns have no comments (COMMENT ON is not supported).
+		{"col_description", 2, constant(nil)},
 	}
 	for _, f := range funcs {
 		if err := sqlite.RegisterScalarFunction(f.name, f.n, f.f); err != nil {
@@ -200,6 +202,22 @@ func translateCatalogSQL(toks []parse.Token, src string) string {
 				j++
 			}
 			emit(sqliteOp(op.String()))
+			i = j
+			continue
+		case t.Kind == parse.TokIdent && t.Value == "unnest" && next(1).Text == "(" && next(2).Kind == parse.TokIdent &&
+			((next(3).Text == ")" && next(2).Value == "reloptions") || (next(3).Text == "." && next(4).Value == "reloptions" && next(5).Text == ")")):
+			// psql's \d+ lists unnest(tc.reloptions): no table has storage
+			// options here, so it is the empty set, its column named by
+			// the alias that follows.
+			j := i + 4
+			if next(3).Text == "." {
+				j = i + 5
+			}
+			alias := "unnest"
+			if j+1 < n && toks[j+1].Kind == parse.TokIdent {
+				alias = toks[j+1].Value
+			}
+			emit("(SELECT NULL AS " + alias + " WHERE 0)")
 			i = j
 			continue
 		case t.Kind == parse.TokOp && t.Text == "!" && next(1).Text == "~":
