@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale test-live-scale clean tools fuzz fuzz-short manifests generate build-manager test-upstream test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart plugin
+.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale test-live-scale clean tools fuzz fuzz-short manifests generate build-manager test-upstream test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart plugin bench-pgwire
 
 all: build
 
@@ -19,7 +19,7 @@ run: build
 
 ## tools: servers the integration tests run for real (MinIO; etcd and kube-apiserver for
 ## envtest), controller-gen, jq for test/upstream (gojq when no jq is installed) and the PostgreSQL
-## clients of the wire-protocol tests (psql, psycopg2, node-postgres), built from the Go module proxy
+## clients of the wire-protocol tests (psql, psycopg2, node-postgres, the JDBC driver and a JDK), built from the Go module proxy
 ## or installed from the distribution once and cached in
 ## ~/.cache/kalamdb-tools/bin (about 10 min on a fresh machine)
 tools:
@@ -183,6 +183,11 @@ bench: build tools
 ## asserts bounded memory and another user's SELECT answering throughout (docs/benchmarks.md)
 test-live-scale:
 	KALAMDB_SCALE_CONNS=10000 $(GO) test -count=1 -run '^TestScaleSubscribersFlood$$' -v -timeout 20m ./dataplane/node/
+
+## bench-pgwire: peerbench's W1/W2/W3/W5 over pgx against the PostgreSQL listener and against a
+## private PostgreSQL (hack/pg-private.sh) in one sitting (docs/benchmarks.md); about 3 minutes
+bench-pgwire:
+	bash hack/pg-private.sh $(GO) run ./hack/pgwirebench
 
 ## bench-live-scale: 1M live subscriptions (10,000 connections x 100) on one server; reports RSS per subscription
 bench-live-scale: build

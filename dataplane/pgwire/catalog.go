@@ -19,8 +19,9 @@ import (
 // The emulated pg_catalog (docs/postgres-wire.md#catalog): statements that
 // read pg_catalog tables run on a private in-memory SQLite database built
 // for the statement from the catalog entries the session may see. It holds
-// metadata only — never a table's rows — so it cannot leak data across
-// users, and user tables cannot be joined with it.
+// metadata, and the rows of the user tables the statement joins with the
+// catalog, read through the engine as the session (catalog_join.go), so it
+// shows nothing a SELECT of the session would not.
 
 // isCatalogQuery reports whether a read statement names a pg_catalog table.
 func isCatalogQuery(cl classified) bool {
@@ -111,6 +112,8 @@ var registerCatalogFuncs = sync.OnceValue(func() error {
 			return `"` + strings.ReplaceAll(fmt.Sprint(a[0]), `"`, `""`) + `"`, nil
 		}},
 		{"shobj_description", 2, constant(nil)},
+		// Columns have no comments (COMMENT ON is not supported).
+		{"col_description", 2, constant(nil)},
 	}
 	for _, f := range funcs {
 		if err := sqlite.RegisterScalarFunction(f.name, f.n, f.f); err != nil {
@@ -199,6 +202,22 @@ func translateCatalogSQL(toks []parse.Token, src string) string {
 				j++
 			}
 			emit(sqliteOp(op.String()))
+			i = j
+			continue
+		case t.Kind == parse.TokIdent && t.Value == "unnest" && next(1).Text == "(" && next(2).Kind == parse.TokIdent &&
+			((next(3).Text == ")" && next(2).Value == "reloptions") || (next(3).Text == "." && next(4).Value == "reloptions" && next(5).Text == ")")):
+			// psql's \d+ lists unnest(tc.reloptions): no table has storage
+			// options here, so it is the empty set, its column named by
+			// the alias that follows.
+			j := i + 4
+			if next(3).Text == "." {
+				j = i + 5
+			}
+			alias := "unnest"
+			if j+1 < n && toks[j+1].Kind == parse.TokIdent {
+				alias = toks[j+1].Value
+			}
+			emit("(SELECT NULL AS " + alias + " WHERE 0)")
 			i = j
 			continue
 		case t.Kind == parse.TokOp && t.Text == "!" && next(1).Text == "~":
@@ -371,6 +390,9 @@ func (c *conn) execCatalog(ctx context.Context, cl classified, params []any) (*o
 			}
 		}
 		st.Close()
+	}
+	if err := c.loadJoinedTables(ctx, conn, cl.toks); err != nil {
+		return nil, err
 	}
 	q := translateCatalogSQL(cl.toks, cl.text)
 	// $N parameters become ?N.

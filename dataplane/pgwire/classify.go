@@ -3,6 +3,7 @@ package pgwire
 import (
 	"strings"
 
+	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 )
 
@@ -36,6 +37,9 @@ type classified struct {
 	write       bool
 	returnsRows bool
 	tag         string
+	// prep is the engine's parse of a prepared statement that needs no
+	// per-session rewrite (nil: execEngine parses the text each time).
+	prep *kalamsql.Prepared
 }
 
 func (c classified) tagWord() string {

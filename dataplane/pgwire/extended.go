@@ -33,6 +33,9 @@ type portal struct {
 	out     *outcome
 	sent    int
 	done    bool
+	// described is the columns a Describe of the portal sent from the
+	// plan (nil: none, or the portal ran to describe itself).
+	described []field
 }
 
 // failExtended reports an error in the extended protocol: the rest of the
@@ -68,6 +71,11 @@ func (c *conn) handleParse(m *pgproto3.Parse) {
 		text = stmts[0]
 	}
 	p := &prepared{text: text, cl: classify(text)}
+	if p.cl.kind == kEngine && !isCatalogQuery(p.cl) && !needsSessionRewrite(text) {
+		// Parsed once here; a statement the engine cannot parse keeps
+		// failing at Execute, as it did before.
+		p.cl.prep, _ = c.srv.eng.Prepare(normalizeLiteralCasts(text))
+	}
 	n := maxParam(p.cl.toks)
 	if len(m.ParameterOIDs) > n {
 		n = len(m.ParameterOIDs)
@@ -153,13 +161,20 @@ func (c *conn) handleDescribe(ctx context.Context, m *pgproto3.Describe) {
 		}
 		var fields []field
 		if p.stmt.cl.returnsRows || p.stmt.cl.kind == kShow {
-			// A portal's columns are known by running it (its parameters are
-			// bound); the rows are kept for Execute.
-			if err := c.runPortal(ctx, p); err != nil {
-				c.failExtended(toPGError(err))
-				return
+			if planned, ok := c.planFields(ctx, p.stmt.cl); ok && p.out == nil {
+				fields, p.described = planned, planned
+			} else {
+				// Only running tells these columns (computed ones take
+				// their values' types; SHOW and catalog queries are
+				// answered by the listener): the portal runs once, now,
+				// with its bound parameters, and Execute sends its rows.
+				// Such statements only read.
+				if err := c.runPortal(ctx, p); err != nil {
+					c.failExtended(toPGError(err))
+					return
+				}
+				fields = p.out.fields
 			}
-			fields = p.out.fields
 		}
 		if fields == nil {
 			c.send(&pgproto3.NoData{})
@@ -171,8 +186,11 @@ func (c *conn) handleDescribe(ctx context.Context, m *pgproto3.Describe) {
 	}
 }
 
-// describe finds a statement's result columns without side effects: row
-// returning statements run once with NULL parameters; others have none.
+// describe finds a statement's result columns without side effects. The
+// engine's planner tells them without running anything (planFields);
+// otherwise — a computed column, SHOW, a catalog query, all of them
+// read-only — the statement runs once with NULL parameters. Statements
+// that write return no rows and never run here.
 func (c *conn) describe(ctx context.Context, st *prepared) ([]field, error) {
 	if st.described != nil || st.noData {
 		return st.described, nil
@@ -184,7 +202,11 @@ func (c *conn) describe(ctx context.Context, st *prepared) ([]field, error) {
 	if c.tx.status == 'E' {
 		return nil, pgErr(sqlstateInFailedTx, "current transaction is aborted, commands ignored until end of transaction block")
 	}
-	out, err := c.run(ctx, st.text, make([]any, len(st.paramOIDs)))
+	if fields, ok := c.planFields(ctx, st.cl); ok {
+		st.described, st.noData = fields, fields == nil
+		return fields, nil
+	}
+	out, err := c.run(ctx, st.cl, make([]any, len(st.paramOIDs)))
 	if err != nil {
 		return nil, err
 	}
@@ -196,18 +218,50 @@ func (c *conn) describe(ctx context.Context, st *prepared) ([]field, error) {
 	return out.fields, nil
 }
 
+// planFields asks the engine for a statement's result columns without
+// running it (sql.Engine.Describe). ok is false when only running it tells
+// them: SHOW and catalog queries (answered by the listener), statements
+// the engine cannot describe, and computed columns, whose type is that of
+// their values (as over HTTP).
+func (c *conn) planFields(ctx context.Context, cl classified) (fields []field, ok bool) {
+	if cl.kind != kEngine || isCatalogQuery(cl) {
+		return nil, false
+	}
+	fs, known, err := c.srv.eng.Describe(ctx, c.sess, normalizeLiteralCasts(c.rewriteSessionSQL(cl.text)))
+	if err != nil || !known {
+		// A statement that fails to plan fails when it runs, with the
+		// same error.
+		return nil, false
+	}
+	if fs == nil {
+		return nil, true
+	}
+	fields = make([]field, len(fs))
+	for i, f := range fs {
+		if f.DataType == "" {
+			return nil, false
+		}
+		fields[i] = field{name: f.Name, ct: typeForDataType(f.DataType)}
+	}
+	return fields, true
+}
+
 // runPortal executes the portal's statement once.
 func (c *conn) runPortal(ctx context.Context, p *portal) error {
 	if p.out != nil {
 		return nil
 	}
-	out, err := c.run(ctx, p.stmt.text, p.params)
+	out, err := c.run(ctx, p.stmt.cl, p.params)
 	if err != nil {
 		return err
 	}
-	if out.fields != nil && p.stmt.described != nil && len(p.stmt.described) == len(out.fields) {
+	told := p.described
+	if told == nil {
+		told = p.stmt.described
+	}
+	if out.fields != nil && told != nil && len(told) == len(out.fields) {
 		// Keep the types the client was told at Describe time.
-		out.fields = p.stmt.described
+		out.fields = told
 	}
 	p.out = out
 	return nil

@@ -18,7 +18,7 @@ const rootPW = "root-password-for-tests"
 
 // startNode starts an in-process server with the PostgreSQL listener on a
 // free loopback port.
-func startNode(t *testing.T, mod ...func(*config.Config)) *node.Node {
+func startNode(t testing.TB, mod ...func(*config.Config)) *node.Node {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Server.Host = "127.0.0.1"
@@ -46,13 +46,13 @@ func dsn(n *node.Node, user, pw string) string {
 	return fmt.Sprintf("postgres://%s:%s@%s/kalamdb?sslmode=disable", user, pw, n.PostgresAddr())
 }
 
-func tctx(t *testing.T) context.Context {
+func tctx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func connect(t *testing.T, n *node.Node, user, pw string) *pgx.Conn {
+func connect(t testing.TB, n *node.Node, user, pw string) *pgx.Conn {
 	t.Helper()
 	c, err := pgx.Connect(tctx(t), dsn(n, user, pw))
 	if err != nil {

@@ -18,7 +18,7 @@ func psqlPath(t *testing.T) string {
 	return p
 }
 
-// TestPsqlScript runs a psql script with meta-commands (\dt, \d, \dn, \l)
+// TestPsqlScript runs a psql script with meta-commands (\dt, \d, \d+, \dn, \l)
 // and errors against the listener and checks what psql printed.
 func TestPsqlScript(t *testing.T) {
 	n := startNode(t)
@@ -42,6 +42,8 @@ func TestPsqlScript(t *testing.T) {
 		" qty    | integer                     |           |          | '0'",
 		" added  | timestamp without time zone |           |          |",
 		`"products_pkey" PRIMARY KEY, btree (sku)`,
+		// \d+ shop.products
+		"| Storage | Compression | Stats target | Description", "Access method: heap",
 		// \dn
 		" shop    | kalamdb", " default | kalamdb",
 		// \l

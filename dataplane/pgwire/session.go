@@ -264,9 +264,7 @@ func (c *conn) sessionFunc(name string) (string, bool) {
 // current_schema, current_setting('x'), ...) with literals. Statements
 // that mention none are returned unchanged.
 func (c *conn) rewriteSessionSQL(text string) string {
-	l := strings.ToLower(text)
-	if !strings.Contains(l, "version") && !strings.Contains(l, "current_") && !strings.Contains(l, "session_user") &&
-		!strings.Contains(l, "pg_backend_pid") && !strings.Contains(l, "inet_") {
+	if !needsSessionRewrite(text) {
 		return text
 	}
 	toks, err := parse.Lex(text)
@@ -321,6 +319,15 @@ func (c *conn) rewriteSessionSQL(text string) string {
 // interpolating drivers (psycopg2, pg8000) send that the SQL engine does
 // not read as PostgreSQL does: '\x..'::bytea becomes a blob literal and
 // '..'::time drops the cast (the column type converts the text).
+// needsSessionRewrite reports whether text may name a session function
+// rewriteSessionSQL replaces; when not, its rewrite is text itself in
+// every session, so a prepared statement can be parsed once.
+func needsSessionRewrite(text string) bool {
+	l := strings.ToLower(text)
+	return strings.Contains(l, "version") || strings.Contains(l, "current_") || strings.Contains(l, "session_user") ||
+		strings.Contains(l, "pg_backend_pid") || strings.Contains(l, "inet_")
+}
+
 func normalizeLiteralCasts(text string) string {
 	if !strings.Contains(text, "::") {
 		return text

@@ -176,13 +176,22 @@ func textValue(ct colType, v any) ([]byte, error) {
 			return []byte("NaN"), nil
 		}
 		if ct.kind == datatype.Float {
-			return strconv.AppendFloat(nil, x, 'g', -1, 32), nil
+			return appendPGFloat(nil, x, 32), nil
 		}
 		if ct.oid == oidInt8 || ct.oid == oidInt4 || ct.oid == oidInt2 {
 			return strconv.AppendInt(nil, int64(x), 10), nil
 		}
-		return strconv.AppendFloat(nil, x, 'g', -1, 64), nil
+		return appendPGFloat(nil, x, 64), nil
 	case string:
+		if ct.kind == datatype.Double || ct.kind == datatype.Float {
+			// The engine sends non-finite doubles as JSON strings.
+			switch x {
+			case "+Inf", "Inf":
+				return []byte("Infinity"), nil
+			case "-Inf":
+				return []byte("-Infinity"), nil
+			}
+		}
 		if ct.kind == datatype.Bytes && ct.native {
 			b, err := base64.StdEncoding.DecodeString(x)
 			if err != nil {
@@ -195,6 +204,32 @@ func textValue(ct colType, v any) ([]byte, error) {
 		return []byte(`\x` + hex.EncodeToString(x)), nil
 	}
 	return []byte(fmt.Sprint(v)), nil
+}
+
+// appendPGFloat appends f as PostgreSQL's float8out/float4out print it
+// with extra_float_digits = 1 (the default since PostgreSQL 12): the
+// shortest digits that read back exactly, in exponent form ("1e+20",
+// "1e-05") when the decimal exponent is below -4 or at least DBL_DIG (15)
+// or FLT_DIG (6) — not Go's 'g', which switches at the digit count.
+func appendPGFloat(b []byte, f float64, bits int) []byte {
+	if f == 0 {
+		if math.Signbit(f) {
+			return append(b, "-0"...)
+		}
+		return append(b, '0')
+	}
+	e := strconv.AppendFloat(nil, f, 'e', -1, bits) // d.ddde±XX
+	i := strings.LastIndexByte(string(e), 'e')
+	exp, _ := strconv.Atoi(string(e[i+1:]))
+	limit := 15
+	if bits == 32 {
+		limit = 6
+	}
+	if exp < -4 || exp >= limit {
+		// Go writes at least two exponent digits, as PostgreSQL does.
+		return append(b, e...)
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, bits)
 }
 
 func formatTimeOfDay(us int64) string {
@@ -357,6 +392,9 @@ func decodeTextParam(oid uint32, s string) (any, error) {
 	case oidTimestamp, oidTimestamptz:
 		us, err := datatype.ParseTimestampMicros(s)
 		if err != nil {
+			if us, ok := parsePGTimestamp(s); ok {
+				return us, nil
+			}
 			return nil, err
 		}
 		return us, nil
@@ -372,6 +410,24 @@ func decodeTextParam(oid uint32, s string) (any, error) {
 		return d.Unix() / 86400, nil
 	}
 	return s, nil
+}
+
+// pgTimestampLayouts are PostgreSQL's text forms of a timestamp with a
+// zone offset, as JDBC's setTimestamp sends them ("2024-01-01
+// 10:00:00+00").
+var pgTimestampLayouts = []string{"2006-01-02 15:04:05.999999999-07", "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999-07:00:00"}
+
+// parsePGTimestamp reads the offset forms datatype.ParseTimestampMicros
+// does not ("+00", "+05:30:00") the way it reads "+05:30": as the instant,
+// stored in UTC (the engine's rule for timestamps with an offset).
+func parsePGTimestamp(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	for _, layout := range pgTimestampLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMicro(), true
+		}
+	}
+	return 0, false
 }
 
 func engineValue(oid uint32, v any) (any, error) {

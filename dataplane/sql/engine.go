@@ -214,42 +214,58 @@ func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Resu
 	if sess.Namespace == "" {
 		sess.Namespace = req.Namespace
 	}
-	if sess.Namespace == "" {
-		sess.Namespace = "default"
-	}
-	if e.opts.QueryTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.opts.QueryTimeout)
-		defer cancel()
-	}
+	ctx, cancel := e.requestContext(ctx, &sess)
+	defer cancel()
 	out := make([]Result, 0, len(stmts))
 	for _, text := range stmts {
 		st, err := parse.Parse(text)
 		if err != nil {
 			return nil, AsError(err)
 		}
-		stStart := time.Now()
-		actx, carrier := e.withAuditCarrier(ctx, auditRecord(&sess, st, text))
-		res, err := e.execStatement(actx, &sess, st, req.Params)
-		if obs := e.onStatement; obs != nil {
-			obs(statementKind(st), time.Since(stStart), err)
-		}
-		if aerr := e.finishAudit(ctx, carrier, err); aerr != nil && err == nil {
-			return nil, AsError(aerr)
-		}
+		res, err := e.execOne(ctx, &sess, text, st, req.Params)
 		if err != nil {
-			if ctx.Err() == context.DeadlineExceeded {
-				return nil, AsError(errTimeout)
-			}
-			return nil, AsError(err)
+			return nil, err
 		}
-		if res.AsUser == "" {
-			res.AsUser = sess.UserID
-		}
-		bigIntsAsStrings(res)
 		out = append(out, *res)
 	}
 	return out, nil
+}
+
+// requestContext applies a request's defaults: the session's namespace
+// ("default" when none) and limits.query_timeout.
+func (e *Engine) requestContext(ctx context.Context, sess *Session) (context.Context, context.CancelFunc) {
+	if sess.Namespace == "" {
+		sess.Namespace = "default"
+	}
+	if e.opts.QueryTimeout > 0 {
+		return context.WithTimeout(ctx, e.opts.QueryTimeout)
+	}
+	return ctx, func() {}
+}
+
+// execOne runs one parsed statement under audit and the statement
+// observer; errors come back as *Error.
+func (e *Engine) execOne(ctx context.Context, sess *Session, text string, st parse.Statement, params []any) (*Result, error) {
+	stStart := time.Now()
+	actx, carrier := e.withAuditCarrier(ctx, auditRecord(sess, st, text))
+	res, err := e.execStatement(actx, sess, st, params)
+	if obs := e.onStatement; obs != nil {
+		obs(statementKind(st), time.Since(stStart), err)
+	}
+	if aerr := e.finishAudit(ctx, carrier, err); aerr != nil && err == nil {
+		return nil, AsError(aerr)
+	}
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return nil, AsError(errTimeout)
+		}
+		return nil, AsError(err)
+	}
+	if res.AsUser == "" {
+		res.AsUser = sess.UserID
+	}
+	bigIntsAsStrings(res)
+	return res, nil
 }
 
 // bigIntsAsStrings gives the BIGINT columns of results built in Go (SHOW

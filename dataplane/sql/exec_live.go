@@ -122,11 +122,8 @@ func (e *Engine) execSubscribe(ctx context.Context, sess *Session, s *parse.Subs
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	optJSON, _ := json.Marshal(opts)
-	text := datatype.Type{Kind: datatype.Text}
 	res := &Result{
-		Schema: []Field{{Name: "status", DataType: text.String(), Index: 0}, {Name: "ws_url", DataType: text.String(), Index: 1},
-			{Name: "subscription_id", DataType: text.String(), Index: 2}, {Name: "sql", DataType: text.String(), Index: 3},
-			{Name: "options", DataType: datatype.Type{Kind: datatype.JSON}.String(), Index: 4}},
+		Schema:  subscribeSchema(),
 		Rows:    [][]any{{"active", WSURL(origin), "sub-" + hex.EncodeToString(rnd[:]), q.String(), string(optJSON)}},
 		Message: "Open the WebSocket at ws_url and send a subscribe message with this sql and options",
 	}
@@ -169,4 +166,12 @@ var liveView = &systemView{
 		}
 		return out, nil
 	},
+}
+
+// subscribeSchema is the columns of SUBSCRIBE TO's answer.
+func subscribeSchema() []Field {
+	text := datatype.Type{Kind: datatype.Text}.String()
+	return []Field{{Name: "status", DataType: text, Index: 0}, {Name: "ws_url", DataType: text, Index: 1},
+		{Name: "subscription_id", DataType: text, Index: 2}, {Name: "sql", DataType: text, Index: 3},
+		{Name: "options", DataType: datatype.Type{Kind: datatype.JSON}.String(), Index: 4}}
 }

@@ -1,31 +1,26 @@
-// Command pgwirebench runs ../shared/peerbench's W1, W2 (multirow-insert)
-// and W3 workloads — same rows (MakeRow), same counts, same seeds — with
-// pgx against KalamDB's PostgreSQL listener and against a PostgreSQL
-// server it starts, in one sitting, and prints p50/p99 and rates with the
-// ratios (docs/benchmarks.md). The KalamDB node runs in this process
-// (loopback listener), PostgreSQL as its own process (initdb in a temp
-// dir, run as the "postgres" user when started as root); both are stopped
-// at exit. Every loop is bounded by count and by --timeout.
+// Command pgwirebench runs ../shared/peerbench's W1, W2 (multirow-insert),
+// W3 and W5 workloads — same rows (MakeRow), same counts, same seeds — with
+// pgx against KalamDB's PostgreSQL listener and against PostgreSQL, in one
+// sitting, and prints p50/p99 and rates with the ratios
+// (docs/benchmarks.md). The KalamDB node runs in this process (loopback
+// listener); PostgreSQL is the private cluster hack/pg-private.sh starts
+// and stops around this command (`make bench-pgwire`), or --pg. Every loop
+// is bounded by count and by --timeout.
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -278,70 +273,8 @@ func idsIn(payload string) []int64 {
 	return out
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// startPostgres runs initdb and postgres in a temp dir; stop kills it.
-func startPostgres(ctx context.Context, binDir string) (dsn string, stop func(), err error) {
-	dir, err := os.MkdirTemp("", "pgwirebench-pg-")
-	if err != nil {
-		return "", nil, err
-	}
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return "", nil, fmt.Errorf("running as root needs a postgres user: %w", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			return "", nil, err
-		}
-	}
-	data := filepath.Join(dir, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions")
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	if out, err := initdb.CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("initdb: %w: %s", err, out)
-	}
-	port, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command(filepath.Join(binDir, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-c", "listen_addresses=127.0.0.1",
-		"-c", "unix_socket_directories="+dir, "-c", "logging_collector=off")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop = func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		_, _ = cmd.Process.Wait()
-		os.RemoveAll(dir)
-	}
-	dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		c, err := pgx.Connect(ctx, dsn)
-		if err == nil {
-			c.Close(ctx)
-			return dsn, stop, nil
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, errors.New("postgres did not start")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
+// startKalam starts an in-process node with the listener on a free
+// loopback port; stop closes it and removes its data.
 func startKalam() (dsn string, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "pgwirebench-kalam-")
 	if err != nil {
@@ -352,6 +285,8 @@ func startKalam() (dsn string, stop func(), err error) {
 	cfg.Storage.DataPath = dir
 	cfg.Auth.RootPassword = "pgwirebench-root-pw"
 	cfg.Limits.MaxParams = 5000 // W2's 1,000-row INSERT has 5,000 parameters
+	// A benchmark sends as fast as it can; PostgreSQL has no rate limit either.
+	cfg.RateLimit = config.RateLimitConfig{}
 	cfg.PostgresWire.Enabled, cfg.PostgresWire.Port = true, 0
 	n, err := node.Start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -363,27 +298,38 @@ func startKalam() (dsn string, stop func(), err error) {
 }
 
 func main() {
-	pgBin := flag.String("pg-bin", "/usr/lib/postgresql/15/bin", "directory of initdb and postgres")
+	pgDSN := flag.String("pg", os.Getenv("PG_PRIVATE_DSN"), "PostgreSQL to compare with (default: the private one hack/pg-private.sh starts; run `make bench-pgwire`)")
 	w1 := flag.Int("w1", 2000, "W1 single-row inserts")
 	rows := flag.Int("rows", 100000, "W2 rows (loaded table for W3)")
 	w3 := flag.Int("w3", 2000, "W3 lookups")
 	w5 := flag.Int("w5", 500, "W5 paced inserts (100/s) observed by one subscriber")
 	timeout := flag.Duration("timeout", 15*time.Minute, "hard limit for the whole run")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (client and KalamDB) to the file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pgwirebench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, *pgBin, *w1, *rows, *w3, *w5); err != nil {
+	if *pgDSN == "" {
+		fmt.Fprintln(os.Stderr, "pgwirebench: no PostgreSQL: run it as `bash hack/pg-private.sh go run ./hack/pgwirebench` (make bench-pgwire) or pass --pg")
+		os.Exit(2)
+	}
+	if err := run(ctx, *pgDSN, *w1, *rows, *w3, *w5); err != nil {
 		fmt.Fprintln(os.Stderr, "pgwirebench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, pgBin string, w1, rows, w3, w5 int) error {
-	pgDSN, stopPG, err := startPostgres(ctx, pgBin)
-	if err != nil {
-		return err
-	}
-	defer stopPG()
+func run(ctx context.Context, pgDSN string, w1, rows, w3, w5 int) error {
 	kDSN, stopK, err := startKalam()
 	if err != nil {
 		return err

@@ -207,6 +207,10 @@ func startOurs(dir string) (*ourServer, error) {
 	// PostgreSQL has no implicit row limit; the fixture's answers are small.
 	cfg.Limits.DefaultQueryLimit = 100000
 	cfg.Limits.MaxQueryLimit = 100000
+	// The PostgreSQL listener too, for the corpus over the wire (wire_test.go).
+	cfg.PostgresWire.Enabled = true
+	cfg.PostgresWire.Host = "127.0.0.1"
+	cfg.PostgresWire.Port = 0
 	n, err := node.Start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return nil, fmt.Errorf("while starting the server: %w", err)

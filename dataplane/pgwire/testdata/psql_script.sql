@@ -5,6 +5,7 @@ INSERT INTO shop.products (sku, price, qty, added) VALUES ('a', 1.50, 3, TIMESTA
 SELECT sku, price, qty, added FROM shop.products ORDER BY sku;
 \dt shop.*
 \d shop.products
+\d+ shop.products
 \dn
 \l
 SET search_path TO shop;
