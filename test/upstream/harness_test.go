@@ -29,9 +29,10 @@ type server struct {
 }
 
 // startServer starts a server on the default configuration, except for its
-// data directory, port and root password, and with the per-user query
-// rate limit off: the original's tests drive its engine in-process, below
-// its HTTP limiter (README.md).
+// data directory, port and root password, with the per-user query rate
+// limit off (the original's tests drive its engine in-process, below its
+// HTTP limiter) and with compat.select_star_system_columns on, the
+// original's SELECT * (README.md).
 func startServer(t *testing.T) *server {
 	t.Helper()
 	cfg := config.Default()
@@ -42,6 +43,8 @@ func startServer(t *testing.T) *server {
 	cfg.Auth.BcryptCost = 4
 	cfg.RateLimit.MaxQueriesPerSec = 0
 	cfg.RateLimit.MaxAuthRequestsPerIPPerSec = 0
+	cfg.Compat.SelectStarSystemColumns = true
+	cfg.Compat.KalamTypeNames = true
 	n, err := node.Start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
