@@ -8,6 +8,9 @@ package upstream
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +142,121 @@ func TestSmokeDDLAlter(t *testing.T) {
 			t.Errorf("table after refused system-column drops: %v", recs)
 		}
 	})
+}
+
+// schemaNames is the original's extract_schema_from_json: the result's
+// column names without the system columns _seq and _deleted (its SELECT *
+// has them).
+func schemaNames(res *client.Response) []string {
+	var out []string
+	for _, f := range res.Results[0].Schema {
+		if f.Name != "_seq" && f.Name != "_deleted" {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// rowMaps is the original's extract_rows_from_json: each row as a map
+// from column name to value.
+func rowMaps(res *client.Response) []map[string]any {
+	var out []map[string]any
+	r := res.Results[0]
+	for _, row := range r.Rows {
+		m := map[string]any{}
+		for i, f := range r.Schema {
+			if i < len(row) {
+				m[f.Name] = row[i]
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// intOf is the original's extract_int_from_row.
+func intOf(row map[string]any, col string) (int64, bool) {
+	switch v := row[col].(type) {
+	case json.Number:
+		n, err := v.Int64()
+		return n, err == nil
+	case int64:
+		return v, true
+	case float64:
+		return int64(v), true
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// ddl/smoke_test_alter_with_data.rs:
+// smoke_test_alter_table_with_data_verification.
+func TestSmokeAlterTableWithDataVerification(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	full := "alter_data.products"
+	s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS alter_data CASCADE")
+	s.sql(t, s.Root, "CREATE NAMESPACE alter_data")
+	s.sql(t, s.Root, `CREATE SHARED TABLE `+full+` (
+            id BIGINT PRIMARY KEY,
+            name STRING NOT NULL,
+            price DOUBLE NOT NULL
+        )`)
+	s.sql(t, s.Root, `INSERT INTO `+full+` (id, name, price) VALUES 
+        (1, 'Laptop', 999.99),
+        (2, 'Mouse', 29.99),
+        (3, 'Keyboard', 79.99)`)
+	sel := "SELECT * FROM " + full + " ORDER BY id"
+	res := s.sql(t, s.Root, sel)
+	if n := len(rowMaps(res)); n != 3 {
+		t.Fatalf("Expected 3 initial rows, got %d", n)
+	}
+	if got := fmt.Sprint(schemaNames(res)); got != "[id name price]" {
+		t.Fatalf("Expected 3 columns initially (got %s)", got)
+	}
+	s.sql(t, s.Root, "ALTER TABLE "+full+" ADD COLUMN stock INT DEFAULT 0")
+	res = s.sql(t, s.Root, sel)
+	rows := rowMaps(res)
+	if len(rows) != 3 || len(schemaNames(res)) != 4 || !slices.Contains(schemaNames(res), "stock") {
+		t.Fatalf("after ADD COLUMN: schema %v rows %v", schemaNames(res), rows)
+	}
+	for i, r := range rows {
+		if _, ok := r["stock"]; !ok {
+			t.Fatalf("Row %d missing 'stock' column: %v", i+1, r)
+		}
+	}
+	s.sql(t, s.Root, `INSERT INTO `+full+` (id, name, price, stock) VALUES 
+        (4, 'Monitor', 299.99, 15),
+        (5, 'Webcam', 89.99, 8)`)
+	rows = rowMaps(s.sql(t, s.Root, sel))
+	if len(rows) != 5 {
+		t.Fatalf("Expected 5 rows total, got %d", len(rows))
+	}
+	if _, ok := rows[0]["stock"]; !ok {
+		t.Fatalf("Old row should have 'stock' column, got %v", rows[0])
+	}
+	if v, ok := intOf(rows[3], "stock"); !ok || v != 15 {
+		t.Fatalf("New row 4 should have stock=15, got %v", rows[3]["stock"])
+	}
+	if v, ok := intOf(rows[4], "stock"); !ok || v != 8 {
+		t.Fatalf("New row 5 should have stock=8, got %v", rows[4]["stock"])
+	}
+	s.sql(t, s.Root, "ALTER TABLE "+full+" ADD COLUMN category STRING DEFAULT 'Electronics'")
+	if names := schemaNames(s.sql(t, s.Root, sel)); len(names) != 5 || !slices.Contains(names, "category") {
+		t.Fatalf("Expected 5 columns after second ADD COLUMN, got %v", names)
+	}
+	s.sql(t, s.Root, "ALTER TABLE "+full+" DROP COLUMN stock")
+	res = s.sql(t, s.Root, sel)
+	if names := schemaNames(res); len(names) != 4 || slices.Contains(names, "stock") || len(rowMaps(res)) != 5 {
+		t.Fatalf("after DROP COLUMN: schema %v, %d rows", names, len(rowMaps(res)))
+	}
+	s.sql(t, s.Root, `INSERT INTO `+full+` (id, name, price, category) VALUES 
+        (6, 'Headset', 149.99, 'Audio')`)
+	res = s.sql(t, s.Root, sel)
+	if names := schemaNames(res); len(rowMaps(res)) != 6 || fmt.Sprint(names) != "[id name price category]" {
+		t.Fatalf("final state: schema %v, %d rows", names, len(rowMaps(res)))
+	}
+	s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS alter_data CASCADE")
 }
