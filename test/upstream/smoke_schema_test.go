@@ -86,7 +86,6 @@ func TestSmokeSchemaHistory(t *testing.T) {
 	})
 }
 
-
 // system/smoke_test_system_tables_extended.rs: its five tests.
 func TestSmokeSystemTablesExtended(t *testing.T) {
 	t.Parallel()
