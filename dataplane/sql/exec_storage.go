@@ -247,11 +247,15 @@ func (e *Engine) execStorageCheck(ctx context.Context, sess *Session, s *parse.S
 	if r.Err != nil {
 		status, msg = "unhealthy", r.Err.Error()
 	}
+	var total, used any
+	if s.Extended {
+		total, used = e.storageCapacity(s.ID)
+	}
 	return &Result{
 		Schema: []Field{{"storage_id", "TEXT", 0}, {"status", "TEXT", 1}, {"readable", "BOOLEAN", 2}, {"writable", "BOOLEAN", 3},
 			{"listable", "BOOLEAN", 4}, {"deletable", "BOOLEAN", 5}, {"latency_ms", "BIGINT", 6}, {"total_bytes", "BIGINT", 7},
 			{"used_bytes", "BIGINT", 8}, {"error", "TEXT", 9}, {"tested_at", "TIMESTAMP", 10}},
-		Rows:     [][]any{{s.ID, status, r.Readable, r.Writable, r.Listable, r.Deletable, r.Latency.Milliseconds(), nil, nil, msg, e.nowMs() * 1000}},
+		Rows:     [][]any{{s.ID, status, r.Readable, r.Writable, r.Listable, r.Deletable, r.Latency.Milliseconds(), total, used, msg, e.nowMs() * 1000}},
 		RowCount: 1,
 	}, nil
 }
