@@ -175,3 +175,63 @@ func TestSmokeDMLExtended(t *testing.T) {
 		}
 	})
 }
+
+// usecases/smoke_test_all_datatypes.rs: smoke_all_datatypes_user_shared_stream.
+// With FLUSH_POLICY rows:10 and two rows the tables stay hot, as in the
+// original.
+func TestSmokeAllDatatypesUserSharedStream(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	ns := "types_ns"
+	user, shared, stream := ns+".user_types", ns+".shared_types", ns+".stream_types"
+	s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS "+ns)
+	cols := `
+        id BIGINT AUTO_INCREMENT PRIMARY KEY,
+        bool_col BOOLEAN,
+        int_col INT,
+        big_int_col BIGINT,
+        text_col TEXT,
+        ts_col TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+    `
+	s.sql(t, s.Root, "CREATE TABLE "+user+" ("+cols+") WITH (TYPE = 'USER', FLUSH_POLICY = 'rows:10')")
+	s.sql(t, s.Root, "CREATE TABLE "+shared+" ("+cols+") WITH (TYPE = 'SHARED', FLUSH_POLICY = 'rows:10')")
+	s.sql(t, s.Root, "CREATE TABLE "+stream+" ("+cols+") WITH (TYPE = 'STREAM', TTL_SECONDS = 60)")
+	for _, full := range []string{user, shared} {
+		s.sql(t, s.Root, "INSERT INTO "+full+" (bool_col, int_col, big_int_col, text_col) VALUES (true, 123, 1234567890123, 'hello')")
+		s.sql(t, s.Root, "INSERT INTO "+full+" (bool_col, int_col, big_int_col, text_col) VALUES (false, -321, 987654321, 'world')")
+	}
+	s.sql(t, s.Root, "INSERT INTO "+stream+" (bool_col, int_col, text_col) VALUES (true, 1, 'stream_one')")
+	s.sql(t, s.Root, "INSERT INTO "+stream+" (bool_col, int_col, text_col) VALUES (false, 2, 'stream_two')")
+	for _, c := range []struct{ full, upd, check string }{{user, "upd", "upd"}, {shared, "shared_upd", "shar"}} {
+		ids := map[string]string{}
+		for _, r := range records(t, s.Root, "SELECT id, text_col FROM "+c.full+" ORDER BY id") {
+			ids[r.String("text_col")] = r.String("id")
+		}
+		if ids["hello"] == "" || ids["world"] == "" {
+			t.Fatalf("%s: Expected both rows: %v", c.full, ids)
+		}
+		s.sql(t, s.Root, "DELETE FROM "+c.full+" WHERE id = "+ids["hello"])
+		s.sql(t, s.Root, "UPDATE "+c.full+" SET text_col='"+c.upd+"' WHERE id = "+ids["world"])
+		out, err := sqlJSON(s.Root, "SELECT * FROM "+c.full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, c.check) || strings.Contains(out, "hello") || strings.Contains(out, "world") {
+			t.Fatalf("%s: Expected the updated row only: %s", c.full, out)
+		}
+	}
+	out, err := sqlJSON(s.Root, "SELECT * FROM "+stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "stream_one") && !strings.Contains(out, "stream_two") {
+		t.Fatalf("Expected stream row content: %s", out)
+	}
+	if n := len(s.sql(t, s.Root, "SELECT * FROM "+stream).Results[0].Rows); n != 2 {
+		t.Fatalf("Expected 2 stream rows, got %d", n)
+	}
+	for _, full := range []string{user, shared, stream} {
+		s.sql(t, s.Root, "DROP TABLE "+full)
+	}
+	s.sql(t, s.Root, "DROP NAMESPACE "+ns+" CASCADE")
+}
