@@ -107,12 +107,13 @@ func script(t *testing.T, name string, fixes ...fix) string {
 	return path
 }
 
-// run runs a script with bash in its own directory and the environment the
+// run runs a script with bash in its own directory (at most 6 minutes: the
+// scripts are sequential and the machine may be loaded) and the environment the
 // vendored scripts read for URL and login, returning its exit code and
 // combined output.
 func run(t *testing.T, path string, env ...string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", path)
 	cmd.Dir = filepath.Dir(path)
