@@ -47,12 +47,7 @@ func TestSmokeDDLAlter(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	create := func(t *testing.T, ns, cols, with string) string {
-		full := ns + ".t"
-		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
-		s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
-		s.sql(t, s.Root, "CREATE TABLE "+full+" (\n            id BIGINT PRIMARY KEY DEFAULT SNOWFLAKE_ID(),\n            "+cols+"\n        ) WITH ("+with+")")
-		t.Cleanup(func() { s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE") })
-		return full
+		return s.freshTable(t, ns, ns+".t", "(\n            id BIGINT PRIMARY KEY DEFAULT SNOWFLAKE_ID(),\n            "+cols+"\n        ) WITH ("+with+")")
 	}
 	const user = "TYPE = 'USER', FLUSH_POLICY = 'rows:1000'"
 	t.Run("smoke_test_alter_table_add_column", func(t *testing.T) {
@@ -259,4 +254,17 @@ func TestSmokeAlterTableWithDataVerification(t *testing.T) {
 		t.Fatalf("final state: schema %v, %d rows", names, len(rowMaps(res)))
 	}
 	s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS alter_data CASCADE")
+}
+
+// freshTable is the original tests' common setup: namespace ns dropped and
+// created again, the table full created with its column list and WITH
+// clause (def: "(...) WITH (...)"), and the namespace dropped when the
+// (sub)test ends. It returns full.
+func (s *server) freshTable(t *testing.T, ns, full, def string) string {
+	t.Helper()
+	s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
+	s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
+	s.sql(t, s.Root, "CREATE TABLE "+full+" "+def)
+	t.Cleanup(func() { s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE") })
+	return full
 }

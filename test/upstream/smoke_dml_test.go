@@ -14,14 +14,7 @@ import (
 func TestSmokeDMLExtended(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	setup := func(t *testing.T, ns, def string) string {
-		full := ns + ".t"
-		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
-		s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
-		s.sql(t, s.Root, "CREATE TABLE "+full+" "+def)
-		t.Cleanup(func() { s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE") })
-		return full
-	}
+	setup := func(t *testing.T, ns, def string) string { return s.freshTable(t, ns, ns+".t", def) }
 	one := func(t *testing.T, sql string) string {
 		t.Helper()
 		rows := s.sql(t, s.Root, sql).Results[0].Rows

@@ -24,13 +24,7 @@ func TestSmokeAsUserImpersonation(t *testing.T) {
 		users[name] = c
 		return c
 	}
-	table := func(t *testing.T, ns, def string) string {
-		full := ns + ".t"
-		s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS "+ns)
-		s.sql(t, s.Root, "CREATE TABLE "+full+" "+def)
-		t.Cleanup(func() { s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE") })
-		return full
-	}
+	table := func(t *testing.T, ns, def string) string { return s.freshTable(t, ns, ns+".t", def) }
 	must := func(t *testing.T, c *client.Client, sql string) string {
 		t.Helper()
 		out, err := trySQL(c, sql)

@@ -19,11 +19,7 @@ func TestSmokeJSONOperators(t *testing.T) {
 		if extra != "" {
 			cols += ", " + extra
 		}
-		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
-		s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
-		s.sql(t, s.Root, "CREATE TABLE "+full+" ("+cols+") WITH (TYPE = 'SHARED')")
-		t.Cleanup(func() { s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE") })
-		return full
+		return s.freshTable(t, ns, full, "("+cols+") WITH (TYPE = 'SHARED')")
 	}
 	out := func(t *testing.T, sql string) string {
 		t.Helper()

@@ -18,12 +18,7 @@ func TestSmokeCustomFunctions(t *testing.T) {
 	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	ulidRE := regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`)
 	setup := func(t *testing.T, ns, cols, flush string) string {
-		full := ns + ".t"
-		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
-		s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
-		s.sql(t, s.Root, "CREATE TABLE "+full+" (\n            "+cols+"\n        ) WITH (TYPE = 'USER', FLUSH_POLICY = '"+flush+"')")
-		t.Cleanup(func() { s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE") })
-		return full
+		return s.freshTable(t, ns, ns+".t", "(\n            "+cols+"\n        ) WITH (TYPE = 'USER', FLUSH_POLICY = '"+flush+"')")
 	}
 	mustJSON := func(t *testing.T, sql string) string {
 		out, err := sqlJSON(s.Root, sql)
