@@ -37,6 +37,8 @@ type Config struct {
 	UserManagement UserManagementConfig `toml:"user_management"`
 	// PostgresWire is the PostgreSQL wire-protocol listener (postgres_wire.go).
 	PostgresWire PostgresWireConfig `toml:"postgres_wire"`
+	// Compat holds switches for the original project's behaviour (compat.go).
+	Compat CompatConfig `toml:"compat"`
 }
 
 // ServerConfig controls the network listener and node identity.

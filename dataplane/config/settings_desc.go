@@ -9,6 +9,8 @@ var settingDescriptions = map[string]string{
 	"postgres_wire.port":                            "TCP port of the PostgreSQL listener (0 = any free port).",
 	"postgres_wire.max_connections":                 "Concurrent PostgreSQL connections; more are refused with SQLSTATE 53300.",
 	"postgres_wire.auth_timeout_seconds":            "Seconds a PostgreSQL connection may take to start up and authenticate.",
+	"compat.kalam_type_names":                       "Result schemas name types as the original KalamDB does (BigInt, {\"Embedding\": 384}) instead of in SQL (BIGINT).",
+	"compat.select_star_system_columns":             "SELECT * of a table ends with the system columns _seq and _deleted, as the original KalamDB's does.",
 	"postgres_wire.max_result_rows":                 "Most rows one statement returns over the PostgreSQL wire; more fail with SQLSTATE 54000 (never cut silently).",
 	"server.host":                                   "Interface to listen on. Use \"0.0.0.0\" or \"::\" (no brackets) for all interfaces.",
 	"server.port":                                   "TCP port to listen on (1..65535).",

@@ -78,20 +78,27 @@ func (m *Manager) ValidateStorage(s *catalog.Storage) error {
 	return err
 }
 
+// FilesystemBase is the directory a filesystem storage writes under: its
+// BASE_DIRECTORY (relative ones under the data directory), or for an empty
+// one (the built-in 'local' storage) the configured local base.
+func (m *Manager) FilesystemBase(s *catalog.Storage) string {
+	base := s.BaseDirectory
+	if base == "" {
+		base = m.opts.LocalBase
+	}
+	if !filepath.IsAbs(base) && m.opts.DataDir != "" && s.BaseDirectory != "" {
+		base = filepath.Join(m.opts.DataDir, base)
+	}
+	return base
+}
+
 func (m *Manager) buildStore(s *catalog.Storage) (objstore.Store, error) {
 	switch s.Type {
 	case "filesystem":
 		if s.Credentials != "" {
 			return nil, fmt.Errorf("filesystem storages take no CREDENTIALS")
 		}
-		base := s.BaseDirectory
-		if base == "" {
-			base = m.opts.LocalBase
-		}
-		if !filepath.IsAbs(base) && m.opts.DataDir != "" && s.BaseDirectory != "" {
-			base = filepath.Join(m.opts.DataDir, base)
-		}
-		return objstore.NewFS(base)
+		return objstore.NewFS(m.FilesystemBase(s))
 	case "s3":
 		var cfg s3Config
 		if err := strictJSON("CONFIG", s.Config, &cfg); err != nil {

@@ -174,7 +174,7 @@ func (c *Conn) Subscribe(ctx context.Context, id, sqlText string, o SubscribeOpt
 		s.load.from = *o.From
 	}
 	m.loadingAdd(s)
-	if !c.out.push(outItem{raw: ackMessage(id, pos, s.plan.Schema)}, true) {
+	if !c.out.push(outItem{raw: ackMessage(id, pos, m.eng.WireSchema(s.plan.Schema))}, true) {
 		s.loadMu.Unlock()
 		s.end(CodeOverflow, "the connection's queue is full (the client reads too slowly)")
 		return

@@ -3,8 +3,6 @@ package live
 import (
 	"encoding/json"
 	"strconv"
-
-	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 )
 
 // Error codes sent in "error" and "auth_error" messages. The first group is
@@ -118,14 +116,16 @@ type batchControl struct {
 }
 
 type ackMsg struct {
-	Type           string           `json:"type"`
-	SubscriptionID string           `json:"subscription_id"`
-	TotalRows      int              `json:"total_rows"`
-	BatchControl   batchControl     `json:"batch_control"`
-	Schema         []kalamsql.Field `json:"schema"`
+	Type           string       `json:"type"`
+	SubscriptionID string       `json:"subscription_id"`
+	TotalRows      int          `json:"total_rows"`
+	BatchControl   batchControl `json:"batch_control"`
+	Schema         any          `json:"schema"`
 }
 
-func ackMessage(subID string, pos uint64, schema []kalamsql.Field) []byte {
+// ackMessage encodes a subscription_ack; schema is the engine's
+// WireSchema of the subscription's fields.
+func ackMessage(subID string, pos uint64, schema any) []byte {
 	b, _ := json.Marshal(ackMsg{Type: "subscription_ack", SubscriptionID: subID,
 		BatchControl: batchControl{HasMore: true, Status: statusLoading, LastSeqID: strconv.FormatUint(pos, 10)}, Schema: schema})
 	return b

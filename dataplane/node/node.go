@@ -112,6 +112,8 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	sopts.BcryptCost = cfg.Auth.BcryptCost
 	sopts.PasswordPolicy = auth.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MaxLength: cfg.Auth.MaxPasswordLength}
 	sopts.QueryTimeout = time.Duration(cfg.Limits.QueryTimeoutSeconds) * time.Second
+	sopts.SelectStarSystemColumns = cfg.Compat.SelectStarSystemColumns
+	sopts.KalamTypeNames = cfg.Compat.KalamTypeNames
 	applySecurityOptions(cfg, &sopts)
 	if n.eng, err = kalamsql.New(n.store.DB, cat, n.exec, sopts); err != nil {
 		return nil, err

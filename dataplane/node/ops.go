@@ -34,6 +34,10 @@ func (n *Node) nodeStats(started time.Time) []kalamsql.Stat {
 		{Name: "server_uptime_seconds", Value: i(int64(up.Seconds()))},
 		{Name: "server_uptime_human", Value: up.Truncate(time.Second).String()},
 		{Name: "node_id", Value: strconv.Itoa(n.store.NodeID)},
+		// The original's names: the worker threads its runtime uses
+		// (here the Go scheduler's) and the WebSocket connection cap.
+		{Name: "server_workers_effective", Value: strconv.Itoa(runtime.GOMAXPROCS(0))},
+		{Name: "max_connections", Value: strconv.Itoa(n.cfg.WebSocket.MaxConnections)},
 	}
 	if n.live != nil {
 		ls := n.live.Stats()

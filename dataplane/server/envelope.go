@@ -5,17 +5,16 @@ import (
 	"math"
 	"net/http"
 	"time"
-
-	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 )
 
 // queryResult is one entry of the response's results (reference §3.2).
 type queryResult struct {
-	Schema   []kalamsql.Field `json:"schema,omitempty"`
-	Rows     [][]any          `json:"rows,omitempty"`
-	RowCount int              `json:"row_count"`
-	Message  string           `json:"message,omitempty"`
-	AsUser   string           `json:"as_user,omitempty"`
+	// Schema is the engine's WireSchema of the result's fields.
+	Schema   any     `json:"schema,omitempty"`
+	Rows     [][]any `json:"rows,omitempty"`
+	RowCount int     `json:"row_count"`
+	Message  string  `json:"message,omitempty"`
+	AsUser   string  `json:"as_user,omitempty"`
 	// Truncated: the query had more rows than returned (Message says how
 	// to page).
 	Truncated bool `json:"truncated,omitempty"`

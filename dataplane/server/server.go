@@ -198,7 +198,7 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 	}
 	out := envelope{Status: "success", Results: make([]queryResult, len(results))}
 	for i, res := range results {
-		out.Results[i] = queryResult{Schema: res.Schema, Rows: res.Rows, RowCount: res.RowCount, Message: res.Message, AsUser: res.AsUser, Truncated: res.Truncated}
+		out.Results[i] = queryResult{Schema: s.eng.WireSchema(res.Schema), Rows: res.Rows, RowCount: res.RowCount, Message: res.Message, AsUser: res.AsUser, Truncated: res.Truncated}
 	}
 	out.Took = tookMs(start)
 	writeJSON(w, http.StatusOK, out)

@@ -44,6 +44,12 @@ type Options struct {
 	AuditRetention time.Duration
 	// Lockout locks accounts after repeated failed logins (Authenticate).
 	Lockout auth.LockoutPolicy
+	// SelectStarSystemColumns: SELECT * of a table ends with _seq and
+	// _deleted, as the original project's does (config compat).
+	SelectStarSystemColumns bool
+	// KalamTypeNames: result schemas name types as the original project
+	// does ("BigInt"; WireSchema, config compat).
+	KalamTypeNames bool
 }
 
 // DefaultOptions mirrors the upstream defaults (LIMIT 50 implicit, 1000 max).

@@ -8,6 +8,7 @@ package sql
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -61,13 +62,17 @@ func (e *Engine) execBackup(ctx context.Context, sess *Session, st parse.Stateme
 		if err != nil {
 			return nil, backupErr(err)
 		}
-		return oneRow([]string{"backup_id", "job_id", "target", "status"}, started.BackupID, started.JobID, started.Target, "queued"), nil
+		res := oneRow([]string{"backup_id", "job_id", "target", "status"}, started.BackupID, started.JobID, started.Target, "queued")
+		res.Message = fmt.Sprintf("%s backup started to '%s'. Job ID: %s", backupScope(s.Namespace), s.Target, started.JobID)
+		return res, nil
 	case *parse.Restore:
 		started, err := e.backup.StartRestore(ctx, s.Namespace, s.Target, s.BackupID, s.Overwrite)
 		if err != nil {
 			return nil, backupErr(err)
 		}
-		return oneRow([]string{"backup_id", "job_id", "status"}, started.BackupID, started.JobID, "queued"), nil
+		res := oneRow([]string{"backup_id", "job_id", "status"}, started.BackupID, started.JobID, "queued")
+		res.Message = fmt.Sprintf("%s restore started from '%s'. Job ID: %s", backupScope(s.Namespace), s.Target, started.JobID)
+		return res, nil
 	case *parse.VerifyBackup:
 		started, err := e.backup.StartVerify(ctx, s.Target, s.BackupID)
 		if err != nil {
@@ -158,4 +163,14 @@ func (e *Engine) showBackups(ctx context.Context, s *parse.ShowBackups) (*Result
 	}
 	res.RowCount = len(res.Rows)
 	return res, nil
+}
+
+// backupScope names what a BACKUP or RESTORE covers in its message, which
+// follows the original's ("Database backup started to '<path>'. Job ID:
+// <id>"): its clients parse the job id after "Job ID: ".
+func backupScope(ns string) string {
+	if ns == "" {
+		return "Database"
+	}
+	return "Namespace '" + ns + "'"
 }

@@ -41,7 +41,7 @@ func init() {
 			}
 			out := make([][]any, 0, len(list))
 			for _, s := range list {
-				out = append(out, storageRow(s))
+				out = append(out, cs.eng.storageRow(s))
 			}
 			return out, nil
 		},
@@ -79,8 +79,15 @@ func init() {
 	}
 }
 
-func storageRow(s *catalog.Storage) []any {
-	return []any{s.ID, nullIfEmpty(s.Name), nullIfEmpty(s.Description), s.Type, nullIfEmpty(s.BaseDirectory), nullIfEmpty(s.Bucket),
+// storageRow is a storage's system.storages row. A filesystem storage
+// shows the directory it writes under (the built-in 'local' storage's is
+// the server's, as the original shows it), not an empty BASE_DIRECTORY.
+func (e *Engine) storageRow(s *catalog.Storage) []any {
+	base := s.BaseDirectory
+	if s.Type == "filesystem" && e.cold != nil {
+		base = e.cold.FilesystemBase(s)
+	}
+	return []any{s.ID, nullIfEmpty(s.Name), nullIfEmpty(s.Description), s.Type, nullIfEmpty(base), nullIfEmpty(s.Bucket),
 		nullIfEmpty(s.Region), s.SharedTemplate, s.UserTemplate, nullIfEmpty(s.Config), s.Credentials != "", s.CreatedAt * 1000, s.UpdatedAt * 1000}
 }
 
@@ -114,9 +121,9 @@ func (e *Engine) execStorage(ctx context.Context, sess *Session, st parse.Statem
 		}
 		return &Result{RowCount: 1, Message: fmt.Sprintf("Storage '%s' dropped", s.ID)}, nil
 	case *parse.ShowStorages:
-		if err := requireAdmin(sess, "SHOW STORAGES"); err != nil {
-			return nil, err
-		}
+		// Every role may list storages, as in the original (its smoke
+		// test smoke_show_storages_user_access): a row holds no secret
+		// (credentials show only as has_credentials).
 		list, err := flush.Storages(e.db)
 		if err != nil {
 			return nil, err
@@ -126,7 +133,7 @@ func (e *Engine) execStorage(ctx context.Context, sess *Session, st parse.Statem
 			res.Schema = append(res.Schema, Field{c.name, c.typ.String(), i})
 		}
 		for _, s := range list {
-			res.Rows = append(res.Rows, storageRow(s))
+			res.Rows = append(res.Rows, e.storageRow(s))
 		}
 		res.RowCount = len(res.Rows)
 		return res, nil
@@ -240,11 +247,15 @@ func (e *Engine) execStorageCheck(ctx context.Context, sess *Session, s *parse.S
 	if r.Err != nil {
 		status, msg = "unhealthy", r.Err.Error()
 	}
+	var total, used any
+	if s.Extended {
+		total, used = e.storageCapacity(s.ID)
+	}
 	return &Result{
 		Schema: []Field{{"storage_id", "TEXT", 0}, {"status", "TEXT", 1}, {"readable", "BOOLEAN", 2}, {"writable", "BOOLEAN", 3},
 			{"listable", "BOOLEAN", 4}, {"deletable", "BOOLEAN", 5}, {"latency_ms", "BIGINT", 6}, {"total_bytes", "BIGINT", 7},
 			{"used_bytes", "BIGINT", 8}, {"error", "TEXT", 9}, {"tested_at", "TIMESTAMP", 10}},
-		Rows:     [][]any{{s.ID, status, r.Readable, r.Writable, r.Listable, r.Deletable, r.Latency.Milliseconds(), nil, nil, msg, e.nowMs() * 1000}},
+		Rows:     [][]any{{s.ID, status, r.Readable, r.Writable, r.Listable, r.Deletable, r.Latency.Milliseconds(), total, used, msg, e.nowMs() * 1000}},
 		RowCount: 1,
 	}, nil
 }

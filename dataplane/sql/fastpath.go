@@ -170,6 +170,9 @@ func (e *Engine) matchPointQuery(sess *Session, toks []parse.Token, params []any
 	if toks[i].Kind != parse.TokEOF {
 		return nil, false
 	}
+	if star && e.opts.SelectStarSystemColumns {
+		return nil, false // SQLite expands * with _seq and _deleted
+	}
 	if star {
 		for p, c := range t.Columns {
 			if !c.Hidden {

@@ -54,7 +54,7 @@ func connectRowTable(ctx vtab.Context, args []string) (vtab.Table, error) {
 	}
 	// Same declaration as connectTable (vtab.go): same names, same
 	// declared types, same hidden _seq.
-	if err := declareTable(ctx, "kalam_row", t); err != nil {
+	if err := declareTable(ctx, "kalam_row", t, m.e.opts.SelectStarSystemColumns); err != nil {
 		return nil, err
 	}
 	return &rowTable{m: m, table: t}, nil

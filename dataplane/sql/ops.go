@@ -89,6 +89,11 @@ func (e *Engine) statsRows(cs *connState) ([][]any, error) {
 		{"jobs_failed", itoa(byStatus[catalog.JobFailed])},
 		{"plan_cache_size", itoa(e.PlanCacheSize())},
 		{"schema_cache_version", strconv.FormatUint(e.cat.Version(), 10)},
+		// The original's names for the table schemas it holds in memory
+		// (its cache and its registry); here the catalog cache holds
+		// every live table's schema, so both are the table count.
+		{"schema_cache_size", itoa(len(e.cat.Tables("")))},
+		{"schema_registry_size", itoa(len(e.cat.Tables("")))},
 	}
 	if o := e.ops.Load(); o != nil && o.Stats != nil {
 		for _, s := range o.Stats() {

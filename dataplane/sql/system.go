@@ -66,8 +66,7 @@ var systemViews = map[string]*systemView{
 				if !ok {
 					return // dropped table
 				}
-				cols, _ := json.Marshal(t.Columns)
-				out = append(out, []any{int64(t.ID), t.Name, t.Namespace, string(t.Type), t.CreatedAt * 1000, int64(t.SchemaVersion), string(cols), t.Comment, t.UpdatedAt * 1000, jsonText(t.Options), t.AccessLevel, live.SchemaVersion == t.SchemaVersion, t.StorageID})
+				out = append(out, []any{int64(t.ID), t.Name, t.Namespace, string(t.Type), t.CreatedAt * 1000, int64(t.SchemaVersion), upstreamColumnsJSON(t.Columns), t.Comment, t.UpdatedAt * 1000, upstreamTableOptions(t), t.AccessLevel, live.SchemaVersion == t.SchemaVersion, t.StorageID})
 			})
 			return out, err
 		},

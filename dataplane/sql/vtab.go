@@ -46,7 +46,7 @@ func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := declareTable(ctx, "kalam", t); err != nil {
+	if err := declareTable(ctx, "kalam", t, cs.eng.opts.SelectStarSystemColumns); err != nil {
 		return nil, err
 	}
 	maxID := uint32(0)

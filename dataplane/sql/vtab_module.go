@@ -44,8 +44,10 @@ func vtabTable(cat *catalog.Cache, module, arg string) (*catalog.Table, error) {
 // declareTable declares a table's columns plus the hidden _seq, _updated
 // and _deleted (sysColumns). The kalam and kalam_row modules both use it so
 // that a live query's WHERE over one row sees exactly the names and
-// declared types a SELECT sees.
-func declareTable(ctx vtab.Context, module string, t *catalog.Table) error {
+// declared types a SELECT sees. With starSys (Options.
+// SelectStarSystemColumns) _seq and _deleted are not hidden, so SELECT *
+// ends with them as the original project's does.
+func declareTable(ctx vtab.Context, module string, t *catalog.Table, starSys bool) error {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE x(")
 	for _, c := range t.Columns {
@@ -55,7 +57,11 @@ func declareTable(ctx vtab.Context, module string, t *catalog.Table) error {
 		}
 		fmt.Fprintf(&b, "%s %s%s, ", quoteIdent(c.Name), c.Type.SQLiteDecl(), hidden)
 	}
-	b.WriteString("_seq BIGINT HIDDEN, _updated TIMESTAMP_INT HIDDEN, _deleted BOOLEAN HIDDEN)")
+	if starSys {
+		b.WriteString("_seq BIGINT, _updated TIMESTAMP_INT HIDDEN, _deleted BOOLEAN)")
+	} else {
+		b.WriteString("_seq BIGINT HIDDEN, _updated TIMESTAMP_INT HIDDEN, _deleted BOOLEAN HIDDEN)")
+	}
 	if err := ctx.Declare(b.String()); err != nil {
 		return fmt.Errorf("%s vtab: declare %s: %w", module, t.QualifiedName(), err)
 	}

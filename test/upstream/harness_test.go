@@ -29,9 +29,10 @@ type server struct {
 }
 
 // startServer starts a server on the default configuration, except for its
-// data directory, port and root password, and with the per-user query
-// rate limit off: the original's tests drive its engine in-process, below
-// its HTTP limiter (README.md).
+// data directory, port and root password, with the per-user query rate
+// limit off (the original's tests drive its engine in-process, below its
+// HTTP limiter) and with compat.select_star_system_columns on, the
+// original's SELECT * (README.md).
 func startServer(t *testing.T) *server {
 	t.Helper()
 	cfg := config.Default()
@@ -42,6 +43,8 @@ func startServer(t *testing.T) *server {
 	cfg.Auth.BcryptCost = 4
 	cfg.RateLimit.MaxQueriesPerSec = 0
 	cfg.RateLimit.MaxAuthRequestsPerIPPerSec = 0
+	cfg.Compat.SelectStarSystemColumns = true
+	cfg.Compat.KalamTypeNames = true
 	n, err := node.Start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -104,12 +107,13 @@ func script(t *testing.T, name string, fixes ...fix) string {
 	return path
 }
 
-// run runs a script with bash in its own directory and the environment the
+// run runs a script with bash in its own directory (at most 6 minutes: the
+// scripts are sequential and the machine may be loaded) and the environment the
 // vendored scripts read for URL and login, returning its exit code and
 // combined output.
 func run(t *testing.T, path string, env ...string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", path)
 	cmd.Dir = filepath.Dir(path)
