@@ -37,6 +37,9 @@ type Config struct {
 	UserManagement UserManagementConfig `toml:"user_management"`
 	// PostgresWire is the PostgreSQL wire-protocol listener (postgres_wire.go).
 	PostgresWire PostgresWireConfig `toml:"postgres_wire"`
+	// Cluster makes the node a replica of a Raft-replicated cluster
+	// (cluster.go); empty members: single node.
+	Cluster ClusterConfig `toml:"cluster"`
 }
 
 // ServerConfig controls the network listener and node identity.
@@ -209,6 +212,7 @@ func Default() Config {
 
 		UserManagement: defaultUserManagement(),
 		PostgresWire:   defaultPostgresWire(),
+		Cluster:        defaultCluster(),
 	}
 }
 

@@ -63,8 +63,8 @@ func TestEnvVarsAreUniqueAndPrefixed(t *testing.T) {
 		}
 		seen[name] = true
 	}
-	if len(seen) != 49 {
-		t.Errorf("EnvVars() has %d names, want 49", len(seen))
+	if len(seen) != 57 {
+		t.Errorf("EnvVars() has %d names, want 57", len(seen))
 	}
 }
 
