@@ -172,11 +172,13 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 	return h, nil
 }
 
-// quietDragonboat keeps dragonboat's per-message info logging out of the
-// server log; warnings and errors still go to stderr.
+// quietDragonboat keeps dragonboat's routine logging out of the server
+// log: it reports every election and lost connection as a warning, which
+// is normal life for a cluster (GET /v1/cluster/status shows the state).
+// Errors still go to stderr.
 func quietDragonboat() {
-	for _, p := range []string{"raft", "rsm", "transport", "dragonboat", "logdb", "raftpb", "config", "settings", "gossip", "grpc", "registry", "tan", "fileutil", "vfs"} {
-		dblog.GetLogger(p).SetLevel(dblog.WARNING)
+	for _, p := range []string{"raft", "rsm", "transport", "dragonboat", "logdb", "raftpb", "config", "settings", "gossip", "grpc", "registry", "tan", "fileutil", "vfs", "dragonboat/raft"} {
+		dblog.GetLogger(p).SetLevel(dblog.ERROR)
 	}
 }
 
