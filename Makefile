@@ -89,6 +89,8 @@ fuzz-short:
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 60000x
 	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime 30000x
 	$(GO) test ./dataplane/pgwire -run '^$$' -fuzz '^FuzzMessageDecoder$$' -fuzztime 50000x
+	$(GO) test ./dataplane/replication -run '^$$' -fuzz '^FuzzDecodeEntry$$' -fuzztime 20000x
+	$(GO) test ./dataplane/replication -run '^$$' -fuzz '^FuzzRecoverFromSnapshot$$' -fuzztime 20000x
 
 ## fuzz: longer fuzzing of the SQL front end and the MessagePack transcoder (FUZZTIME=5m by default)
 FUZZTIME ?= 5m

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -174,6 +175,14 @@ func (s *stateMachine) PrepareSnapshot() (any, error) { return s.h.db.NewSnapsho
 
 const snapshotMagic = "KALAMSN1"
 
+// Bounds on one snapshot record, far above any real key or row (rows are
+// bounded by the request body limit), so a corrupt stream cannot make
+// RecoverFromSnapshot allocate without limit.
+const (
+	maxSnapshotKey   = 64 << 10
+	maxSnapshotValue = 256 << 20
+)
+
 // SaveSnapshot streams the shard's key ranges: the magic, then
 // [uvarint key len][key][uvarint value len][value] pairs, then a zero
 // key length.
@@ -243,14 +252,20 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, stop <-chan struct{}) er
 			return err
 		}
 	}
-	get := func() ([]byte, error) {
+	get := func(limit uint64) ([]byte, error) {
 		n, err := binary.ReadUvarint(br)
 		if err != nil {
 			return nil, err
 		}
-		buf := make([]byte, n)
-		_, err = io.ReadFull(br, buf)
-		return buf, err
+		if n > limit {
+			return nil, fmt.Errorf("record of %d bytes exceeds %d", n, limit)
+		}
+		// Grown as bytes arrive: a corrupt length cannot allocate ahead.
+		var buf bytes.Buffer
+		if _, err := io.CopyN(&buf, br, int64(n)); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
 	}
 	home := keys.ReplicaState(s.home)
 	var applied uint64
@@ -260,16 +275,19 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, stop <-chan struct{}) er
 			return sm.ErrSnapshotStopped
 		default:
 		}
-		k, err := get()
+		k, err := get(maxSnapshotKey)
 		if err != nil {
 			return fmt.Errorf("while reading shard %d snapshot: %w", s.shard, err)
 		}
 		if len(k) == 0 {
 			break
 		}
-		v, err := get()
+		v, err := get(maxSnapshotValue)
 		if err != nil {
 			return fmt.Errorf("while reading shard %d snapshot: %w", s.shard, err)
+		}
+		if len(k) < 3 {
+			return fmt.Errorf("shard %d snapshot holds a malformed key %x", s.shard, k)
 		}
 		if s.h.layout.ShardOf(binary.BigEndian.Uint16(k)) != s.shard {
 			return fmt.Errorf("shard %d snapshot holds a key of group %d", s.shard, binary.BigEndian.Uint16(k))

@@ -300,9 +300,14 @@ func (c *cluster) leaderOf(clients []*client.Client, name string) int {
 	return 0
 }
 
-// isAPIError reports a definite refusal by the server (the statement
-// changed nothing) as opposed to an unknown outcome.
+// definiteFailure reports a failure after which the statement certainly
+// changed nothing — a 4xx refusal, or a connection that was never made
+// (the node is down) — as opposed to an unknown outcome (timeout,
+// NO_QUORUM, connection lost mid-request).
 func definiteFailure(err error) bool {
 	var ae *client.APIError
-	return errors.As(err, &ae) && ae.HTTPStatus >= 400 && ae.HTTPStatus < 500
+	if errors.As(err, &ae) {
+		return ae.HTTPStatus >= 400 && ae.HTTPStatus < 500
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }
