@@ -129,7 +129,11 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	if n.eng, err = kalamsql.New(n.store.DB, cat, n.prop, sopts); err != nil {
 		return nil, err
 	}
-	n.cold = flush.New(n.store.DB, cat, coldExec, coldOptions(cfg, log))
+	copts := coldOptions(cfg, log)
+	if n.repl != nil {
+		copts.Leader = n.repl.LeadsMeta
+	}
+	n.cold = flush.New(n.store.DB, cat, coldExec, copts)
 	n.eng.SetColdTier(n.cold)
 	ctx := context.Background()
 	if err := bootstrap(ctx, n.eng); err != nil {

@@ -344,6 +344,13 @@ func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 	}
 }
 
+// LeadsMeta reports whether this replica currently leads the meta shard:
+// the node that runs cluster-wide background work (flush scheduling).
+func (h *Host) LeadsMeta() bool {
+	id, _, ok, err := h.nh.GetLeaderID(ShardMeta)
+	return err == nil && ok && id == h.opts.ReplicaID
+}
+
 // TransferLeader asks shard's leader to hand leadership to replica target
 // (an operator drains a node this way before restarting it).
 func (h *Host) TransferLeader(shard, target uint64) error {

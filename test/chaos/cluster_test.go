@@ -53,7 +53,7 @@ func runMain(m *testing.M) int {
 
 // freePort returns a port that was free on 127.0.0.1 for TCP and UDP
 // (gossip uses both) a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -85,17 +85,23 @@ type proc struct {
 }
 
 type cluster struct {
-	t     *testing.T
+	t     testing.TB
 	procs []*proc
 }
 
 // startCluster writes three configs and starts the processes.
-func startCluster(t *testing.T, userGroups int) *cluster {
+func startCluster(t testing.TB, userGroups int) *cluster {
+	return startNodes(t, 3, userGroups)
+}
+
+// startNodes starts n processes: a replicated cluster, or with n == 1 a
+// single node without a [cluster] section (today's replicas=1).
+func startNodes(t testing.TB, n, userGroups int) *cluster {
 	t.Helper()
 	base := t.TempDir()
 	c := &cluster{t: t}
 	type ports struct{ http, raft, gossip int }
-	ps := make([]ports, 3)
+	ps := make([]ports, n)
 	var members []string
 	for i := range ps {
 		ps[i] = ports{freePort(t), freePort(t), freePort(t)}
@@ -122,7 +128,9 @@ bcrypt_cost = 4
 [rate_limit]
 max_queries_per_sec = 0
 max_auth_requests_per_ip_per_sec = 0
-[cluster]
+`, p.http, filepath.Join(dir, "data"), rootPassword, jwtSecret)
+		if n > 1 {
+			cfg += fmt.Sprintf(`[cluster]
 replica_id = %d
 deployment_id = 7
 raft_address = "127.0.0.1:%d"
@@ -134,7 +142,8 @@ election_ticks = 15
 heartbeat_ticks = 2
 proposal_timeout_ms = 2000
 startup_timeout_seconds = 120
-`, p.http, filepath.Join(dir, "data"), rootPassword, jwtSecret, i+1, p.raft, p.gossip, strings.Join(members, ", "), userGroups)
+`, i+1, p.raft, p.gossip, strings.Join(members, ", "), userGroups)
+		}
 		if err := os.WriteFile(filepath.Join(dir, "server.toml"), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
