@@ -178,7 +178,10 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 		Security:     serverSecurity(cfg),
 	})
 	if n.repl != nil {
-		n.srv.SetClusterStatus(func() any { return n.repl.Status() })
+		n.srv.SetClusterAdmin(server.ClusterAdmin{
+			Status:         func() any { return n.repl.Status() },
+			TransferLeader: n.repl.TransferLeaderOf,
+		})
 	}
 	n.registerMetrics()
 	n.registerStorageHealth()

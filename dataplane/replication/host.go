@@ -351,8 +351,19 @@ func (h *Host) LeadsMeta() bool {
 	return err == nil && ok && id == h.opts.ReplicaID
 }
 
-// TransferLeader asks shard's leader to hand leadership to replica target
-// (an operator drains a node this way before restarting it).
-func (h *Host) TransferLeader(shard, target uint64) error {
-	return h.nh.RequestLeaderTransfer(shard, target)
+// TransferLeaderOf asks the leader of the shard named name (meta, shared,
+// u<k>) to hand its leadership to replica target; an operator drains a
+// node this way before restarting it. It returns once the request is
+// sent: watch Status for the outcome.
+func (h *Host) TransferLeaderOf(name string, target uint64) error {
+	for _, s := range h.layout.Shards() {
+		if h.layout.Name(s) != name {
+			continue
+		}
+		if _, ok := h.opts.Members[target]; !ok {
+			return fmt.Errorf("replica %d is not a member", target)
+		}
+		return h.nh.RequestLeaderTransfer(s, target)
+	}
+	return fmt.Errorf("no Raft group named %q", name)
 }
