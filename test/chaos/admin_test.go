@@ -16,14 +16,7 @@ import (
 func TestLeaderTransfer(t *testing.T) {
 	c := startCluster(t, 1)
 	ctx := context.Background()
-	all := make([]*client.Client, len(c.procs))
-	for i, p := range c.procs {
-		cl, err := c.login(p, 10*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all[i] = cl
-	}
+	all := c.loginAll(10 * time.Second)
 	st, err := status(ctx, all[0])
 	if err != nil {
 		t.Fatal(err)

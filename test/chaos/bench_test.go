@@ -6,8 +6,6 @@ import (
 	"sort"
 	"testing"
 	"time"
-
-	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
 )
 
 // BenchmarkW1 is the peerbench W1 shape (one client, sequential
@@ -34,13 +32,7 @@ func BenchmarkW1(b *testing.B) {
 			}
 			via := 0
 			if tc.n > 1 {
-				all := make([]*client.Client, len(c.procs))
-				for i, p := range c.procs {
-					if all[i], err = c.login(p, 30*time.Second); err != nil {
-						b.Fatal(err)
-					}
-				}
-				leader := c.leaderOf(all, "shared")
+				leader := c.leaderOf(c.loginAll(30*time.Second), "shared")
 				if leader == 0 {
 					b.Fatal("no leader of the shared group")
 				}

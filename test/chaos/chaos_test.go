@@ -99,14 +99,7 @@ func (h *history) add(op porcupine.Operation) {
 func TestChaos(t *testing.T) {
 	c := startCluster(t, 2)
 	ctx := context.Background()
-	admin := make([]*client.Client, len(c.procs))
-	for i, p := range c.procs {
-		cl, err := c.login(p, 5*time.Second)
-		if err != nil {
-			t.Fatalf("login on node %d: %v", p.id, err)
-		}
-		admin[i] = cl
-	}
+	admin := c.loginAll(5 * time.Second)
 	for _, q := range []string{
 		"CREATE SHARED TABLE default.kv (k INT PRIMARY KEY, v BIGINT NOT NULL)",
 		"CREATE SHARED TABLE default.ledger (id BIGINT PRIMARY KEY)",

@@ -258,6 +258,20 @@ func (c *cluster) login(p *proc, timeout time.Duration) (*client.Client, error) 
 	return cl, err
 }
 
+// loginAll returns a root client of every node, in node order.
+func (c *cluster) loginAll(timeout time.Duration) []*client.Client {
+	c.t.Helper()
+	out := make([]*client.Client, len(c.procs))
+	for i, p := range c.procs {
+		cl, err := c.login(p, timeout)
+		if err != nil {
+			c.t.Fatalf("login on node %d: %v", p.id, err)
+		}
+		out[i] = cl
+	}
+	return out
+}
+
 // shardStatus is the subset of GET /v1/cluster/status the test reads.
 type shardStatus struct {
 	Name     string `json:"name"`
