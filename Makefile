@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale test-live-scale clean tools fuzz fuzz-short manifests generate build-manager test-upstream test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart plugin bench-pgwire
+.PHONY: all build run test test-ts run-example test-short vet fmt pgdiff pgdiff-record bench bench-http bench-live-scale test-live-scale clean tools fuzz fuzz-short manifests generate build-manager test-upstream test-e2e e2e-bins run-manager docker-build docker-push install uninstall deploy undeploy chart plugin bench-pgwire chaos
 
 all: build
 
@@ -53,6 +53,13 @@ run-example: build
 	bash hack/ts-client.sh node
 	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run build && node examples/chat/serve.mjs
 
+## chaos: the Jepsen-style HA test (test/chaos: three kalamdb processes on loopback, kill -9,
+## leader kills and SIGSTOP pauses, porcupine linearizability check) for CHAOS_DURATION instead
+## of the 50 fault cycles `make test` runs; e.g. make chaos CHAOS_DURATION=4h
+CHAOS_DURATION ?= 30m
+chaos:
+	$(GO) test -count=1 -v -timeout 0 -run '^TestChaos$$' ./test/chaos -args -chaos.duration=$(CHAOS_DURATION)
+
 ## pgdiff: the SQL oracle against a live PostgreSQL (hack/pgdiff.sh installs PostgreSQL from the
 ## distribution's packages when missing and starts a private cluster); fails on any difference
 ## from PostgreSQL's answers not listed in test/pgdiff/allowlist.txt. `make test` checks the same
@@ -82,6 +89,8 @@ fuzz-short:
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 60000x
 	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime 30000x
 	$(GO) test ./dataplane/pgwire -run '^$$' -fuzz '^FuzzMessageDecoder$$' -fuzztime 50000x
+	$(GO) test ./dataplane/replication -run '^$$' -fuzz '^FuzzDecodeEntry$$' -fuzztime 20000x
+	$(GO) test ./dataplane/replication -run '^$$' -fuzz '^FuzzRecoverFromSnapshot$$' -fuzztime 20000x
 
 ## fuzz: longer fuzzing of the SQL front end and the MessagePack transcoder (FUZZTIME=5m by default)
 FUZZTIME ?= 5m

@@ -213,3 +213,21 @@ func (c *Cache) DeleteUserIfDropped(id string) {
 		c.version.Add(1)
 	}
 }
+
+// ReloadFrom replaces the cache's contents with the catalog records in db,
+// after the meta group's key range was replaced underneath it (a
+// replication snapshot was installed).
+func (c *Cache) ReloadFrom(db *pebble.DB) error {
+	fresh, err := Load(db)
+	if err != nil {
+		return err
+	}
+	fresh.mu.RLock()
+	ns, tables, byID, users := fresh.namespaces, fresh.tables, fresh.byID, fresh.users
+	fresh.mu.RUnlock()
+	c.mu.Lock()
+	c.namespaces, c.tables, c.byID, c.users = ns, tables, byID, users
+	c.mu.Unlock()
+	c.version.Add(1)
+	return nil
+}

@@ -39,6 +39,9 @@ type Config struct {
 	PostgresWire PostgresWireConfig `toml:"postgres_wire"`
 	// Compat holds switches for the original project's behaviour (compat.go).
 	Compat CompatConfig `toml:"compat"`
+	// Cluster makes the node a replica of a Raft-replicated cluster
+	// (cluster.go); empty members: single node.
+	Cluster ClusterConfig `toml:"cluster"`
 }
 
 // ServerConfig controls the network listener and node identity.
@@ -216,6 +219,7 @@ func Default() Config {
 
 		UserManagement: defaultUserManagement(),
 		PostgresWire:   defaultPostgresWire(),
+		Cluster:        defaultCluster(),
 	}
 }
 

@@ -68,6 +68,15 @@ var envVars = []envVar{
 	{"KALAMDB_COLD_JANITOR_INTERVAL_SECONDS", "cold.janitor_interval_seconds", setInt(func(c *Config) *int { return &c.Cold.JanitorIntervalSeconds })},
 	{"KALAMDB_COLD_ORPHAN_GRACE_SECONDS", "cold.orphan_grace_seconds", setInt(func(c *Config) *int { return &c.Cold.OrphanGraceSeconds })},
 	{"KALAMDB_COLD_JOB_RETENTION", "cold.job_retention", setInt(func(c *Config) *int { return &c.Cold.JobRetention })},
+	// [cluster]: the per-pod identity and addresses come from the pod (env).
+	{"KALAMDB_CLUSTER_REPLICA_ID", "cluster.replica_id", setInt(func(c *Config) *int { return &c.Cluster.ReplicaID })},
+	{"KALAMDB_CLUSTER_RAFT_ADDRESS", "cluster.raft_address", setString(func(c *Config) *string { return &c.Cluster.RaftAddress })},
+	{"KALAMDB_CLUSTER_RAFT_LISTEN_ADDRESS", "cluster.raft_listen_address", setString(func(c *Config) *string { return &c.Cluster.RaftListenAddress })},
+	{"KALAMDB_CLUSTER_GOSSIP_ADDRESS", "cluster.gossip_address", setString(func(c *Config) *string { return &c.Cluster.GossipAddress })},
+	{"KALAMDB_CLUSTER_GOSSIP_LISTEN_ADDRESS", "cluster.gossip_listen_address", setString(func(c *Config) *string { return &c.Cluster.GossipListenAddress })},
+	{"KALAMDB_CLUSTER_MEMBERS", "cluster.members", setList(func(c *Config) *[]string { return &c.Cluster.Members })},
+	{"KALAMDB_CLUSTER_USER_GROUPS", "cluster.user_groups", setInt(func(c *Config) *int { return &c.Cluster.UserGroups })},
+	{"KALAMDB_CLUSTER_PROPOSAL_TIMEOUT_MS", "cluster.proposal_timeout_ms", setInt(func(c *Config) *int { return &c.Cluster.ProposalTimeoutMS })},
 	{"KALAMDB_COLD_SEGMENT_CACHE_MB", "cold.segment_cache_mb", setInt(func(c *Config) *int { return &c.Cold.SegmentCacheMB })},
 }
 

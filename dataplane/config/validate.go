@@ -44,6 +44,7 @@ func (c Config) validateValues() error {
 	c.Audit.validate(&p)
 	c.UserManagement.validate(&p)
 	c.PostgresWire.validate(&p)
+	c.Cluster.validate(&p)
 	c.Security.TLS.validate(&p)
 	c.Security.CORS.validate(&p)
 	return errors.Join(p...)

@@ -83,3 +83,35 @@ func TestValidateReportsAllProblems(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterValidation(t *testing.T) {
+	ok := Default()
+	ok.Cluster.Members = []string{"1=127.0.0.1:7001", "2=127.0.0.1:7002", "3=127.0.0.1:7003"}
+	ok.Cluster.ReplicaID = 2
+	ok.Cluster.RaftAddress = "127.0.0.1:9190"
+	ok.Cluster.GossipAddress = "127.0.0.1:7002"
+	if err := ok.validateValues(); err != nil {
+		t.Fatalf("valid cluster config refused: %v", err)
+	}
+	for name, mut := range map[string]func(c *ClusterConfig){
+		"replica not a member": func(c *ClusterConfig) { c.ReplicaID = 4 },
+		"two members":          func(c *ClusterConfig) { c.Members = c.Members[:2] },
+		"bad member":           func(c *ClusterConfig) { c.Members[0] = "x=host" },
+		"duplicate id":         func(c *ClusterConfig) { c.Members[2] = "1=127.0.0.1:7009" },
+		"no raft address":      func(c *ClusterConfig) { c.RaftAddress = "" },
+		"G not power of two":   func(c *ClusterConfig) { c.UserGroups = 3 },
+		"G too large":          func(c *ClusterConfig) { c.UserGroups = 64 },
+		"heartbeat too slow":   func(c *ClusterConfig) { c.HeartbeatTicks = 6 },
+		"timeout too small":    func(c *ClusterConfig) { c.ProposalTimeoutMS = 10 },
+	} {
+		c := ok
+		c.Cluster.Members = append([]string(nil), ok.Cluster.Members...)
+		mut(&c.Cluster)
+		if err := c.validateValues(); err == nil || !strings.Contains(err.Error(), "cluster.") {
+			t.Errorf("%s: got %v, want a cluster.* error", name, err)
+		}
+	}
+	if Default().Cluster.Enabled() {
+		t.Error("the default config must be a single node")
+	}
+}

@@ -248,12 +248,14 @@ func (e *Executor) commitOrDie(st *group, ps []*proposal) {
 			}
 		}()
 	}
-	e.commit(st, ps)
+	e.commit(st, ps, nil, e.opts.Sync)
 }
 
 // commit applies a round of proposals in one batch and one fsync. It
-// only fills in results; lead releases the waiters.
-func (e *Executor) commit(st *group, ps []*proposal) {
+// only fills in results; lead releases the waiters. extra, when set, adds
+// its own writes to the batch (a replicated log's applied index, log.go);
+// sync selects a WAL fsync on commit.
+func (e *Executor) commit(st *group, ps []*proposal, extra func(*pebble.Batch) error, sync bool) {
 	a := applier{db: e.db, group: st.id, lastSeq: st.lastSeq}
 	if st.id == keys.GroupMeta {
 		a.b = e.db.NewIndexedBatch()
@@ -286,9 +288,12 @@ func (e *Executor) commit(st *group, ps []*proposal) {
 	binary.BigEndian.PutUint64(state[0:8], applied)
 	binary.BigEndian.PutUint64(state[8:16], lastSeq)
 	err := b.Set(keys.GroupState(st.id), state[:], nil)
+	if err == nil && extra != nil {
+		err = extra(b)
+	}
 	if err == nil {
 		wo := pebble.NoSync
-		if e.opts.Sync {
+		if sync {
 			wo = pebble.Sync
 		}
 		err = b.Commit(wo)

@@ -78,6 +78,12 @@ type Options struct {
 	// SegmentCacheBytes bounds decoded segments kept in memory.
 	SegmentCacheBytes int64
 	Logger            *slog.Logger
+	// Leader, when set (a replicated node), gates the scheduler's
+	// automatic work — policy flushes, stream eviction, user cleanup and
+	// the janitor — to the node for which it returns true (the meta
+	// group's Raft leader), so replicas do not all do it at once.
+	// Statements (FLUSH TABLE, ...) still run where they are issued.
+	Leader func() bool
 }
 
 // DefaultOptions are production defaults.

@@ -68,6 +68,9 @@ func (m *Manager) scheduler() {
 			return
 		case <-tick.C:
 		}
+		if m.opts.Leader != nil && !m.opts.Leader() {
+			continue
+		}
 		m.checkPolicies()
 		if m.now().Sub(lastEvict) >= m.opts.StreamEvictionInterval {
 			lastEvict = m.now()

@@ -88,7 +88,7 @@ func (n *Node) registerConfigStorages(ctx context.Context) error {
 			}
 			op, rec.CreatedAt = engine.CatAlterStorage, cur.CreatedAt
 		}
-		if _, err := n.exec.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: now,
+		if _, err := n.prop.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: now,
 			Catalog: &engine.CatalogWrite{Op: op, Storage: rec}}); err != nil {
 			return fmt.Errorf("while registering storage '%s': %w", entry.ID, err)
 		}
@@ -145,7 +145,7 @@ func (c coldStores) Store(id string) (objstore.Store, error) {
 type restoreServer struct{ n *Node }
 
 func (r restoreServer) Propose(ctx context.Context, cmd *engine.Command) (engine.Result, error) {
-	return r.n.exec.Propose(ctx, cmd)
+	return r.n.prop.Propose(ctx, cmd)
 }
 
 func (r restoreServer) NamespaceTables(ns string) (bool, int) {

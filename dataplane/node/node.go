@@ -23,6 +23,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/flush"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/live"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/pgwire"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/replication"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/server"
 	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/hot"
@@ -30,10 +31,14 @@ import (
 
 // Node is a running data plane.
 type Node struct {
-	cfg    config.Config
-	log    *slog.Logger
-	store  *hot.Store
-	exec   *engine.Executor
+	cfg   config.Config
+	log   *slog.Logger
+	store *hot.Store
+	exec  *engine.Executor
+	// prop is the write path: exec, or repl on a clustered node.
+	prop engine.Proposer
+	// repl is this node's Raft replicas (cluster.go; nil: single node).
+	repl   *replication.Host
 	cold   *flush.Manager
 	eng    *kalamsql.Engine
 	srv    *server.Server
@@ -102,6 +107,15 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	if n.exec, err = engine.Open(n.store.DB, cat, eopts); err != nil {
 		return nil, err
 	}
+	n.prop = n.exec
+	var coldExec flush.Executor = n.exec
+	if cfg.Cluster.Enabled() {
+		if err := n.startReplication(cfg, cat, log); err != nil {
+			return nil, fmt.Errorf("while starting replication: %w", err)
+		}
+		n.prop = n.repl
+		coldExec = replicatedExec{Host: n.repl, exec: n.exec}
+	}
 	sopts := kalamsql.DefaultOptions()
 	sopts.DefaultQueryLimit = cfg.Limits.DefaultQueryLimit
 	sopts.MaxQueryLimit = cfg.Limits.MaxQueryLimit
@@ -115,10 +129,17 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	sopts.SelectStarSystemColumns = cfg.Compat.SelectStarSystemColumns
 	sopts.KalamTypeNames = cfg.Compat.KalamTypeNames
 	applySecurityOptions(cfg, &sopts)
-	if n.eng, err = kalamsql.New(n.store.DB, cat, n.exec, sopts); err != nil {
+	if n.repl != nil {
+		sopts.ReadBarrier = n.readBarrier
+	}
+	if n.eng, err = kalamsql.New(n.store.DB, cat, n.prop, sopts); err != nil {
 		return nil, err
 	}
-	n.cold = flush.New(n.store.DB, cat, n.exec, coldOptions(cfg, log))
+	copts := coldOptions(cfg, log)
+	if n.repl != nil {
+		copts.Leader = n.repl.LeadsMeta
+	}
+	n.cold = flush.New(n.store.DB, cat, coldExec, copts)
 	n.eng.SetColdTier(n.cold)
 	ctx := context.Background()
 	if err := bootstrap(ctx, n.eng); err != nil {
@@ -162,6 +183,12 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 		SlowQueryLog: time.Duration(cfg.Logging.SlowQueryThresholdMS) * time.Millisecond,
 		Security:     serverSecurity(cfg),
 	})
+	if n.repl != nil {
+		n.srv.SetClusterAdmin(server.ClusterAdmin{
+			Status:         func() any { return n.repl.Status() },
+			TransferLeader: n.repl.TransferLeaderOf,
+		})
+	}
 	n.registerMetrics()
 	n.registerStorageHealth()
 	if err := n.startLive(); err != nil {
@@ -262,6 +289,10 @@ func (n *Node) closeStorage() {
 	}
 	if n.eng != nil {
 		n.eng.Close()
+	}
+	if n.repl != nil {
+		// Before the executor and Pebble: its state machines write to them.
+		n.repl.Close()
 	}
 	if n.exec != nil {
 		n.exec.Close()

@@ -125,6 +125,9 @@ type sqlRequest struct {
 	SQL         *string `json:"sql"`
 	Params      []any   `json:"params"`
 	NamespaceID string  `json:"namespace_id"`
+	// Consistency is "linearizable" (default) or "stale": on a replicated
+	// cluster a stale read skips the ReadIndex round trip.
+	Consistency string `json:"consistency"`
 }
 
 // decodeBody decodes a size-limited JSON body; it reports the error code
@@ -184,9 +187,13 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		writeError(w, start, http.StatusBadRequest, kalamsql.CodeEmptySQL, `missing "sql" field`)
 		return
 	}
+	if req.Consistency != "" && req.Consistency != "linearizable" && req.Consistency != "stale" {
+		writeError(w, start, http.StatusBadRequest, kalamsql.CodeInvalidInput, `"consistency" must be "linearizable" or "stale"`)
+		return
+	}
 	sess := kalamsql.Session{UserID: claims.Subject, Role: claims.Role, Namespace: req.NamespaceID}
 	ctx := kalamsql.WithClientIP(kalamsql.WithOrigin(r.Context(), s.requestOrigin(r)), s.clientIP(r))
-	results, err := s.eng.Execute(ctx, sess, kalamsql.Request{SQL: *req.SQL, Params: req.Params, Namespace: req.NamespaceID})
+	results, err := s.eng.Execute(ctx, sess, kalamsql.Request{SQL: *req.SQL, Params: req.Params, Namespace: req.NamespaceID, Stale: req.Consistency == "stale"})
 	s.logSlow(claims.Subject, *req.SQL, time.Since(start), err)
 	if err != nil {
 		e := kalamsql.AsError(err)

@@ -24,6 +24,13 @@ import (
 
 // Options tune the SQL engine.
 type Options struct {
+	// ReadBarrier, when set (a replicated node), runs before a request's
+	// first SELECT so it reads at least every write acknowledged before the
+	// request started (ReadIndex; dataplane/replication). userID is the
+	// session's user; all asks for every group (roles that read across
+	// users). Request.Stale skips it.
+	ReadBarrier func(ctx context.Context, userID string, all bool) error
+
 	DefaultQueryLimit int
 	MaxQueryLimit     int
 	MaxSQLBytes       int
@@ -76,6 +83,10 @@ type Request struct {
 	SQL       string
 	Params    []any
 	Namespace string
+	// Stale opts out of the replicated read barrier (Options.ReadBarrier):
+	// reads may then miss recently acknowledged writes made through other
+	// replicas, in exchange for no quorum round trip.
+	Stale bool
 }
 
 // Field describes one result column.
@@ -223,10 +234,17 @@ func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Resu
 	ctx, cancel := e.requestContext(ctx, &sess)
 	defer cancel()
 	out := make([]Result, 0, len(stmts))
+	barrier := e.opts.ReadBarrier != nil && !req.Stale
 	for _, text := range stmts {
 		st, err := parse.Parse(text)
 		if err != nil {
 			return nil, AsError(err)
+		}
+		if _, isSelect := st.(*parse.Select); isSelect && barrier {
+			barrier = false
+			if err := e.readBarrier(ctx, &sess); err != nil {
+				return nil, err
+			}
 		}
 		res, err := e.execOne(ctx, &sess, text, st, req.Params)
 		if err != nil {
@@ -247,6 +265,19 @@ func (e *Engine) requestContext(ctx context.Context, sess *Session) (context.Con
 		return context.WithTimeout(ctx, e.opts.QueryTimeout)
 	}
 	return ctx, func() {}
+}
+
+// readBarrier makes the reads that follow linearizable on a replicated
+// node (ReadIndex on the groups the session can read); a single node has
+// no barrier.
+func (e *Engine) readBarrier(ctx context.Context, sess *Session) error {
+	if e.opts.ReadBarrier == nil {
+		return nil
+	}
+	if err := e.opts.ReadBarrier(ctx, sess.UserID, sess.Role != auth.RoleUser); err != nil {
+		return AsError(err)
+	}
+	return nil
 }
 
 // execOne runs one parsed statement under audit and the statement

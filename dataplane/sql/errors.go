@@ -39,6 +39,11 @@ const CodeResultTooLarge = "RESULT_TOO_LARGE"
 // retried once space is back. Reads keep working.
 const CodeDiskFull = "DISK_FULL"
 
+// CodeNoQuorum (HTTP 503, retryable): a replicated write or linearizable
+// read could not reach a quorum of its Raft group within
+// cluster.proposal_timeout_ms. A write's outcome is then unknown.
+const CodeNoQuorum = "NO_QUORUM"
+
 // Error is a statement failure with an API error code and HTTP status.
 type Error struct {
 	Code    string
@@ -93,6 +98,8 @@ func AsError(err error) *Error {
 			return errf(CodeExecution, http.StatusBadRequest, "%s", ee.Msg)
 		case errors.Is(ee, engine.ErrDiskFull):
 			return errf(CodeDiskFull, http.StatusInsufficientStorage, "%s", ee.Msg)
+		case errors.Is(ee, engine.ErrNoQuorum):
+			return errf(CodeNoQuorum, http.StatusServiceUnavailable, "%s", ee.Msg)
 		}
 		return badRequest(CodeExecution, "%s", ee.Msg)
 	}

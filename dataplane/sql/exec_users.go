@@ -144,6 +144,16 @@ func (e *Engine) execDropUser(ctx context.Context, sess *Session, s *parse.DropU
 // non-empty, makes it root's password. With no password root can only log
 // in from localhost (enforced by Authenticate's caller).
 func (e *Engine) EnsureRoot(ctx context.Context, password string) error {
+	err := e.ensureRoot(ctx, password)
+	if errors.Is(err, engine.ErrAlreadyExists) {
+		// Replicas starting together race to create root; the winner's
+		// record is applied here by now, so check it again.
+		err = e.ensureRoot(ctx, password)
+	}
+	return err
+}
+
+func (e *Engine) ensureRoot(ctx context.Context, password string) error {
 	cur, ok := e.cat.User(RootUser)
 	if ok && (password == "" || auth.CheckPassword(cur.PasswordHash, password)) {
 		return nil

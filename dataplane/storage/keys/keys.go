@@ -6,6 +6,7 @@
 //
 //	[group u16][0x00]                                   group state: applied index, last _seq
 //	[group u16][0x01][record u8][name...]               catalog records (meta group only)
+//	[group u16][0x05]                                   replicated-log state of the Raft shard homed here (ReplicaState)
 //	[group u16][0x03][table u32]                        schema-write fence of a table (data groups)
 //	[group u16][0x04][table u32]                        index set of a table (index.go)
 //	[group u16][0x10][table u32][user...][0x00][pk...]  USER/STREAM table rows
@@ -200,3 +201,12 @@ const kindSchemaFence byte = 0x03
 func SchemaFence(g uint16, table uint32) []byte {
 	return []byte{byte(g >> 8), byte(g), kindSchemaFence, byte(table >> 24), byte(table >> 16), byte(table >> 8), byte(table)}
 }
+
+// kindReplicaState marks the replicated-log state of a Raft shard, kept in
+// the shard's home group (its lowest group id; dataplane/replication).
+const kindReplicaState byte = 0x05
+
+// ReplicaState is the key of the replicated-log state (applied Raft index
+// and replica marker) of the Raft shard whose home group is g. It is
+// written in the same batch as the entries it counts.
+func ReplicaState(g uint16) []byte { return []byte{byte(g >> 8), byte(g), kindReplicaState} }

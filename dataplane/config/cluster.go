@@ -1,0 +1,128 @@
+package config
+
+import (
+	"net"
+	"strconv"
+	"strings"
+)
+
+// ClusterConfig makes the node one replica of a Raft-replicated cluster
+// (docs/high-availability.md). With no members it is a single node
+// exactly as before: no Raft, no extra ports.
+type ClusterConfig struct {
+	// ReplicaID is this node's Raft replica id (1..N): its entry in Members.
+	ReplicaID int `toml:"replica_id"`
+	// DeploymentID keeps replicas of different clusters from talking to
+	// each other; every member must use the same value.
+	DeploymentID int64 `toml:"deployment_id"`
+	// RaftAddress is the advertised host:port of this node's Raft transport.
+	RaftAddress string `toml:"raft_address"`
+	// RaftListenAddress is the local listen address (empty: raft_address).
+	RaftListenAddress string `toml:"raft_listen_address"`
+	// GossipAddress is the advertised host:port of this node's gossip
+	// service, which maps node-host ids to Raft addresses so a member that
+	// comes back on a new IP rejoins.
+	GossipAddress string `toml:"gossip_address"`
+	// GossipListenAddress is the gossip bind address (empty: gossip_address).
+	GossipListenAddress string `toml:"gossip_listen_address"`
+	// Members lists every initial member as "id=gossip-host:port", this
+	// node included. Empty: single node, no replication.
+	Members []string `toml:"members"`
+	// UserGroups is G, the number of Raft shards the user-table groups are
+	// spread over (a power of two up to 32); fixed at cluster creation.
+	UserGroups int `toml:"user_groups"`
+	// RTTMS is the Raft tick in milliseconds; elections and heartbeats are
+	// multiples of it.
+	RTTMS int `toml:"rtt_ms"`
+	// ElectionTicks and HeartbeatTicks are the election timeout and the
+	// heartbeat interval in ticks.
+	ElectionTicks  int `toml:"election_ticks"`
+	HeartbeatTicks int `toml:"heartbeat_ticks"`
+	// ProposalTimeoutMS bounds a write or linearizable read: past it the
+	// request fails with NO_QUORUM (HTTP 503) instead of waiting.
+	ProposalTimeoutMS int `toml:"proposal_timeout_ms"`
+	// StartupTimeoutSeconds bounds how long start-up waits for every Raft
+	// group to elect a leader (a quorum of members must be up).
+	StartupTimeoutSeconds int `toml:"startup_timeout_seconds"`
+}
+
+func defaultCluster() ClusterConfig {
+	return ClusterConfig{Members: []string{}, UserGroups: 32, RTTMS: 20, ElectionTicks: 10, HeartbeatTicks: 2,
+		ProposalTimeoutMS: 5000, StartupTimeoutSeconds: 300}
+}
+
+// Enabled reports whether the node runs replicated.
+func (c ClusterConfig) Enabled() bool { return len(c.Members) > 0 }
+
+// ParseMembers returns Members as replica id -> gossip address.
+func (c ClusterConfig) ParseMembers() (map[uint64]string, error) {
+	var p problems
+	out := c.parseMembers(&p)
+	if len(p) > 0 {
+		return nil, p[0]
+	}
+	return out, nil
+}
+
+func (c ClusterConfig) parseMembers(p *problems) map[uint64]string {
+	out := map[uint64]string{}
+	for _, m := range c.Members {
+		id, addr, ok := strings.Cut(m, "=")
+		n, err := strconv.ParseUint(strings.TrimSpace(id), 10, 64)
+		if !ok || err != nil || n == 0 {
+			p.add("cluster.members", "%q: want \"id=host:port\" with id ≥ 1", m)
+			continue
+		}
+		addr = strings.TrimSpace(addr)
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			p.add("cluster.members", "%q: %v", m, err)
+			continue
+		}
+		if _, dup := out[n]; dup {
+			p.add("cluster.members", "replica id %d is listed twice", n)
+		}
+		out[n] = addr
+	}
+	return out
+}
+
+func (c ClusterConfig) validate(p *problems) {
+	inRange(p, "cluster.user_groups", c.UserGroups, 1, 32)
+	if c.UserGroups&(c.UserGroups-1) != 0 {
+		p.add("cluster.user_groups", "%d is not a power of two", c.UserGroups)
+	}
+	inRange(p, "cluster.rtt_ms", c.RTTMS, 1, 10000)
+	inRange(p, "cluster.election_ticks", c.ElectionTicks, 3, 1000)
+	inRange(p, "cluster.heartbeat_ticks", c.HeartbeatTicks, 1, 1000)
+	if c.HeartbeatTicks*2 > c.ElectionTicks {
+		p.add("cluster.heartbeat_ticks", "%d must be at most half of election_ticks (%d)", c.HeartbeatTicks, c.ElectionTicks)
+	}
+	inRange(p, "cluster.proposal_timeout_ms", c.ProposalTimeoutMS, 100, 600000)
+	inRange(p, "cluster.startup_timeout_seconds", c.StartupTimeoutSeconds, 1, 86400)
+	if c.DeploymentID < 0 {
+		p.add("cluster.deployment_id", "%d must not be negative", c.DeploymentID)
+	}
+	if !c.Enabled() {
+		return
+	}
+	members := c.parseMembers(p)
+	if len(members) != 1 && len(members) != 3 && len(members) != 5 {
+		p.add("cluster.members", "%d members: a cluster has 1, 3 or 5", len(members))
+	}
+	if _, ok := members[uint64(max(c.ReplicaID, 0))]; !ok {
+		p.add("cluster.replica_id", "%d is not one of cluster.members", c.ReplicaID)
+	}
+	for key, addr := range map[string]string{"cluster.raft_address": c.RaftAddress, "cluster.gossip_address": c.GossipAddress} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			p.add(key, "%q: %v (required with cluster.members)", addr, err)
+		}
+	}
+	for key, addr := range map[string]string{"cluster.raft_listen_address": c.RaftListenAddress, "cluster.gossip_listen_address": c.GossipListenAddress} {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			p.add(key, "%q: %v", addr, err)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/replication"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
+)
+
+// replicatedExec is the write path of a clustered node: proposals go
+// through Raft, observers still hang off the executor's apply path (which
+// the shards' state machines drive on every replica).
+type replicatedExec struct {
+	*replication.Host
+	exec *engine.Executor
+}
+
+// AddObserver registers o on the executor's apply path.
+func (r replicatedExec) AddObserver(o engine.Observer) { r.exec.AddObserver(o) }
+
+// startReplication starts this node's replica of every Raft shard and
+// waits (bounded by cluster.startup_timeout_seconds) until each has a
+// leader, so the start-up writes that follow can commit.
+func (n *Node) startReplication(cfg config.Config, cat *catalog.Cache, log *slog.Logger) error {
+	c := cfg.Cluster
+	members, err := c.ParseMembers()
+	if err != nil {
+		return err
+	}
+	opts := replication.DefaultOptions()
+	opts.ReplicaID = uint64(c.ReplicaID)
+	opts.DeploymentID = uint64(c.DeploymentID)
+	opts.Dir = filepath.Join(cfg.Storage.DataPath, "raft")
+	opts.RaftAddress, opts.RaftListen = c.RaftAddress, c.RaftListenAddress
+	opts.GossipAddress, opts.GossipListen = c.GossipAddress, c.GossipListenAddress
+	opts.Members = members
+	opts.UserShards = c.UserGroups
+	opts.RTT = time.Duration(c.RTTMS) * time.Millisecond
+	opts.ElectionRTT, opts.HeartbeatRTT = uint64(c.ElectionTicks), uint64(c.HeartbeatTicks)
+	opts.ProposalTimeout = time.Duration(c.ProposalTimeoutMS) * time.Millisecond
+	opts.Logger = log
+	if n.repl, err = replication.Start(opts, n.store.DB, n.exec, cat); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.StartupTimeoutSeconds)*time.Second)
+	defer cancel()
+	if err := n.repl.WaitReady(ctx); err != nil {
+		return fmt.Errorf("while waiting for a quorum of cluster.members: %w", err)
+	}
+	log.Info("replication ready", "replica_id", c.ReplicaID, "raft_address", c.RaftAddress, "shards", len(n.repl.Layout().Shards()))
+	return nil
+}
+
+// readBarrier is the SQL engine's ReadBarrier on a clustered node: the
+// meta and shared groups plus the user's own group, or every group for
+// roles that read across users.
+func (n *Node) readBarrier(ctx context.Context, userID string, all bool) error {
+	if all {
+		return n.repl.ReadBarrier(ctx, keys.AllGroups())
+	}
+	return n.repl.ReadBarrier(ctx, []uint16{keys.GroupMeta, keys.GroupShared, keys.UserGroup(userID)})
+}

@@ -1,0 +1,336 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
+)
+
+// The cluster under test: three real `kalamdb server` processes on
+// 127.0.0.1, each with its own data directory, HTTP, Raft and gossip port.
+
+const (
+	rootPassword = "chaos-root-password"
+	jwtSecret    = "chaos-test-jwt-secret-0123456789abcdef"
+)
+
+// binPath is the kalamdb binary TestMain built.
+var binPath string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "kalamdb-chaos-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binPath = filepath.Join(dir, "kalamdb")
+	build := exec.Command("go", "build", "-o", binPath, "../../cmd/kalamdb")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "while building kalamdb:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// freePort returns a port that was free on 127.0.0.1 for TCP and UDP
+// (gossip uses both) a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// proc is one data-plane process of the cluster.
+type proc struct {
+	id       int
+	dir      string
+	httpPort int
+	url      string
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	stopped  bool // SIGSTOPped
+}
+
+type cluster struct {
+	t     testing.TB
+	procs []*proc
+}
+
+// startCluster writes three configs and starts the processes.
+func startCluster(t testing.TB, userGroups int) *cluster {
+	return startNodes(t, 3, userGroups)
+}
+
+// startNodes starts n processes: a replicated cluster, or with n == 1 a
+// single node without a [cluster] section (today's replicas=1).
+func startNodes(t testing.TB, n, userGroups int) *cluster {
+	t.Helper()
+	base := t.TempDir()
+	c := &cluster{t: t}
+	type ports struct{ http, raft, gossip int }
+	ps := make([]ports, n)
+	var members []string
+	for i := range ps {
+		ps[i] = ports{freePort(t), freePort(t), freePort(t)}
+		members = append(members, fmt.Sprintf("%q", fmt.Sprintf("%d=127.0.0.1:%d", i+1, ps[i].gossip)))
+	}
+	for i, p := range ps {
+		dir := filepath.Join(base, fmt.Sprintf("n%d", i+1))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cfg := fmt.Sprintf(`[server]
+host = "127.0.0.1"
+port = %d
+shutdown_timeout_seconds = 5
+[storage]
+data_path = %q
+min_free_mb = 0
+[logging]
+level = "warn"
+[auth]
+root_password = %q
+jwt_secret = %q
+bcrypt_cost = 4
+[rate_limit]
+max_queries_per_sec = 0
+max_auth_requests_per_ip_per_sec = 0
+`, p.http, filepath.Join(dir, "data"), rootPassword, jwtSecret)
+		if n > 1 {
+			cfg += fmt.Sprintf(`[cluster]
+replica_id = %d
+deployment_id = 7
+raft_address = "127.0.0.1:%d"
+gossip_address = "127.0.0.1:%d"
+members = [%s]
+user_groups = %d
+rtt_ms = 10
+election_ticks = 15
+heartbeat_ticks = 2
+proposal_timeout_ms = 2000
+startup_timeout_seconds = 120
+`, i+1, p.raft, p.gossip, strings.Join(members, ", "), userGroups)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "server.toml"), []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.procs = append(c.procs, &proc{id: i + 1, dir: dir, httpPort: p.http, url: fmt.Sprintf("http://127.0.0.1:%d", p.http)})
+	}
+	t.Cleanup(c.killAll)
+	for _, p := range c.procs {
+		c.start(p)
+	}
+	for _, p := range c.procs {
+		c.waitReady(p, 120*time.Second)
+	}
+	return c
+}
+
+func (c *cluster) start(p *proc) {
+	c.t.Helper()
+	logf, err := os.OpenFile(filepath.Join(p.dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, "server", "--config", filepath.Join(p.dir, "server.toml"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		c.t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { // owned by the process: ends when it exits
+		_ = cmd.Wait()
+		logf.Close()
+		close(exited)
+	}()
+	p.mu.Lock()
+	p.cmd, p.exited, p.stopped = cmd, exited, false
+	p.mu.Unlock()
+}
+
+// kill sends SIGKILL and waits for the exit.
+func (c *cluster) kill(p *proc) {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
+	p.mu.Lock()
+	p.cmd = nil
+	p.mu.Unlock()
+}
+
+func (c *cluster) signal(p *proc, s syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		_ = p.cmd.Process.Signal(s)
+		p.stopped = s == syscall.SIGSTOP
+	}
+}
+
+func (c *cluster) killAll() {
+	for _, p := range c.procs {
+		c.signal(p, syscall.SIGCONT)
+		c.kill(p)
+	}
+}
+
+// waitReady polls /readyz until the process serves (it answers only once
+// every Raft group has a leader).
+func (c *cluster) waitReady(p *proc, limit time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
+	hc := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		exited := p.exited
+		p.mu.Unlock()
+		select {
+		case <-exited:
+			c.t.Fatalf("node %d exited while starting; log:\n%s", p.id, tail(filepath.Join(p.dir, "server.log")))
+		default:
+		}
+		resp, err := hc.Get(p.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("node %d not ready after %s; log:\n%s", p.id, limit, tail(filepath.Join(p.dir, "server.log")))
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// login returns a client of p with a root token.
+func (c *cluster) login(p *proc, timeout time.Duration) (*client.Client, error) {
+	cl := client.New(p.url)
+	cl.HTTP.Timeout = timeout
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := cl.Login(ctx, "root", rootPassword)
+	return cl, err
+}
+
+// loginAll returns a root client of every node, in node order.
+func (c *cluster) loginAll(timeout time.Duration) []*client.Client {
+	c.t.Helper()
+	out := make([]*client.Client, len(c.procs))
+	for i, p := range c.procs {
+		cl, err := c.login(p, timeout)
+		if err != nil {
+			c.t.Fatalf("login on node %d: %v", p.id, err)
+		}
+		out[i] = cl
+	}
+	return out
+}
+
+// shardStatus is the subset of GET /v1/cluster/status the test reads.
+type shardStatus struct {
+	Name     string `json:"name"`
+	Leader   uint64 `json:"leader"`
+	IsLeader bool   `json:"is_leader"`
+	Applied  uint64 `json:"applied"`
+}
+
+type clusterStatus struct {
+	ReplicaID uint64        `json:"replica_id"`
+	Shards    []shardStatus `json:"shards"`
+}
+
+func status(ctx context.Context, cl *client.Client) (clusterStatus, error) {
+	code, body, err := cl.Do(ctx, http.MethodGet, "/v1/cluster/status", nil, true)
+	if err != nil {
+		return clusterStatus{}, err
+	}
+	if code != http.StatusOK {
+		return clusterStatus{}, fmt.Errorf("status %d: %s", code, body)
+	}
+	var st clusterStatus
+	return st, json.Unmarshal(body, &st)
+}
+
+// leaderOf returns the replica id that the live nodes report as leader of
+// shard name (0 when none is known).
+func (c *cluster) leaderOf(clients []*client.Client, name string) int {
+	for i, cl := range clients {
+		p := c.procs[i]
+		p.mu.Lock()
+		up := p.cmd != nil && !p.stopped
+		p.mu.Unlock()
+		if !up {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := status(ctx, cl)
+		cancel()
+		if err != nil {
+			continue
+		}
+		for _, s := range st.Shards {
+			if s.Name == name && s.Leader != 0 {
+				return int(s.Leader)
+			}
+		}
+	}
+	return 0
+}
+
+// definiteFailure reports a failure after which the statement certainly
+// changed nothing — a 4xx refusal, or a connection that was never made
+// (the node is down) — as opposed to an unknown outcome (timeout,
+// NO_QUORUM, connection lost mid-request).
+func definiteFailure(err error) bool {
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		return ae.HTTPStatus >= 400 && ae.HTTPStatus < 500
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
