@@ -30,9 +30,10 @@
 //     are read by one iterator stepping forward through those keys (a seek
 //     only when the next key is far), never by a Get per key. Callers
 //     re-check every predicate, the indexed one included.
-//  7. Statistics answer only what no hot row can change: a cold segment's
-//     manifest statistics stand for its rows only when no hot version (row
-//     or tombstone) has a key inside the segment's range (HotIn).
+//  7. Statistics answer only what nothing newer can change: a cold
+//     segment's manifest statistics stand for its rows only when no other
+//     segment overlaps it (Manifest.Isolated) and no hot version (row or
+//     tombstone) has a key inside its range (HotIn).
 //
 // Values returned by an iterator (Row.Key, Row.Value) are valid until the
 // iterator moves; copy them to keep them.
@@ -46,6 +47,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
@@ -357,7 +359,8 @@ func (s Source) PlanCold(ctx context.Context, lo, hi []byte, keep cold.SegmentFi
 			return false
 		}
 		seg := &m.Segments[i]
-		if statsOK != nil && statsOK(seg) && !s.HotIn(seg.MinPK, seg.MaxPK) {
+		// A segment other segments overlap may hold versions they hide.
+		if statsOK != nil && m.Isolated(i) && statsOK(seg) && !s.HotIn(seg.MinPK, seg.MaxPK) {
 			statsOnly = append(statsOnly, seg)
 			return false
 		}
@@ -380,4 +383,29 @@ func tombstone(v []byte) (bool, error) {
 		return false, fmt.Errorf("while reading a hot row header: %w", err)
 	}
 	return h.Deleted, nil
+}
+
+// EncodeCold re-encodes segment row (f, row) of table t as a hot row value
+// (stamped with its cold _seq): DML that replaces a cold-only row ships it
+// as the version it compares against. Columns the segment predates get
+// their projected values.
+func EncodeCold(t *catalog.Table, f *cold.File, row int) ([]byte, error) {
+	if err := f.LoadAll(); err != nil {
+		return nil, fmt.Errorf("while decoding segment %s: %w", f.Meta.Path, err)
+	}
+	cols := make([]rowcodec.Column, 0, len(t.Columns))
+	proj := catalog.NewProjection(t)
+	for i, c := range t.Columns {
+		ci := f.ColumnIndex(c.ID)
+		var v any
+		if ci < 0 {
+			v = proj.Fill(i, f.Meta.SchemaVersion)
+		} else {
+			v = f.Value(row, ci)
+		}
+		if v != nil {
+			cols = append(cols, rowcodec.Column{ID: c.ID, Value: v})
+		}
+	}
+	return rowcodec.Encode(f.Seq(row), false, t.SchemaVersion, cols)
 }

@@ -308,7 +308,7 @@ func TestGet(t *testing.T) {
 
 func TestIndexScanRangeRead(t *testing.T) {
 	f := newFixture(t)
-	f.cold(rng(1, 31), 12)   // tag t0: 3,6,...; 12 deleted cold
+	f.cold(rng(1, 31), 12) // tag t0: 3,6,...; 12 deleted cold
 	f.hot(false, rng(20, 200)...)
 	f.hot(true, 21, 24, 150) // tombstones: 24 and 150 were t0
 	src, done := f.source()
