@@ -31,6 +31,8 @@ type IndexOptions struct {
 	// Keep restricts the cold segments read; the index covers hot rows
 	// only, so every cold row of a kept segment is a candidate.
 	Keep cold.SegmentFilter
+	// steps overrides maxSteps (benchmarks; <0: seek every key).
+	steps int
 }
 
 // ReadyIndex returns the ready index on column col of table in the index
@@ -93,7 +95,11 @@ func (s Source) IndexScan(ctx context.Context, o IndexOptions) (*Iter, error) {
 		_ = ix.close()
 		return nil, err
 	}
-	it := &Iter{src: s, desc: o.Desc, ix: ix, seek: seeker{it: rows, scope: s.Scope, desc: o.Desc}}
+	steps := maxSteps
+	if o.steps != 0 {
+		steps = max(o.steps, 0)
+	}
+	it := &Iter{src: s, desc: o.Desc, ix: ix, seek: seeker{it: rows, scope: s.Scope, desc: o.Desc, steps: steps}}
 	if len(files) > 0 {
 		it.cur = cold.NewCursor(files, o.Lo, o.Hi, o.Desc)
 	}
@@ -250,6 +256,7 @@ type seeker struct {
 	it    *pebble.Iterator
 	scope []byte
 	desc  bool
+	steps int
 	// pos says the iterator was positioned by an earlier call; valid is
 	// its state.
 	pos, valid bool
@@ -273,7 +280,7 @@ func (s *seeker) at(pk []byte, st *Stats) (v []byte, found bool, err error) {
 			if c > 0 {
 				return nil, false, nil // passed it: there is none
 			}
-			if i == maxSteps {
+			if i == s.steps {
 				break
 			}
 			if s.desc {
