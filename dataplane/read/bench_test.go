@@ -14,9 +14,9 @@ import (
 
 // BenchmarkIndexScanW4 reads peerbench W4's shape through an index scan:
 // 100k hot rows in one scope (10 tag values of 10k consecutive keys, like
-// peerbench's user_id), 10k of them named by the index. "stepping" is the
-// read path's range read; "seek-per-key" never steps, which is the
-// seek per named key the index scan did before.
+// peerbench's user_id), 10k of them named by the index. "range-read" is
+// the read path (stepping, then a dense run); "seek-per-key" never steps,
+// which is the seek per named key the index scan did before.
 func BenchmarkIndexScanW4(b *testing.B) {
 	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem(), Logger: quiet{}})
 	if err != nil {
@@ -50,13 +50,15 @@ func BenchmarkIndexScanW4(b *testing.B) {
 			for ; it.Valid(); it.Next() {
 				n++
 			}
-			if n != 10000 || it.Err() != nil {
+			// A dense run may overrun into the next value's rows: the caller
+			// re-checks them.
+			if n < 10000 || n > 10000+resyncEvery || it.Err() != nil {
 				b.Fatalf("%d rows, %v", n, it.Err())
 			}
 			_ = it.Close()
 			_ = snap.Close()
 		}
 	}
-	b.Run("stepping", func(b *testing.B) { run(b, 0) })
+	b.Run("range-read", func(b *testing.B) { run(b, 0) })
 	b.Run("seek-per-key", func(b *testing.B) { run(b, -1) })
 }

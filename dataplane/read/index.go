@@ -82,7 +82,7 @@ func (s Source) IndexScan(ctx context.Context, o IndexOptions) (*Iter, error) {
 			_ = ix.close()
 			return nil, err
 		}
-		e := &indexEntries{it: pit, plen: len(p)}
+		e := &indexEntries{it: pit, plen: len(p), prefix: p}
 		if o.Desc {
 			e.ok = pit.Last()
 		} else {
@@ -90,7 +90,16 @@ func (s Source) IndexScan(ctx context.Context, o IndexOptions) (*Iter, error) {
 		}
 		ix.src = append(ix.src, e)
 	}
-	rows, err := s.Reader.NewIter(&pebble.IterOptions{LowerBound: s.Scope, UpperBound: keys.PrefixEnd(s.Scope)})
+	// The rows iterator keeps to [Lo, Hi): a dense run returns the rows it
+	// steps over, and callers do not re-check the key range.
+	rowLo, rowHi := s.Scope, keys.PrefixEnd(s.Scope)
+	if o.Lo != nil {
+		rowLo = keys.Row(s.Scope, o.Lo)
+	}
+	if o.Hi != nil {
+		rowHi = keys.Row(s.Scope, o.Hi)
+	}
+	rows, err := s.Reader.NewIter(&pebble.IterOptions{LowerBound: rowLo, UpperBound: rowHi})
 	if err != nil {
 		_ = ix.close()
 		return nil, err
@@ -110,9 +119,11 @@ func (s Source) IndexScan(ctx context.Context, o IndexOptions) (*Iter, error) {
 
 // indexEntries streams the primary keys of one index prefix.
 type indexEntries struct {
-	it   *pebble.Iterator
-	plen int
-	ok   bool
+	it     *pebble.Iterator
+	plen   int
+	ok     bool
+	prefix []byte
+	key    []byte
 }
 
 func (e *indexEntries) pk() []byte { return e.it.Key()[e.plen:] }
@@ -161,6 +172,14 @@ func (x *indexSource) close() error {
 	return errors.Join(errs...)
 }
 
+// seekGE positions every stream on its first key >= pk (ascending).
+func (x *indexSource) seekGE(pk []byte) {
+	for _, e := range x.src {
+		e.key = append(append(e.key[:0], e.prefix...), pk...)
+		e.ok = e.it.SeekGE(e.key)
+	}
+}
+
 // advance moves every stream sitting on pk past it.
 func (x *indexSource) advance(pk []byte) {
 	for _, e := range x.src {
@@ -174,22 +193,46 @@ func (x *indexSource) advance(pk []byte) {
 	}
 }
 
+// Dense runs. When the index has named denseAfter keys in a row that were
+// each the hot tier's next key, an ascending index scan stops reading the
+// index and returns the hot rows as they come (a superset: the caller
+// re-checks every predicate), reading one entry every resyncEvery rows to
+// see whether the run goes on; when it does not, the scan goes back to the
+// index from there. One user's 10k consecutive rows then cost 10k row
+// steps and no index steps; a run's end costs at most resyncEvery rows the
+// index does not name.
+const (
+	denseAfter  = 32
+	resyncEvery = 64
+)
+
 // settleIndex positions an index scan on its next visible row: the hot
 // candidates the index names merged in key order with cold candidates.
 // Both kinds are checked against the hot tier through one seeker moving
 // in one direction, since the merged keys are monotonic.
 func (it *Iter) settleIndex() {
 	it.ok = false
+	if it.dense.on && it.dense.pending {
+		it.denseStep()
+	}
 	for {
-		h := it.ix.head()
+		var hk []byte // the next hot candidate's key (nil: none)
+		var h *indexEntries
+		if it.dense.on {
+			if it.seek.valid {
+				hk = it.seek.it.Key()[len(it.seek.scope):]
+			}
+		} else if h = it.ix.head(); h != nil {
+			hk = h.pk()
+		}
 		coldOK := it.cur != nil && it.cur.Valid()
-		if h == nil && !coldOK {
+		if hk == nil && !coldOK {
 			it.err = errors.Join(it.ix.err(), it.seek.it.Error())
 			return
 		}
-		useHot := h != nil
+		useHot := hk != nil
 		if useHot && coldOK {
-			c := bytes.Compare(h.pk(), it.cur.Key())
+			c := bytes.Compare(hk, it.cur.Key())
 			if c == 0 {
 				it.Stats.ColdRows++
 				it.cur.Next() // invariant 3: the hot version is newer
@@ -197,9 +240,29 @@ func (it *Iter) settleIndex() {
 			}
 			useHot = (c < 0) != it.desc
 		}
+		if useHot && it.dense.on {
+			it.Stats.HotRows++
+			it.keyBuf = append(it.keyBuf[:0], hk...)
+			v, err := it.seek.it.ValueAndErr()
+			if err != nil {
+				it.err = err
+				return
+			}
+			if deleted, err := tombstone(v); err != nil || deleted {
+				if it.err = err; err != nil {
+					return
+				}
+				it.denseStep()
+				continue
+			}
+			it.dense.pending = true // step when the caller is done with v
+			it.row = Row{Key: it.keyBuf, Value: v}
+			it.ok = true
+			return
+		}
 		if useHot {
 			it.Stats.IndexEntries++
-			it.keyBuf = append(it.keyBuf[:0], h.pk()...)
+			it.keyBuf = append(it.keyBuf[:0], hk...)
 			it.ix.advance(it.keyBuf)
 			v, found, err := it.seek.at(it.keyBuf, &it.Stats)
 			if err != nil {
@@ -207,15 +270,29 @@ func (it *Iter) settleIndex() {
 				return
 			}
 			if !found {
+				it.dense.run = 0
 				continue // an entry always has its row; tolerate a miss
+			}
+			if it.seek.stepped == 1 {
+				it.dense.run++
+			} else {
+				it.dense.run = 0
+			}
+			if it.dense.run >= denseAfter && !it.desc {
+				it.dense.on, it.dense.since = true, 0
 			}
 			it.Stats.HotRows++
 			if deleted, err := tombstone(v); err != nil || deleted {
 				if it.err = err; err != nil {
 					return
 				}
+				it.dense.pending = it.dense.on
+				if it.dense.on {
+					it.denseStep()
+				}
 				continue
 			}
+			it.dense.pending = it.dense.on
 			it.row = Row{Key: it.keyBuf, Value: v}
 			it.ok = true
 			return
@@ -228,7 +305,8 @@ func (it *Iter) settleIndex() {
 			continue
 		}
 		// A hot version of the key (live or tombstone) is newer: it hides
-		// this cold row (and if it matches, the index named it).
+		// this cold row (and if it matches, the index named it). In a
+		// dense run the seeker sits on the next hot key, past this one.
 		_, found, err := it.seek.at(it.keyBuf, &it.Stats)
 		if err != nil {
 			it.err = err
@@ -240,6 +318,33 @@ func (it *Iter) settleIndex() {
 		it.row = Row{Key: it.keyBuf, File: f, Index: r}
 		it.ok = true
 		return
+	}
+}
+
+// denseStep moves a dense run to the next hot key and, every resyncEvery
+// rows, checks with the index whether the run goes on.
+func (it *Iter) denseStep() {
+	it.dense.pending = false
+	it.seek.valid = it.seek.it.Next()
+	if !it.seek.valid {
+		// No hot key is left, so no entry can name one: the hot side is done.
+		for _, e := range it.ix.src {
+			e.ok = false
+		}
+		return
+	}
+	it.dense.since++
+	if it.dense.since < resyncEvery {
+		return
+	}
+	it.dense.since = 0
+	pk := it.seek.it.Key()[len(it.seek.scope):]
+	it.ix.seekGE(pk)
+	it.Stats.IndexEntries++
+	if h := it.ix.head(); h == nil || !bytes.Equal(h.pk(), pk) {
+		// The run ended: the index leads again from the first key it
+		// names at or after the seeker's position.
+		it.dense.on, it.dense.run = false, 0
 	}
 }
 
@@ -258,8 +363,10 @@ type seeker struct {
 	desc  bool
 	steps int
 	// pos says the iterator was positioned by an earlier call; valid is
-	// its state.
+	// its state; stepped is how many steps the last call took (-1: it
+	// sought).
 	pos, valid bool
+	stepped    int
 	key        []byte
 }
 
@@ -267,6 +374,7 @@ type seeker struct {
 // next call; found=false when there is none. pk must not come before the
 // previous call's key in the seeker's direction.
 func (s *seeker) at(pk []byte, st *Stats) (v []byte, found bool, err error) {
+	s.stepped = -1
 	if s.pos {
 		for i := 0; s.valid; i++ {
 			c := bytes.Compare(s.it.Key()[len(s.scope):], pk)
@@ -274,6 +382,7 @@ func (s *seeker) at(pk []byte, st *Stats) (v []byte, found bool, err error) {
 				c = -c
 			}
 			if c == 0 {
+				s.stepped = i
 				v, err := s.it.ValueAndErr()
 				return v, err == nil, err
 			}

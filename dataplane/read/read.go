@@ -126,15 +126,28 @@ type Iter struct {
 	cur *cold.Cursor
 	// ix feeds an index scan's hot candidates; seek reads their rows and
 	// checks cold candidates for a hot version.
-	ix   *indexSource
-	seek seeker
-	row  Row
-	ok   bool
-	err  error
+	ix    *indexSource
+	seek  seeker
+	dense denseRun
+	row   Row
+	ok    bool
+	err   error
 	// keyBuf holds the current row's key when its source moves on.
 	keyBuf []byte
 	// Stats accumulates over the iterator's life.
 	Stats Stats
+}
+
+// denseRun is the state of an index scan's dense run (index.go).
+type denseRun struct {
+	// on: rows come from the seeker's iterator, not from the index.
+	on bool
+	// pending: step the iterator before the next row (the caller held
+	// the current one).
+	pending bool
+	// run counts index keys in a row found one step away; since counts
+	// rows since the run last checked the index.
+	run, since int
 }
 
 // Valid reports whether the iterator is on a row.

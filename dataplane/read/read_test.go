@@ -415,3 +415,99 @@ type quiet struct{}
 func (quiet) Infof(string, ...any)           {}
 func (quiet) Errorf(string, ...any)          {}
 func (quiet) Fatalf(format string, a ...any) { panic(fmt.Sprintf(format, a...)) }
+
+// blockTag tags ids in blocks of 100 consecutive keys, like peerbench's
+// user_id: a value's rows are one dense run.
+func blockTag(id int64) string { return fmt.Sprintf("b%d", (id-1)/100) }
+
+func TestIndexScanDenseRuns(t *testing.T) {
+	f := newFixture(t)
+	var ids []int64
+	b := f.db.NewBatch()
+	for id := int64(1); id <= 1000; id++ {
+		f.seq++
+		v, _ := rowcodec.Encode(f.seq, false, 1, []rowcodec.Column{{ID: colID, Value: id}, {ID: colTag, Value: blockTag(id)}})
+		_ = b.Set(keys.Row(f.scope, pkOf(t, id)), v, nil)
+		enc, _ := keys.EncodeIndexValue(nil, blockTag(id))
+		_ = b.Set(keys.IndexEntry(f.scope, indexID, enc, pkOf(t, id)), nil, nil)
+		ids = append(ids, id)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	f.hot(true, 250, 251, 290) // tombstones inside block b2
+	f.cold(rng(240, 260))      // older cold versions (hidden by hot) and none new
+	src, done := f.source()
+	defer done()
+	ctx := context.Background()
+	// matching returns the ids among rows whose tag is tag, and how many
+	// rows were returned in all.
+	matching := func(it *Iter, err error, tag string) (got []int64, n int) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		for ; it.Valid(); it.Next() {
+			n++
+			r := it.Row()
+			var id int64
+			var tg any
+			if r.Hot() {
+				vals := make([]any, 2)
+				if _, err := rowcodec.Decode(r.Value, func(c uint32) (int, bool) { return int(c) - 1, c <= 2 }, nil, vals); err != nil {
+					t.Fatal(err)
+				}
+				id, tg = vals[0].(int64), vals[1]
+			} else {
+				id, tg = r.File.Value(r.Index, 0).(int64), r.File.Value(r.Index, 1)
+			}
+			if tg == tag {
+				got = append(got, id)
+			}
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return got, n
+	}
+	for _, tc := range []struct {
+		tag    string
+		lo, hi int64
+		want   []int64
+	}{
+		{tag: "b2", want: slices.DeleteFunc(rng(201, 301), func(id int64) bool { return id == 250 || id == 251 || id == 290 })},
+		{tag: "b0", want: rng(1, 101)},
+		{tag: "b9", want: rng(901, 1001)},
+		{tag: "b5", lo: 520, hi: 580, want: rng(520, 580)},
+	} {
+		enc, _ := keys.EncodeIndexValue(nil, tc.tag)
+		o := IndexOptions{Index: indexID, Value: enc}
+		if tc.lo != 0 {
+			o.Lo, o.Hi = pkOf(t, tc.lo), pkOf(t, tc.hi)
+		}
+		it, err := src.IndexScan(ctx, o)
+		got, n := matching(it, err, tc.tag)
+		if !slices.Equal(got, tc.want) {
+			t.Fatalf("%s [%d,%d): got %v want %v", tc.tag, tc.lo, tc.hi, got, tc.want)
+		}
+		if n > len(tc.want)+resyncEvery {
+			t.Fatalf("%s: %d rows returned for %d matches: a dense run overran", tc.tag, n, len(tc.want))
+		}
+		if tc.lo == 0 && it.Stats.IndexEntries > int64(len(tc.want))/2 {
+			t.Fatalf("%s: %d index entries read for %d rows: no dense run", tc.tag, it.Stats.IndexEntries, len(tc.want))
+		}
+		if tc.lo != 0 && n != len(tc.want) {
+			t.Fatalf("%s: bounded scan returned %d rows, want %d (rows outside [lo, hi) returned)", tc.tag, n, len(tc.want))
+		}
+		// Descending scans never run dense; they return exactly the named rows.
+		o.Desc = true
+		it, err = src.IndexScan(ctx, o)
+		gotDesc, nDesc := matching(it, err, tc.tag)
+		slices.Reverse(gotDesc)
+		if !slices.Equal(gotDesc, tc.want) || nDesc != len(tc.want) {
+			t.Fatalf("%s desc: got %v (%d rows)", tc.tag, gotDesc, nDesc)
+		}
+	}
+	_ = ids
+}

@@ -47,24 +47,6 @@ func (e *Engine) coldGuard(ctx context.Context, r pebble.Reader, sess *Session, 
 	return g, view, nil
 }
 
-// coldRow returns the encoded live cold version of key's primary key (nil
-// when cold has none or a tombstone).
-func coldRow(ctx context.Context, view *cold.View, t *catalog.Table, scope, key []byte) ([]byte, error) {
-	if view == nil {
-		return nil, nil
-	}
-	pk := key[len(scope):]
-	pkVal, err := cold.DecodePK(t.Columns[t.PKIndex()].Type.Kind, pk)
-	if err != nil {
-		return nil, err
-	}
-	f, row, ok, err := view.Lookup(ctx, pk, pkVal)
-	if err != nil || !ok || f.Deleted(row) {
-		return nil, err
-	}
-	return read.EncodeCold(t, f, row)
-}
-
 // guardInsert attaches the cold guard to an INSERT and marks keys that
 // are live in cold (the apply path then reports them as duplicates).
 func (e *Engine) guardInsert(ctx context.Context, sess *Session, t *catalog.Table, cmd *engine.Command) error {
