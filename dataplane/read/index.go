@@ -92,14 +92,7 @@ func (s Source) IndexScan(ctx context.Context, o IndexOptions) (*Iter, error) {
 	}
 	// The rows iterator keeps to [Lo, Hi): a dense run returns the rows it
 	// steps over, and callers do not re-check the key range.
-	rowLo, rowHi := s.Scope, keys.PrefixEnd(s.Scope)
-	if o.Lo != nil {
-		rowLo = keys.Row(s.Scope, o.Lo)
-	}
-	if o.Hi != nil {
-		rowHi = keys.Row(s.Scope, o.Hi)
-	}
-	rows, err := s.Reader.NewIter(&pebble.IterOptions{LowerBound: rowLo, UpperBound: rowHi})
+	rows, err := s.hotIter(o.Lo, o.Hi)
 	if err != nil {
 		_ = ix.close()
 		return nil, err

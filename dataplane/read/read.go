@@ -28,7 +28,10 @@
 //     the matching keys in key order (entries of the value plus, for a
 //     column added later, the "absent" entries of older rows); the rows
 //     are read by one iterator stepping forward through those keys (a seek
-//     only when the next key is far), never by a Get per key. Callers
+//     only when the next key is far), never by a Get per key; on a dense
+//     run of named keys the scan returns the rows as the iterator steps,
+//     re-reading the index every few rows (index.go), so it may return
+//     rows the index does not name, never a row outside [Lo, Hi). Callers
 //     re-check every predicate, the indexed one included.
 //  7. Statistics answer only what nothing newer can change: a cold
 //     segment's manifest statistics stand for its rows only when no other
@@ -197,14 +200,7 @@ func (s Source) Scan(ctx context.Context, o ScanOptions) (*Iter, error) {
 	if err != nil {
 		return nil, err
 	}
-	lower, upper := s.Scope, keys.PrefixEnd(s.Scope)
-	if o.Lo != nil {
-		lower = keys.Row(s.Scope, o.Lo)
-	}
-	if o.Hi != nil {
-		upper = keys.Row(s.Scope, o.Hi)
-	}
-	hot, err := s.Reader.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	hot, err := s.hotIter(o.Lo, o.Hi)
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +215,19 @@ func (s Source) Scan(ctx context.Context, o ScanOptions) (*Iter, error) {
 	}
 	it.settleScan()
 	return it, nil
+}
+
+// hotIter returns an iterator over the scope's hot row keys in [lo, hi)
+// (nil: open).
+func (s Source) hotIter(lo, hi []byte) (*pebble.Iterator, error) {
+	lower, upper := s.Scope, keys.PrefixEnd(s.Scope)
+	if lo != nil {
+		lower = keys.Row(s.Scope, lo)
+	}
+	if hi != nil {
+		upper = keys.Row(s.Scope, hi)
+	}
+	return s.Reader.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 }
 
 // Next moves to the next visible row.
