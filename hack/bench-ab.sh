@@ -16,7 +16,10 @@ cd "$(dirname "$0")/.."
 OUT="$1"; shift
 mkdir -p "$OUT"
 PB="$(mktemp -d)/peerbench"
-(cd ../shared/peerbench && ./install-peers.sh >/dev/null && go build -o "$PB" .)
+if [[ ! -x /usr/lib/postgresql/15/bin/postgres ]] && ! command -v postgres >/dev/null; then
+  (cd ../shared/peerbench && ./install-peers.sh >/dev/null) # PostgreSQL (and PocketBase)
+fi
+(cd ../shared/peerbench && go build -o "$PB" .)
 
 # start BIN: sets PID, DIR, URL.
 start() {
