@@ -12,6 +12,7 @@ import (
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/read"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
@@ -236,172 +237,95 @@ func (e *Engine) runAggQuery(ctx context.Context, sess *Session, q *aggQuery) (*
 // isTextCol reports whether min/max of column col compare strings.
 func isTextCol(t *catalog.Table, col int) bool { return t.Columns[col].Type.Kind == datatype.Text }
 
-// aggScan walks the scope's hot rows and cold segments within [lo, hi).
-func (e *Engine) aggScan(ctx context.Context, sess *Session, r *aggRun, lo, hi []byte) error {
-	t := r.q.table
+// readSource is the read path's view of t's scope for sess in snapshot
+// snap: the caller's partition of a USER table, and its cold segments.
+func (e *Engine) readSource(ctx context.Context, snap pebble.Reader, sess *Session, t *catalog.Table) (read.Source, error) {
 	_, scope := scopeOf(sess, t)
-	snap := e.db.NewSnapshot()
-	defer snap.Close()
 	uid := ""
 	if t.Type.PerUser() {
 		uid = sess.UserID
 	}
 	view, err := e.coldView(ctx, snap, t, uid)
 	if err != nil {
-		return err
+		return read.Source{}, err
 	}
-	if pkVal, ok := r.singleKey(lo, hi); ok {
-		return e.aggPoint(ctx, snap, view, scope, r, lo, pkVal)
+	return read.Source{Reader: snap, Scope: scope, Cold: view}, nil
+}
+
+// segmentFilter prunes the isolated segments whose statistics rule out a
+// predicate (nil: no segments).
+func (r *aggRun) segmentFilter(view *cold.View) cold.SegmentFilter {
+	if view.Empty() {
+		return nil
 	}
-	lower, upper := scope, keys.PrefixEnd(scope)
-	if lo != nil {
-		lower = keys.Row(scope, lo)
+	t := r.q.table
+	return func(m *cold.Manifest, i int) bool {
+		if !m.Isolated(i) {
+			return true // it may hold older versions another segment hides
+		}
+		seg := &m.Segments[i]
+		for _, p := range r.preds {
+			if !seg.MayMatch(t.Columns[p.col].ID, p.op, p.v) {
+				view.Reader.Stats.SegmentsPruned.Add(1)
+				return false
+			}
+		}
+		return true
 	}
-	if hi != nil {
-		upper = keys.Row(scope, hi)
-	}
-	e.stats.rangeScans.Add(1)
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+}
+
+// aggScan aggregates the scope's visible rows within [lo, hi) through the
+// read path: segments answered by their statistics, runs of segment rows
+// column by column, the rest row by row.
+func (e *Engine) aggScan(ctx context.Context, sess *Session, r *aggRun, lo, hi []byte) error {
+	t := r.q.table
+	snap := e.db.NewSnapshot()
+	defer snap.Close()
+	src, err := e.readSource(ctx, snap, sess, t)
 	if err != nil {
 		return err
 	}
-	defer it.Close()
 	defer func() { e.stats.rowsRead.Add(r.read) }()
-	var files []*cold.File
-	var statsOnly []*cold.Segment
-	if !view.Empty() {
-		keep := func(m *cold.Manifest, i int) bool {
-			seg := &m.Segments[i]
-			if !m.Isolated(i) {
-				return true
-			}
-			for _, p := range r.preds {
-				if !seg.MayMatch(t.Columns[p.col].ID, p.op, p.v) {
-					view.Reader.Stats.SegmentsPruned.Add(1)
-					return false
-				}
-			}
-			if r.statsAnswer(seg, lo, hi) && !hotIn(snap, scope, seg.MinPK, seg.MaxPK) {
-				statsOnly = append(statsOnly, seg)
-				return false
-			}
-			return true
-		}
-		if files, err = view.FilesWhere(ctx, lo, hi, keep); err != nil {
+	if pkVal, ok := r.singleKey(lo, hi); ok {
+		e.stats.pointGets.Add(1)
+		row, found, err := src.Get(ctx, lo, pkVal, nil)
+		if err != nil || !found {
 			return err
 		}
+		return r.visit(row)
+	}
+	files, statsOnly, err := src.PlanCold(ctx, lo, hi, r.segmentFilter(src.Cold),
+		func(seg *cold.Segment) bool { return r.statsAnswer(seg, lo, hi) })
+	if err != nil {
+		return err
 	}
 	for _, seg := range statsOnly {
 		r.fromStats(seg)
 	}
-	hotValid := it.First()
-	hotKey := func() []byte { return it.Key()[len(scope):] }
-	hotRow := func() error {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return err
-		}
-		return r.hot(v)
-	}
-	if chain := disjointFiles(files); chain != nil || len(files) == 0 {
-		var buf [8]byte
-		for _, f := range chain {
-			start, end := f.Range(lo, hi)
-			if start >= end {
-				continue
-			}
-			first := append([]byte(nil), f.PKAt(start, &buf)...)
-			last := append([]byte(nil), f.PKAt(end-1, &buf)...)
-			for hotValid && bytes.Compare(hotKey(), first) < 0 {
-				if err := hotRow(); err != nil {
-					return err
-				}
-				hotValid = it.Next()
-			}
-			if r.groups == nil && (!hotValid || bytes.Compare(hotKey(), last) > 0) {
-				if err := r.bulk(f, start, end); err != nil {
-					return err
-				}
-				continue
-			}
-			for row := start; row < end; row++ {
-				k := f.PKAt(row, &buf)
-				for hotValid && bytes.Compare(hotKey(), k) < 0 {
-					if err := hotRow(); err != nil {
-						return err
-					}
-					hotValid = it.Next()
-				}
-				if hotValid && bytes.Equal(hotKey(), k) {
-					continue // the hot version wins; it is handled above
-				}
-				if err := r.coldRow(f, row); err != nil {
-					return err
-				}
-			}
-		}
-		for ; hotValid; hotValid = it.Next() {
-			if err := hotRow(); err != nil {
-				return err
-			}
-		}
-		return it.Error()
-	}
-	// Overlapping segments: the generic k-way merge, row by row.
-	cur := cold.NewCursor(files, lo, hi, false)
-	for hotValid || cur.Valid() {
-		useHot := hotValid
-		if hotValid && cur.Valid() {
-			c := bytes.Compare(hotKey(), cur.Key())
-			if c == 0 {
-				cur.Next()
-			} else if c > 0 {
-				useHot = false
-			}
-		}
-		if useHot {
-			if err := hotRow(); err != nil {
-				return err
-			}
-			hotValid = it.Next()
-			continue
-		}
-		if err := r.coldRow(cur.File(), cur.Row()); err != nil {
-			return err
-		}
-		cur.Next()
-	}
-	return it.Error()
-}
-
-// hotIn reports whether the scope has a hot row (or tombstone) with a key
-// in [minPK, maxPK].
-func hotIn(snap *pebble.Snapshot, scope, minPK, maxPK []byte) bool {
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: keys.Row(scope, minPK), UpperBound: append(keys.Row(scope, maxPK), 0)})
+	e.stats.rangeScans.Add(1)
+	it, err := src.Scan(ctx, read.ScanOptions{Lo: lo, Hi: hi, Files: files, Runs: r.groups == nil})
 	if err != nil {
-		return true
+		return err
 	}
 	defer it.Close()
-	return it.First()
+	for ; it.Valid(); it.Next() {
+		if err := r.visit(it.Row()); err != nil {
+			return err
+		}
+	}
+	return it.Err()
 }
 
-// disjointFiles returns files in key order when their ranges do not meet.
-func disjointFiles(files []*cold.File) []*cold.File {
-	if len(files) == 0 {
-		return nil
+// visit aggregates one row (or run of segment rows) of the read path.
+func (r *aggRun) visit(row read.Row) error {
+	switch {
+	case row.IsRun():
+		return r.bulk(row.File, row.Index, row.End)
+	case row.Hot():
+		return r.hot(row.Value)
+	default:
+		return r.coldRow(row.File, row.Index)
 	}
-	s := append([]*cold.File(nil), files...)
-	for i := 1; i < len(s); i++ { // insertion sort: a handful of files
-		for j := i; j > 0 && bytes.Compare(s[j].Meta.MinPK, s[j-1].Meta.MinPK) < 0; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	for i := 1; i < len(s); i++ {
-		if bytes.Compare(s[i-1].Meta.MaxPK, s[i].Meta.MinPK) >= 0 {
-			return nil
-		}
-	}
-	return s
 }
 
 // statsAnswer reports whether seg's manifest statistics answer every
@@ -786,25 +710,4 @@ func (r *aggRun) singleKey(lo, hi []byte) (any, bool) {
 		}
 	}
 	return nil, false
-}
-
-// aggPoint aggregates the single row of a primary-key equality: a hot get,
-// else the cold point lookup (manifest ranges, footer statistics and bloom
-// filter before any decoding), as the virtual table does.
-func (e *Engine) aggPoint(ctx context.Context, snap *pebble.Snapshot, view *cold.View, scope []byte, r *aggRun, pk []byte, pkVal any) error {
-	e.stats.pointGets.Add(1)
-	defer func() { e.stats.rowsRead.Add(r.read) }()
-	val, closer, err := snap.Get(keys.Row(scope, pk))
-	if err == nil {
-		defer closer.Close()
-		return r.hot(val)
-	}
-	if err != pebble.ErrNotFound {
-		return err
-	}
-	f, row, ok, err := view.Lookup(ctx, pk, pkVal)
-	if err != nil || !ok {
-		return err
-	}
-	return r.coldRow(f, row)
 }

@@ -7,11 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/read"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
@@ -220,6 +219,7 @@ func (e *Engine) selectForWrite(ctx context.Context, sess *Session, t *catalog.T
 	var out []matchedRow
 	var guard *engine.ColdGuard
 	var view *cold.View
+	var src read.Source
 	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
 		rows, err := cs.queryRaw(ctx, rw.SQL, params, 0)
 		if err != nil {
@@ -240,29 +240,29 @@ func (e *Engine) selectForWrite(ctx context.Context, sess *Session, t *catalog.T
 				return err
 			}
 			key = keys.Row(scope, pk)
-			old, closer, err := cs.snap.Get(key)
-			if err == pebble.ErrNotFound {
-				// Not hot: the row may live in the cold tier.
-				if guard == nil {
-					if guard, view, err = e.coldGuard(ctx, cs.snap, sess, t); err != nil {
-						return err
-					}
-				}
-				crow, err := coldRow(ctx, view, t, scope, key)
-				if err != nil {
+			if src.Reader == nil {
+				// The scope's cold state in the statement's snapshot.
+				if guard, view, err = e.coldGuard(ctx, cs.snap, sess, t); err != nil {
 					return err
 				}
-				if crow != nil {
-					out = append(out, matchedRow{seq: uint64(seq), key: key, old: crow, vals: row[2:], cold: true, guard: guard})
-				}
-				continue
+				src = read.Source{Reader: cs.snap, Scope: scope, Cold: view}
 			}
+			found, ok, err := src.Get(ctx, pk, pkVal, nil)
 			if err != nil {
 				return err
 			}
-			m := matchedRow{seq: uint64(seq), key: key, old: append([]byte(nil), old...), vals: row[2:]}
-			closer.Close()
-			out = append(out, m)
+			switch {
+			case !ok:
+			case found.Hot():
+				out = append(out, matchedRow{seq: uint64(seq), key: key, old: found.Value, vals: row[2:]})
+			default:
+				// Only in cold: the write carries the cold version and guard.
+				crow, err := read.EncodeCold(t, found.File, found.Index)
+				if err != nil {
+					return err
+				}
+				out = append(out, matchedRow{seq: uint64(seq), key: key, old: crow, vals: row[2:], cold: true, guard: guard})
+			}
 		}
 		return nil
 	})

@@ -18,8 +18,8 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/flush"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/read"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/cold"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
 )
 
 // coldGuard returns the guard for DML on the caller's scope of t as of
@@ -47,39 +47,6 @@ func (e *Engine) coldGuard(ctx context.Context, r pebble.Reader, sess *Session, 
 	return g, view, nil
 }
 
-// coldRow returns the encoded live cold version of key's primary key (nil
-// when cold has none or a tombstone).
-func coldRow(ctx context.Context, view *cold.View, t *catalog.Table, scope, key []byte) ([]byte, error) {
-	if view == nil {
-		return nil, nil
-	}
-	pk := key[len(scope):]
-	pkVal, err := cold.DecodePK(t.Columns[t.PKIndex()].Type.Kind, pk)
-	if err != nil {
-		return nil, err
-	}
-	f, row, ok, err := view.Lookup(ctx, pk, pkVal)
-	if err != nil || !ok || f.Deleted(row) {
-		return nil, err
-	}
-	if err := f.LoadAll(); err != nil {
-		return nil, err
-	}
-	cols := make([]rowcodec.Column, 0, len(t.Columns))
-	proj := catalog.NewProjection(t)
-	for i, c := range t.Columns {
-		ci := f.ColumnIndex(c.ID)
-		v := f.Value(row, ci)
-		if ci < 0 {
-			v = proj.Fill(i, f.Meta.SchemaVersion)
-		}
-		if v != nil {
-			cols = append(cols, rowcodec.Column{ID: c.ID, Value: v})
-		}
-	}
-	return rowcodec.Encode(f.Seq(row), false, t.SchemaVersion, cols)
-}
-
 // guardInsert attaches the cold guard to an INSERT and marks keys that
 // are live in cold (the apply path then reports them as duplicates).
 func (e *Engine) guardInsert(ctx context.Context, sess *Session, t *catalog.Table, cmd *engine.Command) error {
@@ -92,21 +59,28 @@ func (e *Engine) guardInsert(ctx context.Context, sess *Session, t *catalog.Tabl
 		return nil
 	}
 	_, scope := scopeOf(sess, t)
+	src := read.Source{Reader: e.db, Scope: scope, Cold: view}
 	for i := range cmd.Rows {
 		w := &cmd.Rows[i]
 		pk := w.Key[len(scope):]
 		if !mayHold(view, pk) {
 			continue
 		}
-		if _, closer, err := e.db.Get(w.Key); err == nil {
-			closer.Close() // hot has a version: it decides
-			continue
-		}
-		row, err := coldRow(ctx, view, t, scope, w.Key)
+		pkVal, err := cold.DecodePK(t.Columns[t.PKIndex()].Type.Kind, pk)
 		if err != nil {
 			return err
 		}
-		w.Cold = row
+		// A hot version (row or tombstone) decides; else the cold row.
+		found, ok, err := src.Get(ctx, pk, pkVal, nil)
+		if err != nil {
+			return err
+		}
+		if !ok || found.Hot() {
+			continue
+		}
+		if w.Cold, err = read.EncodeCold(t, found.File, found.Index); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
@@ -193,8 +191,10 @@ func (e *Engine) matchPointQuery(sess *Session, toks []parse.Token, params []any
 	return q, true
 }
 
-// runPointQuery answers a matched point query from one snapshot-free get:
-// a single key read is atomic on its own.
+// runPointQuery answers a matched point query through the read path's
+// point get: without cold segments one get needs no snapshot (a single key
+// read is atomic on its own); with them, the hot get and the cold lookup
+// read one snapshot, so a flush in between cannot hide the row.
 func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 	if err := canRead(sess.Role, q.table); err != nil {
 		return nil, err
@@ -210,59 +210,73 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 	if q.limit0 {
 		return res, nil
 	}
-	_, scope := scopeOf(sess, q.table)
-	// Rows flushed to the cold tier need the merged cursor.
-	uid := ""
-	if q.table.Type.PerUser() {
-		uid = sess.UserID
-	}
-	if view, err := e.coldView(context.Background(), e.db, q.table, uid); err != nil || !view.Empty() {
-		return nil, errNotFastPath
-	}
 	pk, err := keys.EncodePK(q.value)
 	if err != nil {
 		return res, nil
 	}
+	ctx := context.Background()
+	src, err := e.readSource(ctx, e.db, sess, q.table)
+	if err != nil {
+		return nil, err
+	}
+	if !src.Cold.Empty() {
+		snap := e.db.NewSnapshot()
+		defer snap.Close()
+		if src, err = e.readSource(ctx, snap, sess, q.table); err != nil {
+			return nil, err
+		}
+	}
 	e.stats.pointGets.Add(1)
-	val, closer, err := e.db.Get(keys.Row(scope, pk))
-	if err == pebble.ErrNotFound {
-		return res, nil
+	found, ok, err := src.Get(ctx, pk, q.value, nil)
+	if err != nil || !ok {
+		return res, err
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
 	e.stats.rowsRead.Add(1)
-	offs := make([]int32, len(q.table.Columns))
-	posByID := make([]int32, q.table.NextColumnID+1)
-	for i := range posByID {
-		posByID[i] = -1
-	}
-	for i, c := range q.table.Columns {
-		if int(c.ID) < len(posByID) {
-			posByID[c.ID] = int32(i)
-		}
-	}
-	h, err := rowcodec.Index(val, posByID, offs)
-	if err != nil {
-		return nil, err
-	}
-	if h.Deleted {
-		return res, nil
-	}
+	t := q.table
 	row := make([]any, len(q.cols))
-	for i, p := range q.cols {
-		if p < 0 {
-			row[i] = strconv.FormatUint(h.Seq, 10)
-			continue
+	if found.Hot() {
+		val := found.Value
+		offs := make([]int32, len(t.Columns))
+		posByID := make([]int32, t.NextColumnID+1)
+		for i := range posByID {
+			posByID[i] = -1
 		}
-		t := q.table.Columns[p].Type
-		v := rowcodec.DecodeAt(val, offs[p], false)
-		if offs[p] < 0 {
-			// A column added after the row was stored (rare: projected).
-			v = catalog.NewProjection(q.table).Fill(p, h.SchemaVersion)
+		for i, c := range t.Columns {
+			if int(c.ID) < len(posByID) {
+				posByID[c.ID] = int32(i)
+			}
 		}
-		row[i] = wireValue(t, true, toSQLite(t, v))
+		h, err := rowcodec.Index(val, posByID, offs)
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range q.cols {
+			if p < 0 {
+				row[i] = strconv.FormatUint(h.Seq, 10)
+				continue
+			}
+			v := rowcodec.DecodeAt(val, offs[p], false)
+			if offs[p] < 0 {
+				// A column added after the row was stored (rare: projected).
+				v = catalog.NewProjection(t).Fill(p, h.SchemaVersion)
+			}
+			row[i] = wireValue(t.Columns[p].Type, true, toSQLite(t.Columns[p].Type, v))
+		}
+	} else {
+		f, r := found.File, found.Index
+		for i, p := range q.cols {
+			if p < 0 {
+				row[i] = strconv.FormatUint(f.Seq(r), 10)
+				continue
+			}
+			var v any
+			if ci := f.ColumnIndex(t.Columns[p].ID); ci < 0 {
+				v = catalog.NewProjection(t).Fill(p, f.Meta.SchemaVersion)
+			} else if v, err = f.ValueErr(r, ci); err != nil {
+				return nil, err
+			}
+			row[i] = wireValue(t.Columns[p].Type, true, toSQLite(t.Columns[p].Type, v))
+		}
 	}
 	res.Rows, res.RowCount = [][]any{row}, 1
 	return res, nil

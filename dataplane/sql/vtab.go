@@ -1,15 +1,17 @@
 package sql
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
-	"github.com/cockroachdb/pebble/v2"
 	"modernc.org/sqlite/vtab"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/read"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
 )
@@ -171,8 +173,10 @@ func (t *kalamTable) Disconnect() error { return nil }
 func (t *kalamTable) Destroy() error    { return nil }
 
 type kalamCursor struct {
-	t    *kalamTable
-	it   *pebble.Iterator
+	t *kalamTable
+	// rd walks the scope through the read path (dataplane/read): hot and
+	// cold rows merged, tombstones hidden; nil after a point lookup.
+	rd   *read.Iter
 	desc bool
 	eof  bool
 	// raw is the current row's encoding (valid until the next step) and
@@ -187,17 +191,15 @@ type kalamCursor struct {
 	// point holds the single value of a primary-key lookup.
 	point []byte
 	rowid int64
-	// cm merges cold segments when the scope has any (vtab_cold.go);
+	// cold is the current row when it comes from a segment (vtab_cold.go);
 	// minSeq hides expired STREAM rows.
-	cm     *coldMerge
+	cold   vtabColdRow
 	minSeq uint64
 	// ver is the schema version the current hot row was stored under.
 	ver uint32
 	// prune holds comparisons on non-key columns used to skip cold
 	// segments by their statistics (vtab_prune.go).
 	prune []pruneCond
-	// ix is a secondary-index scan (vtab_index.go).
-	ix *indexScan
 }
 
 // hotValue decodes position i of the hot row raw (indexed into c.offs),
@@ -267,69 +269,80 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 	if err != nil {
 		return err
 	}
-	if idxNum&planIndex != 0 {
-		if handled, err := c.indexFilter(idxNum, scope); handled {
-			return err
-		}
-	}
-	if handled, err := c.coldFilter(idxNum, scope, vals); handled {
-		return err
-	}
-	snap := c.t.cs.snap
-	if idxNum&planEq != 0 {
-		col := c.t.table.Columns[c.t.pkIdx]
-		v, err := datatype.Coerce(col.Type, vals[0])
-		if err != nil || v == nil {
-			c.eof = true
-			return nil
-		}
-		pk, err := keys.EncodePK(v)
-		if err != nil {
-			c.eof = true
-			return nil
-		}
-		c.t.cs.eng.stats.pointGets.Add(1)
-		val, closer, err := snap.Get(keys.Row(scope, pk))
-		if err == pebble.ErrNotFound {
-			c.eof = true
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		c.point = append(c.point[:0], val...)
-		closer.Close()
-		ok, err := c.load(c.point)
-		if err != nil {
-			return err
-		}
-		c.eof = !ok
-		return nil
-	}
-	lower, upper := c.pkRange(idxNum, scope, vals)
-	c.t.cs.eng.stats.rangeScans.Add(1)
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	cs := c.t.cs
+	c.minSeq = streamCutoff(c.t.table, cs.eng.nowMs())
+	c.desc = idxNum&planDesc != 0
+	src, err := cs.eng.readSource(context.Background(), cs.snap, cs.sess, c.t.table)
 	if err != nil {
 		return err
 	}
-	c.it, c.desc = it, idxNum&planDesc != 0
-	var valid bool
-	if c.desc {
-		valid = it.Last()
-	} else {
-		valid = it.First()
-	}
-	return c.settle(valid)
-}
-
-// settle advances past tombstones until a live row or the end.
-func (c *kalamCursor) settle(valid bool) error {
-	for ; valid; valid = c.step() {
-		v, err := c.it.ValueAndErr()
-		if err != nil {
+	src.Scope = scope
+	if idxNum&planIndex != 0 {
+		if handled, err := c.indexFilter(idxNum, src); handled {
 			return err
 		}
-		ok, err := c.load(v)
+	}
+	if idxNum&planEq != 0 {
+		return c.pointFilter(src, vals[0])
+	}
+	lower, upper := c.pkRange(idxNum, scope, vals)
+	var lo, hi []byte
+	if len(lower) > len(scope) {
+		lo = lower[len(scope):]
+	}
+	if !bytes.Equal(upper, keys.PrefixEnd(scope)) {
+		hi = upper[len(scope):]
+	}
+	cs.eng.stats.rangeScans.Add(1)
+	c.rd, err = src.Scan(context.Background(), read.ScanOptions{Lo: lo, Hi: hi, Desc: c.desc, Keep: c.segmentFilter(src.Cold)})
+	if err != nil {
+		return err
+	}
+	return c.settle()
+}
+
+// pointFilter reads the one row of a primary-key equality.
+func (c *kalamCursor) pointFilter(src read.Source, val vtab.Value) error {
+	col := c.t.table.Columns[c.t.pkIdx]
+	v, err := datatype.Coerce(col.Type, val)
+	if err != nil || v == nil {
+		c.eof = true
+		return nil
+	}
+	pk, err := keys.EncodePK(v)
+	if err != nil {
+		c.eof = true
+		return nil
+	}
+	c.t.cs.eng.stats.pointGets.Add(1)
+	row, found, err := src.Get(context.Background(), pk, v, c.point)
+	if err != nil || !found {
+		c.eof = true
+		return err
+	}
+	ok, err := c.visit(row)
+	c.eof = !ok
+	return err
+}
+
+// visit makes row the current row if it passes the pre-filters. A hot
+// row's encoding is used in place: it stays valid until the cursor moves.
+func (c *kalamCursor) visit(row read.Row) (bool, error) {
+	if row.Hot() {
+		c.cold.on = false
+		if c.rd == nil {
+			c.point = row.Value
+		}
+		return c.load(row.Value)
+	}
+	return c.setCold(row.File, row.Index), nil
+}
+
+// settle moves the read iterator to the next row that passes the
+// pre-filters, or to the end.
+func (c *kalamCursor) settle() error {
+	for ; c.rd.Valid(); c.rd.Next() {
+		ok, err := c.visit(c.rd.Row())
 		if err != nil {
 			return err
 		}
@@ -338,14 +351,7 @@ func (c *kalamCursor) settle(valid bool) error {
 		}
 	}
 	c.eof = true
-	return c.it.Error()
-}
-
-func (c *kalamCursor) step() bool {
-	if c.desc {
-		return c.it.Prev()
-	}
-	return c.it.Next()
+	return c.rd.Err()
 }
 
 func (c *kalamCursor) load(v []byte) (bool, error) {
@@ -369,23 +375,18 @@ func (c *kalamCursor) load(v []byte) (bool, error) {
 }
 
 func (c *kalamCursor) Next() error {
-	if c.ix != nil {
-		return c.indexNext()
-	}
-	if c.cm != nil {
-		return c.mergeNext()
-	}
-	if c.it == nil {
+	if c.rd == nil {
 		c.eof = true
 		return nil
 	}
-	return c.settle(c.step())
+	c.rd.Next()
+	return c.settle()
 }
 
 func (c *kalamCursor) Eof() bool { return c.eof }
 
 func (c *kalamCursor) Column(i int) (vtab.Value, error) {
-	if c.cm != nil && c.cm.fromCold {
+	if c.cold.on {
 		return c.coldColumn(i)
 	}
 	if v, ok := sysColumn(i, len(c.offs), c.seq); ok {
@@ -438,15 +439,15 @@ func rowidHash(b []byte) int64 {
 }
 
 func (c *kalamCursor) close() {
-	c.ix.close()
-	c.cm, c.ix = nil, nil
+	c.cold.on = false
 	if c.read > 0 {
 		c.t.cs.eng.stats.rowsRead.Add(c.read)
 		c.read = 0
 	}
-	if c.it != nil {
-		c.it.Close()
-		c.it = nil
+	if c.rd != nil {
+		c.t.cs.eng.stats.pointGets.Add(c.rd.Stats.IndexEntries)
+		_ = c.rd.Close()
+		c.rd = nil
 	}
 }
 

@@ -24,6 +24,7 @@ type Cursor struct {
 	ci      int
 	keyDone bool
 	buf     [8]byte
+	spanBuf [8]byte
 }
 
 type source struct {
@@ -189,6 +190,30 @@ func (c *Cursor) Key() []byte {
 		c.keyDone = true
 	}
 	return c.pk
+}
+
+// Span reports, for an ascending cursor walking disjoint segments, the
+// rows of the current segment from Row() to the bound as [Row(), end) and
+// the key of its last row (valid until Next/SkipSpan): no other segment
+// holds a key in that range, so a caller that knows no newer version
+// touches it may consume the rows at once. ok=false when the cursor merges
+// overlapping segments, runs descending or is done.
+func (c *Cursor) Span() (end int, last []byte, ok bool) {
+	if !c.isChain || c.desc || !c.ok {
+		return 0, nil, false
+	}
+	sp := &c.chain[c.ci]
+	return sp.end, sp.f.PKAt(sp.end-1, &c.spanBuf), true
+}
+
+// SkipSpan moves past the rest of the current segment (see Span).
+func (c *Cursor) SkipSpan() {
+	if !c.isChain || c.desc || !c.ok {
+		c.Next()
+		return
+	}
+	c.row = c.chain[c.ci].end
+	c.settleChain()
 }
 
 // Next moves to the next distinct key.
