@@ -90,6 +90,40 @@ func (r *resolver) ColumnKind(vtab, col string) string {
 	return "other"
 }
 
+// ColumnPGType implements parse.ColumnTypeResolver: operators on columns
+// take PostgreSQL's typed semantics. System views are not typed.
+func (r *resolver) ColumnPGType(vtab, col string) (string, bool) {
+	t, ok := r.tables[vtab]
+	if !ok {
+		return "", false
+	}
+	i := t.ColumnIndex(col)
+	if i < 0 {
+		return "", true
+	}
+	switch t.Columns[i].Type.Kind {
+	case datatype.SmallInt:
+		return "int2", true
+	case datatype.Int:
+		return "int4", true
+	case datatype.BigInt:
+		return "int8", true
+	case datatype.Decimal:
+		return "numeric", true
+	case datatype.Float, datatype.Double:
+		return "float8", true
+	case datatype.Text:
+		return "text", true
+	case datatype.Boolean:
+		return "boolean", true
+	case datatype.Timestamp, datatype.DateTime:
+		return "timestamp", true
+	case datatype.Date:
+		return "date", true
+	}
+	return "other", true
+}
+
 func (r *resolver) IsNamespace(name string) bool {
 	if name == "system" || name == InfoSchemaNamespace {
 		return true
@@ -237,7 +271,7 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 	var res *Result
 	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
 		var err error
-		res, err = cs.query(ctx, q, params, maxRows)
+		res, err = cs.query(ctx, q, params, maxRows, rw.Columns)
 		return err
 	})
 	if err != nil {
@@ -298,7 +332,10 @@ func truncatedMessage(n int, capName string) string {
 
 // query runs q and converts the rows for the wire. At most maxRows rows are
 // returned (the server-wide cap); when there were more, Truncated is set.
-func (cs *connState) query(ctx context.Context, q string, params []any, maxRows int) (*Result, error) {
+//
+// computed holds the rewriter's types of computed result columns
+// (parse.Rewritten.Columns): they apply where SQLite declares no type.
+func (cs *connState) query(ctx context.Context, q string, params []any, maxRows int, computed []string) (*Result, error) {
 	st, rows, err := cs.run(ctx, q, params)
 	if err != nil {
 		return nil, err
@@ -316,6 +353,14 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows 
 		st.names = names
 	}
 	names, types, typed := st.names, st.types, st.typed
+	if len(computed) == len(names) {
+		types, typed = append([]datatype.Type(nil), types...), append([]bool(nil), typed...)
+		for i, c := range computed {
+			if k, ok := computedKinds[c]; ok && !typed[i] {
+				types[i], typed[i] = datatype.Type{Kind: k}, true
+			}
+		}
+	}
 	res := &Result{Schema: make([]Field, len(names))}
 	dest := make([]driver.Value, len(names))
 	firstKind := make([]string, len(names))
@@ -351,6 +396,9 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows 
 	res.RowCount = len(res.Rows)
 	return res, nil
 }
+
+// computedKinds maps the rewriter's computed column types to ours.
+var computedKinds = map[string]datatype.Kind{"boolean": datatype.Boolean, "timestamp": datatype.Timestamp, "date": datatype.Date}
 
 // sqliteParam converts a JSON parameter for SQLite.
 func sqliteParam(p any) any {

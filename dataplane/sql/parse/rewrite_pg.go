@@ -78,6 +78,8 @@ type pgPass struct {
 	// it, and the memo keeps that from re-parsing nested levels (which
 	// would be exponential in the nesting depth).
 	memo map[int]memoPrimary
+	// typer types column references (nil: columns are untyped).
+	typer *colTyper
 }
 
 type memoPrimary struct {
@@ -86,10 +88,21 @@ type memoPrimary struct {
 	hi   int
 }
 
-// pgRewrite applies the pass to a token slice ending in EOF.
-func pgRewrite(toks []Token) ([]Token, error) {
+// pgRewrite applies the pass to a token slice ending in EOF; typer
+// (maybe nil) gives column references their types.
+func pgRewrite(toks []Token, typer *colTyper) ([]Token, error) {
 	n := len(toks) - 1
-	p := &pgPass{in: toks[:n], match: make([]int, n), memo: map[int]memoPrimary{}}
+	p := &pgPass{in: toks[:n], match: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
+	p.matchAll()
+	out, err := p.scan(0, n)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, toks[n]), nil
+}
+
+// matchAll fills match: each "(" and CASE with its ")" or END.
+func (p *pgPass) matchAll() {
 	var stack []int
 	for i := range p.in {
 		p.match[i] = -1
@@ -106,11 +119,6 @@ func pgRewrite(toks []Token) ([]Token, error) {
 			}
 		}
 	}
-	out, err := p.scan(0, n)
-	if err != nil {
-		return nil, err
-	}
-	return append(out, toks[n]), nil
 }
 
 // scan rewrites in[lo:hi], a stretch of statement text: every expression
@@ -390,7 +398,7 @@ func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
 		j += 2
 	}
 	if !isOp(p.at(j, hi), "(") || p.match[j] < 0 || p.match[j] >= hi {
-		return pexpr{toks: p.in[i:j:j], simple: true}, j, nil
+		return pexpr{toks: p.in[i:j:j], simple: true, typ: p.typer.nameType(p.in[i:j])}, j, nil
 	}
 	if j == i+1 && t.Kind == TokIdent {
 		if e, next, ok, err := p.specialForm(t, j, hi); ok || err != nil {
@@ -469,6 +477,12 @@ func (p *pgPass) callExpr(i, j, hi int) (pexpr, int, error) {
 	typ := tUnknown
 	if j == i+1 && t.Kind == TokIdent {
 		typ = funcTypes[t.Value]
+		if (t.Value == "min" || t.Value == "max") && !isKw(p.at(end+1, hi), "over") {
+			// min/max keep their argument's type.
+			if a, next, err := p.expr(j+1, end, 0); err == nil && next == end {
+				typ = a.typ
+			}
+		}
 	}
 	return pexpr{toks: out, typ: typ, simple: true}, next, nil
 }
@@ -480,6 +494,7 @@ var funcTypes = map[string]pgType{
 	"make_date": tDate, "length": tInt4, "char_length": tInt4, "character_length": tInt4,
 	"octet_length": tInt4, "strpos": tInt4, "ascii": tInt4, "count": tInt8,
 	"upper": tText, "lower": tText, "concat": tText, "to_char": tText, "md5": tText,
+	"bool_and": tBool, "bool_or": tBool, "every": tBool,
 }
 
 // numberType is the type PostgreSQL gives a numeric literal.
