@@ -123,6 +123,10 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		if w, err = rewritePasses(toks, r, opt, typer); err != nil {
 			return nil, err
 		}
+		kr, _ := r.(KeyResolver)
+		if err := checkGrouping(toks, typer, kr); err != nil {
+			return nil, err
+		}
 	}
 	return &Rewritten{
 		SQL:        joinPieces(w.out),
@@ -137,6 +141,9 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 // rewritePasses runs the PostgreSQL operator pass (with column types when
 // typer is set) and the rewriter proper over the lexed statement.
 func rewritePasses(toks []Token, r Resolver, opt RewriteOptions, typer *colTyper) (*rewriter, error) {
+	if first := stripOuterParens(toks)[0]; first.Kind != TokEOF && !isQueryKw(first) {
+		return nil, errSQL(first.Pos, "only SELECT, WITH or VALUES queries can be rewritten, found %s", describe(first))
+	}
 	toks, err := pgRewrite(toks, typer)
 	if err != nil {
 		return nil, err

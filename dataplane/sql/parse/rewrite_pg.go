@@ -73,6 +73,7 @@ type pexpr struct {
 type pgPass struct {
 	in    []Token // without the EOF token
 	match []int   // index of the matching ")" or END, -1 otherwise
+	open  []int   // for a ")", the index of its "(", -1 otherwise
 	// memo holds every primary parsed so far by start index: a failed
 	// attempt to read a range as one expression falls back to scanning
 	// it, and the memo keeps that from re-parsing nested levels (which
@@ -92,7 +93,7 @@ type memoPrimary struct {
 // (maybe nil) gives column references their types.
 func pgRewrite(toks []Token, typer *colTyper) ([]Token, error) {
 	n := len(toks) - 1
-	p := &pgPass{in: toks[:n], match: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
+	p := &pgPass{in: toks[:n], match: make([]int, n), open: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
 	p.matchAll()
 	out, err := p.scan(0, n)
 	if err != nil {
@@ -106,6 +107,9 @@ func (p *pgPass) matchAll() {
 	var stack []int
 	for i := range p.in {
 		p.match[i] = -1
+		if p.open != nil {
+			p.open[i] = -1
+		}
 		t := p.in[i]
 		switch {
 		case isOp(t, "("), isKw(t, "case"):
@@ -115,6 +119,9 @@ func (p *pgPass) matchAll() {
 			// else is unbalanced and left for the rewriter to report.
 			if k := len(stack) - 1; k >= 0 && isOp(t, ")") == isOp(p.in[stack[k]], "(") {
 				p.match[stack[k]] = i
+				if p.open != nil {
+					p.open[i] = stack[k]
+				}
 				stack = stack[:k]
 			}
 		}
@@ -126,12 +133,22 @@ func (p *pgPass) matchAll() {
 func (p *pgPass) scan(lo, hi int) ([]Token, error) {
 	out := make([]Token, 0, hi-lo)
 	for i := lo; i < hi; {
+		if isKw(p.in[i], "where") || isKw(p.in[i], "having") {
+			if err := p.checkCondition(i, hi); err != nil {
+				return nil, err
+			}
+		}
 		if p.startsOperand(i, hi) {
 			e, next, err := p.expr(i, hi, 0)
 			if err != nil {
 				return nil, err
 			}
 			if next > i {
+				if c, after, ok, err := p.comparison(e, next, hi); err != nil {
+					return nil, err
+				} else if ok {
+					e, next = c, after
+				}
 				out = append(out, e.toks...)
 				i = next
 				continue
@@ -349,6 +366,11 @@ func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
 	case TokOp:
 		if isOp(t, "(") {
 			j := p.match[i]
+			if isQueryKw(p.at(i+1, hi)) {
+				if e, ok, err := p.scalarSubquery(i, j); err != nil || ok {
+					return e, j + 1, err
+				}
+			}
 			if e, next, err := p.expr(i+1, j, 0); err == nil && next == j && next > i+1 {
 				return pexpr{toks: wrap(e.toks, t), typ: e.typ}, j + 1, nil
 			}

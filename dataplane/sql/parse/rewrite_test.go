@@ -150,7 +150,7 @@ func TestRewrite(t *testing.T) {
 			want: `SELECT id FROM "t_app_users" AS users UNION SELECT id FROM "t_chat_users" AS users`},
 		{name: "window not a clause keeps FROM open", in: "SELECT count(*) OVER w FROM users WINDOW w AS (ORDER BY id)",
 			want: `SELECT count(*) OVER w FROM "t_app_users" AS users WINDOW w AS (ORDER BY id NULLS LAST)`},
-		{name: "keyword after table is not alias", in: "SELECT * FROM users WHERE 1", want: `SELECT * FROM "t_app_users" AS users WHERE 1`},
+		{name: "keyword after table is not alias", in: "SELECT * FROM users WHERE true", want: `SELECT * FROM "t_app_users" AS users WHERE true`},
 		{name: "CAST string to timestamp", in: "SELECT CAST('2025-01-01' AS timestamp), CAST('1970-01-02' AS DATE)", want: `SELECT 1735689600000000, 1`},
 		{name: "CAST string to text stays", in: "SELECT CAST('x' AS varchar(10))", want: `SELECT kalam_cast_varchar( 'x','',10)`},
 		{name: "cast after kalam function", in: "SELECT now()::text", want: `SELECT kalam_cast_text(kalam_now(),'timestamp')`},
@@ -349,17 +349,17 @@ func TestRewriteCoerceLiterals(t *testing.T) {
 // TestRewriteSyntax: PostgreSQL forms SQLite lacks become equivalents.
 func TestRewriteSyntax(t *testing.T) {
 	for in, want := range map[string]string{
-		"VALUES (1, 'a'), (2, 'b')":                                             `SELECT * FROM (VALUES (1, 'a'), (2, 'b'))`,
-		"VALUES (1), (2) ORDER BY 1 DESC LIMIT 1":                               `SELECT * FROM (VALUES ( 1) , ( 2)) ORDER BY 1 DESC NULLS FIRST LIMIT 1`,
-		"SELECT a FROM users WHERE ok IS NOT UNKNOWN":                           `SELECT a FROM "t_app_users" AS users WHERE ok IS NOT NULL`,
-		"SELECT a FROM users LIMIT ALL":                                         `SELECT a FROM "t_app_users" AS users LIMIT -1`,
-		"SELECT a FROM users OFFSET 5":                                          `SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 5`,
-		"SELECT a FROM users ORDER BY id OFFSET 2 ROWS FETCH NEXT $1 ROWS ONLY": `SELECT a FROM "t_app_users" AS users ORDER BY id LIMIT ?1 OFFSET 2`,
-		"SELECT a FROM users FETCH FIRST ROW ONLY":                              `SELECT a FROM "t_app_users" AS users LIMIT 1`,
-		"SELECT (SELECT a FROM users OFFSET 1) FROM users u LIMIT 2 OFFSET 1":   `SELECT (SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 1) FROM "t_app_users" AS u LIMIT 2 OFFSET 1`,
-		"SELECT a FROM users WHERE a = ANY (SELECT b FROM messages)":            `SELECT a FROM "t_app_users" AS users WHERE a IN (SELECT b FROM "t_app_messages" AS messages)`,
-		"SELECT a FROM users WHERE a <> ALL (VALUES (1))":                       `SELECT a FROM "t_app_users" AS users WHERE a NOT IN ( VALUES (1))`,
-		"SELECT a FROM users WHERE a NOT BETWEEN SYMMETRIC $2 AND b":            `SELECT a FROM "t_app_users" AS users WHERE a NOT BETWEEN min(?2, b) AND max(?2, b)`,
+		"VALUES (1, 'a'), (2, 'b')":                                                   `SELECT * FROM (VALUES (1, 'a'), (2, 'b'))`,
+		"VALUES (1), (2) ORDER BY 1 DESC LIMIT 1":                                     `SELECT * FROM (VALUES ( 1) , ( 2)) ORDER BY 1 DESC NULLS FIRST LIMIT 1`,
+		"SELECT a FROM users WHERE ok IS NOT UNKNOWN":                                 `SELECT a FROM "t_app_users" AS users WHERE ok IS NOT NULL`,
+		"SELECT a FROM users LIMIT ALL":                                               `SELECT a FROM "t_app_users" AS users LIMIT -1`,
+		"SELECT a FROM users OFFSET 5":                                                `SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 5`,
+		"SELECT a FROM users ORDER BY id OFFSET 2 ROWS FETCH NEXT $1 ROWS ONLY":       `SELECT a FROM "t_app_users" AS users ORDER BY id LIMIT ?1 OFFSET 2`,
+		"SELECT a FROM users FETCH FIRST ROW ONLY":                                    `SELECT a FROM "t_app_users" AS users LIMIT 1`,
+		"SELECT (SELECT a FROM users LIMIT 1 OFFSET 1) FROM users u LIMIT 2 OFFSET 1": `SELECT (SELECT a FROM "t_app_users" AS users LIMIT 1 OFFSET 1) FROM "t_app_users" AS u LIMIT 2 OFFSET 1`,
+		"SELECT a FROM users WHERE a = ANY (SELECT b FROM messages)":                  `SELECT a FROM "t_app_users" AS users WHERE a IN (SELECT b FROM "t_app_messages" AS messages)`,
+		"SELECT a FROM users WHERE a <> ALL (VALUES (1))":                             `SELECT a FROM "t_app_users" AS users WHERE a NOT IN ( VALUES (1))`,
+		"SELECT a FROM users WHERE a NOT BETWEEN SYMMETRIC $2 AND b":                  `SELECT a FROM "t_app_users" AS users WHERE a NOT BETWEEN min(?2, b) AND max(?2, b)`,
 	} {
 		got, err := Rewrite(in, fakeResolver{}, testOpt)
 		if err != nil {

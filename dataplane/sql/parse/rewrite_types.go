@@ -120,7 +120,7 @@ func (c *colTyper) typeOf(qual, col string) pgType {
 	vtabs := c.vtabs
 	if qual != "" {
 		vtabs = c.byAlias[asciiLower(qual)]
-		if len(vtabs) == 0 || c.shadow[asciiLower(qual)] {
+		if len(vtabs) == 0 {
 			return tUnknown
 		}
 	}

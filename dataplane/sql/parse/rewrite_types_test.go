@@ -1,0 +1,115 @@
+package parse
+
+import (
+	"strings"
+	"testing"
+)
+
+// pgTypedResolver adds PostgreSQL column types to typedResolver:
+// users(id int4, ts timestamp, d date, ok boolean, name text, score
+// float8, price numeric, big int8); messages(id int4, body text).
+type pgTypedResolver struct{ typedResolver }
+
+func (pgTypedResolver) ColumnPGType(vtab, col string) (string, bool) {
+	switch vtab {
+	case "t_app_users":
+		return map[string]string{"id": "int4", "ts": "timestamp", "d": "date", "ok": "boolean", "name": "text",
+			"score": "float8", "price": "numeric", "big": "int8"}[col], true
+	case "t_app_messages":
+		return map[string]string{"id": "int4", "body": "text"}[col], true
+	}
+	return "", false
+}
+
+func rewriteTyped(t *testing.T, in string) *Rewritten {
+	t.Helper()
+	got, err := Rewrite(in, pgTypedResolver{}, testOpt)
+	if err != nil {
+		t.Fatalf("%s: %v", in, err)
+	}
+	return got
+}
+
+// TestRewriteTypedColumns: operators on columns follow PostgreSQL's
+// operand types.
+func TestRewriteTypedColumns(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT id FROM users WHERE score + 0.2 > 0.3":               `SELECT id FROM "t_app_users" AS users WHERE kalam_add_f(score , 0.2) > 0.3`,
+		"SELECT price + score FROM users":                            `SELECT kalam_add_f(price , score) FROM "t_app_users" AS users`,
+		"SELECT price + 1 FROM users":                                `SELECT kalam_add(price , 1) FROM "t_app_users" AS users`,
+		"SELECT id + 1, big + 1 FROM users":                          `SELECT kalam_add_i4(id , 1) , kalam_add(big , 1) FROM "t_app_users" AS users`,
+		"SELECT u.ts + INTERVAL '1 day' FROM users u":                `SELECT kalam_ts_add(u.ts , kalam_interval( '1 day')) FROM "t_app_users" AS u`,
+		"SELECT id FROM users WHERE ts::date = '2015-01-01'":         `SELECT id FROM "t_app_users" AS users WHERE kalam_ts_to_date(ts) = 16436`,
+		"SELECT id FROM users WHERE ts::date = $1":                   `SELECT id FROM "t_app_users" AS users WHERE kalam_ts_to_date(ts) = kalam_cast_date(?1)`,
+		"SELECT ts = d FROM users":                                   `SELECT ts =kalam_mul( d,86400000000) FROM "t_app_users" AS users`,
+		"SELECT score + 1 FROM (SELECT price AS score FROM users) s": `SELECT kalam_add(score , 1) FROM (SELECT price AS score FROM "t_app_users" AS users) s`,
+		"SELECT m.id + 1 FROM messages m, users":                     `SELECT kalam_add_i4(m.id , 1) FROM "t_app_messages" AS m, "t_app_users" AS users`,
+	} {
+		if got := rewriteTyped(t, in); got.SQL != want {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
+		}
+	}
+}
+
+// TestRewriteResultColumns: computed booleans, timestamps and dates of
+// the outermost select list are typed for the result encoder.
+func TestRewriteResultColumns(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT id, id > 3, ts + INTERVAL '1 day' AS t, min(d) FROM users GROUP BY id": ",boolean,timestamp,date",
+		"SELECT NOT ok x, EXISTS (SELECT 1), name LIKE 'a%' FROM users":                "boolean,boolean,boolean",
+		"SELECT bool_and(ok), 1 FROM users":                                            "boolean,",
+		"SELECT *, id > 1 FROM users":                                                  "",
+		"SELECT id, name FROM users":                                                   "",
+	} {
+		if got := strings.Join(rewriteTyped(t, in).Columns, ","); got != want {
+			t.Errorf("Rewrite(%q).Columns = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRewritePostgresErrors: the errors PostgreSQL raises at plan time
+// carry its SQLSTATE.
+func TestRewritePostgresErrors(t *testing.T) {
+	for in, state := range map[string]string{
+		"SELECT id FROM users WHERE id":                   StateDatatype,
+		"SELECT id FROM users WHERE 1":                    StateDatatype,
+		"SELECT id FROM users GROUP BY name HAVING name":  StateDatatype,
+		"SELECT name FROM users GROUP BY ok":              StateGrouping,
+		"SELECT name, count(*) FROM users":                StateGrouping,
+		"SELECT u.name, count(*) FROM users u GROUP BY 2": StateGrouping,
+	} {
+		_, err := Rewrite(in, pgTypedResolver{}, testOpt)
+		if e, ok := err.(*Error); !ok || e.State != state {
+			t.Errorf("Rewrite(%q) = %v, want SQLSTATE %s", in, err, state)
+		}
+	}
+	for _, in := range []string{
+		"SELECT id FROM users WHERE ok",
+		"SELECT id FROM users WHERE id > 1 AND name",
+		"SELECT id, name, count(*) FROM users GROUP BY id",
+		"SELECT name, count(*) FROM users GROUP BY 1",
+		"SELECT lower(name), count(*) FROM users GROUP BY lower(name)",
+		"SELECT count(*) OVER (), name FROM users",
+	} {
+		if _, err := Rewrite(in, pgTypedResolver{}, testOpt); err != nil {
+			t.Errorf("Rewrite(%q): %v", in, err)
+		}
+	}
+}
+
+// TestRewriteScalarSubquery: a scalar subquery that may return several
+// rows raises 21000 on the second row; single-row forms stay as written.
+func TestRewriteScalarSubquery(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT (SELECT id FROM users)":                                          `SELECT (SELECT CASE WHEN count(*)>1 THEN kalam_raise('21000','more than one row returned by a subquery used as an expression')ELSE min("kalam_scalar_v")END FROM( SELECT id AS"kalam_scalar_v" FROM "t_app_users" AS users))`,
+		"SELECT (SELECT id AS x FROM users u WHERE u.id = m.id) FROM messages m": `SELECT (SELECT CASE WHEN count(*)>1 THEN kalam_raise('21000','more than one row returned by a subquery used as an expression')ELSE min(x)END FROM( SELECT id AS x FROM "t_app_users" AS u WHERE u.id = m.id)) FROM "t_app_messages" AS m`,
+		"SELECT (SELECT max(id) FROM users)":                                     `SELECT (SELECT max(id) FROM "t_app_users" AS users)`,
+		"SELECT (SELECT id FROM users ORDER BY id LIMIT 1)":                      `SELECT (SELECT id FROM "t_app_users" AS users ORDER BY id LIMIT 1)`,
+		"SELECT id FROM users WHERE id IN (SELECT id FROM messages)":             `SELECT id FROM "t_app_users" AS users WHERE id IN (SELECT id FROM "t_app_messages" AS messages)`,
+		"SELECT x.id FROM users, (SELECT id FROM messages) x":                    `SELECT x.id FROM "t_app_users" AS users, (SELECT id FROM "t_app_messages" AS messages) x`,
+	} {
+		if got := rewriteTyped(t, in); got.SQL != want {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
+		}
+	}
+}
