@@ -239,6 +239,9 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 		if q, ok := e.matchAggQuery(sess, text, toks, params); ok {
 			res, err := e.runAggQuery(ctx, sess, q)
 			if !errors.Is(err, errNotFastPath) {
+				if err == nil {
+					typeAggResult(q, res)
+				}
 				return res, err
 			}
 		}
@@ -395,6 +398,32 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows 
 	}
 	res.RowCount = len(res.Rows)
 	return res, nil
+}
+
+// typeAggResult gives min/max of a TIMESTAMP, DATE or BOOLEAN column
+// answered by the aggregate pushdown the column's type, as the SQLite path
+// does through the rewriter's result types: a timestamp rather than a
+// bare integer.
+func typeAggResult(q *aggQuery, res *Result) {
+	for i, a := range q.aggs {
+		if (a.kind != aggMin && a.kind != aggMax) || a.col < 0 || i >= len(res.Schema) {
+			continue
+		}
+		ct := q.table.Columns[a.col].Type
+		switch ct.Kind {
+		case datatype.Timestamp, datatype.DateTime, datatype.Date, datatype.Boolean:
+		default:
+			continue
+		}
+		for _, row := range res.Rows {
+			if s, ok := row[i].(string); ok {
+				if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+					row[i] = wireValue(ct, true, n)
+				}
+			}
+		}
+		res.Schema[i].DataType = ct.String()
+	}
 }
 
 // computedKinds maps the rewriter's computed column types to ours.
