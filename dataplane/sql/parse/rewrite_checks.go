@@ -172,14 +172,44 @@ func (p *pgPass) scalarSubquery(i, j int) (pexpr, bool, error) {
 	if !isKw(p.in[lo], "select") || !p.scalarContext(i) || p.singleRow(lo, j) {
 		return pexpr{}, false, nil
 	}
+	at := p.in[i]
+	inner, ref, ok, err := p.namedSubquery(lo, j, false)
+	if err != nil || !ok {
+		return pexpr{}, false, err
+	}
+	kw := func(s string) Token { return gen(TokIdent, s, at) }
+	op := func(s string) Token { return gen(TokOp, s, at) }
+	out := []Token{op("("), kw("SELECT"), kw("CASE"), kw("WHEN"), kw("count"), op("("), op("*"), op(")"), op(">"),
+		gen(TokNumber, "1", at), kw("THEN")}
+	out = append(out, call("kalam_raise", at, []Token{strTok(StateCardinality, at)},
+		[]Token{strTok("more than one row returned by a subquery used as an expression", at)})...)
+	out = append(out, kw("ELSE"), kw("min"), op("("), ref, op(")"), kw("END"), kw("FROM"), op("("))
+	out = append(out, inner...)
+	out = append(out, op(")"), op(")"))
+	return pexpr{toks: out}, true, nil
+}
+
+// namedSubquery rewrites the query in[lo:hi] with its one column named,
+// and returns the name to refer to it: the column's own alias unless
+// fresh is set, else subqueryColumn (column1 for a VALUES list). ok is
+// false for several columns or a *.
+func (p *pgPass) namedSubquery(lo, hi int, fresh bool) (inner []Token, ref Token, ok bool, err error) {
+	at := p.in[lo]
+	if isKw(p.in[lo], "values") {
+		inner, err = p.scan(lo, hi)
+		return inner, gen(TokIdent, "column1", at), err == nil, err
+	}
+	if !isKw(p.in[lo], "select") {
+		return nil, Token{}, false, nil
+	}
 	// The select list of the first (or only) SELECT: one item.
 	start := lo + 1
-	for isKw(p.at(start, j), "distinct") || isKw(p.at(start, j), "all") {
+	for isKw(p.at(start, hi), "distinct") || isKw(p.at(start, hi), "all") {
 		start++
 	}
 	end := -1
 	multi := false
-	p.depth0(start, j, func(k int) bool {
+	p.depth0(start, hi, func(k int) bool {
 		t := p.in[k]
 		if isOp(t, ",") {
 			multi = true
@@ -192,45 +222,80 @@ func (p *pgPass) scalarSubquery(i, j int) (pexpr, bool, error) {
 		return true
 	})
 	if end < 0 {
-		end = j
+		end = hi
 	}
 	if multi || end <= start || isOp(p.in[end-1], "*") {
-		return pexpr{}, false, nil
+		return nil, Token{}, false, nil
 	}
-	at := p.in[i]
-	name := Token{}
-	var alias []Token
+	exprEnd := end
 	switch {
 	case end-start >= 3 && isKw(p.in[end-2], "as") && isNameTok(p.in[end-1]):
-		name = p.in[end-1]
+		ref, exprEnd = p.in[end-1], end-2
 	case end-start >= 2 && isNameTok(p.in[end-1]) && endsExpr(p.in[end-2]) && !isKw(p.in[end-1], "end") &&
 		!(p.in[end-1].Kind == TokIdent && isKeyword(p.in[end-1].Value)):
-		name = p.in[end-1]
-	default:
-		name = gen(TokQuotedIdent, subqueryColumn, at)
-		alias = []Token{gen(TokIdent, "AS", at), name}
+		ref, exprEnd = p.in[end-1], end-1
 	}
-	head, err := p.scan(lo, end)
+	var alias []Token
+	if fresh || ref.Kind != TokIdent && ref.Kind != TokQuotedIdent {
+		ref = gen(TokQuotedIdent, subqueryColumn, at)
+		alias = []Token{gen(TokIdent, "AS", at), ref}
+	} else {
+		exprEnd = end
+	}
+	head, err := p.scan(lo, exprEnd)
 	if err != nil {
-		return pexpr{}, false, err
+		return nil, Token{}, false, err
 	}
-	tail, err := p.scan(end, j)
+	tail, err := p.scan(end, hi)
 	if err != nil {
-		return pexpr{}, false, err
+		return nil, Token{}, false, err
 	}
-	inner := append(append(append([]Token{}, head...), alias...), tail...)
-	kw := func(s string) Token { return gen(TokIdent, s, at) }
-	op := func(s string) Token { return gen(TokOp, s, at) }
-	ref := name
+	inner = append(append(append([]Token{}, head...), alias...), tail...)
 	ref.Pos, ref.End = at.Pos, at.Pos
-	out := []Token{op("("), kw("SELECT"), kw("CASE"), kw("WHEN"), kw("count"), op("("), op("*"), op(")"), op(">"),
-		gen(TokNumber, "1", at), kw("THEN")}
-	out = append(out, call("kalam_raise", at, []Token{strTok(StateCardinality, at)},
-		[]Token{strTok("more than one row returned by a subquery used as an expression", at)})...)
-	out = append(out, kw("ELSE"), kw("min"), op("("), ref, op(")"), kw("END"), kw("FROM"), op("("))
+	return inner, ref, true, nil
+}
+
+// quantifiedSubquery rewrites "l op ANY|SOME|ALL (query)" for the
+// operators SQLite lacks (< <= > >= with ANY or ALL, = ALL, <> ANY) as an
+// aggregate over the per-row comparisons with PostgreSQL's NULL rules:
+// ANY is true when one comparison is, else NULL when one is NULL, else
+// false (an empty query: false); ALL is false when one is false, else
+// NULL when one is NULL, else true. "= ANY" and "<> ALL" are IN and NOT
+// IN (the rewriter). ok is false when the form is not one of these.
+func (p *pgPass) quantifiedSubquery(l pexpr, opAt, hi int) (pexpr, int, bool, error) {
+	t, q := p.in[opAt], p.at(opAt+1, hi)
+	if !isKw(q, "any") && !isKw(q, "some") && !isKw(q, "all") || !isOp(p.at(opAt+2, hi), "(") {
+		return pexpr{}, opAt, false, nil
+	}
+	j := p.match[opAt+2]
+	if j < 0 || j >= hi || !isQueryKw(p.at(opAt+3, hi)) {
+		return pexpr{}, opAt, false, nil
+	}
+	all := isKw(q, "all")
+	ne := t.Value == "<>" || t.Value == "!="
+	if (t.Value == "=" && !all) || (ne && all) {
+		return pexpr{}, opAt, false, nil
+	}
+	inner, ref, ok, err := p.namedSubquery(opAt+3, j, true)
+	if err != nil || !ok {
+		return pexpr{}, opAt, false, err
+	}
+	kw := func(s string) Token { return gen(TokIdent, s, t) }
+	op := func(s string) Token { return gen(TokOp, s, t) }
+	num := func(s string) Token { return gen(TokNumber, s, t) }
+	c := gen(TokQuotedIdent, `"kalam_quantified_c"`, t)
+	agg, decisive, otherwise := "max", "1", "0"
+	if all {
+		agg, decisive, otherwise = "min", "0", "1"
+	}
+	out := []Token{op("("), kw("SELECT"), kw("CASE"), kw("WHEN"), kw(agg), op("("), c, op(")"), op("="), num(decisive),
+		kw("THEN"), num(decisive), kw("WHEN"), kw("count"), op("("), op("*"), op(")"), op(">"), kw("count"), op("("), c, op(")"),
+		kw("THEN"), kw("NULL"), kw("ELSE"), num(otherwise), kw("END"), kw("FROM"), op("("), kw("SELECT"), op("(")}
+	out = append(out, l.toks...)
+	out = append(out, t, ref, op(")"), kw("AS"), c, kw("FROM"), op("("))
 	out = append(out, inner...)
-	out = append(out, op(")"), op(")"))
-	return pexpr{toks: out}, true, nil
+	out = append(out, op(")"), op(")"), op(")"))
+	return pexpr{toks: out, typ: tBool}, j + 1, true, nil
 }
 
 // clauseEnd reports whether token t ends a WHERE or HAVING condition.
@@ -439,6 +504,9 @@ func (p *pgPass) comparison(l pexpr, next, hi int) (pexpr, int, bool, error) {
 	case "=", "<>", "!=", "<", "<=", ">", ">=":
 	default:
 		return pexpr{}, next, false, nil
+	}
+	if e, after, ok, err := p.quantifiedSubquery(l, next, hi); ok || err != nil {
+		return e, after, ok, err
 	}
 	temporal := func(e pexpr) bool { return e.typ == tDate || e.typ == tTimestamp }
 	// A parameter stands for a literal (literals are auto-parameterised

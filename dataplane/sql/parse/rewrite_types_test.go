@@ -101,12 +101,26 @@ func TestRewritePostgresErrors(t *testing.T) {
 // rows raises 21000 on the second row; single-row forms stay as written.
 func TestRewriteScalarSubquery(t *testing.T) {
 	for in, want := range map[string]string{
-		"SELECT (SELECT id FROM users)":                                          `SELECT (SELECT CASE WHEN count(*)>1 THEN kalam_raise('21000','more than one row returned by a subquery used as an expression')ELSE min("kalam_scalar_v")END FROM( SELECT id AS"kalam_scalar_v" FROM "t_app_users" AS users))`,
-		"SELECT (SELECT id AS x FROM users u WHERE u.id = m.id) FROM messages m": `SELECT (SELECT CASE WHEN count(*)>1 THEN kalam_raise('21000','more than one row returned by a subquery used as an expression')ELSE min(x)END FROM( SELECT id AS x FROM "t_app_users" AS u WHERE u.id = m.id)) FROM "t_app_messages" AS m`,
+		"SELECT (SELECT id FROM users)":                                          `SELECT (SELECT CASE WHEN count(*)>1 THEN kalam_raise('21000','more than one row returned by a subquery used as an expression')ELSE min( "kalam_scalar_v")END FROM( SELECT id AS"kalam_scalar_v" FROM "t_app_users" AS users))`,
+		"SELECT (SELECT id AS x FROM users u WHERE u.id = m.id) FROM messages m": `SELECT (SELECT CASE WHEN count(*)>1 THEN kalam_raise('21000','more than one row returned by a subquery used as an expression')ELSE min( x)END FROM( SELECT id AS x FROM "t_app_users" AS u WHERE u.id = m.id)) FROM "t_app_messages" AS m`,
 		"SELECT (SELECT max(id) FROM users)":                                     `SELECT (SELECT max(id) FROM "t_app_users" AS users)`,
 		"SELECT (SELECT id FROM users ORDER BY id LIMIT 1)":                      `SELECT (SELECT id FROM "t_app_users" AS users ORDER BY id LIMIT 1)`,
 		"SELECT id FROM users WHERE id IN (SELECT id FROM messages)":             `SELECT id FROM "t_app_users" AS users WHERE id IN (SELECT id FROM "t_app_messages" AS messages)`,
 		"SELECT x.id FROM users, (SELECT id FROM messages) x":                    `SELECT x.id FROM "t_app_users" AS users, (SELECT id FROM "t_app_messages" AS messages) x`,
+	} {
+		if got := rewriteTyped(t, in); got.SQL != want {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
+		}
+	}
+}
+
+// TestRewriteQuantified: op ANY/ALL forms SQLite lacks become aggregates
+// over the comparisons.
+func TestRewriteQuantified(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT 5 > ALL (VALUES (1), (5))": `SELECT (SELECT CASE WHEN min("kalam_quantified_c")=0 THEN 0 WHEN count(*)>count("kalam_quantified_c")THEN NULL ELSE 1 END FROM(SELECT(5 > column1)AS"kalam_quantified_c"FROM( VALUES ( 1) , ( 5))))`,
+		"SELECT id FROM users WHERE id < ANY (SELECT id AS id FROM messages)": `SELECT id FROM "t_app_users" AS users WHERE (SELECT CASE WHEN max("kalam_quantified_c")=1 THEN 1 WHEN count(*)>count("kalam_quantified_c")THEN NULL ELSE 0 END FROM(SELECT(id < "kalam_scalar_v")AS"kalam_quantified_c"FROM( SELECT id AS"kalam_scalar_v" FROM "t_app_messages" AS messages)))`,
+		"SELECT id FROM users WHERE id = ANY (SELECT id FROM messages)": `SELECT id FROM "t_app_users" AS users WHERE id IN (SELECT id FROM "t_app_messages" AS messages)`,
 	} {
 		if got := rewriteTyped(t, in); got.SQL != want {
 			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
