@@ -118,9 +118,9 @@ func TestRewriteScalarSubquery(t *testing.T) {
 // over the comparisons.
 func TestRewriteQuantified(t *testing.T) {
 	for in, want := range map[string]string{
-		"SELECT 5 > ALL (VALUES (1), (5))": `SELECT (SELECT CASE WHEN min("kalam_quantified_c")=0 THEN 0 WHEN count(*)>count("kalam_quantified_c")THEN NULL ELSE 1 END FROM(SELECT(5 > column1)AS"kalam_quantified_c"FROM( VALUES ( 1) , ( 5))))`,
+		"SELECT 5 > ALL (VALUES (1), (5))":                                    `SELECT (SELECT CASE WHEN min("kalam_quantified_c")=0 THEN 0 WHEN count(*)>count("kalam_quantified_c")THEN NULL ELSE 1 END FROM(SELECT(5 > column1)AS"kalam_quantified_c"FROM( VALUES ( 1) , ( 5))))`,
 		"SELECT id FROM users WHERE id < ANY (SELECT id AS id FROM messages)": `SELECT id FROM "t_app_users" AS users WHERE (SELECT CASE WHEN max("kalam_quantified_c")=1 THEN 1 WHEN count(*)>count("kalam_quantified_c")THEN NULL ELSE 0 END FROM(SELECT(id < "kalam_scalar_v")AS"kalam_quantified_c"FROM( SELECT id AS"kalam_scalar_v" FROM "t_app_messages" AS messages)))`,
-		"SELECT id FROM users WHERE id = ANY (SELECT id FROM messages)": `SELECT id FROM "t_app_users" AS users WHERE id IN (SELECT id FROM "t_app_messages" AS messages)`,
+		"SELECT id FROM users WHERE id = ANY (SELECT id FROM messages)":       `SELECT id FROM "t_app_users" AS users WHERE id IN (SELECT id FROM "t_app_messages" AS messages)`,
 	} {
 		if got := rewriteTyped(t, in); got.SQL != want {
 			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
