@@ -127,3 +127,12 @@ func TestRewriteQuantified(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriteSetOpsAll: INTERSECT ALL / EXCEPT ALL number equal rows.
+func TestRewriteSetOpsAll(t *testing.T) {
+	got := rewriteTyped(t, "SELECT id FROM users INTERSECT ALL SELECT id FROM messages ORDER BY 1").SQL
+	want := `SELECT"kalam_k1"AS id FROM(SELECT*FROM(WITH kalam_a( "kalam_k1")AS(SELECT id FROM "t_app_users" AS users)SELECT "kalam_k1",row_number()OVER(PARTITION BY "kalam_k1")FROM kalam_a) INTERSECT SELECT*FROM (WITH kalam_b("kalam_k1" )AS(SELECT id FROM "t_app_messages" AS messages)SELECT"kalam_k1" ,row_number()OVER(PARTITION BY"kalam_k1" )FROM kalam_b)) ORDER BY 1 NULLS LAST`
+	if got != want {
+		t.Errorf("got:  %s\nwant: %s", got, want)
+	}
+}

@@ -1,0 +1,215 @@
+package parse
+
+// INTERSECT ALL and EXCEPT ALL: SQLite has only the set forms. A query
+// level "A INTERSECT ALL B [ORDER BY ...] [LIMIT ...]" becomes
+//
+//	SELECT k1, ..., kn FROM (
+//	  SELECT k1, ..., kn, row_number() OVER (PARTITION BY k1, ..., kn) FROM (A)
+//	  INTERSECT
+//	  SELECT k1, ..., kn, row_number() OVER (PARTITION BY k1, ..., kn) FROM (B)
+//	) [ORDER BY ...] [LIMIT ...]
+//
+// with the columns of A and B named k1..kn by a column list (WITH
+// kalam_a(k1, ...) AS (A)): numbering equal rows makes the m-th copy of a
+// row a distinct row, so the set operation keeps min(m, n) copies
+// (INTERSECT) or max(m - n, 0) (EXCEPT), PostgreSQL's bag semantics.
+// PARTITION BY groups NULLs together, as set operations compare them.
+//
+// Invariants: only a level with exactly one set operator, and operands
+// whose select lists can be counted (no *), is rewritten; result columns
+// keep A's names when A's items are plain columns or aliased, so ORDER BY
+// by name still works. Generated "(" tokens take the position of a
+// distinct source token, so every query level keeps its own scope key.
+
+import "strconv"
+
+// rewriteSetOpsAll applies the rewrite to every query level of toks (a
+// slice ending in EOF).
+func rewriteSetOpsAll(toks []Token) []Token {
+	for guard := 0; guard < 64; guard++ {
+		k := -1
+		for i := 0; i+1 < len(toks); i++ {
+			if (isKw(toks[i], "intersect") || isKw(toks[i], "except")) && isKw(toks[i+1], "all") {
+				k = i
+				break
+			}
+		}
+		if k < 0 {
+			return toks
+		}
+		out, ok := rewriteOneSetOp(toks, k)
+		if !ok {
+			return toks
+		}
+		toks = out
+	}
+	return toks
+}
+
+// rewriteOneSetOp rewrites the level of the set operator at k.
+func rewriteOneSetOp(toks []Token, k int) ([]Token, bool) {
+	// The level: from the enclosing "(" (or the start) to its ")" (or EOF).
+	lo, depth := 0, 0
+	for i := k - 1; i >= 0; i-- {
+		if isOp(toks[i], ")") {
+			depth++
+		} else if isOp(toks[i], "(") {
+			if depth == 0 {
+				lo = i + 1
+				break
+			}
+			depth--
+		}
+	}
+	hi := len(toks) - 1
+	depth = 0
+	for i := k; i < len(toks)-1; i++ {
+		if isOp(toks[i], "(") {
+			depth++
+		} else if isOp(toks[i], ")") {
+			if depth == 0 {
+				hi = i
+				break
+			}
+			depth--
+		}
+	}
+	// Operands: A from the first SELECT at depth 0 of the level, B up to
+	// ORDER BY/LIMIT/OFFSET/FETCH at depth 0.
+	aStart, bEnd, setops := -1, hi, 0
+	depth = 0
+	for i := lo; i < hi; i++ {
+		t := toks[i]
+		switch {
+		case isOp(t, "("):
+			depth++
+		case isOp(t, ")"):
+			depth--
+		case depth != 0:
+		case isKw(t, "select") && aStart < 0:
+			aStart = i
+		case isKw(t, "union"), isKw(t, "intersect"), isKw(t, "except"):
+			setops++
+		case i > k && bEnd == hi && (isKw(t, "order") || isKw(t, "limit") || isKw(t, "offset") || isKw(t, "fetch")):
+			bEnd = i
+		}
+	}
+	if setops != 1 || aStart < 0 || aStart > k {
+		return nil, false
+	}
+	bStart := k + 2
+	names, n := selectNames(toks, aStart, k)
+	if n == 0 {
+		return nil, false
+	}
+	if _, m := selectNames(toks, bStart, bEnd); m != n {
+		return nil, false
+	}
+	opTok := toks[k]
+	at := func(s string, ref Token) Token { return gen(TokIdent, s, ref) }
+	op := func(s string, ref Token) Token { return gen(TokOp, s, ref) }
+	col := func(j int) Token { return gen(TokQuotedIdent, `"kalam_k`+strconv.Itoa(j+1)+`"`, opTok) }
+	cols := func(ref Token) []Token {
+		var out []Token
+		for j := 0; j < n; j++ {
+			if j > 0 {
+				out = append(out, op(",", ref))
+			}
+			out = append(out, col(j))
+		}
+		return out
+	}
+	// operand builds "WITH kalam_x(k1..kn) AS (X) SELECT k1..kn,
+	// row_number() OVER (PARTITION BY k1..kn) FROM kalam_x" inside
+	// parentheses positioned at X's first token.
+	operand := func(name string, x []Token) []Token {
+		ref := x[0]
+		out := []Token{op("(", ref), at("WITH", ref), at(name, ref), op("(", ref)}
+		out = append(out, cols(ref)...)
+		out = append(out, op(")", ref), at("AS", ref), op("(", ref))
+		out = append(out, x...)
+		out = append(out, op(")", ref), at("SELECT", ref))
+		out = append(out, cols(ref)...)
+		out = append(out, op(",", ref), at("row_number", ref), op("(", ref), op(")", ref), at("OVER", ref), op("(", ref),
+			at("PARTITION", ref), at("BY", ref))
+		out = append(out, cols(ref)...)
+		out = append(out, op(")", ref), at("FROM", ref), at(name, ref), op(")", ref))
+		return out
+	}
+	var out []Token
+	out = append(out, toks[:lo]...)
+	// Tokens of the level before A (a WITH clause) stay in front.
+	out = append(out, toks[lo:aStart]...)
+	out = append(out, at("SELECT", opTok))
+	for j := 0; j < n; j++ {
+		if j > 0 {
+			out = append(out, op(",", opTok))
+		}
+		out = append(out, col(j))
+		if names[j].Kind != TokEOF {
+			out = append(out, at("AS", opTok), names[j])
+		}
+	}
+	out = append(out, at("FROM", opTok), op("(", opTok), at("SELECT", opTok), op("*", opTok), at("FROM", opTok))
+	out = append(out, operand("kalam_a", toks[aStart:k])...)
+	out = append(out, opTok)
+	out = append(out, at("SELECT", toks[k+1]), op("*", toks[k+1]), at("FROM", toks[k+1]))
+	out = append(out, operand("kalam_b", toks[bStart:bEnd])...)
+	out = append(out, op(")", opTok))
+	out = append(out, toks[bEnd:]...)
+	return out, true
+}
+
+// selectNames counts the items of the select list of the SELECT at
+// toks[lo] (up to hi) and returns each item's output name (an alias or a
+// plain column's name; an EOF token when it has none). n is 0 when the
+// list has a * or is not a plain SELECT.
+func selectNames(toks []Token, lo, hi int) (names []Token, n int) {
+	if lo >= hi || !isKw(toks[lo], "select") {
+		return nil, 0
+	}
+	start := lo + 1
+	if isKw(toks[start], "distinct") || isKw(toks[start], "all") {
+		start++
+	}
+	depth, itemLo := 0, start
+	end := hi
+	var items [][2]int
+	for i := start; i < hi; i++ {
+		t := toks[i]
+		switch {
+		case isOp(t, "(") || isKw(t, "case"):
+			depth++
+		case isOp(t, ")") || isKw(t, "end"):
+			depth--
+		case depth == 0 && isOp(t, ","):
+			items = append(items, [2]int{itemLo, i})
+			itemLo = i + 1
+		case depth == 0 && isSelectListEnd(t):
+			end = i
+		}
+		if end != hi {
+			break
+		}
+	}
+	items = append(items, [2]int{itemLo, end})
+	for _, it := range items {
+		a, b := it[0], it[1]
+		if a >= b || isOp(toks[b-1], "*") {
+			return nil, 0
+		}
+		name := Token{Kind: TokEOF}
+		switch {
+		case b-a >= 2 && isKw(toks[b-2], "as") && isNameTok(toks[b-1]):
+			name = toks[b-1]
+		case b-a >= 2 && isNameTok(toks[b-1]) && endsExpr(toks[b-2]) && !isKw(toks[b-1], "end"):
+			name = toks[b-1]
+		case b-a == 1 && isNameTok(toks[a]) && !(toks[a].Kind == TokIdent && isKeyword(toks[a].Value)):
+			name = toks[a]
+		case b-a == 3 && isOp(toks[a+1], ".") && isNameTok(toks[a+2]):
+			name = toks[a+2]
+		}
+		names = append(names, name)
+	}
+	return names, len(names)
+}
