@@ -141,10 +141,10 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 // rewritePasses runs the PostgreSQL operator pass (with column types when
 // typer is set) and the rewriter proper over the lexed statement.
 func rewritePasses(toks []Token, r Resolver, opt RewriteOptions, typer *colTyper) (*rewriter, error) {
-	if first := stripOuterParens(toks)[0]; first.Kind != TokEOF && !isQueryKw(first) {
+	if first := stripOuterParens(toks)[0]; first.Kind != TokEOF && !isQueryKw(first) && !isOp(first, "(") {
 		return nil, errSQL(first.Pos, "only SELECT, WITH or VALUES queries can be rewritten, found %s", describe(first))
 	}
-	toks, err := pgRewrite(rewriteSetOpsAll(toks), typer)
+	toks, err := pgRewrite(rewriteSetOpsAll(rewriteAliasColumns(rewriteParenOperands(toks))), typer)
 	if err != nil {
 		return nil, err
 	}

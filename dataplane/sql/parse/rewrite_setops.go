@@ -213,3 +213,108 @@ func selectNames(toks []Token, lo, hi int) (names []Token, n int) {
 	}
 	return names, len(names)
 }
+
+// rewriteParenOperands turns a parenthesised query that is an operand of
+// UNION/INTERSECT/EXCEPT, "(SELECT ... ORDER BY ... LIMIT n)", into
+// "SELECT * FROM (SELECT ...)": PostgreSQL accepts the parenthesised
+// form, SQLite only a plain SELECT as a compound's operand.
+func rewriteParenOperands(toks []Token) []Token {
+	isSetOp := func(t Token) bool { return isKw(t, "union") || isKw(t, "intersect") || isKw(t, "except") }
+	var out []Token
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if !isOp(t, "(") || i+1 >= len(toks) || !isQueryKw(toks[i+1]) {
+			out = append(out, t)
+			continue
+		}
+		j := matchParen(toks, i)
+		if j < 0 {
+			out = append(out, t)
+			continue
+		}
+		prev := Token{Kind: TokEOF}
+		if i > 0 {
+			prev = toks[i-1]
+		}
+		if isKw(prev, "all") || isKw(prev, "distinct") {
+			if i > 1 {
+				prev = toks[i-2]
+			}
+		}
+		next := toks[j+1]
+		before := i == 0 || isOp(prev, "(") || isSetOp(prev)
+		after := isSetOp(next)
+		if !(before && after) && !(isSetOp(prev) && i > 0) {
+			out = append(out, t)
+			continue
+		}
+		out = append(out, gen(TokIdent, "SELECT", t), gen(TokOp, "*", t), gen(TokIdent, "FROM", t), t)
+	}
+	return out
+}
+
+// rewriteAliasColumns turns a derived table with a column list,
+// "(query) AS v(x, y)", into "(WITH kalam_v(x, y) AS (query) SELECT *
+// FROM kalam_v) AS v": SQLite names columns only in WITH lists.
+func rewriteAliasColumns(toks []Token) []Token {
+	for guard := 0; guard < 64; guard++ {
+		done := true
+		for i := 0; i+3 < len(toks); i++ {
+			// ")" [AS] name "(" name, ... ")" where the first ")" closes a query.
+			if !isOp(toks[i], ")") {
+				continue
+			}
+			k := i + 1
+			if isKw(toks[k], "as") {
+				k++
+			}
+			if !isNameTok(toks[k]) || (toks[k].Kind == TokIdent && isKeyword(toks[k].Value)) || !isOp(toks[k+1], "(") {
+				continue
+			}
+			open := -1
+			for d, m := 0, i; m >= 0; m-- {
+				if isOp(toks[m], ")") {
+					d++
+				} else if isOp(toks[m], "(") {
+					if d--; d == 0 {
+						open = m
+						break
+					}
+				}
+			}
+			if open < 0 || !isQueryKw(toks[open+1]) {
+				continue
+			}
+			end := matchParen(toks, k+1)
+			if end < 0 {
+				continue
+			}
+			ok := true
+			for m := k + 2; m < end; m++ {
+				if (m-k)%2 == 0 && !isNameTok(toks[m]) || (m-k)%2 == 1 && !isOp(toks[m], ",") {
+					ok = false
+				}
+			}
+			if !ok {
+				continue
+			}
+			name, at := toks[k], toks[open]
+			cte := gen(TokIdent, "kalam_cols_"+asciiLower(name.Value), at)
+			var out []Token
+			out = append(out, toks[:open+1]...)
+			out = append(out, gen(TokIdent, "WITH", at), cte)
+			out = append(out, toks[k+1:end+1]...)
+			out = append(out, gen(TokIdent, "AS", at), gen(TokOp, "(", toks[open+1]))
+			out = append(out, toks[open+1:i]...)
+			out = append(out, gen(TokOp, ")", toks[i]), gen(TokIdent, "SELECT", at), gen(TokOp, "*", at), gen(TokIdent, "FROM", at), cte)
+			out = append(out, toks[i:k+1]...)
+			out = append(out, toks[end+1:]...)
+			toks, done = out, false
+			break
+		}
+		if done {
+			return toks
+		}
+	}
+	return toks
+}

@@ -136,3 +136,16 @@ func TestRewriteSetOpsAll(t *testing.T) {
 		t.Errorf("got:  %s\nwant: %s", got, want)
 	}
 }
+
+// TestRewriteDerivedForms: parenthesised compound operands and derived
+// table column lists.
+func TestRewriteDerivedForms(t *testing.T) {
+	for in, want := range map[string]string{
+		"(SELECT id FROM users ORDER BY id LIMIT 2) UNION ALL (SELECT id FROM messages LIMIT 1) ORDER BY 1": `SELECT*FROM(SELECT id FROM "t_app_users" AS users ORDER BY id LIMIT 2) UNION ALL SELECT*FROM(SELECT id FROM "t_app_messages" AS messages LIMIT 1) ORDER BY 1 NULLS LAST`,
+		"SELECT x FROM (VALUES (3), (1)) AS v(x) ORDER BY x":                                                `SELECT x FROM (WITH kalam_cols_v (x)AS (VALUES ( 3) , ( 1) )SELECT*FROM kalam_cols_v ) AS v ORDER BY x NULLS LAST`,
+	} {
+		if got := rewriteTyped(t, in); got.SQL != want {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant: %s", in, got.SQL, want)
+		}
+	}
+}
