@@ -516,7 +516,7 @@ var funcTypes = map[string]pgType{
 	"make_date": tDate, "length": tInt4, "char_length": tInt4, "character_length": tInt4,
 	"octet_length": tInt4, "strpos": tInt4, "ascii": tInt4, "count": tInt8,
 	"upper": tText, "lower": tText, "concat": tText, "to_char": tText, "md5": tText,
-	"bool_and": tBool, "bool_or": tBool, "every": tBool,
+	"bool_and": tBool, "bool_or": tBool, "every": tBool, "starts_with": tBool,
 }
 
 // numberType is the type PostgreSQL gives a numeric literal.
