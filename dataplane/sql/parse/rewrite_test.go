@@ -306,17 +306,18 @@ func (typedResolver) ColumnKind(vtab, col string) string {
 func TestRewriteCoerceLiterals(t *testing.T) {
 	for in, want := range map[string]string{
 		"SELECT id FROM users WHERE d IS NOT DISTINCT FROM '1970-01-02' OR d IS DISTINCT FROM TIMESTAMP '1970-01-03 00:00:00'": `SELECT id FROM "t_app_users" AS users WHERE d IS NOT DISTINCT FROM 1 OR d IS DISTINCT FROM 2`,
-		"SELECT id FROM users WHERE ts < '2015-01-01'":                                     `SELECT id FROM "t_app_users" AS users WHERE ts < 1420070400000000`,
-		"SELECT id FROM users u WHERE u.ts BETWEEN '2015-01-01' AND '2015-01-02 00:00:01'": `SELECT id FROM "t_app_users" AS u WHERE u.ts BETWEEN 1420070400000000 AND 1420156801000000`,
-		"SELECT id FROM users WHERE d NOT IN ('1970-01-02', '1969-12-31')":                 `SELECT id FROM "t_app_users" AS users WHERE d NOT IN (1, (-1))`,
-		"SELECT id FROM users WHERE ok = 'yes' OR ok <> 'F'":                               `SELECT id FROM "t_app_users" AS users WHERE ok = 1 OR ok <> 0`,
-		"SELECT ts >= DATE '1970-01-02' FROM users":                                        `SELECT ts >= 86400000000 FROM "t_app_users" AS users`,
-		"SELECT id FROM users WHERE d < TIMESTAMP '1970-01-02 12:00:00'":                   `SELECT id FROM "t_app_users" AS users WHERE d < 1.5`,
-		"SELECT id FROM users WHERE name = '2015-01-01' AND d = DATE '1970-01-03'":         `SELECT id FROM "t_app_users" AS users WHERE name = '2015-01-01' AND d = 2`,
-		"SELECT id FROM users WHERE '2015-01-01' < ts":                                     `SELECT id FROM "t_app_users" AS users WHERE '2015-01-01' < ts`,
-		"SELECT id FROM users WHERE ts = '2015-01-01'::text":                               `SELECT id FROM "t_app_users" AS users WHERE ts = kalam_cast_text('2015-01-01','')`,
-		"SELECT id FROM users WHERE id + ts > '2015-01-01'":                                `SELECT id FROM "t_app_users" AS users WHERE kalam_add(id , ts) > '2015-01-01'`,
-		"SELECT (SELECT count(*) FROM users x WHERE x.ts = '1970-01-01') FROM messages m":  `SELECT (SELECT count(*) FROM "t_app_users" AS x WHERE x.ts = 0) FROM "t_app_messages" AS m`,
+		"SELECT id FROM users WHERE ts < '2015-01-01'":                                          `SELECT id FROM "t_app_users" AS users WHERE ts < 1420070400000000`,
+		"SELECT id FROM users u WHERE u.ts BETWEEN '2015-01-01' AND '2015-01-02 00:00:01'":      `SELECT id FROM "t_app_users" AS u WHERE u.ts BETWEEN 1420070400000000 AND 1420156801000000`,
+		"SELECT id FROM users WHERE d NOT IN ('1970-01-02', '1969-12-31')":                      `SELECT id FROM "t_app_users" AS users WHERE d NOT IN (1, (-1))`,
+		"SELECT id FROM users WHERE ok = 'yes' OR ok <> 'F'":                                    `SELECT id FROM "t_app_users" AS users WHERE ok = 1 OR ok <> 0`,
+		"SELECT ts >= DATE '1970-01-02' FROM users":                                             `SELECT ts >= 86400000000 FROM "t_app_users" AS users`,
+		"SELECT id FROM users WHERE d < TIMESTAMP '1970-01-02 12:00:00'":                        `SELECT id FROM "t_app_users" AS users WHERE d < 1.5`,
+		"SELECT id FROM users WHERE d BETWEEN TIMESTAMP '1970-01-02 00:00:00' AND '1970-01-01'": `SELECT id FROM "t_app_users" AS users WHERE d BETWEEN 1 AND 0`,
+		"SELECT id FROM users WHERE name = '2015-01-01' AND d = DATE '1970-01-03'":              `SELECT id FROM "t_app_users" AS users WHERE name = '2015-01-01' AND d = 2`,
+		"SELECT id FROM users WHERE '2015-01-01' < ts":                                          `SELECT id FROM "t_app_users" AS users WHERE '2015-01-01' < ts`,
+		"SELECT id FROM users WHERE ts = '2015-01-01'::text":                                    `SELECT id FROM "t_app_users" AS users WHERE ts = kalam_cast_text('2015-01-01','')`,
+		"SELECT id FROM users WHERE id + ts > '2015-01-01'":                                     `SELECT id FROM "t_app_users" AS users WHERE kalam_add(id , ts) > '2015-01-01'`,
+		"SELECT (SELECT count(*) FROM users x WHERE x.ts = '1970-01-01') FROM messages m":       `SELECT (SELECT count(*) FROM "t_app_users" AS x WHERE x.ts = 0) FROM "t_app_messages" AS m`,
 	} {
 		got, err := Rewrite(in, typedResolver{}, testOpt)
 		if err != nil {
