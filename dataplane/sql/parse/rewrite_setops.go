@@ -318,3 +318,202 @@ func rewriteAliasColumns(toks []Token) []Token {
 	}
 	return toks
 }
+
+// levelBounds returns the query level around token k: from after the
+// enclosing "(" (or 0) to its ")" (or the EOF token).
+func levelBounds(toks []Token, k int) (lo, hi int) {
+	depth := 0
+	for i := k - 1; i >= 0; i-- {
+		if isOp(toks[i], ")") {
+			depth++
+		} else if isOp(toks[i], "(") {
+			if depth == 0 {
+				lo = i + 1
+				break
+			}
+			depth--
+		}
+	}
+	hi = len(toks) - 1
+	depth = 0
+	for i := k; i < len(toks)-1; i++ {
+		if isOp(toks[i], "(") {
+			depth++
+		} else if isOp(toks[i], ")") {
+			if depth == 0 {
+				return lo, i
+			}
+			depth--
+		}
+	}
+	return lo, hi
+}
+
+// rewriteDistinctOn turns "SELECT DISTINCT ON (e, ...) items FROM ...
+// ORDER BY o, ..." into a row_number() window over PARTITION BY e ORDER BY
+// o, keeping the first row of each partition:
+//
+//	SELECT c1 AS name1, ... FROM (SELECT item1 AS c1, ..., row_number()
+//	  OVER (PARTITION BY e ORDER BY o) AS rn, o1 AS k1, ... FROM ...)
+//	WHERE rn = 1 ORDER BY k1 [ASC|DESC] [NULLS ...], ... [LIMIT ...]
+//
+// Only a level without set operations, with a FROM, plain select items
+// (no *) and ORDER BY terms that are expressions (not positions) is
+// rewritten; others are left for SQLite to refuse.
+func rewriteDistinctOn(toks []Token) []Token {
+	for guard := 0; guard < 16; guard++ {
+		k := -1
+		for i := 0; i+3 < len(toks); i++ {
+			if isKw(toks[i], "select") && isKw(toks[i+1], "distinct") && isKw(toks[i+2], "on") && isOp(toks[i+3], "(") {
+				k = i
+				break
+			}
+		}
+		if k < 0 {
+			return toks
+		}
+		out, ok := distinctOnAt(toks, k)
+		if !ok {
+			return toks
+		}
+		toks = out
+	}
+	return toks
+}
+
+func distinctOnAt(toks []Token, k int) ([]Token, bool) {
+	_, hi := levelBounds(toks, k)
+	onClose := matchParen(toks, k+3)
+	if onClose < 0 || onClose >= hi {
+		return nil, false
+	}
+	// Clause positions at depth 0 of the level.
+	from, order, tail := -1, -1, hi
+	depth := 0
+	for i := onClose + 1; i < hi; i++ {
+		t := toks[i]
+		switch {
+		case isOp(t, "(") || isKw(t, "case"):
+			depth++
+		case isOp(t, ")") || isKw(t, "end"):
+			depth--
+		case depth != 0:
+		case isKw(t, "union"), isKw(t, "intersect"), isKw(t, "except"):
+			return nil, false
+		case isKw(t, "from") && from < 0:
+			from = i
+		case isKw(t, "order") && isKw(toks[i+1], "by") && order < 0:
+			order = i
+		case (isKw(t, "limit") || isKw(t, "offset") || isKw(t, "fetch")) && tail == hi:
+			tail = i
+		}
+	}
+	if from < 0 {
+		return nil, false
+	}
+	// The select list as "SELECT items" for selectNames.
+	list := append([]Token{toks[k]}, toks[onClose+1:from]...)
+	names, n := selectNames(append(list, Token{Kind: TokEOF}), 0, len(list))
+	if n == 0 {
+		return nil, false
+	}
+	items := splitDepth0(toks, onClose+1, from)
+	restEnd := tail
+	var terms [][2]int
+	if order >= 0 {
+		restEnd = order
+		terms = splitDepth0(toks, order+2, tail)
+	}
+	at := toks[k]
+	kw := func(s string) Token { return gen(TokIdent, s, at) }
+	op := func(s string) Token { return gen(TokOp, s, at) }
+	q := func(s string, j int) Token { return gen(TokQuotedIdent, `"kalam_`+s+strconv.Itoa(j+1)+`"`, at) }
+	var out []Token
+	out = append(out, toks[:k]...)
+	out = append(out, kw("SELECT"))
+	for j := 0; j < n; j++ {
+		if j > 0 {
+			out = append(out, op(","))
+		}
+		out = append(out, q("c", j))
+		if names[j].Kind != TokEOF {
+			out = append(out, kw("AS"), names[j])
+		}
+	}
+	out = append(out, kw("FROM"), op("("), kw("SELECT"))
+	for j, it := range items {
+		e := it[1]
+		if names[j].Kind != TokEOF && e-it[0] >= 2 && (isKw(toks[e-2], "as") || endsExpr(toks[e-2])) && e-it[0] > 1 {
+			if isKw(toks[e-2], "as") {
+				e -= 2
+			} else if isNameTok(toks[e-1]) && !(e-it[0] == 3 && isOp(toks[it[0]+1], ".")) {
+				e--
+			}
+		}
+		out = append(out, toks[it[0]:e]...)
+		out = append(out, kw("AS"), q("c", j), op(","))
+	}
+	out = append(out, kw("row_number"), op("("), op(")"), kw("OVER"), op("("), kw("PARTITION"), kw("BY"))
+	out = append(out, toks[k+4:onClose]...)
+	if order >= 0 {
+		out = append(out, kw("ORDER"), kw("BY"))
+		out = append(out, toks[order+2:tail]...)
+	}
+	out = append(out, op(")"), kw("AS"), q("rn", -1))
+	for j, tm := range terms {
+		e := termExprEnd(toks, tm[0], tm[1])
+		if e-tm[0] == 1 && toks[tm[0]].Kind == TokNumber {
+			return nil, false
+		}
+		out = append(out, op(","))
+		out = append(out, toks[tm[0]:e]...)
+		out = append(out, kw("AS"), q("o", j))
+	}
+	out = append(out, toks[from:restEnd]...)
+	out = append(out, op(")"), kw("WHERE"), q("rn", -1), op("="), gen(TokNumber, "1", at))
+	if order >= 0 {
+		out = append(out, kw("ORDER"), kw("BY"))
+		for j, tm := range terms {
+			if j > 0 {
+				out = append(out, op(","))
+			}
+			out = append(out, q("o", j))
+			out = append(out, toks[termExprEnd(toks, tm[0], tm[1]):tm[1]]...)
+		}
+	}
+	out = append(out, toks[tail:]...)
+	return out, true
+}
+
+// splitDepth0 splits toks[lo:hi] at commas outside parentheses and CASE.
+func splitDepth0(toks []Token, lo, hi int) [][2]int {
+	var out [][2]int
+	depth, s := 0, lo
+	for i := lo; i < hi; i++ {
+		switch t := toks[i]; {
+		case isOp(t, "(") || isKw(t, "case"):
+			depth++
+		case isOp(t, ")") || isKw(t, "end"):
+			depth--
+		case depth == 0 && isOp(t, ","):
+			out = append(out, [2]int{s, i})
+			s = i + 1
+		}
+	}
+	return append(out, [2]int{s, hi})
+}
+
+// termExprEnd is the end of an ORDER BY term's expression, before ASC,
+// DESC, NULLS FIRST/LAST and COLLATE.
+func termExprEnd(toks []Token, lo, hi int) int {
+	e := hi
+	for e > lo+1 {
+		t := toks[e-1]
+		if isKw(t, "asc") || isKw(t, "desc") || isKw(t, "first") || isKw(t, "last") || isKw(t, "nulls") {
+			e--
+			continue
+		}
+		break
+	}
+	return e
+}

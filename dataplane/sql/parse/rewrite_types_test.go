@@ -149,3 +149,13 @@ func TestRewriteDerivedForms(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriteDistinctOn: DISTINCT ON keeps the first row of each
+// partition in ORDER BY order.
+func TestRewriteDistinctOn(t *testing.T) {
+	got := rewriteTyped(t, "SELECT DISTINCT ON (u.name) u.name AS n, u.id x FROM users u WHERE id > 1 ORDER BY u.name, u.id DESC LIMIT 3").SQL
+	want := `SELECT"kalam_c1"AS n,"kalam_c2"AS x FROM(SELECT u.name AS"kalam_c1", u.id AS"kalam_c2",row_number()OVER(PARTITION BY u.name ORDER BY u.name NULLS LAST, u.id DESC NULLS FIRST)AS"kalam_rn0", u.name AS"kalam_o1", u.id AS"kalam_o2" FROM "t_app_users" AS u WHERE id > 1)WHERE"kalam_rn0"=1 ORDER BY"kalam_o1" NULLS LAST,"kalam_o2" DESC NULLS FIRST LIMIT 3`
+	if got != want {
+		t.Errorf("got:  %s\nwant: %s", got, want)
+	}
+}

@@ -34,3 +34,6 @@ SELECT n AS v FROM pd.sh_cold EXCEPT ALL SELECT weight FROM pd.dim ORDER BY v;
 (SELECT id FROM pd.us_mix ORDER BY id DESC LIMIT 3) EXCEPT (SELECT id FROM pd.sh_mix ORDER BY id LIMIT 28) ORDER BY 1;
 SELECT v.x + 1, v.y FROM (VALUES (1, 'a'), (NULL, 'b')) AS v(x, y) ORDER BY v.y;
 SELECT s.a, s.b FROM (SELECT grp, count(*) FROM pd.us_mix GROUP BY grp) AS s(a, b) ORDER BY s.a;
+SELECT DISTINCT ON (grp) grp, name AS nm, id FROM pd.us_mix ORDER BY grp DESC, n, id LIMIT 3;
+SELECT DISTINCT ON (flag, grp) flag, grp, price FROM pd.st_items WHERE id > 3 ORDER BY flag, grp, price DESC, id;
+SELECT count(*) FROM (SELECT DISTINCT ON (d) d, id FROM pd.sh_cold ORDER BY d, id) s;
