@@ -144,7 +144,7 @@ func rewritePasses(toks []Token, r Resolver, opt RewriteOptions, typer *colTyper
 	if first := stripOuterParens(toks)[0]; first.Kind != TokEOF && !isQueryKw(first) && !isOp(first, "(") {
 		return nil, errSQL(first.Pos, "only SELECT, WITH or VALUES queries can be rewritten, found %s", describe(first))
 	}
-	toks, err := pgRewrite(rewriteDistinctOn(rewriteSetOpsAll(rewriteAliasColumns(rewriteParenOperands(toks)))), typer)
+	toks, err := pgRewrite(rewriteGroupingSets(rewriteDistinctOn(rewriteSetOpsAll(rewriteAliasColumns(rewriteParenOperands(toks))))), typer)
 	if err != nil {
 		return nil, err
 	}

@@ -517,3 +517,178 @@ func termExprEnd(toks []Token, lo, hi int) int {
 	}
 	return e
 }
+
+// rewriteGroupingSets turns GROUP BY ROLLUP (a, b), CUBE (a, b) and
+// GROUPING SETS ((a), (b), ()) into a UNION ALL of one plain GROUP BY per
+// grouping set, in PostgreSQL's set order; a select-list column of the
+// grouping that is not in a branch's set becomes "NULL AS name". Only
+// plain column elements, select levels without set operations and without
+// GROUPING(...) are rewritten; others are left for SQLite to refuse.
+func rewriteGroupingSets(toks []Token) []Token {
+	for guard := 0; guard < 16; guard++ {
+		k := -1
+		for i := 0; i+3 < len(toks); i++ {
+			if isKw(toks[i], "group") && isKw(toks[i+1], "by") &&
+				(isKw(toks[i+2], "rollup") || isKw(toks[i+2], "cube") || isKw(toks[i+2], "grouping") && isKw(toks[i+3], "sets")) {
+				k = i
+				break
+			}
+		}
+		if k < 0 {
+			return toks
+		}
+		out, ok := groupingSetsAt(toks, k)
+		if !ok {
+			return toks
+		}
+		toks = out
+	}
+	return toks
+}
+
+func groupingSetsAt(toks []Token, k int) ([]Token, bool) {
+	lo, hi := levelBounds(toks, k)
+	sel, from, groupEnd, tail := -1, -1, hi, hi
+	depth := 0
+	for i := lo; i < hi; i++ {
+		t := toks[i]
+		switch {
+		case isOp(t, "(") || isKw(t, "case"):
+			depth++
+		case isOp(t, ")") || isKw(t, "end"):
+			depth--
+		case depth != 0:
+		case isKw(t, "union"), isKw(t, "intersect"), isKw(t, "except"):
+			return nil, false
+		case isKw(t, "select") && sel < 0:
+			sel = i
+		case isKw(t, "from") && from < 0:
+			from = i
+		case i > k+2 && groupEnd == hi && (isKw(t, "having") || isKw(t, "order") || isKw(t, "limit") || isKw(t, "offset") || isKw(t, "window") || isKw(t, "fetch")):
+			groupEnd = i
+			fallthrough
+		case i > k+2 && tail == hi && (isKw(t, "order") || isKw(t, "limit") || isKw(t, "offset") || isKw(t, "fetch")):
+			if !isKw(t, "having") && !isKw(t, "window") {
+				tail = i
+			}
+		}
+	}
+	if sel < 0 || from < 0 || from > k {
+		return nil, false
+	}
+	for i := sel; i < hi; i++ {
+		if isKw(toks[i], "grouping") && isOp(toks[i+1], "(") {
+			return nil, false
+		}
+	}
+	// The grouping elements and sets.
+	plain := func(a, b int) (string, bool) {
+		switch {
+		case b-a == 1 && isNameTok(toks[a]):
+			return asciiLower(toks[a].Value), true
+		case b-a == 3 && isNameTok(toks[a]) && isOp(toks[a+1], ".") && isNameTok(toks[a+2]):
+			return asciiLower(toks[a+2].Value), true
+		}
+		return "", false
+	}
+	var sets [][][2]int
+	spec := k + 2
+	if isKw(toks[spec], "grouping") {
+		spec++
+	}
+	open := spec + 1
+	closeAt := matchParen(toks, open)
+	if !isOp(toks[open], "(") || closeAt != groupEnd-1 {
+		return nil, false
+	}
+	elems := splitDepth0(toks, open+1, closeAt)
+	for _, e := range elems {
+		if _, ok := plain(e[0], e[1]); !ok && !isKw(toks[spec], "sets") {
+			return nil, false
+		}
+	}
+	switch {
+	case isKw(toks[spec], "rollup"):
+		for n := len(elems); n >= 0; n-- {
+			sets = append(sets, elems[:n])
+		}
+	case isKw(toks[spec], "cube"):
+		if len(elems) > 8 {
+			return nil, false
+		}
+		for m := (1 << len(elems)) - 1; m >= 0; m-- {
+			var s [][2]int
+			for j := range elems {
+				if m&(1<<(len(elems)-1-j)) != 0 {
+					s = append(s, elems[j])
+				}
+			}
+			sets = append(sets, s)
+		}
+	default: // GROUPING SETS
+		for _, e := range elems {
+			if _, ok := plain(e[0], e[1]); ok {
+				sets = append(sets, [][2]int{e})
+				continue
+			}
+			if !isOp(toks[e[0]], "(") || matchParen(toks, e[0]) != e[1]-1 {
+				return nil, false
+			}
+			var s [][2]int
+			if e[1]-e[0] > 2 {
+				for _, c := range splitDepth0(toks, e[0]+1, e[1]-1) {
+					if _, ok := plain(c[0], c[1]); !ok {
+						return nil, false
+					}
+					s = append(s, c)
+				}
+			}
+			sets = append(sets, s)
+		}
+	}
+	all := map[string]bool{}
+	for _, s := range sets {
+		for _, c := range s {
+			name, _ := plain(c[0], c[1])
+			all[name] = true
+		}
+	}
+	items := splitDepth0(toks, sel+1, from)
+	at := toks[k]
+	var out []Token
+	out = append(out, toks[:sel]...)
+	for b, s := range sets {
+		if b > 0 {
+			out = append(out, gen(TokIdent, "UNION", at), gen(TokIdent, "ALL", at))
+		}
+		in := map[string]bool{}
+		for _, c := range s {
+			name, _ := plain(c[0], c[1])
+			in[name] = true
+		}
+		out = append(out, toks[sel])
+		for j, it := range items {
+			if j > 0 {
+				out = append(out, gen(TokOp, ",", at))
+			}
+			if name, ok := plain(it[0], it[1]); ok && all[name] && !in[name] {
+				out = append(out, gen(TokIdent, "NULL", at), gen(TokIdent, "AS", at), toks[it[1]-1])
+				continue
+			}
+			out = append(out, toks[it[0]:it[1]]...)
+		}
+		out = append(out, toks[from:k]...)
+		if len(s) > 0 {
+			out = append(out, toks[k], toks[k+1])
+			for j, c := range s {
+				if j > 0 {
+					out = append(out, gen(TokOp, ",", at))
+				}
+				out = append(out, toks[c[0]:c[1]]...)
+			}
+		}
+		out = append(out, toks[groupEnd:tail]...)
+	}
+	out = append(out, toks[tail:]...)
+	return out, true
+}

@@ -159,3 +159,18 @@ func TestRewriteDistinctOn(t *testing.T) {
 		t.Errorf("got:  %s\nwant: %s", got, want)
 	}
 }
+
+// TestRewriteGroupingSets: ROLLUP, CUBE and GROUPING SETS become a UNION
+// ALL of plain groupings with the other grouped columns NULL.
+func TestRewriteGroupingSets(t *testing.T) {
+	got := rewriteTyped(t, "SELECT name, id, count(*) FROM users GROUP BY ROLLUP (name, id) ORDER BY name, id").SQL
+	want := `SELECT name ,id ,count(*) FROM "t_app_users" AS users GROUP BY name, id UNION ALL SELECT name ,NULL AS id ,count(*) FROM "t_app_users" AS users GROUP BY name UNION ALL SELECT NULL AS name ,NULL AS id ,count(*) FROM "t_app_users" AS users ORDER BY name NULLS LAST, id NULLS LAST`
+	if got != want {
+		t.Errorf("got:  %s\nwant: %s", got, want)
+	}
+	// GROUPING() is not rewritten: the statement stays as written, for
+	// SQLite to refuse.
+	if got := rewriteTyped(t, "SELECT name, GROUPING(name), count(*) FROM users GROUP BY ROLLUP (name)").SQL; !strings.Contains(got, "ROLLUP") {
+		t.Errorf("GROUPING() was rewritten: %s", got)
+	}
+}
