@@ -26,10 +26,19 @@ import "strconv"
 // rewriteSetOpsAll applies the rewrite to every query level of toks (a
 // slice ending in EOF).
 func rewriteSetOpsAll(toks []Token) []Token {
-	for guard := 0; guard < 64; guard++ {
+	return rewriteEach(toks, 64, func(toks []Token, i int) bool {
+		return (isKw(toks[i], "intersect") || isKw(toks[i], "except")) && i+1 < len(toks) && isKw(toks[i+1], "all")
+	}, rewriteOneSetOp)
+}
+
+// rewriteEach applies rewrite at the first token where found holds, again
+// on its output, at most limit times or until found matches nothing or
+// rewrite declines (ok false: the statement is left for SQLite to refuse).
+func rewriteEach(toks []Token, limit int, found func(toks []Token, i int) bool, rewrite func(toks []Token, k int) ([]Token, bool)) []Token {
+	for guard := 0; guard < limit; guard++ {
 		k := -1
-		for i := 0; i+1 < len(toks); i++ {
-			if (isKw(toks[i], "intersect") || isKw(toks[i], "except")) && isKw(toks[i+1], "all") {
+		for i := range toks {
+			if found(toks, i) {
 				k = i
 				break
 			}
@@ -37,7 +46,7 @@ func rewriteSetOpsAll(toks []Token) []Token {
 		if k < 0 {
 			return toks
 		}
-		out, ok := rewriteOneSetOp(toks, k)
+		out, ok := rewrite(toks, k)
 		if !ok {
 			return toks
 		}
@@ -48,36 +57,11 @@ func rewriteSetOpsAll(toks []Token) []Token {
 
 // rewriteOneSetOp rewrites the level of the set operator at k.
 func rewriteOneSetOp(toks []Token, k int) ([]Token, bool) {
-	// The level: from the enclosing "(" (or the start) to its ")" (or EOF).
-	lo, depth := 0, 0
-	for i := k - 1; i >= 0; i-- {
-		if isOp(toks[i], ")") {
-			depth++
-		} else if isOp(toks[i], "(") {
-			if depth == 0 {
-				lo = i + 1
-				break
-			}
-			depth--
-		}
-	}
-	hi := len(toks) - 1
-	depth = 0
-	for i := k; i < len(toks)-1; i++ {
-		if isOp(toks[i], "(") {
-			depth++
-		} else if isOp(toks[i], ")") {
-			if depth == 0 {
-				hi = i
-				break
-			}
-			depth--
-		}
-	}
+	lo, hi := levelBounds(toks, k)
+	depth := 0
 	// Operands: A from the first SELECT at depth 0 of the level, B up to
 	// ORDER BY/LIMIT/OFFSET/FETCH at depth 0.
 	aStart, bEnd, setops := -1, hi, 0
-	depth = 0
 	for i := lo; i < hi; i++ {
 		t := toks[i]
 		switch {
@@ -361,24 +345,9 @@ func levelBounds(toks []Token, k int) (lo, hi int) {
 // (no *) and ORDER BY terms that are expressions (not positions) is
 // rewritten; others are left for SQLite to refuse.
 func rewriteDistinctOn(toks []Token) []Token {
-	for guard := 0; guard < 16; guard++ {
-		k := -1
-		for i := 0; i+3 < len(toks); i++ {
-			if isKw(toks[i], "select") && isKw(toks[i+1], "distinct") && isKw(toks[i+2], "on") && isOp(toks[i+3], "(") {
-				k = i
-				break
-			}
-		}
-		if k < 0 {
-			return toks
-		}
-		out, ok := distinctOnAt(toks, k)
-		if !ok {
-			return toks
-		}
-		toks = out
-	}
-	return toks
+	return rewriteEach(toks, 16, func(toks []Token, i int) bool {
+		return i+3 < len(toks) && isKw(toks[i], "select") && isKw(toks[i+1], "distinct") && isKw(toks[i+2], "on") && isOp(toks[i+3], "(")
+	}, distinctOnAt)
 }
 
 func distinctOnAt(toks []Token, k int) ([]Token, bool) {
@@ -525,25 +494,10 @@ func termExprEnd(toks []Token, lo, hi int) int {
 // plain column elements, select levels without set operations and without
 // GROUPING(...) are rewritten; others are left for SQLite to refuse.
 func rewriteGroupingSets(toks []Token) []Token {
-	for guard := 0; guard < 16; guard++ {
-		k := -1
-		for i := 0; i+3 < len(toks); i++ {
-			if isKw(toks[i], "group") && isKw(toks[i+1], "by") &&
-				(isKw(toks[i+2], "rollup") || isKw(toks[i+2], "cube") || isKw(toks[i+2], "grouping") && isKw(toks[i+3], "sets")) {
-				k = i
-				break
-			}
-		}
-		if k < 0 {
-			return toks
-		}
-		out, ok := groupingSetsAt(toks, k)
-		if !ok {
-			return toks
-		}
-		toks = out
-	}
-	return toks
+	return rewriteEach(toks, 16, func(toks []Token, i int) bool {
+		return i+3 < len(toks) && isKw(toks[i], "group") && isKw(toks[i+1], "by") &&
+			(isKw(toks[i+2], "rollup") || isKw(toks[i+2], "cube") || isKw(toks[i+2], "grouping") && isKw(toks[i+3], "sets"))
+	}, groupingSetsAt)
 }
 
 func groupingSetsAt(toks []Token, k int) ([]Token, bool) {
