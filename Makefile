@@ -78,8 +78,9 @@ test-upstream:
 	bash hack/upstream-tools.sh
 	$(GO) test -count=1 -timeout 10m ./test/upstream/...
 
-## fuzz-short: the SQL front-end, HTTP request-body and WebSocket MessagePack fuzz targets for a bounded number of
-## executions (part of `make test`). Counts, not durations: Go 1.26's fuzz coordinator can report
+## fuzz-short: the SQL front-end, HTTP request-body and WebSocket MessagePack fuzz targets, and the
+## differential SQL fuzz target FuzzWhere (random typed conditions and arithmetic, every table kind and
+## read path must agree), for a bounded number of executions (part of `make test`). Counts, not durations: Go 1.26's fuzz coordinator can report
 ## a spurious "context deadline exceeded" when a -fuzztime duration expires mid-execution
 ## (go.dev/issue/75804, fixed in Go 1.27); a count has no deadline to race.
 fuzz-short:
@@ -91,6 +92,7 @@ fuzz-short:
 	$(GO) test ./dataplane/pgwire -run '^$$' -fuzz '^FuzzMessageDecoder$$' -fuzztime 50000x
 	$(GO) test ./dataplane/replication -run '^$$' -fuzz '^FuzzDecodeEntry$$' -fuzztime 20000x
 	$(GO) test ./dataplane/replication -run '^$$' -fuzz '^FuzzRecoverFromSnapshot$$' -fuzztime 20000x
+	$(GO) test ./test/pgdiff -run '^$$' -fuzz '^FuzzWhere$$' -fuzztime 300x
 
 ## fuzz: longer fuzzing of the SQL front end and the MessagePack transcoder (FUZZTIME=5m by default)
 FUZZTIME ?= 5m

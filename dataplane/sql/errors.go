@@ -7,6 +7,7 @@ import (
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/pgfn"
 )
 
 // Error codes of the HTTP API (reference §3.2 plus NOT_FOUND/CONFLICT
@@ -77,6 +78,9 @@ func AsError(err error) *Error {
 	}
 	var pe *parse.Error
 	if errors.As(err, &pe) {
+		if pe.State != "" {
+			return pgStateError(&pgfn.Error{State: pe.State, Msg: pe.Msg})
+		}
 		switch pe.Code {
 		case "NOT_FOUND":
 			return notFound("%s", pe.Msg)

@@ -90,6 +90,40 @@ func (r *resolver) ColumnKind(vtab, col string) string {
 	return "other"
 }
 
+// ColumnPGType implements parse.ColumnTypeResolver: operators on columns
+// take PostgreSQL's typed semantics. System views are not typed.
+func (r *resolver) ColumnPGType(vtab, col string) (string, bool) {
+	t, ok := r.tables[vtab]
+	if !ok {
+		return "", false
+	}
+	i := t.ColumnIndex(col)
+	if i < 0 {
+		return "", true
+	}
+	switch t.Columns[i].Type.Kind {
+	case datatype.SmallInt:
+		return "int2", true
+	case datatype.Int:
+		return "int4", true
+	case datatype.BigInt:
+		return "int8", true
+	case datatype.Decimal:
+		return "numeric", true
+	case datatype.Float, datatype.Double:
+		return "float8", true
+	case datatype.Text:
+		return "text", true
+	case datatype.Boolean:
+		return "boolean", true
+	case datatype.Timestamp, datatype.DateTime:
+		return "timestamp", true
+	case datatype.Date:
+		return "date", true
+	}
+	return "other", true
+}
+
 func (r *resolver) IsNamespace(name string) bool {
 	if name == "system" || name == InfoSchemaNamespace {
 		return true
@@ -205,6 +239,9 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 		if q, ok := e.matchAggQuery(sess, text, toks, params); ok {
 			res, err := e.runAggQuery(ctx, sess, q)
 			if !errors.Is(err, errNotFastPath) {
+				if err == nil {
+					typeAggResult(q, res)
+				}
 				return res, err
 			}
 		}
@@ -237,7 +274,7 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 	var res *Result
 	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
 		var err error
-		res, err = cs.query(ctx, q, params, maxRows, e.opts.MaxResultBytes)
+		res, err = cs.query(ctx, q, params, maxRows, e.opts.MaxResultBytes, rw.Columns)
 		return err
 	})
 	if err != nil {
@@ -302,7 +339,10 @@ func truncatedMessage(n int, capName string) string {
 // answer fails with RESULT_TOO_LARGE rather than grow the heap by what
 // one client asked for (a row cap alone does not bound 1,000 rows of
 // 10 MB, nor the wire's 1,000,000).
-func (cs *connState) query(ctx context.Context, q string, params []any, maxRows, maxBytes int) (*Result, error) {
+//
+// computed holds the rewriter's types of computed result columns
+// (parse.Rewritten.Columns): they apply where SQLite declares no type.
+func (cs *connState) query(ctx context.Context, q string, params []any, maxRows, maxBytes int, computed []string) (*Result, error) {
 	st, rows, err := cs.run(ctx, q, params)
 	if err != nil {
 		return nil, err
@@ -320,6 +360,14 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows,
 		st.names = names
 	}
 	names, types, typed := st.names, st.types, st.typed
+	if len(computed) == len(names) {
+		types, typed = append([]datatype.Type(nil), types...), append([]bool(nil), typed...)
+		for i, c := range computed {
+			if k, ok := computedKinds[c]; ok && !typed[i] {
+				types[i], typed[i] = datatype.Type{Kind: k}, true
+			}
+		}
+	}
 	res := &Result{Schema: make([]Field, len(names))}
 	dest := make([]driver.Value, len(names))
 	firstKind := make([]string, len(names))
@@ -375,6 +423,35 @@ func resultBytes(v any) int {
 	}
 	return 16 + 8
 }
+
+// typeAggResult gives min/max of a TIMESTAMP, DATE or BOOLEAN column
+// answered by the aggregate pushdown the column's type, as the SQLite path
+// does through the rewriter's result types: a timestamp rather than a
+// bare integer.
+func typeAggResult(q *aggQuery, res *Result) {
+	for i, a := range q.aggs {
+		if (a.kind != aggMin && a.kind != aggMax) || a.col < 0 || i >= len(res.Schema) {
+			continue
+		}
+		ct := q.table.Columns[a.col].Type
+		switch ct.Kind {
+		case datatype.Timestamp, datatype.DateTime, datatype.Date, datatype.Boolean:
+		default:
+			continue
+		}
+		for _, row := range res.Rows {
+			if s, ok := row[i].(string); ok {
+				if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+					row[i] = wireValue(ct, true, n)
+				}
+			}
+		}
+		res.Schema[i].DataType = ct.String()
+	}
+}
+
+// computedKinds maps the rewriter's computed column types to ours.
+var computedKinds = map[string]datatype.Kind{"boolean": datatype.Boolean, "timestamp": datatype.Timestamp, "date": datatype.Date}
 
 // sqliteParam converts a JSON parameter for SQLite.
 func sqliteParam(p any) any {

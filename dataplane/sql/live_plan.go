@@ -229,7 +229,7 @@ func (e *Engine) compileLive(p *LivePlan) error {
 	}
 	sel.WriteString("_seq FROM ")
 	sel.WriteString(from)
-	cond := "(1)"
+	cond := "(true)"
 	if p.Where != "" {
 		cond = "(" + p.Where + ")"
 	}

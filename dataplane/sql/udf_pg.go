@@ -214,6 +214,13 @@ func pgScalarFuncs(rx *pgfn.Regexps) []udfFunc {
 			op, _ := a[0].(string)
 			return nil, &pgfn.Error{State: pgfn.StateUndefinedFunction, Msg: "operator does not exist: " + op}
 		}},
+		{"kalam_raise", 2, func(a []driver.Value) (driver.Value, error) {
+			// The rewriter's way to raise PostgreSQL's error where SQLite
+			// would answer (a scalar subquery's second row: 21000).
+			state, _ := a[0].(string)
+			msg, _ := a[1].(string)
+			return nil, &pgfn.Error{State: state, Msg: msg}
+		}},
 		{"kalam_neg", 1, func(a []driver.Value) (driver.Value, error) { return pgfn.Neg(a[0], pgfn.Int8) }},
 		{"kalam_neg_i4", 1, func(a []driver.Value) (driver.Value, error) { return pgfn.Neg(a[0], pgfn.Int4) }},
 

@@ -47,7 +47,17 @@ func (g *exprGen) lit(col string) string { l := fuzzLits[col]; return l[g.next(l
 
 func (g *exprGen) expr(depth int) string {
 	col := fuzzCols[g.next(len(fuzzCols))]
-	k := g.next(12)
+	k := g.next(14)
+	if k >= 12 {
+		// Arithmetic on a typed column: the operator follows the
+		// column's type (float8 + numeric is float8, int4 overflows).
+		num := []string{"n", "big", "price", "score", "id"}
+		c := num[g.next(len(num))]
+		ops := []string{"+", "-", "*"}
+		cmp := []string{"=", "<", ">", "<>"}
+		rhs := []string{"0.3", "0.2", "1", "7", "2147483647", "100.5", "1e20"}
+		return "(" + c + " " + ops[g.next(len(ops))] + " " + rhs[g.next(len(rhs))] + ") " + cmp[g.next(len(cmp))] + " " + rhs[g.next(len(rhs))]
+	}
 	if depth < 3 && k >= 9 {
 		a, b := g.expr(depth+1), g.expr(depth+1)
 		switch k {

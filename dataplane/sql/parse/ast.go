@@ -262,6 +262,12 @@ type Delete struct {
 // SQL is the original statement text, untouched; Rewrite translates it.
 type Select struct{ SQL string }
 
+// Explain is EXPLAIN <query>: the query's plan as text rows. SQL is the
+// query without the EXPLAIN keyword.
+type Explain struct{ SQL string }
+
+func (*Explain) statementNode() {}
+
 func (*CreateNamespace) statementNode() {}
 func (*DropNamespace) statementNode()   {}
 func (*ShowNamespaces) statementNode()  {}

@@ -30,6 +30,9 @@ type Error struct {
 	Msg string
 	// Pos is the byte offset in the statement text, or -1 when unknown.
 	Pos int
+	// State is PostgreSQL's SQLSTATE for the errors PostgreSQL raises at
+	// the same point (StateGrouping, ...), "" otherwise.
+	State string
 }
 
 // Error implements error.

@@ -312,6 +312,14 @@ func (p *parser) statement() (Statement, error) {
 		switch t.Value {
 		case "select", "with", "values":
 			return p.query()
+		case "explain":
+			if nx := p.peekAt(1); isQueryKw(nx) || isOp(nx, "(") && isQueryKw(p.peekAt(2)) {
+				q := p.sql[nx.Pos:]
+				for p.peek().Kind != TokEOF {
+					p.pos++
+				}
+				return &Explain{SQL: q}, nil
+			}
 		case "create":
 			return p.parseCreate()
 		case "drop":

@@ -65,6 +65,11 @@ type Rewritten struct {
 	// parameter is compared with such a column: a string bound to it must
 	// be converted to the column's representation (ConvertParam).
 	ParamKinds map[int]string
+	// Columns holds, per result column of the outermost SELECT, the
+	// PostgreSQL type of a computed column when the rewriter knows it
+	// ("boolean", "timestamp", "date"; "" otherwise). It is nil when
+	// the select list cannot be matched to result columns (a *).
+	Columns []string
 }
 
 // ResolvedTable is one table reference and its virtual table.
@@ -105,7 +110,42 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 	if err := checkNesting(toks); err != nil {
 		return nil, err
 	}
-	if toks, err = pgRewrite(toks); err != nil {
+	var typer *colTyper
+	w, err := rewritePasses(toks, r, opt, nil)
+	if err != nil {
+		return nil, err
+	}
+	if ct, ok := r.(ColumnTypeResolver); ok {
+		// Second round with the column types of the tables the first one
+		// found: operators and casts on columns get PostgreSQL's typed
+		// semantics (float8 + numeric is float8, int4 overflow, ...).
+		typer = newColTyper(ct, w.refs, toks)
+		if w, err = rewritePasses(toks, r, opt, typer); err != nil {
+			return nil, err
+		}
+		kr, _ := r.(KeyResolver)
+		if err := checkGrouping(toks, typer, kr); err != nil {
+			return nil, err
+		}
+	}
+	return &Rewritten{
+		SQL:        joinPieces(w.out),
+		Tables:     w.tables,
+		HasLimit:   w.hasLimit,
+		NumParams:  w.numParams,
+		ParamKinds: w.paramKinds,
+		Columns:    resultTypes(toks, typer),
+	}, nil
+}
+
+// rewritePasses runs the PostgreSQL operator pass (with column types when
+// typer is set) and the rewriter proper over the lexed statement.
+func rewritePasses(toks []Token, r Resolver, opt RewriteOptions, typer *colTyper) (*rewriter, error) {
+	if first := stripOuterParens(toks)[0]; first.Kind != TokEOF && !isQueryKw(first) && !isOp(first, "(") {
+		return nil, errSQL(first.Pos, "only SELECT, WITH or VALUES queries can be rewritten, found %s", describe(first))
+	}
+	toks, err := pgRewrite(rewriteGroupingSets(rewriteDistinctOn(rewriteSetOpsAll(rewriteAliasColumns(rewriteParenOperands(toks))))), typer)
+	if err != nil {
 		return nil, err
 	}
 	toks = wrapValues(stripOuterParens(toks))
@@ -132,13 +172,7 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 			return nil, err
 		}
 	}
-	return &Rewritten{
-		SQL:        joinPieces(w.out),
-		Tables:     w.tables,
-		HasLimit:   w.hasLimit,
-		NumParams:  w.numParams,
-		ParamKinds: w.paramKinds,
-	}, nil
+	return w, nil
 }
 
 // stripOuterParens removes parentheses enclosing the whole statement:

@@ -241,9 +241,13 @@ func (w *rewriter) coerceString(t Token) (bool, error) {
 
 // noteBetween remembers the kind of a BETWEEN's lower bound for its upper
 // bound, "AND" being the token after the current one.
-func (w *rewriter) noteBetween(kind string) {
-	if isKw(w.at(w.i-1), "between") && isKw(w.at(w.i+1), "and") {
-		w.betweenKind, w.betweenAnd = kind, w.i+1
+func (w *rewriter) noteBetween(kind string) { w.noteBetweenN(kind, 1) }
+
+// noteBetweenN is noteBetween for a lower bound of n tokens (TIMESTAMP
+// '...' is two).
+func (w *rewriter) noteBetweenN(kind string, n int) {
+	if isKw(w.at(w.i-1), "between") && isKw(w.at(w.i+n), "and") {
+		w.betweenKind, w.betweenAnd = kind, w.i+n
 	}
 }
 
@@ -256,7 +260,7 @@ func (w *rewriter) typedLiteralFor(lit Token, litKind string) (string, error) {
 		col = ""
 	}
 	if col != "" {
-		w.noteBetween(col)
+		w.noteBetweenN(col, 2)
 	}
 	switch {
 	case litKind == "date" && col == "timestamp":

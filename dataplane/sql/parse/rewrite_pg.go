@@ -73,11 +73,14 @@ type pexpr struct {
 type pgPass struct {
 	in    []Token // without the EOF token
 	match []int   // index of the matching ")" or END, -1 otherwise
+	open  []int   // for a ")", the index of its "(", -1 otherwise
 	// memo holds every primary parsed so far by start index: a failed
 	// attempt to read a range as one expression falls back to scanning
 	// it, and the memo keeps that from re-parsing nested levels (which
 	// would be exponential in the nesting depth).
 	memo map[int]memoPrimary
+	// typer types column references (nil: columns are untyped).
+	typer *colTyper
 }
 
 type memoPrimary struct {
@@ -86,13 +89,27 @@ type memoPrimary struct {
 	hi   int
 }
 
-// pgRewrite applies the pass to a token slice ending in EOF.
-func pgRewrite(toks []Token) ([]Token, error) {
+// pgRewrite applies the pass to a token slice ending in EOF; typer
+// (maybe nil) gives column references their types.
+func pgRewrite(toks []Token, typer *colTyper) ([]Token, error) {
 	n := len(toks) - 1
-	p := &pgPass{in: toks[:n], match: make([]int, n), memo: map[int]memoPrimary{}}
+	p := &pgPass{in: toks[:n], match: make([]int, n), open: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
+	p.matchAll()
+	out, err := p.scan(0, n)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, toks[n]), nil
+}
+
+// matchAll fills match: each "(" and CASE with its ")" or END.
+func (p *pgPass) matchAll() {
 	var stack []int
 	for i := range p.in {
 		p.match[i] = -1
+		if p.open != nil {
+			p.open[i] = -1
+		}
 		t := p.in[i]
 		switch {
 		case isOp(t, "("), isKw(t, "case"):
@@ -102,15 +119,13 @@ func pgRewrite(toks []Token) ([]Token, error) {
 			// else is unbalanced and left for the rewriter to report.
 			if k := len(stack) - 1; k >= 0 && isOp(t, ")") == isOp(p.in[stack[k]], "(") {
 				p.match[stack[k]] = i
+				if p.open != nil {
+					p.open[i] = stack[k]
+				}
 				stack = stack[:k]
 			}
 		}
 	}
-	out, err := p.scan(0, n)
-	if err != nil {
-		return nil, err
-	}
-	return append(out, toks[n]), nil
 }
 
 // scan rewrites in[lo:hi], a stretch of statement text: every expression
@@ -118,12 +133,22 @@ func pgRewrite(toks []Token) ([]Token, error) {
 func (p *pgPass) scan(lo, hi int) ([]Token, error) {
 	out := make([]Token, 0, hi-lo)
 	for i := lo; i < hi; {
+		if isKw(p.in[i], "where") || isKw(p.in[i], "having") {
+			if err := p.checkCondition(i, hi); err != nil {
+				return nil, err
+			}
+		}
 		if p.startsOperand(i, hi) {
 			e, next, err := p.expr(i, hi, 0)
 			if err != nil {
 				return nil, err
 			}
 			if next > i {
+				if c, after, ok, err := p.comparison(e, next, hi); err != nil {
+					return nil, err
+				} else if ok {
+					e, next = c, after
+				}
 				out = append(out, e.toks...)
 				i = next
 				continue
@@ -341,6 +366,11 @@ func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
 	case TokOp:
 		if isOp(t, "(") {
 			j := p.match[i]
+			if isQueryKw(p.at(i+1, hi)) {
+				if e, ok, err := p.scalarSubquery(i, j); err != nil || ok {
+					return e, j + 1, err
+				}
+			}
 			if e, next, err := p.expr(i+1, j, 0); err == nil && next == j && next > i+1 {
 				return pexpr{toks: wrap(e.toks, t), typ: e.typ}, j + 1, nil
 			}
@@ -390,7 +420,7 @@ func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
 		j += 2
 	}
 	if !isOp(p.at(j, hi), "(") || p.match[j] < 0 || p.match[j] >= hi {
-		return pexpr{toks: p.in[i:j:j], simple: true}, j, nil
+		return pexpr{toks: p.in[i:j:j], simple: true, typ: p.typer.nameType(p.in[i:j])}, j, nil
 	}
 	if j == i+1 && t.Kind == TokIdent {
 		if e, next, ok, err := p.specialForm(t, j, hi); ok || err != nil {
@@ -469,6 +499,12 @@ func (p *pgPass) callExpr(i, j, hi int) (pexpr, int, error) {
 	typ := tUnknown
 	if j == i+1 && t.Kind == TokIdent {
 		typ = funcTypes[t.Value]
+		if (t.Value == "min" || t.Value == "max") && !isKw(p.at(end+1, hi), "over") {
+			// min/max keep their argument's type.
+			if a, next, err := p.expr(j+1, end, 0); err == nil && next == end {
+				typ = a.typ
+			}
+		}
 	}
 	return pexpr{toks: out, typ: typ, simple: true}, next, nil
 }
@@ -480,6 +516,7 @@ var funcTypes = map[string]pgType{
 	"make_date": tDate, "length": tInt4, "char_length": tInt4, "character_length": tInt4,
 	"octet_length": tInt4, "strpos": tInt4, "ascii": tInt4, "count": tInt8,
 	"upper": tText, "lower": tText, "concat": tText, "to_char": tText, "md5": tText,
+	"bool_and": tBool, "bool_or": tBool, "every": tBool, "starts_with": tBool,
 }
 
 // numberType is the type PostgreSQL gives a numeric literal.

@@ -150,7 +150,7 @@ func TestRewrite(t *testing.T) {
 			want: `SELECT id FROM "t_app_users" AS users UNION SELECT id FROM "t_chat_users" AS users`},
 		{name: "window not a clause keeps FROM open", in: "SELECT count(*) OVER w FROM users WINDOW w AS (ORDER BY id)",
 			want: `SELECT count(*) OVER w FROM "t_app_users" AS users WINDOW w AS (ORDER BY id NULLS LAST)`},
-		{name: "keyword after table is not alias", in: "SELECT * FROM users WHERE 1", want: `SELECT * FROM "t_app_users" AS users WHERE 1`},
+		{name: "keyword after table is not alias", in: "SELECT * FROM users WHERE true", want: `SELECT * FROM "t_app_users" AS users WHERE true`},
 		{name: "CAST string to timestamp", in: "SELECT CAST('2025-01-01' AS timestamp), CAST('1970-01-02' AS DATE)", want: `SELECT 1735689600000000, 1`},
 		{name: "CAST string to text stays", in: "SELECT CAST('x' AS varchar(10))", want: `SELECT kalam_cast_varchar( 'x','',10)`},
 		{name: "cast after kalam function", in: "SELECT now()::text", want: `SELECT kalam_cast_text(kalam_now(),'timestamp')`},
@@ -306,17 +306,18 @@ func (typedResolver) ColumnKind(vtab, col string) string {
 func TestRewriteCoerceLiterals(t *testing.T) {
 	for in, want := range map[string]string{
 		"SELECT id FROM users WHERE d IS NOT DISTINCT FROM '1970-01-02' OR d IS DISTINCT FROM TIMESTAMP '1970-01-03 00:00:00'": `SELECT id FROM "t_app_users" AS users WHERE d IS NOT DISTINCT FROM 1 OR d IS DISTINCT FROM 2`,
-		"SELECT id FROM users WHERE ts < '2015-01-01'":                                     `SELECT id FROM "t_app_users" AS users WHERE ts < 1420070400000000`,
-		"SELECT id FROM users u WHERE u.ts BETWEEN '2015-01-01' AND '2015-01-02 00:00:01'": `SELECT id FROM "t_app_users" AS u WHERE u.ts BETWEEN 1420070400000000 AND 1420156801000000`,
-		"SELECT id FROM users WHERE d NOT IN ('1970-01-02', '1969-12-31')":                 `SELECT id FROM "t_app_users" AS users WHERE d NOT IN (1, (-1))`,
-		"SELECT id FROM users WHERE ok = 'yes' OR ok <> 'F'":                               `SELECT id FROM "t_app_users" AS users WHERE ok = 1 OR ok <> 0`,
-		"SELECT ts >= DATE '1970-01-02' FROM users":                                        `SELECT ts >= 86400000000 FROM "t_app_users" AS users`,
-		"SELECT id FROM users WHERE d < TIMESTAMP '1970-01-02 12:00:00'":                   `SELECT id FROM "t_app_users" AS users WHERE d < 1.5`,
-		"SELECT id FROM users WHERE name = '2015-01-01' AND d = DATE '1970-01-03'":         `SELECT id FROM "t_app_users" AS users WHERE name = '2015-01-01' AND d = 2`,
-		"SELECT id FROM users WHERE '2015-01-01' < ts":                                     `SELECT id FROM "t_app_users" AS users WHERE '2015-01-01' < ts`,
-		"SELECT id FROM users WHERE ts = '2015-01-01'::text":                               `SELECT id FROM "t_app_users" AS users WHERE ts = kalam_cast_text('2015-01-01','')`,
-		"SELECT id FROM users WHERE id + ts > '2015-01-01'":                                `SELECT id FROM "t_app_users" AS users WHERE kalam_add(id , ts) > '2015-01-01'`,
-		"SELECT (SELECT count(*) FROM users x WHERE x.ts = '1970-01-01') FROM messages m":  `SELECT (SELECT count(*) FROM "t_app_users" AS x WHERE x.ts = 0) FROM "t_app_messages" AS m`,
+		"SELECT id FROM users WHERE ts < '2015-01-01'":                                          `SELECT id FROM "t_app_users" AS users WHERE ts < 1420070400000000`,
+		"SELECT id FROM users u WHERE u.ts BETWEEN '2015-01-01' AND '2015-01-02 00:00:01'":      `SELECT id FROM "t_app_users" AS u WHERE u.ts BETWEEN 1420070400000000 AND 1420156801000000`,
+		"SELECT id FROM users WHERE d NOT IN ('1970-01-02', '1969-12-31')":                      `SELECT id FROM "t_app_users" AS users WHERE d NOT IN (1, (-1))`,
+		"SELECT id FROM users WHERE ok = 'yes' OR ok <> 'F'":                                    `SELECT id FROM "t_app_users" AS users WHERE ok = 1 OR ok <> 0`,
+		"SELECT ts >= DATE '1970-01-02' FROM users":                                             `SELECT ts >= 86400000000 FROM "t_app_users" AS users`,
+		"SELECT id FROM users WHERE d < TIMESTAMP '1970-01-02 12:00:00'":                        `SELECT id FROM "t_app_users" AS users WHERE d < 1.5`,
+		"SELECT id FROM users WHERE d BETWEEN TIMESTAMP '1970-01-02 00:00:00' AND '1970-01-01'": `SELECT id FROM "t_app_users" AS users WHERE d BETWEEN 1 AND 0`,
+		"SELECT id FROM users WHERE name = '2015-01-01' AND d = DATE '1970-01-03'":              `SELECT id FROM "t_app_users" AS users WHERE name = '2015-01-01' AND d = 2`,
+		"SELECT id FROM users WHERE '2015-01-01' < ts":                                          `SELECT id FROM "t_app_users" AS users WHERE '2015-01-01' < ts`,
+		"SELECT id FROM users WHERE ts = '2015-01-01'::text":                                    `SELECT id FROM "t_app_users" AS users WHERE ts = kalam_cast_text('2015-01-01','')`,
+		"SELECT id FROM users WHERE id + ts > '2015-01-01'":                                     `SELECT id FROM "t_app_users" AS users WHERE kalam_add(id , ts) > '2015-01-01'`,
+		"SELECT (SELECT count(*) FROM users x WHERE x.ts = '1970-01-01') FROM messages m":       `SELECT (SELECT count(*) FROM "t_app_users" AS x WHERE x.ts = 0) FROM "t_app_messages" AS m`,
 	} {
 		got, err := Rewrite(in, typedResolver{}, testOpt)
 		if err != nil {
@@ -349,17 +350,17 @@ func TestRewriteCoerceLiterals(t *testing.T) {
 // TestRewriteSyntax: PostgreSQL forms SQLite lacks become equivalents.
 func TestRewriteSyntax(t *testing.T) {
 	for in, want := range map[string]string{
-		"VALUES (1, 'a'), (2, 'b')":                                             `SELECT * FROM (VALUES (1, 'a'), (2, 'b'))`,
-		"VALUES (1), (2) ORDER BY 1 DESC LIMIT 1":                               `SELECT * FROM (VALUES ( 1) , ( 2)) ORDER BY 1 DESC NULLS FIRST LIMIT 1`,
-		"SELECT a FROM users WHERE ok IS NOT UNKNOWN":                           `SELECT a FROM "t_app_users" AS users WHERE ok IS NOT NULL`,
-		"SELECT a FROM users LIMIT ALL":                                         `SELECT a FROM "t_app_users" AS users LIMIT -1`,
-		"SELECT a FROM users OFFSET 5":                                          `SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 5`,
-		"SELECT a FROM users ORDER BY id OFFSET 2 ROWS FETCH NEXT $1 ROWS ONLY": `SELECT a FROM "t_app_users" AS users ORDER BY id LIMIT ?1 OFFSET 2`,
-		"SELECT a FROM users FETCH FIRST ROW ONLY":                              `SELECT a FROM "t_app_users" AS users LIMIT 1`,
-		"SELECT (SELECT a FROM users OFFSET 1) FROM users u LIMIT 2 OFFSET 1":   `SELECT (SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 1) FROM "t_app_users" AS u LIMIT 2 OFFSET 1`,
-		"SELECT a FROM users WHERE a = ANY (SELECT b FROM messages)":            `SELECT a FROM "t_app_users" AS users WHERE a IN (SELECT b FROM "t_app_messages" AS messages)`,
-		"SELECT a FROM users WHERE a <> ALL (VALUES (1))":                       `SELECT a FROM "t_app_users" AS users WHERE a NOT IN ( VALUES (1))`,
-		"SELECT a FROM users WHERE a NOT BETWEEN SYMMETRIC $2 AND b":            `SELECT a FROM "t_app_users" AS users WHERE a NOT BETWEEN min(?2, b) AND max(?2, b)`,
+		"VALUES (1, 'a'), (2, 'b')":                                                   `SELECT * FROM (VALUES (1, 'a'), (2, 'b'))`,
+		"VALUES (1), (2) ORDER BY 1 DESC LIMIT 1":                                     `SELECT * FROM (VALUES ( 1) , ( 2)) ORDER BY 1 DESC NULLS FIRST LIMIT 1`,
+		"SELECT a FROM users WHERE ok IS NOT UNKNOWN":                                 `SELECT a FROM "t_app_users" AS users WHERE ok IS NOT NULL`,
+		"SELECT a FROM users LIMIT ALL":                                               `SELECT a FROM "t_app_users" AS users LIMIT -1`,
+		"SELECT a FROM users OFFSET 5":                                                `SELECT a FROM "t_app_users" AS users LIMIT -1 OFFSET 5`,
+		"SELECT a FROM users ORDER BY id OFFSET 2 ROWS FETCH NEXT $1 ROWS ONLY":       `SELECT a FROM "t_app_users" AS users ORDER BY id LIMIT ?1 OFFSET 2`,
+		"SELECT a FROM users FETCH FIRST ROW ONLY":                                    `SELECT a FROM "t_app_users" AS users LIMIT 1`,
+		"SELECT (SELECT a FROM users LIMIT 1 OFFSET 1) FROM users u LIMIT 2 OFFSET 1": `SELECT (SELECT a FROM "t_app_users" AS users LIMIT 1 OFFSET 1) FROM "t_app_users" AS u LIMIT 2 OFFSET 1`,
+		"SELECT a FROM users WHERE a = ANY (SELECT b FROM messages)":                  `SELECT a FROM "t_app_users" AS users WHERE a IN (SELECT b FROM "t_app_messages" AS messages)`,
+		"SELECT a FROM users WHERE a <> ALL (VALUES (1))":                             `SELECT a FROM "t_app_users" AS users WHERE a NOT IN ( VALUES (1))`,
+		"SELECT a FROM users WHERE a NOT BETWEEN SYMMETRIC $2 AND b":                  `SELECT a FROM "t_app_users" AS users WHERE a NOT BETWEEN min(?2, b) AND max(?2, b)`,
 	} {
 		got, err := Rewrite(in, fakeResolver{}, testOpt)
 		if err != nil {

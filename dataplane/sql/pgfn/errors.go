@@ -20,6 +20,9 @@ const (
 	StateFeatureNotSupported = "0A000"
 	StateUndefinedFunction   = "42883"
 	StateStringTooLong       = "22001"
+	StateCardinality         = "21000"
+	StateGrouping            = "42803"
+	StateDatatypeMismatch    = "42804"
 )
 
 // stateNames are PostgreSQL's condition names for the codes above.
@@ -37,6 +40,9 @@ var stateNames = map[string]string{
 	StateFeatureNotSupported: "feature_not_supported",
 	StateUndefinedFunction:   "undefined_function",
 	StateStringTooLong:       "string_data_right_truncation",
+	StateCardinality:         "cardinality_violation",
+	StateGrouping:            "grouping_error",
+	StateDatatypeMismatch:    "datatype_mismatch",
 }
 
 // Error is a failure with PostgreSQL's SQLSTATE.

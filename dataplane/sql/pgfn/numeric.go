@@ -120,6 +120,9 @@ func floatOfDec(d *apd.Decimal) (float64, error) {
 	if err != nil && math.IsInf(f, 0) {
 		return 0, errorf(StateOutOfRange, "value out of range: overflow")
 	}
+	if f == 0 {
+		return 0, nil // numeric has no negative zero
+	}
 	return f, nil
 }
 
@@ -360,6 +363,10 @@ func quantize(x any, n int64, mode apd.Rounder) (any, error) {
 		r.Set(d)
 	} else if _, err := ctx.Quantize(r, d, int32(-n)); err != nil {
 		return nil, errorf(StateOutOfRange, "value out of range: %v", err)
+	}
+	if r.IsZero() {
+		// PostgreSQL's numeric has no negative zero: round(-2.675, -1) is 0.
+		r.Negative = false
 	}
 	if n < 0 && !r.IsZero() {
 		// Quantize to a positive exponent leaves digits * 10^-n.
