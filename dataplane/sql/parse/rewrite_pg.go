@@ -498,8 +498,10 @@ func (p *pgPass) callExpr(i, j, hi int) (pexpr, int, error) {
 	}
 	typ := tUnknown
 	if j == i+1 && t.Kind == TokIdent {
-		typ = funcTypes[t.Value]
-		if (t.Value == "min" || t.Value == "max") && !isKw(p.at(end+1, hi), "over") {
+		// Function names are case-insensitive (MAX(ts) is max(ts)).
+		name := strings.ToLower(t.Value)
+		typ = funcTypes[name]
+		if (name == "min" || name == "max") && !isKw(p.at(end+1, hi), "over") {
 			// min/max keep their argument's type.
 			if a, next, err := p.expr(j+1, end, 0); err == nil && next == end {
 				typ = a.typ

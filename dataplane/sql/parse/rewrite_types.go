@@ -105,7 +105,10 @@ func inColumnList(toks []Token, k int) bool {
 	if end < 0 || end+1 >= len(toks) {
 		return false
 	}
-	return isKw(toks[end+1], "as") || (open >= 2 && isKw(toks[open-2], "as"))
+	// "q(a, b) AS (" is a WITH column list; "max(ts) AS t" is a call with
+	// an alias, whose argument is no column list.
+	cte := isKw(toks[end+1], "as") && end+2 < len(toks) && isOp(toks[end+2], "(")
+	return cte || (open >= 2 && isKw(toks[open-2], "as"))
 }
 
 // typeOf returns the type of column reference qual.col (qual may be "").

@@ -58,6 +58,7 @@ func TestRewriteResultColumns(t *testing.T) {
 		"SELECT id, id > 3, ts + INTERVAL '1 day' AS t, min(d) FROM users GROUP BY id": ",boolean,timestamp,date",
 		"SELECT NOT ok x, EXISTS (SELECT 1), name LIKE 'a%' FROM users":                "boolean,boolean,boolean",
 		"SELECT bool_and(ok), 1 FROM users":                                            "boolean,",
+		"SELECT name, MAX(ts) AS last_at, min(d) AS first_d FROM users GROUP BY name":  ",timestamp,date",
 		"SELECT *, id > 1 FROM users":                                                  "",
 		"SELECT id, name FROM users":                                                   "",
 	} {
