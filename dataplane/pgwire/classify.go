@@ -62,7 +62,13 @@ func classify(text string) classified {
 		return cl
 	}
 	cl.toks = toks
-	for _, t := range toks {
+	// "(SELECT ...) UNION (SELECT ...)" is a query: its first words are
+	// after the opening parentheses.
+	lead := 0
+	for lead < len(toks) && toks[lead].Kind == parse.TokOp && toks[lead].Value == "(" {
+		lead++
+	}
+	for _, t := range toks[lead:] {
 		if t.Kind != parse.TokIdent || len(cl.words) == 6 {
 			break
 		}

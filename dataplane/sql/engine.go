@@ -6,6 +6,7 @@ package sql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -246,7 +247,7 @@ func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Resu
 				return nil, err
 			}
 		}
-		res, err := e.execOne(ctx, &sess, text, st, req.Params)
+		res, err := e.execCaughtUp(ctx, &sess, text, st, req.Params)
 		if err != nil {
 			return nil, err
 		}
@@ -278,6 +279,23 @@ func (e *Engine) readBarrier(ctx context.Context, sess *Session) error {
 		return AsError(err)
 	}
 	return nil
+}
+
+// execCaughtUp is execOne that, on a replicated node, answers NOT_FOUND
+// only once the node has caught up: a table, namespace or user created
+// through another replica may not be applied here yet (writes and DDL
+// take no read barrier), so a NOT_FOUND is retried once after ReadIndex.
+// The lookup that fails precedes any write, so the retry is safe.
+func (e *Engine) execCaughtUp(ctx context.Context, sess *Session, text string, st parse.Statement, params []any) (*Result, error) {
+	res, err := e.execOne(ctx, sess, text, st, params)
+	var ke *Error
+	if err == nil || e.opts.ReadBarrier == nil || !errors.As(err, &ke) || ke.Code != CodeNotFound {
+		return res, err
+	}
+	if berr := e.readBarrier(ctx, sess); berr != nil {
+		return nil, err
+	}
+	return e.execOne(ctx, sess, text, st, params)
 }
 
 // execOne runs one parsed statement under audit and the statement

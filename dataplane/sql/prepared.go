@@ -49,7 +49,7 @@ func (e *Engine) ExecutePrepared(ctx context.Context, sess Session, p *Prepared,
 			return Result{}, err
 		}
 	}
-	res, err := e.execOne(ctx, &sess, p.text, p.st, params)
+	res, err := e.execCaughtUp(ctx, &sess, p.text, p.st, params)
 	if err != nil {
 		return Result{}, err
 	}
