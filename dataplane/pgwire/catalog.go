@@ -90,6 +90,8 @@ var registerCatalogFuncs = sync.OnceValue(func() error {
 		}},
 		{"pg_get_expr", -1, first},
 		{"pg_encoding_to_char", 1, constant("UTF8")},
+		// The one database pg_database lists.
+		{"current_database", 0, constant("kalamdb")},
 		{"array_to_string", 2, first},
 		{"array_upper", 2, constant(nil)},
 		{"pg_relation_is_publishable", 1, constant(int64(0))},
@@ -178,7 +180,7 @@ func translateCatalogSQL(toks []parse.Token, src string) string {
 	n := len(toks)
 	// information_schema._pg_expandarray(arr), a set-returning function
 	// of the select list, becomes a json_each join over arr (an
-	// int2vector's text) added to the FROM list at the same depth; one
+	// int2vector's or an array's text) added to the FROM list at the same depth; one
 	// join per distinct argument, as PostgreSQL runs set-returning
 	// functions of one select list in lockstep. pending holds the joins
 	// to add before the WHERE (or the end) of each depth.
@@ -197,7 +199,7 @@ func translateCatalogSQL(toks []parse.Token, src string) string {
 		}
 		a := "kalam_ea" + strconv.Itoa(len(expands))
 		expands[arg] = a
-		pending[depth] = append(pending[depth], fmt.Sprintf(", json_each('[' || replace(trim(%s), ' ', ',') || ']') AS %s",
+		pending[depth] = append(pending[depth], fmt.Sprintf(", json_each('[' || replace(replace(replace(trim(%s), '{', ''), '}', ''), ' ', ',') || ']') AS %s",
 			translateCatalogSQL(mustLex(arg), arg), a))
 		return a
 	}

@@ -55,6 +55,17 @@ func TestCatalogJDBCMetadata(t *testing.T) {
 		   JOIN pg_catalog.pg_class ci ON (ci.oid = i.indexrelid) WHERE true AND n.nspname = E'cm' AND ct.relname = E'things'
 		   AND i.indisprimary ) result where result.A_ATTNUM = (result.KEYS).x ORDER BY result.table_name, result.pk_name, result.key_seq`,
 			"cm:things:id:1:things_pkey"},
+		// pgjdbc 42.7's getPrimaryKeys expands pg_constraint.conkey, an array.
+		{`SELECT result.TABLE_CAT AS "TABLE_CAT", result.TABLE_SCHEM AS "TABLE_SCHEM", result.TABLE_NAME AS "TABLE_NAME",
+		  result.COLUMN_NAME AS "COLUMN_NAME", result.KEY_SEQ AS "KEY_SEQ", result.PK_NAME AS "PK_NAME" FROM
+		  (SELECT current_database() AS TABLE_CAT, n.nspname AS TABLE_SCHEM, ct.relname AS TABLE_NAME, a.attname AS COLUMN_NAME,
+		   (information_schema._pg_expandarray(con.conkey)).n AS KEY_SEQ, con.conname AS PK_NAME,
+		   information_schema._pg_expandarray(con.conkey) AS KEYS, a.attnum AS A_ATTNUM
+		   FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_class ct ON (con.conrelid = ct.oid)
+		   JOIN pg_catalog.pg_namespace n ON (ct.relnamespace = n.oid) JOIN pg_catalog.pg_attribute a ON (a.attrelid = ct.oid)
+		   WHERE con.contype = 'p' AND n.nspname = 'cm' AND ct.relname = 'things' ) result
+		  where result.A_ATTNUM = (result.KEYS).x ORDER BY result.table_name, result.pk_name, result.key_seq`,
+			"kalamdb:cm:things:id:1:things_pkey"},
 		// The expansion's elements and their 1-based positions.
 		{`SELECT (information_schema._pg_expandarray(i.indkey)).x, (information_schema._pg_expandarray(i.indkey)).n
 		  FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid WHERE c.relname = 'things'`, "2:1"},
