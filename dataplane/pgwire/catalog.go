@@ -90,6 +90,8 @@ var registerCatalogFuncs = sync.OnceValue(func() error {
 		}},
 		{"pg_get_expr", -1, first},
 		{"pg_encoding_to_char", 1, constant("UTF8")},
+		// The one database pg_database lists.
+		{"current_database", 0, constant("kalamdb")},
 		{"array_to_string", 2, first},
 		{"array_upper", 2, constant(nil)},
 		{"pg_relation_is_publishable", 1, constant(int64(0))},
@@ -176,6 +178,38 @@ func translateCatalogSQL(toks []parse.Token, src string) string {
 		b.WriteByte(' ')
 	}
 	n := len(toks)
+	// information_schema._pg_expandarray(arr), a set-returning function
+	// of the select list, becomes a json_each join over arr (an
+	// int2vector's or an array's text) added to the FROM list at the same depth; one
+	// join per distinct argument, as PostgreSQL runs set-returning
+	// functions of one select list in lockstep. pending holds the joins
+	// to add before the WHERE (or the end) of each depth.
+	expands := map[string]string{}
+	pending := map[int][]string{}
+	depth := 0
+	flush := func(d int) {
+		for _, j := range pending[d] {
+			emit(j)
+		}
+		delete(pending, d)
+	}
+	expandAlias := func(arg string) string {
+		if a, ok := expands[arg]; ok {
+			return a
+		}
+		a := "kalam_ea" + strconv.Itoa(len(expands))
+		expands[arg] = a
+		pending[depth] = append(pending[depth], fmt.Sprintf(", json_each('[' || replace(replace(replace(trim(%s), '{', ''), '}', ''), ' ', ',') || ']') AS %s",
+			translateCatalogSQL(mustLex(arg), arg), a))
+		return a
+	}
+	isExpand := func(k int) bool {
+		return k+3 < n && toks[k].Value == "information_schema" && toks[k+1].Text == "." && toks[k+2].Value == "_pg_expandarray" && toks[k+3].Text == "("
+	}
+	hasExpand := false
+	for k := range toks {
+		hasExpand = hasExpand || isExpand(k)
+	}
 	for i := 0; i < n; i++ {
 		t := toks[i]
 		if t.Kind == parse.TokEOF {
@@ -186,6 +220,45 @@ func translateCatalogSQL(toks []parse.Token, src string) string {
 				return toks[i+k]
 			}
 			return parse.Token{}
+		}
+		if hasExpand {
+			switch {
+			case t.Text == "(" && isExpand(i+1):
+				// (information_schema._pg_expandarray(arr)).x / .n
+				if args, end, ok := callArgs(toks, i+4, src); ok && len(args) == 1 && end+3 < n && toks[end+1].Text == ")" && toks[end+2].Text == "." {
+					a := expandAlias(args[0])
+					switch toks[end+3].Value {
+					case "x":
+						emit(a + ".value")
+					case "n":
+						emit("(" + a + ".key + 1)")
+					default:
+						emit("NULL")
+					}
+					i = end + 3
+					continue
+				}
+			case isExpand(i):
+				// The bare composite stands for its element x.
+				if args, end, ok := callArgs(toks, i+3, src); ok && len(args) == 1 {
+					emit(expandAlias(args[0]) + ".value")
+					i = end
+					continue
+				}
+			case t.Text == "(" && next(1).Kind == parse.TokIdent && next(2).Text == "." && next(3).Kind == parse.TokIdent &&
+				next(4).Text == ")" && next(5).Text == "." && next(6).Value == "x":
+				// (sub.keys).x of such a composite column.
+				emit(next(1).Text + "." + next(3).Text)
+				i += 6
+				continue
+			case t.Text == "(":
+				depth++
+			case t.Text == ")":
+				flush(depth)
+				depth--
+			case t.Kind == parse.TokIdent && (t.Value == "where" || t.Value == "group" || t.Value == "order" || t.Value == "limit" || t.Value == "union"):
+				flush(depth)
+			}
 		}
 		switch {
 		case t.Kind == parse.TokIdent && t.Value == "pg_catalog" && next(1).Text == ".":
@@ -273,10 +346,43 @@ func translateCatalogSQL(toks []parse.Token, src string) string {
 			i = j
 			continue
 		case t.Kind == parse.TokIdent && t.Value == "generate_series" && next(1).Text == "(":
-			// Only psql's publication query uses it, over arrays KalamDB
-			// never has: an empty set.
-			if _, end, ok := callArgs(toks, i+1, src); ok {
-				emit("(SELECT 0 AS generate_series WHERE 0)")
+			args, end, ok := callArgs(toks, i+1, src)
+			if !ok {
+				break
+			}
+			// generate_series(a, b) AS s(r), as pgjdbc's type lookup
+			// writes it: the integers a..b in column r.
+			if len(args) == 2 && end+5 < n && toks[end+1].Value == "as" && toks[end+2].Kind == parse.TokIdent &&
+				toks[end+3].Text == "(" && toks[end+4].Kind == parse.TokIdent && toks[end+5].Text == ")" {
+				a, z := translateCatalogSQL(mustLex(args[0]), args[0]), translateCatalogSQL(mustLex(args[1]), args[1])
+				emit(fmt.Sprintf("(WITH RECURSIVE kalam_gs(v) AS (SELECT %s WHERE (%s) <= (%s) UNION ALL SELECT v + 1 FROM kalam_gs WHERE v < (%s)) SELECT v AS %s FROM kalam_gs) AS %s",
+					a, a, z, z, quoteIdent(toks[end+4].Value), quoteIdent(toks[end+2].Value)))
+				i = end + 5
+				continue
+			}
+			// Otherwise only psql's publication query uses it, over
+			// arrays KalamDB never has: an empty set.
+			emit("(SELECT 0 AS generate_series WHERE 0)")
+			i = end
+			continue
+		case t.Kind == parse.TokIdent && t.Value == "array_upper" && next(1).Text == "(" && next(2).Value == "current_schemas" && next(3).Text == "(":
+			// The length of the search path array.
+			if args, end, ok := callArgs(toks, i+3, src); ok && len(args) == 1 && end+3 < n && toks[end+1].Text == "," && toks[end+3].Text == ")" {
+				emit(fmt.Sprintf("(SELECT count(*) FROM kalam_search_path WHERE (%s) OR NOT implicit)", translateCatalogSQL(mustLex(args[0]), args[0])))
+				i = end + 3
+				continue
+			}
+		case t.Kind == parse.TokIdent && t.Value == "current_schemas" && next(1).Text == "(":
+			// The search path array becomes the subquery of its elements
+			// in order: "= ANY(current_schemas(b))" is IN over all of
+			// them, and "(current_schemas(b))[1]" (subscripts are
+			// dropped) is the scalar subquery's first row.
+			if args, end, ok := callArgs(toks, i+1, src); ok && len(args) == 1 {
+				q := fmt.Sprintf("SELECT nspname FROM kalam_search_path WHERE (%s) OR NOT implicit ORDER BY pos", translateCatalogSQL(mustLex(args[0]), args[0]))
+				if !(i >= 2 && toks[i-1].Text == "(" && toks[i-2].Value == "any") {
+					q = "(" + q + ")"
+				}
+				emit(q)
 				i = end
 				continue
 			}
@@ -289,7 +395,14 @@ func translateCatalogSQL(toks []parse.Token, src string) string {
 		}
 		emit(t.Text)
 	}
+	flush(0)
 	return b.String()
+}
+
+// mustLex lexes a fragment of an already lexed statement.
+func mustLex(s string) []parse.Token {
+	toks, _ := parse.Lex(s)
+	return toks
 }
 
 // catalogSubquery maps catalog-reading functions to subqueries (%s is the

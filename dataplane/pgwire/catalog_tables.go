@@ -131,6 +131,16 @@ var catTables = map[string]catTable{
 		}
 		return rows
 	}},
+	// kalam_search_path is the array current_schemas() returns: pg_catalog
+	// (implicit: current_schemas(false) leaves it out), then the session's
+	// namespace.
+	"kalam_search_path": {"pos INT4, nspname NAME, implicit BOOLEAN", func(v *catView) [][]any {
+		rows := [][]any{{int64(1), "pg_catalog", int64(1)}}
+		if v.current != "" {
+			rows = append(rows, []any{int64(2), v.current, int64(0)})
+		}
+		return rows
+	}},
 	"pg_class": {`oid OID, relname NAME, relnamespace OID, reltype OID, reloftype OID, relowner OID, relam OID, relfilenode OID,
 		reltablespace OID, relpages INT4, reltuples FLOAT4, relallvisible INT4, reltoastrelid OID, relhasindex BOOLEAN,
 		relisshared BOOLEAN, relpersistence CHAR, relkind CHAR, relnatts INT2, relchecks INT2, relhasrules BOOLEAN,

@@ -32,6 +32,7 @@ func FuzzMessageDecoder(f *testing.F) {
 	f.Add(append(sb, frame('Q', []byte("SET search_path TO a, b\x00"))...))
 	f.Add(append(sb, frame('Q', []byte("INSERT INTO t VALUES ('\\x00ff'::bytea, '10:00'::time)\x00"))...))
 	f.Add([]byte{0, 0, 0, 8, 4, 210, 22, 47})
+	f.Add(append(sb, frame('Q', []byte("SELECT (information_schema._pg_expandarray(i.indkey)).n, (r.k).x FROM pg_catalog.pg_index i, generate_series(1, array_upper(current_schemas(false), 1)) AS s(r) WHERE i.indkey = ANY(current_schemas(true))\x00"))...))
 	oids := []uint32{oidBool, oidBytea, oidInt8, oidInt2, oidInt4, oidText, oidJSON, oidFloat4, oidFloat8, oidVarchar,
 		oidDate, oidTime, oidTimestamp, oidTimestamptz, oidNumeric, oidUUID, oidJSONB, oidOID, oidUnspecified}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -15,7 +15,7 @@ const jdbcJar = "/usr/share/java/postgresql.jar"
 // TestJDBCSuite compiles testdata/jdbc/Suite.java and runs it with the
 // PostgreSQL JDBC driver: DDL, DML with prepared statements, result
 // metadata, a SQLSTATE, and DatabaseMetaData (getTables, getColumns,
-// getPrimaryKeys, getSchemas) over the catalog emulation.
+// getPrimaryKeys, getSchemas, getTypeInfo) over the catalog emulation.
 func TestJDBCSuite(t *testing.T) {
 	javac, err := exec.LookPath("javac")
 	if err != nil {

@@ -73,10 +73,43 @@ public class Suite {
                 }
             }
             check(cols.toString().equals("id:int8 name:text price:numeric ok:bool at:timestamp "), "getColumns " + cols);
-            // getPrimaryKeys is not supported: its query expands pg_index.indkey with
-            // information_schema._pg_expandarray (docs/postgres-wire.md#not-supported).
-            // getSchemas is not supported either: it subscripts the array
-            // current_schemas(true) returns.
+            StringBuilder pk = new StringBuilder();
+            try (ResultSet r = md.getPrimaryKeys(null, "jd", "items")) {
+                while (r.next()) {
+                    pk.append(r.getString("TABLE_SCHEM")).append('.').append(r.getString("TABLE_NAME")).append(':')
+                        .append(r.getString("COLUMN_NAME")).append(':').append(r.getShort("KEY_SEQ")).append(':')
+                        .append(r.getString("PK_NAME")).append(' ');
+                }
+            }
+            check(pk.toString().equals("jd.items:id:1:items_pkey "), "getPrimaryKeys " + pk);
+            StringBuilder schemas = new StringBuilder();
+            try (ResultSet r = md.getSchemas()) {
+                while (r.next()) {
+                    schemas.append(r.getString("TABLE_SCHEM")).append(' ');
+                }
+            }
+            check((" " + schemas).contains(" jd ") && (" " + schemas).contains(" pg_catalog ")
+                && (" " + schemas).contains(" information_schema "), "getSchemas " + schemas);
+            StringBuilder jschemas = new StringBuilder();
+            try (ResultSet r = md.getSchemas(null, "j%")) {
+                while (r.next()) {
+                    jschemas.append(r.getString("TABLE_SCHEM")).append(' ');
+                }
+            }
+            check(jschemas.toString().equals("jd "), "getSchemas pattern " + jschemas);
+            StringBuilder types = new StringBuilder();
+            boolean int8 = false, text = false, numeric = false;
+            try (ResultSet r = md.getTypeInfo()) {
+                while (r.next()) {
+                    String n = r.getString("TYPE_NAME");
+                    int dt = r.getInt("DATA_TYPE");
+                    types.append(n).append(':').append(dt).append(' ');
+                    int8 |= n.equals("int8") && dt == Types.BIGINT;
+                    text |= n.equals("text") && dt == Types.VARCHAR;
+                    numeric |= n.equals("numeric") && dt == Types.NUMERIC && r.getShort("MAXIMUM_SCALE") == 1000;
+                }
+            }
+            check(int8 && text && numeric, "getTypeInfo " + types);
         }
         System.out.println("done");
     }
