@@ -21,8 +21,13 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
 )
 
-// chunkBytes bounds one row chunk (memory per backup and object size).
-const chunkBytes = 8 << 20
+// DefaultChunkBytes bounds one row chunk (memory per backup and object
+// size) when a request names no bound (backup.chunk_bytes).
+const DefaultChunkBytes = 8 << 20
+
+// maxRecordPart rejects a corrupt record length before allocating it. It
+// is independent of the chunk bound a backup was taken with.
+const maxRecordPart = 16 << 20
 
 // Progress is the running total of a backup, restore or verify.
 type Progress struct {
@@ -42,6 +47,10 @@ type BackupRequest struct {
 	Target    objstore.Store
 	// Progress, when set, is called after every object (same goroutine).
 	Progress func(Progress)
+	// ChunkBytes bounds one row chunk, built in memory before it is
+	// uploaded (0 = DefaultChunkBytes); a single larger row gets a chunk
+	// of its own.
+	ChunkBytes int
 }
 
 // uploader writes content-addressed objects, reusing those the target
@@ -157,6 +166,10 @@ func Backup(ctx context.Context, snap pebble.Reader, stores Stores, version stri
 	if err != nil {
 		return nil, err
 	}
+	chunkLimit := req.ChunkBytes
+	if chunkLimit <= 0 {
+		chunkLimit = DefaultChunkBytes
+	}
 	catData, err := json.Marshal(img)
 	if err != nil {
 		return nil, err
@@ -165,7 +178,7 @@ func Backup(ctx context.Context, snap pebble.Reader, stores Stores, version stri
 		return nil, err
 	}
 	for _, ti := range img.Tables {
-		te, err := backupTable(ctx, snap, stores, up, ti.Latest, now)
+		te, err := backupTable(ctx, snap, stores, up, ti.Latest, now, chunkLimit)
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", ti.Latest.QualifiedName(), err)
 		}
@@ -316,7 +329,7 @@ func streamCutoff(t *catalog.Table, now time.Time) uint64 {
 	return uint64(ms) << 22
 }
 
-func backupTable(ctx context.Context, snap pebble.Reader, stores Stores, up *uploader, t *catalog.Table, now time.Time) (TableEntry, error) {
+func backupTable(ctx context.Context, snap pebble.Reader, stores Stores, up *uploader, t *catalog.Table, now time.Time, chunkLimit int) (TableEntry, error) {
 	te := TableEntry{Namespace: t.Namespace, Name: t.Name, Type: string(t.Type), SourceID: t.ID, StreamCutoffSeq: streamCutoff(t, now)}
 	var cw chunkWriter
 	flushChunk := func() error {
@@ -359,14 +372,14 @@ func backupTable(ctx context.Context, snap pebble.Reader, stores Stores, up *upl
 			if te.StreamCutoffSeq != 0 && h.Seq < te.StreamCutoffSeq {
 				continue
 			}
-			cw.add(user, rest, v)
-			up.prog.Rows++
-			if cw.buf.Len() >= chunkBytes {
+			if !cw.fits(recordLen(user, rest, v), chunkLimit) {
 				if err := flushChunk(); err != nil {
 					it.Close()
 					return te, err
 				}
 			}
+			cw.add(user, rest, v)
+			up.prog.Rows++
 		}
 		if err := it.Close(); err != nil {
 			return te, err

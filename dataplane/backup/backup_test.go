@@ -61,6 +61,33 @@ func TestChunkRoundTrip(t *testing.T) {
 	}
 }
 
+// TestChunkFitsBound: a record joins a chunk only while the chunk stays
+// within the bound, recordLen is exactly what add appends, and an empty
+// chunk takes a record larger than the bound (the row goes alone).
+func TestChunkFitsBound(t *testing.T) {
+	const limit = 100
+	var w chunkWriter
+	if !w.fits(recordLen("u", []byte{1}, make([]byte, 500)), limit) {
+		t.Fatal("an empty chunk refused an oversize row")
+	}
+	w.add("u", []byte{1}, make([]byte, 40))
+	before := w.buf.Len()
+	n := recordLen("u", []byte{2}, make([]byte, 40))
+	if !w.fits(n, limit) {
+		t.Fatalf("a %d-byte record refused in a %d-byte chunk under %d", n, before, limit)
+	}
+	w.add("u", []byte{2}, make([]byte, 40))
+	if w.buf.Len()-before != n {
+		t.Fatalf("recordLen %d, add appended %d", n, w.buf.Len()-before)
+	}
+	if w.fits(recordLen("u", []byte{3}, make([]byte, 40)), limit) {
+		t.Fatalf("a record accepted into a %d-byte chunk past the %d-byte bound", w.buf.Len(), limit)
+	}
+	if w.fits(recordLen("u", []byte{3}, make([]byte, 200)), limit) || recordLen("", nil, make([]byte, 200)) != 1+1+2+200 {
+		t.Fatal("recordLen does not count multi-byte length prefixes")
+	}
+}
+
 func TestDecodeManifestVersions(t *testing.T) {
 	if _, err := DecodeManifest("backups/x/manifest.json", []byte(`{"format_version": 2}`)); !errors.Is(err, ErrNewerFormat) || !strings.Contains(err.Error(), "backups/x/manifest.json") {
 		t.Fatalf("newer manifest: %v", err)

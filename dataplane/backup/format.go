@@ -216,6 +216,28 @@ type chunkWriter struct {
 	rows int64
 }
 
+// recordLen is how many bytes add(user, pk, row) appends to a non-empty
+// chunk.
+func recordLen(user string, pk, row []byte) int {
+	n := 0
+	for _, l := range []int{len(user), len(pk), len(row)} {
+		n += uvarintLen(uint64(l)) + l
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	var tmp [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(tmp[:], x)
+}
+
+// fits reports whether a record of n bytes can join the chunk without it
+// exceeding limit bytes; an empty chunk takes any record (a row larger
+// than the limit gets a chunk of its own).
+func (w *chunkWriter) fits(n, limit int) bool {
+	return w.buf.Len() == 0 || w.buf.Len()+n <= limit
+}
+
 func (w *chunkWriter) add(user string, pk, row []byte) {
 	if w.buf.Len() == 0 {
 		w.buf.Write(chunkMagic)

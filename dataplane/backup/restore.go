@@ -17,10 +17,13 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/objstore"
 )
 
-// Restore batching: rows per command and encoded bytes per command.
+// Restore batching: rows per command and, unless the request names a
+// bound (backup.restore_batch_bytes), encoded bytes per command.
 const (
-	restoreBatchRows  = 1000
-	restoreBatchBytes = 4 << 20
+	restoreBatchRows = 1000
+	// DefaultRestoreBatchBytes bounds the rows (keys and encoded rows) a
+	// restore buffers into one command.
+	DefaultRestoreBatchBytes = 4 << 20
 )
 
 // Server is the running server a restore writes into. Every write goes
@@ -56,7 +59,9 @@ type RestoreRequest struct {
 	// JobID marks the namespaces being restored (Namespace.Restoring).
 	JobID string
 	// BatchRows and BatchBytes bound one proposed command (0 = 1000 rows,
-	// 4 MiB): with the streaming merge, the rows buffered by a restore.
+	// DefaultRestoreBatchBytes): with the streaming merge, the rows
+	// buffered by a restore. A single row larger than BatchBytes goes in a
+	// command of its own.
 	BatchRows, BatchBytes int
 	// Stats, when set, receives the restore's memory accounting.
 	Stats *RestoreStats
@@ -79,6 +84,9 @@ type RestoreStats struct {
 	// MaxBufferedRows is the most rows held at once (the pending batch:
 	// the merge itself buffers no rows).
 	MaxBufferedRows int
+	// MaxBufferedBytes is the most row bytes (keys and encoded rows) held
+	// at once in the pending batch.
+	MaxBufferedBytes int
 	// MaxOpenSegments is the most Parquet segments held at once (one
 	// cluster of key-overlapping segments of a scope).
 	MaxOpenSegments int
@@ -258,7 +266,7 @@ func Restore(ctx context.Context, srv Server, req RestoreRequest) (*Manifest, er
 		r.batchRows = restoreBatchRows
 	}
 	if r.batchBytes <= 0 {
-		r.batchBytes = restoreBatchBytes
+		r.batchBytes = DefaultRestoreBatchBytes
 	}
 	if r.stats == nil {
 		r.stats = &RestoreStats{}

@@ -72,18 +72,22 @@ func (r *restorer) add(ctx context.Context, t *catalog.Table, user string, pk, r
 	if t.Type.PerUser() {
 		g = keys.UserGroup(user)
 	}
-	if g != r.group || len(r.rows) >= r.batchRows || r.bytes >= r.batchBytes {
+	key := keys.Row(keys.ScopePrefix(g, t.ID, user, t.Type.PerUser()), pk)
+	size := len(key) + len(row)
+	// Flush before the row would push the batch past a bound, so the
+	// batch never exceeds batchBytes (a single larger row goes alone).
+	if g != r.group || len(r.rows) >= r.batchRows || (len(r.rows) > 0 && r.bytes+size > r.batchBytes) {
 		if err := r.flush(ctx); err != nil {
 			return err
 		}
 		r.group = g
 	}
-	key := keys.Row(keys.ScopePrefix(g, t.ID, user, t.Type.PerUser()), pk)
 	v := append([]byte(nil), row...)
 	rowcodec.SetSeq(v, 0)
 	r.rows = append(r.rows, engine.RowWrite{Op: engine.OpInsert, Table: t.ID, Key: key, Row: v})
-	r.bytes += len(key) + len(v)
+	r.bytes += size
 	r.stats.MaxBufferedRows = max(r.stats.MaxBufferedRows, len(r.rows))
+	r.stats.MaxBufferedBytes = max(r.stats.MaxBufferedBytes, r.bytes)
 	return nil
 }
 

@@ -47,6 +47,12 @@ type Options struct {
 	// PauseJanitor, when set, stops the cold tier's orphan deletion for
 	// the duration of a backup (resume is called when it ends).
 	PauseJanitor func() (resume func())
+	// ChunkBytes bounds one backup row chunk (backup.chunk_bytes; 0 =
+	// DefaultChunkBytes).
+	ChunkBytes int
+	// RestoreBatchBytes bounds the rows a restore buffers per command
+	// (backup.restore_batch_bytes; 0 = DefaultRestoreBatchBytes).
+	RestoreBatchBytes int
 }
 
 // Service runs backups, restores and verifications as jobs recorded in
@@ -258,6 +264,9 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (*Manifest, err
 	if h, _, _ := s.tuning(); h.AfterSnapshot != nil {
 		h.AfterSnapshot()
 	}
+	if req.ChunkBytes <= 0 {
+		req.ChunkBytes = s.o.ChunkBytes
+	}
 	m, err := Backup(ctx, snap, s.o.Stores, s.o.Version, time.Now(), req)
 	if err == nil {
 		if lerr := l.Lost(); lerr != nil {
@@ -279,7 +288,7 @@ func (s *Service) StartRestore(ctx context.Context, namespace, target, id string
 	jobID, err := s.start(ctx, JobRestore, namespace, fmt.Sprintf("restore %s from %s", id, t), func(ctx context.Context, j *catalog.Job, progress func(Progress)) error {
 		h, rows, stats := s.tuning()
 		_, err := Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st, Progress: progress,
-			JobID: j.ID, Hooks: h, BatchRows: rows, Stats: stats})
+			JobID: j.ID, Hooks: h, BatchRows: rows, BatchBytes: s.o.RestoreBatchBytes, Stats: stats})
 		return err
 	})
 	return Started{BackupID: id, JobID: jobID, Target: t.String()}, err
@@ -307,7 +316,7 @@ func (s *Service) Restore(ctx context.Context, namespace, target, id string, ove
 	defer s.release()
 	h, rows, stats := s.tuning()
 	return Restore(ctx, s.o.Server, RestoreRequest{ID: id, Namespace: namespace, Overwrite: overwrite, Target: st,
-		Hooks: h, BatchRows: rows, Stats: stats})
+		Hooks: h, BatchRows: rows, BatchBytes: s.o.RestoreBatchBytes, Stats: stats})
 }
 
 // resolveBackup opens a target and resolves a backup id in it ("" picks

@@ -170,7 +170,7 @@ func readRecord(br *bufio.Reader) (chunkRecord, error) {
 			}
 			return chunkRecord{}, errors.New("truncated row chunk")
 		}
-		if n > chunkBytes*2 {
+		if n > maxRecordPart {
 			return chunkRecord{}, fmt.Errorf("corrupt row chunk: record part of %d bytes", n)
 		}
 		parts[i] = make([]byte, n)

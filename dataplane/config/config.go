@@ -28,6 +28,8 @@ type Config struct {
 	WebSocket WebSocketConfig `toml:"websocket"`
 	// Cold controls the cold tier (cold.go).
 	Cold ColdConfig `toml:"cold"`
+	// Backup bounds the memory of BACKUP and RESTORE.
+	Backup BackupConfig `toml:"backup"`
 	// Storages are config-declared storages ([[storages]], storages.go).
 	Storages []StorageEntry `toml:"storages"`
 	// RateLimit and Audit are request limits and the audit log (security.go).
@@ -213,6 +215,7 @@ func Default() Config {
 		},
 		WebSocket: defaultWebSocket(),
 		Cold:      defaultCold(),
+		Backup:    defaultBackup(),
 		Storages:  []StorageEntry{},
 		RateLimit: defaultRateLimit(),
 		Audit:     defaultAudit(),

@@ -75,6 +75,8 @@ var settingDescriptions = map[string]string{
 	"cold.orphan_grace_seconds":                     "Orphan objects (failed or superseded flushes) are deleted after orphan_grace_seconds, looked for every janitor_interval_seconds.",
 	"cold.job_retention":                            "Finished job records kept in system.jobs.",
 	"cold.segment_cache_mb":                         "Memory for decoded Parquet segments (MiB).",
+	"backup.chunk_bytes":                            "Bytes of hot rows one backup row chunk holds (built in memory, then uploaded; a single larger row gets a chunk of its own).",
+	"backup.restore_batch_bytes":                    "Bytes of rows (keys and encoded rows) a restore buffers into one write command (a single larger row goes alone).",
 	"audit.enabled":                                 "Write system.audit_log: logins (success and failure), DDL, user changes and EXECUTE AS, with actor and client address, through the meta group's apply path (durable).",
 	"audit.retention_days":                          "Audit records older than this are deleted as new ones are written.",
 	"auth.allow_remote_setup":                       "Allow POST /v1/api/auth/setup (set root's password on first start) from non-loopback clients.",

@@ -38,6 +38,7 @@ func (c Config) validateValues() error {
 	c.Security.validate(&p)
 	c.WebSocket.validate(&p)
 	c.Cold.validate(&p)
+	c.Backup.validate(&p)
 	validateStorages(c.Storages, &p)
 	c.Auth.validateSecurity(&p)
 	c.RateLimit.validate(&p)

@@ -111,6 +111,9 @@ func (n *Node) startBackup(ctx context.Context, plan *bootstrapPlan, o startOpti
 		Logger:   n.log,
 		// A running backup needs the segments its snapshot names.
 		PauseJanitor: n.cold.PauseJanitor,
+		// Memory bounds (docs/operations.md, "Memory").
+		ChunkBytes:        n.cfg.Backup.ChunkBytes,
+		RestoreBatchBytes: n.cfg.Backup.RestoreBatchBytes,
 	})
 	if o.bootstrapHooks != nil {
 		n.backup.SetTestHooks(o.bootstrapHooks(n), 0, nil)

@@ -1,11 +1,15 @@
 package node
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kalamdb/kalamdb-k8s/dataplane/backup"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 )
 
@@ -119,5 +123,64 @@ func TestSubscriptionBytesPerUser(t *testing.T) {
 			t.Fatalf("after unsubscribe: %s", m.raw)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBackupRestoreBytesBound: with small backup.chunk_bytes and
+// backup.restore_batch_bytes, a backup and a restore into a fresh server
+// still round-trip every row, while no row chunk the backup built (and
+// uploaded) exceeds chunk_bytes and no restore batch holds more than
+// restore_batch_bytes of rows.
+func TestBackupRestoreBytesBound(t *testing.T) {
+	const chunk, batch = 16 << 10, 8 << 10
+	bound := func(c *config.Config) { c.Backup.ChunkBytes, c.Backup.RestoreBatchBytes = chunk, batch }
+	n := startNodeWith(t, bound)
+	root := login(t, n, "root", rootPW)
+	mustSQL(t, root, "CREATE NAMESPACE bb; CREATE SHARED TABLE bb.docs (id BIGINT PRIMARY KEY, body TEXT)")
+	const rows = 300 // ~150 KB of rows: about ten 16 KiB chunks
+	mustSQL(t, root, multiInsert("INSERT INTO bb.docs (id, body) VALUES ", 0, rows, func(i int) string {
+		return fmt.Sprintf("(%d, '%d-%s')", i, i, strings.Repeat("r", 480))
+	}))
+	src := plain(readScope(t, root, "bb.docs"))
+	target := filepath.Join(t.TempDir(), "bk")
+	id, job := startBackupJob(t, root, fmt.Sprintf("BACKUP DATABASE TO '%s'", target))
+	mustComplete(t, job)
+
+	_, st, err := n.Backup().OpenTarget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := backup.LoadManifest(context.Background(), st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks := 0
+	for _, te := range m.Tables {
+		for _, ref := range te.Hot {
+			chunks++
+			if ref.Size > chunk {
+				t.Errorf("row chunk %s of %s.%s is %d bytes, over backup.chunk_bytes = %d", ref.Key, te.Namespace, te.Name, ref.Size, chunk)
+			}
+		}
+	}
+	if chunks < 8 {
+		t.Fatalf("%d row chunks for ~150 KB of rows under a 16 KiB bound", chunks)
+	}
+
+	n2 := startNodeWith(t, bound)
+	var stats backup.RestoreStats
+	n2.Backup().SetTestHooks(backup.Hooks{}, 0, &stats)
+	root2 := login(t, n2, "root", rootPW)
+	_, job = startBackupJob(t, root2, fmt.Sprintf("RESTORE DATABASE FROM '%s'", target))
+	mustComplete(t, job)
+	if got := plain(readScope(t, root2, "bb.docs")); !slices.Equal(got, src) {
+		t.Fatalf("restored %d rows, want %d equal to the source", len(got), len(src))
+	}
+	if stats.MaxBufferedBytes == 0 || stats.MaxBufferedBytes > batch {
+		t.Fatalf("restore buffered up to %d bytes of rows, bound backup.restore_batch_bytes = %d", stats.MaxBufferedBytes, batch)
+	}
+	// ~500-byte rows: a batch holds at most 16 of them, more than one.
+	if stats.MaxBufferedRows < 2 || stats.MaxBufferedRows > 16 {
+		t.Fatalf("restore batch held up to %d rows", stats.MaxBufferedRows)
 	}
 }
