@@ -13,7 +13,7 @@ TOOLS="${KALAMDB_TOOLS:-$HOME/.cache/kalamdb-tools}"
 OUT="${1:-$TOOLS/bin}"
 WORK="$TOOLS/build/etcd-${ETCD_VERSION}"
 mkdir -p "$OUT" "$WORK"
-if "$OUT/etcd" --version 2>/dev/null | grep -q "etcd Version: ${ETCD_VERSION}$"; then exit 0; fi
+if "$OUT/etcd" --version 2>/dev/null | grep "etcd Version: ${ETCD_VERSION}$" >/dev/null; then exit 0; fi
 echo "hack/etcd.sh: building etcd ${ETCD_VERSION} into $OUT (first run only, ~1 min)" >&2
 cd "$WORK"
 if [ ! -f go.mod ] || ! grep -q "go.etcd.io/etcd/server/v3 v${ETCD_VERSION}" go.mod; then

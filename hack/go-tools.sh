@@ -17,7 +17,7 @@ declare -A SPEC=(
 tools=("$@"); [ ${#tools[@]} -eq 0 ] && tools=(controller-gen helm kustomize)
 for t in "${tools[@]}"; do
   spec="${SPEC[$t]}"; ver="${spec#*@}"
-  if [ -x "$OUT/$t" ] && go version -m "$OUT/$t" 2>/dev/null | grep -qE "^\s+mod\s.*\s${ver}(\s|$)"; then continue; fi
+  if [ -x "$OUT/$t" ] && go version -m "$OUT/$t" 2>/dev/null | grep -E "^\s+mod\s.*\s${ver}(\s|$)" >/dev/null; then continue; fi
   echo "hack/go-tools.sh: installing $spec" >&2
   GOTOOLCHAIN=local GOBIN="$OUT" CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" "$spec"
 done

@@ -23,8 +23,8 @@ mkdir -p "$OUT" "$WORK"
 need=()
 for b in $BINS; do
   case "$b" in
-    kubectl) "$OUT/kubectl" version --client 2>/dev/null | grep -q "Client Version: v${K8S_VERSION}$" || need+=("$b") ;;
-    *) "$OUT/$b" --version 2>/dev/null | grep -qx "Kubernetes v${K8S_VERSION}" || need+=("$b") ;;
+    kubectl) "$OUT/kubectl" version --client 2>/dev/null | grep "Client Version: v${K8S_VERSION}$" >/dev/null || need+=("$b") ;;
+    *) "$OUT/$b" --version 2>/dev/null | grep -x "Kubernetes v${K8S_VERSION}" >/dev/null || need+=("$b") ;;
   esac
 done
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -11,7 +11,7 @@ set -euo pipefail
 MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 OUT="${1:-${KALAMDB_TOOLS:-$HOME/.cache/kalamdb-tools}/bin}"
 mkdir -p "$OUT"
-if [ -x "$OUT/minio" ] && go version -m "$OUT/minio" 2>/dev/null | grep -qE "^\s+mod\s+github.com/minio/minio\s+${MINIO_VERSION}"; then
+if [ -x "$OUT/minio" ] && go version -m "$OUT/minio" 2>/dev/null | grep -E "^\s+mod\s+github.com/minio/minio\s+${MINIO_VERSION}" >/dev/null; then
   exit 0
 fi
 echo "hack/minio.sh: building minio ${MINIO_VERSION} into $OUT (first run only, ~3 min)" >&2
