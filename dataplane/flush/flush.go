@@ -300,6 +300,15 @@ func (m *Manager) flushScope(ctx context.Context, t *catalog.Table, user string)
 		cc.New = &engine.ColdPointer{Version: newMan.Version, StorageID: s.storage, Manifest: mkey, Segments: len(newMan.Segments)}
 		st.Rows, st.Bytes, st.Segments = seg.RowCount, int64(len(data)), 1
 	}
+	if cc.Pointer != nil {
+		// Readers skip the cold tier of tables not marked here (ScopeView's
+		// hot-only fast path). The observer marks a table only after the
+		// commit is durable, while a reader's snapshot may already hold it
+		// (hot rows purged, pointer set): marked after the commit, such a
+		// read saw neither tier and returned no rows. Marking first is
+		// harmless: a snapshot without the pointer reads an empty view.
+		m.coldTables.Store(t.ID, struct{}{})
+	}
 	t2 := time.Now()
 	res, err := m.exec.Propose(ctx, &engine.Command{Group: s.group, TimeMs: m.nowMs(), Cold: cc})
 	if err != nil {

@@ -370,7 +370,7 @@ func (e *Engine) execStatement(ctx context.Context, sess *Session, st parse.Stat
 	case *parse.Select:
 		return e.execSelect(ctx, sess, s.SQL, params)
 	case *parse.Explain:
-		return e.execExplain(ctx, sess, s.SQL, params)
+		return e.execExplain(ctx, sess, s, params)
 	case *parse.Insert:
 		return e.execInsert(ctx, sess, s, params)
 	case *parse.Update:

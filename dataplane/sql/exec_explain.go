@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 )
 
 // execExplain answers EXPLAIN <query> with the plan SQLite chooses for the
@@ -13,7 +16,13 @@ import (
 // (the steps are SQLite's: SCAN, SEARCH ... USING INDEX, USE TEMP B-TREE
 // FOR ORDER BY, ...). The query is checked and its tables' permissions
 // enforced as for SELECT; it is not run.
-func (e *Engine) execExplain(ctx context.Context, sess *Session, text string, params []any) (*Result, error) {
+//
+// EXPLAIN ANALYZE (the original's, whose clients print it as a baseline)
+// then runs the query as SELECT does and adds two rows, as PostgreSQL ends
+// its output: "Actual Rows: N" and "Execution Time: X ms". The rows
+// themselves are not returned.
+func (e *Engine) execExplain(ctx context.Context, sess *Session, st *parse.Explain, params []any) (*Result, error) {
+	text := st.SQL
 	rw, r, err := e.rewrite(sess, text)
 	if err != nil {
 		return nil, err
@@ -54,6 +63,17 @@ func (e *Engine) execExplain(ctx context.Context, sess *Session, text string, pa
 	})
 	if err != nil {
 		return nil, err
+	}
+	if st.Analyze {
+		start := time.Now()
+		run, err := e.execSelect(ctx, sess, text, params)
+		if err != nil {
+			return nil, err
+		}
+		elapsed := time.Since(start)
+		res.Rows = append(res.Rows,
+			[]any{fmt.Sprintf("Actual Rows: %d", len(run.Rows))},
+			[]any{fmt.Sprintf("Execution Time: %.3f ms", float64(elapsed.Microseconds())/1000)})
 	}
 	res.RowCount = len(res.Rows)
 	return res, nil

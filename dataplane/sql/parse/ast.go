@@ -262,9 +262,13 @@ type Delete struct {
 // SQL is the original statement text, untouched; Rewrite translates it.
 type Select struct{ SQL string }
 
-// Explain is EXPLAIN <query>: the query's plan as text rows. SQL is the
-// query without the EXPLAIN keyword.
-type Explain struct{ SQL string }
+// Explain is EXPLAIN [ANALYZE] <query>: the query's plan as text rows. SQL
+// is the query without the EXPLAIN [ANALYZE] keywords; Analyze also runs it
+// and reports its actual row count and time.
+type Explain struct {
+	SQL     string
+	Analyze bool
+}
 
 func (*Explain) statementNode() {}
 

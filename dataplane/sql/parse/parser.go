@@ -313,12 +313,16 @@ func (p *parser) statement() (Statement, error) {
 		case "select", "with", "values":
 			return p.query()
 		case "explain":
-			if nx := p.peekAt(1); isQueryKw(nx) || isOp(nx, "(") && isQueryKw(p.peekAt(2)) {
+			at, analyze := 1, false
+			if isKw(p.peekAt(1), "analyze") {
+				at, analyze = 2, true
+			}
+			if nx := p.peekAt(at); isQueryKw(nx) || isOp(nx, "(") && isQueryKw(p.peekAt(at+1)) {
 				q := p.sql[nx.Pos:]
 				for p.peek().Kind != TokEOF {
 					p.pos++
 				}
-				return &Explain{SQL: q}, nil
+				return &Explain{SQL: q, Analyze: analyze}, nil
 			}
 		case "create":
 			return p.parseCreate()
