@@ -61,39 +61,68 @@ func (m *Manager) putJob(ctx context.Context, j *catalog.Job) error {
 }
 
 // Submit queues a flush or compaction job for table t and returns its id.
-// A table with a job of the same type already queued or running gets no
-// second one (the running job picks up the rows) unless force is set.
+// A table with a job of the same type already queued gets no second one:
+// that job has not taken its snapshot yet, so it covers every row written
+// before this call, and its id is returned. A job already running is
+// answered with "" (it picks up the rows) for automatic triggers; a manual
+// one (STORAGE FLUSH/COMPACT, which promises the rows written before it)
+// queues a follow-up. force always queues a new job.
 func (m *Manager) Submit(ctx context.Context, typ, trigger string, t *catalog.Table, force bool) (string, error) {
 	if t.Type == catalog.TableStream || t.Type == catalog.TableSystem {
 		return "", fmt.Errorf("%s tables are never flushed or compacted", t.Type)
 	}
 	key := activeKey{t.ID, typ}
-	m.mu.Lock()
-	if m.active[key] && !force {
-		m.mu.Unlock()
-		return "", nil
-	}
-	m.active[key] = true
-	m.mu.Unlock()
 	j := m.newJob(typ, trigger, t)
+	m.mu.Lock()
+	if !force {
+		if id := m.queued[key]; id != "" {
+			m.mu.Unlock()
+			return id, nil
+		}
+		if m.active[key] > 0 && trigger != TriggerManual {
+			m.mu.Unlock()
+			return "", nil
+		}
+	}
+	m.active[key]++
+	m.queued[key] = j.ID
+	m.mu.Unlock()
 	if err := m.putJob(ctx, j); err != nil {
-		m.clearActive(key)
+		m.clearActive(key, j.ID)
 		return "", err
 	}
 	select {
 	case m.queue <- &task{job: j, table: t}:
 		return j.ID, nil
 	default:
-		m.clearActive(key)
+		m.clearActive(key, j.ID)
 		j.Status, j.Error, j.FinishedAt = catalog.JobFailed, ErrQueueFull.Error(), m.nowMs()
 		_ = m.putJob(ctx, j)
 		return "", ErrQueueFull
 	}
 }
 
-func (m *Manager) clearActive(k activeKey) {
+// TriggerManual is the trigger of STORAGE FLUSH/COMPACT statements.
+const TriggerManual = "manual"
+
+// started notes that job id left the queue.
+func (m *Manager) started(k activeKey, id string) {
 	m.mu.Lock()
-	delete(m.active, k)
+	if m.queued[k] == id {
+		delete(m.queued, k)
+	}
+	m.mu.Unlock()
+}
+
+// clearActive notes that job id is done (or was never queued).
+func (m *Manager) clearActive(k activeKey, id string) {
+	m.mu.Lock()
+	if m.queued[k] == id {
+		delete(m.queued, k)
+	}
+	if m.active[k]--; m.active[k] <= 0 {
+		delete(m.active, k)
+	}
 	m.mu.Unlock()
 }
 
@@ -111,7 +140,9 @@ func (m *Manager) worker() {
 
 // run executes one job and records its outcome.
 func (m *Manager) run(t *task) {
-	defer m.clearActive(activeKey{t.table.ID, t.job.Type})
+	key := activeKey{t.table.ID, t.job.Type}
+	defer m.clearActive(key, t.job.ID)
+	m.started(key, t.job.ID)
 	ctx := m.ctx
 	j := t.job
 	j.Status, j.StartedAt = catalog.JobRunning, m.nowMs()

@@ -118,8 +118,10 @@ type Manager struct {
 	pending map[scopeID]int64
 	// lastFlush is when each table was last flushed (interval policy).
 	lastFlush map[uint32]time.Time
-	// active holds tables with a queued or running job per job type.
-	active map[activeKey]bool
+	// active counts a table's queued and running jobs per job type;
+	// queued names the one job of a type queued and not yet started.
+	active map[activeKey]int
+	queued map[activeKey]string
 	// coldTables holds tables that have (or had) cold data (table id ->
 	// struct{}); read lock-free on every scan.
 	coldTables sync.Map
@@ -173,7 +175,7 @@ func New(db *pebble.DB, cat *catalog.Cache, ex Executor, opts Options) *Manager 
 	m := &Manager{
 		db: db, cat: cat, exec: ex, opts: opts, log: opts.Logger, reader: cold.NewReader(opts.SegmentCacheBytes),
 		stores: storeCache{m: map[string]storeEntry{}}, now: time.Now,
-		pending: map[scopeID]int64{}, lastFlush: map[uint32]time.Time{}, active: map[activeKey]bool{}, dropping: map[uint32]*dropCleanup{},
+		pending: map[scopeID]int64{}, lastFlush: map[uint32]time.Time{}, active: map[activeKey]int{}, queued: map[activeKey]string{}, dropping: map[uint32]*dropCleanup{},
 		scopeMu: map[scopeID]*sync.Mutex{},
 		queue:   make(chan *task, 1024), ctx: ctx, cancel: cancel,
 	}

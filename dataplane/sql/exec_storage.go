@@ -297,7 +297,7 @@ func (e *Engine) execStorageJob(ctx context.Context, sess *Session, s *parse.Sto
 	}
 	res := &Result{Schema: []Field{{"job_id", "TEXT", 0}, {"namespace_id", "TEXT", 1}, {"table_name", "TEXT", 2}, {"status", "TEXT", 3}}}
 	for _, t := range tables {
-		id, err := e.cold.Submit(ctx, typ, "manual", t, false)
+		id, err := e.cold.Submit(ctx, typ, flush.TriggerManual, t, false)
 		if errors.Is(err, flush.ErrQueueFull) {
 			return nil, badRequest(CodeExecution, "%v", err)
 		}
