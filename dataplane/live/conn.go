@@ -174,12 +174,23 @@ func (c *Conn) Subscribe(ctx context.Context, id, sqlText string, o SubscribeOpt
 		s.load.from = *o.From
 	}
 	m.loadingAdd(s)
-	if !c.out.push(outItem{raw: ackMessage(id, pos, m.eng.WireSchema(s.plan.Schema))}, true) {
+	// The first page is read before the ack, whose batch_control is that
+	// page's (as upstream: has_more false and status ready when the
+	// initial data fits in one batch, an empty result included).
+	rows, deleted, more, err := m.page(ctx, s, s.load)
+	if err != nil {
+		s.releaseLoadLocked()
+		s.loadMu.Unlock()
+		s.end(CodeBatchFetchFailed, "could not read the initial data: "+err.Error())
+		return
+	}
+	if !c.out.push(outItem{raw: ackMessage(id, pos, more, m.eng.WireSchema(s.plan.Schema))}, true) {
+		s.releaseLoadLocked()
 		s.loadMu.Unlock()
 		s.end(CodeOverflow, "the connection's queue is full (the client reads too slowly)")
 		return
 	}
-	c.sendPageLocked(ctx, s)
+	c.sendFetchedLocked(s, rows, deleted, more)
 	s.loadMu.Unlock()
 }
 
@@ -221,6 +232,12 @@ func (c *Conn) sendPageLocked(ctx context.Context, s *Subscription) {
 		s.end(CodeBatchFetchFailed, "could not read the initial data: "+err.Error())
 		return
 	}
+	c.sendFetchedLocked(s, rows, deleted, more)
+}
+
+// sendFetchedLocked sends a page read by page; the caller holds s.loadMu.
+func (c *Conn) sendFetchedLocked(s *Subscription, rows, deleted [][]byte, more bool) {
+	l := s.load
 	msg := batchMessage(s.idJSON, rows, deleted, l.resume, l.batchNum, more, l.pos)
 	l.batchNum++
 	if more {

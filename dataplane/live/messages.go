@@ -124,10 +124,15 @@ type ackMsg struct {
 }
 
 // ackMessage encodes a subscription_ack; schema is the engine's
-// WireSchema of the subscription's fields.
-func ackMessage(subID string, pos uint64, schema any) []byte {
+// WireSchema of the subscription's fields. Its batch_control is the first
+// batch's (more: whether further batches follow), as upstream's.
+func ackMessage(subID string, pos uint64, more bool, schema any) []byte {
+	status := statusReady
+	if more {
+		status = statusLoading
+	}
 	b, _ := json.Marshal(ackMsg{Type: "subscription_ack", SubscriptionID: subID,
-		BatchControl: batchControl{HasMore: true, Status: statusLoading, LastSeqID: strconv.FormatUint(pos, 10)}, Schema: schema})
+		BatchControl: batchControl{HasMore: more, Status: status, LastSeqID: strconv.FormatUint(pos, 10)}, Schema: schema})
 	return b
 }
 

@@ -88,7 +88,9 @@ func dialLiveErr(addr, token, sql string, small bool) (*liveConn, error) {
 		marker string
 	}{
 		{map[string]any{"type": "authenticate", "method": "jwt", "token": token}, `"type":"auth_success"`},
-		{map[string]any{"type": "subscribe", "subscription": map[string]any{"id": "s", "sql": sql}}, `"status":"ready"`},
+		// The last initial-data page (the ack of a one-page subscription
+		// also says ready).
+		{map[string]any{"type": "subscribe", "subscription": map[string]any{"id": "s", "sql": sql}}, `"has_more":false,"status":"ready"`},
 	} {
 		b, _ := json.Marshal(step.msg)
 		if err := c.Write(ctx, websocket.MessageText, b); err != nil {
@@ -101,7 +103,7 @@ func dialLiveErr(addr, token, sql string, small bool) (*liveConn, error) {
 				c.CloseNow()
 				return nil, fmt.Errorf("waiting for %s: %w", step.marker, err)
 			}
-			if strings.Contains(string(data), step.marker) {
+			if strings.Contains(string(data), step.marker) && !strings.Contains(string(data), `"type":"subscription_ack"`) {
 				break
 			}
 		}
