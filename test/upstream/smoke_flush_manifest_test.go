@@ -147,9 +147,7 @@ func TestSmokeFlushManifest(t *testing.T) {
 	t.Run("smoke_test_user_table_flush_manifest", func(t *testing.T) {
 		ns, table := "flush_manifest_ns_u", "user_flush_test"
 		full := ns + "." + table
-		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
-		s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
-		s.sql(t, s.Root, `CREATE TABLE `+full+` (
+		s.freshTable(t, ns, full, `(
             id BIGINT PRIMARY KEY DEFAULT SNOWFLAKE_ID(),
             content TEXT NOT NULL,
             created_at TIMESTAMP DEFAULT NOW()
@@ -158,18 +156,14 @@ func TestSmokeFlushManifest(t *testing.T) {
             STORAGE_ID = 'local',
             FLUSH_POLICY = 'rows:10'
         )`)
-		for i := 1; i <= 20; i++ {
-			s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (content) VALUES ('Row %d')", full, i))
-		}
+		s.insertEach(t, 1, 20, func(i int) string { return fmt.Sprintf("INSERT INTO %s (content) VALUES ('Row %d')", full, i) })
 		flushJob(t, s, full)
 		assertFlushFiles(t, s, ns, table, true, "USER table flush manifest test")
 	})
 	t.Run("smoke_test_shared_table_flush_manifest", func(t *testing.T) {
 		ns, table := "flush_manifest_ns_s", "shared_flush_test"
 		full := ns + "." + table
-		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
-		s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
-		s.sql(t, s.Root, `CREATE TABLE `+full+` (
+		s.freshTable(t, ns, full, `(
             id BIGINT PRIMARY KEY DEFAULT SNOWFLAKE_ID(),
             config_key TEXT NOT NULL,
             config_value TEXT
@@ -179,18 +173,16 @@ func TestSmokeFlushManifest(t *testing.T) {
             FLUSH_POLICY = 'rows:100',
             ACCESS_LEVEL = 'PUBLIC'
         )`)
-		for i := 1; i <= 20; i++ {
-			s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (config_key, config_value) VALUES ('key_%d', 'value_%d')", full, i, i))
-		}
+		s.insertEach(t, 1, 20, func(i int) string {
+			return fmt.Sprintf("INSERT INTO %s (config_key, config_value) VALUES ('key_%d', 'value_%d')", full, i, i)
+		})
 		flushJob(t, s, full)
 		assertFlushFiles(t, s, ns, table, false, "SHARED table flush manifest test")
 	})
 	t.Run("smoke_test_manifest_updated_on_second_flush", func(t *testing.T) {
 		ns, table := "flush_manifest_ns_d", "double_flush_test"
 		full := ns + "." + table
-		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
-		s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
-		s.sql(t, s.Root, `CREATE TABLE `+full+` (
+		s.freshTable(t, ns, full, `(
             id BIGINT PRIMARY KEY DEFAULT SNOWFLAKE_ID(),
             data TEXT NOT NULL
         ) WITH (
@@ -200,9 +192,9 @@ func TestSmokeFlushManifest(t *testing.T) {
 		counts := make([]int, 2)
 		valid := make([]bool, 2)
 		for round, label := range []string{"First", "Second"} {
-			for i := 1; i <= 15; i++ {
-				s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (data) VALUES ('Batch%d-Row%d')", full, round+1, i))
-			}
+			s.insertEach(t, 1, 15, func(i int) string {
+				return fmt.Sprintf("INSERT INTO %s (data) VALUES ('Batch%d-Row%d')", full, round+1, i)
+			})
 			flushJob(t, s, full)
 			r := flushFilesOf(t, s, ns, table, false)
 			if valid[round] = r.valid(); valid[round] {
@@ -220,9 +212,7 @@ func TestSmokeFlushManifest(t *testing.T) {
 	t.Run("smoke_test_flush_stream_table_error", func(t *testing.T) {
 		ns := "flush_error_ns"
 		full := ns + ".stream_no_flush"
-		s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
-		s.sql(t, s.Root, "CREATE NAMESPACE "+ns)
-		s.sql(t, s.Root, `CREATE TABLE `+full+` (
+		s.freshTable(t, ns, full, `(
             event_id TEXT PRIMARY KEY DEFAULT ULID(),
             event_type TEXT
         ) WITH (TYPE = 'STREAM', TTL_SECONDS = 30)`)

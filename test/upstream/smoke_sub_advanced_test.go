@@ -22,11 +22,10 @@ func TestSmokeSubscriptionAdvanced(t *testing.T) {
 	pid := strconv.Itoa(os.Getpid())
 	t.Run("smoke_subscription_multi_batch_initial_data", func(t *testing.T) {
 		full := "adv_multi.multi_batch"
-		s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS adv_multi")
-		s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, data VARCHAR, created_at TIMESTAMP) WITH (TYPE = 'USER')")
-		for i := 1; i <= 35; i++ {
-			s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (id, data, created_at) VALUES (%d, 'row_%d', %d)", full, i, i, 1730497770045+i))
-		}
+		s.freshTable(t, "adv_multi", full, "(id INT PRIMARY KEY, data VARCHAR, created_at TIMESTAMP) WITH (TYPE = 'USER')")
+		s.insertEach(t, 1, 35, func(i int) string {
+			return fmt.Sprintf("INSERT INTO %s (id, data, created_at) VALUES (%d, 'row_%d', %d)", full, i, i, 1730497770045+i)
+		})
 		time.Sleep(500 * time.Millisecond) // as the original
 		l := listen(t, s, s.Token, "sub_multi", "SELECT * FROM "+full, map[string]any{"batch_size": 10})
 		events := l.untilReady(45 * time.Second)
@@ -69,15 +68,13 @@ func TestSmokeSubscriptionAdvanced(t *testing.T) {
 			}
 		}
 		l.stop()
-		s.sql(t, s.Root, "DROP NAMESPACE adv_multi CASCADE")
 	})
 	t.Run("smoke_subscription_resume_from_seq_id", func(t *testing.T) {
 		full := "adv_seq.seq_resume"
-		s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS adv_seq")
-		s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, value VARCHAR) WITH (TYPE = 'USER')")
-		for i := 1; i <= 5; i++ {
-			s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (id, value) VALUES (%d, 'initial_%d')", full, i, i))
-		}
+		s.freshTable(t, "adv_seq", full, "(id INT PRIMARY KEY, value VARCHAR) WITH (TYPE = 'USER')")
+		s.insertEach(t, 1, 5, func(i int) string {
+			return fmt.Sprintf("INSERT INTO %s (id, value) VALUES (%d, 'initial_%d')", full, i, i)
+		})
 		query := "SELECT * FROM " + full
 		l1 := listen(t, s, s.Token, "seq_1", query, nil)
 		if len(l1.untilReady(10*time.Second)) == 0 {
@@ -125,12 +122,10 @@ func TestSmokeSubscriptionAdvanced(t *testing.T) {
 			t.Fatalf("Second subscription should see the new changes. Events: %q", events)
 		}
 		t.Logf("seq_id capture: %q", lastSeq)
-		s.sql(t, s.Root, "DROP NAMESPACE adv_seq CASCADE")
 	})
 	t.Run("smoke_subscription_high_volume_changes", func(t *testing.T) {
 		full := "adv_vol.high_vol"
-		s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS adv_vol")
-		s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, counter INT, updated_at TIMESTAMP) WITH (TYPE = 'USER')")
+		s.freshTable(t, "adv_vol", full, "(id INT PRIMARY KEY, counter INT, updated_at TIMESTAMP) WITH (TYPE = 'USER')")
 		l := listen(t, s, s.Token, "vol", "SELECT * FROM "+full, nil)
 		t.Logf("initial subscription ready, %d events", len(l.untilReady(5*time.Second)))
 		const inserts, updates = 12, 6
@@ -178,15 +173,11 @@ func TestSmokeSubscriptionAdvanced(t *testing.T) {
 			t.Fatalf("got %d inserts and %d updates, want %d and %d", insertCount, updateCount, inserts, updates)
 		}
 		l.stop()
-		s.sql(t, s.Root, "DROP NAMESPACE adv_vol CASCADE")
 	})
 	t.Run("smoke_subscription_delete_events", func(t *testing.T) {
 		full := "adv_del.del_events"
-		s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS adv_del")
-		s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, name VARCHAR) WITH (TYPE = 'USER')")
-		for i := 1; i <= 5; i++ {
-			s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (id, name) VALUES (%d, 'item_%d')", full, i, i))
-		}
+		s.freshTable(t, "adv_del", full, "(id INT PRIMARY KEY, name VARCHAR) WITH (TYPE = 'USER')")
+		s.insertEach(t, 1, 5, func(i int) string { return fmt.Sprintf("INSERT INTO %s (id, name) VALUES (%d, 'item_%d')", full, i, i) })
 		l := listen(t, s, s.Token, "del", "SELECT * FROM "+full, nil)
 		l.untilReady(6 * time.Second)
 		for _, id := range []int{2, 4} {
@@ -214,7 +205,6 @@ func TestSmokeSubscriptionAdvanced(t *testing.T) {
 			t.Fatalf("DELETE events should contain old row data. Events: %q", deletes)
 		}
 		l.stop()
-		s.sql(t, s.Root, "DROP NAMESPACE adv_del CASCADE")
 	})
 	t.Run("smoke_subscription_column_projection", func(t *testing.T) {
 		full := "adv_proj.col_proj"
@@ -518,11 +508,8 @@ func TestSmokeBatchControl(t *testing.T) {
 	}
 	t.Run("smoke_batch_control_single_batch", func(t *testing.T) {
 		full := "bc_single.single_batch"
-		s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS bc_single")
-		s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, name VARCHAR) WITH (TYPE = 'USER')")
-		for i := 1; i <= 5; i++ {
-			s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (id, name) VALUES (%d, 'name_%d')", full, i, i))
-		}
+		s.freshTable(t, "bc_single", full, "(id INT PRIMARY KEY, name VARCHAR) WITH (TYPE = 'USER')")
+		s.insertEach(t, 1, 5, func(i int) string { return fmt.Sprintf("INSERT INTO %s (id, name) VALUES (%d, 'name_%d')", full, i, i) })
 		events := batchEvents(t, s, "SELECT * FROM "+full, nil, 10*time.Second)
 		acks := ofKind(events, "Ack")
 		if len(acks) == 0 {
@@ -536,15 +523,13 @@ func TestSmokeBatchControl(t *testing.T) {
 			t.Fatalf("Should receive InitialDataBatch event: %+v", events)
 		}
 		finalReady(t, batches)
-		s.sql(t, s.Root, "DROP NAMESPACE bc_single CASCADE")
 	})
 	t.Run("smoke_batch_control_multi_batch", func(t *testing.T) {
 		full := "bc_multi.multi_batch"
-		s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS bc_multi")
-		s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, data VARCHAR, value INT) WITH (TYPE = 'USER')")
-		for i := 1; i <= 25; i++ {
-			s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (id, data, value) VALUES (%d, 'row_data_%d', %d)", full, i, i, i*10))
-		}
+		s.freshTable(t, "bc_multi", full, "(id INT PRIMARY KEY, data VARCHAR, value INT) WITH (TYPE = 'USER')")
+		s.insertEach(t, 1, 25, func(i int) string {
+			return fmt.Sprintf("INSERT INTO %s (id, data, value) VALUES (%d, 'row_data_%d', %d)", full, i, i, i*10)
+		})
 		batches := ofKind(batchEvents(t, s, "SELECT * FROM "+full, map[string]any{"batch_size": 5}, 15*time.Second), "InitialDataBatch")
 		if len(batches) < 2 {
 			t.Fatalf("Should receive at least 2 batch events for 25 rows with batch_size=5: %+v", batches)
@@ -558,12 +543,10 @@ func TestSmokeBatchControl(t *testing.T) {
 			t.Fatalf("First batch should have status=loading or ready: %+v", batches[0])
 		}
 		finalReady(t, batches)
-		s.sql(t, s.Root, "DROP NAMESPACE bc_multi CASCADE")
 	})
 	t.Run("smoke_batch_control_empty_table", func(t *testing.T) {
 		full := "bc_empty.empty"
-		s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS bc_empty")
-		s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, data VARCHAR) WITH (TYPE = 'USER')")
+		s.freshTable(t, "bc_empty", full, "(id INT PRIMARY KEY, data VARCHAR) WITH (TYPE = 'USER')")
 		acks := ofKind(batchEvents(t, s, "SELECT * FROM "+full, nil, 10*time.Second), "Ack")
 		if len(acks) == 0 {
 			t.Fatal("Should receive Ack event for empty table")
@@ -571,15 +554,13 @@ func TestSmokeBatchControl(t *testing.T) {
 		if a := acks[0]; a.batchNum != 0 || a.hasMore || a.status != "ready" {
 			t.Fatalf("Empty table should have batch_num=0, has_more=false, status=ready in its Ack: %+v", a)
 		}
-		s.sql(t, s.Root, "DROP NAMESPACE bc_empty CASCADE")
 	})
 	t.Run("smoke_batch_control_data_ordering", func(t *testing.T) {
 		full := "bc_order.ordering"
-		s.sql(t, s.Root, "CREATE NAMESPACE IF NOT EXISTS bc_order")
-		s.sql(t, s.Root, "CREATE TABLE "+full+" (id INT PRIMARY KEY, seq INT, label VARCHAR) WITH (TYPE = 'USER')")
-		for i := 1; i <= 15; i++ {
-			s.sql(t, s.Root, fmt.Sprintf("INSERT INTO %s (id, seq, label) VALUES (%d, %d, 'item_%d')", full, i, i*100, i))
-		}
+		s.freshTable(t, "bc_order", full, "(id INT PRIMARY KEY, seq INT, label VARCHAR) WITH (TYPE = 'USER')")
+		s.insertEach(t, 1, 15, func(i int) string {
+			return fmt.Sprintf("INSERT INTO %s (id, seq, label) VALUES (%d, %d, 'item_%d')", full, i, i*100, i)
+		})
 		batches := ofKind(batchEvents(t, s, "SELECT * FROM "+full, map[string]any{"batch_size": 5}, 15*time.Second), "InitialDataBatch")
 		if len(batches) == 0 {
 			// The original's fallback: the rows in order by SELECT.
@@ -595,6 +576,5 @@ func TestSmokeBatchControl(t *testing.T) {
 		} else {
 			finalReady(t, batches)
 		}
-		s.sql(t, s.Root, "DROP NAMESPACE bc_order CASCADE")
 	})
 }

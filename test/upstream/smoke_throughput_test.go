@@ -348,3 +348,12 @@ func TestSmokeQueriesBenchmark(t *testing.T) {
 	s.sql(t, s.Root, "DROP TABLE IF EXISTS "+full)
 	s.sql(t, s.Root, "DROP NAMESPACE IF EXISTS "+ns+" CASCADE")
 }
+
+// insertEach runs the original tests' insert loops: sql(i) as root for i
+// in from..to.
+func (s *server) insertEach(t *testing.T, from, to int, sql func(i int) string) {
+	t.Helper()
+	for i := from; i <= to; i++ {
+		s.sql(t, s.Root, sql(i))
+	}
+}
