@@ -121,6 +121,30 @@ func (l *eventListener) untilReady(timeout time.Duration) []string {
 	return events
 }
 
+// collect is the original's read loops after a change: events for at
+// most timeout, those keep accepts (nil: all) kept, until done(kept); a
+// 100 ms lull ends the wait too once something was kept.
+func (l *eventListener) collect(timeout time.Duration, keep func(string) bool, done func([]string) bool) []string {
+	var kept []string
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		line, ok := l.next(100 * time.Millisecond)
+		if !ok {
+			if len(kept) > 0 {
+				break
+			}
+			continue
+		}
+		if keep != nil && !keep(line) {
+			continue
+		}
+		if kept = append(kept, line); done(kept) {
+			break
+		}
+	}
+	return kept
+}
+
 // waitFor is the chat test's wait_for_any_event: the first event holding
 // one of patterns (case-insensitive) within timeout.
 func (l *eventListener) waitFor(patterns []string, timeout time.Duration) (string, error) {

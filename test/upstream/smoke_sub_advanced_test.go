@@ -98,21 +98,10 @@ func TestSmokeSubscriptionAdvanced(t *testing.T) {
 		s.sql(t, s.Root, "INSERT INTO "+full+" (id, value) VALUES (102, '"+change3+"')")
 		// The original's second listener subscribes without from_seq_id.
 		l2 := listen(t, s, s.Token, "seq_2", query, nil)
-		var events []string
-		deadline = time.Now().Add(15 * time.Second)
-		for time.Now().Before(deadline) {
-			line, ok := l2.next(100 * time.Millisecond)
-			if !ok {
-				if len(events) > 0 {
-					break
-				}
-				continue
-			}
-			events = append(events, line)
-			if strings.Contains(line, change2) || strings.Contains(line, change3) || len(events) >= 3 {
-				break
-			}
-		}
+		events := l2.collect(15*time.Second, nil, func(e []string) bool {
+			last := e[len(e)-1]
+			return strings.Contains(last, change2) || strings.Contains(last, change3) || len(e) >= 3
+		})
 		l2.stop()
 		if len(events) == 0 {
 			t.Fatal("Second subscription should receive events")
@@ -183,20 +172,8 @@ func TestSmokeSubscriptionAdvanced(t *testing.T) {
 		for _, id := range []int{2, 4} {
 			s.sql(t, s.Root, fmt.Sprintf("DELETE FROM %s WHERE id = %d", full, id))
 		}
-		var deletes []string
-		deadline := time.Now().Add(15 * time.Second)
-		for time.Now().Before(deadline) && len(deletes) < 2 {
-			line, ok := l.next(100 * time.Millisecond)
-			if !ok {
-				if len(deletes) > 0 {
-					break
-				}
-				continue
-			}
-			if strings.Contains(line, "Delete") {
-				deletes = append(deletes, line)
-			}
-		}
+		deletes := l.collect(15*time.Second, func(line string) bool { return strings.Contains(line, "Delete") },
+			func(e []string) bool { return len(e) >= 2 })
 		if len(deletes) == 0 {
 			t.Fatal("Should receive DELETE events")
 		}
@@ -262,21 +239,10 @@ func TestSmokeSubscriptionAdvanced(t *testing.T) {
 		}
 		updated := "updated_" + pid
 		s.sql(t, s.Root, "UPDATE "+full+" SET username = '"+updated+"', email = 'newemail@example.com', status = 'inactive' WHERE id = 1")
-		var updates []string
-		deadline := time.Now().Add(15 * time.Second)
-		for time.Now().Before(deadline) {
-			line, ok := l.next(100 * time.Millisecond)
-			if !ok {
-				if len(updates) > 0 {
-					break
-				}
-				continue
-			}
-			updates = append(updates, line)
-			if strings.Contains(line, "Update") || strings.Contains(line, updated) {
-				break
-			}
-		}
+		updates := l.collect(15*time.Second, nil, func(e []string) bool {
+			last := e[len(e)-1]
+			return strings.Contains(last, "Update") || strings.Contains(last, updated)
+		})
 		if len(updates) == 0 {
 			t.Fatal("Should receive update event")
 		}
