@@ -5,40 +5,10 @@ package upstream
 
 import (
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// assertFlushStorageFilesExist is the original's
-// assert_flush_storage_files_exist for a server on this machine: within
-// 20 s at least one Parquet segment of the table under the data
-// directory. The original also requires its manifest.json; this server's
-// manifests are versioned objects of another layout (README.md), so the
-// port checks the segments only.
-func assertFlushStorageFilesExist(t *testing.T, s *server, ns, table string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		n := 0
-		filepath.WalkDir(s.Dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".parquet") &&
-				strings.Contains(filepath.ToSlash(p), "/"+ns+"/"+table+"/") {
-				n++
-			}
-			return nil
-		})
-		if n > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no Parquet segment of %s.%s under %s after the flush", ns, table, s.Dir)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // flushJob runs STORAGE FLUSH TABLE and waits for its job to complete
 // (the original's parse_job_id_from_flush_output and
@@ -82,7 +52,7 @@ func TestSmokeFlushOperations(t *testing.T) {
 				s.sql(t, s.Root, "INSERT INTO "+full+" (content, sequence) VALUES "+strings.Join(values, ", "))
 			}
 			flushJob(t, s, full)
-			assertFlushStorageFilesExist(t, s, c.ns, c.table)
+			assertFlushFiles(t, s, c.ns, c.table, c.typ == "USER", c.name)
 			if got := fmt.Sprint(s.sql(t, s.Root, "SELECT COUNT(*) as total FROM "+full).Results[0].Rows); got != "[[200]]" {
 				t.Fatalf("Expected 200 rows in result, got %s", got)
 			}
@@ -110,7 +80,7 @@ func TestSmokeFlushOperations(t *testing.T) {
 		}
 		insert(0, 50, "Batch1")
 		flushJob(t, s, full)
-		assertFlushStorageFilesExist(t, s, ns, table)
+		assertFlushFiles(t, s, ns, table, true, "mixed source query")
 		insert(50, 70, "Batch2")
 		if got := fmt.Sprint(s.sql(t, s.Root, "SELECT COUNT(*) as total FROM "+full).Results[0].Rows); got != "[[70]]" {
 			t.Fatalf("Expected 70 total rows, got %s", got)
