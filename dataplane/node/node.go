@@ -184,10 +184,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 		Security:     serverSecurity(cfg),
 	})
 	if n.repl != nil {
-		n.srv.SetClusterAdmin(server.ClusterAdmin{
-			Status:         func() any { return n.repl.Status() },
-			TransferLeader: n.repl.TransferLeaderOf,
-		})
+		n.srv.SetClusterAdmin(n.clusterAdmin())
 	}
 	n.registerMetrics()
 	n.registerStorageHealth()
