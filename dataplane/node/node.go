@@ -137,7 +137,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	}
 	copts := coldOptions(cfg, log)
 	if n.repl != nil {
-		copts.Leader = n.repl.LeadsMeta
+		copts.Leader, copts.LeaderName = n.repl.LeadsMeta, n.repl.MetaLeaderName
 	}
 	n.cold = flush.New(n.store.DB, cat, coldExec, copts)
 	n.eng.SetColdTier(n.cold)

@@ -389,6 +389,16 @@ func (h *Host) LeadsMeta() bool {
 	return err == nil && ok && id == h.opts.ReplicaID
 }
 
+// MetaLeaderName names the meta shard's leader as this replica knows it:
+// "replica N", or that none is known.
+func (h *Host) MetaLeaderName() string {
+	id, _, ok, err := h.nh.GetLeaderID(ShardMeta)
+	if err != nil || !ok || id == 0 {
+		return "unknown (no leader elected yet; retry)"
+	}
+	return fmt.Sprintf("replica %d", id)
+}
+
 // TransferLeaderOf asks the leader of the shard named name (meta, shared,
 // u<k>) to hand its leadership to replica target; an operator drains a
 // node this way before restarting it. It returns once the request is
