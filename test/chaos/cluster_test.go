@@ -223,6 +223,25 @@ func (c *cluster) kill(p *proc) {
 	p.mu.Unlock()
 }
 
+// waitExit waits (at most limit) for p to exit by itself and returns the
+// tail of its log.
+func (c *cluster) waitExit(p *proc, limit time.Duration) string {
+	c.t.Helper()
+	p.mu.Lock()
+	exited := p.exited
+	p.mu.Unlock()
+	select {
+	case <-exited:
+	case <-time.After(limit):
+		c.kill(p)
+		c.t.Fatalf("node %d still running after %s", p.id, limit)
+	}
+	p.mu.Lock()
+	p.cmd = nil
+	p.mu.Unlock()
+	return tail(filepath.Join(p.dir, "server.log"))
+}
+
 // stop shuts p down gracefully (SIGTERM) and waits for the exit.
 func (c *cluster) stop(p *proc) {
 	p.mu.Lock()

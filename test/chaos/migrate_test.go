@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -72,8 +73,14 @@ func TestMigrateOneToThree(t *testing.T) {
 		}
 	}
 
-	// 2. Restart it with a [cluster] section: it adopts its data.
+	// 2. Restart it with a [cluster] section: it adopts its data. With
+	// cluster.join it refuses (a joining replica must start empty).
 	c.stop(n1)
+	c.configure(n1, c.clusterSection(n1, 2, true))
+	c.start(n1)
+	if log := c.waitExit(n1, 60*time.Second); !strings.Contains(log, "already holds single-node data") {
+		t.Fatalf("joining with data: want a refusal, log:\n%s", log)
+	}
 	c.configure(n1, c.clusterSection(n1, 2, false))
 	c.start(n1)
 	c.waitReady(n1, 60*time.Second)
@@ -121,6 +128,14 @@ func TestMigrateOneToThree(t *testing.T) {
 		c.waitReady(p, 60*time.Second)
 		t.Logf("replica %d added and promoted in every group in %s", p.id, time.Since(start).Round(time.Millisecond))
 	}
+	for _, bad := range []string{`{}`, `{"replica_id": 0}`, `{"replica_id": 4, "wait_seconds": -1}`, `{"replica_id": 4, "wait_seconds": 601}`, `nope`} {
+		if code, body, _ := cl1.Do(ctx, "POST", "/v1/cluster/members", []byte(bad), true); code != 400 {
+			t.Errorf("POST /v1/cluster/members %s: %d %s, want 400", bad, code, body)
+		}
+	}
+	if m, err := all3(c).ClusterMemberState(ctx, 3); err != nil || !m.Voter() || len(m.Shards) != 4 {
+		t.Fatalf("state of replica 3 read through node 3: %+v %v", m, err)
+	}
 	// Idempotent, and the state is readable from any member.
 	if m, err := cl1.AddClusterMember(ctx, 2, 0); err != nil || !m.Voter() {
 		t.Fatalf("adding replica 2 again: %+v %v", m, err)
@@ -164,6 +179,15 @@ func TestMigrateOneToThree(t *testing.T) {
 	}
 	want["app.items"][id] = true
 	checkRows(t, all[2], 3, want, unknown)
+}
+
+// all3 is a root client of the third node.
+func all3(c *cluster) *client.Client {
+	cl, err := c.login(c.procs[2], 30*time.Second)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cl
 }
 
 // flush runs STORAGE FLUSH TABLE and waits for its job to complete.
