@@ -158,14 +158,19 @@ type MemberStatus struct {
 // shard: Raft never lets an id back in (a replacement needs a new id).
 var ErrMemberRemoved = errors.New("replica id was removed from the cluster; a replacement needs a new replica id")
 
+// membership reads shard's membership (linearizable). A read that times
+// out (a member slow to answer the leader's heartbeat on a loaded host)
+// is retried for up to three proposal timeouts before NO_QUORUM.
 func (h *Host) membership(ctx context.Context, shard uint64) (*dragonboat.Membership, error) {
-	mctx, cancel := context.WithTimeout(ctx, h.opts.ProposalTimeout)
+	bctx, cancel := context.WithTimeout(ctx, 3*h.opts.ProposalTimeout)
 	defer cancel()
-	m, err := h.nh.SyncGetShardMembership(mctx, shard)
-	if err != nil {
-		return nil, h.mapErr(shard, "membership read", err)
-	}
-	return m, nil
+	var m *dragonboat.Membership
+	err := h.retryConfigChange(bctx, shard, func(c context.Context) error {
+		var err error
+		m, err = h.nh.SyncGetShardMembership(c, shard)
+		return err
+	})
+	return m, err
 }
 
 // AddMember adds replica id (a node started with cluster.join = true) to
@@ -240,9 +245,10 @@ func (h *Host) MemberState(ctx context.Context, id uint64) (MemberStatus, error)
 	return st, nil
 }
 
-// retryConfigChange runs a membership change until it is accepted: Raft
-// refuses one while another is pending or no leader is known, which is
-// temporary. Each attempt is bounded by ProposalTimeout; the whole by ctx.
+// retryConfigChange runs a membership change (or read) until it is
+// accepted: Raft refuses one while another is pending or no leader is
+// known, and a loaded member may answer late, which is temporary. Each
+// attempt is bounded by ProposalTimeout; the whole by ctx.
 func (h *Host) retryConfigChange(ctx context.Context, shard uint64, change func(context.Context) error) error {
 	for {
 		c, cancel := context.WithTimeout(ctx, h.opts.ProposalTimeout)
@@ -251,7 +257,9 @@ func (h *Host) retryConfigChange(ctx context.Context, shard uint64, change func(
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, dragonboat.ErrRejected) && !errors.Is(err, dragonboat.ErrTimeout) && !retryable(err) && !errors.Is(err, dragonboat.ErrShardNotReady) {
+		transient := errors.Is(err, dragonboat.ErrRejected) || errors.Is(err, dragonboat.ErrTimeout) ||
+			errors.Is(err, context.DeadlineExceeded) || retryable(err)
+		if !transient {
 			return h.mapErr(shard, "membership change", err)
 		}
 		select {

@@ -117,13 +117,20 @@ func TestMigrateOneToThree(t *testing.T) {
 		}
 	}()
 	for _, p := range []*proc{n2, n3} {
+		// As the operator does: call again (idempotent) until it votes;
+		// NO_QUORUM is retryable.
 		start := time.Now()
-		m, err := cl1.AddClusterMember(ctx, uint64(p.id), 120*time.Second)
-		if err != nil {
-			t.Fatalf("adding replica %d: %v", p.id, err)
-		}
-		if !m.Voter() {
-			t.Fatalf("replica %d not a voter after 120 s: %+v", p.id, m)
+		for {
+			m, err := cl1.AddClusterMember(ctx, uint64(p.id), 20*time.Second)
+			if err == nil && m.Voter() {
+				break
+			}
+			if err != nil && !client.IsCode(err, "NO_QUORUM") {
+				t.Fatalf("adding replica %d: %v", p.id, err)
+			}
+			if time.Since(start) > 120*time.Second {
+				t.Fatalf("replica %d not a voter after 120 s: %+v %v", p.id, m, err)
+			}
 		}
 		c.waitReady(p, 60*time.Second)
 		t.Logf("replica %d added and promoted in every group in %s", p.id, time.Since(start).Round(time.Millisecond))
@@ -179,6 +186,22 @@ func TestMigrateOneToThree(t *testing.T) {
 	}
 	want["app.items"][id] = true
 	checkRows(t, all[2], 3, want, unknown)
+
+	// 6. The original node restarts (adopted marker and Raft state) and a
+	// joined node restarts (its cluster.join is then ignored): both
+	// rejoin as voters and catch up.
+	c.kill(n2)
+	c.start(n1)
+	c.start(n2)
+	c.waitReady(n1, 120*time.Second)
+	c.waitReady(n2, 120*time.Second)
+	for _, p := range []*proc{n1, n2} {
+		cl, err := c.login(p, 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRows(t, cl, p.id, want, unknown)
+	}
 }
 
 // all3 is a root client of the third node.
