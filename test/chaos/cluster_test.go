@@ -209,15 +209,33 @@ func (c *cluster) start(p *proc) {
 }
 
 // kill sends SIGKILL and waits for the exit.
-func (c *cluster) kill(p *proc) {
+func (c *cluster) kill(p *proc) { c.end(p, syscall.SIGKILL, 0) }
+
+// stop shuts p down gracefully (SIGTERM) and waits for the exit; after
+// 30 s it kills it and fails the test.
+func (c *cluster) stop(p *proc) { c.end(p, syscall.SIGTERM, 30*time.Second) }
+
+// end sends sig to p and waits for the exit (with grace > 0, at most
+// grace before a SIGKILL).
+func (c *cluster) end(p *proc, sig syscall.Signal, grace time.Duration) {
 	p.mu.Lock()
 	cmd, exited := p.cmd, p.exited
 	p.mu.Unlock()
 	if cmd == nil {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-exited
+	_ = cmd.Process.Signal(sig)
+	var timeout <-chan time.Time
+	if grace > 0 {
+		timeout = time.After(grace)
+	}
+	select {
+	case <-exited:
+	case <-timeout:
+		c.t.Errorf("node %d did not stop within %s of %s", p.id, grace, sig)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	}
 	p.mu.Lock()
 	p.cmd = nil
 	p.mu.Unlock()
@@ -240,27 +258,6 @@ func (c *cluster) waitExit(p *proc, limit time.Duration) string {
 	p.cmd = nil
 	p.mu.Unlock()
 	return tail(filepath.Join(p.dir, "server.log"))
-}
-
-// stop shuts p down gracefully (SIGTERM) and waits for the exit.
-func (c *cluster) stop(p *proc) {
-	p.mu.Lock()
-	cmd, exited := p.cmd, p.exited
-	p.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		c.t.Errorf("node %d did not stop within 30 s of SIGTERM", p.id)
-		c.kill(p)
-		return
-	}
-	p.mu.Lock()
-	p.cmd = nil
-	p.mu.Unlock()
 }
 
 func (c *cluster) signal(p *proc, s syscall.Signal) {
