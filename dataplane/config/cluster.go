@@ -41,6 +41,12 @@ type ClusterConfig struct {
 	// ProposalTimeoutMS bounds a write or linearizable read: past it the
 	// request fails with NO_QUORUM (HTTP 503) instead of waiting.
 	ProposalTimeoutMS int `toml:"proposal_timeout_ms"`
+	// Join makes a node with no Raft state join a running cluster: it
+	// starts every group as a non-voting replica, waits until a member adds
+	// it (POST /v1/cluster/members), catches up and promotes itself. A
+	// node that already has Raft state ignores it. Members then serve only
+	// as gossip seeds.
+	Join bool `toml:"join"`
 	// StartupTimeoutSeconds bounds how long start-up waits for every Raft
 	// group to elect a leader (a quorum of members must be up).
 	StartupTimeoutSeconds int `toml:"startup_timeout_seconds"`

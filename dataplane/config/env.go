@@ -74,6 +74,7 @@ var envVars = []envVar{
 	{"KALAMDB_CLUSTER_RAFT_LISTEN_ADDRESS", "cluster.raft_listen_address", setString(func(c *Config) *string { return &c.Cluster.RaftListenAddress })},
 	{"KALAMDB_CLUSTER_GOSSIP_ADDRESS", "cluster.gossip_address", setString(func(c *Config) *string { return &c.Cluster.GossipAddress })},
 	{"KALAMDB_CLUSTER_GOSSIP_LISTEN_ADDRESS", "cluster.gossip_listen_address", setString(func(c *Config) *string { return &c.Cluster.GossipListenAddress })},
+	{"KALAMDB_CLUSTER_JOIN", "cluster.join", setBool(func(c *Config) *bool { return &c.Cluster.Join })},
 	{"KALAMDB_CLUSTER_MEMBERS", "cluster.members", setList(func(c *Config) *[]string { return &c.Cluster.Members })},
 	{"KALAMDB_CLUSTER_USER_GROUPS", "cluster.user_groups", setInt(func(c *Config) *int { return &c.Cluster.UserGroups })},
 	{"KALAMDB_CLUSTER_PROPOSAL_TIMEOUT_MS", "cluster.proposal_timeout_ms", setInt(func(c *Config) *int { return &c.Cluster.ProposalTimeoutMS })},

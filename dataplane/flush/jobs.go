@@ -54,6 +54,11 @@ func (m *Manager) newJob(typ, trigger string, t *catalog.Table) *catalog.Job {
 
 // putJob persists a job record through the meta group.
 func (m *Manager) putJob(ctx context.Context, j *catalog.Job) error {
+	if j.Status == catalog.JobQueued || j.Status == catalog.JobRunning {
+		m.mine.Store(j.ID, struct{}{})
+	} else {
+		m.mine.Delete(j.ID)
+	}
 	cp := *j
 	_, err := m.exec.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: m.nowMs(),
 		Catalog: &engine.CatalogWrite{Op: engine.CatPutJob, Job: &cp}})
@@ -70,6 +75,9 @@ func (m *Manager) putJob(ctx context.Context, j *catalog.Job) error {
 func (m *Manager) Submit(ctx context.Context, typ, trigger string, t *catalog.Table, force bool) (string, error) {
 	if t.Type == catalog.TableStream || t.Type == catalog.TableSystem {
 		return "", fmt.Errorf("%s tables are never flushed or compacted", t.Type)
+	}
+	if !m.leads() {
+		return "", m.notLeader()
 	}
 	key := activeKey{t.ID, typ}
 	j := m.newJob(typ, trigger, t)
@@ -229,17 +237,21 @@ func Jobs(r pebble.Reader) ([]*catalog.Job, error) {
 	return out, it.Error()
 }
 
-// recoverJobs fails jobs a previous process left queued or running: their
-// effects are either committed or orphaned, never half-applied, and the
-// scheduler re-triggers flushes by policy.
+// recoverJobs fails jobs a previous process (or, on a replicated node, a
+// previous leader) left queued or running: their effects are either
+// committed or orphaned, never half-applied, and the scheduler
+// re-triggers flushes by policy. Jobs this process queued are left alone.
 func (m *Manager) recoverJobs(ctx context.Context) error {
 	jobs, err := Jobs(m.db)
 	if err != nil {
 		return err
 	}
 	for _, j := range jobs {
+		if _, own := m.mine.Load(j.ID); own {
+			continue
+		}
 		if j.Status == catalog.JobQueued || j.Status == catalog.JobRunning {
-			j.Status, j.Error, j.FinishedAt = catalog.JobFailed, "interrupted by a server restart", m.nowMs()
+			j.Status, j.Error, j.FinishedAt = catalog.JobFailed, "interrupted by a server restart or a change of leader", m.nowMs()
 			if err := m.putJob(ctx, j); err != nil {
 				return err
 			}

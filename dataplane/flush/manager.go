@@ -19,6 +19,7 @@ package flush
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -78,12 +79,36 @@ type Options struct {
 	// SegmentCacheBytes bounds decoded segments kept in memory.
 	SegmentCacheBytes int64
 	Logger            *slog.Logger
-	// Leader, when set (a replicated node), gates the scheduler's
-	// automatic work — policy flushes, stream eviction, user cleanup and
-	// the janitor — to the node for which it returns true (the meta
-	// group's Raft leader), so replicas do not all do it at once.
-	// Statements (FLUSH TABLE, ...) still run where they are issued.
+	// Leader, when set (a replicated node), gates the cold tier's work to
+	// the node for which it returns true (the meta group's Raft leader),
+	// so replicas do not all do it at once: the scheduler's automatic work
+	// (policy flushes, stream eviction, user cleanup, the janitor),
+	// STORAGE FLUSH/COMPACT jobs (Submit answers *NotLeaderError
+	// elsewhere), the shutdown flush and the recovery of interrupted jobs
+	// (at start-up and whenever this node becomes the leader).
 	Leader func() bool
+	// LeaderName describes the node Leader is true on ("replica 2"), for
+	// NotLeaderError.
+	LeaderName func() string
+}
+
+// NotLeaderError is Submit's answer on a replica that does not run the
+// cold tier's jobs: the statement must be sent to Leader.
+type NotLeaderError struct{ Leader string }
+
+func (e *NotLeaderError) Error() string {
+	return fmt.Sprintf("flush and compaction jobs run on the cluster's meta leader, %s: send the statement to that node", e.Leader)
+}
+
+// leads reports whether this node runs the cold tier's work.
+func (m *Manager) leads() bool { return m.opts.Leader == nil || m.opts.Leader() }
+
+func (m *Manager) notLeader() error {
+	name := "unknown (no leader elected yet; retry)"
+	if m.opts.LeaderName != nil {
+		name = m.opts.LeaderName()
+	}
+	return &NotLeaderError{Leader: name}
 }
 
 // DefaultOptions are production defaults.
@@ -118,6 +143,9 @@ type Manager struct {
 	pending map[scopeID]int64
 	// lastFlush is when each table was last flushed (interval policy).
 	lastFlush map[uint32]time.Time
+	// mine holds the ids of unfinished jobs this process runs, which a
+	// recovery after gaining leadership must not fail.
+	mine sync.Map
 	// active counts a table's queued and running jobs per job type;
 	// queued names the one job of a type queued and not yet started.
 	active map[activeKey]int
@@ -189,8 +217,10 @@ func (m *Manager) Reader() *cold.Reader { return m.reader }
 // Start recovers state left by a previous process and starts the worker
 // and the scheduler.
 func (m *Manager) Start(ctx context.Context) error {
-	if err := m.recoverJobs(ctx); err != nil {
-		return err
+	if m.leads() {
+		if err := m.recoverJobs(ctx); err != nil {
+			return err
+		}
 	}
 	if err := m.loadColdTables(); err != nil {
 		return err

@@ -20,8 +20,12 @@ func (m *Manager) SetJobObserver(fn func(j *catalog.Job)) { m.onJob.Store(&fn) }
 // tables whose policy moves data to the cold tier do not carry their
 // unflushed tail across a restart. Hot rows are durable either way: a
 // flush cut short by ctx leaves them hot (the commit protocol makes a
-// partial flush invisible). It returns the number of tables flushed.
+// partial flush invisible). It returns the number of tables flushed. On a
+// replicated node that is not the leader it does nothing.
 func (m *Manager) FlushPending(ctx context.Context) (int, error) {
+	if !m.leads() {
+		return 0, nil // the leader flushes (replicated node)
+	}
 	m.mu.Lock()
 	pending := map[uint32]bool{}
 	for id, n := range m.pending {

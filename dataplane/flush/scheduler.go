@@ -62,14 +62,25 @@ func (m *Manager) scheduler() {
 	defer tick.Stop()
 	lastEvict, lastJanitor := m.now(), m.now()
 	nextUserCleanup := m.nextUserCleanup(m.now())
+	wasLeader := m.leads() // Start recovered the jobs if it leads
 	for {
 		select {
 		case <-m.ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if m.opts.Leader != nil && !m.opts.Leader() {
+		if !m.leads() {
+			wasLeader = false
 			continue
+		}
+		if !wasLeader {
+			// Just became the leader: jobs the previous one left
+			// unfinished will never finish (recoverJobs).
+			wasLeader = true
+			if err := m.recoverJobs(m.ctx); err != nil && m.ctx.Err() == nil {
+				m.log.Warn("recovering interrupted jobs failed", "err", err)
+				wasLeader = false
+			}
 		}
 		m.checkPolicies()
 		if m.now().Sub(lastEvict) >= m.opts.StreamEvictionInterval {

@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/replication"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/server"
+	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 )
 
@@ -46,16 +50,47 @@ func (n *Node) startReplication(cfg config.Config, cat *catalog.Cache, log *slog
 	opts.ElectionRTT, opts.HeartbeatRTT = uint64(c.ElectionTicks), uint64(c.HeartbeatTicks)
 	opts.ProposalTimeout = time.Duration(c.ProposalTimeoutMS) * time.Millisecond
 	opts.Logger = log
+	// Single-node data (v1, or a node that ran without [cluster]) is
+	// adopted as a one-member group; a joining node must start empty.
+	opts.Adopt = len(cat.Namespaces()) > 0 || len(cat.Users()) > 0
+	opts.Join = c.Join
 	if n.repl, err = replication.Start(opts, n.store.DB, n.exec, cat); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.StartupTimeoutSeconds)*time.Second)
 	defer cancel()
 	if err := n.repl.WaitReady(ctx); err != nil {
+		if c.Join {
+			return fmt.Errorf("while waiting to be added to the cluster (POST /v1/cluster/members {\"replica_id\": %d} on a member): %w", c.ReplicaID, err)
+		}
 		return fmt.Errorf("while waiting for a quorum of cluster.members: %w", err)
+	}
+	// A joined replica votes only once it has caught up; a node that is
+	// the only voter of a group makes the group safe to add replicas to.
+	if err := n.repl.PromoteSelf(ctx); err != nil {
+		return err
+	}
+	if err := n.repl.PrepareForJoiners(ctx); err != nil {
+		return err
 	}
 	log.Info("replication ready", "replica_id", c.ReplicaID, "raft_address", c.RaftAddress, "shards", len(n.repl.Layout().Shards()))
 	return nil
+}
+
+// clusterAdmin is the operator API of a clustered node (server.ClusterAdmin).
+func (n *Node) clusterAdmin() server.ClusterAdmin {
+	return server.ClusterAdmin{
+		Status:         func() any { return n.repl.Status() },
+		TransferLeader: n.repl.TransferLeaderOf,
+		AddMember: func(ctx context.Context, id uint64, wait time.Duration) (any, error) {
+			st, err := n.repl.AddMember(ctx, id, wait)
+			if errors.Is(err, replication.ErrMemberRemoved) {
+				return nil, &kalamsql.Error{Code: kalamsql.CodeInvalidInput, Status: http.StatusBadRequest, Message: err.Error()}
+			}
+			return st, err
+		},
+		MemberState: func(ctx context.Context, id uint64) (any, error) { return n.repl.MemberState(ctx, id) },
+	}
 }
 
 // readBarrier is the SQL engine's ReadBarrier on a clustered node: the

@@ -137,7 +137,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	}
 	copts := coldOptions(cfg, log)
 	if n.repl != nil {
-		copts.Leader = n.repl.LeadsMeta
+		copts.Leader, copts.LeaderName = n.repl.LeadsMeta, n.repl.MetaLeaderName
 	}
 	n.cold = flush.New(n.store.DB, cat, coldExec, copts)
 	n.eng.SetColdTier(n.cold)
@@ -184,10 +184,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 		Security:     serverSecurity(cfg),
 	})
 	if n.repl != nil {
-		n.srv.SetClusterAdmin(server.ClusterAdmin{
-			Status:         func() any { return n.repl.Status() },
-			TransferLeader: n.repl.TransferLeaderOf,
-		})
+		n.srv.SetClusterAdmin(n.clusterAdmin())
 	}
 	n.registerMetrics()
 	n.registerStorageHealth()

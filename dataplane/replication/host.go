@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/hot"
 )
 
 // Options configure a Host. Every replica of a cluster must agree on
@@ -52,7 +54,15 @@ type Options struct {
 	ProposalTimeout time.Duration
 	// SnapshotEntries and CompactionOverhead control log compaction.
 	SnapshotEntries, CompactionOverhead uint64
-	Logger                              *slog.Logger
+	// Adopt: this node's Pebble holds single-node (v1) data and it has no
+	// Raft state yet, so every shard starts as a one-member group of this
+	// replica over that data (members.go). Ignored once Raft state exists.
+	Adopt bool
+	// Join: this node joins a running cluster: shards without Raft state
+	// start as non-voting replicas with no initial members, wait to be
+	// added (AddMember on a member) and are promoted by PromoteSelf.
+	Join   bool
+	Logger *slog.Logger
 }
 
 // DefaultOptions returns the timing defaults (docs/high-availability.md).
@@ -152,6 +162,24 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 	for id := range opts.Members {
 		members[id] = NodeHostID(opts.DeploymentID, id)
 	}
+	anyState := false
+	for _, s := range layout.Shards() {
+		anyState = anyState || h.nh.HasNodeInfo(s, opts.ReplicaID)
+	}
+	if opts.Join && opts.Adopt && !anyState {
+		h.nh.Close()
+		return nil, fmt.Errorf("cluster.join is set but this data directory already holds single-node data: a joining replica must start empty (it receives the data from the cluster); to make this node's data the cluster's, start it without cluster.join and add the other replicas to it")
+	}
+	adoptPath := filepath.Join(opts.Dir, adoptedMarker)
+	_, err = os.Stat(adoptPath)
+	adopt := err == nil || (opts.Adopt && !opts.Join && !anyState)
+	if adopt && !anyState {
+		if err := hot.WriteFileAtomic(adoptPath, nil, 0o644); err != nil {
+			h.nh.Close()
+			return nil, err
+		}
+		h.log.Warn("adopting this node's single-node data as a one-member Raft group of every shard; add replicas with POST /v1/cluster/members", "replica_id", opts.ReplicaID)
+	}
 	for _, s := range layout.Shards() {
 		rc := dbconfig.Config{
 			ReplicaID: opts.ReplicaID, ShardID: s,
@@ -159,12 +187,22 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 			CheckQuorum: true, PreVote: true,
 			SnapshotEntries: opts.SnapshotEntries, CompactionOverhead: opts.CompactionOverhead,
 		}
-		// A restart passes no members: dragonboat has them in its log.
-		initial := members
-		if h.nh.HasNodeInfo(s, opts.ReplicaID) {
+		initial, join := members, false
+		switch {
+		case h.nh.HasNodeInfo(s, opts.ReplicaID):
+			// A restart passes no members: dragonboat has them in its log.
 			initial = nil
+			rc.IsNonVoting = h.markedNonVoting(s)
+		case opts.Join:
+			initial, join, rc.IsNonVoting = nil, true, true
+			if err := h.markNonVoting(s); err != nil {
+				h.nh.Close()
+				return nil, err
+			}
+		case adopt:
+			initial = map[uint64]dragonboat.Target{opts.ReplicaID: members[opts.ReplicaID]}
 		}
-		if err := h.nh.StartOnDiskReplica(initial, false, h.newStateMachine, rc); err != nil {
+		if err := h.nh.StartOnDiskReplica(initial, join, h.newStateMachine, rc); err != nil {
 			h.nh.Close()
 			return nil, fmt.Errorf("while starting replica of shard %s: %w", layout.Name(s), err)
 		}
@@ -351,6 +389,16 @@ func (h *Host) LeadsMeta() bool {
 	return err == nil && ok && id == h.opts.ReplicaID
 }
 
+// MetaLeaderName names the meta shard's leader as this replica knows it:
+// "replica N", or that none is known.
+func (h *Host) MetaLeaderName() string {
+	id, _, ok, err := h.nh.GetLeaderID(ShardMeta)
+	if err != nil || !ok || id == 0 {
+		return "unknown (no leader elected yet; retry)"
+	}
+	return fmt.Sprintf("replica %d", id)
+}
+
 // TransferLeaderOf asks the leader of the shard named name (meta, shared,
 // u<k>) to hand its leadership to replica target; an operator drains a
 // node this way before restarting it. It returns once the request is
@@ -360,8 +408,8 @@ func (h *Host) TransferLeaderOf(name string, target uint64) error {
 		if h.layout.Name(s) != name {
 			continue
 		}
-		if _, ok := h.opts.Members[target]; !ok {
-			return fmt.Errorf("replica %d is not a member", target)
+		if voters, _, _ := h.localRole(s); voters[target] == "" {
+			return fmt.Errorf("replica %d is not a voting member of %s", target, name)
 		}
 		return h.nh.RequestLeaderTransfer(s, target)
 	}

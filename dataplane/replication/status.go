@@ -14,7 +14,10 @@ type ShardStatus struct {
 	Leader   uint64 `json:"leader"`
 	Term     uint64 `json:"term"`
 	IsLeader bool   `json:"is_leader"`
-	// Members maps replica id to NodeHostID.
+	// NonVoting: this replica is a non-voting member still catching up
+	// (a joining node before it promotes itself).
+	NonVoting bool `json:"non_voting"`
+	// Members maps each voting replica id to its NodeHostID.
 	Members map[uint64]string `json:"members"`
 	// Applied is the last Raft index this replica applied; comparing it
 	// across replicas gives each replica's lag.
@@ -43,7 +46,7 @@ func (h *Host) Status() Status {
 		ss := ShardStatus{Shard: s, Name: h.layout.Name(s), Groups: h.layout.Groups(s), Members: map[uint64]string{}}
 		if i, ok := byShard[s]; ok {
 			si := info.ShardInfoList[i]
-			ss.Leader, ss.Term, ss.IsLeader = si.LeaderID, si.Term, si.IsLeader
+			ss.Leader, ss.Term, ss.IsLeader, ss.NonVoting = si.LeaderID, si.Term, si.IsLeader, si.IsNonVoting
 			for id, t := range si.Replicas {
 				ss.Members[id] = t
 			}

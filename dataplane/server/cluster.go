@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
@@ -17,11 +19,23 @@ type ClusterAdmin struct {
 	// leadership to replica target; it returns before the transfer is
 	// done (poll Status).
 	TransferLeader func(group string, target uint64) error
+	// AddMember adds replica id to every group as a non-voting member (the
+	// new node promotes itself once caught up) and, with wait > 0, waits
+	// up to wait for it to vote everywhere; it returns the replica's
+	// roles. Errors are *kalamsql.Error or mapped by kalamsql.AsError.
+	AddMember func(ctx context.Context, id uint64, wait time.Duration) (any, error)
+	// MemberState returns replica id's role in every group.
+	MemberState func(ctx context.Context, id uint64) (any, error)
 }
 
-// SetClusterAdmin serves, for admin roles only, GET /v1/cluster/status
-// and POST /v1/cluster/transfer-leader {"group": "meta", "target": 2}. A
-// node without replication does not call it and the routes answer 404.
+// maxMemberWait bounds POST /v1/cluster/members' wait_seconds.
+const maxMemberWait = 10 * time.Minute
+
+// SetClusterAdmin serves, for admin roles only, GET /v1/cluster/status,
+// POST /v1/cluster/transfer-leader {"group": "meta", "target": 2},
+// POST /v1/cluster/members {"replica_id": 2, "wait_seconds": 60} and
+// GET /v1/cluster/members/{id}. A node without replication does not call
+// it and the routes answer 404.
 func (s *Server) SetClusterAdmin(a ClusterAdmin) {
 	admin := func(h func(w http.ResponseWriter, r *http.Request, start time.Time)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -54,5 +68,36 @@ func (s *Server) SetClusterAdmin(a ClusterAdmin) {
 			return
 		}
 		writeJSON(w, http.StatusAccepted, map[string]any{"group": req.Group, "target": req.Target})
+	}))
+	s.mux.HandleFunc("POST /v1/cluster/members", admin(func(w http.ResponseWriter, r *http.Request, start time.Time) {
+		var req struct {
+			ReplicaID   uint64 `json:"replica_id"`
+			WaitSeconds int    `json:"wait_seconds"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || req.ReplicaID == 0 || req.WaitSeconds < 0 || time.Duration(req.WaitSeconds)*time.Second > maxMemberWait {
+			writeError(w, start, http.StatusBadRequest, kalamsql.CodeInvalidInput, `body must be {"replica_id": <new replica id ≥ 1>, "wait_seconds": <0..600, optional>}`)
+			return
+		}
+		st, err := a.AddMember(r.Context(), req.ReplicaID, time.Duration(req.WaitSeconds)*time.Second)
+		if err != nil {
+			e := kalamsql.AsError(err)
+			writeError(w, start, e.Status, e.Code, e.Message)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	}))
+	s.mux.HandleFunc("GET /v1/cluster/members/{id}", admin(func(w http.ResponseWriter, r *http.Request, start time.Time) {
+		id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+		if err != nil || id == 0 {
+			writeError(w, start, http.StatusBadRequest, kalamsql.CodeInvalidInput, "the path must end in a replica id ≥ 1")
+			return
+		}
+		st, err := a.MemberState(r.Context(), id)
+		if err != nil {
+			e := kalamsql.AsError(err)
+			writeError(w, start, e.Status, e.Code, e.Message)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
 	}))
 }

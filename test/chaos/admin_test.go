@@ -2,8 +2,10 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +58,7 @@ func TestLeaderTransfer(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400", bad, code, resp)
 		}
 	}
+	checkFlushOnLeaderOnly(t, c, all)
 	if _, err := all[0].SQL(ctx, "CREATE USER plain WITH PASSWORD 'plain-password-1' ROLE user"); err != nil {
 		t.Fatal(err)
 	}
@@ -65,5 +68,39 @@ func TestLeaderTransfer(t *testing.T) {
 	}
 	if code, _, _ := u.Do(ctx, http.MethodGet, "/v1/cluster/status", nil, true); code != http.StatusForbidden {
 		t.Fatalf("status as a plain user: %d, want 403", code)
+	}
+}
+
+// checkFlushOnLeaderOnly: STORAGE FLUSH runs only on the meta leader; a
+// follower answers NOT_LEADER (421) naming it and queues nothing.
+func checkFlushOnLeaderOnly(t *testing.T, c *cluster, all []*client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := all[0].SQL(ctx, "CREATE SHARED TABLE default.flushme (id BIGINT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := all[0].SQL(ctx, "INSERT INTO default.flushme (id) VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 0; ; attempt++ {
+		leader := c.leaderOf(all, "meta")
+		if leader == 0 {
+			t.Fatal("no meta leader")
+		}
+		follower := all[leader%3]
+		_, ferr := follower.SQL(ctx, "STORAGE FLUSH TABLE default.flushme")
+		recs, lerr := all[leader-1].Records(ctx, "STORAGE FLUSH TABLE default.flushme")
+		if c.leaderOf(all, "meta") != leader && attempt < 5 {
+			continue // leadership moved meanwhile: ask again
+		}
+		var ae *client.APIError
+		if !errors.As(ferr, &ae) || ae.Code != "NOT_LEADER" || ae.HTTPStatus != http.StatusMisdirectedRequest ||
+			!strings.Contains(ae.Message, fmt.Sprintf("replica %d", leader)) {
+			t.Fatalf("STORAGE FLUSH on a follower: %v, want NOT_LEADER naming replica %d", ferr, leader)
+		}
+		if lerr != nil || len(recs) != 1 || recs[0].String("status") == "" {
+			t.Fatalf("STORAGE FLUSH on the leader (replica %d): %v %v", leader, recs, lerr)
+		}
+		return
 	}
 }

@@ -74,14 +74,16 @@ func freePort(t testing.TB) int {
 
 // proc is one data-plane process of the cluster.
 type proc struct {
-	id       int
-	dir      string
-	httpPort int
-	url      string
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	exited   chan struct{}
-	stopped  bool // SIGSTOPped
+	id         int
+	dir        string
+	httpPort   int
+	raftPort   int
+	gossipPort int
+	url        string
+	mu         sync.Mutex
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	stopped    bool // SIGSTOPped
 }
 
 type cluster struct {
@@ -98,21 +100,70 @@ func startCluster(t testing.TB, userGroups int) *cluster {
 // single node without a [cluster] section (today's replicas=1).
 func startNodes(t testing.TB, n, userGroups int) *cluster {
 	t.Helper()
+	c := newNodes(t, n)
+	for _, p := range c.procs {
+		section := ""
+		if n > 1 {
+			section = c.clusterSection(p, userGroups, false)
+		}
+		c.configure(p, section)
+	}
+	for _, p := range c.procs {
+		c.start(p)
+	}
+	for _, p := range c.procs {
+		c.waitReady(p, 120*time.Second)
+	}
+	return c
+}
+
+// newNodes picks ports and data directories for n processes without
+// configuring or starting them.
+func newNodes(t testing.TB, n int) *cluster {
+	t.Helper()
 	base := t.TempDir()
 	c := &cluster{t: t}
-	type ports struct{ http, raft, gossip int }
-	ps := make([]ports, n)
-	var members []string
-	for i := range ps {
-		ps[i] = ports{freePort(t), freePort(t), freePort(t)}
-		members = append(members, fmt.Sprintf("%q", fmt.Sprintf("%d=127.0.0.1:%d", i+1, ps[i].gossip)))
-	}
-	for i, p := range ps {
+	for i := range n {
 		dir := filepath.Join(base, fmt.Sprintf("n%d", i+1))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		cfg := fmt.Sprintf(`[server]
+		p := &proc{id: i + 1, dir: dir, httpPort: freePort(t), raftPort: freePort(t), gossipPort: freePort(t)}
+		p.url = fmt.Sprintf("http://127.0.0.1:%d", p.httpPort)
+		c.procs = append(c.procs, p)
+	}
+	t.Cleanup(c.killAll)
+	return c
+}
+
+// clusterSection is p's [cluster] section: every process of c is a
+// member; join makes p join a running cluster (cluster.join).
+func (c *cluster) clusterSection(p *proc, userGroups int, join bool) string {
+	var members []string
+	for _, q := range c.procs {
+		members = append(members, fmt.Sprintf("%q", fmt.Sprintf("%d=127.0.0.1:%d", q.id, q.gossipPort)))
+	}
+	return fmt.Sprintf(`[cluster]
+replica_id = %d
+deployment_id = 7
+raft_address = "127.0.0.1:%d"
+gossip_address = "127.0.0.1:%d"
+members = [%s]
+user_groups = %d
+rtt_ms = 10
+election_ticks = 15
+heartbeat_ticks = 2
+proposal_timeout_ms = 2000
+startup_timeout_seconds = 120
+join = %t
+`, p.id, p.raftPort, p.gossipPort, strings.Join(members, ", "), userGroups, join)
+}
+
+// configure writes p's server.toml with the given [cluster] section
+// (empty: a single node).
+func (c *cluster) configure(p *proc, clusterSection string) {
+	c.t.Helper()
+	cfg := fmt.Sprintf(`[server]
 host = "127.0.0.1"
 port = %d
 shutdown_timeout_seconds = 5
@@ -128,35 +179,10 @@ bcrypt_cost = 4
 [rate_limit]
 max_queries_per_sec = 0
 max_auth_requests_per_ip_per_sec = 0
-`, p.http, filepath.Join(dir, "data"), rootPassword, jwtSecret)
-		if n > 1 {
-			cfg += fmt.Sprintf(`[cluster]
-replica_id = %d
-deployment_id = 7
-raft_address = "127.0.0.1:%d"
-gossip_address = "127.0.0.1:%d"
-members = [%s]
-user_groups = %d
-rtt_ms = 10
-election_ticks = 15
-heartbeat_ticks = 2
-proposal_timeout_ms = 2000
-startup_timeout_seconds = 120
-`, i+1, p.raft, p.gossip, strings.Join(members, ", "), userGroups)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "server.toml"), []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		c.procs = append(c.procs, &proc{id: i + 1, dir: dir, httpPort: p.http, url: fmt.Sprintf("http://127.0.0.1:%d", p.http)})
+`, p.httpPort, filepath.Join(p.dir, "data"), rootPassword, jwtSecret) + clusterSection
+	if err := os.WriteFile(filepath.Join(p.dir, "server.toml"), []byte(cfg), 0o600); err != nil {
+		c.t.Fatal(err)
 	}
-	t.Cleanup(c.killAll)
-	for _, p := range c.procs {
-		c.start(p)
-	}
-	for _, p := range c.procs {
-		c.waitReady(p, 120*time.Second)
-	}
-	return c
 }
 
 func (c *cluster) start(p *proc) {
@@ -183,18 +209,55 @@ func (c *cluster) start(p *proc) {
 }
 
 // kill sends SIGKILL and waits for the exit.
-func (c *cluster) kill(p *proc) {
+func (c *cluster) kill(p *proc) { c.end(p, syscall.SIGKILL, 0) }
+
+// stop shuts p down gracefully (SIGTERM) and waits for the exit; after
+// 30 s it kills it and fails the test.
+func (c *cluster) stop(p *proc) { c.end(p, syscall.SIGTERM, 30*time.Second) }
+
+// end sends sig to p and waits for the exit (with grace > 0, at most
+// grace before a SIGKILL).
+func (c *cluster) end(p *proc, sig syscall.Signal, grace time.Duration) {
 	p.mu.Lock()
 	cmd, exited := p.cmd, p.exited
 	p.mu.Unlock()
 	if cmd == nil {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-exited
+	_ = cmd.Process.Signal(sig)
+	var timeout <-chan time.Time
+	if grace > 0 {
+		timeout = time.After(grace)
+	}
+	select {
+	case <-exited:
+	case <-timeout:
+		c.t.Errorf("node %d did not stop within %s of %s", p.id, grace, sig)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	}
 	p.mu.Lock()
 	p.cmd = nil
 	p.mu.Unlock()
+}
+
+// waitExit waits (at most limit) for p to exit by itself and returns the
+// tail of its log.
+func (c *cluster) waitExit(p *proc, limit time.Duration) string {
+	c.t.Helper()
+	p.mu.Lock()
+	exited := p.exited
+	p.mu.Unlock()
+	select {
+	case <-exited:
+	case <-time.After(limit):
+		c.kill(p)
+		c.t.Fatalf("node %d still running after %s", p.id, limit)
+	}
+	p.mu.Lock()
+	p.cmd = nil
+	p.mu.Unlock()
+	return tail(filepath.Join(p.dir, "server.log"))
 }
 
 func (c *cluster) signal(p *proc, s syscall.Signal) {
