@@ -154,7 +154,7 @@ func startNodes(bin, base string, n, userGroups int, extra string) ([]*node, err
 		}
 		ns = append(ns, &node{dir: dir, url: fmt.Sprintf("http://127.0.0.1:%d", p[0]), cmd: cmd})
 	}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(5 * time.Minute) // start-up waits for every group's leader: slow on loaded cores
 	for _, nd := range ns {
 		cl := client.New(nd.url)
 		for {
@@ -163,7 +163,11 @@ func startNodes(bin, base string, n, userGroups int, extra string) ([]*node, err
 				break
 			}
 			if time.Now().After(deadline) {
-				return ns, fmt.Errorf("node %s not ready (see %s/server.log)", nd.url, nd.dir)
+				log, _ := os.ReadFile(filepath.Join(nd.dir, "server.log"))
+				if len(log) > 2000 {
+					log = log[len(log)-2000:]
+				}
+				return ns, fmt.Errorf("node %s not ready; the end of its log:\n%s", nd.url, log)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
