@@ -20,7 +20,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
+	"github.com/kalamdb/kalamdb-k8s/internal/testtools"
 )
 
 const (
@@ -96,15 +96,6 @@ func run(bin string, n int, via string, userGroups int, extra string, timeout ti
 	return cmd.Run()
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // startNodes writes each node's config and starts it; it returns once
 // every node answers /readyz (a cluster node does once its groups have
 // leaders).
@@ -115,7 +106,7 @@ func startNodes(bin, base string, n, userGroups int, extra string) ([]*node, err
 		var p [3]int
 		for j := range p {
 			var err error
-			if p[j], err = freePort(); err != nil {
+			if p[j], err = testtools.FreePort(); err != nil {
 				return nil, err
 			}
 		}
