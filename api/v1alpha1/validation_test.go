@@ -3,6 +3,7 @@ package v1alpha1_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 	"github.com/kalamdb/kalamdb-k8s/internal/testenv"
@@ -344,4 +346,22 @@ func TestDefaults(t *testing.T) {
 	if b.Spec.Scope != kalamv1.ScopeDatabase || s.Spec.Scope != kalamv1.ScopeDatabase || s.Spec.BackupOwnerReference != kalamv1.OwnerNone {
 		t.Errorf("backup defaults: %q %q %q", b.Spec.Scope, s.Spec.Scope, s.Spec.BackupOwnerReference)
 	}
+}
+
+// TestHASampleValid: the 3-replica sample (kept out of the samples applied
+// together) is accepted by the API server as written.
+func TestHASampleValid(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "kalamdb_v1alpha1_kalamcluster_ha.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kc kalamv1.KalamCluster
+	if err := yaml.UnmarshalStrict(b, &kc); err != nil {
+		t.Fatal(err)
+	}
+	if kc.Spec.Replicas != 3 || kc.Spec.ObjectStore == nil {
+		t.Fatalf("sample: replicas %d, objectStore %v", kc.Spec.Replicas, kc.Spec.ObjectStore)
+	}
+	kc.Name, kc.Namespace = name("kc-ha"), "default"
+	check(t, &kc, "")
 }
