@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	dpclient "github.com/kalamdb/kalamdb-k8s/dataplane/client"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/node"
+	"github.com/kalamdb/kalamdb-k8s/internal/testtools"
 )
 
 // A replicated cluster against a real kube-apiserver and three real
@@ -43,25 +43,14 @@ type replicaPods struct {
 	password string
 }
 
-// loopbackPort is a port free for TCP and UDP on 127.0.0.1 a moment ago
-// (gossip uses both).
+// loopbackPort is a port free for TCP and UDP on 127.0.0.1 a moment ago.
 func loopbackPort(t *testing.T) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
+	port, err := testtools.FreeTCPUDPPort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return 0
+	return port
 }
 
 func newReplicaPods(t *testing.T, kc *kalamv1.KalamCluster) *replicaPods {
@@ -90,19 +79,7 @@ func (rp *replicaPods) config(ordinal int, sts *appsv1.StatefulSet, toml string)
 	for k, v := range kubeletEnv(t, sts.Spec.Template.Spec.Containers[0], podName(rp.kc, ordinal), rp.ips[ordinal]) {
 		env[k] = v
 	}
-	path := filepath.Join(rp.dirs[ordinal], "server.toml")
-	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range env {
-		if k == envS3AccessKey || k == envS3SecretKey {
-			t.Setenv(k, v)
-		}
-	}
-	cfg, err := config.LoadWithEnv(path, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatalf("pod %d: the operator's configuration does not load: %v", ordinal, err)
-	}
+	cfg := loadPodConfig(t, rp.dirs[ordinal], toml, env)
 	if cfg.Cluster.ReplicaID != ordinal+1 || cfg.Cluster.DeploymentID != deploymentIDFor(rp.kc) || len(cfg.Cluster.Members) != 3 {
 		t.Fatalf("pod %d: [cluster] %+v", ordinal, cfg.Cluster)
 	}
@@ -245,8 +222,15 @@ func TestClusterReplicated(t *testing.T) {
 		}
 	}
 
-	// A pod that does not answer: Degraded, quorum kept.
+	// A pod that does not answer: Degraded, quorum kept. The kubelet marks
+	// it not ready once its readiness probe fails.
 	rp.stop(0)
+	p0 := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: podName(kc, 0)}}
+	get(t, p0)
+	p0.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
+	if err := k8s.Status().Update(tctx(t), p0); err != nil {
+		t.Fatal(err)
+	}
 	waitCondition(t, kc, kalamv1.ConditionDegraded, metav1.ConditionTrue, kalamv1.ReasonReplicaUnreachable)
 	waitCondition(t, kc, kalamv1.ConditionQuorumLost, metav1.ConditionFalse, kalamv1.ReasonQuorumPresent)
 	// Pod 0's object still exists, so "restart" it in place.
