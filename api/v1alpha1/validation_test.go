@@ -265,12 +265,6 @@ func TestImmutability(t *testing.T) {
 	t.Run("cluster storage class is immutable", func(t *testing.T) {
 		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Storage.StorageClassName = &[]string{"fast"}[0] }, "storageClassName is immutable")
 	})
-	t.Run("cluster replicas cannot go from 3 to 1", func(t *testing.T) {
-		c := cluster()
-		c.Spec.Replicas = 3
-		c.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "minio:9000", Bucket: "kalam"}
-		update(t, c, func(c *kalamv1.KalamCluster) { c.Spec.Replicas = 1 }, "replicas cannot go from 3 to 1")
-	})
 	t.Run("cluster replicas may go from 1 to 3", func(t *testing.T) {
 		update(t, cluster(), func(c *kalamv1.KalamCluster) {
 			c.Spec.Replicas = 3
