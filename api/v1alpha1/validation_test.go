@@ -3,6 +3,7 @@ package v1alpha1_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 	"github.com/kalamdb/kalamdb-k8s/internal/testenv"
@@ -122,7 +124,15 @@ func TestCreateValidation(t *testing.T) {
 		wantErr string
 	}{
 		{"cluster ok", func() client.Object { return cluster() }, ""},
-		{"cluster replicas 2", func() client.Object { c := cluster(); c.Spec.Replicas = 2; return c }, "spec.replicas"},
+		{"cluster replicas 2", func() client.Object { c := cluster(); c.Spec.Replicas = 2; return c }, "replicas must be 1 (a single node, no replication) or 3"},
+		{"cluster replicas 4", func() client.Object { c := cluster(); c.Spec.Replicas = 4; return c }, "spec.replicas"},
+		{"cluster replicas 3 without object store", func() client.Object { c := cluster(); c.Spec.Replicas = 3; return c }, "replicas 3 needs spec.objectStore"},
+		{"cluster replicas 3", func() client.Object {
+			c := cluster()
+			c.Spec.Replicas = 3
+			c.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "minio:9000", Bucket: "kalam"}
+			return c
+		}, ""},
 		{"cluster no image", func() client.Object { c := cluster(); c.Spec.Image = ""; return c }, "spec.image"},
 		{"cluster bootstrap both", func() client.Object {
 			c := cluster()
@@ -255,6 +265,12 @@ func TestImmutability(t *testing.T) {
 	t.Run("cluster storage class is immutable", func(t *testing.T) {
 		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Storage.StorageClassName = &[]string{"fast"}[0] }, "storageClassName is immutable")
 	})
+	t.Run("cluster replicas may go from 1 to 3", func(t *testing.T) {
+		update(t, cluster(), func(c *kalamv1.KalamCluster) {
+			c.Spec.Replicas = 3
+			c.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "minio:9000", Bucket: "kalam"}
+		}, "")
+	})
 	t.Run("cluster image may change", func(t *testing.T) {
 		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Image = "kalamdb:v2" }, "")
 	})
@@ -324,4 +340,22 @@ func TestDefaults(t *testing.T) {
 	if b.Spec.Scope != kalamv1.ScopeDatabase || s.Spec.Scope != kalamv1.ScopeDatabase || s.Spec.BackupOwnerReference != kalamv1.OwnerNone {
 		t.Errorf("backup defaults: %q %q %q", b.Spec.Scope, s.Spec.Scope, s.Spec.BackupOwnerReference)
 	}
+}
+
+// TestHASampleValid: the 3-replica sample (kept out of the samples applied
+// together) is accepted by the API server as written.
+func TestHASampleValid(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "kalamdb_v1alpha1_kalamcluster_ha.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kc kalamv1.KalamCluster
+	if err := yaml.UnmarshalStrict(b, &kc); err != nil {
+		t.Fatal(err)
+	}
+	if kc.Spec.Replicas != 3 || kc.Spec.ObjectStore == nil {
+		t.Fatalf("sample: replicas %d, objectStore %v", kc.Spec.Replicas, kc.Spec.ObjectStore)
+	}
+	kc.Name, kc.Namespace = name("kc-ha"), "default"
+	check(t, &kc, "")
 }

@@ -151,25 +151,15 @@ func (c *Client) post(ctx context.Context, path string, in any, auth bool, out a
 		return err
 	}
 	if status != http.StatusOK {
-		_ = json.Unmarshal(body, out)
-		return responseError(status, body)
+		ae, enveloped := decodeAPIError(status, body)
+		if enveloped {
+			_ = json.Unmarshal(body, out)
+		}
+		return ae
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	return dec.Decode(out)
-}
-
-// responseError is the error of a non-200 answer: the envelope's error
-// when it has one, else the body as text.
-func responseError(status int, body []byte) error {
-	var env struct {
-		Error *APIError `json:"error"`
-	}
-	if json.Unmarshal(body, &env) == nil && env.Error != nil {
-		env.Error.HTTPStatus = status
-		return env.Error
-	}
-	return &APIError{HTTPStatus: status, Code: "HTTP_ERROR", Message: strings.TrimSpace(string(body))}
 }
 
 // Healthy reports whether /readyz answers 200.
