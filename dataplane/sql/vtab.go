@@ -74,6 +74,9 @@ const (
 	// planLowerStrict / planUpperStrict: the bound is > / < rather than >= / <=.
 	planLowerStrict = 16
 	planUpperStrict = 32
+	// planTombstones: the statement filters on _deleted, so the scan
+	// returns tombstones too (vtab_syscols.go).
+	planTombstones = 128
 )
 
 func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
@@ -147,7 +150,11 @@ func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
 		info.EstimatedCost /= 10
 		info.EstimatedRows = max(1, info.EstimatedRows/10)
 	}
-	if eq < 0 {
+	tombs := t.tombstonesAsked(info)
+	if tombs {
+		// Index entries exist for live rows only.
+		plan |= planTombstones
+	} else if eq < 0 {
 		if fp := t.bestIndexPlan(filterCols, info); fp >= 0 {
 			plan |= planIndex | fp<<8
 			info.EstimatedCost, info.EstimatedRows = 100, 100
@@ -190,7 +197,10 @@ type kalamCursor struct {
 	filters []colFilter
 	// point holds the single value of a primary-key lookup.
 	point []byte
-	rowid int64
+	// tombs: the plan reads tombstones (planTombstones); deleted marks
+	// the current row as one.
+	tombs, deleted bool
+	rowid          int64
 	// cold is the current row when it comes from a segment (vtab_cold.go);
 	// minSeq hides expired STREAM rows.
 	cold   vtabColdRow
@@ -272,6 +282,7 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 	cs := c.t.cs
 	c.minSeq = streamCutoff(c.t.table, cs.eng.nowMs())
 	c.desc = idxNum&planDesc != 0
+	c.tombs = idxNum&planTombstones != 0
 	src, err := cs.eng.readSource(context.Background(), cs.snap, cs.sess, c.t.table)
 	if err != nil {
 		return err
@@ -294,7 +305,7 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 		hi = upper[len(scope):]
 	}
 	cs.eng.stats.rangeScans.Add(1)
-	c.rd, err = src.Scan(context.Background(), read.ScanOptions{Lo: lo, Hi: hi, Desc: c.desc, Keep: c.segmentFilter(src.Cold)})
+	c.rd, err = src.Scan(context.Background(), read.ScanOptions{Lo: lo, Hi: hi, Desc: c.desc, Keep: c.segmentFilter(src.Cold), Tombstones: c.tombs})
 	if err != nil {
 		return err
 	}
@@ -315,7 +326,7 @@ func (c *kalamCursor) pointFilter(src read.Source, val vtab.Value) error {
 		return nil
 	}
 	c.t.cs.eng.stats.pointGets.Add(1)
-	row, found, err := src.Get(context.Background(), pk, v, c.point)
+	row, found, err := src.GetVersion(context.Background(), pk, v, c.point, c.tombs)
 	if err != nil || !found {
 		c.eof = true
 		return err
@@ -328,6 +339,7 @@ func (c *kalamCursor) pointFilter(src read.Source, val vtab.Value) error {
 // visit makes row the current row if it passes the pre-filters. A hot
 // row's encoding is used in place: it stays valid until the cursor moves.
 func (c *kalamCursor) visit(row read.Row) (bool, error) {
+	c.deleted = row.Deleted
 	if row.Hot() {
 		c.cold.on = false
 		if c.rd == nil {
@@ -360,7 +372,7 @@ func (c *kalamCursor) load(v []byte) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("while decoding a row of %s: %w", c.t.table.QualifiedName(), err)
 	}
-	if h.Deleted || h.Seq < c.minSeq {
+	if (h.Deleted && !c.tombs) || h.Seq < c.minSeq {
 		return false, nil
 	}
 	c.ver = h.SchemaVersion
@@ -389,7 +401,7 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 	if c.cold.on {
 		return c.coldColumn(i)
 	}
-	if v, ok := sysColumn(i, len(c.offs), c.seq); ok {
+	if v, ok := sysColumn(i, len(c.offs), c.seq, c.deleted); ok {
 		return v, nil
 	}
 	if i < 0 || i > len(c.offs) {
