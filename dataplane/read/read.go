@@ -53,6 +53,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -450,4 +451,43 @@ func EncodeCold(t *catalog.Table, f *cold.File, row int) ([]byte, error) {
 		}
 	}
 	return rowcodec.Encode(f.Seq(row), false, t.SchemaVersion, cols)
+}
+
+// TableUsers lists, in byte order, the users that have rows of the
+// per-user table in r: a hot row or tombstone in their scope, or a cold
+// manifest pointer. It costs one seek per user and group, so a read of
+// every user's rows (a privileged SELECT of a USER table) can visit each
+// user's scope as one Source.
+func TableUsers(r pebble.Reader, table uint32) ([]string, error) {
+	seen := map[string]bool{}
+	for _, g := range keys.AllDataGroups() {
+		if g == keys.GroupShared {
+			continue
+		}
+		for _, p := range [][]byte{keys.TablePrefix(g, table), keys.ColdPointerPrefix(g, table, false)} {
+			it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
+			if err != nil {
+				return nil, err
+			}
+			for valid := it.First(); valid; {
+				rest := it.Key()[len(p):]
+				i := bytes.IndexByte(rest, 0)
+				if i < 0 {
+					valid = it.Next()
+					continue
+				}
+				seen[string(rest[:i])] = true
+				valid = it.SeekGE(keys.PrefixEnd(it.Key()[:len(p)+i+1]))
+			}
+			if err := it.Close(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for u := range seen {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return out, nil
 }

@@ -14,7 +14,7 @@ import (
 // FOR ORDER BY, ...). The query is checked and its tables' permissions
 // enforced as for SELECT; it is not run.
 func (e *Engine) execExplain(ctx context.Context, sess *Session, text string, params []any) (*Result, error) {
-	rw, r, err := e.rewrite(sess, text)
+	rw, r, err := e.rewriteRead(sess, text)
 	if err != nil {
 		return nil, err
 	}

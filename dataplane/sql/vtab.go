@@ -34,6 +34,9 @@ type kalamTable struct {
 	posByID []int32
 	// proj supplies the values of columns added after a row was stored.
 	proj *catalog.Projection
+	// allUsers: a USER table read across every user's scope
+	// (vtab_allusers.go).
+	allUsers bool
 }
 
 func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
@@ -62,7 +65,8 @@ func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
 	for i, c := range t.Columns {
 		posByID[c.ID] = int32(i)
 	}
-	return &kalamTable{cs: cs, table: t, pkIdx: t.PKIndex(), posByID: posByID, proj: catalog.NewProjection(t)}, nil
+	all := len(args) > 6 && strings.TrimSpace(args[6]) == "1" && t.Type == catalog.TableUser
+	return &kalamTable{cs: cs, table: t, pkIdx: t.PKIndex(), posByID: posByID, proj: catalog.NewProjection(t), allUsers: all}, nil
 }
 
 // Plan bits in idxNum.
@@ -161,7 +165,8 @@ func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
 		}
 	}
 	arg = t.bestPrune(info, arg, &filterCols)
-	if len(info.OrderBy) == 1 && info.OrderBy[0].Column == t.pkIdx && t.pkIdx >= 0 {
+	// Across users, keys come user by user: SQLite sorts.
+	if len(info.OrderBy) == 1 && info.OrderBy[0].Column == t.pkIdx && t.pkIdx >= 0 && !t.allUsers {
 		info.OrderByConsumed = true
 		if info.OrderBy[0].Desc {
 			plan |= planDesc
@@ -200,7 +205,14 @@ type kalamCursor struct {
 	// tombs: the plan reads tombstones (planTombstones); deleted marks
 	// the current row as one.
 	tombs, deleted bool
-	rowid          int64
+	// users is the scan's user list when the table reads every user
+	// (allUsers), user the index of the scope being read.
+	users []string
+	user  int
+	// plan and args keep Filter's plan to open each user's scope.
+	plan  int
+	args  []vtab.Value
+	rowid int64
 	// cold is the current row when it comes from a segment (vtab_cold.go);
 	// minSeq hides expired STREAM rows.
 	cold   vtabColdRow
@@ -227,7 +239,7 @@ func (c *kalamCursor) scope() ([]byte, error) {
 		return nil, fmt.Errorf("kalam vtab: no active statement on connection")
 	}
 	if c.t.table.Type.PerUser() {
-		uid := cs.sess.UserID
+		uid := c.scopeUser()
 		return keys.ScopePrefix(keys.UserGroup(uid), c.t.table.ID, uid, true), nil
 	}
 	return keys.ScopePrefix(keys.GroupShared, c.t.table.ID, "", false), nil
@@ -275,15 +287,43 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 		}
 	}
 	c.parsePrune(idxNum, idxStr, pruneStr, vals)
+	cs := c.t.cs
+	if cs.sess == nil || cs.snap == nil {
+		return fmt.Errorf("kalam vtab: no active statement on connection")
+	}
+	c.minSeq = streamCutoff(c.t.table, cs.eng.nowMs())
+	c.desc = idxNum&planDesc != 0
+	c.tombs = idxNum&planTombstones != 0
+	c.users, c.user = nil, 0
+	if c.t.allUsers {
+		users, err := read.TableUsers(cs.snap, c.t.table.ID)
+		if err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			c.eof = true
+			return nil
+		}
+		c.users, c.plan, c.args = users, idxNum, append(c.args[:0], vals...)
+	}
+	return c.openScopes(idxNum, vals)
+}
+
+// openScope starts the plan's read of the current scope (the session's,
+// or users[user] across users).
+func (c *kalamCursor) openScope(idxNum int, vals []vtab.Value) error {
 	scope, err := c.scope()
 	if err != nil {
 		return err
 	}
 	cs := c.t.cs
-	c.minSeq = streamCutoff(c.t.table, cs.eng.nowMs())
-	c.desc = idxNum&planDesc != 0
-	c.tombs = idxNum&planTombstones != 0
-	src, err := cs.eng.readSource(context.Background(), cs.snap, cs.sess, c.t.table)
+	sess := cs.sess
+	if c.users != nil {
+		s := *sess
+		s.UserID = c.users[c.user]
+		sess = &s
+	}
+	src, err := cs.eng.readSource(context.Background(), cs.snap, sess, c.t.table)
 	if err != nil {
 		return err
 	}
@@ -389,10 +429,19 @@ func (c *kalamCursor) load(v []byte) (bool, error) {
 func (c *kalamCursor) Next() error {
 	if c.rd == nil {
 		c.eof = true
-		return nil
+	} else {
+		c.rd.Next()
+		if err := c.settle(); err != nil {
+			return err
+		}
 	}
-	c.rd.Next()
-	return c.settle()
+	if c.eof && c.users != nil && c.user+1 < len(c.users) {
+		c.close()
+		c.user++
+		c.eof = false
+		return c.openScopes(c.plan, c.args)
+	}
+	return nil
 }
 
 func (c *kalamCursor) Eof() bool { return c.eof }
@@ -419,6 +468,9 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 // integer key is its own rowid, other keys are hashed (FNV-1a, 64 bits).
 // Keyless STREAM rows fall back to their _seq, unique per inserted row.
 func (c *kalamCursor) Rowid() (int64, error) {
+	if c.users != nil {
+		return c.allUsersRowid()
+	}
 	if c.t.pkIdx < 0 {
 		return int64(c.seq), nil
 	}
