@@ -31,107 +31,107 @@ import (
 
 // jsonFuncs maps each function to its result given the value the keys
 // reach (raw JSON, found) — found is false when the path does not exist.
-var jsonFuncs = map[string]func(raw []byte, found bool) (driver.Value, error){
-	"json_contains": func(_ []byte, found bool) (driver.Value, error) { return found, nil },
-	"json_get": func(raw []byte, found bool) (driver.Value, error) {
-		if !found {
-			return nil, nil
-		}
-		switch jsonKind(raw) {
-		case '"':
+func jsonFuncs() map[string]func(raw []byte, found bool) (driver.Value, error) {
+	return map[string]func(raw []byte, found bool) (driver.Value, error){
+		"json_contains": func(_ []byte, found bool) (driver.Value, error) { return found, nil },
+		"json_get":      jsonGet,
+		"json_get_str": func(raw []byte, found bool) (driver.Value, error) {
+			if !found || jsonKind(raw) != '"' {
+				return nil, nil
+			}
 			return jsonString(raw)
-		case 'n':
-			return nil, nil
-		case 't', 'f':
-			return raw[0] == 't', nil
-		case '0':
+		},
+		"json_get_int": func(raw []byte, found bool) (driver.Value, error) {
+			if !found || jsonKind(raw) != '0' {
+				return nil, nil
+			}
 			if v, ok := jsonInt(raw); ok {
 				return v, nil
 			}
+			return nil, nil
+		},
+		"json_get_float": func(raw []byte, found bool) (driver.Value, error) {
+			if !found || jsonKind(raw) != '0' {
+				return nil, nil
+			}
 			return jsonFloat(raw)
-		}
-		return string(raw), nil
-	},
-	"json_get_str": func(raw []byte, found bool) (driver.Value, error) {
-		if !found || jsonKind(raw) != '"' {
-			return nil, nil
-		}
+		},
+		"json_get_bool": func(raw []byte, found bool) (driver.Value, error) {
+			if !found || (jsonKind(raw) != 't' && jsonKind(raw) != 'f') {
+				return nil, nil
+			}
+			return raw[0] == 't', nil
+		},
+		"json_get_json": func(raw []byte, found bool) (driver.Value, error) {
+			if !found {
+				return nil, nil
+			}
+			return string(raw), nil
+		},
+		"json_get_array": func(raw []byte, found bool) (driver.Value, error) {
+			if !found || jsonKind(raw) != '[' {
+				return nil, nil
+			}
+			return string(raw), nil
+		},
+		"json_as_text": func(raw []byte, found bool) (driver.Value, error) {
+			if k := jsonKind(raw); found && (k == '0' || k == 't' || k == 'f') {
+				return string(raw), nil // numbers and booleans as their JSON text
+			}
+			return jsonGet(raw, found)
+		},
+		"json_length": func(raw []byte, found bool) (driver.Value, error) {
+			if !found {
+				return nil, nil
+			}
+			n, _, ok := jsonMembers(raw, false)
+			if !ok {
+				return nil, nil
+			}
+			return int64(n), nil
+		},
+		"json_object_keys": func(raw []byte, found bool) (driver.Value, error) {
+			if !found || jsonKind(raw) != '{' {
+				return nil, nil
+			}
+			_, keys, ok := jsonMembers(raw, true)
+			if !ok {
+				return nil, nil
+			}
+			if keys == nil {
+				keys = []string{}
+			}
+			out, err := json.Marshal(keys)
+			return string(out), err
+		},
+	}
+}
+
+// jsonGet is json_get: the value as SQL (a string unquoted, a boolean,
+// an integer or a double; an object or array as JSON text).
+func jsonGet(raw []byte, found bool) (driver.Value, error) {
+	if !found {
+		return nil, nil
+	}
+	switch jsonKind(raw) {
+	case '"':
 		return jsonString(raw)
-	},
-	"json_get_int": func(raw []byte, found bool) (driver.Value, error) {
-		if !found || jsonKind(raw) != '0' {
-			return nil, nil
-		}
+	case 'n':
+		return nil, nil
+	case 't', 'f':
+		return raw[0] == 't', nil
+	case '0':
 		if v, ok := jsonInt(raw); ok {
 			return v, nil
 		}
-		return nil, nil
-	},
-	"json_get_float": func(raw []byte, found bool) (driver.Value, error) {
-		if !found || jsonKind(raw) != '0' {
-			return nil, nil
-		}
 		return jsonFloat(raw)
-	},
-	"json_get_bool": func(raw []byte, found bool) (driver.Value, error) {
-		if !found || (jsonKind(raw) != 't' && jsonKind(raw) != 'f') {
-			return nil, nil
-		}
-		return raw[0] == 't', nil
-	},
-	"json_get_json": func(raw []byte, found bool) (driver.Value, error) {
-		if !found {
-			return nil, nil
-		}
-		return string(raw), nil
-	},
-	"json_get_array": func(raw []byte, found bool) (driver.Value, error) {
-		if !found || jsonKind(raw) != '[' {
-			return nil, nil
-		}
-		return string(raw), nil
-	},
-	"json_as_text": func(raw []byte, found bool) (driver.Value, error) {
-		if !found {
-			return nil, nil
-		}
-		switch jsonKind(raw) {
-		case '"':
-			return jsonString(raw)
-		case 'n':
-			return nil, nil
-		}
-		return string(raw), nil
-	},
-	"json_length": func(raw []byte, found bool) (driver.Value, error) {
-		if !found {
-			return nil, nil
-		}
-		n, _, ok := jsonMembers(raw, false)
-		if !ok {
-			return nil, nil
-		}
-		return int64(n), nil
-	},
-	"json_object_keys": func(raw []byte, found bool) (driver.Value, error) {
-		if !found || jsonKind(raw) != '{' {
-			return nil, nil
-		}
-		_, keys, ok := jsonMembers(raw, true)
-		if !ok {
-			return nil, nil
-		}
-		if keys == nil {
-			keys = []string{}
-		}
-		out, err := json.Marshal(keys)
-		return string(out), err
-	},
+	}
+	return string(raw), nil
 }
 
 // registerJSONFuncs registers jsonFuncs as variadic SQLite functions.
 func registerJSONFuncs() error {
-	for name, fn := range jsonFuncs {
+	for name, fn := range jsonFuncs() {
 		fn, name := fn, name
 		err := sqlite.RegisterFunction(name, &sqlite.FunctionImpl{
 			NArgs:         -1,

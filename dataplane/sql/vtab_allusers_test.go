@@ -2,7 +2,6 @@ package sql
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
@@ -27,17 +26,7 @@ func TestSelectReadsAllUsersByRole(t *testing.T) {
 	exec(t, e, rootSess, "INSERT INTO app.u (id, name) VALUES (5, 'r5')")
 	exec(t, e, alice, "DELETE FROM app.u WHERE id = 3")
 	exec(t, e, alice, "INSERT INTO app.ev (id, name) VALUES (1, 'e-alice')")
-	rows := func(sess Session, sql string) string {
-		t.Helper()
-		res := exec(t, e, sess, sql)
-		return fmt.Sprint(res[len(res)-1].Rows)
-	}
-	want := func(sess Session, sql, w string) {
-		t.Helper()
-		if got := rows(sess, sql); got != w {
-			t.Fatalf("%s as %s\n got %s\nwant %s", sql, sess.Role, got, w)
-		}
-	}
+	want := func(sess Session, sql, w string) { t.Helper(); wantRows(t, e, sess, sql, w) }
 	want(alice, "SELECT id, name FROM app.u ORDER BY id", "[[1 a1] [2 a2]]")
 	want(bob, "SELECT * FROM app.u", "[[1 b1]]")
 	for _, s := range []Session{svc, dba, rootSess} {

@@ -17,17 +17,7 @@ func TestDeletedFilterReadsTombstones(t *testing.T) {
 		CREATE SHARED TABLE app.s (id BIGINT PRIMARY KEY, name TEXT NOT NULL);
 		CREATE USER TABLE app.u (id BIGINT PRIMARY KEY, name TEXT NOT NULL);
 		CREATE STREAM TABLE app.ev (id BIGINT PRIMARY KEY, name TEXT) WITH (TTL_SECONDS = 3600)`)
-	rows := func(sess Session, sql string) string {
-		t.Helper()
-		res := exec(t, e, sess, sql)
-		return fmt.Sprint(res[len(res)-1].Rows)
-	}
-	want := func(sess Session, sql, w string) {
-		t.Helper()
-		if got := rows(sess, sql); got != w {
-			t.Fatalf("%s\n got %s\nwant %s", sql, got, w)
-		}
-	}
+	want := func(sess Session, sql, w string) { t.Helper(); wantRows(t, e, sess, sql, w) }
 	exec(t, e, rootSess, "INSERT INTO app.s (id, name) VALUES (1, 'Alice'), (2, 'Bob'), (3, 'Charlie'), (4, 'Dan')")
 	exec(t, e, rootSess, "DELETE FROM app.s WHERE name = 'Bob'")
 	exec(t, e, rootSess, "DELETE FROM app.s WHERE id = 4")
@@ -71,4 +61,13 @@ func TestDeletedFilterReadsTombstones(t *testing.T) {
 	exec(t, e, rootSess, "DELETE FROM app.ev WHERE id = 1")
 	want(rootSess, "SELECT name FROM app.ev WHERE _deleted = true", "[]")
 	want(rootSess, "SELECT name FROM app.ev WHERE _deleted = false", "[[e2]]")
+}
+
+// wantRows runs sql as sess and compares the last result's rows, printed.
+func wantRows(t *testing.T, e *Engine, sess Session, sql, want string) {
+	t.Helper()
+	res := exec(t, e, sess, sql)
+	if got := fmt.Sprint(res[len(res)-1].Rows); got != want {
+		t.Fatalf("%s as %s %s\n got %s\nwant %s", sql, sess.Role, sess.UserID, got, want)
+	}
 }
