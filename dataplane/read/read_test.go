@@ -614,3 +614,38 @@ func TestTombstonesOnRequest(t *testing.T) {
 		}
 	}
 }
+
+func TestTableUsers(t *testing.T) {
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem(), Logger: quiet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	b := db.NewBatch()
+	set := func(k []byte) {
+		if err := b.Set(k, []byte{1}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []string{"carol", "alice", "bob"} {
+		for id := int64(1); id <= 3; id++ {
+			set(keys.Row(keys.ScopePrefix(keys.UserGroup(u), tableID, u, true), pkOf(t, id)))
+		}
+	}
+	// dave has only cold data; erin rows of another table.
+	set(keys.ColdPointer(keys.UserGroup("dave"), tableID, "dave", true))
+	set(keys.Row(keys.ScopePrefix(keys.UserGroup("erin"), tableID+1, "erin", true), pkOf(t, 1)))
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	got, err := TableUsers(db, tableID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"alice", "bob", "carol", "dave"}; !slices.Equal(got, want) {
+		t.Fatalf("TableUsers = %v want %v", got, want)
+	}
+	if got, err := TableUsers(db, tableID+2); err != nil || len(got) != 0 {
+		t.Fatalf("empty table: %v %v", got, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cockroachdb/pebble/v2"
 	"modernc.org/sqlite/vtab"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
@@ -35,8 +36,11 @@ type kalamTable struct {
 	// proj supplies the values of columns added after a row was stored.
 	proj *catalog.Projection
 	// allUsers: a USER table read across every user's scope
-	// (vtab_allusers.go).
-	allUsers bool
+	// (vtab_allusers.go); users caches the user list of the statement
+	// whose snapshot is usersSnap (a join re-filters once per outer row).
+	allUsers  bool
+	usersSnap pebble.Reader
+	users     []string
 }
 
 func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
@@ -296,7 +300,7 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 	c.tombs = idxNum&planTombstones != 0
 	c.users, c.user = nil, 0
 	if c.t.allUsers {
-		users, err := read.TableUsers(cs.snap, c.t.table.ID)
+		users, err := c.t.tableUsers(cs.snap)
 		if err != nil {
 			return err
 		}

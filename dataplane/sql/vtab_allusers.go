@@ -20,9 +20,11 @@ package sql
 import (
 	"fmt"
 
+	"github.com/cockroachdb/pebble/v2"
 	"modernc.org/sqlite/vtab"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/read"
 )
 
 // allUsersSuffix ends the name of a USER table's all-users virtual table.
@@ -32,6 +34,20 @@ const allUsersSuffix = "@all"
 // (so the per-scope fast paths do not apply).
 func readsAllUsers(sess *Session, t *catalog.Table) bool {
 	return t.Type == catalog.TableUser && sess.Role.ReadsAllUsers()
+}
+
+// tableUsers lists the users with rows of the table in the statement's
+// snapshot, once per statement.
+func (t *kalamTable) tableUsers(snap pebble.Reader) ([]string, error) {
+	if t.usersSnap == snap {
+		return t.users, nil
+	}
+	users, err := read.TableUsers(snap, t.table.ID)
+	if err != nil {
+		return nil, err
+	}
+	t.usersSnap, t.users = snap, users
+	return users, nil
 }
 
 // scopeUser is the user whose scope the cursor reads.

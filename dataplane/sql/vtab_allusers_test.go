@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
@@ -54,5 +55,27 @@ func TestSelectReadsAllUsersByRole(t *testing.T) {
 	// EXPLAIN and Describe see the same table.
 	if _, err := e.Execute(context.Background(), svc, Request{SQL: "EXPLAIN SELECT * FROM app.u ORDER BY id"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkAllUsersPKLookup is BenchmarkEnginePKLookup as a service: the
+// same point lookup read across every user (one user holds the rows), which
+// takes the SQLite path instead of the per-user fast path.
+func BenchmarkAllUsersPKLookup(b *testing.B) {
+	e, _ := setupBench(b, 10000)
+	svc := Session{UserID: "svc", Role: auth.RoleService}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		exec(b, e, svc, fmt.Sprintf("SELECT * FROM bench.messages WHERE id = %d", i%10000+1))
+	}
+}
+
+// BenchmarkAllUsersGroupBy10k is BenchmarkEngineGroupBy10k as a service.
+func BenchmarkAllUsersGroupBy10k(b *testing.B) {
+	e, _ := setupBench(b, 10000)
+	svc := Session{UserID: "svc", Role: auth.RoleService}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		exec(b, e, svc, "SELECT conversation_id, count(*), max(created_at) FROM bench.messages GROUP BY conversation_id LIMIT 1000")
 	}
 }
