@@ -361,6 +361,10 @@ func (p *pgPass) primary(i, hi int) (pexpr, int, error) {
 }
 
 func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
+	if i >= hi {
+		// Nothing left ("SELECT +"): no primary; the rewriter reports it.
+		return pexpr{}, i, nil
+	}
 	t := p.in[i]
 	nx := p.at(i+1, hi)
 	one := func(typ pgType) (pexpr, int, error) {
