@@ -22,6 +22,15 @@ const (
 	RoleSystem Role = "system"
 )
 
+// ReadsAllUsers reports whether the role's own SELECT of a USER table
+// reads every user's rows rather than its own: system, dba and service do,
+// as in the original KalamDB (kalamdb-session permissions.rs
+// can_read_all_users). Their writes, subscriptions and EXECUTE AS USER
+// statements stay in one user's rows.
+func (r Role) ReadsAllUsers() bool {
+	return r == RoleSystem || r == RoleDBA || r == RoleService
+}
+
 // roleAliases maps accepted spellings (lower case) to roles, so names used by
 // other databases and older KalamDB versions keep working.
 var roleAliases = map[string]Role{

@@ -21,7 +21,13 @@
 //     dropped.
 //  4. Tombstones hide. A tombstone on either side (rowcodec header
 //     Deleted, or a segment row's _deleted) hides its key; iterators and
-//     Get never return one.
+//     Get never return one, unless the caller asks for tombstones
+//     (ScanOptions.Tombstones, GetVersion): a query filtering on
+//     _deleted reads soft-deleted rows, as the original KalamDB's does.
+//     A tombstone is then returned in place of its key's older versions
+//     (it is still the newest version; Row.Deleted is set) and keeps the
+//     column values of the row it deleted (a tombstone written before
+//     that, or a segment tombstone flushed from one, reads NULLs).
 //  5. Order. Rows come in primary-key order (the byte order of
 //     keys.EncodePK), ascending or descending, each key at most once.
 //  6. Index scans are range reads. A secondary index names a superset of
@@ -47,6 +53,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -81,6 +88,8 @@ type Row struct {
 	// End > Index marks a run of segment rows [Index, End); Key is then
 	// the run's first key.
 	End int
+	// Deleted marks a tombstone (returned only when asked for).
+	Deleted bool
 }
 
 // Hot reports whether the row is a hot row.
@@ -115,6 +124,9 @@ type ScanOptions struct {
 	// Files, when non-nil, are the segments to merge (already selected by
 	// the caller, e.g. with PlanCold); Keep is then ignored.
 	Files []*cold.File
+	// Tombstones returns each key's newest version even when it is a
+	// tombstone (Row.Deleted set) instead of hiding the key (invariant 4).
+	Tombstones bool
 }
 
 // Iter walks the visible rows of a scan or an index scan (invariants 3–6).
@@ -122,6 +134,8 @@ type Iter struct {
 	src  Source
 	desc bool
 	runs bool
+	// tombs returns tombstones instead of hiding their keys.
+	tombs bool
 	// hot is the hot side of a scan (nil for an index scan).
 	hot      *pebble.Iterator
 	hotValid bool
@@ -204,7 +218,7 @@ func (s Source) Scan(ctx context.Context, o ScanOptions) (*Iter, error) {
 	if err != nil {
 		return nil, err
 	}
-	it := &Iter{src: s, desc: o.Desc, runs: o.Runs && !o.Desc, hot: hot}
+	it := &Iter{src: s, desc: o.Desc, runs: o.Runs && !o.Desc, tombs: o.Tombstones, hot: hot}
 	if len(files) > 0 {
 		it.cur = cold.NewCursor(files, o.Lo, o.Hi, o.Desc)
 	}
@@ -303,21 +317,22 @@ func (it *Iter) settleScan() {
 				it.err = fmt.Errorf("while reading a hot row header: %w", err)
 				return
 			}
-			if h.Deleted {
+			if h.Deleted && !it.tombs {
 				it.stepHot()
 				continue
 			}
-			it.row = Row{Key: it.hotKey(), Value: v}
+			it.row = Row{Key: it.hotKey(), Value: v, Deleted: h.Deleted}
 			it.ok = true
 			return
 		}
 		it.Stats.ColdRows++
 		f, r := it.cur.File(), it.cur.Row()
-		if f.Deleted(r) {
+		del := f.Deleted(r)
+		if del && !it.tombs {
 			it.cur.Next()
 			continue
 		}
-		it.row = Row{Key: it.cur.Key(), File: f, Index: r}
+		it.row = Row{Key: it.cur.Key(), File: f, Index: r, Deleted: del}
 		it.ok = true
 		return
 	}
@@ -327,6 +342,12 @@ func (it *Iter) settleScan() {
 // for the segments' bloom filters); ok=false when none is visible. A hot
 // row's Value is copied into buf (reused when large enough).
 func (s Source) Get(ctx context.Context, pk []byte, pkVal any, buf []byte) (row Row, ok bool, err error) {
+	return s.GetVersion(ctx, pk, pkVal, buf, false)
+}
+
+// GetVersion is Get that, with tombstones, returns the key's newest
+// version even when it is a tombstone (Row.Deleted set; invariant 4).
+func (s Source) GetVersion(ctx context.Context, pk []byte, pkVal any, buf []byte, tombstones bool) (row Row, ok bool, err error) {
 	val, closer, err := s.Reader.Get(keys.Row(s.Scope, pk))
 	if err == nil {
 		buf = append(buf[:0], val...)
@@ -337,10 +358,10 @@ func (s Source) Get(ctx context.Context, pk []byte, pkVal any, buf []byte) (row 
 		if err != nil {
 			return Row{}, false, fmt.Errorf("while reading a hot row header: %w", err)
 		}
-		if h.Deleted {
+		if h.Deleted && !tombstones {
 			return Row{}, false, nil
 		}
-		return Row{Key: pk, Value: buf}, true, nil
+		return Row{Key: pk, Value: buf, Deleted: h.Deleted}, true, nil
 	}
 	if !errors.Is(err, pebble.ErrNotFound) {
 		return Row{}, false, err
@@ -349,10 +370,10 @@ func (s Source) Get(ctx context.Context, pk []byte, pkVal any, buf []byte) (row 
 	if err != nil {
 		return Row{}, false, fmt.Errorf("while looking a key up in the cold segments: %w", err)
 	}
-	if !found || f.Deleted(r) {
+	if !found || (f.Deleted(r) && !tombstones) {
 		return Row{}, false, nil
 	}
-	return Row{Key: pk, File: f, Index: r}, true, nil
+	return Row{Key: pk, File: f, Index: r, Deleted: f.Deleted(r)}, true, nil
 }
 
 // HotIn reports whether the scope has a hot version (row or tombstone)
@@ -430,4 +451,43 @@ func EncodeCold(t *catalog.Table, f *cold.File, row int) ([]byte, error) {
 		}
 	}
 	return rowcodec.Encode(f.Seq(row), false, t.SchemaVersion, cols)
+}
+
+// TableUsers lists, in byte order, the users that have rows of the
+// per-user table in r: a hot row or tombstone in their scope, or a cold
+// manifest pointer. It costs one seek per user and group, so a read of
+// every user's rows (a privileged SELECT of a USER table) can visit each
+// user's scope as one Source.
+func TableUsers(r pebble.Reader, table uint32) ([]string, error) {
+	groups := keys.AllDataGroups()[1:] // the user groups, in key order
+	// One iterator over the user groups, positioned by seeks: an iterator
+	// per prefix costs more than the seeks (64 prefixes).
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: keys.GroupPrefix(groups[0]), UpperBound: keys.GroupEnd(groups[len(groups)-1])})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, g := range groups {
+		for _, p := range [][]byte{keys.TablePrefix(g, table), keys.ColdPointerPrefix(g, table, false)} {
+			for valid := it.SeekGE(p); valid && bytes.HasPrefix(it.Key(), p); {
+				rest := it.Key()[len(p):]
+				i := bytes.IndexByte(rest, 0)
+				if i < 0 {
+					valid = it.Next()
+					continue
+				}
+				seen[string(rest[:i])] = true
+				valid = it.SeekGE(keys.PrefixEnd(it.Key()[:len(p)+i+1]))
+			}
+		}
+	}
+	if err := it.Close(); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(seen))
+	for u := range seen {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return out, nil
 }

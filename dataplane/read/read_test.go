@@ -511,3 +511,141 @@ func TestIndexScanDenseRuns(t *testing.T) {
 	}
 	_ = ids
 }
+
+// hotTomb writes tombstones of ids that keep the deleted row's values, as
+// DELETE writes them.
+func (f *fixture) hotTomb(ids ...int64) {
+	f.t.Helper()
+	b := f.db.NewBatch()
+	for _, id := range ids {
+		f.seq++
+		v, err := rowcodec.Encode(f.seq, true, 1, []rowcodec.Column{{ID: colID, Value: id}, {ID: colTag, Value: tagOf(id)}})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if err := b.Set(keys.Row(f.scope, pkOf(f.t, id)), v, nil); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// version describes a row as "id:side[:del]:tag", tombstones included.
+func version(t *testing.T, r Row) string {
+	t.Helper()
+	var id, tag any
+	side := "c"
+	if r.Hot() {
+		side = "h"
+		vals := make([]any, 2)
+		h, err := rowcodec.Decode(r.Value, func(c uint32) (int, bool) { return int(c) - 1, c == colID || c == colTag }, nil, vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Deleted != r.Deleted {
+			t.Fatalf("row %v: Deleted %v, header %v", vals, r.Deleted, h.Deleted)
+		}
+		id, tag = vals[0], vals[1]
+	} else {
+		if r.File.Deleted(r.Index) != r.Deleted {
+			t.Fatalf("segment row %d: Deleted %v", r.Index, r.Deleted)
+		}
+		id, tag = r.File.Value(r.Index, 0), r.File.Value(r.Index, 1)
+	}
+	if r.Deleted {
+		side += ":del"
+	}
+	return fmt.Sprintf("%v:%s:%v", id, side, tag)
+}
+
+func TestTombstonesOnRequest(t *testing.T) {
+	f := newFixture(t)
+	f.cold(rng(1, 6), 4) // 4: a cold tombstone (flushed without values)
+	f.hot(false, 2)
+	f.hotTomb(3, 7) // 3 hides its cold row; 7 was hot only
+	src, done := f.source()
+	defer done()
+	ctx := context.Background()
+	scan := func(o ScanOptions) []string {
+		it, err := src.Scan(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		var out []string
+		for ; it.Valid(); it.Next() {
+			out = append(out, version(t, it.Row()))
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// Plain reads are unchanged: tombstones hide their keys.
+	if got, want := scan(ScanOptions{Runs: true}), []string{"1:c:t1", "2:h:t2", "5:c:t2"}; !slices.Equal(got, want) {
+		t.Fatalf("plain scan %v want %v", got, want)
+	}
+	// Asked for, each key's newest version: hot and cold tombstones in key
+	// order, the hot tombstone over its cold row, with the deleted values.
+	want := []string{"1:c:t1", "2:h:t2", "3:h:del:t0", "4:c:del:<nil>", "5:c:t2", "7:h:del:t1"}
+	if got := scan(ScanOptions{Tombstones: true, Runs: true}); !slices.Equal(got, want) {
+		t.Fatalf("tombstone scan %v want %v", got, want)
+	}
+	slices.Reverse(want)
+	if got := scan(ScanOptions{Tombstones: true, Desc: true}); !slices.Equal(got, want) {
+		t.Fatalf("tombstone desc scan %v want %v", got, want)
+	}
+	for id, want := range map[int64]string{1: "1:c:t1", 3: "3:h:del:t0", 4: "4:c:del:<nil>", 7: "7:h:del:t1", 8: ""} {
+		r, ok, err := src.GetVersion(ctx, pkOf(t, id), id, nil, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if ok {
+			got = version(t, r)
+		}
+		if got != want {
+			t.Fatalf("GetVersion %d = %q want %q", id, got, want)
+		}
+		if _, ok, _ := src.Get(ctx, pkOf(t, id), id, nil); ok && r.Deleted {
+			t.Fatalf("Get %d returned a tombstone", id)
+		}
+	}
+}
+
+func TestTableUsers(t *testing.T) {
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem(), Logger: quiet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	b := db.NewBatch()
+	set := func(k []byte) {
+		if err := b.Set(k, []byte{1}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []string{"carol", "alice", "bob"} {
+		for id := int64(1); id <= 3; id++ {
+			set(keys.Row(keys.ScopePrefix(keys.UserGroup(u), tableID, u, true), pkOf(t, id)))
+		}
+	}
+	// dave has only cold data; erin rows of another table.
+	set(keys.ColdPointer(keys.UserGroup("dave"), tableID, "dave", true))
+	set(keys.Row(keys.ScopePrefix(keys.UserGroup("erin"), tableID+1, "erin", true), pkOf(t, 1)))
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	got, err := TableUsers(db, tableID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"alice", "bob", "carol", "dave"}; !slices.Equal(got, want) {
+		t.Fatalf("TableUsers = %v want %v", got, want)
+	}
+	if got, err := TableUsers(db, tableID+2); err != nil || len(got) != 0 {
+		t.Fatalf("empty table: %v %v", got, err)
+	}
+}

@@ -205,7 +205,7 @@ func (e *Engine) matchAggQuery(sess *Session, text string, toks []parse.Token, p
 		i += 2
 	}
 	t, ok := e.cat.Table(ns, name)
-	if !ok || t.PrimaryKey == "" || t.Type == catalog.TableStream {
+	if !ok || t.PrimaryKey == "" || t.Type == catalog.TableStream || readsAllUsers(sess, t) {
 		return nil, false // STREAM rows expire by TTL: the cursor hides them
 	}
 	q := &aggQuery{table: t, group: -1, limit: -1, indexCol: -1}

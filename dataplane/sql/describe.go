@@ -48,7 +48,7 @@ func (e *Engine) Describe(ctx context.Context, sess Session, text string) (field
 var dedupSuffix = regexp.MustCompile(`:[0-9]+$`)
 
 func (e *Engine) describeSelect(ctx context.Context, sess *Session, text string) ([]Field, error) {
-	rw, r, err := e.rewrite(sess, text)
+	rw, r, err := e.rewriteRead(sess, text)
 	if err != nil {
 		return nil, err
 	}

@@ -150,21 +150,7 @@ func (e *Engine) alterDefinition(ctx context.Context, t, nt *catalog.Table, s *p
 		nt.Columns = append(nt.Columns[:i], nt.Columns[i+1:]...)
 		return true, nil
 	case parse.AlterModifyColumn:
-		to, err := datatype.Parse(s.Column.Type)
-		if err != nil {
-			return false, badRequest(CodeInvalidInput, "column '%s': %v", c.Name, err)
-		}
-		if to == c.Type {
-			return false, nil
-		}
-		if c.PrimaryKey {
-			return false, badRequest(CodeProtectedColumn, "the primary key column '%s' cannot be retyped", c.Name)
-		}
-		if !datatype.Widens(c.Type, to) {
-			return false, badRequest(CodeIncompatibleType, "cannot change column '%s' from %s to %s: only widening changes are allowed (SMALLINT->INT->BIGINT, FLOAT->DOUBLE, DECIMAL(p,s)->DECIMAL(p2>=p,s), TEXT/VARCHAR lengths)", c.Name, c.Type, to)
-		}
-		c.Type = to
-		return true, nil
+		return e.alterModify(ctx, t, nt, i, &s.Column)
 	case parse.AlterRenameColumn:
 		if s.NewName == c.Name {
 			return false, nil
@@ -217,6 +203,47 @@ func (e *Engine) alterDefinition(ctx context.Context, t, nt *catalog.Table, s *p
 		return true, nil
 	}
 	return false, badRequest(CodeInvalidSQL, "unsupported ALTER TABLE action %s", s.Action)
+}
+
+// alterModify changes column i's type and, when the statement names it
+// (MODIFY c type NOT NULL | NULL, as the original KalamDB accepts), its
+// nullability: both are checked before either changes, and nt becomes one
+// schema version, so the change is all or nothing.
+func (e *Engine) alterModify(ctx context.Context, t, nt *catalog.Table, i int, cd *parse.ColumnDef) (bool, error) {
+	c := &nt.Columns[i]
+	to, err := datatype.Parse(cd.Type)
+	if err != nil {
+		return false, badRequest(CodeInvalidInput, "column '%s': %v", c.Name, err)
+	}
+	retype := to != c.Type
+	if retype && c.PrimaryKey {
+		return false, badRequest(CodeProtectedColumn, "the primary key column '%s' cannot be retyped", c.Name)
+	}
+	if retype && !datatype.Widens(c.Type, to) {
+		return false, badRequest(CodeIncompatibleType, "cannot change column '%s' from %s to %s: only widening changes are allowed (SMALLINT->INT->BIGINT, FLOAT->DOUBLE, DECIMAL(p,s)->DECIMAL(p2>=p,s), TEXT/VARCHAR lengths)", c.Name, c.Type, to)
+	}
+	nullable := c.Nullable
+	switch {
+	case cd.NotNull && c.Nullable:
+		n, err := e.countNulls(ctx, t, i)
+		if err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return false, badRequest(CodeConstraint, "cannot make '%s' NOT NULL: %d existing row(s) hold NULL", c.Name, n)
+		}
+		nullable = false
+	case cd.Nullable && !c.Nullable:
+		if c.PrimaryKey {
+			return false, badRequest(CodeProtectedColumn, "the primary key column '%s' must stay NOT NULL", c.Name)
+		}
+		nullable = true
+	}
+	if !retype && nullable == c.Nullable {
+		return false, nil
+	}
+	c.Type, c.Nullable = to, nullable
+	return true, nil
 }
 
 // alterAdd adds a column. Existing rows read its literal DEFAULT

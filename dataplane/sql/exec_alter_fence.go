@@ -46,7 +46,7 @@ func alterChecksData(s *parse.AlterTable) bool {
 		literal := d != nil && d.Func == "" && d.Literal != nil && d.Literal.Kind != parse.LitNull
 		return s.Column.NotNull && !literal
 	}
-	return s.Action == parse.AlterSetNotNull
+	return s.Action == parse.AlterSetNotNull || (s.Action == parse.AlterModifyColumn && s.Column.NotNull)
 }
 
 // fenceForAlter fences writes to t planned under its current version when

@@ -399,11 +399,13 @@ func (e *Engine) execDelete(ctx context.Context, sess *Session, s *parse.Delete,
 		if err != nil {
 			return nil, err
 		}
-		tomb, err := rowcodec.Encode(0, true, t.SchemaVersion, nil)
-		if err != nil {
-			return nil, err
-		}
 		n, err := e.matchAndPropose(ctx, sess, t, s.Where, nil, params, func(m *matchedRow) (engine.RowWrite, error) {
+			// The tombstone keeps the row's values: WHERE _deleted = true
+			// reads them (package read, invariant 4).
+			tomb, err := rowcodec.Tombstone(m.old)
+			if err != nil {
+				return engine.RowWrite{}, fmt.Errorf("while writing the tombstone: %w", err)
+			}
 			return engine.RowWrite{Op: engine.OpDelete, Table: t.ID, Key: m.key, Row: tomb, ExpectSeq: m.seq}, nil
 		})
 		if err != nil {

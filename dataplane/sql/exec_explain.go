@@ -23,7 +23,7 @@ import (
 // themselves are not returned.
 func (e *Engine) execExplain(ctx context.Context, sess *Session, st *parse.Explain, params []any) (*Result, error) {
 	text := st.SQL
-	rw, r, err := e.rewrite(sess, text)
+	rw, r, err := e.rewriteRead(sess, text)
 	if err != nil {
 		return nil, err
 	}

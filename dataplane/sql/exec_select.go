@@ -22,10 +22,14 @@ import (
 // resolver maps table references in SQL text to virtual tables, recording
 // each one so the statement can declare them and check permissions.
 type resolver struct {
-	e      *Engine
-	sess   *Session
-	tables map[string]*catalog.Table
-	views  map[string]string
+	e    *Engine
+	sess *Session
+	// allUsers: the statement is a SELECT whose USER tables read every
+	// user's rows (auth.Role.ReadsAllUsers); such a table is declared as
+	// its own virtual table, named with allUsersSuffix.
+	allUsers bool
+	tables   map[string]*catalog.Table
+	views    map[string]string
 	// collate is set when the statement mentions COLLATE.
 	collate bool
 }
@@ -54,6 +58,9 @@ func (r *resolver) ResolveTable(ns, name string) (string, bool) {
 		return "", false
 	}
 	vt := t.QualifiedName()
+	if r.allUsers && t.Type == catalog.TableUser {
+		vt += allUsersSuffix
+	}
 	r.tables[vt] = t
 	return vt, true
 }
@@ -185,6 +192,7 @@ func canWrite(role auth.Role, t *catalog.Table) error {
 type rewriteKey struct {
 	text, ns, user string
 	role           auth.Role
+	allUsers       bool
 }
 
 type rewriteEntry struct {
@@ -200,7 +208,20 @@ const maxRewriteCache = 4096
 // are cached per session shape and catalog version: the resolver's maps are
 // read-only once built, so a cached entry is safe to share.
 func (e *Engine) rewrite(sess *Session, text string) (*parse.Rewritten, *resolver, error) {
-	key := rewriteKey{text: text, ns: sess.Namespace, user: sess.UserID, role: sess.Role}
+	return e.rewriteFor(sess, text, false)
+}
+
+// rewriteRead is rewrite for a query the caller reads (SELECT, EXPLAIN,
+// Describe): for a role that reads every user's rows (system, dba,
+// service, as in the original KalamDB) its USER tables read all users.
+// DML's matching reads, live queries and EXECUTE AS USER use rewrite: they
+// act on one user's rows.
+func (e *Engine) rewriteRead(sess *Session, text string) (*parse.Rewritten, *resolver, error) {
+	return e.rewriteFor(sess, text, sess.Role.ReadsAllUsers())
+}
+
+func (e *Engine) rewriteFor(sess *Session, text string, allUsers bool) (*parse.Rewritten, *resolver, error) {
+	key := rewriteKey{text: text, ns: sess.Namespace, user: sess.UserID, role: sess.Role, allUsers: allUsers}
 	version := e.cat.Version()
 	e.rwMu.Lock()
 	ent, ok := e.rwCache[key]
@@ -211,6 +232,7 @@ func (e *Engine) rewrite(sess *Session, text string) (*parse.Rewritten, *resolve
 		return ent.rw, &r, nil
 	}
 	r := newResolver(e, sess)
+	r.allUsers = allUsers
 	rw, err := parse.Rewrite(text, r, parse.RewriteOptions{CurrentUser: sess.UserID, CurrentRole: string(sess.Role)})
 	if err != nil {
 		return nil, nil, err
@@ -247,7 +269,7 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 		}
 		text, params = autoParameterizeTokens(text, toks, params)
 	}
-	rw, r, err := e.rewrite(sess, text)
+	rw, r, err := e.rewriteRead(sess, text)
 	if err != nil {
 		return nil, err
 	}

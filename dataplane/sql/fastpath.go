@@ -92,7 +92,7 @@ func (e *Engine) matchPointQuery(sess *Session, toks []parse.Token, params []any
 		ns = sess.Namespace
 	}
 	t, ok := e.cat.Table(ns, name)
-	if !ok || t.PrimaryKey == "" || t.Type == catalog.TableStream {
+	if !ok || t.PrimaryKey == "" || t.Type == catalog.TableStream || readsAllUsers(sess, t) {
 		return nil, false // STREAM rows expire by TTL: the cursor hides them
 	}
 	pk := t.Columns[t.PKIndex()]

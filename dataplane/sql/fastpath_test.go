@@ -2,7 +2,9 @@ package sql
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
@@ -45,16 +47,28 @@ func TestFastPathMatchesSQLite(t *testing.T) {
 	}
 	for _, q := range queries {
 		fastPathEnabled = true
-		if _, ok := e.matchPointQuery(&Session{UserID: "root", Role: auth.RoleSystem, Namespace: "default"}, lexed(q.sql), q.params); !ok && q.sql != `SELECT * FROM f.ints WHERE id = -3` {
+		// A USER table's point lookup is a user's own: root's SELECT reads
+		// every user's rows (below), which the fast path does not.
+		as := Session{UserID: "root", Role: auth.RoleSystem, Namespace: "default"}
+		if strings.Contains(q.sql, "f.mine") {
+			as = Session{UserID: "u", Role: auth.RoleUser, Namespace: "default"}
+		}
+		if _, ok := e.matchPointQuery(&as, lexed(q.sql), q.params); !ok && q.sql != `SELECT * FROM f.ints WHERE id = -3` {
 			t.Errorf("%s: fast path did not apply", q.sql)
 		}
-		fast := exec(t, e, rootSess, q.sql, q.params...)
+		fast := exec(t, e, as, q.sql, q.params...)
 		fastPathEnabled = false
-		slow := exec(t, e, rootSess, q.sql, q.params...)
+		slow := exec(t, e, as, q.sql, q.params...)
 		fastPathEnabled = true
 		if !reflect.DeepEqual(fast, slow) {
 			t.Errorf("%s:\n fast %+v\n slow %+v", q.sql, fast, slow)
 		}
+	}
+	if _, ok := e.matchPointQuery(&Session{UserID: "root", Role: auth.RoleSystem, Namespace: "default"}, lexed(`SELECT * FROM f.mine WHERE id = 1`), nil); ok {
+		t.Error("root's point lookup of a USER table took the per-user fast path")
+	}
+	if res := exec(t, e, rootSess, `SELECT v FROM f.mine WHERE id = 1 ORDER BY v`); fmt.Sprint(res[0].Rows) != "[[root] [u]]" {
+		t.Errorf("root's point lookup of a USER table: %v", res[0].Rows)
 	}
 	// Shapes that must fall back.
 	for _, sql := range []string{

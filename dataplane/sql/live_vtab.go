@@ -90,7 +90,7 @@ func (c *rowCursor) Eof() bool   { return c.eof }
 func (c *rowCursor) Column(i int) (vtab.Value, error) {
 	m := c.t.m
 	cols := c.t.table.Columns
-	if v, ok := sysColumn(i, len(cols), m.seq); ok {
+	if v, ok := sysColumn(i, len(cols), m.seq, false); ok {
 		return v, nil
 	}
 	if i < 0 || i > len(cols) {

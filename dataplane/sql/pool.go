@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -201,7 +202,11 @@ func (cs *connState) ensureVTab(ctx context.Context, name string, t *catalog.Tab
 		}
 		delete(cs.vtabs, name)
 	}
-	q := fmt.Sprintf("CREATE VIRTUAL TABLE temp.%s USING kalam(%s, %d, %d)", quoteIdent(name), cs.id, t.ID, t.SchemaVersion)
+	all := 0
+	if strings.HasSuffix(name, allUsersSuffix) {
+		all = 1
+	}
+	q := fmt.Sprintf("CREATE VIRTUAL TABLE temp.%s USING kalam(%s, %d, %d, %d)", quoteIdent(name), cs.id, t.ID, t.SchemaVersion, all)
 	if err := cs.exec(ctx, q); err != nil {
 		return fmt.Errorf("while declaring vtab %s: %w", name, err)
 	}

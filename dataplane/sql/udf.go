@@ -38,6 +38,9 @@ func registerUDFs() error {
 			return fmt.Errorf("while registering %s: %w", f.name, err)
 		}
 	}
+	if err := registerJSONFuncs(); err != nil {
+		return err
+	}
 	return registerPGFuncs()
 }
 

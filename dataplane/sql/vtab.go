@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cockroachdb/pebble/v2"
 	"modernc.org/sqlite/vtab"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
@@ -34,6 +35,12 @@ type kalamTable struct {
 	posByID []int32
 	// proj supplies the values of columns added after a row was stored.
 	proj *catalog.Projection
+	// allUsers: a USER table read across every user's scope
+	// (vtab_allusers.go); users caches the user list of the statement
+	// whose snapshot is usersSnap (a join re-filters once per outer row).
+	allUsers  bool
+	usersSnap pebble.Reader
+	users     []string
 }
 
 func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
@@ -62,7 +69,8 @@ func connectTable(ctx vtab.Context, args []string) (vtab.Table, error) {
 	for i, c := range t.Columns {
 		posByID[c.ID] = int32(i)
 	}
-	return &kalamTable{cs: cs, table: t, pkIdx: t.PKIndex(), posByID: posByID, proj: catalog.NewProjection(t)}, nil
+	all := len(args) > 6 && strings.TrimSpace(args[6]) == "1" && t.Type == catalog.TableUser
+	return &kalamTable{cs: cs, table: t, pkIdx: t.PKIndex(), posByID: posByID, proj: catalog.NewProjection(t), allUsers: all}, nil
 }
 
 // Plan bits in idxNum.
@@ -74,6 +82,9 @@ const (
 	// planLowerStrict / planUpperStrict: the bound is > / < rather than >= / <=.
 	planLowerStrict = 16
 	planUpperStrict = 32
+	// planTombstones: the statement filters on _deleted, so the scan
+	// returns tombstones too (vtab_syscols.go).
+	planTombstones = 128
 )
 
 func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
@@ -147,14 +158,19 @@ func (t *kalamTable) BestIndex(info *vtab.IndexInfo) error {
 		info.EstimatedCost /= 10
 		info.EstimatedRows = max(1, info.EstimatedRows/10)
 	}
-	if eq < 0 {
+	tombs := t.tombstonesAsked(info)
+	if tombs {
+		// Index entries exist for live rows only.
+		plan |= planTombstones
+	} else if eq < 0 {
 		if fp := t.bestIndexPlan(filterCols, info); fp >= 0 {
 			plan |= planIndex | fp<<8
 			info.EstimatedCost, info.EstimatedRows = 100, 100
 		}
 	}
 	arg = t.bestPrune(info, arg, &filterCols)
-	if len(info.OrderBy) == 1 && info.OrderBy[0].Column == t.pkIdx && t.pkIdx >= 0 {
+	// Across users, keys come user by user: SQLite sorts.
+	if len(info.OrderBy) == 1 && info.OrderBy[0].Column == t.pkIdx && t.pkIdx >= 0 && !t.allUsers {
 		info.OrderByConsumed = true
 		if info.OrderBy[0].Desc {
 			plan |= planDesc
@@ -190,6 +206,16 @@ type kalamCursor struct {
 	filters []colFilter
 	// point holds the single value of a primary-key lookup.
 	point []byte
+	// tombs: the plan reads tombstones (planTombstones); deleted marks
+	// the current row as one.
+	tombs, deleted bool
+	// users is the scan's user list when the table reads every user
+	// (allUsers), user the index of the scope being read.
+	users []string
+	user  int
+	// plan and args keep Filter's plan to open each user's scope.
+	plan  int
+	args  []vtab.Value
 	rowid int64
 	// cold is the current row when it comes from a segment (vtab_cold.go);
 	// minSeq hides expired STREAM rows.
@@ -217,7 +243,7 @@ func (c *kalamCursor) scope() ([]byte, error) {
 		return nil, fmt.Errorf("kalam vtab: no active statement on connection")
 	}
 	if c.t.table.Type.PerUser() {
-		uid := cs.sess.UserID
+		uid := c.scopeUser()
 		return keys.ScopePrefix(keys.UserGroup(uid), c.t.table.ID, uid, true), nil
 	}
 	return keys.ScopePrefix(keys.GroupShared, c.t.table.ID, "", false), nil
@@ -265,14 +291,43 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 		}
 	}
 	c.parsePrune(idxNum, idxStr, pruneStr, vals)
+	cs := c.t.cs
+	if cs.sess == nil || cs.snap == nil {
+		return fmt.Errorf("kalam vtab: no active statement on connection")
+	}
+	c.minSeq = streamCutoff(c.t.table, cs.eng.nowMs())
+	c.desc = idxNum&planDesc != 0
+	c.tombs = idxNum&planTombstones != 0
+	c.users, c.user = nil, 0
+	if c.t.allUsers {
+		users, err := c.t.tableUsers(cs.snap)
+		if err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			c.eof = true
+			return nil
+		}
+		c.users, c.plan, c.args = users, idxNum, append(c.args[:0], vals...)
+	}
+	return c.openScopes(idxNum, vals)
+}
+
+// openScope starts the plan's read of the current scope (the session's,
+// or users[user] across users).
+func (c *kalamCursor) openScope(idxNum int, vals []vtab.Value) error {
 	scope, err := c.scope()
 	if err != nil {
 		return err
 	}
 	cs := c.t.cs
-	c.minSeq = streamCutoff(c.t.table, cs.eng.nowMs())
-	c.desc = idxNum&planDesc != 0
-	src, err := cs.eng.readSource(context.Background(), cs.snap, cs.sess, c.t.table)
+	sess := cs.sess
+	if c.users != nil {
+		s := *sess
+		s.UserID = c.users[c.user]
+		sess = &s
+	}
+	src, err := cs.eng.readSource(context.Background(), cs.snap, sess, c.t.table)
 	if err != nil {
 		return err
 	}
@@ -294,7 +349,7 @@ func (c *kalamCursor) Filter(idxNum int, idxStr string, vals []vtab.Value) error
 		hi = upper[len(scope):]
 	}
 	cs.eng.stats.rangeScans.Add(1)
-	c.rd, err = src.Scan(context.Background(), read.ScanOptions{Lo: lo, Hi: hi, Desc: c.desc, Keep: c.segmentFilter(src.Cold)})
+	c.rd, err = src.Scan(context.Background(), read.ScanOptions{Lo: lo, Hi: hi, Desc: c.desc, Keep: c.segmentFilter(src.Cold), Tombstones: c.tombs})
 	if err != nil {
 		return err
 	}
@@ -315,7 +370,7 @@ func (c *kalamCursor) pointFilter(src read.Source, val vtab.Value) error {
 		return nil
 	}
 	c.t.cs.eng.stats.pointGets.Add(1)
-	row, found, err := src.Get(context.Background(), pk, v, c.point)
+	row, found, err := src.GetVersion(context.Background(), pk, v, c.point, c.tombs)
 	if err != nil || !found {
 		c.eof = true
 		return err
@@ -328,6 +383,7 @@ func (c *kalamCursor) pointFilter(src read.Source, val vtab.Value) error {
 // visit makes row the current row if it passes the pre-filters. A hot
 // row's encoding is used in place: it stays valid until the cursor moves.
 func (c *kalamCursor) visit(row read.Row) (bool, error) {
+	c.deleted = row.Deleted
 	if row.Hot() {
 		c.cold.on = false
 		if c.rd == nil {
@@ -360,7 +416,7 @@ func (c *kalamCursor) load(v []byte) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("while decoding a row of %s: %w", c.t.table.QualifiedName(), err)
 	}
-	if h.Deleted || h.Seq < c.minSeq {
+	if (h.Deleted && !c.tombs) || h.Seq < c.minSeq {
 		return false, nil
 	}
 	c.ver = h.SchemaVersion
@@ -377,10 +433,19 @@ func (c *kalamCursor) load(v []byte) (bool, error) {
 func (c *kalamCursor) Next() error {
 	if c.rd == nil {
 		c.eof = true
-		return nil
+	} else {
+		c.rd.Next()
+		if err := c.settle(); err != nil {
+			return err
+		}
 	}
-	c.rd.Next()
-	return c.settle()
+	if c.eof && c.users != nil && c.user+1 < len(c.users) {
+		c.close()
+		c.user++
+		c.eof = false
+		return c.openScopes(c.plan, c.args)
+	}
+	return nil
 }
 
 func (c *kalamCursor) Eof() bool { return c.eof }
@@ -389,7 +454,7 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 	if c.cold.on {
 		return c.coldColumn(i)
 	}
-	if v, ok := sysColumn(i, len(c.offs), c.seq); ok {
+	if v, ok := sysColumn(i, len(c.offs), c.seq, c.deleted); ok {
 		return v, nil
 	}
 	if i < 0 || i > len(c.offs) {
@@ -407,6 +472,9 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 // integer key is its own rowid, other keys are hashed (FNV-1a, 64 bits).
 // Keyless STREAM rows fall back to their _seq, unique per inserted row.
 func (c *kalamCursor) Rowid() (int64, error) {
+	if c.users != nil {
+		return c.allUsersRowid()
+	}
 	if c.t.pkIdx < 0 {
 		return int64(c.seq), nil
 	}

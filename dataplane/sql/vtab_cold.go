@@ -81,7 +81,7 @@ func (c *kalamCursor) setCold(f *cold.File, row int) bool {
 // coldColumn returns column i of a row served from a segment.
 func (c *kalamCursor) coldColumn(i int) (vtab.Value, error) {
 	cm := &c.cold
-	if v, ok := sysColumn(i, len(c.offs), c.seq); ok {
+	if v, ok := sysColumn(i, len(c.offs), c.seq, c.deleted); ok {
 		return v, nil
 	}
 	if i < 0 || i > len(c.offs) {

@@ -68,7 +68,7 @@ func TestSmokeDMLExtended(t *testing.T) {
 			t.Fatalf("Expected Bob excluded and Alice, Charlie visible: %s", out)
 		}
 		if out := names(t, "SELECT name FROM "+full+" WHERE _deleted = true"); !strings.Contains(out, "Bob") {
-			knownDifference(t, "reads skip tombstones, so WHERE _deleted = true finds no deleted row (docs/sql-reference.md, Hidden columns): "+out)
+			t.Fatalf("Expected soft-deleted Bob with WHERE _deleted = true: %s", out)
 		}
 	})
 	t.Run("smoke_test_non_point_update_user_table_after_batch_insert", func(t *testing.T) {

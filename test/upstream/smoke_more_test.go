@@ -38,9 +38,9 @@ func cliText(res *client.Response) string {
 }
 
 // knownDifference ends a test whose original expectation this server does
-// not meet by design; each one is listed in README.md with its reason. It
-// is reached only after the original assertion failed, so a server change
-// that meets it makes the test pass.
+// not meet by design; each one must be listed in README.md with its reason
+// (none is today). It is reached only after the original assertion failed,
+// so a server change that meets it makes the test pass.
 func knownDifference(t *testing.T, reason string) {
 	t.Helper()
 	t.Skip("known difference from the original (test/upstream/README.md): " + reason)

@@ -13,6 +13,7 @@ var fuzzSeeds = []string{
 	"SELECT 1 + 2 * 3 - 4 / 5 % 6 ^ 2, -x, 'a' || 1 + 2 FROM users",
 	"SELECT x::int::text, CAST(y AS numeric(10,2)), z::varchar(3), '1'::boolean, d::date FROM users",
 	"SELECT a ~ 'b', a !~* 'c', a SIMILAR TO '(x|y)%' ESCAPE '#', a NOT ILIKE 'q' ESCAPE '!' FROM users",
+	"SELECT doc->'a'->>'b', doc ? 'k', NOT (doc->'x') ? $1, doc->>1 + 2 FROM users WHERE doc ? 'c' AND id IN (?)",
 	"SELECT POSITION('a' IN b), SUBSTRING(s FROM 2 FOR 3), TRIM(LEADING 'x' FROM s), OVERLAY(s PLACING 'z' FROM 1 FOR 2)",
 	"SELECT TIMESTAMP '2020-01-01' + INTERVAL '1 day' - TIMESTAMP '2019-01-01', EXTRACT(isodow FROM DATE '2020-01-01')",
 	"SELECT (a < b)::text, CASE WHEN x THEN 1 END + 1, sum(x * 2) OVER (PARTITION BY y) FROM users",

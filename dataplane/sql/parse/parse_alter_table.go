@@ -22,7 +22,7 @@ const (
 //
 //	ADD [COLUMN] c type [NOT NULL] [DEFAULT v]
 //	DROP [COLUMN] c
-//	MODIFY [COLUMN] c type
+//	MODIFY [COLUMN] c type [NOT NULL | NULL]
 //	RENAME COLUMN a TO b
 //	ALTER [COLUMN] c SET DEFAULT v | DROP DEFAULT | SET NOT NULL | DROP NOT NULL
 //	SET TBLPROPERTIES (k = v, ...)
@@ -86,6 +86,17 @@ func (p *parser) parseAlterTable() (Statement, error) {
 		}
 		if st.Column.Type, _, err = p.dataType(st.Column.Name); err != nil {
 			return nil, err
+		}
+		// The original KalamDB's MODIFY also takes the nullability:
+		// type and nullability change in one schema version.
+		switch {
+		case p.acceptKw("not"):
+			if err := p.expectKw("null", quoteKw("not")); err != nil {
+				return nil, err
+			}
+			st.Column.NotNull = true
+		case p.acceptKw("null"):
+			st.Column.Nullable = true
 		}
 	case "rename":
 		if err := p.expectKw("column", quoteKw("rename")); err != nil {

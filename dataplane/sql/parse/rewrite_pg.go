@@ -14,6 +14,11 @@
 //     rewriter converts outright;
 //   - ~ ~* !~ !~* SIMILAR TO and ILIKE [ESCAPE] become kalam_regex,
 //     kalam_similar and kalam_ilike calls;
+//   - the jsonb key-existence operator x ? k becomes json_contains(x, k)
+//     (the original KalamDB's DataFusion JSON functions, udf_json.go) when
+//     "?" stands between two operands; -> and ->> (SQLite's own) are parsed
+//     with PostgreSQL's precedence so that x->'a' ? 'b' tests x->'a'. A
+//     "?" anywhere else stays a placeholder, which the rewriter refuses;
 //   - the SQL-standard call forms EXTRACT(f FROM x), POSITION(a IN b),
 //     SUBSTRING(x FROM a FOR b), TRIM([BOTH|LEADING|TRAILING] [c] FROM x)
 //     and OVERLAY(x PLACING y FROM a [FOR b]), INTERVAL '...' literals.
@@ -212,6 +217,9 @@ func (p *pgPass) binop(i, hi int) (op string, n, prec int) {
 			return t.Value, 1, 3
 		case "||":
 			return "||", 1, 2
+		case "->", "->>", "?":
+			// PostgreSQL's "any other operator" level, with || and ~.
+			return t.Value, 1, 2
 		case "~":
 			if isOp(p.at(i+1, hi), "*") && p.adjacent(i) {
 				return "~*", 2, 2
@@ -353,6 +361,10 @@ func (p *pgPass) primary(i, hi int) (pexpr, int, error) {
 }
 
 func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
+	if i >= hi {
+		// Nothing left ("SELECT +"): no primary; the rewriter reports it.
+		return pexpr{}, i, nil
+	}
 	t := p.in[i]
 	nx := p.at(i+1, hi)
 	one := func(typ pgType) (pexpr, int, error) {
@@ -519,6 +531,8 @@ var funcTypes = map[string]pgType{
 	"octet_length": tInt4, "strpos": tInt4, "ascii": tInt4, "count": tInt8,
 	"upper": tText, "lower": tText, "concat": tText, "to_char": tText, "md5": tText,
 	"bool_and": tBool, "bool_or": tBool, "every": tBool, "starts_with": tBool,
+	"json_contains": tBool, "json_get_bool": tBool, "json_get_int": tInt8, "json_length": tInt8,
+	"json_get_float": tFloat, "json_get_str": tText, "json_as_text": tText,
 }
 
 // numberType is the type PostgreSQL gives a numeric literal.
@@ -592,6 +606,13 @@ func (p *pgPass) combine(op string, l, r pexpr, at Token) pexpr {
 		return pexpr{toks: c, typ: tBool}
 	case "^":
 		return pexpr{toks: call("power", at, l.toks, r.toks), typ: tFloat}
+	case "->", "->>":
+		// SQLite's operators, kept as written: each operand is a primary,
+		// a call or a parenthesised group, so the grouping is PostgreSQL's.
+		out := make([]Token, 0, len(l.toks)+1+len(r.toks))
+		return pexpr{toks: append(append(append(out, l.toks...), at), r.toks...)}
+	case "?":
+		return pexpr{toks: call("json_contains", at, l.toks, r.toks), typ: tBool}
 	}
 	if e, ok := temporalArith(op, l, r, at); ok {
 		return e

@@ -67,6 +67,12 @@ func TestRewrite(t *testing.T) {
 		params         int
 	}{
 		{name: "simple", in: "SELECT * FROM users", want: `SELECT * FROM "t_app_users" AS users`},
+		{name: "jsonb ? operator", in: "SELECT doc->>'c' FROM users WHERE doc ? 'c'",
+			want: `SELECT doc->>'c' FROM "t_app_users" AS users WHERE json_contains(doc , 'c')`},
+		{name: "? after -> tests the nested value", in: "SELECT doc->'a'->'b' ? $1 AND NOT doc ? 'x' OR (doc) ? 'y' = true FROM users",
+			want: `SELECT json_contains(doc->'a'->'b' , ?1) AND NOT json_contains(doc , 'x') OR json_contains(( doc) , 'y') = true FROM "t_app_users" AS users`, params: 1},
+		{name: "-> binds looser than +", in: "SELECT doc->'a' || 'x', doc->>1 + 1 FROM users",
+			want: `SELECT (doc->'a' || 'x') , doc->> kalam_add_i4(1 , 1) FROM "t_app_users" AS users`},
 		{name: "qualified", in: "SELECT id FROM app.users", want: `SELECT id FROM "t_app_users" AS users`},
 		{name: "alias with AS", in: "SELECT u.id FROM users AS u", want: `SELECT u.id FROM "t_app_users" AS u`},
 		{name: "bare alias", in: "SELECT u.id FROM chat.users u WHERE u.id = 1", want: `SELECT u.id FROM "t_chat_users" AS u WHERE u.id = 1`},
@@ -218,6 +224,9 @@ func TestRewriteErrors(t *testing.T) {
 		{"IN table", "SELECT 1 WHERE 'x' IN sqlite_master", CodeInvalidSQL, "IN needs a list or a subquery"},
 		{"brackets", "SELECT [a'] FROM sqlite_master --']", CodeInvalidSQL, "square brackets are not supported"},
 		{"question mark", "SELECT ?", CodeInvalidSQL, "placeholders"},
+		{"question mark operand", "SELECT 1 FROM users WHERE id = ?", CodeInvalidSQL, "placeholders"},
+		{"question mark after operator", "SELECT doc ? FROM users", CodeInvalidSQL, "placeholders"},
+		{"question mark list", "SELECT 1 FROM users WHERE id IN (?, ?)", CodeInvalidSQL, "placeholders"},
 		{"named param", "SELECT :x", CodeInvalidSQL, "unexpected"},
 		{"backtick", "SELECT * FROM `sqlite_master`", CodeInvalidSQL, "unexpected character"},
 		{"not a query", "DELETE FROM users WHERE 1", CodeInvalidSQL, "only SELECT"},

@@ -245,13 +245,14 @@ func TestAppendEncodedMatchesAppend(t *testing.T) {
 	rows := makeRows(t, -20, 300, 3, 500)
 	rows[4].Deleted = true
 	rows[4].Values = []any{rows[4].Values[0], nil, nil, nil, nil}
+	rows[7].Deleted = true // a tombstone that keeps the deleted row's values
 	w, err := NewWriter(testSchema, WriteOptions{Compression: "zstd"}, len(rows))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rows {
 		var cols []rowcodec.Column
-		if !r.Deleted {
+		if !r.Deleted || r.Values[1] != nil {
 			for c, v := range r.Values {
 				if v != nil {
 					cols = append(cols, rowcodec.Column{ID: testSchema.Columns[c].ID, Value: v})
@@ -274,7 +275,7 @@ func TestAppendEncodedMatchesAppend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(seg.ColumnStats) != fmt.Sprint(wantSeg.ColumnStats) || seg.Tombstones != 1 || seg.RowCount != wantSeg.RowCount {
+	if fmt.Sprint(seg.ColumnStats) != fmt.Sprint(wantSeg.ColumnStats) || seg.Tombstones != 2 || seg.RowCount != wantSeg.RowCount {
 		t.Fatalf("stats differ:\n%+v\n%+v", seg, wantSeg)
 	}
 	seg.Path, wantSeg.Path = "a", "b"

@@ -284,12 +284,19 @@ func (w *Writer) AppendEncoded(pk, row []byte) error {
 	if err := w.begin(pk, h.Seq, h.Deleted); err != nil {
 		return err
 	}
+	// A tombstone keeps the deleted row's values (rowcodec.Tombstone); one
+	// written before that has none and stores NULLs (its key aside).
+	bare := h.Deleted
+	for _, off := range w.offs {
+		if off >= 0 {
+			bare = false
+			break
+		}
+	}
 	for c := range w.s.Columns {
 		st := &w.stats[c]
 		off := w.offs[c]
-		if h.Deleted {
-			off = -1
-		} else if off < 0 && c < len(w.s.Missing) && w.s.Missing[c] != nil && h.SchemaVersion < w.s.AddedIn[c] {
+		if off < 0 && !bare && c < len(w.s.Missing) && w.s.Missing[c] != nil && h.SchemaVersion < w.s.AddedIn[c] {
 			// The row predates the column: store what readers show.
 			if err := appendValue(w.rb.Field(c), w.s.Missing[c]); err != nil {
 				return fmt.Errorf("column %s: %w", w.s.Columns[c].Name, err)

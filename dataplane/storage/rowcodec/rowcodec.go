@@ -110,6 +110,19 @@ func ReadHeader(b []byte) (Header, error) {
 	}, nil
 }
 
+// Tombstone returns a copy of the encoded row b marked deleted: a DELETE
+// keeps the deleted row's values in its tombstone, so a read that asks for
+// soft-deleted rows (a filter on _deleted) shows them, as the original
+// KalamDB's does.
+func Tombstone(b []byte) ([]byte, error) {
+	if _, err := ReadHeader(b); err != nil {
+		return nil, err
+	}
+	t := append([]byte(nil), b...)
+	t[9] |= flagDel
+	return t, nil
+}
+
 // SetSeq stamps seq into an encoded row in place.
 func SetSeq(b []byte, seq uint64) { binary.BigEndian.PutUint64(b[1:9], seq) }
 

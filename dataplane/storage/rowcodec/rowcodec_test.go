@@ -55,3 +55,25 @@ func FuzzDecode(f *testing.F) {
 		_, _ = Decode(data, pos, nil, make([]any, 4))
 	})
 }
+
+func TestTombstoneKeepsValues(t *testing.T) {
+	row, err := Encode(77, false, 4, []Column{{ID: 1, Value: int64(5)}, {ID: 2, Value: "bob"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tomb, err := Tombstone(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make([]any, 2)
+	h, err := Decode(tomb, func(id uint32) (int, bool) { return int(id) - 1, true }, nil, vals)
+	if err != nil || !h.Deleted || h.Seq != 77 || h.SchemaVersion != 4 || vals[0] != int64(5) || vals[1] != "bob" {
+		t.Fatalf("tombstone %+v %v %v", h, vals, err)
+	}
+	if h, _ := ReadHeader(row); h.Deleted {
+		t.Fatal("Tombstone changed its input")
+	}
+	if _, err := Tombstone([]byte{9}); err == nil {
+		t.Fatal("corrupt row accepted")
+	}
+}
