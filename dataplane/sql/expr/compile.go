@@ -40,8 +40,9 @@ func Compile(toks []parse.Token, s Schema, params []any) (*Node, error) {
 		return nil, p.err
 	}
 	if p.i < len(p.toks) {
-		return &Node{Kind: Opaque}, nil // e.g. an unbalanced ")"
+		n = &Node{Kind: Opaque} // e.g. an unbalanced ")"
 	}
+	markOpaque(n)
 	return n, nil
 }
 

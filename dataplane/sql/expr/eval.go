@@ -29,9 +29,14 @@ func Eval(n *Node, vals []any) Truth {
 	case And:
 		r := True
 		for _, k := range n.Kids {
-			switch x := Eval(k, vals); x {
-			case False:
+			switch x := Eval(k, vals); {
+			case x == False:
 				return False
+			case x == Undecided && k.opaque:
+				// SQLite evaluates left to right and would run the
+				// untyped part (which may raise an error) before any
+				// later operand could settle the answer.
+				return Undecided
 			default:
 				r = max(r, x)
 			}
@@ -40,9 +45,11 @@ func Eval(n *Node, vals []any) Truth {
 	case Or:
 		r := False
 		for _, k := range n.Kids {
-			switch x := Eval(k, vals); x {
-			case True:
+			switch x := Eval(k, vals); {
+			case x == True:
 				return True
+			case x == Undecided && k.opaque:
+				return Undecided
 			default:
 				r = max(r, x)
 			}

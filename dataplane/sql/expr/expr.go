@@ -112,9 +112,19 @@ type Node struct {
 	Type   datatype.Type
 	Vals   []any
 	Kids   []*Node
-	// Name is the column name as written (lowercased unless quoted)
-	// before resolution.
-	Name string
+	// opaque is set when the subtree holds an Opaque node (Compile).
+	opaque bool
+}
+
+// markOpaque sets n.opaque through the tree and reports it for n.
+func markOpaque(n *Node) bool {
+	n.opaque = n.Kind == Opaque
+	for _, k := range n.Kids {
+		if markOpaque(k) {
+			n.opaque = true
+		}
+	}
+	return n.opaque
 }
 
 // Conjuncts returns the top-level AND-ed terms of n (n itself when it is
@@ -155,18 +165,5 @@ func Columns(n *Node, dst []int) []int {
 	return append(dst, n.Col)
 }
 
-// HasOpaque reports whether some part of n is never decided.
-func HasOpaque(n *Node) bool {
-	if n == nil {
-		return false
-	}
-	if n.Kind == Opaque {
-		return true
-	}
-	for _, k := range n.Kids {
-		if HasOpaque(k) {
-			return true
-		}
-	}
-	return false
-}
+// HasOpaque reports whether some part of n (compiled) is never decided.
+func HasOpaque(n *Node) bool { return n != nil && n.opaque }
