@@ -170,7 +170,10 @@ func between(v, lo, hi any) Truth {
 	return and(compareTruth(v, Ge, lo), compareTruth(v, Le, hi))
 }
 
-// compareTruth is `v op w` with NULLs unknown.
+// CompareTruth is `v op w` with NULLs unknown, Undecided for values the
+// typed classes do not compare (see Compare).
+func CompareTruth(v any, op Op, w any) Truth { return compareTruth(v, op, w) }
+
 func compareTruth(v any, op Op, w any) Truth {
 	if v == nil || w == nil {
 		return Unknown
