@@ -80,31 +80,38 @@ scan:
 // compares exactly in key order (an integer for an integer key, a string
 // for a TEXT key) and returns the value and the other conjuncts.
 func pointKey(cond *expr.Node, pk int, typ datatype.Type) (v any, rest *expr.Node, ok bool) {
+	if cond.Kind != expr.And { // the common `pk = v`, without allocating
+		v, ok = keyValue(cond, pk, typ)
+		return v, nil, ok
+	}
 	terms := expr.Conjuncts(cond)
 	for i, c := range terms {
-		if c.Kind != expr.Cmp || c.Op != expr.Eq || c.Col != pk {
-			continue
-		}
-		switch c.Vals[0].(type) {
-		case int64:
-			ok = typ.Kind != datatype.Text
-		case string:
-			ok = typ.Kind == datatype.Text
-		}
-		if !ok {
+		if v, ok = keyValue(c, pk, typ); !ok {
 			continue
 		}
 		others := append(terms[:i:i], terms[i+1:]...)
-		switch len(others) {
-		case 0:
-		case 1:
-			rest = others[0]
-		default:
+		rest = others[0]
+		if len(others) > 1 {
 			rest = &expr.Node{Kind: expr.And, Kids: others}
 		}
-		return c.Vals[0], rest, true
+		return v, rest, true
 	}
 	return nil, nil, false
+}
+
+// keyValue is the key of a `pk = value` term that compares exactly in key
+// order.
+func keyValue(c *expr.Node, pk int, typ datatype.Type) (any, bool) {
+	if c.Kind != expr.Cmp || c.Op != expr.Eq || c.Col != pk {
+		return nil, false
+	}
+	switch c.Vals[0].(type) {
+	case int64:
+		return c.Vals[0], typ.Kind != datatype.Text
+	case string:
+		return c.Vals[0], typ.Kind == datatype.Text
+	}
+	return nil, false
 }
 
 // matchPointQuery recognises the fast-path shape in a SELECT's tokens.

@@ -378,7 +378,10 @@ func (p *compiler) leaf(n *Node, ops ...operand) (*Node, bool) {
 		return nil, false
 	}
 	n.Col, n.Type = c.pos, c.typ
-	n.Vals = make([]any, 0, len(ops)-1)
+	n.Vals = n.buf[:0]
+	if len(ops)-1 > len(n.buf) {
+		n.Vals = make([]any, 0, len(ops)-1)
+	}
 	for _, o := range ops[1:] {
 		if o.col {
 			return nil, false

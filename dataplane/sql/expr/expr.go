@@ -114,6 +114,8 @@ type Node struct {
 	Kids   []*Node
 	// opaque is set when the subtree holds an Opaque node (Compile).
 	opaque bool
+	// buf backs Vals of one or two literals (one allocation per leaf).
+	buf [2]any
 }
 
 // markOpaque sets n.opaque through the tree and reports it for n.
