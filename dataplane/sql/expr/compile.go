@@ -532,14 +532,7 @@ func coerce(t datatype.Type, l lit) (v any, ok bool, err error) {
 		return nil, columnClass(t) != clsNone, nil
 	}
 	switch columnClass(t) {
-	case clsInt:
-		switch l.kind {
-		case litInt:
-			return l.i, true, nil
-		case litFloat:
-			return l.f, true, nil
-		}
-	case clsDouble:
+	case clsInt, clsDouble:
 		switch l.kind {
 		case litInt:
 			return l.i, true, nil

@@ -26,29 +26,22 @@ const (
 // Columns(n) lists are read.
 func Eval(n *Node, vals []any) Truth {
 	switch n.Kind {
-	case And:
-		r := True
+	case And, Or:
+		// AND stops at a False operand, OR at a True one; otherwise the
+		// largest of the others wins (Unknown over True/False, Undecided
+		// over all).
+		stop, r := False, True
+		if n.Kind == Or {
+			stop, r = True, False
+		}
 		for _, k := range n.Kids {
 			switch x := Eval(k, vals); {
-			case x == False:
-				return False
+			case x == stop:
+				return stop
 			case x == Undecided && k.opaque:
 				// SQLite evaluates left to right and would run the
 				// untyped part (which may raise an error) before any
 				// later operand could settle the answer.
-				return Undecided
-			default:
-				r = max(r, x)
-			}
-		}
-		return r
-	case Or:
-		r := False
-		for _, k := range n.Kids {
-			switch x := Eval(k, vals); {
-			case x == True:
-				return True
-			case x == Undecided && k.opaque:
 				return Undecided
 			default:
 				r = max(r, x)
