@@ -7,6 +7,7 @@ import (
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/read"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/expr"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
@@ -266,11 +267,9 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 	}
 	e.stats.rowsRead.Add(1)
 	t := q.table
-	// value reads the column at position p (-1: _seq) as SQLite sees it.
-	var value func(p int) (any, error)
+	pr := pointRow{t: t, found: found}
 	if found.Hot() {
-		val := found.Value
-		offs := make([]int32, len(t.Columns))
+		pr.offs = make([]int32, len(t.Columns))
 		posByID := make([]int32, t.NextColumnID+1)
 		for i := range posByID {
 			posByID[i] = -1
@@ -280,37 +279,14 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 				posByID[c.ID] = int32(i)
 			}
 		}
-		h, err := rowcodec.Index(val, posByID, offs)
-		if err != nil {
+		if pr.h, err = rowcodec.Index(found.Value, posByID, pr.offs); err != nil {
 			return nil, err
-		}
-		value = func(p int) (any, error) {
-			if p < 0 {
-				return strconv.FormatUint(h.Seq, 10), nil
-			}
-			if offs[p] < 0 {
-				// A column added after the row was stored (rare: projected).
-				return toSQLite(t.Columns[p].Type, catalog.NewProjection(t).Fill(p, h.SchemaVersion)), nil
-			}
-			return toSQLite(t.Columns[p].Type, rowcodec.DecodeAt(val, offs[p], false)), nil
-		}
-	} else {
-		f, r := found.File, found.Index
-		value = func(p int) (any, error) {
-			if p < 0 {
-				return strconv.FormatUint(f.Seq(r), 10), nil
-			}
-			if ci := f.ColumnIndex(t.Columns[p].ID); ci >= 0 {
-				v, err := f.ValueErr(r, ci)
-				return toSQLite(t.Columns[p].Type, v), err
-			}
-			return toSQLite(t.Columns[p].Type, catalog.NewProjection(t).Fill(p, f.Meta.SchemaVersion)), nil
 		}
 	}
 	if q.filter != nil {
 		vals := make([]any, len(t.Columns))
 		for _, p := range expr.Columns(q.filter, nil) {
-			if vals[p], err = value(p); err != nil {
+			if vals[p], err = pr.value(p); err != nil {
 				return nil, err
 			}
 		}
@@ -324,7 +300,7 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 	}
 	row := make([]any, len(q.cols))
 	for i, p := range q.cols {
-		v, err := value(p)
+		v, err := pr.value(p)
 		if err != nil {
 			return nil, err
 		}
@@ -335,4 +311,36 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 	}
 	res.Rows, res.RowCount = [][]any{row}, 1
 	return res, nil
+}
+
+// pointRow is the row a point lookup found, hot or cold.
+type pointRow struct {
+	t     *catalog.Table
+	found read.Row
+	offs  []int32 // hot: rowcodec.Index offsets by position
+	h     rowcodec.Header
+}
+
+// value reads the column at position p (-1: _seq) as SQLite sees it.
+func (r *pointRow) value(p int) (any, error) {
+	t := r.t
+	if r.found.Hot() {
+		if p < 0 {
+			return strconv.FormatUint(r.h.Seq, 10), nil
+		}
+		if r.offs[p] < 0 {
+			// A column added after the row was stored (rare: projected).
+			return toSQLite(t.Columns[p].Type, catalog.NewProjection(t).Fill(p, r.h.SchemaVersion)), nil
+		}
+		return toSQLite(t.Columns[p].Type, rowcodec.DecodeAt(r.found.Value, r.offs[p], false)), nil
+	}
+	f, i := r.found.File, r.found.Index
+	if p < 0 {
+		return strconv.FormatUint(f.Seq(i), 10), nil
+	}
+	if ci := f.ColumnIndex(t.Columns[p].ID); ci >= 0 {
+		v, err := f.ValueErr(i, ci)
+		return toSQLite(t.Columns[p].Type, v), err
+	}
+	return toSQLite(t.Columns[p].Type, catalog.NewProjection(t).Fill(p, f.Meta.SchemaVersion)), nil
 }
