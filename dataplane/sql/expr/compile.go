@@ -232,7 +232,7 @@ func (p *compiler) pred() (*Node, bool) {
 		return p.isPred(left)
 	}
 	if t := p.tok(0); t.Kind == parse.TokOp {
-		op, ok := cmpOps[t.Value]
+		op, ok := cmpOp(t.Value)
 		if !ok {
 			return nil, false
 		}
@@ -326,7 +326,24 @@ func (p *compiler) pred() (*Node, bool) {
 	return nil, false
 }
 
-var cmpOps = map[string]Op{"=": Eq, "==": Eq, "<>": Ne, "!=": Ne, "<": Lt, "<=": Le, ">": Gt, ">=": Ge}
+// cmpOp maps a comparison operator's spelling.
+func cmpOp(s string) (Op, bool) {
+	switch s {
+	case "=", "==":
+		return Eq, true
+	case "<>", "!=":
+		return Ne, true
+	case "<":
+		return Lt, true
+	case "<=":
+		return Le, true
+	case ">":
+		return Gt, true
+	case ">=":
+		return Ge, true
+	}
+	return 0, false
+}
 
 // isPred parses the IS forms after left.
 func (p *compiler) isPred(left operand) (*Node, bool) {
@@ -482,6 +499,10 @@ func typedLit(kw, text string) lit {
 // that fit int64, otherwise a double. Hexadecimal and other forms are not
 // typed.
 func numberLit(text string, neg bool) (operand, bool) {
+	if !neg && len(text) <= 18 && allDigits(text) { // certainly an int64
+		n, _ := strconv.ParseInt(text, 10, 64)
+		return operand{lit: lit{kind: litInt, i: n}}, true
+	}
 	if strings.ContainsAny(text, "xX_") {
 		return operand{}, false
 	}
@@ -612,4 +633,13 @@ func columnClass(t datatype.Type) class {
 		return clsDate
 	}
 	return clsNone
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
