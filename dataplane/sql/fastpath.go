@@ -57,7 +57,7 @@ func compileWhere(t *catalog.Table, toks []parse.Token, params []any) (*expr.Nod
 	depth, n := 0, 0
 scan:
 	for ; n < len(toks); n++ {
-		switch tk := toks[n]; {
+		switch tk := &toks[n]; {
 		case tk.Kind == parse.TokEOF:
 			break scan
 		case tk.Kind == parse.TokOp && tk.Value == "(":

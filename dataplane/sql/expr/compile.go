@@ -67,13 +67,16 @@ type compiler struct {
 	s      Schema
 	params []any
 	err    error
+	eof    parse.Token // Kind TokEOF (the zero TokenKind)
 }
 
-func (p *compiler) tok(k int) parse.Token {
+// tok returns the token k ahead of the cursor (a TokEOF past the end),
+// by pointer: tokens are large and looked at often.
+func (p *compiler) tok(k int) *parse.Token {
 	if p.i+k < len(p.toks) {
-		return p.toks[p.i+k]
+		return &p.toks[p.i+k]
 	}
-	return parse.Token{Kind: parse.TokEOF}
+	return &p.eof
 }
 
 func (p *compiler) kw(k int, word string) bool {
@@ -476,7 +479,7 @@ func (p *compiler) operand() (operand, bool) {
 
 // column resolves a bare column name (a function call, a qualified name
 // or an unknown name is not typed).
-func (p *compiler) column(t parse.Token) (operand, bool) {
+func (p *compiler) column(t *parse.Token) (operand, bool) {
 	if p.op(1, "(") || p.op(1, ".") || p.op(1, "::") {
 		return operand{}, false
 	}
