@@ -268,8 +268,9 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 	e.stats.rowsRead.Add(1)
 	t := q.table
 	pr := pointRow{t: t, found: found}
+	var offs []int32 // hot: rowcodec.Index offsets by position (kept apart: it stays on the stack)
 	if found.Hot() {
-		pr.offs = make([]int32, len(t.Columns))
+		offs = make([]int32, len(t.Columns))
 		posByID := make([]int32, t.NextColumnID+1)
 		for i := range posByID {
 			posByID[i] = -1
@@ -279,14 +280,14 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 				posByID[c.ID] = int32(i)
 			}
 		}
-		if pr.h, err = rowcodec.Index(found.Value, posByID, pr.offs); err != nil {
+		if pr.h, err = rowcodec.Index(found.Value, posByID, offs); err != nil {
 			return nil, err
 		}
 	}
 	if q.filter != nil {
 		vals := make([]any, len(t.Columns))
 		for _, p := range expr.Columns(q.filter, nil) {
-			if vals[p], err = pr.value(p); err != nil {
+			if vals[p], err = pr.value(p, offs); err != nil {
 				return nil, err
 			}
 		}
@@ -300,7 +301,7 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 	}
 	row := make([]any, len(q.cols))
 	for i, p := range q.cols {
-		v, err := pr.value(p)
+		v, err := pr.value(p, offs)
 		if err != nil {
 			return nil, err
 		}
@@ -317,22 +318,22 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 type pointRow struct {
 	t     *catalog.Table
 	found read.Row
-	offs  []int32 // hot: rowcodec.Index offsets by position
 	h     rowcodec.Header
 }
 
-// value reads the column at position p (-1: _seq) as SQLite sees it.
-func (r *pointRow) value(p int) (any, error) {
+// value reads the column at position p (-1: _seq) as SQLite sees it; offs
+// are the hot row's rowcodec.Index offsets by position.
+func (r *pointRow) value(p int, offs []int32) (any, error) {
 	t := r.t
 	if r.found.Hot() {
 		if p < 0 {
 			return strconv.FormatUint(r.h.Seq, 10), nil
 		}
-		if r.offs[p] < 0 {
+		if offs[p] < 0 {
 			// A column added after the row was stored (rare: projected).
 			return toSQLite(t.Columns[p].Type, catalog.NewProjection(t).Fill(p, r.h.SchemaVersion)), nil
 		}
-		return toSQLite(t.Columns[p].Type, rowcodec.DecodeAt(r.found.Value, r.offs[p], false)), nil
+		return toSQLite(t.Columns[p].Type, rowcodec.DecodeAt(r.found.Value, offs[p], false)), nil
 	}
 	f, i := r.found.File, r.found.Index
 	if p < 0 {
