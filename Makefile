@@ -86,6 +86,7 @@ test-upstream:
 fuzz-short:
 	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 600000x
 	$(GO) test ./dataplane/sql/pgfn -run '^$$' -fuzz '^FuzzPatterns$$' -fuzztime 60000x
+	$(GO) test ./dataplane/sql/expr -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime 100000x
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime 150000x
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 60000x
 	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime 30000x

@@ -83,6 +83,9 @@ func TestAggregatePushdownMatchesSQLite(t *testing.T) {
 		`SELECT count(*) FROM ag.%s WHERE n BETWEEN -10 AND 10;`,
 		`SELECT count(*), sum(n) FROM ag.%s WHERE id > 600 AND id < 100`,
 		`SELECT count(x), min(id) FROM ag.%s WHERE n < -30`,
+		// Shapes the expr layer types beyond the old token matcher.
+		`SELECT count(*), sum(n) FROM ag.%s WHERE (id >= 100) AND 400 > id AND n <= -1`,
+		`SELECT count(*), max(s) FROM ag.%s WHERE id = -5 AND n = 10`,
 		// GROUP BY (groups ordered by key; the default LIMIT 50 applies).
 		`SELECT s, count(*) FROM ag.%s GROUP BY s`,
 		`SELECT b, COUNT(*) AS c, sum(n), avg(n), min(s), max(id), count(n) FROM ag.%s GROUP BY b`,

@@ -1,13 +1,11 @@
 package sql
 
 import (
-	"cmp"
-	"encoding/json"
-	"strconv"
 	"sync/atomic"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/expr"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 )
@@ -27,8 +25,9 @@ import (
 //     TestAggregatePushdownMatchesSQLite compares both over many shapes.
 //   - Only exact shapes apply: sum/avg over integer and boolean columns,
 //     min/max over integer, boolean and TEXT columns (BINARY order),
-//     predicates comparing integer columns with integers and TEXT columns
-//     with strings. GROUP BY of one column, ORDER BY its key and LIMIT
+//     predicates (compiled by package expr, compared by its evaluator) a
+//     conjunction of = < <= > >= and BETWEEN comparing integer columns
+//     with integers and TEXT columns with strings. GROUP BY of one column, ORDER BY its key and LIMIT
 //     follow aggpush_group.go; an indexed equality reads the index
 //     (aggpush_index.go). Anything else (DISTINCT, expressions, casts,
 //     other types, STREAM tables) goes to SQLite, and so does a sum that
@@ -68,10 +67,12 @@ type aggSpec struct {
 	name string
 }
 
-// aggPred is `column op value` with value an int64 or a string.
+// aggPred is `column op value` with value an int64 or a string; op is
+// eop spelled for segment statistics.
 type aggPred struct {
 	col int
 	op  string
+	eop expr.Op
 	v   any
 }
 
@@ -223,52 +224,13 @@ func (e *Engine) matchAggQuery(sess *Session, text string, toks []parse.Token, p
 		q.aggs = append(q.aggs, s)
 	}
 	if isKW(toks[i], "where") {
-		i++
-		for {
-			c := toks[i]
-			if c.Kind != parse.TokIdent {
-				return nil, false
-			}
-			col := t.ColumnIndex(c.Value)
-			if col < 0 {
-				return nil, false
-			}
-			i++
-			ct := t.Columns[col].Type
-			if isKW(toks[i], "between") {
-				lo, n, ok := aggLiteral(toks[i+1:], params, ct)
-				if !ok || !isKW(toks[i+1+n], "and") {
-					return nil, false
-				}
-				i += 2 + n
-				hi, n2, ok := aggLiteral(toks[i:], params, ct)
-				if !ok {
-					return nil, false
-				}
-				i += n2
-				q.preds = append(q.preds, aggPred{col, ">=", lo}, aggPred{col, "<=", hi})
-			} else {
-				op := toks[i]
-				if op.Kind != parse.TokOp {
-					return nil, false
-				}
-				switch op.Value {
-				case "=", "==", "<", "<=", ">", ">=":
-				default:
-					return nil, false
-				}
-				v, n, ok := aggLiteral(toks[i+1:], params, ct)
-				if !ok {
-					return nil, false
-				}
-				i += 1 + n
-				q.preds = append(q.preds, aggPred{col, op.Value, v})
-			}
-			if isKW(toks[i], "and") {
-				i++
-				continue
-			}
-			break
+		cond, n, ok := compileWhere(t, toks[i+1:], params)
+		if !ok {
+			return nil, false
+		}
+		i += 1 + n
+		if q.preds, ok = aggPreds(t, cond); !ok {
+			return nil, false
 		}
 	}
 	n, ok := q.matchGroupTail(toks[i:])
@@ -286,66 +248,45 @@ func (e *Engine) matchAggQuery(sess *Session, text string, toks []parse.Token, p
 	return q, true
 }
 
-// aggLiteral reads a comparison value for a column of type ct: an integer
-// (optionally negated) or integer parameter for integer columns, a string
-// or string parameter for TEXT columns. n is the number of tokens used.
-func aggLiteral(toks []parse.Token, params []any, ct datatype.Type) (v any, n int, ok bool) {
-	neg := false
-	if toks[0].Kind == parse.TokOp && toks[0].Value == "-" {
-		neg, n = true, 1
-	}
-	t := toks[n]
-	n++
-	switch t.Kind {
-	case parse.TokNumber:
-		x, err := strconv.ParseInt(t.Text, 10, 64)
-		if err != nil {
-			return nil, 0, false
-		}
-		if neg {
-			x = -x
-		}
-		v = x
-	case parse.TokString:
-		if neg {
-			return nil, 0, false
-		}
-		v = t.Value
-	case parse.TokParam:
-		if neg {
-			return nil, 0, false
-		}
-		k, err := strconv.Atoi(t.Value)
-		if err != nil || k < 1 || k > len(params) {
-			return nil, 0, false
-		}
-		switch p := params[k-1].(type) {
-		case json.Number:
-			x, err := p.Int64()
-			if err != nil {
-				return nil, 0, false
-			}
-			v = x
-		case int64, string:
-			v = p
+// aggPreds turns a compiled condition into the pushdown's predicates: a
+// conjunction of `column op value` (op = < <= > >=) and `column BETWEEN a
+// AND b` terms comparing an integer column with integers or a TEXT column
+// with strings, the shapes whose key ranges, index lookups and segment
+// statistics the pushdown can use.
+func aggPreds(t *catalog.Table, cond *expr.Node) ([]aggPred, bool) {
+	var preds []aggPred
+	for _, c := range expr.Conjuncts(cond) {
+		var ops []expr.Op
+		switch {
+		case c.Kind == expr.Cmp && c.Op != expr.Ne:
+			ops = []expr.Op{c.Op}
+		case c.Kind == expr.Between && !c.Neg && !c.Symmetric:
+			ops = []expr.Op{expr.Ge, expr.Le}
 		default:
-			return nil, 0, false
+			return nil, false
 		}
-	default:
-		return nil, 0, false
+		for i, op := range ops {
+			v := c.Vals[i]
+			switch v.(type) {
+			case int64:
+				if !c.Type.IsInteger() {
+					return nil, false
+				}
+			case string:
+				if c.Type.Kind != datatype.Text {
+					return nil, false
+				}
+			default:
+				return nil, false
+			}
+			preds = append(preds, aggPred{col: c.Col, op: aggOpText[op], eop: op, v: v})
+		}
 	}
-	// A literal followed by an operator (`= 5 * 2`) is an expression.
-	if nt := toks[n]; nt.Kind == parse.TokOp && nt.Value != ";" {
-		return nil, 0, false
-	}
-	switch v.(type) {
-	case int64:
-		ok = ct.IsInteger()
-	case string:
-		ok = ct.Kind == datatype.Text
-	}
-	return v, n, ok
+	return preds, true
 }
+
+// aggOpText spells an operator for segment statistics (cold.MayMatch).
+var aggOpText = [...]string{expr.Eq: "=", expr.Ne: "<>", expr.Lt: "<", expr.Le: "<=", expr.Gt: ">", expr.Ge: ">="}
 
 // pkBounds turns the predicates on the primary key into an encoded key
 // range [lo, hi) (nil = open) and returns the other predicates. The range
@@ -388,39 +329,9 @@ func (q *aggQuery) pkBounds() (lo, hi []byte, rest []aggPred, empty bool) {
 }
 
 // match evaluates the predicate on a value as SQLite computes with it
-// (after toSQLite). sure=false means the types differ: the caller gives up.
+// (after toSQLite), with the expr layer's comparison. sure=false means the
+// types differ: the caller gives up.
 func (p aggPred) match(v any) (ok, sure bool) {
-	switch x := v.(type) {
-	case nil:
-		return false, true
-	case int64:
-		w, isInt := p.v.(int64)
-		if !isInt {
-			return false, false
-		}
-		return cmpOp(p.op, cmp.Compare(x, w)), true
-	case string:
-		w, isStr := p.v.(string)
-		if !isStr {
-			return false, false
-		}
-		return cmpOp(p.op, cmp.Compare(x, w)), true
-	}
-	return false, false
-}
-
-func cmpOp(op string, c int) bool {
-	switch op {
-	case "=", "==":
-		return c == 0
-	case "<":
-		return c < 0
-	case "<=":
-		return c <= 0
-	case ">":
-		return c > 0
-	case ">=":
-		return c >= 0
-	}
-	return false
+	r := expr.CompareTruth(v, p.eop, p.v)
+	return r == expr.True, r != expr.Undecided
 }

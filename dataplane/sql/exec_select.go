@@ -15,6 +15,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/expr"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/pgfn"
 )
@@ -86,15 +87,7 @@ func (r *resolver) ColumnKind(vtab, col string) string {
 	if i < 0 {
 		return ""
 	}
-	switch t.Columns[i].Type.Kind {
-	case datatype.Timestamp, datatype.DateTime:
-		return "timestamp"
-	case datatype.Date:
-		return "date"
-	case datatype.Boolean:
-		return "boolean"
-	}
-	return "other"
+	return expr.LiteralKind(t.Columns[i].Type)
 }
 
 // ColumnPGType implements parse.ColumnTypeResolver: operators on columns

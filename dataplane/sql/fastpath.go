@@ -2,12 +2,13 @@ package sql
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/read"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/expr"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
@@ -15,17 +16,20 @@ import (
 
 // Point-lookup fast path.
 //
-// `SELECT <columns | *> FROM <table> WHERE <pk> = <value> [LIMIT n]` is the
-// most frequent query of an OLTP app and needs no SQL engine: it is answered
-// with one Pebble get, skipping SQLite's prepare/step machinery.
+// `SELECT <columns | *> FROM <table> WHERE <pk> = <value> [AND ...] [LIMIT n]`
+// is the most frequent query of an OLTP app and needs no SQL engine: it is
+// answered with one Pebble get, skipping SQLite's prepare/step machinery.
 //
 // Invariants:
 //   - The answer is identical to the SQLite path's (names, types, values);
 //     TestFastPathMatchesSQLite compares both over many shapes.
-//   - It only applies where the value comparison is exact in both worlds:
-//     integer PKs compared with integers (or integral reals), text PKs with
-//     text. Any other shape (casts, bools, strings for integer keys, UUID or
-//     timestamp keys, aliases, joins) falls back to SQLite.
+//   - The condition is compiled by package expr (the one typed predicate
+//     layer). It applies only when the whole condition is typed and a
+//     top-level conjunct compares the key exactly in key order: integer
+//     keys with integers, text keys with text. The other conjuncts are
+//     evaluated on the row found by expr's evaluator; a row it cannot
+//     decide goes back to SQLite (errNotFastPath). Any other shape (casts,
+//     functions, UUID or timestamp keys, aliases, joins) is SQLite's.
 
 // errNotFastPath sends a matched query back to the SQLite path.
 var errNotFastPath = errors.New("not a fast-path query")
@@ -39,6 +43,76 @@ type pointQuery struct {
 	names  []string // as the SQLite path reports them (lowercased)
 	value  any
 	limit0 bool
+	// filter is the rest of the condition, checked on the row found
+	// (nil: the key equality is the whole condition).
+	filter *expr.Node
+}
+
+// compileWhere compiles the WHERE clause starting at toks[0] (the token
+// after WHERE) for table t and returns the number of tokens it spans: up
+// to LIMIT, GROUP, ORDER, ";" or the end at parenthesis depth 0. ok is
+// false when some part of it is not typed (the caller leaves the query to
+// SQLite) or a literal does not coerce (the rewriter reports it).
+func compileWhere(t *catalog.Table, toks []parse.Token, params []any) (*expr.Node, int, bool) {
+	depth, n := 0, 0
+scan:
+	for ; n < len(toks); n++ {
+		switch tk := &toks[n]; {
+		case tk.Kind == parse.TokEOF:
+			break scan
+		case tk.Kind == parse.TokOp && tk.Value == "(":
+			depth++
+		case tk.Kind == parse.TokOp && tk.Value == ")":
+			depth--
+		case depth == 0 && tk.Kind == parse.TokOp && tk.Value == ";":
+			break scan
+		case depth == 0 && tk.Kind == parse.TokIdent && (tk.Value == "limit" || tk.Value == "group" || tk.Value == "order"):
+			break scan
+		}
+	}
+	cond, err := expr.Compile(toks[:n], tableSchema{t}, params)
+	if err != nil || expr.HasOpaque(cond) {
+		return nil, 0, false
+	}
+	return cond, n, true
+}
+
+// pointKey finds a top-level `pk = value` conjunct of cond whose value
+// compares exactly in key order (an integer for an integer key, a string
+// for a TEXT key) and returns the value and the other conjuncts.
+func pointKey(cond *expr.Node, pk int, typ datatype.Type) (v any, rest *expr.Node, ok bool) {
+	if cond.Kind != expr.And { // the common `pk = v`, without allocating
+		v, ok = keyValue(cond, pk, typ)
+		return v, nil, ok
+	}
+	terms := expr.Conjuncts(cond)
+	for i, c := range terms {
+		if v, ok = keyValue(c, pk, typ); !ok {
+			continue
+		}
+		others := append(terms[:i:i], terms[i+1:]...)
+		rest = others[0]
+		if len(others) > 1 {
+			rest = &expr.Node{Kind: expr.And, Kids: others}
+		}
+		return v, rest, true
+	}
+	return nil, nil, false
+}
+
+// keyValue is the key of a `pk = value` term that compares exactly in key
+// order.
+func keyValue(c *expr.Node, pk int, typ datatype.Type) (any, bool) {
+	if c.Kind != expr.Cmp || c.Op != expr.Eq || c.Col != pk {
+		return nil, false
+	}
+	switch c.Vals[0].(type) {
+	case int64:
+		return c.Vals[0], typ.Kind != datatype.Text
+	case string:
+		return c.Vals[0], typ.Kind == datatype.Text
+	}
+	return nil, false
 }
 
 // matchPointQuery recognises the fast-path shape in a SELECT's tokens.
@@ -104,55 +178,15 @@ func (e *Engine) matchPointQuery(sess *Session, toks []parse.Token, params []any
 	if !isKW(next(), "where") {
 		return nil, false
 	}
-	if c := next(); c.Kind != parse.TokIdent || c.Value != pk.Name {
+	cond, n, ok := compileWhere(t, toks[i:], params)
+	if !ok {
 		return nil, false
 	}
-	if !isOp(next(), "=") {
+	i += n
+	q := &pointQuery{table: t}
+	if q.value, q.filter, ok = pointKey(cond, t.PKIndex(), pk.Type); !ok {
 		return nil, false
 	}
-	vt := next()
-	var v any
-	switch vt.Kind {
-	case parse.TokNumber:
-		n, err := strconv.ParseInt(vt.Text, 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		v = n
-	case parse.TokString:
-		v = vt.Value
-	case parse.TokParam:
-		n, err := strconv.Atoi(vt.Value)
-		if err != nil || n < 1 || n > len(params) {
-			return nil, false
-		}
-		switch p := params[n-1].(type) {
-		case json.Number:
-			x, err := p.Int64()
-			if err != nil {
-				return nil, false
-			}
-			v = x
-		case string, int64:
-			v = p
-		default:
-			return nil, false
-		}
-	default:
-		return nil, false
-	}
-	// Only exact comparisons: integers with integer keys, text with text.
-	switch v.(type) {
-	case int64:
-		if pk.Type.Kind == datatype.Text {
-			return nil, false
-		}
-	case string:
-		if pk.Type.Kind != datatype.Text {
-			return nil, false
-		}
-	}
-	q := &pointQuery{table: t, value: v}
 	if isKW(toks[i], "limit") {
 		i++
 		l := next()
@@ -233,10 +267,10 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 	}
 	e.stats.rowsRead.Add(1)
 	t := q.table
-	row := make([]any, len(q.cols))
+	pr := pointRow{t: t, found: found}
+	var offs []int32 // hot: rowcodec.Index offsets by position (kept apart: it stays on the stack)
 	if found.Hot() {
-		val := found.Value
-		offs := make([]int32, len(t.Columns))
+		offs = make([]int32, len(t.Columns))
 		posByID := make([]int32, t.NextColumnID+1)
 		for i := range posByID {
 			posByID[i] = -1
@@ -246,38 +280,68 @@ func (e *Engine) runPointQuery(sess *Session, q *pointQuery) (*Result, error) {
 				posByID[c.ID] = int32(i)
 			}
 		}
-		h, err := rowcodec.Index(val, posByID, offs)
+		if pr.h, err = rowcodec.Index(found.Value, posByID, offs); err != nil {
+			return nil, err
+		}
+	}
+	if q.filter != nil {
+		vals := make([]any, len(t.Columns))
+		for _, p := range expr.Columns(q.filter, nil) {
+			if vals[p], err = pr.value(p, offs); err != nil {
+				return nil, err
+			}
+		}
+		match, decided := expr.Match(q.filter, vals)
+		if !decided {
+			return nil, errNotFastPath
+		}
+		if !match {
+			return res, nil
+		}
+	}
+	row := make([]any, len(q.cols))
+	for i, p := range q.cols {
+		v, err := pr.value(p, offs)
 		if err != nil {
 			return nil, err
 		}
-		for i, p := range q.cols {
-			if p < 0 {
-				row[i] = strconv.FormatUint(h.Seq, 10)
-				continue
-			}
-			v := rowcodec.DecodeAt(val, offs[p], false)
-			if offs[p] < 0 {
-				// A column added after the row was stored (rare: projected).
-				v = catalog.NewProjection(t).Fill(p, h.SchemaVersion)
-			}
-			row[i] = wireValue(t.Columns[p].Type, true, toSQLite(t.Columns[p].Type, v))
+		if p >= 0 {
+			v = wireValue(t.Columns[p].Type, true, v)
 		}
-	} else {
-		f, r := found.File, found.Index
-		for i, p := range q.cols {
-			if p < 0 {
-				row[i] = strconv.FormatUint(f.Seq(r), 10)
-				continue
-			}
-			var v any
-			if ci := f.ColumnIndex(t.Columns[p].ID); ci < 0 {
-				v = catalog.NewProjection(t).Fill(p, f.Meta.SchemaVersion)
-			} else if v, err = f.ValueErr(r, ci); err != nil {
-				return nil, err
-			}
-			row[i] = wireValue(t.Columns[p].Type, true, toSQLite(t.Columns[p].Type, v))
-		}
+		row[i] = v
 	}
 	res.Rows, res.RowCount = [][]any{row}, 1
 	return res, nil
+}
+
+// pointRow is the row a point lookup found, hot or cold.
+type pointRow struct {
+	t     *catalog.Table
+	found read.Row
+	h     rowcodec.Header
+}
+
+// value reads the column at position p (-1: _seq) as SQLite sees it; offs
+// are the hot row's rowcodec.Index offsets by position.
+func (r *pointRow) value(p int, offs []int32) (any, error) {
+	t := r.t
+	if r.found.Hot() {
+		if p < 0 {
+			return strconv.FormatUint(r.h.Seq, 10), nil
+		}
+		if offs[p] < 0 {
+			// A column added after the row was stored (rare: projected).
+			return toSQLite(t.Columns[p].Type, catalog.NewProjection(t).Fill(p, r.h.SchemaVersion)), nil
+		}
+		return toSQLite(t.Columns[p].Type, rowcodec.DecodeAt(r.found.Value, offs[p], false)), nil
+	}
+	f, i := r.found.File, r.found.Index
+	if p < 0 {
+		return strconv.FormatUint(f.Seq(i), 10), nil
+	}
+	if ci := f.ColumnIndex(t.Columns[p].ID); ci >= 0 {
+		v, err := f.ValueErr(i, ci)
+		return toSQLite(t.Columns[p].Type, v), err
+	}
+	return toSQLite(t.Columns[p].Type, catalog.NewProjection(t).Fill(p, f.Meta.SchemaVersion)), nil
 }

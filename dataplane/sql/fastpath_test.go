@@ -44,6 +44,17 @@ func TestFastPathMatchesSQLite(t *testing.T) {
 		{`SELECT v FROM f.texts WHERE k = $1`, []any{"5"}},
 		{`SELECT v FROM f.texts WHERE k = 'A'`, nil},
 		{`SELECT * FROM f.mine WHERE id = 1`, nil},
+		// The rest of the condition is checked on the row by package expr.
+		{`SELECT * FROM f.ints WHERE id = 1 AND s = 'one'`, nil},
+		{`SELECT * FROM f.ints WHERE id = 1 AND s = 'two'`, nil},
+		{`SELECT id FROM f.ints WHERE s = 'one' AND id = 1`, nil},
+		{`SELECT id FROM f.ints WHERE id = 1 AND b AND ts > '2025-01-01'`, nil},
+		{`SELECT id FROM f.ints WHERE id = -3 AND b = 'f' AND ts < '1970-01-01 00:00:01'`, nil},
+		{`SELECT id FROM f.ints WHERE id = 1 AND id = -3`, nil},
+		{`SELECT id FROM f.ints WHERE id = 1 AND (s LIKE 'o%' OR x > 5) AND small BETWEEN 1 AND 7`, nil},
+		{`SELECT id FROM f.ints WHERE id = -3 AND s IS NOT NULL AND NOT b`, nil},
+		{`SELECT id FROM f.ints WHERE id = $1 AND s = $2`, []any{json.Number("1"), "one"}},
+		{`SELECT v FROM f.texts WHERE k = 'a' AND v IN (1, 2)`, nil},
 	}
 	for _, q := range queries {
 		fastPathEnabled = true
@@ -73,7 +84,9 @@ func TestFastPathMatchesSQLite(t *testing.T) {
 	// Shapes that must fall back.
 	for _, sql := range []string{
 		`SELECT * FROM f.ints WHERE id = '1'`, `SELECT * FROM f.ints WHERE id = 1.5`,
-		`SELECT * FROM f.ints WHERE id = 1 AND s = 'one'`, `SELECT s AS x FROM f.ints WHERE id = 1`,
+		`SELECT * FROM f.ints WHERE id = 1 AND d > 1`, `SELECT s AS x FROM f.ints WHERE id = 1`,
+		`SELECT * FROM f.ints WHERE id = 1 OR id = 2`, `SELECT * FROM f.ints WHERE id = 1 AND abs(x) > 1`,
+		`SELECT * FROM f.ints WHERE id = 1 ORDER BY s`, `SELECT * FROM f.ints WHERE b = 'yes'`,
 		`SELECT * FROM f.texts WHERE k = 5`, `SELECT * FROM f.ints i WHERE id = 1`, `SELECT nope FROM f.ints WHERE id = 1`,
 	} {
 		if _, ok := e.matchPointQuery(&Session{UserID: "root", Role: auth.RoleSystem, Namespace: "default"}, lexed(sql), nil); ok {

@@ -74,7 +74,12 @@ func TestLiveMatcherAgreesWithPlan(t *testing.T) {
 // BenchmarkLiveMatch is the per-change cost of evaluating a subscription
 // condition on one row (anchor: ~1.4 µs/eval in engine-and-perf-anchors).
 func BenchmarkLiveMatch(b *testing.B) {
-	e, p, row := liveFixture(b, "thread_id = 't42' AND role <> 'tool'")
+	benchLiveMatch(b, "thread_id = 't42' AND role <> 'tool'")
+}
+
+// benchLiveMatch measures one condition on the fixture row (it matches).
+func benchLiveMatch(b *testing.B, where string) {
+	e, p, row := liveFixture(b, where)
 	m, err := e.NewLiveMatcher()
 	if err != nil {
 		b.Fatal(err)

@@ -4,7 +4,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/expr"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
 )
@@ -95,75 +97,29 @@ func eqIntKind(t datatype.Type) bool {
 	return t.Kind == datatype.SmallInt || t.Kind == datatype.Int || t.Kind == datatype.BigInt
 }
 
-// findEq looks for a `column = literal` (or `literal = column`) conjunct
-// at the top level of where: the condition must be a chain of AND-ed
-// terms at parenthesis depth 0 (no OR, NOT, BETWEEN, CASE or COLLATE at
-// that level), and the term exactly three tokens (four with a minus sign)
-// comparing a column of a text or integer type with a literal of the same
-// storage class. Anything else is not indexed (every change is then
-// evaluated), so a miss only costs speed.
-func (p *LivePlan) findEq(toks []parse.Token) {
+// scanClock sets p.clock when the condition (lexed into toks) reads the
+// clock.
+func (p *LivePlan) scanClock(toks []parse.Token) {
 	for _, t := range toks {
 		switch {
 		case t.Kind == parse.TokIdent && clockWords[t.Value], t.Kind == parse.TokString && strings.EqualFold(t.Value, "now"):
 			p.clock = true
 		}
 	}
-	var terms [][]parse.Token
-	depth, start := 0, 0
-	for i, t := range toks {
-		switch {
-		case t.Kind == parse.TokOp && t.Value == "(":
-			depth++
-		case t.Kind == parse.TokOp && t.Value == ")":
-			depth--
-		case t.Kind == parse.TokEOF:
-			terms = append(terms, toks[start:i])
-		case depth == 0 && t.Kind == parse.TokIdent:
-			switch t.Value {
-			case "and":
-				terms = append(terms, toks[start:i])
-				start = i + 1
-			case "or", "not", "between", "case", "collate", "escape":
-				return
-			}
-		}
-	}
-	for _, term := range terms {
-		if eq, ok := p.eqTerm(term); ok {
-			p.eq = eq
-			return
-		}
-	}
 }
 
-func (p *LivePlan) eqTerm(term []parse.Token) (liveEq, bool) {
-	isEq := func(t parse.Token) bool { return t.Kind == parse.TokOp && (t.Value == "=" || t.Value == "==") }
-	var col, lit []parse.Token
-	switch {
-	case len(term) >= 3 && isEq(term[1]) && isColumnToken(term[0]):
-		col, lit = term[:1], term[2:]
-	case len(term) >= 3 && isEq(term[len(term)-2]) && isColumnToken(term[len(term)-1]):
-		col, lit = term[len(term)-1:], term[:len(term)-2]
-	default:
-		return liveEq{}, false
+// findEq looks for a top-level `column = literal` conjunct of the compiled
+// condition comparing a column of a text or integer type with a value of
+// the same storage class. Anything else is not indexed (every change is
+// then evaluated), so a miss only costs speed.
+func findEq(t *catalog.Table, cond *expr.Node) liveEq {
+	for _, c := range expr.Conjuncts(cond) {
+		if c.Kind != expr.Cmp || c.Op != expr.Eq {
+			continue
+		}
+		if key, ok := eqValueKey(c.Type, c.Vals[0]); ok {
+			return liveEq{ok: true, colID: t.Columns[c.Col].ID, pos: c.Col, key: key}
+		}
 	}
-	pos := p.Table.ColumnIndex(col[0].Value)
-	if pos < 0 {
-		return liveEq{}, false
-	}
-	c := p.Table.Columns[pos]
-	var v any
-	if len(lit) == 1 && lit[0].Kind == parse.TokString {
-		v = lit[0].Value
-	} else if n, ok := intLiteral(lit); ok {
-		v = n
-	} else {
-		return liveEq{}, false
-	}
-	key, ok := eqValueKey(c.Type, v)
-	if !ok {
-		return liveEq{}, false
-	}
-	return liveEq{ok: true, colID: c.ID, pos: pos, key: key}, true
+	return liveEq{}
 }

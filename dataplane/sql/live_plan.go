@@ -11,6 +11,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/jsonstr"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/expr"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
@@ -73,8 +74,10 @@ type LivePlan struct {
 	eq liveEq
 	// clock is set when the condition reads the clock (live_eq.go).
 	clock bool
-	// fast is the condition in native form when it has one (live_fast.go).
-	fast []fastTerm
+	// cond is the typed condition (live_fast.go), nil when no part of it
+	// is typed; condCols are the table positions it reads.
+	cond     *expr.Node
+	condCols []int
 }
 
 // ProjectionKey identifies how rows are encoded: plans with equal keys
@@ -196,8 +199,8 @@ func (e *Engine) PlanLive(sess Session, text string) (*LivePlan, error) {
 		// One lexing serves both analyses of the condition; a text that
 		// does not lex gets neither (SQLite reports the error).
 		if toks, err := parse.Lex(p.Where); err == nil {
-			p.findEq(toks)
-			p.compileFast(toks)
+			p.scanClock(toks)
+			p.compileCond(toks)
 		}
 	}
 	// Prepare the page statement now, so an unknown column or function is

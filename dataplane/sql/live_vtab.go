@@ -126,6 +126,8 @@ type LiveMatcher struct {
 	curTable uint32
 	seq      uint64
 	offs     []int32
+	// vals holds the row's values for the native evaluation (by position).
+	vals []any
 	// ver and proj project columns the row predates (catalog.Projection).
 	ver  uint32
 	proj *catalog.Projection
@@ -251,8 +253,11 @@ func (m *LiveMatcher) Match(ctx context.Context, p *LivePlan, raw []byte, seq ui
 	if err != nil {
 		return false, fmt.Errorf("while decoding a row of %s: %w", p.Table.QualifiedName(), err)
 	}
-	if p.fast != nil && liveFastEnabled {
-		if ok, decided := p.fastMatch(raw, m.offs, h.SchemaVersion); decided {
+	if p.cond != nil && liveFastEnabled {
+		if cap(m.vals) < n {
+			m.vals = make([]any, n)
+		}
+		if ok, decided := p.condMatch(m.vals[:n], raw, m.offs, h.SchemaVersion); decided {
 			return ok, nil
 		}
 	}

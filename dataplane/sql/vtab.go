@@ -13,6 +13,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/read"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/expr"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/rowcodec"
 )
@@ -549,28 +550,13 @@ type colFilter struct {
 }
 
 // match reports whether a stored value can satisfy the constraint. It only
-// rejects when the answer is certain under SQLite's rules: same storage
-// class (text vs text, integer vs integer) and different values. Anything
-// else (NULLs, mixed types that SQLite would convert by affinity) passes
-// through for SQLite to decide.
+// rejects when the answer is certain: the expr layer's comparison decides
+// same-class values (text with text, numbers with numbers) and NULLs;
+// anything else (mixed classes that SQLite would convert by affinity)
+// passes through for SQLite to decide.
 func (f colFilter) match(v any) bool {
-	switch want := f.val.(type) {
-	case string:
-		if got, ok := v.(string); ok {
-			return got == want
-		}
-		if v == nil {
-			return false // NULL = 'x' is never true
-		}
-	case int64:
-		if got, ok := v.(int64); ok {
-			return got == want
-		}
-		if v == nil {
-			return false
-		}
-	}
-	return true
+	r := expr.CompareTruth(v, expr.Eq, f.val)
+	return r == expr.True || r == expr.Undecided
 }
 
 // prefilterable reports whether equality on a column of type t can be

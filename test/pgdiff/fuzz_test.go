@@ -118,7 +118,8 @@ func TestMain(m *testing.M) {
 // typed columns must select the same rows from every item table (hot,
 // flushed and merged; SHARED, USER and STREAM; scan, key, index and
 // aggregate pushdown paths), count(*) must agree with the rows, an error
-// must be an error on every path, and, when PGDIFF_PG names a PostgreSQL
+// must be an error on every path, the Go evaluator of package expr must
+// select the same rows wherever it decides, and, when PGDIFF_PG names a PostgreSQL
 // (make pgdiff), the rows must be PostgreSQL's unless the allow-list's
 // known causes apply. The seeds run in make test, bounded fuzzing in
 // make fuzz-short.
@@ -185,6 +186,24 @@ func checkWhere(t *testing.T, b []byte) {
 			}
 			if (ref.Err == "") != (rows.Err == "") || !slices.Equal(rowStrings(ref.Rows), rowStrings(rows.Rows)) {
 				t.Fatalf("%s: %s answers %q %v, %s answers %q %v", cond, fuzzTables[0], ref.Err, rowStrings(ref.Rows), tbl, rows.Err, rowStrings(rows.Rows))
+			}
+		}
+		// The Go evaluator (package expr), wherever it decides, selects
+		// SQLite-through-our-rewrite's rows or rejects the literal too.
+		sch := newItemSchema(t)
+		ids, decided, err := evalIDs(sch, itemValues(t, sch), cond)
+		switch {
+		case err != nil && ref.Err == "":
+			t.Fatalf("%s: evaluator error %v, the server answers", cond, err)
+		case decided && ref.Err != "":
+			t.Fatalf("%s: evaluator answers %v, the server errs %s", cond, ids, ref.Err)
+		case decided:
+			var got []string
+			for _, r := range ref.Rows {
+				got = append(got, *r[0])
+			}
+			if !slices.Equal(ids, got) {
+				t.Fatalf("%s: evaluator %v, the server %v", cond, ids, got)
 			}
 		}
 		if fuzzPG != nil {

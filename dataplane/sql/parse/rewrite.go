@@ -111,16 +111,19 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		return nil, err
 	}
 	var typer *colTyper
-	w, err := rewritePasses(toks, r, opt, nil)
+	ct, typed := r.(ColumnTypeResolver)
+	// With column types, the untyped round only collects the table
+	// references (its output is discarded), so it needs no second pass.
+	w, err := rewritePasses(toks, r, opt, nil, typed)
 	if err != nil {
 		return nil, err
 	}
-	if ct, ok := r.(ColumnTypeResolver); ok {
+	if typed {
 		// Second round with the column types of the tables the first one
 		// found: operators and casts on columns get PostgreSQL's typed
 		// semantics (float8 + numeric is float8, int4 overflow, ...).
 		typer = newColTyper(ct, w.refs, toks)
-		if w, err = rewritePasses(toks, r, opt, typer); err != nil {
+		if w, err = rewritePasses(toks, r, opt, typer, false); err != nil {
 			return nil, err
 		}
 		kr, _ := r.(KeyResolver)
@@ -139,8 +142,10 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 }
 
 // rewritePasses runs the PostgreSQL operator pass (with column types when
-// typer is set) and the rewriter proper over the lexed statement.
-func rewritePasses(toks []Token, r Resolver, opt RewriteOptions, typer *colTyper) (*rewriter, error) {
+// typer is set) and the rewriter proper over the lexed statement. With
+// refsOnly the caller wants only the table references the first pass
+// records (w.refs), not the output.
+func rewritePasses(toks []Token, r Resolver, opt RewriteOptions, typer *colTyper, refsOnly bool) (*rewriter, error) {
 	if first := stripOuterParens(toks)[0]; first.Kind != TokEOF && !isQueryKw(first) && !isOp(first, "(") {
 		return nil, errSQL(first.Pos, "only SELECT, WITH or VALUES queries can be rewritten, found %s", describe(first))
 	}
@@ -163,7 +168,7 @@ func rewritePasses(toks []Token, r Resolver, opt RewriteOptions, typer *colTyper
 	if err := w.run(); err != nil {
 		return nil, err
 	}
-	if w.needSecondPass {
+	if w.needSecondPass && !refsOnly {
 		// A ns.t.col reference preceded the FROM clause that names t's
 		// alias; the first pass has now collected every alias.
 		w = newRewriter(toks, r, opt, aliases, true)

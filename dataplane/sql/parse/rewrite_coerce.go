@@ -211,26 +211,11 @@ func (w *rewriter) coerceString(t Token) (bool, error) {
 	if kind == "" || kind == "other" {
 		return false, nil
 	}
-	var text string
-	switch kind {
-	case "boolean":
-		b, ok := ParseBool(t.Value)
-		if !ok {
-			return false, errSQL(t.Pos, "invalid input syntax for type boolean: %q", printable(t.Value))
-		}
-		text = "0"
-		if b {
-			text = "1"
-		}
-	case "timestamp", "date":
-		v, err := temporalValue(t, kind)
-		if err != nil {
-			return false, err
-		}
-		text = v
-	default:
-		return false, nil
+	v, err := CoerceString(kind, t.Value)
+	if err != nil {
+		return false, withPos(err, t.Pos)
 	}
+	text := signed(strconv.FormatInt(v, 10))
 	w.noteBetween(kind)
 	start := len(w.out)
 	w.emit(text, w.gap(w.i))
@@ -309,6 +294,32 @@ func ParseBool(s string) (v, ok bool) {
 	return false, false
 }
 
+// CoerceString converts a string literal (or a string bound to a
+// parameter) compared with a value of kind "timestamp", "date" or
+// "boolean" (LiteralKind's kinds) to the stored form: microseconds, days,
+// or 1/0. It is the one literal coercion: the rewriter emits its result
+// into SQLite text and the Go evaluator (package expr) compares with it,
+// so both paths see the same value. Invalid input is an INVALID_SQL /
+// INVALID_INPUT error with PostgreSQL's wording (22P02, 22007, 22008).
+func CoerceString(kind, s string) (int64, error) {
+	switch kind {
+	case "timestamp":
+		return ParseTimestampMicros(s)
+	case "date":
+		return ParseDateDays(s)
+	case "boolean":
+		b, ok := ParseBool(s)
+		if !ok {
+			return 0, errSQL(-1, "invalid input syntax for type boolean: %q", printable(s))
+		}
+		if b {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	return 0, errSQL(-1, "no literal coercion to %s", kind)
+}
+
 // ConvertParam converts a parameter value bound to a $N of ParamKinds
 // kind the way a literal would be: strings to microseconds, days or 1/0.
 // Other values pass unchanged (SQLite compares them as before).
@@ -318,19 +329,8 @@ func ConvertParam(kind string, v any) (any, error) {
 		return v, nil
 	}
 	switch kind {
-	case "timestamp":
-		return ParseTimestampMicros(s)
-	case "date":
-		return ParseDateDays(s)
-	case "boolean":
-		b, ok := ParseBool(s)
-		if !ok {
-			return nil, errSQL(-1, "invalid input syntax for type boolean: %q", printable(s))
-		}
-		if b {
-			return int64(1), nil
-		}
-		return int64(0), nil
+	case "timestamp", "date", "boolean":
+		return CoerceString(kind, s)
 	}
 	return v, nil
 }
