@@ -394,7 +394,7 @@ func pgScalarFuncs(rx *pgfn.Regexps) []udfFunc {
 			return pgfn.FloatArith(op, a[0], a[1])
 		}})
 	}
-	return fns
+	return append(fns, exactFuncs()...)
 }
 
 func opName(op byte) string {
@@ -702,7 +702,7 @@ func pgAggregates() map[string]func() *aggregate {
 			return &aggregate{add: b.Add, remove: b.Remove, value: func() (any, error) { return b.Result(), nil }}
 		}
 	}
-	return map[string]func() *aggregate{
+	aggs := map[string]func() *aggregate{
 		"stddev":      moments(pgfn.StddevSamp),
 		"stddev_samp": moments(pgfn.StddevSamp),
 		"stddev_pop":  moments(pgfn.StddevPop),
@@ -721,6 +721,10 @@ func pgAggregates() map[string]func() *aggregate {
 			return &aggregate{add: s.Add, remove: s.Remove, value: s.Avg}
 		},
 	}
+	for name, mk := range exactAggregates() {
+		aggs[name] = mk
+	}
+	return aggs
 }
 
 // registerPGFuncs registers the scalar and aggregate functions above.

@@ -110,7 +110,7 @@ func (e *Engine) evalRaw(ctx context.Context, sess *Session, raw string, params 
 		if err != nil {
 			return err
 		}
-		if len(vals) == 1 && len(vals[0]) == 1 {
+		if len(vals) == 1 && len(vals[0]) >= 1 {
 			v = vals[0][0]
 		}
 		return nil

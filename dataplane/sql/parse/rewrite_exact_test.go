@@ -1,0 +1,66 @@
+package parse
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// pgScaledResolver adds DECIMAL scales to pgTypedResolver: price is
+// numeric(10,2).
+type pgScaledResolver struct{ pgTypedResolver }
+
+func (pgScaledResolver) ColumnNumericScale(vtab, col string) (int, bool) {
+	if vtab == "t_app_users" && col == "price" {
+		return 2, true
+	}
+	return 0, false
+}
+
+// TestRewriteExactTwins: numeric result columns get a hidden exact twin
+// after the user's columns; other columns, and statements whose rows an
+// added column could change, get none.
+func TestRewriteExactTwins(t *testing.T) {
+	opt := testOpt
+	opt.ExactTwins = true
+	for in, want := range map[string]struct {
+		exact string
+		twins []string // expected twin expressions, in order
+	}{
+		"SELECT id, price + 1 FROM users ORDER BY 2":    {"-1,2", []string{"kalam_x_add(kalam_x_col(price,2) , 1)"}},
+		"SELECT sum(price), avg(id) AS a FROM users":    {"2,3", []string{"kalam_x_sum(kalam_x_col(price,2))", "kalam_x_avg(id)"}},
+		"SELECT 7 / 2.0, -price, 1.5e-7 * 2 FROM users": {"3,4,5", []string{"kalam_x_div(7 , '2.0')", "kalam_x_neg(kalam_x_col(price,2))", "kalam_x_mul('1.5e-7' , 2)"}},
+		"SELECT 12.345::numeric(10,4)":                  {"1", []string{"kalam_x_cast('12.345',10,4)"}},
+		"SELECT avg(x) FROM (SELECT 1 AS x) s":          {"1", []string{"kalam_xi_avg(x)"}},
+		// No twins: bare columns, integers, floats, unknown arithmetic,
+		// DISTINCT, set operations, and sum of int4 (an int8).
+		"SELECT price, id + 1, score * 2 FROM users":   {"", nil},
+		"SELECT sum(id), min(id), max(big) FROM users": {"", nil},
+		"SELECT DISTINCT price + 1 FROM users":         {"", nil},
+		"SELECT price + 1 FROM users UNION SELECT 1":   {"", nil},
+		"SELECT x + 1.5 FROM (SELECT 1 AS x) s":        {"", nil},
+		"SELECT * FROM users":                          {"", nil},
+	} {
+		got, err := Rewrite(in, pgScaledResolver{}, opt)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		ex := ""
+		if got.Exact != nil {
+			ex = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(got.Exact)), ","), "[]")
+		}
+		if ex != want.exact {
+			t.Errorf("%s: Exact = %q, want %q (SQL %s)", in, ex, want.exact, got.SQL)
+		}
+		for k, tw := range want.twins {
+			if !strings.Contains(strings.ReplaceAll(got.SQL, " ", ""), strings.ReplaceAll(tw, " ", "")+`AS"`+TwinColumn) {
+				t.Errorf("%s: twin %d %q missing in %s", in, k, tw, got.SQL)
+			}
+		}
+		// Without the option, no twins.
+		plain, err := Rewrite(in, pgScaledResolver{}, testOpt)
+		if err != nil || plain.Exact != nil || strings.Contains(plain.SQL, TwinColumn) {
+			t.Errorf("%s without ExactTwins: %v %v %s", in, err, plain.Exact, plain.SQL)
+		}
+	}
+}
