@@ -32,4 +32,26 @@ func TestExactNumericResults(t *testing.T) {
 			t.Errorf("%s\n got: %s\nwant: %s", c.sql, got, c.want)
 		}
 	}
+
+	// DECIMAL(38,10) carries more digits than a double: twins and bare
+	// columns read the stored text.
+	exec(t, e, rootSess, `CREATE SHARED TABLE xn.w (id INT PRIMARY KEY, g TEXT, d DECIMAL(38,10))`)
+	exec(t, e, rootSess, `INSERT INTO xn.w (id, g, d) VALUES (1, 'a', 12345678901234567890.1234567890), (2, 'a', 0.0000000001), (3, 'b', -98765432109876543.21)`)
+	for _, c := range []struct{ sql, want string }{
+		{`SELECT id, d FROM xn.w ORDER BY id`, "1|12345678901234567890.1234567890\n2|0.0000000001\n3|-98765432109876543.2100000000"},
+		{`SELECT sum(d), avg(d), max(d) FROM xn.w`, "12246913469124691346.9134567891|4082304489708230448.9711522630|12345678901234567890.1234567890"},
+		{`SELECT g, sum(d) FROM xn.w GROUP BY g ORDER BY g`, "a|12345678901234567890.1234567891\nb|-98765432109876543.2100000000"},
+		{`SELECT w.id, w.d * 2, d + 1, d / 3 FROM xn.w AS w WHERE id = 1`, "1|24691357802469135780.2469135780|12345678901234567891.1234567890|4115226300411522630.0411522630"},
+		// An expression inserted into a DECIMAL column is stored exactly.
+		{`INSERT INTO xn.w (id, g, d) VALUES (10, 'c', 12345678901234567890.1234567890 + 0.2)`, ""},
+		{`SELECT d FROM xn.w WHERE id = 10`, "12345678901234567890.3234567890"},
+	} {
+		res, err := e.Execute(context.Background(), rootSess, Request{SQL: c.sql})
+		if err != nil {
+			t.Fatalf("%s: %v", c.sql, err)
+		}
+		if got := rowsText(res); got != c.want {
+			t.Errorf("%s\n got: %s\nwant: %s", c.sql, got, c.want)
+		}
+	}
 }

@@ -92,18 +92,18 @@ func (r *resolver) ColumnKind(vtab, col string) string {
 
 // ColumnPGType implements parse.ColumnTypeResolver: operators on columns
 // take PostgreSQL's typed semantics. System views are not typed.
-// ColumnNumericScale implements parse.ColumnScaleResolver: the declared
-// scale of a DECIMAL(p,s) column.
-func (r *resolver) ColumnNumericScale(vtab, col string) (int, bool) {
+// ColumnNumeric implements parse.ColumnScaleResolver: the declared
+// precision and scale of a DECIMAL(p,s) column.
+func (r *resolver) ColumnNumeric(vtab, col string) (int, int, bool) {
 	t, ok := r.tables[vtab]
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
 	i := t.ColumnIndex(col)
 	if i < 0 || t.Columns[i].Type.Kind != datatype.Decimal {
-		return 0, false
+		return 0, 0, false
 	}
-	return t.Columns[i].Type.Scale, true
+	return t.Columns[i].Type.Precision, t.Columns[i].Type.Scale, true
 }
 
 func (r *resolver) ColumnPGType(vtab, col string) (string, bool) {
@@ -239,12 +239,24 @@ func (e *Engine) rewrite(sess *Session, text string) (*parse.Rewritten, *resolve
 	return rw, r, nil
 }
 
+// readsWideDecimal reports whether columns cols of t include a DECIMAL
+// wider than a double: the point fast path prints through a double, the
+// SQLite path prints such a column's stored text (parse.ExactColumnName).
+func readsWideDecimal(t *catalog.Table, cols []int) bool {
+	for _, p := range cols {
+		if p >= 0 && t.Columns[p].Type.Kind == datatype.Decimal && t.Columns[p].Type.Precision > parse.ExactDoubleDigits {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, params []any) (*Result, error) {
 	// One lexing serves the point-lookup and aggregate fast paths and the
 	// literal auto-parameterisation; text that does not lex goes straight to
 	// the rewriter, which reports the error.
 	if toks, err := parse.Lex(text); err == nil {
-		if q, ok := e.matchPointQuery(sess, toks, params); ok {
+		if q, ok := e.matchPointQuery(sess, toks, params); ok && !readsWideDecimal(q.table, q.cols) {
 			res, err := e.runPointQuery(sess, q)
 			if err != errNotFastPath {
 				return res, err

@@ -32,12 +32,22 @@ import (
 //     input is an integer, and a NULL twin leaves the ordinary value.
 
 // ColumnScaleResolver is implemented by a ColumnTypeResolver that knows
-// the declared scale of its DECIMAL(p,s) columns.
+// the declared precision and scale of its DECIMAL(p,s) columns.
 type ColumnScaleResolver interface {
-	// ColumnNumericScale returns the scale of numeric column col of
-	// virtual table vtab; ok is false when unknown.
-	ColumnNumericScale(vtab, col string) (scale int, ok bool)
+	// ColumnNumeric returns the precision and scale of numeric column col
+	// of virtual table vtab; ok is false when unknown.
+	ColumnNumeric(vtab, col string) (precision, scale int, ok bool)
 }
+
+// ExactDoubleDigits is how many significant decimal digits a double
+// carries exactly: a DECIMAL(p,s) column with p above it reaches twins
+// through its stored text (ExactColumnName), not through the double.
+const ExactDoubleDigits = 15
+
+// ExactColumnName is the hidden virtual-table column holding the stored
+// text of DECIMAL column col (declared for columns wider than
+// ExactDoubleDigits).
+func ExactColumnName(col string) string { return "__kalam_exact_" + col }
 
 // twinMarker wraps a twin item in the token stream: the operator pass
 // replaces the call by its argument's twin.
@@ -54,14 +64,15 @@ var exactAggs = map[string]bool{
 	"variance": true, "var_samp": true, "var_pop": true,
 }
 
-// scaleOf returns the declared scale of a numeric column reference.
-func (c *colTyper) scaleOf(toks []Token) (int, bool) {
+// numericOf returns the declared precision and scale of a numeric
+// column reference.
+func (c *colTyper) numericOf(toks []Token) (prec, scale int, ok bool) {
 	if c == nil {
-		return 0, false
+		return 0, 0, false
 	}
 	sr, ok := c.r.(ColumnScaleResolver)
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
 	qual, col := "", ""
 	switch len(toks) {
@@ -70,26 +81,47 @@ func (c *colTyper) scaleOf(toks []Token) (int, bool) {
 	case 3, 5:
 		qual, col = toks[len(toks)-3].Value, toks[len(toks)-1].Value
 	default:
-		return 0, false
+		return 0, 0, false
 	}
 	col = asciiLower(col)
 	vtabs := c.vtabs
 	if qual != "" {
 		vtabs = c.byAlias[asciiLower(qual)]
 	}
-	found := -1
+	prec, scale = -1, -1
 	for _, vt := range vtabs {
 		typ, _ := c.r.ColumnPGType(vt, col)
 		if typ == "" {
 			continue
 		}
-		s, ok := sr.ColumnNumericScale(vt, col)
-		if !ok || (found >= 0 && s != found) {
-			return 0, false
+		p, s, ok := sr.ColumnNumeric(vt, col)
+		if !ok || (scale >= 0 && (s != scale || p != prec)) {
+			return 0, 0, false
 		}
-		found = s
+		prec, scale = p, s
 	}
-	return found, found >= 0
+	return prec, scale, scale >= 0
+}
+
+// exactColumn is the twin of a DECIMAL(p,s) column reference: its stored
+// text when the double cannot carry p digits and the statement lets the
+// hidden column be named (colTyper.storedText), else the double.
+func (c *colTyper) exactColumn(toks []Token) ([]Token, bool) {
+	prec, scale, ok := c.numericOf(toks)
+	if !ok {
+		return nil, false
+	}
+	at := toks[0]
+	ref := toks
+	if prec > ExactDoubleDigits {
+		if !c.storedText {
+			return nil, false
+		}
+		last := toks[len(toks)-1]
+		name := ExactColumnName(last.Value)
+		ref = append(append([]Token{}, toks[:len(toks)-1]...), Token{Kind: TokQuotedIdent, Text: `"` + name + `"`, Value: name, Pos: last.Pos, End: last.Pos})
+	}
+	return call("kalam_x_col", at, ref, numTok(scale, at)), true
 }
 
 func numTok(n int, at Token) []Token { return []Token{gen(TokNumber, strconv.Itoa(n), at)} }
@@ -105,7 +137,8 @@ func (p *pgPass) exactPrimary(e pexpr) pexpr {
 		case e.typ.isInt():
 			e.ex = e.toks
 		case e.typ == tNumeric && !strings.HasPrefix(strings.ToLower(at.Text), "0x"):
-			e.ex, e.exNum = []Token{strTok(at.Text, at)}, true
+			// As numeric input reads it: 1e3 is 1000, 1.50 keeps its scale.
+			e.ex, e.exNum = call("kalam_x_cast", at, []Token{strTok(at.Text, at)}, numTok(0, at), numTok(0, at)), true
 		}
 		return e
 	}
@@ -121,8 +154,8 @@ func (p *pgPass) exactPrimary(e pexpr) pexpr {
 	case e.typ.isInt():
 		e.ex = e.toks
 	case e.typ == tNumeric:
-		if s, ok := p.typer.scaleOf(e.toks); ok {
-			e.ex, e.exNum = call("kalam_x_col", at, e.toks, numTok(s, at)), true
+		if ex, ok := p.typer.exactColumn(e.toks); ok {
+			e.ex, e.exNum = ex, true
 		}
 	}
 	return e
@@ -138,8 +171,6 @@ func exactSign(t Token, e, r pexpr) pexpr {
 		r.ex, r.exNum = e.ex, e.exNum
 	case r.typ.isInt():
 		r.ex = r.toks
-	case e.exNum && len(e.ex) == 1 && e.ex[0].Kind == TokString:
-		r.ex, r.exNum = []Token{strTok("-"+e.ex[0].Value, t)}, true
 	case e.exNum:
 		r.ex, r.exNum = call("kalam_x_neg", t, e.ex), true
 	}
@@ -227,6 +258,16 @@ func (p *pgPass) exactCall(i, j, end, next int, c pexpr) pexpr {
 	return c
 }
 
+// isStoredText reports whether twin ex reads a hidden stored-text column.
+func isStoredText(ex []Token) bool {
+	for _, t := range ex {
+		if t.Kind == TokQuotedIdent && strings.HasPrefix(t.Value, ExactColumnName("")) {
+			return true
+		}
+	}
+	return false
+}
+
 // noTwinWords are the keywords (outside parentheses) of statements that
 // get no twins: their
 // select lists do not map one to one onto result columns, or an added
@@ -262,15 +303,29 @@ func addTwins(toks []Token, typer *colTyper) ([]Token, []int) {
 	if items == nil {
 		return toks, nil
 	}
+	// The hidden stored-text columns can be named where every name is a
+	// base table's column: one SELECT, no WITH, no subquery.
+	selects := 0
+	for _, t := range toks {
+		if isKw(t, "select") || isKw(t, "with") {
+			selects++
+		}
+	}
+	// Kept for the twinned rewrite of toks (the marker's pass).
+	typer.storedText = selects == 1
 	var exact []int
 	var extra []Token
 	for k, it := range items {
 		lo, hi := p.itemExpr(it[0], it[1])
-		if lo < 0 || hi-lo == 1 || (hi-lo > 1 && p.isPredicate(lo, hi)) {
+		if lo < 0 || (hi-lo > 1 && p.isPredicate(lo, hi)) {
 			continue
 		}
 		e, next, err := p.expr(lo, hi, 0)
 		if err != nil || next != hi || e.ex == nil || !e.exNum {
+			continue
+		}
+		if e.simple && isNameTok(toks[hi-1]) && !isStoredText(e.ex) {
+			// A bare column prints exactly with its declared type.
 			continue
 		}
 		if exact == nil {

@@ -10,11 +10,11 @@ import (
 // numeric(10,2).
 type pgScaledResolver struct{ pgTypedResolver }
 
-func (pgScaledResolver) ColumnNumericScale(vtab, col string) (int, bool) {
+func (pgScaledResolver) ColumnNumeric(vtab, col string) (int, int, bool) {
 	if vtab == "t_app_users" && col == "price" {
-		return 2, true
+		return 10, 2, true
 	}
-	return 0, false
+	return 0, 0, false
 }
 
 // TestRewriteExactTwins: numeric result columns get a hidden exact twin
@@ -29,8 +29,8 @@ func TestRewriteExactTwins(t *testing.T) {
 	}{
 		"SELECT id, price + 1 FROM users ORDER BY 2":    {"-1,2", []string{"kalam_x_add(kalam_x_col(price,2) , 1)"}},
 		"SELECT sum(price), avg(id) AS a FROM users":    {"2,3", []string{"kalam_x_sum(kalam_x_col(price,2))", "kalam_x_avg(id)"}},
-		"SELECT 7 / 2.0, -price, 1.5e-7 * 2 FROM users": {"3,4,5", []string{"kalam_x_div(7 , '2.0')", "kalam_x_neg(kalam_x_col(price,2))", "kalam_x_mul('1.5e-7' , 2)"}},
-		"SELECT 12.345::numeric(10,4)":                  {"1", []string{"kalam_x_cast('12.345',10,4)"}},
+		"SELECT 7 / 2.0, -price, 1.5e-7 * 2 FROM users": {"3,4,5", []string{"kalam_x_div(7 , kalam_x_cast('2.0',0,0))", "kalam_x_neg(kalam_x_col(price,2))", "kalam_x_mul(kalam_x_cast('1.5e-7',0,0) , 2)"}},
+		"SELECT 12.345::numeric(10,4)":                  {"1", []string{"kalam_x_cast(kalam_x_cast('12.345',0,0),10,4)"}},
 		"SELECT avg(x) FROM (SELECT 1 AS x) s":          {"1", []string{"kalam_xi_avg(x)"}},
 		// No twins: bare columns, integers, floats, unknown arithmetic,
 		// DISTINCT, set operations, and sum of int4 (an int8).
@@ -61,6 +61,43 @@ func TestRewriteExactTwins(t *testing.T) {
 		plain, err := Rewrite(in, pgScaledResolver{}, testOpt)
 		if err != nil || plain.Exact != nil || strings.Contains(plain.SQL, TwinColumn) {
 			t.Errorf("%s without ExactTwins: %v %v %s", in, err, plain.Exact, plain.SQL)
+		}
+	}
+}
+
+// wideResolver makes price numeric(38,10): more digits than a double.
+type wideResolver struct{ pgTypedResolver }
+
+func (wideResolver) ColumnNumeric(vtab, col string) (int, int, bool) {
+	if vtab == "t_app_users" && col == "price" {
+		return 38, 10, true
+	}
+	return 0, 0, false
+}
+
+// TestRewriteExactStoredText: twins of a wide DECIMAL read its hidden
+// stored-text column (bare columns too) where every name is a base
+// table's column, and get no twin elsewhere.
+func TestRewriteExactStoredText(t *testing.T) {
+	opt := testOpt
+	opt.ExactTwins = true
+	for in, want := range map[string]string{
+		"SELECT u.price, sum(price) FROM users u GROUP BY u.price":        `kalam_x_col(u."__kalam_exact_price",10)AS"__kalam_exact_0",kalam_x_sum(kalam_x_col("__kalam_exact_price",10))AS"__kalam_exact_1"`,
+		"SELECT sum(price) FROM users WHERE id IN (SELECT id FROM users)": "",
+	} {
+		got, err := Rewrite(in, wideResolver{}, opt)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		sql := strings.ReplaceAll(got.SQL, " ", "")
+		if want == "" {
+			if got.Exact != nil {
+				t.Errorf("%s: twins %v in %s", in, got.Exact, got.SQL)
+			}
+			continue
+		}
+		if !strings.Contains(sql, want) {
+			t.Errorf("%s:\n got: %s\nwant: ...%s...", in, got.SQL, want)
 		}
 	}
 }

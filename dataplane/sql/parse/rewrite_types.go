@@ -35,6 +35,9 @@ type colTyper struct {
 	byAlias map[string][]string // lower-case alias -> vtabs
 	vtabs   []string
 	shadow  map[string]bool // names an alias of the statement reuses
+	// storedText: twins may read wide DECIMAL columns' hidden stored-text
+	// columns (set by addTwins for the twinned rewrite).
+	storedText bool
 }
 
 func newColTyper(r ColumnTypeResolver, refs map[int][]tableRefInfo, toks []Token) *colTyper {
