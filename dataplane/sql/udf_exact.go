@@ -30,7 +30,7 @@ func exactFuncs() []udfFunc {
 			return pgfn.ExactArith(op, a[0], a[1])
 		}})
 	}
-	return fns
+	return append(fns, exactExtractFuncs()...)
 }
 
 // exactAggregateKinds maps the twins' aggregate names (after the
@@ -56,4 +56,29 @@ func exactAggregates() map[string]func() *aggregate {
 		}
 	}
 	return out
+}
+
+// exactExtractFuncs are the twins of EXTRACT over timestamps and
+// intervals.
+func exactExtractFuncs() []udfFunc {
+	return []udfFunc{
+		{"kalam_x_extract", 2, func(a []driver.Value) (driver.Value, error) {
+			f, ok := textArg(a[0])
+			if !ok {
+				return nil, nil
+			}
+			return pgfn.ExactDatePart(f, a[1])
+		}},
+		{"kalam_x_extract_interval", 2, func(a []driver.Value) (driver.Value, error) {
+			s, ok := texts(a)
+			if !ok {
+				return nil, nil
+			}
+			iv, err := pgfn.ParseInterval(s[1])
+			if err != nil {
+				return nil, err
+			}
+			return pgfn.ExactIntervalPart(s[0], iv)
+		}},
+	}
 }

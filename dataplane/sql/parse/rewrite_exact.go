@@ -206,6 +206,22 @@ func exactCast(e pexpr, name string, params []int64, r pexpr, at Token) pexpr {
 	return r
 }
 
+// exactExtract gives EXTRACT(field FROM x) (rewritten by fn to r) its
+// twin for the fields PostgreSQL answers with a fractional numeric.
+func exactExtract(fn, field string, x, r pexpr, at Token) pexpr {
+	switch field {
+	case "second", "seconds", "sec", "milliseconds", "millisecond", "ms", "epoch", "julian":
+	default:
+		return r
+	}
+	switch fn {
+	case "kalam_extract", "kalam_extract_interval":
+		r.ex = call("kalam_x_"+strings.TrimPrefix(fn, "kalam_"), at, []Token{strTok(field, at)}, x.toks)
+		r.exNum = true
+	}
+	return r
+}
+
 // exactCombine gives l op r (rewritten to c) its twin.
 func exactCombine(op string, l, r, c pexpr, at Token) pexpr {
 	if l.ex == nil || r.ex == nil {

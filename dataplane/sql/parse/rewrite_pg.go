@@ -799,7 +799,8 @@ func (p *pgPass) specialForm(t Token, j, hi int) (e pexpr, next int, ok bool, er
 		case tInterval:
 			fn = "kalam_extract_interval"
 		}
-		return pexpr{toks: call(fn, t, []Token{strTok(asciiLower(field.Value), field)}, x.toks), typ: tNumeric}, next, true, nil
+		r := pexpr{toks: call(fn, t, []Token{strTok(asciiLower(field.Value), field)}, x.toks), typ: tNumeric}
+		return exactExtract(fn, asciiLower(field.Value), x, r, t), next, true, nil
 	case "position":
 		in := p.topLevel(j+1, end, "in")
 		if in < 0 {

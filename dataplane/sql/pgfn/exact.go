@@ -362,3 +362,53 @@ func (a *ExactAgg) Result() (any, error) {
 	}
 	return ExactText(r), nil
 }
+
+// ExactDatePart is the exact twin of EXTRACT(field FROM timestamp) for
+// the fields PostgreSQL answers with a fractional numeric: second (scale
+// 6), milliseconds (3), epoch (6), julian (day + fraction of the day by
+// numeric division). Other fields are integers and have no twin (NULL).
+func ExactDatePart(field string, v any) (any, error) {
+	micros, ok, err := timestampArg(v)
+	if !ok || err != nil {
+		return nil, err
+	}
+	inMinute := micros - floorDiv(micros, microsPerMinute)*microsPerMinute
+	switch strings.ToLower(field) {
+	case "second", "seconds", "sec":
+		return ExactText(apd.New(inMinute, -6)), nil
+	case "milliseconds", "millisecond", "ms":
+		return ExactText(apd.New(inMinute, -3)), nil
+	case "epoch":
+		return ExactText(apd.New(micros, -6)), nil
+	case "julian":
+		day := floorDiv(micros, microsPerDay)
+		us, per := apd.New(micros-day*microsPerDay, 0), apd.New(microsPerDay, 0)
+		frac, err := exactDiv(us, per, selectDivScale(us, per))
+		if err != nil {
+			return nil, err
+		}
+		r := new(apd.Decimal)
+		if _, err := numCtx.Add(r, frac, apd.New(day+2440588, 0)); err != nil {
+			return nil, err
+		}
+		return ExactText(r), nil
+	}
+	return nil, nil
+}
+
+// ExactIntervalPart is the exact twin of EXTRACT(field FROM interval)
+// for second, milliseconds and epoch (years of 365.25 days, months of
+// 30, as PostgreSQL counts them); NULL for the integer fields.
+func ExactIntervalPart(field string, iv Interval) (any, error) {
+	switch strings.ToLower(field) {
+	case "second", "seconds":
+		return ExactText(apd.New(iv.Micros%microsPerMinute, -6)), nil
+	case "milliseconds", "millisecond":
+		return ExactText(apd.New(iv.Micros%microsPerMinute, -3)), nil
+	case "epoch":
+		quarterDays := 1461*(iv.Months/12) + 120*(iv.Months%12) + 4*iv.Days
+		secs := quarterDays * (86400 / 4)
+		return ExactText(apd.New(secs*1000000+iv.Micros, -6)), nil
+	}
+	return nil, nil
+}

@@ -102,3 +102,33 @@ func TestExactAgg(t *testing.T) {
 		t.Errorf("IntsOnly avg over a double = %v, want NULL (no twin)", got)
 	}
 }
+
+// PostgreSQL 15's EXTRACT answers (test/pgdiff/expected/funcs-datetime).
+func TestExactDatePart(t *testing.T) {
+	y2k := int64(946684800000000)
+	for _, c := range []struct {
+		field string
+		us    int64
+		want  any
+	}{
+		{"second", y2k, "0.000000"}, {"epoch", y2k, "946684800.000000"}, {"milliseconds", y2k, "0.000"},
+		{"julian", y2k, "2451545.0000000000000000000000000000"},
+		{"second", y2k - 1000000, "59.000000"}, {"milliseconds", y2k - 1000000, "59000.000"},
+		{"julian", 1609675200000000, "2459218.50000000000000000000"},
+		{"julian", 1588860309123456, "2458977.58691115111111111111"},
+		{"year", y2k, nil},
+	} {
+		got, err := ExactDatePart(c.field, c.us)
+		if err != nil || got != c.want {
+			t.Errorf("EXTRACT(%s FROM %d) = %v, %v; want %v", c.field, c.us, got, err, c.want)
+		}
+	}
+	iv, _ := ParseInterval("1 day 2 hours")
+	if got, _ := ExactIntervalPart("epoch", iv); got != "93600.000000" {
+		t.Errorf("EXTRACT(epoch FROM INTERVAL '1 day 2 hours') = %v", got)
+	}
+	iv, _ = ParseInterval("1 year 1 month")
+	if got, _ := ExactIntervalPart("epoch", iv); got != "34149600.000000" {
+		t.Errorf("EXTRACT(epoch FROM INTERVAL '1 year 1 month') = %v", got)
+	}
+}
