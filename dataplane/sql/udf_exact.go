@@ -23,6 +23,8 @@ func exactFuncs() []udfFunc {
 			return pgfn.ExactCast(a[0], p, s)
 		}},
 		{"kalam_x_neg", 1, func(a []driver.Value) (driver.Value, error) { return pgfn.ExactNeg(a[0]) }},
+		{"kalam_x_round", 2, func(a []driver.Value) (driver.Value, error) { return pgfn.ExactRound(a[0], a[1], false) }},
+		{"kalam_x_trunc", 2, func(a []driver.Value) (driver.Value, error) { return pgfn.ExactRound(a[0], a[1], true) }},
 	}
 	for _, op := range []string{"+", "-", "*", "/", "%"} {
 		op := op
@@ -69,16 +71,6 @@ func exactExtractFuncs() []udfFunc {
 			}
 			return pgfn.ExactDatePart(f, a[1])
 		}},
-		{"kalam_x_extract_interval", 2, func(a []driver.Value) (driver.Value, error) {
-			s, ok := texts(a)
-			if !ok {
-				return nil, nil
-			}
-			iv, err := pgfn.ParseInterval(s[1])
-			if err != nil {
-				return nil, err
-			}
-			return pgfn.ExactIntervalPart(s[0], iv)
-		}},
+		{"kalam_x_extract_interval", 2, intervalPartFn(pgfn.ExactIntervalPart)},
 	}
 }

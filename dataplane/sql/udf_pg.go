@@ -239,17 +239,7 @@ func pgScalarFuncs(rx *pgfn.Regexps) []udfFunc {
 			}
 			return pgfn.DatePart(f, a[1], true)
 		}},
-		{"kalam_extract_interval", 2, func(a []driver.Value) (driver.Value, error) {
-			s, ok := texts(a)
-			if !ok {
-				return nil, nil
-			}
-			iv, err := pgfn.ParseInterval(s[1])
-			if err != nil {
-				return nil, err
-			}
-			return pgfn.IntervalPart(s[0], iv)
-		}},
+		{"kalam_extract_interval", 2, intervalPartFn(pgfn.IntervalPart)},
 		{"date_trunc", 2, func(a []driver.Value) (driver.Value, error) {
 			f, ok := textArg(a[0])
 			if !ok {
@@ -655,6 +645,21 @@ func ivIntervalFn(sign int64) func([]driver.Value) (driver.Value, error) {
 			return nil, err
 		}
 		return pgfn.AddIntervals(x, y, sign).String(), nil
+	}
+}
+
+// intervalPartFn adapts EXTRACT(field FROM interval text) to SQLite.
+func intervalPartFn(part func(string, pgfn.Interval) (any, error)) func([]driver.Value) (driver.Value, error) {
+	return func(a []driver.Value) (driver.Value, error) {
+		s, ok := texts(a)
+		if !ok {
+			return nil, nil
+		}
+		iv, err := pgfn.ParseInterval(s[1])
+		if err != nil {
+			return nil, err
+		}
+		return part(s[0], iv)
 	}
 }
 

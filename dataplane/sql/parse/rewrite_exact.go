@@ -254,6 +254,9 @@ func (p *pgPass) exactCall(i, j, end, next int, c pexpr) pexpr {
 		}
 		return pexpr{toks: a.ex}
 	}
+	if name == "round" || name == "trunc" {
+		return p.exactRound(name, j, end, c)
+	}
 	numResult, ok := exactAggs[name]
 	if !ok || next != end+1 || isKw(p.at(j+1, end), "distinct") || isKw(p.at(j+1, end), "all") {
 		return c
@@ -282,6 +285,42 @@ func isStoredText(ex []Token) bool {
 		}
 	}
 	return false
+}
+
+// exactRound gives round(x[, n]) and trunc(x[, n]) of a numeric x (the
+// call rewritten to c, "(" at j, ")" at end) its twin.
+func (p *pgPass) exactRound(name string, j, end int, c pexpr) pexpr {
+	comma := -1
+	for k := j + 1; k < end; k++ {
+		if (isOp(p.in[k], "(") || isKw(p.in[k], "case")) && p.match[k] > k {
+			k = p.match[k]
+			continue
+		}
+		if isOp(p.in[k], ",") {
+			if comma >= 0 {
+				return c
+			}
+			comma = k
+		}
+	}
+	xEnd := end
+	if comma >= 0 {
+		xEnd = comma
+	}
+	x, next, err := p.expr(j+1, xEnd, 0)
+	if err != nil || next != xEnd || !x.exNum {
+		return c
+	}
+	places := numTok(0, p.in[j])
+	if comma >= 0 {
+		n, next, err := p.expr(comma+1, end, 0)
+		if err != nil || next != end || !n.typ.isInt() || n.ex == nil {
+			return c
+		}
+		places = n.ex
+	}
+	c.ex, c.exNum = call("kalam_x_"+name, p.in[j], x.ex, places), true
+	return c
 }
 
 // noTwinWords are the keywords (outside parentheses) of statements that
@@ -373,8 +412,9 @@ func addTwins(toks []Token, typer *colTyper) ([]Token, []int) {
 	return append(out, toks[end:]...), exact
 }
 
-// selectItems splits the outermost select list into items [lo, hi); end
-// is the index just after the list. items is nil for a * item or no list.
+// selectItems splits the outermost select list (after DISTINCT [ON (...)]
+// or ALL) into items [lo, hi); end is the index just after the list.
+// items is nil for a * item or no list (VALUES).
 func (p *pgPass) selectItems() (items [][2]int, end int) {
 	n := len(p.in)
 	start := -1
@@ -396,8 +436,11 @@ func (p *pgPass) selectItems() (items [][2]int, end int) {
 	if start < 0 {
 		return nil, 0
 	}
-	for isKw(p.at(start, n), "all") {
+	for isKw(p.at(start, n), "distinct") || isKw(p.at(start, n), "all") {
 		start++
+		if isKw(p.at(start, n), "on") && isOp(p.at(start+1, n), "(") && p.match[start+1] > start {
+			start = p.match[start+1] + 1
+		}
 	}
 	lo := start
 	for k := start; ; k++ {

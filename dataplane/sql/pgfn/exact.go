@@ -412,3 +412,30 @@ func ExactIntervalPart(field string, iv Interval) (any, error) {
 	}
 	return nil, nil
 }
+
+// ExactRound is the twin of round(x, n) (trunc with down): x rounded half
+// away from zero (toward zero) at n digits after the point; the result's
+// scale is n, never negative.
+func ExactRound(x, n any, down bool) (any, error) {
+	d, ok, err := exactArg(x)
+	if !ok || err != nil {
+		return nil, err
+	}
+	places, isInt := n.(int64)
+	if !isInt {
+		return nil, nil
+	}
+	places = max(min(places, numericMaxDisplayScale), -numericMaxDisplayScale)
+	ctx := numCtx
+	if down {
+		ctx.Rounding = apd.RoundDown
+	}
+	if n := int(d.NumDigits()) + int(d.Exponent) + int(places) + 2; n > int(ctx.Precision) {
+		ctx.Precision = uint32(min(n, numericMaxResultDigits))
+	}
+	r := new(apd.Decimal)
+	if _, err := ctx.Quantize(r, d, -int32(places)); err != nil {
+		return nil, errorf(StateOutOfRange, "value out of range: %v", err)
+	}
+	return ExactText(r), nil
+}

@@ -132,3 +132,23 @@ func TestExactDatePart(t *testing.T) {
 		t.Errorf("EXTRACT(epoch FROM INTERVAL '1 year 1 month') = %v", got)
 	}
 }
+
+// PostgreSQL 15: round(1.005, 1) = 1.0, round(2.5) = 3, round(-2.675, 2)
+// = -2.68, round(1234.5678, -2) = 1200, trunc(-2.79, 1) = -2.7.
+func TestExactRound(t *testing.T) {
+	for _, c := range []struct {
+		x    any
+		n    int64
+		down bool
+		want string
+	}{
+		{"1.005", 1, false, "1.0"}, {"2.5", 0, false, "3"}, {"-2.675", 2, false, "-2.68"},
+		{"1234.5678", -2, false, "1200"}, {"-2.79", 1, true, "-2.7"}, {int64(5), 2, false, "5.00"},
+		{"-0.4", 0, false, "0"},
+	} {
+		got, err := ExactRound(c.x, c.n, c.down)
+		if err != nil || got != c.want {
+			t.Errorf("round(%v, %d, down=%v) = %v, %v; want %s", c.x, c.n, c.down, got, err, c.want)
+		}
+	}
+}
