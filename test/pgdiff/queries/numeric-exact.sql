@@ -29,3 +29,6 @@ SELECT 1.5::numeric(4,1) + 2, 2::numeric / 3, '3.14159'::numeric(5,3) * 2;
 SELECT avg(x), sum(x), min(x), max(x) FROM (VALUES (1), (2), (3), (4)) v(x);
 SELECT avg(x) FROM (SELECT 10 AS x UNION ALL SELECT 20 UNION ALL SELECT 40) s;
 SELECT stddev(x), var_samp(x) FROM (SELECT 2 AS x UNION ALL SELECT 4 UNION ALL SELECT 4 UNION ALL SELECT 5) s;
+SELECT id, round(price, 1), trunc(price * 1.5, 1), round(price / 3, 3), round(price) FROM pd.sh_mix WHERE price IS NOT NULL ORDER BY id;
+SELECT id, EXTRACT(epoch FROM ts), EXTRACT(second FROM ts), EXTRACT(milliseconds FROM ts), EXTRACT(julian FROM ts) FROM pd.us_cold WHERE ts IS NOT NULL ORDER BY id;
+SELECT grp, round(avg(price), 2), round(avg(n), 4) FROM pd.st_items GROUP BY grp ORDER BY grp;
