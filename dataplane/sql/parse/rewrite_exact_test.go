@@ -101,3 +101,31 @@ func TestRewriteExactStoredText(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriteExactTwinsSeeds runs the fuzz seeds through the typed,
+// twinned rewrite: no panic, output that lexes, twins numbered after the
+// user's columns.
+func TestRewriteExactTwinsSeeds(t *testing.T) {
+	opt := testOpt
+	opt.ExactTwins = true
+	seeds := append([]string{
+		"SELECT price / 3, avg(id), round(price, 1), EXTRACT(epoch FROM ts) FROM users",
+		"SELECT (price + 1) * 2 AS a, -price, sum(big) FROM users GROUP BY price HAVING sum(big) > 1 ORDER BY a",
+	}, fuzzSeeds...)
+	for _, in := range seeds {
+		for _, r := range []Resolver{pgScaledResolver{}, wideResolver{}} {
+			out, err := Rewrite(in, r, opt)
+			if err != nil {
+				continue
+			}
+			if _, err := Lex(strings.ReplaceAll(out.SQL, "?", "$")); err != nil {
+				t.Fatalf("Rewrite(%q) = %q which does not lex: %v", in, out.SQL, err)
+			}
+			for k, x := range out.Exact {
+				if x >= 0 && x < len(out.Exact) {
+					t.Fatalf("Rewrite(%q): twin of column %d at %d, among the user's columns", in, k, x)
+				}
+			}
+		}
+	}
+}
