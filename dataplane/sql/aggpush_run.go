@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/pgfn"
 	"math"
 	"strings"
 
@@ -110,7 +111,9 @@ func (a *acc) result(isText bool) (any, error) {
 		if a.overflow {
 			return nil, errAggFallback
 		}
-		return float64(a.sum) / float64(a.n), nil
+		// PostgreSQL's avg of integers is an exact numeric with
+		// select_div_scale's digits (printed as its text).
+		return pgfn.ExactArith("/", a.sum, a.n)
 	case aggMin:
 		if isText {
 			return a.smin, nil

@@ -71,6 +71,9 @@ func (e *Engine) describeSelect(ctx context.Context, sess *Session, text string)
 		}
 		defer rows.Close()
 		names := rows.Columns()
+		if rw.Exact != nil {
+			names = names[:len(rw.Exact)] // without the exact twins
+		}
 		ct, _ := rows.(driver.RowsColumnTypeDatabaseTypeName)
 		fields = make([]Field, len(names))
 		for i, n := range names {

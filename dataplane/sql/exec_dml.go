@@ -226,6 +226,9 @@ func (e *Engine) selectForWrite(ctx context.Context, sess *Session, t *catalog.T
 			return err
 		}
 		for _, row := range rows {
+			if rw.Exact != nil {
+				row = row[:len(rw.Exact)] // the exact twins are only printed
+			}
 			seq, _ := row[0].(int64)
 			var key []byte
 			if t.PrimaryKey == "" {

@@ -40,7 +40,7 @@ func (e *Engine) execExplain(ctx context.Context, sess *Session, st *parse.Expla
 	}
 	res := &Result{Schema: []Field{{Name: "QUERY PLAN", DataType: "TEXT", Index: 0}}}
 	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
-		plan, err := cs.query(ctx, "EXPLAIN QUERY PLAN "+rw.SQL, params, 0, 0, nil)
+		plan, err := cs.query(ctx, "EXPLAIN QUERY PLAN "+rw.SQL, params, 0, 0, nil, nil)
 		if err != nil {
 			return err
 		}

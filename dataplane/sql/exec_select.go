@@ -92,6 +92,20 @@ func (r *resolver) ColumnKind(vtab, col string) string {
 
 // ColumnPGType implements parse.ColumnTypeResolver: operators on columns
 // take PostgreSQL's typed semantics. System views are not typed.
+// ColumnNumeric implements parse.ColumnScaleResolver: the declared
+// precision and scale of a DECIMAL(p,s) column.
+func (r *resolver) ColumnNumeric(vtab, col string) (int, int, bool) {
+	t, ok := r.tables[vtab]
+	if !ok {
+		return 0, 0, false
+	}
+	i := t.ColumnIndex(col)
+	if i < 0 || t.Columns[i].Type.Kind != datatype.Decimal {
+		return 0, 0, false
+	}
+	return t.Columns[i].Type.Precision, t.Columns[i].Type.Scale, true
+}
+
 func (r *resolver) ColumnPGType(vtab, col string) (string, bool) {
 	t, ok := r.tables[vtab]
 	if !ok {
@@ -226,7 +240,7 @@ func (e *Engine) rewriteFor(sess *Session, text string, allUsers bool) (*parse.R
 	}
 	r := newResolver(e, sess)
 	r.allUsers = allUsers
-	rw, err := parse.Rewrite(text, r, parse.RewriteOptions{CurrentUser: sess.UserID, CurrentRole: string(sess.Role)})
+	rw, err := parse.Rewrite(text, r, parse.RewriteOptions{CurrentUser: sess.UserID, CurrentRole: string(sess.Role), ExactTwins: true})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -240,12 +254,24 @@ func (e *Engine) rewriteFor(sess *Session, text string, allUsers bool) (*parse.R
 	return rw, r, nil
 }
 
+// readsWideDecimal reports whether columns cols of t include a DECIMAL
+// wider than a double: the point fast path prints through a double, the
+// SQLite path prints such a column's stored text (parse.ExactColumnName).
+func readsWideDecimal(t *catalog.Table, cols []int) bool {
+	for _, p := range cols {
+		if p >= 0 && t.Columns[p].Type.Kind == datatype.Decimal && t.Columns[p].Type.Precision > parse.ExactDoubleDigits {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, params []any) (*Result, error) {
 	// One lexing serves the point-lookup and aggregate fast paths and the
 	// literal auto-parameterisation; text that does not lex goes straight to
 	// the rewriter, which reports the error.
 	if toks, err := parse.Lex(text); err == nil {
-		if q, ok := e.matchPointQuery(sess, toks, params); ok {
+		if q, ok := e.matchPointQuery(sess, toks, params); ok && !readsWideDecimal(q.table, q.cols) {
 			res, err := e.runPointQuery(sess, q)
 			if err != errNotFastPath {
 				return res, err
@@ -289,7 +315,7 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 	var res *Result
 	err = e.withStatement(ctx, sess, r, func(cs *connState) error {
 		var err error
-		res, err = cs.query(ctx, q, params, maxRows, e.opts.MaxResultBytes, rw.Columns)
+		res, err = cs.query(ctx, q, params, maxRows, e.opts.MaxResultBytes, rw.Columns, rw.Exact)
 		return err
 	})
 	if err != nil {
@@ -357,7 +383,7 @@ func truncatedMessage(n int, capName string) string {
 //
 // computed holds the rewriter's types of computed result columns
 // (parse.Rewritten.Columns): they apply where SQLite declares no type.
-func (cs *connState) query(ctx context.Context, q string, params []any, maxRows, maxBytes int, computed []string) (*Result, error) {
+func (cs *connState) query(ctx context.Context, q string, params []any, maxRows, maxBytes int, computed []string, exact []int) (*Result, error) {
 	st, rows, err := cs.run(ctx, q, params)
 	if err != nil {
 		return nil, err
@@ -375,6 +401,18 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows,
 		st.names = names
 	}
 	names, types, typed := st.names, st.types, st.typed
+	if exact != nil && len(exact) <= len(names) {
+		names = names[:len(exact)] // the exact twins are printed, not returned
+	} else {
+		exact = nil
+	}
+	var twinScale []int // per column: scale of its first twin value, -1 none
+	if exact != nil {
+		twinScale = make([]int, len(exact))
+		for i := range twinScale {
+			twinScale[i] = -1
+		}
+	}
 	if len(computed) == len(names) {
 		types, typed = append([]datatype.Type(nil), types...), append([]bool(nil), typed...)
 		for i, c := range computed {
@@ -384,7 +422,7 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows,
 		}
 	}
 	res := &Result{Schema: make([]Field, len(names))}
-	dest := make([]driver.Value, len(names))
+	dest := make([]driver.Value, len(st.names))
 	firstKind := make([]string, len(names))
 	held := 0
 	for {
@@ -398,8 +436,18 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows,
 			res.Truncated = true
 			break
 		}
-		row := make([]any, len(dest))
-		for i, v := range dest {
+		row := make([]any, len(names))
+		for i, v := range dest[:len(names)] {
+			if exact != nil && exact[i] >= 0 {
+				if s, ok := dest[exact[i]].(string); ok {
+					row[i] = s
+					if twinScale[i] < 0 {
+						twinScale[i] = exactScale(s)
+					}
+					held += resultBytes(s)
+					continue
+				}
+			}
 			row[i] = wireValue(types[i], typed[i], v)
 			if firstKind[i] == "" && v != nil {
 				firstKind[i] = dynamicTypeName(v)
@@ -413,7 +461,9 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows,
 	}
 	for i, n := range names {
 		dt := firstKind[i]
-		if typed[i] {
+		if twinScale != nil && twinScale[i] >= 0 {
+			dt = datatype.Type{Kind: datatype.Decimal, Precision: 38, Scale: min(twinScale[i], 38)}.String()
+		} else if typed[i] {
 			dt = types[i].String()
 		} else if dt == "" {
 			dt = "NULL"
@@ -422,6 +472,14 @@ func (cs *connState) query(ctx context.Context, q string, params []any, maxRows,
 	}
 	res.RowCount = len(res.Rows)
 	return res, nil
+}
+
+// exactScale is the display scale of an exact twin's decimal text.
+func exactScale(s string) int {
+	if k := strings.IndexByte(s, '.'); k >= 0 {
+		return len(s) - k - 1
+	}
+	return 0
 }
 
 // resultBytes is what one wire value is charged against
@@ -442,9 +500,20 @@ func resultBytes(v any) int {
 // typeAggResult gives min/max of a TIMESTAMP, DATE or BOOLEAN column
 // answered by the aggregate pushdown the column's type, as the SQLite path
 // does through the rewriter's result types: a timestamp rather than a
-// bare integer.
+// bare integer; avg is a numeric.
 func typeAggResult(q *aggQuery, res *Result) {
 	for i, a := range q.aggs {
+		if a.kind == aggAvg && i < len(res.Schema) {
+			// An exact numeric (acc.result): typed as the SQLite path
+			// types its exact twins.
+			for _, row := range res.Rows {
+				if s, ok := row[i].(string); ok {
+					res.Schema[i].DataType = datatype.Type{Kind: datatype.Decimal, Precision: 38, Scale: min(exactScale(s), 38)}.String()
+					break
+				}
+			}
+			continue
+		}
 		if (a.kind != aggMin && a.kind != aggMax) || a.col < 0 || i >= len(res.Schema) {
 			continue
 		}

@@ -40,7 +40,7 @@ func TestPostgresSemanticsOverTables(t *testing.T) {
 		{`SELECT id FROM pg.t WHERE upper(w) = 'CAFÉ' ORDER BY id`, "1\n2"},
 		{`SELECT round(avg(d), 2) FROM pg.t`, "11.45"},
 		{`SELECT id FROM pg.t WHERE d + 0.1 = 0.2`, "4"},
-		{`SELECT sum(d) FROM pg.t WHERE id > 3`, "0.3"},
+		{`SELECT sum(d) FROM pg.t WHERE id > 3`, "0.30"},
 		{`SELECT 0.1 + 0.2 = 0.3, 10.5 % 3, round(2.675, 2)`, "true|1.5|2.68"},
 		{`SELECT 3.7::int, 'true'::boolean, 'abcdef'::varchar(3)`, "4|true|abc"},
 		{`SELECT 1.5::text, true::text, TIMESTAMP '2020-05-07 14:05:09'::text`, "1.5|true|2020-05-07 14:05:09"},
@@ -53,7 +53,7 @@ func TestPostgresSemanticsOverTables(t *testing.T) {
 		{`SELECT to_char(TIMESTAMP '2020-05-07 14:05:09', 'FMMonth FMDD, YYYY HH12:MI AM'), make_date(2020, 2, 29)::text, date_trunc('month', TIMESTAMP '2020-05-07 14:05:09')::text`, "May 7, 2020 02:05 PM|2020-02-29|2020-05-01 00:00:00"},
 		{`SELECT div(-9, 4), cbrt(27), trunc(-2.79, 1), 2 ^ 10`, "-2|3|-2.7|1024"},
 		{`SELECT bool_and(b), bool_or(b), every(b) FROM (SELECT true AS b UNION ALL SELECT false) s`, "false|true|false"},
-		{`SELECT stddev_pop(x), var_pop(x) FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 4 UNION ALL SELECT 7) s`, "2.29128784747792|5.25"},
+		{`SELECT stddev_pop(x), var_pop(x) FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 4 UNION ALL SELECT 7) s`, "2.2912878474779200|5.2500000000000000"},
 	}
 	for _, c := range cases {
 		res, err := e.Execute(context.Background(), rootSess, Request{SQL: c.sql})

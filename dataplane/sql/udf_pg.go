@@ -239,17 +239,7 @@ func pgScalarFuncs(rx *pgfn.Regexps) []udfFunc {
 			}
 			return pgfn.DatePart(f, a[1], true)
 		}},
-		{"kalam_extract_interval", 2, func(a []driver.Value) (driver.Value, error) {
-			s, ok := texts(a)
-			if !ok {
-				return nil, nil
-			}
-			iv, err := pgfn.ParseInterval(s[1])
-			if err != nil {
-				return nil, err
-			}
-			return pgfn.IntervalPart(s[0], iv)
-		}},
+		{"kalam_extract_interval", 2, intervalPartFn(pgfn.IntervalPart)},
 		{"date_trunc", 2, func(a []driver.Value) (driver.Value, error) {
 			f, ok := textArg(a[0])
 			if !ok {
@@ -394,7 +384,7 @@ func pgScalarFuncs(rx *pgfn.Regexps) []udfFunc {
 			return pgfn.FloatArith(op, a[0], a[1])
 		}})
 	}
-	return fns
+	return append(fns, exactFuncs()...)
 }
 
 func opName(op byte) string {
@@ -658,6 +648,21 @@ func ivIntervalFn(sign int64) func([]driver.Value) (driver.Value, error) {
 	}
 }
 
+// intervalPartFn adapts EXTRACT(field FROM interval text) to SQLite.
+func intervalPartFn(part func(string, pgfn.Interval) (any, error)) func([]driver.Value) (driver.Value, error) {
+	return func(a []driver.Value) (driver.Value, error) {
+		s, ok := texts(a)
+		if !ok {
+			return nil, nil
+		}
+		iv, err := pgfn.ParseInterval(s[1])
+		if err != nil {
+			return nil, err
+		}
+		return part(s[0], iv)
+	}
+}
+
 func varcharFn(pad bool) func([]driver.Value) (driver.Value, error) {
 	return func(a []driver.Value) (driver.Value, error) {
 		h, _ := a[1].(string)
@@ -702,7 +707,7 @@ func pgAggregates() map[string]func() *aggregate {
 			return &aggregate{add: b.Add, remove: b.Remove, value: func() (any, error) { return b.Result(), nil }}
 		}
 	}
-	return map[string]func() *aggregate{
+	aggs := map[string]func() *aggregate{
 		"stddev":      moments(pgfn.StddevSamp),
 		"stddev_samp": moments(pgfn.StddevSamp),
 		"stddev_pop":  moments(pgfn.StddevPop),
@@ -721,6 +726,10 @@ func pgAggregates() map[string]func() *aggregate {
 			return &aggregate{add: s.Add, remove: s.Remove, value: s.Avg}
 		},
 	}
+	for name, mk := range exactAggregates() {
+		aggs[name] = mk
+	}
+	return aggs
 }
 
 // registerPGFuncs registers the scalar and aggregate functions above.

@@ -73,6 +73,9 @@ func (e *Engine) exprValue(ctx context.Context, sess *Session, c *catalog.Column
 	switch x.Kind {
 	case parse.ExprLiteral:
 		v = literalValue(x.Lit)
+		if c.Type.Kind == datatype.Decimal && (x.Lit.Kind == parse.LitFloat || x.Lit.Kind == parse.LitInt) {
+			v = x.Lit.Text // exact: a double holds ~15 digits
+		}
 	case parse.ExprParam:
 		if x.Param < 1 || x.Param > len(params) {
 			return nil, badRequest(CodeInvalidParameter, "parameter $%d is missing (%d given)", x.Param, len(params))
@@ -84,7 +87,7 @@ func (e *Engine) exprValue(ctx context.Context, sess *Session, c *catalog.Column
 		v = e.defaultValue(sess, c)
 	case parse.ExprRaw:
 		var err error
-		if v, err = e.evalRaw(ctx, sess, x.Raw, params); err != nil {
+		if v, err = e.evalRaw(ctx, sess, x.Raw, params, c.Type.Kind == datatype.Decimal); err != nil {
 			return nil, err
 		}
 	}
@@ -95,8 +98,10 @@ func (e *Engine) exprValue(ctx context.Context, sess *Session, c *catalog.Column
 	return out, nil
 }
 
-// evalRaw evaluates one scalar SQL expression with SQLite.
-func (e *Engine) evalRaw(ctx context.Context, sess *Session, raw string, params []any) (any, error) {
+// evalRaw evaluates one scalar SQL expression with SQLite; with exact, a
+// numeric result is its exact twin's text (parse.Rewritten.Exact), for a
+// DECIMAL column.
+func (e *Engine) evalRaw(ctx context.Context, sess *Session, raw string, params []any, exact bool) (any, error) {
 	rw, r, err := e.rewrite(sess, "SELECT "+raw)
 	if err != nil {
 		return nil, err
@@ -110,8 +115,13 @@ func (e *Engine) evalRaw(ctx context.Context, sess *Session, raw string, params 
 		if err != nil {
 			return err
 		}
-		if len(vals) == 1 && len(vals[0]) == 1 {
+		if len(vals) == 1 && len(vals[0]) >= 1 {
 			v = vals[0][0]
+			if exact && len(rw.Exact) == 1 && rw.Exact[0] >= 0 && rw.Exact[0] < len(vals[0]) {
+				if s, ok := vals[0][rw.Exact[0]].(string); ok {
+					v = s
+				}
+			}
 		}
 		return nil
 	})

@@ -458,6 +458,9 @@ func (c *kalamCursor) Column(i int) (vtab.Value, error) {
 	if v, ok := sysColumn(i, len(c.offs), c.seq, c.deleted); ok {
 		return v, nil
 	}
+	if k := exactStoredColumn(c.t.table, i); k >= 0 {
+		return c.hotValue(c.raw, k), nil // the stored DECIMAL text
+	}
 	if i < 0 || i > len(c.offs) {
 		return nil, fmt.Errorf("kalam vtab: column %d out of range", i)
 	}

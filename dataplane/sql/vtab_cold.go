@@ -84,6 +84,9 @@ func (c *kalamCursor) coldColumn(i int) (vtab.Value, error) {
 	if v, ok := sysColumn(i, len(c.offs), c.seq, c.deleted); ok {
 		return v, nil
 	}
+	if k := exactStoredColumn(c.t.table, i); k >= 0 {
+		return c.coldValue(cm.f, cm.row, cm.idx, k), nil // the stored DECIMAL text
+	}
 	if i < 0 || i > len(c.offs) {
 		return nil, nil
 	}

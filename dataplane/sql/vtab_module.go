@@ -10,6 +10,8 @@ import (
 	"modernc.org/sqlite/vtab"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 )
 
@@ -58,14 +60,47 @@ func declareTable(ctx vtab.Context, module string, t *catalog.Table, starSys boo
 		fmt.Fprintf(&b, "%s %s%s, ", quoteIdent(c.Name), c.Type.SQLiteDecl(), hidden)
 	}
 	if starSys {
-		b.WriteString("_seq BIGINT, _updated TIMESTAMP_INT HIDDEN, _deleted BOOLEAN)")
+		b.WriteString("_seq BIGINT, _updated TIMESTAMP_INT HIDDEN, _deleted BOOLEAN")
 	} else {
-		b.WriteString("_seq BIGINT HIDDEN, _updated TIMESTAMP_INT HIDDEN, _deleted BOOLEAN HIDDEN)")
+		b.WriteString("_seq BIGINT HIDDEN, _updated TIMESTAMP_INT HIDDEN, _deleted BOOLEAN HIDDEN")
 	}
+	// The stored text of wide DECIMAL columns, for exact twins
+	// (parse/rewrite_exact.go): a double cannot carry their digits.
+	for _, k := range exactStoredColumns(t) {
+		fmt.Fprintf(&b, ", %s TEXT HIDDEN", quoteIdent(parse.ExactColumnName(t.Columns[k].Name)))
+	}
+	b.WriteString(")")
 	if err := ctx.Declare(b.String()); err != nil {
 		return fmt.Errorf("%s vtab: declare %s: %w", module, t.QualifiedName(), err)
 	}
 	return nil
+}
+
+// exactStoredColumns lists the positions of t's DECIMAL columns wider
+// than a double's 15 exact digits: each has a hidden text column after
+// the system columns (declareTable), in this order.
+func exactStoredColumns(t *catalog.Table) []int {
+	var out []int
+	for k, c := range t.Columns {
+		if c.Type.Kind == datatype.Decimal && c.Type.Precision > parse.ExactDoubleDigits {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// exactStoredColumn maps a column number past the system columns to the
+// DECIMAL column whose stored text it is (-1: none).
+func exactStoredColumn(t *catalog.Table, i int) int {
+	k := i - len(t.Columns) - 3
+	if k < 0 {
+		return -1
+	}
+	cols := exactStoredColumns(t)
+	if k >= len(cols) {
+		return -1
+	}
+	return cols[k]
 }
 
 // iterReader is what scanCatalogRecords needs of a snapshot or the DB.

@@ -49,6 +49,9 @@ type Resolver interface {
 type RewriteOptions struct {
 	CurrentUser string
 	CurrentRole string
+	// ExactTwins asks for the hidden exact twins of numeric result
+	// columns (rewrite_exact.go, Rewritten.Exact).
+	ExactTwins bool
 }
 
 // Rewritten is the result of Rewrite.
@@ -70,6 +73,11 @@ type Rewritten struct {
 	// ("boolean", "timestamp", "date"; "" otherwise). It is nil when
 	// the select list cannot be matched to result columns (a *).
 	Columns []string
+	// Exact maps each result column of the outermost SELECT to the
+	// position of its hidden exact twin (rewrite_exact.go), -1 for none;
+	// nil when no column has one. Twins come after the user's columns:
+	// the result holds len(Exact) columns once they are dropped.
+	Exact []int
 }
 
 // ResolvedTable is one table reference and its virtual table.
@@ -112,6 +120,7 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 	}
 	var typer *colTyper
 	ct, typed := r.(ColumnTypeResolver)
+	var exact []int
 	// With column types, the untyped round only collects the table
 	// references (its output is discarded), so it needs no second pass.
 	w, err := rewritePasses(toks, r, opt, nil, typed)
@@ -123,8 +132,16 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		// found: operators and casts on columns get PostgreSQL's typed
 		// semantics (float8 + numeric is float8, int4 overflow, ...).
 		typer = newColTyper(ct, w.refs, toks)
-		if w, err = rewritePasses(toks, r, opt, typer, false); err != nil {
-			return nil, err
+		twinned, ex := addTwins(toks, typer)
+		if ex != nil && opt.ExactTwins {
+			if tw, err := rewritePasses(twinned, r, opt, typer, false); err == nil {
+				w, exact = tw, ex
+			}
+		}
+		if exact == nil {
+			if w, err = rewritePasses(toks, r, opt, typer, false); err != nil {
+				return nil, err
+			}
 		}
 		kr, _ := r.(KeyResolver)
 		if err := checkGrouping(toks, typer, kr); err != nil {
@@ -138,6 +155,7 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		NumParams:  w.numParams,
 		ParamKinds: w.paramKinds,
 		Columns:    resultTypes(toks, typer),
+		Exact:      exact,
 	}, nil
 }
 

@@ -73,6 +73,11 @@ type pexpr struct {
 	typ    pgType
 	simple bool
 	lit    bool // a single string literal token
+	// ex is the exact twin of a numeric or integer expression (see
+	// rewrite_exact.go), nil when it has none; exNum marks a twin whose
+	// value is a numeric (printed from the twin).
+	ex    []Token
+	exNum bool
 }
 
 type pgPass struct {
@@ -293,7 +298,7 @@ func (p *pgPass) exprN(i, hi, minPrec int, ops *int) (pexpr, int, error) {
 			}
 			lhs = p.matchOp(op, lhs, rhs, esc, p.in[next])
 		} else {
-			lhs = p.combine(op, lhs, rhs, p.in[next])
+			lhs = exactCombine(op, lhs, rhs, p.combine(op, lhs, rhs, p.in[next]), p.in[next])
 		}
 		next = after
 	}
@@ -307,34 +312,46 @@ func (p *pgPass) unary(i, hi int) (pexpr, int, error) {
 		if err != nil || next == i+1 {
 			return pexpr{}, i, err
 		}
-		if t.Value == "+" {
-			if len(e.toks) == 1 && e.toks[0].Kind == TokNumber {
-				return e, next, nil
-			}
-			// Kept: `+col` is the documented way to keep a predicate off an index
-			// (the planner matches only a bare column).
-			return pexpr{toks: append([]Token{t}, e.toks...), typ: e.typ}, next, nil
-		}
-		if len(e.toks) == 1 && e.toks[0].Kind == TokNumber {
-			return pexpr{toks: []Token{t, e.toks[0]}, typ: numberType("-" + e.toks[0].Text), simple: true}, next, nil
-		}
-		if e.typ == tText {
-			// PostgreSQL has no unary minus for text (42883).
-			return pexpr{toks: call("kalam_no_operator", t, []Token{strTok("- text", t)}, e.toks), typ: tUnknown}, next, nil
-		}
-		fn := "kalam_neg"
-		if e.typ == tInt4 || e.typ == tInt2 {
-			fn = "kalam_neg_i4"
-		}
-		if e.typ == tFloat || e.typ == tInterval || e.typ == tNumeric {
-			return pexpr{toks: wrap(append([]Token{t}, e.toks...), t), typ: e.typ}, next, nil
-		}
-		return pexpr{toks: call(fn, t, e.toks), typ: e.typ}, next, nil
+		r, next, err := p.sign(t, e, next)
+		return exactSign(t, e, r), next, err
 	}
+	return p.postfix(i, hi)
+}
+
+// sign builds +e or -e.
+func (p *pgPass) sign(t Token, e pexpr, next int) (pexpr, int, error) {
+	if t.Value == "+" {
+		if len(e.toks) == 1 && e.toks[0].Kind == TokNumber {
+			return e, next, nil
+		}
+		// Kept: `+col` is the documented way to keep a predicate off an index
+		// (the planner matches only a bare column).
+		return pexpr{toks: append([]Token{t}, e.toks...), typ: e.typ}, next, nil
+	}
+	if len(e.toks) == 1 && e.toks[0].Kind == TokNumber {
+		return pexpr{toks: []Token{t, e.toks[0]}, typ: numberType("-" + e.toks[0].Text), simple: true}, next, nil
+	}
+	if e.typ == tText {
+		// PostgreSQL has no unary minus for text (42883).
+		return pexpr{toks: call("kalam_no_operator", t, []Token{strTok("- text", t)}, e.toks), typ: tUnknown}, next, nil
+	}
+	fn := "kalam_neg"
+	if e.typ == tInt4 || e.typ == tInt2 {
+		fn = "kalam_neg_i4"
+	}
+	if e.typ == tFloat || e.typ == tInterval || e.typ == tNumeric {
+		return pexpr{toks: wrap(append([]Token{t}, e.toks...), t), typ: e.typ}, next, nil
+	}
+	return pexpr{toks: call(fn, t, e.toks), typ: e.typ}, next, nil
+}
+
+// postfix parses a primary with its postfix casts.
+func (p *pgPass) postfix(i, hi int) (pexpr, int, error) {
 	e, next, err := p.primary(i, hi)
 	if err != nil || next == i {
 		return e, next, err
 	}
+	e = p.exactPrimary(e)
 	for chain := 0; isOp(p.at(next, hi), "::"); chain++ {
 		if chain >= maxCastChain {
 			return pexpr{}, i, errSQL(p.in[next].Pos, "more than %d chained casts", maxCastChain)
@@ -384,7 +401,11 @@ func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
 				}
 			}
 			if e, next, err := p.expr(i+1, j, 0); err == nil && next == j && next > i+1 {
-				return pexpr{toks: wrap(e.toks, t), typ: e.typ}, j + 1, nil
+				r := pexpr{toks: wrap(e.toks, t), typ: e.typ, exNum: e.exNum}
+				if e.ex != nil {
+					r.ex = wrap(e.ex, t)
+				}
+				return r, j + 1, nil
 			}
 			inner, err := p.scan(i+1, j)
 			if err != nil {
@@ -520,7 +541,7 @@ func (p *pgPass) callExpr(i, j, hi int) (pexpr, int, error) {
 			}
 		}
 	}
-	return pexpr{toks: out, typ: typ, simple: true}, next, nil
+	return p.exactCall(i, j, end, next, pexpr{toks: out, typ: typ, simple: true}), next, nil
 }
 
 // funcTypes are the result types of functions whose results the
@@ -799,7 +820,8 @@ func (p *pgPass) specialForm(t Token, j, hi int) (e pexpr, next int, ok bool, er
 		case tInterval:
 			fn = "kalam_extract_interval"
 		}
-		return pexpr{toks: call(fn, t, []Token{strTok(asciiLower(field.Value), field)}, x.toks), typ: tNumeric}, next, true, nil
+		r := pexpr{toks: call(fn, t, []Token{strTok(asciiLower(field.Value), field)}, x.toks), typ: tNumeric}
+		return exactExtract(fn, asciiLower(field.Value), x, r, t), next, true, nil
 	case "position":
 		in := p.topLevel(j+1, end, "in")
 		if in < 0 {
@@ -993,7 +1015,7 @@ func (p *pgPass) castOp(e pexpr, i, hi int) (pexpr, int, error) {
 	keep := func() []Token {
 		return append(append(append([]Token{}, e.toks...), colons), p.in[i:next]...)
 	}
-	return p.castTo(e, name, params, keep, colons), next, nil
+	return exactCast(e, name, params, p.castTo(e, name, params, keep, colons), colons), next, nil
 }
 
 // castTo builds the cast of e to the named type; keep gives the original

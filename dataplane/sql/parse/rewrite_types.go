@@ -35,6 +35,9 @@ type colTyper struct {
 	byAlias map[string][]string // lower-case alias -> vtabs
 	vtabs   []string
 	shadow  map[string]bool // names an alias of the statement reuses
+	// storedText: twins may read wide DECIMAL columns' hidden stored-text
+	// columns (set by addTwins for the twinned rewrite).
+	storedText bool
 }
 
 func newColTyper(r ColumnTypeResolver, refs map[int][]tableRefInfo, toks []Token) *colTyper {
@@ -169,54 +172,14 @@ func resultTypes(toks []Token, typer *colTyper) []string {
 	n := len(toks) - 1 // without EOF
 	p := &pgPass{in: toks[:n], match: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
 	p.matchAll()
-	// The first SELECT at depth 0 (after a WITH clause's parenthesised
-	// queries).
-	start := -1
-	for k := 0; k < n; k++ {
-		if isOp(toks[k], "(") || isKw(toks[k], "case") {
-			if p.match[k] > k {
-				k = p.match[k]
-			}
-			continue
-		}
-		if isKw(toks[k], "select") {
-			start = k + 1
-			break
-		}
-		if isKw(toks[k], "values") {
-			return nil
-		}
-	}
-	if start < 0 {
-		return nil
-	}
-	for isKw(p.at(start, n), "distinct") || isKw(p.at(start, n), "all") {
-		start++
-		if isKw(p.at(start, n), "on") && isOp(p.at(start+1, n), "(") && p.match[start+1] > start {
-			start = p.match[start+1] + 1
-		}
-	}
+	items, _ := p.selectItems()
 	var out []string
-	lo := start
-	for k := start; ; k++ {
-		t := p.at(k, n)
-		if (isOp(t, "(") || isKw(t, "case")) && p.match[k] > k {
-			k = p.match[k]
-			continue
-		}
-		end := k >= n || isOp(t, ",") || isSelectListEnd(t)
-		if !end {
-			continue
-		}
-		typ, ok := p.itemType(lo, k)
+	for _, it := range items {
+		typ, ok := p.itemType(it[0], it[1])
 		if !ok {
 			return nil
 		}
 		out = append(out, typ)
-		if !isOp(t, ",") {
-			break
-		}
-		lo = k + 1
 	}
 	for _, t := range out {
 		if t != "" {

@@ -13,7 +13,9 @@
 //   - DECIMAL/NUMERIC values travel through SQLite as float64. Arithmetic
 //     on them is exact over their shortest decimal representation (which
 //     is the value written for every decimal of at most 15 significant
-//     digits), computed with github.com/cockroachdb/apd/v3.
+//     digits), computed with github.com/cockroachdb/apd/v3. Printed
+//     results come from the Exact* twins (exact.go): decimal text with
+//     PostgreSQL's display scale.
 //   - NULL in gives NULL out unless PostgreSQL says otherwise (concat,
 //     greatest/least skip NULLs).
 package pgfn
