@@ -458,7 +458,7 @@ func (s *scenario) serviceURL(ctx context.Context, t *testing.T, cluster string)
 	var eps []string
 	s.eventually(ctx, t, "endpoints of service "+cluster, time.Minute, func() (bool, string) {
 		var err error
-		eps, err = harness.ServiceEndpoints(ctx, s.env.CP.Client, ns, cluster, "http")
+		eps, err = harness.ServiceEndpoints(ctx, s.env.CP.Client, s.namespace(), cluster, "http")
 		return err == nil, fmt.Sprint(err)
 	})
 	return "http://" + eps[0]
@@ -468,7 +468,7 @@ func (s *scenario) serviceURL(ctx context.Context, t *testing.T, cluster string)
 func (s *scenario) root(ctx context.Context, t *testing.T, cluster string) *dpclient.Client {
 	t.Helper()
 	var sec corev1.Secret
-	if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: cluster + "-credentials"}, &sec); err != nil {
+	if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: s.namespace(), Name: cluster + "-credentials"}, &sec); err != nil {
 		t.Fatalf("secret %s-credentials: %v", cluster, err)
 	}
 	c := dpclient.New(s.serviceURL(ctx, t, cluster))
