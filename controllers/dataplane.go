@@ -43,6 +43,9 @@ type DataPlane struct {
 	rotationFailed map[types.NamespacedName]time.Time
 	// loginMu serialises logins and rotations.
 	loginMu sync.Mutex
+	// podClients are the per-pod clients of replicated clusters, by pod
+	// address and trust (PodClient).
+	podClients map[string]*dpclient.Client
 }
 
 type session struct {
@@ -59,16 +62,9 @@ const sessionTTL = 30 * time.Minute
 // Connect returns a logged-in client for kc. A cluster without a ready pod
 // is a waiting condition (ClusterNotReady), not an error.
 func (d *DataPlane) Connect(ctx context.Context, kc *kalamv1.KalamCluster) (*dpclient.Client, error) {
-	var pod corev1.Pod
-	key := types.NamespacedName{Namespace: kc.Namespace, Name: podName(kc, 0)}
-	if err := d.Client.Get(ctx, key, &pod); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, waitFor(kalamv1.ReasonClusterNotReady, defaultWait, "pod %s does not exist yet", key.Name)
-		}
-		return nil, fmt.Errorf("while reading pod %s: %w", key.Name, err)
-	}
-	if pod.Status.PodIP == "" || !podReady(&pod) {
-		return nil, waitFor(kalamv1.ReasonClusterNotReady, defaultWait, "pod %s is not ready", key.Name)
+	pod, err := d.servingPod(ctx, kc)
+	if err != nil {
+		return nil, err
 	}
 	var sec corev1.Secret
 	if err := d.Client.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: credentialsSecretName(kc)}, &sec); err != nil {
@@ -146,6 +142,62 @@ func (d *DataPlane) Connect(ctx context.Context, kc *kalamv1.KalamCluster) (*dpc
 	delete(d.rotationFailed, id)
 	d.mu.Unlock()
 	return c, nil
+}
+
+// servingPod is the pod the operator's session talks to: pod 0 of a single
+// node; the first ready pod of a replicated cluster (any replica serves
+// every request, and pod 0 may be the one a rolling update restarts).
+func (d *DataPlane) servingPod(ctx context.Context, kc *kalamv1.KalamCluster) (*corev1.Pod, error) {
+	var last error
+	for ordinal := range max(int(kc.Spec.Replicas), 1) {
+		var pod corev1.Pod
+		key := types.NamespacedName{Namespace: kc.Namespace, Name: podName(kc, ordinal)}
+		if err := d.Client.Get(ctx, key, &pod); err != nil {
+			if !apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("while reading pod %s: %w", key.Name, err)
+			}
+			last = waitFor(kalamv1.ReasonClusterNotReady, defaultWait, "pod %s does not exist yet", key.Name)
+			continue
+		}
+		if pod.Status.PodIP == "" || !podReady(&pod) {
+			last = waitFor(kalamv1.ReasonClusterNotReady, defaultWait, "pod %s is not ready", key.Name)
+			continue
+		}
+		return &pod, nil
+	}
+	return nil, last
+}
+
+// PodClient returns a client of one pod of kc that uses the session of
+// base: every replica shares the JWT secret, so the token base logged in
+// with is valid on each of them.
+func (d *DataPlane) PodClient(ctx context.Context, kc *kalamv1.KalamCluster, base *dpclient.Client, pod *corev1.Pod) (*dpclient.Client, error) {
+	if pod.Status.PodIP == "" {
+		return nil, fmt.Errorf("pod %s has no IP yet", pod.Name)
+	}
+	ct, err := d.clientTLS(ctx, kc)
+	if err != nil {
+		return nil, err
+	}
+	tlsID := ""
+	if ct != nil {
+		tlsID = ct.fingerprint
+	}
+	addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(httpPort))
+	key := addr + "|" + tlsID
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.podClients[key]
+	if c == nil {
+		// One client (and connection pool) per pod address, reused by
+		// every reconcile instead of a new transport each time.
+		c = d.newClient(addr, ct)
+		if d.podClients == nil {
+			d.podClients = map[string]*dpclient.Client{}
+		}
+		d.podClients[key] = c
+	}
+	return &dpclient.Client{BaseURL: c.BaseURL, HTTP: c.HTTP, Token: base.Token}, nil
 }
 
 // rotate changes root's password from old (what the server has) to next

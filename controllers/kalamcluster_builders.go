@@ -87,13 +87,18 @@ func buildCredentialsSecret(kc *kalamv1.KalamCluster, rootPassword, jwtSecret st
 var httpServicePort = corev1.ServicePort{Name: portName, Port: httpPort, TargetPort: intstr.FromString(portName), Protocol: corev1.ProtocolTCP}
 
 // buildHeadlessService gives the StatefulSet's pods stable DNS names; it
-// publishes not-ready pods so a restoring pod is still addressable.
+// publishes not-ready pods so a restoring pod is still addressable, and
+// replicas of a replicated cluster find their peers before any is ready.
 func buildHeadlessService(kc *kalamv1.KalamCluster) *corev1.Service {
+	ports := []corev1.ServicePort{servicePort(kc)}
+	if replicated(kc) {
+		ports = append(ports, clusterServicePorts()...)
+	}
 	return &corev1.Service{
 		ObjectMeta: objectMeta(kc, headlessServiceName(kc)),
 		Spec: corev1.ServiceSpec{
 			ClusterIP: corev1.ClusterIPNone, PublishNotReadyAddresses: true,
-			Selector: selectorLabels(kc), Ports: []corev1.ServicePort{servicePort(kc)},
+			Selector: selectorLabels(kc), Ports: ports,
 		},
 	}
 }
@@ -265,6 +270,7 @@ func buildStatefulSet(kc *kalamv1.KalamCluster, configHash string, restore *rest
 			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{pvc},
 		},
 	}
+	applyReplication(kc, sts)
 	applyTLSToPod(kc, &sts.Spec.Template)
 	return sts
 }

@@ -50,7 +50,7 @@ func renderConfig(kc *kalamv1.KalamCluster) (string, error) {
 		}
 		doc = normalizeNumbers(raw).(map[string]any)
 	}
-	for _, k := range ownedConfigKeys {
+	for _, k := range append(ownedConfigKeys, clusterConfigKeys...) {
 		if hasKey(doc, k) {
 			if k == "security.tls" {
 				return "", fmt.Errorf("spec.config: security.tls is managed by the operator: use spec.tls (a kubernetes.io/tls Secret or generate: true)")
@@ -60,6 +60,11 @@ func renderConfig(kc *kalamv1.KalamCluster) (string, error) {
 	}
 	section(doc, "server")["port"] = int64(httpPort)
 	section(doc, "storage")["data_path"] = dataDir
+	if replicated(kc) {
+		// Identical on every pod and never changed; the rest of [cluster]
+		// is per pod (env, kalamcluster_replication.go).
+		section(doc, "cluster")["deployment_id"] = deploymentIDFor(kc)
+	}
 	if tlsEnabled(kc) {
 		tlsConfigKeys(doc)
 	}

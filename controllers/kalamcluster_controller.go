@@ -51,7 +51,9 @@ type KalamClusterReconciler struct {
 // Secrets: created and filled in, never deleted (garbage collection does
 // that); the cache lists and watches only the operator's own (CacheOptions).
 // +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups=core,resources=pods,verbs=get;list;watch
+// Pods: deleted one at a time by the rolling update of a replicated cluster
+// (kalamcluster_rollout.go), after its leadership moved away.
+// +kubebuilder:rbac:groups=core,resources=pods,verbs=get;list;watch;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=core,resources=persistentvolumeclaims,verbs=get;patch
@@ -119,6 +121,12 @@ func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.Kala
 	}
 	// The pods cannot start without the certificate they mount.
 	if err := r.reconcileTLS(ctx, kc, time.Now()); err != nil {
+		return ctrl.Result{}, err
+	}
+	if replicated(kc) && kc.Status.DeploymentID == 0 {
+		kc.Status.DeploymentID = deploymentIDFor(kc)
+	}
+	if err := r.gateScaleUp(ctx, kc); err != nil {
 		return ctrl.Result{}, err
 	}
 	toml, err := renderConfig(kc)
@@ -441,6 +449,19 @@ func (r *KalamClusterReconciler) observe(ctx context.Context, kc *kalamv1.KalamC
 	resync := r.Resync
 	if resync == 0 {
 		resync = defaultResync
+	}
+	if replicated(kc) {
+		rs, err := r.observeReplicas(ctx, kc, dp)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if !rolledOut {
+			return r.rollReplicas(ctx, kc, sts, rs, time.Now())
+		}
+		if rs.health.QuorumLost {
+			kalamv1.MarkProgressing(kc, rs.health.QuorumReason, rs.health.QuorumMsg)
+			return ctrl.Result{RequeueAfter: defaultWait}, nil
+		}
 	}
 	if !rolledOut {
 		kc.Status.Phase = kalamv1.ClusterUpdating

@@ -22,6 +22,35 @@ const (
 	// ConditionSchemaInSync (KalamTable) is False while a schema plan is
 	// pending (blocked or awaiting approval).
 	ConditionSchemaInSync = "SchemaInSync"
+	// ConditionQuorumLost (KalamCluster, replicas 3) is True while a Raft
+	// group has no leader or fewer than a majority of the pods report:
+	// writes and linearizable reads answer NO_QUORUM (503) meanwhile.
+	ConditionQuorumLost = "QuorumLost"
+	// ConditionDegraded (KalamCluster, replicas 3) is True while the
+	// cluster serves with less redundancy than declared: a replica does
+	// not report, or lags behind its group's leader.
+	ConditionDegraded = "Degraded"
+)
+
+// Reasons of QuorumLost and Degraded.
+const (
+	// ReasonQuorumPresent: every group has a leader and a majority reports.
+	ReasonQuorumPresent = "QuorumPresent"
+	// ReasonNoLeader: a group has no leader known to any reachable replica.
+	ReasonNoLeader = "NoLeader"
+	// ReasonMajorityUnreachable: fewer than a majority of the pods answer
+	// GET /v1/cluster/status.
+	ReasonMajorityUnreachable = "MajorityUnreachable"
+	// ReasonFullyReplicated: every replica reports and is caught up.
+	ReasonFullyReplicated = "FullyReplicated"
+	// ReasonReplicaUnreachable: a pod does not answer its cluster status.
+	ReasonReplicaUnreachable = "ReplicaUnreachable"
+	// ReasonReplicaLagging: a replica's applied index is behind its
+	// group's leader by more than the lag threshold.
+	ReasonReplicaLagging = "ReplicaLagging"
+	// ReasonScaleUpNotSupported: replicas went from 1 to 3 on a cluster
+	// whose single pod already has data; the pods keep serving as one node.
+	ReasonScaleUpNotSupported = "ScaleUpNotSupported"
 )
 
 // Condition reasons. They are API: alerts and scripts match on them.

@@ -10,6 +10,9 @@ import (
 // KalamClusterSpec is the desired data plane.
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.bootstrap) || (has(self.bootstrap) && self.bootstrap == oldSelf.bootstrap)",message="bootstrap is immutable after creation"
 // +kubebuilder:validation:XValidation:rule="has(oldSelf.bootstrap) || !has(self.bootstrap)",message="bootstrap can only be set at creation"
+// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || self.replicas == 1 || self.replicas == 3",message="replicas must be 1 (a single node, no replication) or 3 (every write replicated to a quorum of 3 pods): 2 replicas tolerate no failure and more than 3 are not supported yet"
+// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || self.replicas == 1 || has(self.objectStore)",message="replicas 3 needs spec.objectStore: flushed Parquet files on node-local storage exist on one pod only, so a replicated cluster keeps its cold tier on S3"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.replicas) || oldSelf.replicas != 3 || (has(self.replicas) && self.replicas == 3)",message="replicas cannot go from 3 to 1: removing Raft members is not supported; back up and restore into a new single-replica cluster"
 type KalamClusterSpec struct {
 	// Image is the data-plane container image.
 	// +kubebuilder:validation:MinLength=1
@@ -20,11 +23,15 @@ type KalamClusterSpec struct {
 	// ImagePullSecrets for the data-plane pods.
 	// +optional
 	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
-	// Replicas is the number of data-plane pods. Only 1 is supported until
-	// the data plane replicates.
+	// Replicas is the number of data-plane pods: 1 (a single node without
+	// Raft, as before) or 3 (every Raft group replicated on all three pods;
+	// a write is acknowledged once two of them have it durably; see
+	// docs/high-availability.md). 3 requires spec.objectStore; 3 cannot go
+	// back to 1. Changing 1 to 3 on a cluster that already has data waits
+	// for the data-plane migration (Stalled/ScaleUpNotSupported).
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=1
+	// +kubebuilder:validation:Maximum=3
 	// +optional
 	Replicas int32 `json:"replicas,omitempty"`
 	// Resources of the data-plane container.
@@ -207,7 +214,8 @@ type KalamClusterStatus struct {
 	// why), Failed when a refused spec leaves nothing serving.
 	// +optional
 	Phase ClusterPhase `json:"phase,omitempty"`
-	// Conditions: Ready, ObjectStoreReachable, Reconciling, Stalled.
+	// Conditions: Ready, ObjectStoreReachable, Reconciling, Stalled and,
+	// with replicas 3, QuorumLost and Degraded.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -226,6 +234,50 @@ type KalamClusterStatus struct {
 	// ServerVersion as reported by the data plane.
 	// +optional
 	ServerVersion string `json:"serverVersion,omitempty"`
+	// DeploymentID is the Raft deployment id of a replicated cluster
+	// (cluster.deployment_id of every pod), derived once from the
+	// cluster's UID and never changed: replicas with different ids
+	// refuse to talk to each other.
+	// +optional
+	DeploymentID int64 `json:"deploymentID,omitempty"`
+	// Groups is every Raft group as the pods report it (replicas 3 only):
+	// its leader, members and each replica's applied index and lag.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Groups []GroupStatus `json:"groups,omitempty"`
+}
+
+// GroupStatus is one Raft group (meta, shared, u0..u<G-1>) of a
+// replicated cluster, merged from GET /v1/cluster/status of every pod.
+type GroupStatus struct {
+	// Name of the group as the data plane reports it (meta, shared, u<k>).
+	Name string `json:"name"`
+	// Leader is the leading replica's id (its pod is <cluster>-<id-1>); 0
+	// when no reachable replica knows a leader.
+	// +optional
+	Leader int64 `json:"leader"`
+	// Members are the group's replica ids.
+	// +optional
+	Members []int64 `json:"members,omitempty"`
+	// Replicas are the replicas that answered, with their applied index.
+	// +optional
+	Replicas []GroupReplicaStatus `json:"replicas,omitempty"`
+}
+
+// GroupReplicaStatus is one replica's position in a group's log.
+type GroupReplicaStatus struct {
+	// ReplicaID of the replica (pod ordinal + 1).
+	ReplicaID int64 `json:"replicaID"`
+	// Pod that hosts the replica.
+	Pod string `json:"pod"`
+	// Applied is the last Raft index the replica applied.
+	// +optional
+	Applied int64 `json:"applied"`
+	// Lag is how many entries the replica's applied index is behind the
+	// leader's (or, without a reporting leader, the most advanced replica).
+	// +optional
+	Lag int64 `json:"lag"`
 }
 
 // KalamCluster is a KalamDB data plane: a StatefulSet, its Services,

@@ -122,7 +122,15 @@ func TestCreateValidation(t *testing.T) {
 		wantErr string
 	}{
 		{"cluster ok", func() client.Object { return cluster() }, ""},
-		{"cluster replicas 2", func() client.Object { c := cluster(); c.Spec.Replicas = 2; return c }, "spec.replicas"},
+		{"cluster replicas 2", func() client.Object { c := cluster(); c.Spec.Replicas = 2; return c }, "replicas must be 1 (a single node, no replication) or 3"},
+		{"cluster replicas 4", func() client.Object { c := cluster(); c.Spec.Replicas = 4; return c }, "spec.replicas"},
+		{"cluster replicas 3 without object store", func() client.Object { c := cluster(); c.Spec.Replicas = 3; return c }, "replicas 3 needs spec.objectStore"},
+		{"cluster replicas 3", func() client.Object {
+			c := cluster()
+			c.Spec.Replicas = 3
+			c.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "minio:9000", Bucket: "kalam"}
+			return c
+		}, ""},
 		{"cluster no image", func() client.Object { c := cluster(); c.Spec.Image = ""; return c }, "spec.image"},
 		{"cluster bootstrap both", func() client.Object {
 			c := cluster()
@@ -254,6 +262,18 @@ func TestImmutability(t *testing.T) {
 	})
 	t.Run("cluster storage class is immutable", func(t *testing.T) {
 		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Storage.StorageClassName = &[]string{"fast"}[0] }, "storageClassName is immutable")
+	})
+	t.Run("cluster replicas cannot go from 3 to 1", func(t *testing.T) {
+		c := cluster()
+		c.Spec.Replicas = 3
+		c.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "minio:9000", Bucket: "kalam"}
+		update(t, c, func(c *kalamv1.KalamCluster) { c.Spec.Replicas = 1 }, "replicas cannot go from 3 to 1")
+	})
+	t.Run("cluster replicas may go from 1 to 3", func(t *testing.T) {
+		update(t, cluster(), func(c *kalamv1.KalamCluster) {
+			c.Spec.Replicas = 3
+			c.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "minio:9000", Bucket: "kalam"}
+		}, "")
 	})
 	t.Run("cluster image may change", func(t *testing.T) {
 		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Image = "kalamdb:v2" }, "")

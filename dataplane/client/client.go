@@ -150,16 +150,12 @@ func (c *Client) post(ctx context.Context, path string, in any, auth bool, out a
 	if err != nil {
 		return err
 	}
-	var env struct {
-		Error *APIError `json:"error"`
-	}
 	if status != http.StatusOK {
-		if json.Unmarshal(body, &env) == nil && env.Error != nil {
-			env.Error.HTTPStatus = status
+		ae, enveloped := decodeAPIError(status, body)
+		if enveloped {
 			_ = json.Unmarshal(body, out)
-			return env.Error
 		}
-		return &APIError{HTTPStatus: status, Code: "HTTP_ERROR", Message: strings.TrimSpace(string(body))}
+		return ae
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()

@@ -11,6 +11,9 @@ import (
 // exactly as before: no Raft, no extra ports.
 type ClusterConfig struct {
 	// ReplicaID is this node's Raft replica id (1..N): its entry in Members.
+	// 0 (unset) takes the id of the member whose address is GossipAddress
+	// or whose host is RaftAddress's host, so identical pods of a
+	// StatefulSet need only their own addresses.
 	ReplicaID int `toml:"replica_id"`
 	// DeploymentID keeps replicas of different clusters from talking to
 	// each other; every member must use the same value.
@@ -53,6 +56,31 @@ func defaultCluster() ClusterConfig {
 
 // Enabled reports whether the node runs replicated.
 func (c ClusterConfig) Enabled() bool { return len(c.Members) > 0 }
+
+// resolveReplicaID fills an unset ReplicaID from Members: the member
+// whose address is this node's GossipAddress, or whose host is the host
+// of its RaftAddress (a pod's stable DNS name: gossip must advertise an
+// IPv4 address, so in Kubernetes the members are listed by name while each
+// pod advertises its IP). No match, or several, leaves it 0, which
+// validation refuses.
+func (c *ClusterConfig) resolveReplicaID() {
+	if c.ReplicaID != 0 || !c.Enabled() {
+		return
+	}
+	raftHost, _, _ := net.SplitHostPort(strings.TrimSpace(c.RaftAddress))
+	var p problems
+	found := 0
+	for id, addr := range c.parseMembers(&p) {
+		host, _, _ := net.SplitHostPort(addr)
+		if addr == strings.TrimSpace(c.GossipAddress) || (raftHost != "" && host == raftHost) {
+			if found != 0 {
+				return
+			}
+			found = int(id)
+		}
+	}
+	c.ReplicaID = found
+}
 
 // ParseMembers returns Members as replica id -> gossip address.
 func (c ClusterConfig) ParseMembers() (map[uint64]string, error) {
@@ -110,7 +138,11 @@ func (c ClusterConfig) validate(p *problems) {
 		p.add("cluster.members", "%d members: a cluster has 1, 3 or 5", len(members))
 	}
 	if _, ok := members[uint64(max(c.ReplicaID, 0))]; !ok {
-		p.add("cluster.replica_id", "%d is not one of cluster.members", c.ReplicaID)
+		if c.ReplicaID == 0 {
+			p.add("cluster.replica_id", "not set, and neither gossip_address %q nor the host of raft_address %q names exactly one of cluster.members", c.GossipAddress, c.RaftAddress)
+		} else {
+			p.add("cluster.replica_id", "%d is not one of cluster.members", c.ReplicaID)
+		}
 	}
 	for key, addr := range map[string]string{"cluster.raft_address": c.RaftAddress, "cluster.gossip_address": c.GossipAddress} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {

@@ -53,6 +53,7 @@ func Parse(name string, data []byte, getenv func(string) (string, bool)) (Config
 	if err := applyEnv(&cfg, getenv); err != nil {
 		return Config{}, err
 	}
+	cfg.Cluster.resolveReplicaID()
 	if err := cfg.validateValues(); err != nil {
 		return Config{}, err
 	}

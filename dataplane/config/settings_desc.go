@@ -103,7 +103,7 @@ var settingDescriptions = map[string]string{
 	"user_management.cleanup_interval_seconds":      "How often the server looks for dropped users whose grace period ended (unless cleanup_job_schedule is set).",
 	"user_management.cleanup_job_schedule":          "Cron schedule (UTC; 5 fields or @daily etc., e.g. \"0 2 * * *\") for that look instead of the interval; empty = use cleanup_interval_seconds.",
 	"cluster.members":                               "Every initial member of a replicated cluster as \"id=gossip-host:port\" (1, 3 or 5); empty = single node, no Raft.",
-	"cluster.replica_id":                            "This node's Raft replica id: one of the member ids.",
+	"cluster.replica_id":                            "This node's Raft replica id: one of the member ids; 0 = the member whose address is gossip_address or whose host is raft_address's host.",
 	"cluster.deployment_id":                         "Same on every member; keeps replicas of different clusters apart.",
 	"cluster.raft_address":                          "Advertised host:port of this node's Raft transport.",
 	"cluster.raft_listen_address":                   "Local listen address of the Raft transport; empty = raft_address.",

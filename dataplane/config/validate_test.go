@@ -115,3 +115,39 @@ func TestClusterValidation(t *testing.T) {
 		t.Error("the default config must be a single node")
 	}
 }
+
+// TestReplicaIDFromAddresses: identical StatefulSet pods set only their
+// own addresses (env); an unset replica_id is the member listing that
+// gossip address or the raft address's host, and a node listed nowhere is
+// refused by name.
+func TestReplicaIDFromAddresses(t *testing.T) {
+	env := func(gossip string) func(string) (string, bool) {
+		raft := "kc-1.kc-headless.ns.svc:9190"
+		if gossip != "10.0.0.7:9191" {
+			raft = "10.9.9.9:9190"
+		}
+		vars := map[string]string{
+			"KALAMDB_CLUSTER_MEMBERS":        "1=kc-0.kc-headless.ns.svc:9191,2=kc-1.kc-headless.ns.svc:9191,3=kc-2.kc-headless.ns.svc:9191",
+			"KALAMDB_CLUSTER_GOSSIP_ADDRESS": gossip,
+			"KALAMDB_CLUSTER_RAFT_ADDRESS":   raft,
+		}
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+	for _, gossip := range []string{"kc-1.kc-headless.ns.svc:9191", "10.0.0.7:9191"} {
+		cfg, err := Parse("server.toml", nil, env(gossip))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Cluster.ReplicaID != 2 {
+			t.Fatalf("gossip %s: replica_id = %d, want 2 (the member listing kc-1)", gossip, cfg.Cluster.ReplicaID)
+		}
+	}
+	if _, err := Parse("server.toml", nil, env("kc-7.kc-headless.ns.svc:9191")); err == nil || !strings.Contains(err.Error(), "cluster.replica_id") {
+		t.Fatalf("unknown gossip address: %v, want a cluster.replica_id error", err)
+	}
+	// An explicit replica_id wins over the address.
+	cfg, err := Parse("server.toml", []byte("[cluster]\nreplica_id = 3\n"), env("kc-1.kc-headless.ns.svc:9191"))
+	if err != nil || cfg.Cluster.ReplicaID != 3 {
+		t.Fatalf("explicit replica_id: %d, %v", cfg.Cluster.ReplicaID, err)
+	}
+}

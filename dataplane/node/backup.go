@@ -61,42 +61,57 @@ func configStorage(s config.StorageEntry, now int64) (*catalog.Storage, error) {
 // the catalog (through the engine) and protects them from SQL changes.
 func (n *Node) registerConfigStorages(ctx context.Context) error {
 	var ids []string
+	for _, entry := range n.cfg.Storages {
+		registered, err := n.registerConfigStorage(ctx, entry)
+		if errors.Is(err, engine.ErrAlreadyExists) {
+			// Every replica of a cluster registers its config storages at
+			// start-up, reading its local catalog first: another replica's
+			// CREATE can commit in between. Read again and compare.
+			registered, err = n.registerConfigStorage(ctx, entry)
+		}
+		if err != nil {
+			return err
+		}
+		ids = append(ids, registered)
+	}
+	n.eng.SetConfigStorages(ids)
+	return nil
+}
+
+// registerConfigStorage creates or alters one config storage unless the
+// catalog already holds it as configured, and returns its id.
+func (n *Node) registerConfigStorage(ctx context.Context, entry config.StorageEntry) (string, error) {
 	existing, err := flush.Storages(n.store.DB)
 	if err != nil {
-		return err
+		return "", err
 	}
 	byID := map[string]*catalog.Storage{}
 	for _, s := range existing {
 		byID[s.ID] = s
 	}
-	for _, entry := range n.cfg.Storages {
-		now := time.Now().UnixMilli()
-		rec, err := configStorage(entry, now)
-		if err != nil {
-			return err
-		}
-		if err := n.cold.ValidateStorage(rec); err != nil {
-			return fmt.Errorf("storage '%s': %w", entry.ID, err)
-		}
-		op := engine.CatCreateStorage
-		if cur := byID[entry.ID]; cur != nil {
-			same := *cur
-			same.CreatedAt, same.UpdatedAt = rec.CreatedAt, rec.UpdatedAt
-			if same == *rec {
-				ids = append(ids, entry.ID)
-				continue
-			}
-			op, rec.CreatedAt = engine.CatAlterStorage, cur.CreatedAt
-		}
-		if _, err := n.prop.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: now,
-			Catalog: &engine.CatalogWrite{Op: op, Storage: rec}}); err != nil {
-			return fmt.Errorf("while registering storage '%s': %w", entry.ID, err)
-		}
-		n.log.Info("registered config storage", "storage_id", entry.ID, "type", entry.Type, "updated", op == engine.CatAlterStorage)
-		ids = append(ids, entry.ID)
+	now := time.Now().UnixMilli()
+	rec, err := configStorage(entry, now)
+	if err != nil {
+		return "", err
 	}
-	n.eng.SetConfigStorages(ids)
-	return nil
+	if err := n.cold.ValidateStorage(rec); err != nil {
+		return "", fmt.Errorf("storage '%s': %w", entry.ID, err)
+	}
+	op := engine.CatCreateStorage
+	if cur := byID[entry.ID]; cur != nil {
+		same := *cur
+		same.CreatedAt, same.UpdatedAt = rec.CreatedAt, rec.UpdatedAt
+		if same == *rec {
+			return entry.ID, nil
+		}
+		op, rec.CreatedAt = engine.CatAlterStorage, cur.CreatedAt
+	}
+	if _, err := n.prop.Propose(ctx, &engine.Command{Group: keys.GroupMeta, TimeMs: now,
+		Catalog: &engine.CatalogWrite{Op: op, Storage: rec}}); err != nil {
+		return "", fmt.Errorf("while registering storage '%s': %w", entry.ID, err)
+	}
+	n.log.Info("registered config storage", "storage_id", entry.ID, "type", entry.Type, "updated", op == engine.CatAlterStorage)
+	return entry.ID, nil
 }
 
 // startBackup starts the backup service, rolls back the restores the

@@ -191,6 +191,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	}
 	n.registerMetrics()
 	n.registerStorageHealth()
+	n.registerCaughtUp()
 	if err := n.startLive(); err != nil {
 		return nil, fmt.Errorf("while starting live queries: %w", err)
 	}

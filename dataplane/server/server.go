@@ -44,10 +44,10 @@ type Server struct {
 	log     *slog.Logger
 	opts    Options
 	ready   atomic.Bool
-	// readyCheck, when set, can hold /readyz at 503 while the node is up
-	// (the data volume is below its free-space reserve).
-	readyCheck func() error
-	mux        *http.ServeMux
+	// readyChecks can hold /readyz at 503 while the node is up (the data
+	// volume is below its free-space reserve, a replica is behind).
+	readyChecks []func() error
+	mux         *http.ServeMux
 	// ws is the live-query endpoint state (ws.go); nil until SetLive.
 	ws *wsState
 	// reg and metrics serve GET /metrics (metrics.go).
@@ -85,10 +85,10 @@ func New(eng *kalamsql.Engine, tokens, refresh *auth.TokenIssuer, log *slog.Logg
 // SetReady marks the server ready (or not) for /readyz.
 func (s *Server) SetReady(v bool) { s.ready.Store(v) }
 
-// SetReadyCheck installs a condition /readyz also requires: while it
-// returns an error, /readyz answers 503 with the error as its reason.
-// Call it before serving.
-func (s *Server) SetReadyCheck(fn func() error) { s.readyCheck = fn }
+// SetReadyCheck adds a condition /readyz also requires: while it returns
+// an error, /readyz answers 503 with the error as its reason. Checks run
+// in the order they were added. Call it before serving.
+func (s *Server) SetReadyCheck(fn func() error) { s.readyChecks = append(s.readyChecks, fn) }
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.instrument(s.protect(s.mux)) }
@@ -102,8 +102,8 @@ func (s *Server) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
 		return
 	}
-	if s.readyCheck != nil {
-		if err := s.readyCheck(); err != nil {
+	for _, check := range s.readyChecks {
+		if err := check(); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
 			return
 		}

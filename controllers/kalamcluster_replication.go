@@ -1,0 +1,188 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
+)
+
+// Pure builders of a replicated (replicas 3) data plane
+// (docs/high-availability.md, "Operator"). A single-replica cluster is
+// left exactly as it was: every function here is a no-op for it.
+//
+// Per-pod identity comes from the environment of one shared pod template:
+//   - POD_NAME (downward API) names the pod, <cluster>-<ordinal>;
+//   - the Raft address is the pod's stable DNS name in the headless
+//     Service, <pod>.<cluster>-headless.<ns>.svc:9190, so a pod that comes
+//     back on a new IP keeps its address;
+//   - gossip advertises the pod IP (dragonboat's gossip accepts only an
+//     IPv4 address there) and is seeded with every member's DNS name;
+//   - both listen on the pod IP, not 0.0.0.0, so pods that share a network
+//     namespace (the e2e node agent) do not collide;
+//   - the replica id is ordinal + 1, resolved by the data plane from the
+//     members list (KALAMDB_CLUSTER_MEMBERS: id=<pod DNS name>:9191) and
+//     its own raft address (cluster.replica_id 0);
+//   - deployment_id (status.deploymentID, from the cluster's UID) is in
+//     server.toml, identical on every pod.
+
+const (
+	raftPort       = 9190
+	gossipPort     = 9191
+	raftPortName   = "raft"
+	gossipPortName = "gossip"
+	// gossipUDPPortName: gossip (memberlist) uses TCP and UDP on one port.
+	gossipUDPPortName = "gossip-udp"
+	envPodName        = "POD_NAME"
+	// replicatedReplicas is the only replica count above 1 the CRD admits.
+	replicatedReplicas = 3
+)
+
+// replicated reports whether kc asks for a Raft-replicated data plane.
+func replicated(kc *kalamv1.KalamCluster) bool { return kc.Spec.Replicas > 1 }
+
+// deploymentIDFor is the cluster's Raft deployment id: the one recorded in
+// status, or one derived from the UID (stable, positive, never 0).
+func deploymentIDFor(kc *kalamv1.KalamCluster) int64 {
+	if kc.Status.DeploymentID != 0 {
+		return kc.Status.DeploymentID
+	}
+	sum := sha256.Sum256([]byte(kc.UID))
+	id := int64(binary.BigEndian.Uint64(sum[:8]) & 0x7fffffffffffffff)
+	if id == 0 {
+		id = 1
+	}
+	return id
+}
+
+// peerHost is the stable DNS name of pod ordinal in the headless Service.
+func peerHost(kc *kalamv1.KalamCluster, ordinal int) string {
+	return fmt.Sprintf("%s.%s.%s.svc", podName(kc, ordinal), headlessServiceName(kc), kc.Namespace)
+}
+
+// clusterMembers is cluster.members: replica id (ordinal + 1) = the pod's
+// gossip seed address.
+func clusterMembers(kc *kalamv1.KalamCluster) string {
+	out := make([]string, 0, kc.Spec.Replicas)
+	for i := range int(kc.Spec.Replicas) {
+		out = append(out, fmt.Sprintf("%d=%s:%d", i+1, peerHost(kc, i), gossipPort))
+	}
+	return strings.Join(out, ",")
+}
+
+// replicaPod returns the pod of a replica id.
+func replicaPod(kc *kalamv1.KalamCluster, replicaID uint64) string {
+	return podName(kc, int(replicaID)-1)
+}
+
+// clusterEnv is the per-pod [cluster] configuration, resolved by the
+// kubelet from the pod's name and IP. KALAMDB_SERVER_HOST (the pod IP)
+// must come before it: $(VAR) refers only to earlier variables.
+func clusterEnv(kc *kalamv1.KalamCluster) []corev1.EnvVar {
+	dns := fmt.Sprintf("$(%s).%s.%s.svc", envPodName, headlessServiceName(kc), kc.Namespace)
+	return []corev1.EnvVar{
+		{Name: envPodName, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.name"}}},
+		{Name: "KALAMDB_CLUSTER_RAFT_ADDRESS", Value: fmt.Sprintf("%s:%d", dns, raftPort)},
+		{Name: "KALAMDB_CLUSTER_RAFT_LISTEN_ADDRESS", Value: fmt.Sprintf("$(KALAMDB_SERVER_HOST):%d", raftPort)},
+		{Name: "KALAMDB_CLUSTER_GOSSIP_ADDRESS", Value: fmt.Sprintf("$(KALAMDB_SERVER_HOST):%d", gossipPort)},
+		{Name: "KALAMDB_CLUSTER_GOSSIP_LISTEN_ADDRESS", Value: fmt.Sprintf("$(KALAMDB_SERVER_HOST):%d", gossipPort)},
+		{Name: "KALAMDB_CLUSTER_MEMBERS", Value: clusterMembers(kc)},
+	}
+}
+
+// clusterContainerPorts are the Raft and gossip ports of a replica.
+func clusterContainerPorts() []corev1.ContainerPort {
+	return []corev1.ContainerPort{
+		{Name: raftPortName, ContainerPort: raftPort, Protocol: corev1.ProtocolTCP},
+		{Name: gossipPortName, ContainerPort: gossipPort, Protocol: corev1.ProtocolTCP},
+		{Name: gossipUDPPortName, ContainerPort: gossipPort, Protocol: corev1.ProtocolUDP},
+	}
+}
+
+// clusterServicePorts are published by the headless Service, which gives
+// every pod its DNS name and lists not-ready pods too: a pod waiting for a
+// quorum must be reachable by its peers before it is ready.
+func clusterServicePorts() []corev1.ServicePort {
+	return []corev1.ServicePort{
+		{Name: raftPortName, Port: raftPort, TargetPort: intstr.FromString(raftPortName), Protocol: corev1.ProtocolTCP},
+		{Name: gossipPortName, Port: gossipPort, TargetPort: intstr.FromString(gossipPortName), Protocol: corev1.ProtocolTCP},
+		{Name: gossipUDPPortName, Port: gossipPort, TargetPort: intstr.FromString(gossipUDPPortName), Protocol: corev1.ProtocolUDP},
+	}
+}
+
+// clusterConfigKeys are the [cluster] keys the operator owns: identity
+// and addresses come from the pod, the deployment id from the status.
+var clusterConfigKeys = []string{
+	"cluster.members", "cluster.replica_id", "cluster.deployment_id", "cluster.raft_address",
+	"cluster.raft_listen_address", "cluster.gossip_address", "cluster.gossip_listen_address",
+}
+
+// applyReplication turns the single-node StatefulSet into a replicated one:
+// pods start in parallel (each waits for a quorum of its peers before it is
+// ready, so OrderedReady would never start the second), updates are driven
+// by the operator (OnDelete: it moves leadership away and deletes one pod
+// at a time, rollout.go), the Raft/gossip ports and env are added, and
+// without an affinity of the user's the pods prefer distinct nodes.
+func applyReplication(kc *kalamv1.KalamCluster, sts *appsv1.StatefulSet) {
+	if !replicated(kc) {
+		return
+	}
+	sts.Spec.PodManagementPolicy = appsv1.ParallelPodManagement
+	sts.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
+	pod := &sts.Spec.Template.Spec
+	for i := range pod.Containers {
+		c := &pod.Containers[i]
+		if c.Name != containerName {
+			continue
+		}
+		c.Env = append(c.Env, clusterEnv(kc)...)
+		c.Ports = append(c.Ports, clusterContainerPorts()...)
+	}
+	if pod.Affinity == nil {
+		pod.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+			PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+				Weight: 100,
+				PodAffinityTerm: corev1.PodAffinityTerm{
+					TopologyKey:   corev1.LabelHostname,
+					LabelSelector: &metav1.LabelSelector{MatchLabels: selectorLabels(kc)},
+				},
+			}},
+		}}
+	}
+}
+
+// gateScaleUp refuses replicas 1 → 3 on a cluster whose single pod already
+// exists: its data directory is a single node's, and turning it into a
+// one-member Raft group that then adds two replicas is a data-plane
+// migration this operator does not drive yet. The pod keeps serving as a
+// single node (Ready, Stalled/ScaleUpNotSupported) until replicas is set
+// back to 1.
+func (r *KalamClusterReconciler) gateScaleUp(ctx context.Context, kc *kalamv1.KalamCluster) error {
+	if !replicated(kc) {
+		return nil
+	}
+	var sts appsv1.StatefulSet
+	err := r.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: statefulSetName(kc)}, &sts)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("while reading the statefulset: %w", err)
+	}
+	if sts.Spec.Replicas != nil && *sts.Spec.Replicas == 1 {
+		return permanent(kalamv1.ReasonScaleUpNotSupported,
+			"replicas 1 -> 3 on an existing cluster needs the data-plane migration of its single node into a Raft group, which is not available yet: "+
+				"the cluster keeps serving as one node; set replicas back to 1, or back up and restore into a new cluster created with replicas 3")
+	}
+	return nil
+}

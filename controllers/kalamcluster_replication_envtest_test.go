@@ -1,0 +1,324 @@
+package controllers
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
+	dpclient "github.com/kalamdb/kalamdb-k8s/dataplane/client"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/node"
+)
+
+// A replicated cluster against a real kube-apiserver and three real
+// in-process data-plane replicas (dataplane/node with Raft on loopback).
+// The test plays the kubelet and the StatefulSet controller: it starts a
+// replica for each pod from the env and server.toml the operator rendered,
+// and recreates a deleted pod from the current template.
+
+// replicaPods is the test's kubelet for the three pods of one cluster.
+type replicaPods struct {
+	t     *testing.T
+	kc    *kalamv1.KalamCluster
+	dirs  [3]string
+	ips   [3]string
+	raft  [3]int
+	gssp  [3]int
+	mu    sync.Mutex
+	nodes [3]*node.Node
+	// password is root's, from the credentials Secret.
+	password string
+}
+
+// loopbackPort is a port free for TCP and UDP on 127.0.0.1 a moment ago
+// (gossip uses both).
+func loopbackPort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+func newReplicaPods(t *testing.T, kc *kalamv1.KalamCluster) *replicaPods {
+	rp := &replicaPods{t: t, kc: kc}
+	for i := range 3 {
+		rp.dirs[i] = t.TempDir()
+		rp.ips[i] = fmt.Sprintf("10.244.0.%d", podIPSeq.Add(1))
+		rp.raft[i], rp.gssp[i] = loopbackPort(t), loopbackPort(t)
+	}
+	t.Cleanup(func() {
+		for i := range 3 {
+			rp.stop(i)
+		}
+	})
+	return rp
+}
+
+// config is what pod ordinal's data plane loads: the operator's
+// server.toml and the pod template's env resolved for that pod. The
+// [cluster] identity it derives is checked, then its addresses are moved
+// to loopback ports (the pods' DNS names do not resolve here).
+func (rp *replicaPods) config(ordinal int, sts *appsv1.StatefulSet, toml string) config.Config {
+	t := rp.t
+	env := podEnv(t, rp.kc, sts)
+	rp.password = env["KALAMDB_ROOT_PASSWORD"]
+	for k, v := range kubeletEnv(t, sts.Spec.Template.Spec.Containers[0], podName(rp.kc, ordinal), rp.ips[ordinal]) {
+		env[k] = v
+	}
+	path := filepath.Join(rp.dirs[ordinal], "server.toml")
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range env {
+		if k == envS3AccessKey || k == envS3SecretKey {
+			t.Setenv(k, v)
+		}
+	}
+	cfg, err := config.LoadWithEnv(path, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatalf("pod %d: the operator's configuration does not load: %v", ordinal, err)
+	}
+	if cfg.Cluster.ReplicaID != ordinal+1 || cfg.Cluster.DeploymentID != deploymentIDFor(rp.kc) || len(cfg.Cluster.Members) != 3 {
+		t.Fatalf("pod %d: [cluster] %+v", ordinal, cfg.Cluster)
+	}
+	var members []string
+	for i := range 3 {
+		members = append(members, fmt.Sprintf("%d=127.0.0.1:%d", i+1, rp.gssp[i]))
+	}
+	cfg.Cluster.Members = members
+	cfg.Cluster.RaftAddress = fmt.Sprintf("127.0.0.1:%d", rp.raft[ordinal])
+	cfg.Cluster.GossipAddress = fmt.Sprintf("127.0.0.1:%d", rp.gssp[ordinal])
+	cfg.Cluster.RaftListenAddress, cfg.Cluster.GossipListenAddress = "", ""
+	cfg.Server.Host, cfg.Server.Port, cfg.Storage.DataPath = "127.0.0.1", 0, filepath.Join(rp.dirs[ordinal], "data")
+	return cfg
+}
+
+// start runs the data plane of pods (in parallel: each waits for a quorum
+// of its peers) and creates their Pod objects, ready, at revision rev.
+func (rp *replicaPods) start(rev string, ordinals ...int) {
+	t := rp.t
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: rp.kc.Namespace, Name: statefulSetName(rp.kc)}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: rp.kc.Namespace, Name: configMapName(rp.kc)}}
+	if !get(t, sts) || !get(t, cm) {
+		t.Fatal("statefulset or configmap missing")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for _, o := range ordinals {
+		cfg := rp.config(o, sts, cm.Data[configFile])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := node.Start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				errs[o] = err
+				return
+			}
+			rp.mu.Lock()
+			rp.nodes[o] = n
+			rp.mu.Unlock()
+			routes.Store(net.JoinHostPort(rp.ips[o], "8080"), n.Addr())
+		}()
+	}
+	wg.Wait()
+	for _, o := range ordinals {
+		if errs[o] != nil {
+			t.Fatalf("start replica %d: %v", o+1, errs[o])
+		}
+		labels := map[string]string{labelRevision: rev}
+		for k, v := range sts.Spec.Template.Labels {
+			labels[k] = v
+		}
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: rp.kc.Namespace, Name: podName(rp.kc, o), Labels: labels},
+			Spec:       *sts.Spec.Template.Spec.DeepCopy(),
+		}
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: dataVolume,
+			VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: dataVolume + "-" + pod.Name}}})
+		create(t, pod)
+		pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: rp.ips[o], PodIPs: []corev1.PodIP{{IP: rp.ips[o]}},
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}}
+		if err := k8s.Status().Update(tctx(t), pod); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (rp *replicaPods) stop(ordinal int) {
+	rp.mu.Lock()
+	n := rp.nodes[ordinal]
+	rp.nodes[ordinal] = nil
+	rp.mu.Unlock()
+	if n != nil {
+		_ = n.Close()
+	}
+	routes.Delete(net.JoinHostPort(rp.ips[ordinal], "8080"))
+}
+
+// setRevisions writes the StatefulSet status its controller would report
+// with updated of 3 pods at update and the rest at current.
+func setRevisions(t *testing.T, sts *appsv1.StatefulSet, current, update string, updated int32) {
+	t.Helper()
+	get(t, sts)
+	sts.Status = appsv1.StatefulSetStatus{Replicas: 3, ReadyReplicas: 3, AvailableReplicas: 3, UpdatedReplicas: updated,
+		CurrentReplicas: 3 - updated, ObservedGeneration: sts.Generation, CurrentRevision: current, UpdateRevision: update}
+	if err := k8s.Status().Update(tctx(t), sts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClusterReplicated: a replicas 3 KalamCluster gets a Parallel/OnDelete
+// StatefulSet whose env makes each pod its own Raft replica, a PDB and the
+// Raft/gossip ports; with three real replicas running it reports every
+// group in status.groups with its leader and members; an image change is
+// rolled out by the operator one pod at a time, followers first, moving
+// leadership off each pod before deleting it; 3 -> 1 is refused.
+func TestClusterReplicated(t *testing.T) {
+	srv := startMinIO(t)
+	createS3Secret(t, "minio-creds-ha")
+	kc := newCluster("ha")
+	kc.Spec.Replicas = 3
+	kc.Spec.ObjectStore = objectStoreFor(srv, "minio-creds-ha", "clusters/ha")
+	kc.Spec.Config = jsonMust(`{"auth": {"bcrypt_cost": 4}, "storage": {"block_cache_size_mb": 8, "memtable_size_mb": 8},
+		"cluster": {"user_groups": 1, "rtt_ms": 10, "election_ticks": 15, "proposal_timeout_ms": 3000}}`)
+	create(t, kc)
+
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name}}
+	headless := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name + "-headless"}}
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name}}
+	eventually(t, 30*time.Second, "owned objects", func() (bool, string) { return get(t, sts) && get(t, headless) && get(t, pdb), "" })
+	if *sts.Spec.Replicas != 3 || sts.Spec.PodManagementPolicy != appsv1.ParallelPodManagement || sts.Spec.UpdateStrategy.Type != appsv1.OnDeleteStatefulSetStrategyType {
+		t.Fatalf("statefulset: replicas %d policy %s update %s", *sts.Spec.Replicas, sts.Spec.PodManagementPolicy, sts.Spec.UpdateStrategy.Type)
+	}
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
+		t.Fatalf("pdb %+v", pdb.Spec)
+	}
+	var ports []string
+	for _, p := range headless.Spec.Ports {
+		ports = append(ports, fmt.Sprintf("%s/%d/%s", p.Name, p.Port, p.Protocol))
+	}
+	if got := strings.Join(ports, ","); got != "http/8080/TCP,raft/9190/TCP,gossip/9191/TCP,gossip-udp/9191/UDP" || !headless.Spec.PublishNotReadyAddresses {
+		t.Fatalf("headless service ports %s, publishNotReady %v", got, headless.Spec.PublishNotReadyAddresses)
+	}
+	eventually(t, 30*time.Second, "status.deploymentID", func() (bool, string) {
+		get(t, kc)
+		return kc.Status.DeploymentID != 0 && kc.Status.DeploymentID == deploymentIDFor(kc), fmt.Sprint(kc.Status.DeploymentID)
+	})
+
+	rp := newReplicaPods(t, kc)
+	rp.start("r1", 0, 1, 2)
+	setRevisions(t, sts, "r1", "r1", 3)
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
+	waitCondition(t, kc, kalamv1.ConditionQuorumLost, metav1.ConditionFalse, kalamv1.ReasonQuorumPresent)
+	waitCondition(t, kc, kalamv1.ConditionDegraded, metav1.ConditionFalse, kalamv1.ReasonFullyReplicated)
+	if len(kc.Status.Groups) != 3 { // meta, shared, u0
+		t.Fatalf("status.groups %+v", kc.Status.Groups)
+	}
+	for _, g := range kc.Status.Groups {
+		if g.Leader < 1 || g.Leader > 3 || len(g.Members) != 3 || len(g.Replicas) != 3 {
+			t.Fatalf("group %+v", g)
+		}
+	}
+
+	// A pod that does not answer: Degraded, quorum kept.
+	rp.stop(0)
+	waitCondition(t, kc, kalamv1.ConditionDegraded, metav1.ConditionTrue, kalamv1.ReasonReplicaUnreachable)
+	waitCondition(t, kc, kalamv1.ConditionQuorumLost, metav1.ConditionFalse, kalamv1.ReasonQuorumPresent)
+	// Pod 0's object still exists, so "restart" it in place.
+	if err := k8s.Delete(tctx(t), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: podName(kc, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	rp.start("r1", 0)
+	waitCondition(t, kc, kalamv1.ConditionDegraded, metav1.ConditionFalse, kalamv1.ReasonFullyReplicated)
+
+	// Rolling update: the test is the StatefulSet controller (OnDelete:
+	// it only recreates what the operator deletes).
+	update(t, kc, func() { kc.Spec.Image = "kalamdb:v2" })
+	eventually(t, 30*time.Second, "new template", func() (bool, string) {
+		get(t, sts)
+		return sts.Spec.Template.Spec.Containers[0].Image == "kalamdb:v2", ""
+	})
+	setRevisions(t, sts, "r1", "r2", 0)
+	var order []int
+	for updated := int32(1); updated <= 3; updated++ {
+		var gone int
+		eventually(t, 3*time.Minute, fmt.Sprintf("the operator to delete pod %d of 3", updated), func() (bool, string) {
+			for o := range 3 {
+				p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: podName(kc, o)}}
+				if !get(t, p) {
+					gone = o
+					return true, ""
+				}
+			}
+			get(t, kc)
+			return false, fmt.Sprint(kc.Status.Conditions)
+		})
+		// Leadership left the pod before it was deleted.
+		rp.mu.Lock()
+		n := rp.nodes[gone]
+		rp.mu.Unlock()
+		if led := rp.ledBy(n); len(led) > 0 {
+			t.Errorf("pod %d was deleted while leading %v", gone, led)
+		}
+		order = append(order, gone)
+		rp.stop(gone)
+		rp.start("r2", gone)
+		setRevisions(t, sts, "r1", "r2", updated)
+	}
+	setRevisions(t, sts, "r2", "r2", 3)
+	if order[0] == order[1] || order[1] == order[2] || order[0] == order[2] {
+		t.Fatalf("pods restarted in order %v: each once", order)
+	}
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
+	t.Logf("rolling update restarted pods in order %v", order)
+
+	// 3 -> 1 is refused by the API server.
+	get(t, kc)
+	kc.Spec.Replicas = 1
+	if err := k8s.Update(tctx(t), kc); err == nil || !strings.Contains(err.Error(), "replicas cannot go from 3 to 1") {
+		t.Fatalf("3 -> 1: %v", err)
+	}
+}
+
+// ledBy lists the groups n's replica leads, from its own cluster status.
+func (rp *replicaPods) ledBy(n *node.Node) []string {
+	t := rp.t
+	t.Helper()
+	if n == nil {
+		return nil
+	}
+	c := dpclient.New("http://" + n.Addr())
+	if _, err := c.Login(tctx(t), "root", rp.password); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.ClusterStatus(tctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Led()
+}
