@@ -511,9 +511,10 @@ func readEventIDs(ctx context.Context, c *dpclient.Client) ([]int64, error) {
 	}
 }
 
-// haWriter inserts ids in sequence through the Service, one at a time: each
-// request goes to a random ready endpoint. An error leaves the outcome of
-// that insert unknown (it may still commit); the writer moves on.
+// haWriter is haWriters clients inserting distinct ids through the
+// Service, each one request at a time to a random ready endpoint. An error
+// leaves the outcome of that insert unknown (it may still commit); the
+// client moves on to its next id.
 type haWriter struct {
 	h      *haRun
 	cancel context.CancelFunc
@@ -534,40 +535,61 @@ func (h *haRun) startWriter(ctx context.Context, t *testing.T, from int64) *haWr
 	ctx, cancel := context.WithCancel(ctx)
 	w := &haWriter{h: h, cancel: cancel, done: make(chan struct{})}
 	t.Cleanup(w.stop)
-	clients := map[string]*dpclient.Client{}
-	go func() { // owned by w: ends on stop (or the test's context)
-		defer close(w.done)
-		for id := from; ctx.Err() == nil; id++ {
-			eps, err := harness.ServiceEndpoints(ctx, h.s.env.CP.Client, haNS, haCluster, "http")
-			if err != nil {
-				w.fail(err)
-				time.Sleep(100 * time.Millisecond)
-				id-- // nothing was sent
-				continue
-			}
-			ep := eps[rand.IntN(len(eps))]
-			c := clients[ep]
-			if c == nil {
-				host, _, _ := net.SplitHostPort(ep)
-				c = h.client(host)
-				clients[ep] = c
-			}
-			issued := time.Now()
-			_, err = c.SQL(ctx, "INSERT INTO ha.events (id, v) VALUES ($1, $2)", id, "via "+ep)
-			if err != nil {
-				if ctx.Err() == nil {
-					w.fail(fmt.Errorf("insert %d via %s: %w", id, ep, err))
-					time.Sleep(50 * time.Millisecond)
-				}
-				continue
-			}
-			w.mu.Lock()
-			w.ok = append(w.ok, ack{id: id, issued: issued, landed: time.Now()})
-			w.mu.Unlock()
-			time.Sleep(20 * time.Millisecond) // 2 shared cores: leave room for the cluster
-		}
+	var wg sync.WaitGroup
+	for k := range int64(haWriters) {
+		wg.Add(1)
+		go func() { // owned by w (wg): ends on stop (or the test's context)
+			defer wg.Done()
+			w.run(ctx, from+k, haWriters)
+		}()
+	}
+	go func() { // owned by w: closes done once every writer has returned
+		wg.Wait()
+		close(w.done)
 	}()
 	return w
+}
+
+// haWriters is how many clients write concurrently: one request stuck on
+// a dead leader (it waits up to cluster.proposal_timeout_ms) must not hide
+// that new requests already succeed.
+const haWriters = 3
+
+// run is one client: ids from, from+step, ...
+func (w *haWriter) run(ctx context.Context, from, step int64) {
+	clients := map[string]*dpclient.Client{}
+	for id := from; ctx.Err() == nil; {
+		eps, err := harness.ServiceEndpoints(ctx, w.h.s.env.CP.Client, haNS, haCluster, "http")
+		if err != nil {
+			if ctx.Err() == nil {
+				w.fail(err)
+				time.Sleep(100 * time.Millisecond)
+			}
+			continue // nothing was sent
+		}
+		ep := eps[rand.IntN(len(eps))]
+		c := clients[ep]
+		if c == nil {
+			host, _, _ := net.SplitHostPort(ep)
+			c = w.h.client(host)
+			clients[ep] = c
+		}
+		issued := time.Now()
+		_, err = c.SQL(ctx, "INSERT INTO ha.events (id, v) VALUES ($1, $2)", id, "via "+ep)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.fail(fmt.Errorf("insert %d via %s: %w", id, ep, err))
+				time.Sleep(50 * time.Millisecond)
+			}
+			id += step // its outcome is unknown: never reuse the id
+			continue
+		}
+		w.mu.Lock()
+		w.ok = append(w.ok, ack{id: id, issued: issued, landed: time.Now()})
+		w.mu.Unlock()
+		id += step
+		time.Sleep(20 * time.Millisecond) // 2 shared cores: leave room for the cluster
+	}
 }
 
 func (w *haWriter) stop() {
@@ -615,13 +637,13 @@ func (w *haWriter) firstAckIssuedAfter(ctx context.Context, t *testing.T, t0 tim
 	w.h.s.eventually(ctx, t, "a write acknowledged after the fault", 2*time.Minute, func() (bool, string) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
+		found := false
 		for _, a := range w.ok {
-			if a.issued.After(t0) {
-				d = a.landed.Sub(t0)
-				return true, ""
+			if a.issued.After(t0) && (!found || a.landed.Sub(t0) < d) {
+				d, found = a.landed.Sub(t0), true
 			}
 		}
-		return false, fmt.Sprintf("%d failed since (%s)", w.nfail, w.errMsg)
+		return found, fmt.Sprintf("%d failed since (%s)", w.nfail, w.errMsg)
 	})
 	return d
 }
@@ -630,8 +652,10 @@ func (w *haWriter) firstAckIssuedAfter(ctx context.Context, t *testing.T, t0 tim
 func (w *haWriter) maxGap(t0 time.Time) time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	ok := slices.Clone(w.ok)
+	slices.SortFunc(ok, func(a, b ack) int { return a.landed.Compare(b.landed) })
 	prev, gap := t0, time.Duration(0)
-	for _, a := range w.ok {
+	for _, a := range ok {
 		if a.landed.Before(t0) {
 			continue
 		}
