@@ -93,30 +93,13 @@ func TestHA(t *testing.T) {
 		t.Fatalf("kubectl apply: %v\n%s", err, out)
 	}
 	h := &haRun{s: &scenario{env: env, ns: haNS}}
-	ok := map[string]bool{}
-	steps := []struct {
-		name  string
-		needs []string
-		fn    func(context.Context, *testing.T)
-	}{
+	runSteps(ctx, t, []step{
 		{"1_three_replicas_ready", nil, h.stepReady},
 		{"2_delete_leader_pod_stays_writable", []string{"1_three_replicas_ready"}, h.stepDeleteLeader},
 		{"3_websocket_on_killed_pod_resumes_elsewhere", []string{"1_three_replicas_ready"}, h.stepWebSocketResume},
 		{"4_rolling_update_no_acked_write_lost", []string{"1_three_replicas_ready"}, h.stepRollingUpdate},
 		{"5_every_acked_write_on_every_replica", []string{"1_three_replicas_ready"}, h.stepFinalCheck},
-	}
-	for _, st := range steps {
-		began := time.Now()
-		ok[st.name] = t.Run(st.name, func(t *testing.T) {
-			for _, n := range st.needs {
-				if !ok[n] {
-					t.Fatalf("cannot run: step %s failed", n)
-				}
-			}
-			st.fn(ctx, t)
-		})
-		t.Logf("e2e: step %s: ok=%v in %s", st.name, ok[st.name], time.Since(began).Round(time.Millisecond))
-	}
+	})
 }
 
 // haRun carries state between TestHA's steps.
