@@ -75,15 +75,10 @@ func (d *DataPlane) Connect(ctx context.Context, kc *kalamv1.KalamCluster) (*dpc
 	}
 	password := string(sec.Data[secretRootPassword])
 	applied := string(sec.Data[secretRootPasswordApplied])
-	addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(httpPort))
 	id := types.NamespacedName{Namespace: kc.Namespace, Name: kc.Name}
-	ct, err := d.clientTLS(ctx, kc)
+	addr, ct, tlsID, err := d.podEndpoint(ctx, kc, pod)
 	if err != nil {
 		return nil, err
-	}
-	tlsID := ""
-	if ct != nil {
-		tlsID = ct.fingerprint
 	}
 
 	d.mu.Lock()
@@ -175,15 +170,10 @@ func (d *DataPlane) PodClient(ctx context.Context, kc *kalamv1.KalamCluster, bas
 	if pod.Status.PodIP == "" {
 		return nil, fmt.Errorf("pod %s has no IP yet", pod.Name)
 	}
-	ct, err := d.clientTLS(ctx, kc)
+	addr, ct, tlsID, err := d.podEndpoint(ctx, kc, pod)
 	if err != nil {
 		return nil, err
 	}
-	tlsID := ""
-	if ct != nil {
-		tlsID = ct.fingerprint
-	}
-	addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(httpPort))
 	key := addr + "|" + tlsID
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -198,6 +188,21 @@ func (d *DataPlane) PodClient(ctx context.Context, kc *kalamv1.KalamCluster, bas
 		d.podClients[key] = c
 	}
 	return &dpclient.Client{BaseURL: c.BaseURL, HTTP: c.HTTP, Token: base.Token}, nil
+}
+
+// podEndpoint is where and how to reach a pod's API: its address, the
+// TLS trust (nil without spec.tls) and that trust's fingerprint ("" for
+// plain HTTP), which keys cached clients so a rotated CA makes new ones.
+func (d *DataPlane) podEndpoint(ctx context.Context, kc *kalamv1.KalamCluster, pod *corev1.Pod) (string, *clientTLS, string, error) {
+	ct, err := d.clientTLS(ctx, kc)
+	if err != nil {
+		return "", nil, "", err
+	}
+	tlsID := ""
+	if ct != nil {
+		tlsID = ct.fingerprint
+	}
+	return net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(httpPort)), ct, tlsID, nil
 }
 
 // rotate changes root's password from old (what the server has) to next

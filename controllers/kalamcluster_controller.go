@@ -126,7 +126,7 @@ func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.Kala
 	if replicated(kc) && kc.Status.DeploymentID == 0 {
 		kc.Status.DeploymentID = deploymentIDFor(kc)
 	}
-	if err := r.gateScaleUp(ctx, kc); err != nil {
+	if err := r.gateReplicaChange(ctx, kc); err != nil {
 		return ctrl.Result{}, err
 	}
 	toml, err := renderConfig(kc)

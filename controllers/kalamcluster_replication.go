@@ -161,16 +161,13 @@ func applyReplication(kc *kalamv1.KalamCluster, sts *appsv1.StatefulSet) {
 	}
 }
 
-// gateScaleUp refuses replicas 1 → 3 on a cluster whose single pod already
-// exists: its data directory is a single node's, and turning it into a
-// one-member Raft group that then adds two replicas is a data-plane
-// migration this operator does not drive yet. The pod keeps serving as a
-// single node (Ready, Stalled/ScaleUpNotSupported) until replicas is set
-// back to 1.
-func (r *KalamClusterReconciler) gateScaleUp(ctx context.Context, kc *kalamv1.KalamCluster) error {
-	if !replicated(kc) {
-		return nil
-	}
+// gateReplicaChange holds a change of replicas on a cluster whose
+// StatefulSet already runs: 1 -> 3 turns a single node's data directory
+// into a one-member Raft group that then adds two replicas, a data-plane
+// migration this operator does not drive yet; 3 -> 1 would remove Raft
+// members, which is not supported. Either way the pods keep serving as
+// they are (Ready, Stalled with the reason) until replicas is set back.
+func (r *KalamClusterReconciler) gateReplicaChange(ctx context.Context, kc *kalamv1.KalamCluster) error {
 	var sts appsv1.StatefulSet
 	err := r.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: statefulSetName(kc)}, &sts)
 	if apierrors.IsNotFound(err) {
@@ -179,10 +176,20 @@ func (r *KalamClusterReconciler) gateScaleUp(ctx context.Context, kc *kalamv1.Ka
 	if err != nil {
 		return fmt.Errorf("while reading the statefulset: %w", err)
 	}
-	if sts.Spec.Replicas != nil && *sts.Spec.Replicas == 1 {
+	running := int32(1)
+	if sts.Spec.Replicas != nil {
+		running = *sts.Spec.Replicas
+	}
+	want := max(kc.Spec.Replicas, 1)
+	switch {
+	case want > 1 && running == 1:
 		return permanent(kalamv1.ReasonScaleUpNotSupported,
-			"replicas 1 -> 3 on an existing cluster needs the data-plane migration of its single node into a Raft group, which is not available yet: "+
+			"replicas 1 -> 3 on an existing cluster needs the data-plane migration of its single node into a Raft group, which this operator does not drive yet: "+
 				"the cluster keeps serving as one node; set replicas back to 1, or back up and restore into a new cluster created with replicas 3")
+	case want == 1 && running > 1:
+		return permanent(kalamv1.ReasonScaleDownNotSupported,
+			"replicas 3 -> 1 would remove Raft members, which is not supported: the %d pods keep serving; set replicas back to %d, or back up and restore into a new single-replica cluster",
+			running, running)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,12 +14,14 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 	dpclient "github.com/kalamdb/kalamdb-k8s/dataplane/client"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/node"
+	"github.com/kalamdb/kalamdb-k8s/internal/testtools"
 )
 
 // A replicated cluster against a real kube-apiserver and three real
@@ -43,25 +44,14 @@ type replicaPods struct {
 	password string
 }
 
-// loopbackPort is a port free for TCP and UDP on 127.0.0.1 a moment ago
-// (gossip uses both).
+// loopbackPort is a port free for TCP and UDP on 127.0.0.1 a moment ago.
 func loopbackPort(t *testing.T) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
+	port, err := testtools.FreeTCPUDPPort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return 0
+	return port
 }
 
 func newReplicaPods(t *testing.T, kc *kalamv1.KalamCluster) *replicaPods {
@@ -90,19 +80,7 @@ func (rp *replicaPods) config(ordinal int, sts *appsv1.StatefulSet, toml string)
 	for k, v := range kubeletEnv(t, sts.Spec.Template.Spec.Containers[0], podName(rp.kc, ordinal), rp.ips[ordinal]) {
 		env[k] = v
 	}
-	path := filepath.Join(rp.dirs[ordinal], "server.toml")
-	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range env {
-		if k == envS3AccessKey || k == envS3SecretKey {
-			t.Setenv(k, v)
-		}
-	}
-	cfg, err := config.LoadWithEnv(path, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatalf("pod %d: the operator's configuration does not load: %v", ordinal, err)
-	}
+	cfg := loadPodConfig(t, rp.dirs[ordinal], toml, env)
 	if cfg.Cluster.ReplicaID != ordinal+1 || cfg.Cluster.DeploymentID != deploymentIDFor(rp.kc) || len(cfg.Cluster.Members) != 3 {
 		t.Fatalf("pod %d: [cluster] %+v", ordinal, cfg.Cluster)
 	}
@@ -197,7 +175,7 @@ func setRevisions(t *testing.T, sts *appsv1.StatefulSet, current, update string,
 // Raft/gossip ports; with three real replicas running it reports every
 // group in status.groups with its leader and members; an image change is
 // rolled out by the operator one pod at a time, followers first, moving
-// leadership off each pod before deleting it; 3 -> 1 is refused.
+// leadership off each pod before deleting it; 3 -> 1 is held (Stalled).
 func TestClusterReplicated(t *testing.T) {
 	srv := startMinIO(t)
 	createS3Secret(t, "minio-creds-ha")
@@ -245,8 +223,15 @@ func TestClusterReplicated(t *testing.T) {
 		}
 	}
 
-	// A pod that does not answer: Degraded, quorum kept.
+	// A pod that does not answer: Degraded, quorum kept. The kubelet marks
+	// it not ready once its readiness probe fails.
 	rp.stop(0)
+	p0 := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: podName(kc, 0)}}
+	get(t, p0)
+	p0.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
+	if err := k8s.Status().Update(tctx(t), p0); err != nil {
+		t.Fatal(err)
+	}
 	waitCondition(t, kc, kalamv1.ConditionDegraded, metav1.ConditionTrue, kalamv1.ReasonReplicaUnreachable)
 	waitCondition(t, kc, kalamv1.ConditionQuorumLost, metav1.ConditionFalse, kalamv1.ReasonQuorumPresent)
 	// Pod 0's object still exists, so "restart" it in place.
@@ -297,11 +282,13 @@ func TestClusterReplicated(t *testing.T) {
 	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
 	t.Logf("rolling update restarted pods in order %v", order)
 
-	// 3 -> 1 is refused by the API server.
-	get(t, kc)
-	kc.Spec.Replicas = 1
-	if err := k8s.Update(tctx(t), kc); err == nil || !strings.Contains(err.Error(), "replicas cannot go from 3 to 1") {
-		t.Fatalf("3 -> 1: %v", err)
+	// 3 -> 1 is held: the three pods keep serving, the StatefulSet keeps
+	// its 3 replicas.
+	update(t, kc, func() { kc.Spec.Replicas = 1 })
+	waitCondition(t, kc, kalamv1.ConditionStalled, metav1.ConditionTrue, kalamv1.ReasonScaleDownNotSupported)
+	get(t, sts)
+	if *sts.Spec.Replicas != 3 {
+		t.Fatalf("3 -> 1 shrank the statefulset to %d", *sts.Spec.Replicas)
 	}
 }
 
@@ -321,4 +308,31 @@ func (rp *replicaPods) ledBy(n *node.Node) []string {
 		t.Fatal(err)
 	}
 	return st.Led()
+}
+
+// TestClusterScaleUpGated: replicas 1 -> 3 on a cluster whose StatefulSet
+// exists is held with Stalled/ScaleUpNotSupported and the single-node
+// StatefulSet is left as it is (the data-plane migration is not driven
+// by this operator yet); setting replicas back to 1 clears it.
+func TestClusterScaleUpGated(t *testing.T) {
+	kc := newCluster("grow")
+	kc.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "127.0.0.1:1", Bucket: "kalam", Insecure: true}
+	create(t, kc)
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name}}
+	eventually(t, 30*time.Second, "statefulset", func() (bool, string) { return get(t, sts), "" })
+	update(t, kc, func() { kc.Spec.Replicas = 3 })
+	c := waitCondition(t, kc, kalamv1.ConditionStalled, metav1.ConditionTrue, kalamv1.ReasonScaleUpNotSupported)
+	if !strings.Contains(c.Message, "keeps serving as one node") {
+		t.Errorf("message %q", c.Message)
+	}
+	get(t, sts)
+	if *sts.Spec.Replicas != 1 || sts.Spec.PodManagementPolicy == appsv1.ParallelPodManagement {
+		t.Fatalf("single-node statefulset changed: replicas %d policy %s", *sts.Spec.Replicas, sts.Spec.PodManagementPolicy)
+	}
+	update(t, kc, func() { kc.Spec.Replicas = 1 })
+	eventually(t, 30*time.Second, "Stalled cleared", func() (bool, string) {
+		get(t, kc)
+		s := meta.FindStatusCondition(kc.Status.Conditions, kalamv1.ConditionStalled)
+		return s == nil || s.Status != metav1.ConditionTrue, fmt.Sprint(s)
+	})
 }

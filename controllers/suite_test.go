@@ -217,22 +217,8 @@ func runDataPlane(t *testing.T, kc *kalamv1.KalamCluster, opts ...node.StartOpti
 	eventually(t, 30*time.Second, "statefulset and configmap", func() (bool, string) { return get(t, sts) && get(t, cm), "" })
 	env := podEnv(t, kc, sts)
 	dir := t.TempDir()
-	path := filepath.Join(dir, "server.toml")
 	toml, rootHTTP := podTLS(t, kc, sts, dir, cm.Data[configFile])
-	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range env {
-		if k == envS3AccessKey || k == envS3SecretKey {
-			// The server reads the credentials named by [[storages]] from
-			// its process environment.
-			t.Setenv(k, v)
-		}
-	}
-	cfg, err := config.LoadWithEnv(path, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatalf("the operator's server.toml does not load: %v\n%s", err, cm.Data[configFile])
-	}
+	cfg := loadPodConfig(t, dir, toml, env)
 	if cfg.Storage.DataPath != dataDir || cfg.Server.Port != httpPort {
 		t.Fatalf("rendered config: data_path %q port %d", cfg.Storage.DataPath, cfg.Server.Port)
 	}
@@ -272,6 +258,28 @@ func runDataPlane(t *testing.T, kc *kalamv1.KalamCluster, opts ...node.StartOpti
 		t.Fatalf("root login with the Secret's password: %v", err)
 	}
 	return &dataPlane{node: n, root: root, dir: dir}
+}
+
+// loadPodConfig writes toml as the pod's server.toml in dir and loads it
+// with the pod's environment env, as the server in the pod would.
+func loadPodConfig(t *testing.T, dir, toml string, env map[string]string) config.Config {
+	t.Helper()
+	path := filepath.Join(dir, "server.toml")
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range env {
+		if k == envS3AccessKey || k == envS3SecretKey {
+			// The server reads the credentials named by [[storages]] from
+			// its process environment.
+			t.Setenv(k, v)
+		}
+	}
+	cfg, err := config.LoadWithEnv(path, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatalf("the operator's server.toml does not load: %v\n%s", err, toml)
+	}
+	return cfg
 }
 
 // markStatefulSetReady sets the status the StatefulSet controller would

@@ -51,6 +51,10 @@ const (
 	// ReasonScaleUpNotSupported: replicas went from 1 to 3 on a cluster
 	// whose single pod already has data; the pods keep serving as one node.
 	ReasonScaleUpNotSupported = "ScaleUpNotSupported"
+	// ReasonScaleDownNotSupported: replicas went from 3 to 1 on a running
+	// replicated cluster; removing Raft members is not supported, the
+	// three pods keep serving.
+	ReasonScaleDownNotSupported = "ScaleDownNotSupported"
 )
 
 // Condition reasons. They are API: alerts and scripts match on them.

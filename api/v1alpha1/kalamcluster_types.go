@@ -12,7 +12,6 @@ import (
 // +kubebuilder:validation:XValidation:rule="has(oldSelf.bootstrap) || !has(self.bootstrap)",message="bootstrap can only be set at creation"
 // +kubebuilder:validation:XValidation:rule="!has(self.replicas) || self.replicas == 1 || self.replicas == 3",message="replicas must be 1 (a single node, no replication) or 3 (every write replicated to a quorum of 3 pods): 2 replicas tolerate no failure and more than 3 are not supported yet"
 // +kubebuilder:validation:XValidation:rule="!has(self.replicas) || self.replicas == 1 || has(self.objectStore)",message="replicas 3 needs spec.objectStore: flushed Parquet files on node-local storage exist on one pod only, so a replicated cluster keeps its cold tier on S3"
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.replicas) || oldSelf.replicas != 3 || (has(self.replicas) && self.replicas == 3)",message="replicas cannot go from 3 to 1: removing Raft members is not supported; back up and restore into a new single-replica cluster"
 type KalamClusterSpec struct {
 	// Image is the data-plane container image.
 	// +kubebuilder:validation:MinLength=1
@@ -26,9 +25,11 @@ type KalamClusterSpec struct {
 	// Replicas is the number of data-plane pods: 1 (a single node without
 	// Raft, as before) or 3 (every Raft group replicated on all three pods;
 	// a write is acknowledged once two of them have it durably; see
-	// docs/high-availability.md). 3 requires spec.objectStore; 3 cannot go
-	// back to 1. Changing 1 to 3 on a cluster that already has data waits
-	// for the data-plane migration (Stalled/ScaleUpNotSupported).
+	// docs/high-availability.md). 3 requires spec.objectStore. A running
+	// 3-replica cluster cannot go back to 1 (Stalled/ScaleDownNotSupported),
+	// and 1 -> 3 on a cluster that already runs waits for the data-plane
+	// migration (Stalled/ScaleUpNotSupported); either is undone by setting
+	// replicas back.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=3

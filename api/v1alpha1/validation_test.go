@@ -3,6 +3,7 @@ package v1alpha1_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 	"github.com/kalamdb/kalamdb-k8s/internal/testenv"
@@ -263,12 +265,6 @@ func TestImmutability(t *testing.T) {
 	t.Run("cluster storage class is immutable", func(t *testing.T) {
 		update(t, cluster(), func(c *kalamv1.KalamCluster) { c.Spec.Storage.StorageClassName = &[]string{"fast"}[0] }, "storageClassName is immutable")
 	})
-	t.Run("cluster replicas cannot go from 3 to 1", func(t *testing.T) {
-		c := cluster()
-		c.Spec.Replicas = 3
-		c.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "minio:9000", Bucket: "kalam"}
-		update(t, c, func(c *kalamv1.KalamCluster) { c.Spec.Replicas = 1 }, "replicas cannot go from 3 to 1")
-	})
 	t.Run("cluster replicas may go from 1 to 3", func(t *testing.T) {
 		update(t, cluster(), func(c *kalamv1.KalamCluster) {
 			c.Spec.Replicas = 3
@@ -344,4 +340,22 @@ func TestDefaults(t *testing.T) {
 	if b.Spec.Scope != kalamv1.ScopeDatabase || s.Spec.Scope != kalamv1.ScopeDatabase || s.Spec.BackupOwnerReference != kalamv1.OwnerNone {
 		t.Errorf("backup defaults: %q %q %q", b.Spec.Scope, s.Spec.Scope, s.Spec.BackupOwnerReference)
 	}
+}
+
+// TestHASampleValid: the 3-replica sample (kept out of the samples applied
+// together) is accepted by the API server as written.
+func TestHASampleValid(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "kalamdb_v1alpha1_kalamcluster_ha.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kc kalamv1.KalamCluster
+	if err := yaml.UnmarshalStrict(b, &kc); err != nil {
+		t.Fatal(err)
+	}
+	if kc.Spec.Replicas != 3 || kc.Spec.ObjectStore == nil {
+		t.Fatalf("sample: replicas %d, objectStore %v", kc.Spec.Replicas, kc.Spec.ObjectStore)
+	}
+	kc.Name, kc.Namespace = name("kc-ha"), "default"
+	check(t, &kc, "")
 }

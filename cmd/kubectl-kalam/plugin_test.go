@@ -134,6 +134,30 @@ func readyCondition(msg string) metav1.Condition {
 // TestStatus: the report names the cluster's state, its pods, its tables
 // with the pending plan and how to approve it, its newest backups (and
 // not another cluster's) and its schedules.
+// TestStatusGroups: a replicated cluster's status.groups is printed with
+// each group's leader pod, members and replicas' applied index and lag.
+func TestStatusGroups(t *testing.T) {
+	kc := newCluster("stg")
+	kc.Spec.Replicas = 3
+	kc.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "minio:9000", Bucket: "kalam"}
+	mustCreate(t, kc)
+	kc.Status = kalamv1.KalamClusterStatus{Phase: kalamv1.ClusterReady, ReadyReplicas: 3, Groups: []kalamv1.GroupStatus{
+		{Name: "meta", Leader: 2, Members: []int64{1, 2, 3}, Replicas: []kalamv1.GroupReplicaStatus{
+			{ReplicaID: 1, Pod: "stg-0", Applied: 120, Lag: 0}, {ReplicaID: 2, Pod: "stg-1", Applied: 120}, {ReplicaID: 3, Pod: "stg-2", Applied: 117, Lag: 3}}},
+		{Name: "shared", Members: []int64{1, 2, 3}},
+	}}
+	setStatus(t, kc)
+	out, err := kalam(t, "", "status", "stg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Raft groups", "3/3 ready", "stg-1", "1,2,3", "stg-2=117 (3)", "shared", "none"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestStatus(t *testing.T) {
 	kc := newCluster("st")
 	mustCreate(t, kc)

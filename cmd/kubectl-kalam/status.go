@@ -124,6 +124,10 @@ func renderReport(w io.Writer, r *clusterReport, now time.Time) {
 	}
 	_ = tw.Flush()
 
+	if len(kc.Status.Groups) > 0 {
+		renderGroups(w, kc)
+	}
+
 	fmt.Fprintln(w, "\nPods")
 	if len(r.Pods) == 0 {
 		fmt.Fprintln(w, "  (none)")
@@ -299,4 +303,29 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// renderGroups prints status.groups of a replicated cluster: each Raft
+// group's leader pod, members and every reporting replica's applied index
+// and lag.
+func renderGroups(w io.Writer, kc *kalamv1.KalamCluster) {
+	fmt.Fprintln(w, "\nRaft groups")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  GROUP\tLEADER\tMEMBERS\tAPPLIED (LAG) PER REPLICA")
+	for _, g := range kc.Status.Groups {
+		leader := "none"
+		if g.Leader > 0 {
+			leader = fmt.Sprintf("%s-%d", kc.Name, g.Leader-1)
+		}
+		members := make([]string, len(g.Members))
+		for i, m := range g.Members {
+			members[i] = fmt.Sprint(m)
+		}
+		replicas := make([]string, len(g.Replicas))
+		for i, r := range g.Replicas {
+			replicas[i] = fmt.Sprintf("%s=%d (%d)", r.Pod, r.Applied, r.Lag)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", g.Name, leader, orDash(strings.Join(members, ",")), orDash(strings.Join(replicas, " ")))
+	}
+	_ = tw.Flush()
 }

@@ -32,11 +32,14 @@ type ClusterStatus struct {
 	Shards      []ClusterShard `json:"shards"`
 }
 
-// Led returns the names of the groups this replica leads.
+// Led returns the names of the groups this replica leads: those whose
+// leader, as this replica knows it, is itself (decided from leader, not
+// is_leader, which servers before the fix of dragonboat's ShardInfo
+// always reported false).
 func (s *ClusterStatus) Led() []string {
 	var out []string
 	for _, sh := range s.Shards {
-		if sh.IsLeader {
+		if sh.Leader != 0 && sh.Leader == s.ReplicaID {
 			out = append(out, sh.Name)
 		}
 	}
