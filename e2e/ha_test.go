@@ -29,43 +29,13 @@ import (
 
 const (
 	haNS      = "kalam-ha"
-	haCluster = "ha"
+	haCluster = "kalam-ha" // config/samples/kalamdb_v1alpha1_kalamcluster_ha.yaml
 	// haGroup is the Raft group of the test's SHARED table: its leader is
 	// "the leader pod" the failover steps kill.
 	haGroup = "shared"
 )
 
-// haClusterYAML is a three-replica cluster with the cold tier on MinIO (a
-// replicated cluster needs an S3 cold tier: docs/high-availability.md).
-const haClusterYAML = `apiVersion: kalamdb.io/v1alpha1
-kind: KalamCluster
-metadata:
-  name: ha
-spec:
-  image: ghcr.io/kalamdb/kalamdb:latest
-  replicas: 3
-  storage:
-    size: 1Gi
-  objectStore:
-    endpoint: MINIO
-    bucket: kalamdb
-    prefix: ha
-    region: us-east-1
-    pathStyle: true
-    insecure: true
-    credentials:
-      accessKeyId:
-        name: kalam-s3
-        key: access-key-id
-      secretAccessKey:
-        name: kalam-s3
-        key: secret-access-key
-  config:
-    auth:
-      bcrypt_cost: 4
-`
-
-// TestHA drives a three-replica KalamCluster (issue 20's e2e): deleting the
+// TestHA drives the three-replica sample KalamCluster (issue 20's e2e): deleting the
 // leader pod keeps it writable (failover time measured and logged), a
 // WebSocket client on a pod killed with SIGKILL resumes on another pod from
 // its last _seq and misses nothing, and no acknowledged write is lost
@@ -82,16 +52,9 @@ func TestHA(t *testing.T) {
 	if out, err := env.KubectlRun(ctx, nil, "create", "namespace", haNS); err != nil {
 		t.Fatalf("create namespace: %v\n%s", err, out)
 	}
-	yaml := []byte(strings.Replace(haClusterYAML, "MINIO", env.MinIO.Endpoint, 1))
-	// Until the operator side of issue 20 is on this branch the CRD caps
-	// replicas at 1: say so rather than fail on an unrelated missing piece.
-	if out, err := env.KubectlRun(ctx, yaml, "apply", "--dry-run=server", "-n", haNS, "-f", "-"); err != nil && strings.Contains(out, "replicas") {
-		t.Skipf("the KalamCluster CRD refuses replicas: 3 (operator side of issue 20 not merged): %s", out)
-	}
+	// The three-replica sample, as a user applies it (object store: MinIO).
 	env.ApplySample(ctx, t, haNS, "s3-credentials.yaml")
-	if out, err := env.KubectlRun(ctx, yaml, "apply", "-n", haNS, "-f", "-"); err != nil {
-		t.Fatalf("kubectl apply: %v\n%s", err, out)
-	}
+	env.ApplySample(ctx, t, haNS, "kalamdb_v1alpha1_kalamcluster_ha.yaml", "minio.minio.svc:9000", env.MinIO.Endpoint)
 	h := &haRun{s: &scenario{env: env, ns: haNS}}
 	runSteps(ctx, t, []step{
 		{"1_three_replicas_ready", nil, h.stepReady},
@@ -121,7 +84,7 @@ func (h *haRun) stepReady(ctx context.Context, t *testing.T) {
 	root := h.s.root(ctx, t, haCluster)
 	h.token = root.Token
 	for _, q := range []string{"CREATE NAMESPACE IF NOT EXISTS ha",
-		"CREATE TABLE ha.events (id BIGINT PRIMARY KEY, v TEXT) WITH (TYPE = 'SHARED')"} {
+		"CREATE TABLE ha.events (id BIGINT PRIMARY KEY, v TEXT) WITH (TYPE = 'SHARED', STORAGE_ID = 'objstore')"} {
 		if _, err := root.SQL(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
