@@ -56,12 +56,7 @@ func TestScenario(t *testing.T) {
 	if out, err := env.KubectlRun(ctx, nil, "create", "namespace", ns); err != nil {
 		t.Fatalf("create namespace: %v\n%s", err, out)
 	}
-	ok := map[string]bool{}
-	steps := []struct {
-		name  string
-		needs []string
-		fn    func(context.Context, *testing.T)
-	}{
+	runSteps(ctx, t, []step{
 		{"1_cluster_namespace_tables_ready", nil, s.step1},
 		{"2_users_write_and_subscriber_receives", []string{"1_cluster_namespace_tables_ready"}, s.step2},
 		{"3_scheduled_backup_immediate", []string{"2_users_write_and_subscriber_receives"}, s.step3},
@@ -70,7 +65,21 @@ func TestScenario(t *testing.T) {
 		{"6_kill_data_plane_no_acked_row_lost", []string{"2_users_write_and_subscriber_receives"}, s.step6},
 		{"6b_kubectl_kalam_sql_and_logs", []string{"6_kill_data_plane_no_acked_row_lost"}, s.stepPlugin},
 		{"7_delete_follows_deletion_policy", []string{"1_cluster_namespace_tables_ready"}, s.step7},
-	}
+	})
+}
+
+// step is one subtest of a scenario; it runs only when every step it
+// needs passed.
+type step struct {
+	name  string
+	needs []string
+	fn    func(context.Context, *testing.T)
+}
+
+// runSteps runs steps in order as subtests. A step whose prerequisite
+// failed fails with "cannot run" (never skipped silently).
+func runSteps(ctx context.Context, t *testing.T, steps []step) {
+	ok := map[string]bool{}
 	for _, st := range steps {
 		began := time.Now()
 		ok[st.name] = t.Run(st.name, func(t *testing.T) {
@@ -458,7 +467,7 @@ func (s *scenario) serviceURL(ctx context.Context, t *testing.T, cluster string)
 	var eps []string
 	s.eventually(ctx, t, "endpoints of service "+cluster, time.Minute, func() (bool, string) {
 		var err error
-		eps, err = harness.ServiceEndpoints(ctx, s.env.CP.Client, ns, cluster, "http")
+		eps, err = harness.ServiceEndpoints(ctx, s.env.CP.Client, s.namespace(), cluster, "http")
 		return err == nil, fmt.Sprint(err)
 	})
 	return "http://" + eps[0]
@@ -468,7 +477,7 @@ func (s *scenario) serviceURL(ctx context.Context, t *testing.T, cluster string)
 func (s *scenario) root(ctx context.Context, t *testing.T, cluster string) *dpclient.Client {
 	t.Helper()
 	var sec corev1.Secret
-	if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: cluster + "-credentials"}, &sec); err != nil {
+	if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: s.namespace(), Name: cluster + "-credentials"}, &sec); err != nil {
 		t.Fatalf("secret %s-credentials: %v", cluster, err)
 	}
 	c := dpclient.New(s.serviceURL(ctx, t, cluster))

@@ -46,7 +46,10 @@ func (h *Host) Status() Status {
 		ss := ShardStatus{Shard: s, Name: h.layout.Name(s), Groups: h.layout.Groups(s), Members: map[uint64]string{}}
 		if i, ok := byShard[s]; ok {
 			si := info.ShardInfoList[i]
-			ss.Leader, ss.Term, ss.IsLeader, ss.NonVoting = si.LeaderID, si.Term, si.IsLeader, si.IsNonVoting
+			// dragonboat's ShardInfo.IsLeader is never set (node.getShardInfo
+			// leaves it false): a replica leads when the leader it knows is itself.
+			ss.Leader, ss.Term, ss.NonVoting = si.LeaderID, si.Term, si.IsNonVoting
+			ss.IsLeader = si.LeaderID != 0 && si.LeaderID == h.opts.ReplicaID
 			for id, t := range si.Replicas {
 				ss.Members[id] = t
 			}

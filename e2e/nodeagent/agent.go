@@ -34,9 +34,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -79,6 +81,11 @@ type Options struct {
 	// Empty: neither.
 	APIServer string
 	CAData    []byte
+	// DNSPort is the port of the cluster DNS server (default 53, the only
+	// port a resolv.conf can name; tests of the server alone use others).
+	// It listens on <IPPrefix>1, the one address of the prefix pods never
+	// get, and pods with dnsPolicy ClusterFirst get a resolv.conf naming it.
+	DNSPort int
 }
 
 // Agent is a running node agent. Create with Start, end with Stop.
@@ -87,11 +94,15 @@ type Agent struct {
 	client    kubernetes.Interface
 	inCluster *inCluster
 
-	pods    corelisters.PodLister
-	pvcs    corelisters.PersistentVolumeClaimLister
-	pvs     corelisters.PersistentVolumeLister
-	cms     corelisters.ConfigMapLister
-	secrets corelisters.SecretLister
+	pods     corelisters.PodLister
+	pvcs     corelisters.PersistentVolumeClaimLister
+	pvs      corelisters.PersistentVolumeLister
+	cms      corelisters.ConfigMapLister
+	secrets  corelisters.SecretLister
+	services corelisters.ServiceLister
+
+	dnsIP string
+	dns   *dnsServer
 
 	mu      sync.Mutex
 	runs    map[types.UID]*podRun
@@ -133,11 +144,21 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{opts: opts, client: opts.Client, inCluster: ic, runs: map[types.UID]*podRun{}, ips: map[string]types.UID{}, done: make(chan struct{})}
+	if opts.DNSPort == 0 {
+		opts.DNSPort = 53
+	}
+	a.dnsIP = opts.IPPrefix + "1"
+	a.dns, err = startDNS(net.JoinHostPort(a.dnsIP, strconv.Itoa(opts.DNSPort)), ClusterDomain, hostNameservers("/etc/resolv.conf"), a.records)
+	if err != nil {
+		return nil, err
+	}
 	if a.logs, err = a.startLogServer(); err != nil {
+		a.dns.Close()
 		return nil, err
 	}
 	if err := a.registerNode(ctx); err != nil {
 		a.logs.stop()
+		a.dns.Close()
 		return nil, err
 	}
 	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -147,6 +168,7 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 	a.pvs = f.Core().V1().PersistentVolumes().Lister()
 	a.cms = f.Core().V1().ConfigMaps().Lister()
 	a.secrets = f.Core().V1().Secrets().Lister()
+	a.services = f.Core().V1().Services().Lister()
 	// kick wakes the sync loop on any change, so binding and starting react at
 	// once instead of on the next tick.
 	kick := make(chan struct{}, 1)
@@ -158,7 +180,7 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 	for _, inf := range []cache.SharedIndexInformer{
 		f.Core().V1().Pods().Informer(), f.Core().V1().PersistentVolumeClaims().Informer(),
 		f.Core().V1().PersistentVolumes().Informer(), f.Core().V1().ConfigMaps().Informer(),
-		f.Core().V1().Secrets().Informer(),
+		f.Core().V1().Secrets().Informer(), f.Core().V1().Services().Informer(),
 	} {
 		if _, err := inf.AddEventHandler(h); err != nil {
 			a.logs.stop()
@@ -170,6 +192,7 @@ func Start(ctx context.Context, opts Options) (*Agent, error) {
 	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			a.logs.stop()
+			a.dns.Close()
 			a.cancel()
 			f.Shutdown()
 			return nil, fmt.Errorf("nodeagent: cache for %v did not sync", typ)
@@ -207,6 +230,7 @@ func (a *Agent) Stop() {
 	<-a.done
 	a.bg.Wait()
 	a.logs.stop()
+	a.dns.Close()
 }
 
 // NodeName is the registered Node.

@@ -34,31 +34,13 @@ func TestStatefulSetRunsOnAgent(t *testing.T) {
 		t.Skip("starts a control plane")
 	}
 	dir := t.TempDir()
-	bctx, bcancel := context.WithTimeout(context.Background(), harness.BuildTimeout)
-	defer bcancel()
-	bin, err := harness.Build(bctx, dir, "./cmd/kalamdb")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := buildKalamdb(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cp, agent := startNode(ctx, t, dir, "agent", nodeagent.Options{Binaries: map[string]string{"/kalamdb": bin}})
 	c := cp.Client
 	ns := "agent"
-	mustCreate(t, func() error {
-		_, err := c.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: "db-config"},
-			Data:       map[string]string{"server.toml": "[server]\nport = 8080\n[storage]\ndata_path = \"/var/lib/kalamdb\"\n"},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	mustCreate(t, func() error {
-		_, err := c.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: "db-credentials"},
-			StringData: map[string]string{"root-password": "agent-root-pw", "jwt-secret": strings.Repeat("j", 40)},
-		}, metav1.CreateOptions{})
-		return err
-	})
+	createDBConfig(ctx, t, c, ns, "", "agent-root-pw")
 	labels := map[string]string{"app": "db"}
 	mustCreate(t, func() error {
 		_, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{
@@ -205,6 +187,39 @@ func startNode(ctx context.Context, t *testing.T, dir, ns string, opts nodeagent
 		return err
 	})
 	return cp, agent
+}
+
+// buildKalamdb builds the data plane's binary into dir.
+func buildKalamdb(t *testing.T, dir string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), harness.BuildTimeout)
+	defer cancel()
+	bin, err := harness.Build(ctx, dir, "./cmd/kalamdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// createDBConfig creates ConfigMap db-config (server.toml: port 8080, data
+// in /var/lib/kalamdb, then extra) and Secret db-credentials (root
+// password, a JWT secret) in ns.
+func createDBConfig(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, extra, rootPassword string) {
+	t.Helper()
+	mustCreate(t, func() error {
+		_, err := c.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "db-config"},
+			Data:       map[string]string{"server.toml": "[server]\nport = 8080\n[storage]\ndata_path = \"/var/lib/kalamdb\"\n" + extra},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := c.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "db-credentials"},
+			StringData: map[string]string{"root-password": rootPassword, "jwt-secret": strings.Repeat("j", 40)},
+		}, metav1.CreateOptions{})
+		return err
+	})
 }
 
 func mustCreate(t *testing.T, f func() error) {

@@ -33,6 +33,7 @@ echo "ca=$(base64 -w0 $sa/ca.crt 2>/dev/null)"
 if mkdir /tmp/kalamdb-config-probe 2>/dev/null; then echo tmp=writable; rmdir /tmp/kalamdb-config-probe; else echo tmp=refused; fi
 if (: > $sa/probe) 2>/dev/null; then echo sa=writable; else echo sa=refused; fi
 if (: > /scratch/probe) 2>/dev/null; then echo scratch=writable; else echo scratch=refused; fi
+echo "dns=$(grep -m1 nameserver /etc/resolv.conf)"
 echo end=1
 exec sleep 3600
 `
@@ -132,6 +133,11 @@ func TestPodRunsInCluster(t *testing.T) {
 	got = probeOutput(ctx, t, agent, c, ns, "default-sa")
 	if got["token"] == "" || got["namespace"] != ns || got["tmp"] != "writable" {
 		t.Fatalf("pod without serviceAccountName, emptyDir at /tmp: %v", got)
+	}
+	// Its resolv.conf names the agent's cluster DNS even with a volume over
+	// the host directory holding the pod's files (/tmp here).
+	if !strings.HasPrefix(got["dns"], "nameserver 127.") || !strings.HasSuffix(got["dns"], ".1") {
+		t.Fatalf("resolv.conf of a pod with an emptyDir at /tmp: %q", got["dns"])
 	}
 	cfg.BearerToken = got["token"]
 	if as, err = kubernetes.NewForConfig(cfg); err != nil {

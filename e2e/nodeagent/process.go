@@ -177,6 +177,11 @@ func (a *Agent) prepare(ctx context.Context, pod *corev1.Pod) (*podRun, error) {
 	if err != nil {
 		return nil, err
 	}
+	resolv, hosts, err := a.writeDNSFiles(pod, dir, ip)
+	if err != nil {
+		a.freeIP(ip, pod.UID)
+		return nil, err
+	}
 	r := &podRun{uid: pod.UID, ns: pod.Namespace, name: pod.Name, ip: ip, dir: dir, start: time.Now().Truncate(time.Second)}
 	build := func(c corev1.Container, init bool) (*containerRun, error) {
 		env, err := a.env(pod, &c, ip)
@@ -187,7 +192,7 @@ func (a *Agent) prepare(ctx context.Context, pod *corev1.Pod) (*podRun, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms = withServiceAccount(ms, saDir)
+		ms = withDNS(withServiceAccount(ms, saDir), resolv, hosts)
 		argv, err := a.command(&c, env)
 		if err != nil {
 			return nil, err
