@@ -500,15 +500,39 @@ func resultBytes(v any) int {
 // typeAggResult gives min/max of a TIMESTAMP, DATE or BOOLEAN column
 // answered by the aggregate pushdown the column's type, as the SQLite path
 // does through the rewriter's result types: a timestamp rather than a
-// bare integer; avg is a numeric.
+// bare integer; avg, and sum of a BIGINT, are numerics.
 func typeAggResult(q *aggQuery, res *Result) {
 	for i, a := range q.aggs {
+		if a.kind == aggAvg && i < len(res.Schema) && a.col >= 0 && q.table.Columns[a.col].Type.Kind == datatype.Boolean {
+			// avg of a BOOLEAN (PostgreSQL has none) is a double on the
+			// SQLite path, which gives it no exact twin: the same here.
+			for _, row := range res.Rows {
+				if s, ok := row[i].(string); ok {
+					if f, err := strconv.ParseFloat(s, 64); err == nil {
+						row[i] = f
+						res.Schema[i].DataType = "DOUBLE"
+					}
+				}
+			}
+			continue
+		}
 		if a.kind == aggAvg && i < len(res.Schema) {
 			// An exact numeric (acc.result): typed as the SQLite path
 			// types its exact twins.
 			for _, row := range res.Rows {
 				if s, ok := row[i].(string); ok {
 					res.Schema[i].DataType = datatype.Type{Kind: datatype.Decimal, Precision: 38, Scale: min(exactScale(s), 38)}.String()
+					break
+				}
+			}
+			continue
+		}
+		if a.kind == aggSum && a.col >= 0 && i < len(res.Schema) && q.table.Columns[a.col].Type.Kind == datatype.BigInt {
+			// PostgreSQL's sum(bigint) is a numeric: typed as the SQLite
+			// path types its exact twin (the value's text is the same).
+			for _, row := range res.Rows {
+				if row[i] != nil {
+					res.Schema[i].DataType = datatype.Type{Kind: datatype.Decimal, Precision: 38}.String()
 					break
 				}
 			}
