@@ -11,7 +11,6 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/replication"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 )
 
 // replicatedExec is the write path of a clustered node: proposals go
@@ -56,14 +55,4 @@ func (n *Node) startReplication(cfg config.Config, cat *catalog.Cache, log *slog
 	}
 	log.Info("replication ready", "replica_id", c.ReplicaID, "raft_address", c.RaftAddress, "shards", len(n.repl.Layout().Shards()))
 	return nil
-}
-
-// readBarrier is the SQL engine's ReadBarrier on a clustered node: the
-// meta and shared groups plus the user's own group, or every group for
-// roles that read across users.
-func (n *Node) readBarrier(ctx context.Context, userID string, all bool) error {
-	if all {
-		return n.repl.ReadBarrier(ctx, keys.AllGroups())
-	}
-	return n.repl.ReadBarrier(ctx, []uint16{keys.GroupMeta, keys.GroupShared, keys.UserGroup(userID)})
 }
