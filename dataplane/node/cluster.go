@@ -15,7 +15,6 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/replication"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/server"
 	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 )
 
 // replicatedExec is the write path of a clustered node: proposals go
@@ -91,14 +90,4 @@ func (n *Node) clusterAdmin() server.ClusterAdmin {
 		},
 		MemberState: func(ctx context.Context, id uint64) (any, error) { return n.repl.MemberState(ctx, id) },
 	}
-}
-
-// readBarrier is the SQL engine's ReadBarrier on a clustered node: the
-// meta and shared groups plus the user's own group, or every group for
-// roles that read across users.
-func (n *Node) readBarrier(ctx context.Context, userID string, all bool) error {
-	if all {
-		return n.repl.ReadBarrier(ctx, keys.AllGroups())
-	}
-	return n.repl.ReadBarrier(ctx, []uint16{keys.GroupMeta, keys.GroupShared, keys.UserGroup(userID)})
 }

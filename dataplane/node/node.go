@@ -130,7 +130,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	sopts.KalamTypeNames = cfg.Compat.KalamTypeNames
 	applySecurityOptions(cfg, &sopts)
 	if n.repl != nil {
-		sopts.ReadBarrier = n.readBarrier
+		sopts.ReadBarrier = n.repl.ReadBarrier
 	}
 	if n.eng, err = kalamsql.New(n.store.DB, cat, n.prop, sopts); err != nil {
 		return nil, err

@@ -25,12 +25,13 @@ import (
 
 // Options tune the SQL engine.
 type Options struct {
-	// ReadBarrier, when set (a replicated node), runs before a request's
-	// first SELECT so it reads at least every write acknowledged before the
-	// request started (ReadIndex; dataplane/replication). userID is the
-	// session's user; all asks for every group (roles that read across
-	// users). Request.Stale skips it.
-	ReadBarrier func(ctx context.Context, userID string, all bool) error
+	// ReadBarrier, when set (a replicated node), makes the following local
+	// reads of groups include every write acknowledged before it was
+	// called (ReadIndex; dataplane/replication). A SELECT runs it on the
+	// groups it reads before reading them (readfence.go), so it reads at
+	// least every write acknowledged before the request started.
+	// Request.Stale skips it.
+	ReadBarrier func(ctx context.Context, groups []uint16) error
 
 	DefaultQueryLimit int
 	MaxQueryLimit     int
@@ -234,18 +235,12 @@ func (e *Engine) Execute(ctx context.Context, sess Session, req Request) ([]Resu
 	}
 	ctx, cancel := e.requestContext(ctx, &sess)
 	defer cancel()
+	ctx = e.withReadFence(ctx, req.Stale)
 	out := make([]Result, 0, len(stmts))
-	barrier := e.opts.ReadBarrier != nil && !req.Stale
 	for _, text := range stmts {
 		st, err := parse.Parse(text)
 		if err != nil {
 			return nil, AsError(err)
-		}
-		if _, isSelect := st.(*parse.Select); isSelect && barrier {
-			barrier = false
-			if err := e.readBarrier(ctx, &sess); err != nil {
-				return nil, err
-			}
 		}
 		res, err := e.execCaughtUp(ctx, &sess, text, st, req.Params)
 		if err != nil {
@@ -268,31 +263,19 @@ func (e *Engine) requestContext(ctx context.Context, sess *Session) (context.Con
 	return ctx, func() {}
 }
 
-// readBarrier makes the reads that follow linearizable on a replicated
-// node (ReadIndex on the groups the session can read); a single node has
-// no barrier.
-func (e *Engine) readBarrier(ctx context.Context, sess *Session) error {
-	if e.opts.ReadBarrier == nil {
-		return nil
-	}
-	if err := e.opts.ReadBarrier(ctx, sess.UserID, sess.Role != auth.RoleUser); err != nil {
-		return AsError(err)
-	}
-	return nil
-}
-
 // execCaughtUp is execOne that, on a replicated node, answers NOT_FOUND
 // only once the node has caught up: a table, namespace or user created
 // through another replica may not be applied here yet (writes and DDL
-// take no read barrier), so a NOT_FOUND is retried once after ReadIndex.
-// The lookup that fails precedes any write, so the retry is safe.
+// take no read barrier), so a NOT_FOUND is retried once after ReadIndex
+// on the meta group (fenceCatalog). The lookup that fails precedes any
+// write, so the retry is safe.
 func (e *Engine) execCaughtUp(ctx context.Context, sess *Session, text string, st parse.Statement, params []any) (*Result, error) {
 	res, err := e.execOne(ctx, sess, text, st, params)
 	var ke *Error
 	if err == nil || e.opts.ReadBarrier == nil || !errors.As(err, &ke) || ke.Code != CodeNotFound {
 		return res, err
 	}
-	if berr := e.readBarrier(ctx, sess); berr != nil {
+	if berr := e.fenceCatalog(ctx); berr != nil {
 		return nil, err
 	}
 	return e.execOne(ctx, sess, text, st, params)

@@ -146,6 +146,15 @@ func (r *resolver) IsNamespace(name string) bool {
 	return ok
 }
 
+// tableTypes lists the kinds of the resolved tables (for the read fence).
+func (r *resolver) tableTypes() []catalog.TableType {
+	out := make([]catalog.TableType, 0, len(r.tables))
+	for _, t := range r.tables {
+		out = append(out, t.Type)
+	}
+	return out
+}
+
 // checkRead enforces read permissions on every referenced table.
 func (r *resolver) checkRead() error {
 	if r.adminViews() && !r.sess.Role.IsAdmin() {
@@ -266,18 +275,42 @@ func readsWideDecimal(t *catalog.Table, cols []int) bool {
 	return false
 }
 
+// maxReplans bounds how often a SELECT is planned again because meta's
+// read barrier advanced the catalog it was planned on (errReplan). Once
+// meta is fenced the next plan needs no check, so one replan suffices; the
+// bound is a guard.
+const maxReplans = 3
+
 func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, params []any) (*Result, error) {
+	for n := 0; ; n++ {
+		res, err := e.execSelectOnce(ctx, sess, text, params)
+		if _, replan := err.(errReplan); !replan || n == maxReplans {
+			return res, err
+		}
+	}
+}
+
+// execSelectOnce plans and runs one SELECT; the read fence (readfence.go)
+// runs once its tables are resolved, before anything is read.
+func (e *Engine) execSelectOnce(ctx context.Context, sess *Session, text string, params []any) (*Result, error) {
+	planned := e.cat.Version()
 	// One lexing serves the point-lookup and aggregate fast paths and the
 	// literal auto-parameterisation; text that does not lex goes straight to
 	// the rewriter, which reports the error.
 	if toks, err := parse.Lex(text); err == nil {
 		if q, ok := e.matchPointQuery(sess, toks, params); ok && !readsWideDecimal(q.table, q.cols) {
+			if err := e.fenceRead(ctx, sess, planned, []catalog.TableType{q.table.Type}, false); err != nil {
+				return nil, err
+			}
 			res, err := e.runPointQuery(sess, q)
 			if err != errNotFastPath {
 				return res, err
 			}
 		}
 		if q, ok := e.matchAggQuery(sess, text, toks, params); ok {
+			if err := e.fenceRead(ctx, sess, planned, []catalog.TableType{q.table.Type}, false); err != nil {
+				return nil, err
+			}
 			res, err := e.runAggQuery(ctx, sess, q)
 			if !errors.Is(err, errNotFastPath) {
 				if err == nil {
@@ -293,6 +326,9 @@ func (e *Engine) execSelect(ctx context.Context, sess *Session, text string, par
 		return nil, err
 	}
 	if err := r.checkRead(); err != nil {
+		return nil, err
+	}
+	if err := e.fenceRead(ctx, sess, planned, r.tableTypes(), len(r.views) > 0); err != nil {
 		return nil, err
 	}
 	q := rw.SQL

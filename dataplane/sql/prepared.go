@@ -44,11 +44,7 @@ func (e *Engine) ExecutePrepared(ctx context.Context, sess Session, p *Prepared,
 	}
 	ctx, cancel := e.requestContext(ctx, &sess)
 	defer cancel()
-	if _, isSelect := p.st.(*parse.Select); isSelect {
-		if err := e.readBarrier(ctx, &sess); err != nil {
-			return Result{}, err
-		}
-	}
+	ctx = e.withReadFence(ctx, false)
 	res, err := e.execCaughtUp(ctx, &sess, p.text, p.st, params)
 	if err != nil {
 		return Result{}, err
