@@ -182,15 +182,30 @@ type dnsServer struct {
 }
 
 // startDNS listens on addr (ip:port; port 0 picks one) for both UDP and TCP.
+// With port 0 the UDP port the kernel picks may be taken for TCP by another
+// process (a shared machine), so a few ports are tried.
 func startDNS(addr, domain string, upstream []string, lookup func() map[string][]string) (*dnsServer, error) {
-	udp, err := net.ListenPacket("udp", addr)
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("nodeagent: cluster DNS on udp %s: %w", addr, err)
+		return nil, fmt.Errorf("nodeagent: cluster DNS address %q: %w", addr, err)
 	}
-	tcp, err := net.Listen("tcp", udp.LocalAddr().String())
-	if err != nil {
+	tries := 1
+	if port == "0" {
+		tries = 20
+	}
+	var udp net.PacketConn
+	var tcp net.Listener
+	for i := range tries {
+		if udp, err = net.ListenPacket("udp", addr); err != nil {
+			return nil, fmt.Errorf("nodeagent: cluster DNS on udp %s: %w", addr, err)
+		}
+		if tcp, err = net.Listen("tcp", udp.LocalAddr().String()); err == nil {
+			break
+		}
 		udp.Close()
-		return nil, fmt.Errorf("nodeagent: cluster DNS on tcp %s: %w", addr, err)
+		if i == tries-1 {
+			return nil, fmt.Errorf("nodeagent: cluster DNS on tcp %s: %w", addr, err)
+		}
 	}
 	s := &dnsServer{domain: strings.ToLower(domain), lookup: lookup, upstream: upstream, udp: udp, tcp: tcp}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -63,9 +63,7 @@ func TestOperatorClientAndReadiness(t *testing.T) {
 	}
 	c.kill(c.procs[2])
 	for i := range 300 {
-		if _, err := all[0].SQL(ctx, fmt.Sprintf("INSERT INTO default.r (k, v) VALUES (%d, 'row %d')", i, i)); err != nil {
-			t.Fatal(err)
-		}
+		insertRetrying(ctx, t, all[0], fmt.Sprintf("INSERT INTO default.r (k, v) VALUES (%d, 'row %d')", i, i))
 	}
 	committed := map[string]uint64{}
 	for _, cl := range all[:2] {
@@ -124,5 +122,25 @@ func TestOperatorClientAndReadiness(t *testing.T) {
 		if sh.Leader != 0 {
 			t.Logf("shard %s still names leader %d (term %d)", sh.Name, sh.Leader, sh.Term)
 		}
+	}
+}
+
+// insertRetrying runs an INSERT of one row, retrying NO_QUORUM for up to a
+// minute: right after a node is killed the groups it led have no leader
+// until an election (a write then times out with the retryable
+// NO_QUORUM, outcome unknown). A DUPLICATE_KEY on a retry means the timed
+// out attempt was applied after all.
+func insertRetrying(ctx context.Context, t *testing.T, cl *client.Client, stmt string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for retried := false; ; retried = true {
+		_, err := cl.SQL(ctx, stmt)
+		switch {
+		case err == nil, retried && client.IsCode(err, "DUPLICATE_KEY"):
+			return
+		case client.IsCode(err, "NO_QUORUM") && time.Now().Before(deadline):
+			continue
+		}
+		t.Fatalf("%s: %v", stmt, err)
 	}
 }
