@@ -50,6 +50,12 @@ type ClusterConfig struct {
 	// node that already has Raft state ignores it. Members then serve only
 	// as gossip seeds.
 	Join bool `toml:"join"`
+	// JoinAboveReplicaID, when > 0, makes every node whose replica id is
+	// above it join as with Join, and the others not: one pod template
+	// (identical env on every pod) can then say "the replicas being added
+	// join, the node that holds the data adopts it" — the operator's
+	// 1 -> 3 migration sets it to 1. 0: off.
+	JoinAboveReplicaID int `toml:"join_above_replica_id"`
 	// StartupTimeoutSeconds bounds how long start-up waits for every Raft
 	// group to elect a leader (a quorum of members must be up).
 	StartupTimeoutSeconds int `toml:"startup_timeout_seconds"`
@@ -58,6 +64,12 @@ type ClusterConfig struct {
 func defaultCluster() ClusterConfig {
 	return ClusterConfig{Members: []string{}, UserGroups: 32, RTTMS: 20, ElectionTicks: 10, HeartbeatTicks: 2,
 		ProposalTimeoutMS: 5000, StartupTimeoutSeconds: 300}
+}
+
+// Joins reports whether this node joins a running cluster: cluster.join,
+// or a replica id above cluster.join_above_replica_id (once resolved).
+func (c ClusterConfig) Joins() bool {
+	return c.Join || (c.JoinAboveReplicaID > 0 && c.ReplicaID > c.JoinAboveReplicaID)
 }
 
 // Enabled reports whether the node runs replicated.
@@ -132,6 +144,7 @@ func (c ClusterConfig) validate(p *problems) {
 		p.add("cluster.heartbeat_ticks", "%d must be at most half of election_ticks (%d)", c.HeartbeatTicks, c.ElectionTicks)
 	}
 	inRange(p, "cluster.proposal_timeout_ms", c.ProposalTimeoutMS, 100, 600000)
+	inRange(p, "cluster.join_above_replica_id", c.JoinAboveReplicaID, 0, 5)
 	inRange(p, "cluster.startup_timeout_seconds", c.StartupTimeoutSeconds, 1, 86400)
 	if c.DeploymentID < 0 {
 		p.add("cluster.deployment_id", "%d must not be negative", c.DeploymentID)

@@ -63,8 +63,8 @@ func TestEnvVarsAreUniqueAndPrefixed(t *testing.T) {
 		}
 		seen[name] = true
 	}
-	if len(seen) != 59 {
-		t.Errorf("EnvVars() has %d names, want 59", len(seen))
+	if len(seen) != 60 {
+		t.Errorf("EnvVars() has %d names, want 60", len(seen))
 	}
 }
 

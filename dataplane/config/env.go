@@ -75,6 +75,7 @@ var envVars = []envVar{
 	{"KALAMDB_CLUSTER_GOSSIP_ADDRESS", "cluster.gossip_address", setString(func(c *Config) *string { return &c.Cluster.GossipAddress })},
 	{"KALAMDB_CLUSTER_GOSSIP_LISTEN_ADDRESS", "cluster.gossip_listen_address", setString(func(c *Config) *string { return &c.Cluster.GossipListenAddress })},
 	{"KALAMDB_CLUSTER_JOIN", "cluster.join", setBool(func(c *Config) *bool { return &c.Cluster.Join })},
+	{"KALAMDB_CLUSTER_JOIN_ABOVE_REPLICA_ID", "cluster.join_above_replica_id", setInt(func(c *Config) *int { return &c.Cluster.JoinAboveReplicaID })},
 	{"KALAMDB_CLUSTER_MEMBERS", "cluster.members", setList(func(c *Config) *[]string { return &c.Cluster.Members })},
 	{"KALAMDB_CLUSTER_USER_GROUPS", "cluster.user_groups", setInt(func(c *Config) *int { return &c.Cluster.UserGroups })},
 	{"KALAMDB_CLUSTER_PROPOSAL_TIMEOUT_MS", "cluster.proposal_timeout_ms", setInt(func(c *Config) *int { return &c.Cluster.ProposalTimeoutMS })},

@@ -115,5 +115,6 @@ var settingDescriptions = map[string]string{
 	"cluster.heartbeat_ticks":                       "Raft leader heartbeat interval in ticks.",
 	"cluster.proposal_timeout_ms":                   "Bound on a replicated write or linearizable read; past it the request fails with NO_QUORUM (HTTP 503).",
 	"cluster.join":                                  "Join a running cluster as a new replica (added with POST /v1/cluster/members).",
+	"cluster.join_above_replica_id":                 "Join as cluster.join does when this node's replica id is above it (0: off).",
 	"cluster.startup_timeout_seconds":               "How long start-up waits for every Raft group to have a leader.",
 }

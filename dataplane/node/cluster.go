@@ -52,14 +52,14 @@ func (n *Node) startReplication(cfg config.Config, cat *catalog.Cache, log *slog
 	// Single-node data (v1, or a node that ran without [cluster]) is
 	// adopted as a one-member group; a joining node must start empty.
 	opts.Adopt = len(cat.Namespaces()) > 0 || len(cat.Users()) > 0
-	opts.Join = c.Join
+	opts.Join = c.Joins()
 	if n.repl, err = replication.Start(opts, n.store.DB, n.exec, cat); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.StartupTimeoutSeconds)*time.Second)
 	defer cancel()
 	if err := n.repl.WaitReady(ctx); err != nil {
-		if c.Join {
+		if c.Joins() {
 			return fmt.Errorf("while waiting to be added to the cluster (POST /v1/cluster/members {\"replica_id\": %d} on a member): %w", c.ReplicaID, err)
 		}
 		return fmt.Errorf("while waiting for a quorum of cluster.members: %w", err)

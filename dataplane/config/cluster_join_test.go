@@ -1,0 +1,31 @@
+package config
+
+import "testing"
+
+// TestClusterJoins: cluster.join_above_replica_id makes only the replicas
+// above it join, so the node holding the data (replica 1) adopts it while
+// the new ones (2, 3) join, from one shared env.
+func TestClusterJoins(t *testing.T) {
+	for _, tc := range []struct {
+		join      bool
+		above, id int
+		wantJoins bool
+	}{
+		{false, 0, 1, false}, {false, 0, 3, false}, {true, 0, 1, true},
+		{false, 1, 1, false}, {false, 1, 2, true}, {false, 1, 3, true},
+		{false, 1, 0, false}, // unresolved id never joins by the threshold
+		{true, 1, 1, true},
+	} {
+		c := ClusterConfig{Join: tc.join, JoinAboveReplicaID: tc.above, ReplicaID: tc.id}
+		if got := c.Joins(); got != tc.wantJoins {
+			t.Errorf("%+v: Joins() = %v, want %v", tc, got, tc.wantJoins)
+		}
+	}
+	cfg := Default()
+	if err := applyEnv(&cfg, func(k string) (string, bool) { return "1", k == "KALAMDB_CLUSTER_JOIN_ABOVE_REPLICA_ID" }); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cluster.JoinAboveReplicaID != 1 {
+		t.Fatalf("env: JoinAboveReplicaID = %d", cfg.Cluster.JoinAboveReplicaID)
+	}
+}
