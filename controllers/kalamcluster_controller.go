@@ -129,6 +129,13 @@ func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.Kala
 	if err := r.gateReplicaChange(ctx, kc); err != nil {
 		return ctrl.Result{}, err
 	}
+	step, keepJoin, err := r.observeScaleUp(ctx, kc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if step.Action == scaleUpRecreate {
+		return r.recreateForScaleUp(ctx, kc, step)
+	}
 	toml, err := renderConfig(kc)
 	if err != nil {
 		return ctrl.Result{}, permanent(kalamv1.ReasonInvalidSpec, "%v", err)
@@ -151,13 +158,16 @@ func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.Kala
 			return ctrl.Result{}, err
 		}
 	}
-	sts, err := r.applyStatefulSet(ctx, kc, hashOf(toml), restore)
+	sts, err := r.applyStatefulSet(ctx, kc, hashOf(toml), restore, step, keepJoin)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	resizing, err := r.reconcileStorage(ctx, kc, *sts.Spec.Replicas)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if step.active() {
+		return r.runScaleUp(ctx, kc, sts, step)
 	}
 	res, err := r.observe(ctx, kc, sts)
 	if resizing && err == nil && (res.RequeueAfter == 0 || res.RequeueAfter > defaultWait) {
@@ -346,8 +356,9 @@ func mergeService(existing, desired *corev1.Service) {
 // server defaulted. Volume claim templates cannot change on a StatefulSet:
 // a larger size is applied to the PVCs (reconcileStorage), any other
 // difference is reported, never silently ignored.
-func (r *KalamClusterReconciler) applyStatefulSet(ctx context.Context, kc *kalamv1.KalamCluster, configHash string, restore *restoreSource) (*appsv1.StatefulSet, error) {
+func (r *KalamClusterReconciler) applyStatefulSet(ctx context.Context, kc *kalamv1.KalamCluster, configHash string, restore *restoreSource, step scaleUpStep, keepJoin bool) (*appsv1.StatefulSet, error) {
 	desired := buildStatefulSet(kc, configHash, restore)
+	applyScaleUp(kc, desired, step, keepJoin)
 	specJSON, err := json.Marshal(desired.Spec)
 	if err != nil {
 		return nil, err

@@ -161,12 +161,12 @@ func applyReplication(kc *kalamv1.KalamCluster, sts *appsv1.StatefulSet) {
 	}
 }
 
-// gateReplicaChange holds a change of replicas on a cluster whose
-// StatefulSet already runs: 1 -> 3 turns a single node's data directory
-// into a one-member Raft group that then adds two replicas, a data-plane
-// migration this operator does not drive yet; 3 -> 1 would remove Raft
-// members, which is not supported. Either way the pods keep serving as
+// gateReplicaChange holds a change of replicas the operator cannot drive:
+// 3 -> 1 would remove Raft members, which is not supported, and so would
+// going back to 1 once a 1 -> 3 migration has restarted pod 0 as a Raft
+// replica (its template carries the join env). The pods keep serving as
 // they are (Ready, Stalled with the reason) until replicas is set back.
+// 1 -> 3 is driven (kalamcluster_scaleup.go).
 func (r *KalamClusterReconciler) gateReplicaChange(ctx context.Context, kc *kalamv1.KalamCluster) error {
 	var sts appsv1.StatefulSet
 	err := r.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: statefulSetName(kc)}, &sts)
@@ -181,15 +181,10 @@ func (r *KalamClusterReconciler) gateReplicaChange(ctx context.Context, kc *kala
 		running = *sts.Spec.Replicas
 	}
 	want := max(kc.Spec.Replicas, 1)
-	switch {
-	case want > 1 && running == 1:
-		return permanent(kalamv1.ReasonScaleUpNotSupported,
-			"replicas 1 -> 3 on an existing cluster needs the data-plane migration of its single node into a Raft group, which this operator does not drive yet: "+
-				"the cluster keeps serving as one node; set replicas back to 1, or back up and restore into a new cluster created with replicas 3")
-	case want == 1 && running > 1:
+	if want == 1 && (running > 1 || templateMigrating(&sts)) {
 		return permanent(kalamv1.ReasonScaleDownNotSupported,
-			"replicas 3 -> 1 would remove Raft members, which is not supported: the %d pods keep serving; set replicas back to %d, or back up and restore into a new single-replica cluster",
-			running, running)
+			"replicas 3 -> 1 would remove Raft members, which is not supported (a 1 -> 3 scale-up, once started, counts): the %d pod(s) keep serving; set replicas back to %d, or back up and restore into a new single-replica cluster",
+			running, replicatedReplicas)
 	}
 	return nil
 }

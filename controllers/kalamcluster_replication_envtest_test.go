@@ -14,7 +14,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
@@ -310,29 +309,109 @@ func (rp *replicaPods) ledBy(n *node.Node) []string {
 	return st.Led()
 }
 
-// TestClusterScaleUpGated: replicas 1 -> 3 on a cluster whose StatefulSet
-// exists is held with Stalled/ScaleUpNotSupported and the single-node
-// StatefulSet is left as it is (the data-plane migration is not driven
-// by this operator yet); setting replicas back to 1 clears it.
-func TestClusterScaleUpGated(t *testing.T) {
+// TestClusterScaleUpSteps: replicas 1 -> 3 on a running single-node
+// cluster is driven step by step on the API objects (the test plays the
+// garbage collector, the StatefulSet controller and the kubelet; no data
+// plane runs, so the steps that need one — adding replicas 2 and 3 — are
+// not reached here): the OrderedReady StatefulSet is deleted with the
+// orphan policy, pod 0 kept; a Parallel one is created with replicas 1 and
+// the join env; pod 0 is restarted into it; once it is Ready the
+// StatefulSet goes to 3. Setting replicas back to 1 once the migration
+// started is held (Stalled/ScaleDownNotSupported).
+func TestClusterScaleUpSteps(t *testing.T) {
 	kc := newCluster("grow")
 	kc.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "127.0.0.1:1", Bucket: "kalam", Insecure: true}
 	create(t, kc)
 	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name}}
 	eventually(t, 30*time.Second, "statefulset", func() (bool, string) { return get(t, sts), "" })
+	if sts.Spec.PodManagementPolicy == appsv1.ParallelPodManagement {
+		t.Fatal("a single-node statefulset is Parallel")
+	}
+	// The running single node, pod 0 at revision r0.
+	startPod := func(rev string, ready bool) {
+		get(t, sts)
+		labels := map[string]string{labelRevision: rev}
+		for k, v := range sts.Spec.Template.Labels {
+			labels[k] = v
+		}
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: podName(kc, 0), Labels: labels},
+			Spec: *sts.Spec.Template.Spec.DeepCopy()}
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: dataVolume,
+			VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: dataVolume + "-" + pod.Name}}})
+		create(t, pod)
+		st := corev1.ConditionFalse
+		if ready {
+			st = corev1.ConditionTrue
+		}
+		pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.244.9.1",
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: st, LastTransitionTime: metav1.Now()}}}
+		if err := k8s.Status().Update(tctx(t), pod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startPod("r0", true)
+	oldUID := sts.UID
+
 	update(t, kc, func() { kc.Spec.Replicas = 3 })
-	c := waitCondition(t, kc, kalamv1.ConditionStalled, metav1.ConditionTrue, kalamv1.ReasonScaleUpNotSupported)
-	if !strings.Contains(c.Message, "keeps serving as one node") {
-		t.Errorf("message %q", c.Message)
-	}
-	get(t, sts)
-	if *sts.Spec.Replicas != 1 || sts.Spec.PodManagementPolicy == appsv1.ParallelPodManagement {
-		t.Fatalf("single-node statefulset changed: replicas %d policy %s", *sts.Spec.Replicas, sts.Spec.PodManagementPolicy)
-	}
-	update(t, kc, func() { kc.Spec.Replicas = 1 })
-	eventually(t, 30*time.Second, "Stalled cleared", func() (bool, string) {
-		get(t, kc)
-		s := meta.FindStatusCondition(kc.Status.Conditions, kalamv1.ConditionStalled)
-		return s == nil || s.Status != metav1.ConditionTrue, fmt.Sprint(s)
+	// Step 0: orphan deletion. envtest runs no garbage collector: drop its
+	// orphan finalizer as it would once the pod's owner reference is gone.
+	eventually(t, 30*time.Second, "the single-node statefulset to be deleted", func() (bool, string) {
+		if !get(t, sts) {
+			return true, ""
+		}
+		if sts.UID == oldUID && !sts.DeletionTimestamp.IsZero() {
+			sts.Finalizers = nil
+			if err := k8s.Update(tctx(t), sts); err != nil {
+				return false, err.Error()
+			}
+		}
+		return sts.UID != oldUID, ""
 	})
+	p0 := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: podName(kc, 0)}}
+	if !get(t, p0) {
+		t.Fatal("pod 0 went with its statefulset")
+	}
+	// Step 1: the Parallel StatefulSet, replicas 1, join env for replicas > 1.
+	eventually(t, 30*time.Second, "the parallel statefulset", func() (bool, string) {
+		return get(t, sts) && sts.UID != oldUID, ""
+	})
+	if *sts.Spec.Replicas != 1 || sts.Spec.PodManagementPolicy != appsv1.ParallelPodManagement ||
+		sts.Spec.UpdateStrategy.Type != appsv1.OnDeleteStatefulSetStrategyType || !templateMigrating(sts) {
+		t.Fatalf("recreated statefulset: replicas %d policy %s update %s migrating %v", *sts.Spec.Replicas,
+			sts.Spec.PodManagementPolicy, sts.Spec.UpdateStrategy.Type, templateMigrating(sts))
+	}
+	c := waitCondition(t, kc, kalamv1.ConditionReconciling, metav1.ConditionTrue, reasonScalingUp)
+	t.Logf("condition: %s", c.Message)
+	// The StatefulSet controller reports the new revision; the operator
+	// restarts pod 0 into it.
+	get(t, sts)
+	sts.Status = appsv1.StatefulSetStatus{Replicas: 1, ReadyReplicas: 1, CurrentReplicas: 1, ObservedGeneration: sts.Generation,
+		CurrentRevision: "r0", UpdateRevision: "r1"}
+	if err := k8s.Status().Update(tctx(t), sts); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the operator to restart pod 0", func() (bool, string) { return !get(t, p0), "" })
+	startPod("r1", false)
+	time.Sleep(time.Second) // not ready yet: replicas stay 1
+	get(t, sts)
+	if *sts.Spec.Replicas != 1 {
+		t.Fatalf("scaled out to %d before pod 0 was ready", *sts.Spec.Replicas)
+	}
+	get(t, p0)
+	p0.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
+	if err := k8s.Status().Update(tctx(t), p0); err != nil {
+		t.Fatal(err)
+	}
+	// Step 2: scale out.
+	eventually(t, 30*time.Second, "replicas 3", func() (bool, string) {
+		get(t, sts)
+		return *sts.Spec.Replicas == 3 && templateMigrating(sts), fmt.Sprint(*sts.Spec.Replicas)
+	})
+	// Back to 1 once pod 0 runs as a Raft replica: held.
+	update(t, kc, func() { kc.Spec.Replicas = 1 })
+	waitCondition(t, kc, kalamv1.ConditionStalled, metav1.ConditionTrue, kalamv1.ReasonScaleDownNotSupported)
+	get(t, sts)
+	if *sts.Spec.Replicas != 3 || !templateMigrating(sts) {
+		t.Fatalf("going back to 1 changed the statefulset: replicas %d", *sts.Spec.Replicas)
+	}
 }

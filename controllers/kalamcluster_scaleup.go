@@ -68,6 +68,10 @@ type scaleUpObservation struct {
 	Want int32
 	// Exists: the StatefulSet exists; the fields below describe it.
 	Exists bool
+	// OrphanPod0: no StatefulSet, but pod 0 runs (step 0 deleted the
+	// single-node StatefulSet and the operator restarted before it
+	// created the new one).
+	OrphanPod0 bool
 	// Replicas is the StatefulSet's spec.replicas.
 	Replicas int32
 	// Parallel: its pod management policy is Parallel.
@@ -102,7 +106,14 @@ func (s scaleUpStep) active() bool { return s.Action != scaleUpNone }
 
 // planScaleUp chooses the next step of a 1 -> 3 migration.
 func planScaleUp(o scaleUpObservation) scaleUpStep {
-	if o.Want <= 1 || !o.Exists || o.Done {
+	if o.Want <= 1 || o.Done {
+		return scaleUpStep{}
+	}
+	if !o.Exists {
+		if o.OrphanPod0 {
+			return scaleUpStep{Action: scaleUpRollPod0, Replicas: 1,
+				Msg: "scaling 1 -> 3 (step 1/4): creating the Parallel StatefulSet, which adopts the running pod 0"}
+		}
 		return scaleUpStep{}
 	}
 	if !o.Migrating && o.Replicas > 1 {

@@ -30,6 +30,7 @@ func TestPlanScaleUp(t *testing.T) {
 		{"single node stays", scaleUpObservation{Want: 1, Exists: true, Replicas: 1}, scaleUpNone, 0, 0},
 		{"new cluster", scaleUpObservation{Want: 3}, scaleUpNone, 0, 0},
 		{"created replicated", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true}, scaleUpNone, 0, 0},
+		{"statefulset orphan-deleted, pod 0 runs", scaleUpObservation{Want: 3, OrphanPod0: true}, scaleUpRollPod0, 0, 1},
 		{"ordered-ready single node", scaleUpObservation{Want: 3, Exists: true, Replicas: 1}, scaleUpRecreate, 0, 1},
 		{"recreated, pod 0 outdated", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Migrating: true, Pod0Ready: true}, scaleUpRollPod0, 0, 1},
 		{"parallel but template not yet migrating", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Pod0Updated: true, Pod0Ready: true}, scaleUpRollPod0, 0, 1},
