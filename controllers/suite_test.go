@@ -203,7 +203,8 @@ type dataPlane struct {
 	node *node.Node
 	root *dpclient.Client
 	// dir is the pod's directory (volumes materialised under it).
-	dir string
+	dir  string
+	once sync.Once
 }
 
 // runDataPlane plays kubelet and StatefulSet controller for kc: it waits
@@ -231,7 +232,8 @@ func runDataPlane(t *testing.T, kc *kalamv1.KalamCluster, opts ...node.StartOpti
 	if err != nil {
 		t.Fatalf("start data plane: %v", err)
 	}
-	t.Cleanup(func() { _ = n.Close() })
+	dp := &dataPlane{node: n, dir: dir}
+	t.Cleanup(dp.stop)
 	ip := fmt.Sprintf("10.244.0.%d", podIPSeq.Add(1))
 	routes.Store(net.JoinHostPort(ip, "8080"), n.Addr())
 	t.Cleanup(func() { routes.Delete(net.JoinHostPort(ip, "8080")) })
@@ -257,7 +259,14 @@ func runDataPlane(t *testing.T, kc *kalamv1.KalamCluster, opts ...node.StartOpti
 	if _, err := root.Login(tctx(t), "root", env["KALAMDB_ROOT_PASSWORD"]); err != nil {
 		t.Fatalf("root login with the Secret's password: %v", err)
 	}
-	return &dataPlane{node: n, root: root, dir: dir}
+	dp.root = root
+	return dp
+}
+
+// stop shuts the server down once (a test may stop it before its cleanup,
+// to restart the pod as something else over the same directory).
+func (d *dataPlane) stop() {
+	d.once.Do(func() { _ = d.node.Close() })
 }
 
 // loadPodConfig writes toml as the pod's server.toml in dir and loads it

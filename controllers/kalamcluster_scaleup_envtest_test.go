@@ -1,0 +1,94 @@
+package controllers
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
+	dpclient "github.com/kalamdb/kalamdb-k8s/dataplane/client"
+)
+
+// TestClusterScaleUpReplicated: a single-node cluster with rows is scaled
+// 1 -> 3 by the operator against real in-process data planes: pod 0 is
+// restarted as replica 1 over its own data, pods 1 and 2 join, the
+// operator adds replicas 2 and 3 until they vote, and every row written
+// before the change is readable on all three; the cluster ends Ready.
+func TestClusterScaleUpReplicated(t *testing.T) {
+	srv := startMinIO(t)
+	createS3Secret(t, "minio-creds-grow3")
+	kc := newCluster("grow3")
+	kc.Spec.ObjectStore = objectStoreFor(srv, "minio-creds-grow3", "clusters/grow3")
+	kc.Spec.Config = jsonMust(`{"auth": {"bcrypt_cost": 4}, "storage": {"block_cache_size_mb": 8, "memtable_size_mb": 8},
+		"cluster": {"user_groups": 1, "rtt_ms": 10, "election_ticks": 15, "proposal_timeout_ms": 3000}}`)
+	create(t, kc)
+	dp := runDataPlane(t, kc)
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
+	const rows = 50
+	if _, err := dp.root.SQL(tctx(t), `CREATE NAMESPACE app; CREATE SHARED TABLE app.items (id BIGINT PRIMARY KEY, v TEXT) STORAGE objstore`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if _, err := dp.root.SQL(tctx(t), fmt.Sprintf(`INSERT INTO app.items (id, v) VALUES (%d, 'row %d')`, i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p0 := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: podName(kc, 0)}}
+	get(t, p0)
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: kc.Name}}
+	get(t, sts)
+	oldUID := sts.UID
+
+	get(t, kc)
+	update(t, kc, func() { kc.Spec.Replicas = 3 })
+	// Step 0, with the test as the garbage collector (orphan finalizer).
+	eventually(t, 60*time.Second, "the parallel statefulset", func() (bool, string) {
+		if get(t, sts) && sts.UID == oldUID && !sts.DeletionTimestamp.IsZero() {
+			sts.Finalizers = nil
+			_ = k8s.Update(tctx(t), sts)
+		}
+		return get(t, sts) && sts.UID != oldUID, ""
+	})
+	get(t, kc)
+	rp := newReplicaPods(t, kc)
+	rp.dirs[0], rp.ips[0] = dp.dir, p0.Status.PodIP
+	sts.Status = appsv1.StatefulSetStatus{Replicas: 1, ReadyReplicas: 1, CurrentReplicas: 1, ObservedGeneration: sts.Generation,
+		CurrentRevision: "r0", UpdateRevision: "r1"}
+	if err := k8s.Status().Update(tctx(t), sts); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the operator to restart pod 0", func() (bool, string) { return !get(t, p0), "" })
+	dp.stop()
+	rp.start("r1", 0)
+	eventually(t, 60*time.Second, "replicas 3", func() (bool, string) {
+		get(t, sts)
+		return *sts.Spec.Replicas == 3, ""
+	})
+	setRevisions(t, sts, "r1", "r1", 1)
+	// Pods 1 and 2 join: their start returns once the operator added them
+	// and they caught up.
+	rp.start("r1", 1, 2)
+	setRevisions(t, sts, "r1", "r1", 3)
+	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
+	get(t, sts)
+	if sts.Annotations[annScaleUp] != scaleUpDoneVal {
+		t.Fatalf("statefulset annotations %v", sts.Annotations)
+	}
+	for o := range 3 {
+		rp.mu.Lock()
+		n := rp.nodes[o]
+		rp.mu.Unlock()
+		c := dpclient.New("http://" + n.Addr())
+		if _, err := c.Login(tctx(t), "root", rp.password); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Rows(tctx(t), `SELECT count(*) FROM app.items`)
+		if err != nil || len(got) != 1 || fmt.Sprint(got[0][0]) != fmt.Sprint(rows) {
+			t.Fatalf("replica %d: count %v, %v", o+1, got, err)
+		}
+	}
+}
