@@ -26,10 +26,10 @@ type KalamClusterSpec struct {
 	// Raft, as before) or 3 (every Raft group replicated on all three pods;
 	// a write is acknowledged once two of them have it durably; see
 	// docs/high-availability.md). 3 requires spec.objectStore. A running
-	// 3-replica cluster cannot go back to 1 (Stalled/ScaleDownNotSupported),
-	// and 1 -> 3 on a cluster that already runs waits for the data-plane
-	// migration (Stalled/ScaleUpNotSupported); either is undone by setting
-	// replicas back.
+	// 3-replica cluster cannot go back to 1 (Stalled/ScaleDownNotSupported,
+	// undone by setting replicas back); 1 -> 3 on a cluster that already
+	// runs is driven by the operator: the single node adopts its data as a
+	// Raft replica and two new replicas join (Reconciling/ScalingUp).
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=3
