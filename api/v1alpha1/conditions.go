@@ -48,8 +48,9 @@ const (
 	// ReasonReplicaLagging: a replica's applied index is behind its
 	// group's leader by more than the lag threshold.
 	ReasonReplicaLagging = "ReplicaLagging"
-	// ReasonScaleUpNotSupported: replicas went from 1 to 3 on a cluster
-	// whose single pod already has data; the pods keep serving as one node.
+	// ReasonScaleUpNotSupported was set when replicas went from 1 to 3 on a
+	// running cluster; the operator now drives that change (Reconciling/
+	// ScalingUp) and no longer sets it. Kept for clients that match on it.
 	ReasonScaleUpNotSupported = "ScaleUpNotSupported"
 	// ReasonScaleDownNotSupported: replicas went from 3 to 1 on a running
 	// replicated cluster; removing Raft members is not supported, the
