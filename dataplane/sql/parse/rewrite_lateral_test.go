@@ -1,0 +1,43 @@
+package parse
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRewriteLateral: the one-row LATERAL shapes become correlated scalar
+// subqueries; the others are refused with the LATERAL error.
+func TestRewriteLateral(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT x.id, l.m FROM users x, LATERAL (SELECT max(y.id) AS m FROM users y WHERE y.n = x.n) l ORDER BY x.id":                                    "(SELECT max(y.id) FROM",
+		"SELECT x.id, l.m FROM users x LEFT JOIN LATERAL (SELECT y.id AS m FROM users y WHERE y.id > x.id ORDER BY y.id LIMIT 1) l ON true ORDER BY l.m": "LIMIT 1 ) NULLS LAST",
+		"SELECT x.id, l.c, l.s FROM users x CROSS JOIN LATERAL (SELECT count(*) AS c, sum(y.n) AS s FROM users y WHERE y.n < x.n) AS l":                  "(SELECT sum(y.n) FROM",
+		"SELECT x.id, l.c FROM users x JOIN LATERAL (SELECT count(*) AS c FROM users y WHERE y.n < x.n) AS l ON true WHERE x.id > 1":                     "WHERE x.id > 1",
+	} {
+		got, err := Rewrite(in, fakeResolver{}, testOpt)
+		if err != nil {
+			t.Errorf("Rewrite(%q): %v", in, err)
+			continue
+		}
+		if strings.Contains(strings.ToLower(got.SQL), "lateral") || !strings.Contains(got.SQL, want) {
+			t.Errorf("Rewrite(%q)\n got: %s\nwant it to contain: %s", in, got.SQL, want)
+		}
+	}
+	for _, in := range []string{
+		// Several rows per outer row.
+		"SELECT x.id, l.m FROM users x, LATERAL (SELECT y.id AS m FROM users y WHERE y.n = x.n) l",
+		"SELECT x.id, l.m FROM users x, LATERAL (SELECT max(y.id) AS m FROM users y WHERE y.n = x.n GROUP BY y.grp) l",
+		// LIMIT 1 after an inner join drops rows; two columns may mix rows.
+		"SELECT x.id, l.m FROM users x, LATERAL (SELECT y.id AS m FROM users y WHERE y.id > x.id ORDER BY y.id LIMIT 1) l",
+		"SELECT x.id, l.m FROM users x LEFT JOIN LATERAL (SELECT y.id AS m, y.n AS k FROM users y ORDER BY y.id LIMIT 1) l ON true",
+		// Unqualified reference, a join condition, no alias name for a column.
+		"SELECT x.id, m FROM users x, LATERAL (SELECT max(y.id) AS m FROM users y WHERE y.n = x.n) l",
+		"SELECT x.id, l.m FROM users x LEFT JOIN LATERAL (SELECT max(y.id) AS m FROM users y) l ON l.m > x.id",
+		"SELECT x.id FROM users x, LATERAL (SELECT max(y.id) FROM users y) l",
+		"SELECT * FROM users x, LATERAL (SELECT max(y.id) AS m FROM users y WHERE y.n = x.n) l",
+	} {
+		if _, err := Rewrite(in, fakeResolver{}, testOpt); err == nil || !strings.Contains(err.Error(), "LATERAL") {
+			t.Errorf("Rewrite(%q): err = %v, want the LATERAL refusal", in, err)
+		}
+	}
+}
