@@ -148,6 +148,10 @@ func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
 				out = append(out, exprs[idx]...)
 				out = append(out, rest...)
 				out = append(out, gen(TokOp, ")", c))
+				if selectItem(toks, lo, m, m+3) {
+					// The item keeps PostgreSQL's column name.
+					out = append(out, gen(TokIdent, "AS", c), quotedIdent(cols[idx], c))
+				}
 				m += 2
 				continue
 			}
@@ -269,6 +273,33 @@ func lateralShape(toks []Token, open, cl int, exprs [][]Token) (aggregate, top1 
 		}
 	}
 	return true, false
+}
+
+// selectItem reports whether toks[a:b] is a whole item of the select list
+// of the query level starting at lo: it follows SELECT, DISTINCT or a comma
+// and is followed by a comma or FROM, before the level's first FROM.
+func selectItem(toks []Token, lo, a, b int) bool {
+	if a == 0 || b >= len(toks) {
+		return false
+	}
+	if p := toks[a-1]; !isKw(p, "select") && !isKw(p, "distinct") && !isOp(p, ",") {
+		return false
+	}
+	if n := toks[b]; !isOp(n, ",") && !isKw(n, "from") {
+		return false
+	}
+	depth := 0
+	for m := lo; m < a; m++ {
+		switch {
+		case isOp(toks[m], "("):
+			depth++
+		case isOp(toks[m], ")"):
+			depth--
+		case depth == 0 && isKw(toks[m], "from"):
+			return false
+		}
+	}
+	return depth == 0
 }
 
 // isClauseWord reports a word that may follow a FROM item's join condition.

@@ -23,6 +23,11 @@ func TestRewriteLateral(t *testing.T) {
 			t.Errorf("Rewrite(%q)\n got: %s\nwant it to contain: %s", in, got.SQL, want)
 		}
 	}
+	// A whole select item keeps the LATERAL column's name.
+	got, err := Rewrite("SELECT x.id, l.m FROM users x, LATERAL (SELECT max(y.id) AS m FROM users y) l ORDER BY l.m", fakeResolver{}, testOpt)
+	if err != nil || !strings.Contains(got.SQL, `FROM "t_app_users" AS y)AS"m" FROM`) {
+		t.Errorf("item name: %v %v", got, err)
+	}
 	for _, in := range []string{
 		// Several rows per outer row.
 		"SELECT x.id, l.m FROM users x, LATERAL (SELECT y.id AS m FROM users y WHERE y.n = x.n) l",
