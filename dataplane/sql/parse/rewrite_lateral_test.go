@@ -46,3 +46,15 @@ func TestRewriteLateral(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriteScalarSubqueryAfterComma: the typed passes (exact twins,
+// result types) read the paren index when a scalar subquery follows a
+// comma after a parenthesis, as a LATERAL column's rewrite produces.
+func TestRewriteScalarSubqueryAfterComma(t *testing.T) {
+	opt := testOpt
+	opt.ExactTwins = true
+	in := "SELECT max(x.price), (SELECT min(y.price) FROM users y WHERE y.id > 1) FROM users x"
+	if _, err := Rewrite(in, pgScaledResolver{}, opt); err != nil {
+		t.Fatalf("Rewrite(%q): %v", in, err)
+	}
+}
