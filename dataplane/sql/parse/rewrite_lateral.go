@@ -18,6 +18,9 @@ package parse
 // (alias.column): a bare name equal to a LATERAL column is refused too, as
 // it may name an outer column instead.
 
+// maxLateralTokens bounds the statement rewriteLateral produces.
+const maxLateralTokens = 1 << 16
+
 // rewriteLateral rewrites every supported LATERAL of the statement.
 func rewriteLateral(toks []Token) ([]Token, error) {
 	for guard := 0; guard < 64; guard++ {
@@ -34,6 +37,11 @@ func rewriteLateral(toks []Token) ([]Token, error) {
 		out, err := rewriteOneLateral(toks, at)
 		if err != nil {
 			return nil, err
+		}
+		if len(out) > maxLateralTokens {
+			// Each reference copies its subquery: LATERALs referring to
+			// each other would grow the statement exponentially.
+			return nil, lateralRefuse(toks[at], "the rewritten statement is too large")
 		}
 		toks = out
 	}

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -56,5 +57,20 @@ func TestRewriteScalarSubqueryAfterComma(t *testing.T) {
 	in := "SELECT max(x.price), (SELECT min(y.price) FROM users y WHERE y.id > 1) FROM users x"
 	if _, err := Rewrite(in, pgScaledResolver{}, opt); err != nil {
 		t.Fatalf("Rewrite(%q): %v", in, err)
+	}
+}
+
+// TestRewriteLateralBounded: LATERALs referring to each other twice each
+// would double the statement per level; the rewrite refuses past its bound.
+func TestRewriteLateralBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("SELECT l19.m FROM users l0")
+	for i := 1; i < 20; i++ {
+		fmt.Fprintf(&b, ", LATERAL (SELECT max(z.id) AS m FROM users z WHERE z.id = l%d.m OR z.n = l%d.m) l%d", i-1, i-1, i)
+	}
+	// l0 is a table: its id column is not a LATERAL column.
+	in := strings.ReplaceAll(b.String(), "l0.m", "l0.id")
+	if _, err := Rewrite(in, fakeResolver{}, testOpt); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("err = %v, want the size refusal", err)
 	}
 }
