@@ -9,8 +9,11 @@ package parse
 //   - an aggregate without GROUP BY, HAVING, LIMIT or OFFSET (always one
 //     row), after a comma, CROSS JOIN, [INNER] JOIN ... ON true or LEFT
 //     JOIN ... ON true;
-//   - a one-column query ending in LIMIT 1 (at most one row) after
-//     LEFT JOIN ... ON true: no row gives NULL, as the join's padding does.
+//   - a one-column query ending in LIMIT 1 (at most one row): after LEFT
+//     JOIN ... ON true no row gives NULL, as the join's padding does; after
+//     a comma, CROSS JOIN or [INNER] JOIN ... ON true the level's WHERE
+//     also gets EXISTS (SELECT 1 FROM ...), dropping the outer rows the
+//     join drops.
 //
 // One column only for LIMIT 1: two scalar subqueries could pick different
 // rows among ties. Every other LATERAL is refused with a clear error, never
@@ -51,7 +54,7 @@ func rewriteLateral(toks []Token) ([]Token, error) {
 // lateralRefuse is the error for a LATERAL shape the rewrite cannot keep
 // faithful.
 func lateralRefuse(t Token, why string) error {
-	return newError(CodeInvalidSQL, t.Pos, "LATERAL is supported only for an aggregate subquery without GROUP BY (after a comma, CROSS JOIN or JOIN ... ON true) or a one-column subquery ending in LIMIT 1 after LEFT JOIN ... ON true, with its columns referenced as alias.column: %s", why)
+	return newError(CodeInvalidSQL, t.Pos, "LATERAL is supported only for an aggregate subquery without GROUP BY or a one-column subquery ending in LIMIT 1, after a comma, CROSS JOIN or [LEFT] JOIN ... ON true, with its columns referenced as alias.column: %s", why)
 }
 
 func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
@@ -115,9 +118,7 @@ func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
 	aggregate, top1 := lateralShape(toks, open, cl, exprs)
 	switch {
 	case aggregate:
-	case top1 && left && len(cols) == 1:
-	case top1 && !left:
-		return nil, lateralRefuse(lat, "a LIMIT 1 subquery only after LEFT JOIN (an inner join would drop rows)")
+	case top1 && len(cols) == 1:
 	case top1:
 		return nil, lateralRefuse(lat, "a LIMIT 1 subquery with more than one column")
 	default:
@@ -183,7 +184,59 @@ func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
 	if err := emit(lo, cut); err != nil {
 		return nil, err
 	}
-	if err := emit(end, hi); err != nil {
+	if aggregate || left {
+		if err := emit(end, hi); err != nil {
+			return nil, err
+		}
+		out = append(out, toks[hi:]...)
+		return out, nil
+	}
+	// LIMIT 1 after a comma or an inner join: an outer row without a
+	// subquery row is dropped, so the level's WHERE gets
+	// EXISTS (SELECT 1 FROM ...) (a filter on the rows joined so far,
+	// which later inner or LEFT joins keep; RIGHT/FULL ones would not).
+	where, clauseEnd := -1, hi
+	depth := 0
+scan:
+	for m := end; m < hi; m++ {
+		t := toks[m]
+		switch {
+		case isOp(t, "("):
+			depth++
+		case isOp(t, ")"):
+			depth--
+		case depth > 0:
+		case isKw(t, "right") || isKw(t, "full"):
+			return nil, lateralRefuse(lat, "a LIMIT 1 subquery after an inner join followed by a RIGHT or FULL join")
+		case isKw(t, "where"):
+			where = m
+		case isKw(t, "group") || isKw(t, "having") || isKw(t, "order") || isKw(t, "limit") || isKw(t, "window") ||
+			isKw(t, "union") || isKw(t, "intersect") || isKw(t, "except") || isKw(t, "offset") || isKw(t, "fetch"):
+			clauseEnd = m
+			break scan
+		}
+	}
+	exists := []Token{gen(TokIdent, "EXISTS", lat), gen(TokOp, "(", lat), gen(TokIdent, "SELECT", lat), gen(TokNumber, "1", lat)}
+	exists = append(exists, rest...)
+	exists = append(exists, gen(TokOp, ")", lat))
+	if where >= 0 {
+		if err := emit(end, where+1); err != nil {
+			return nil, err
+		}
+		out = append(out, exists...)
+		out = append(out, gen(TokIdent, "AND", lat), gen(TokOp, "(", lat))
+		if err := emit(where+1, clauseEnd); err != nil {
+			return nil, err
+		}
+		out = append(out, gen(TokOp, ")", lat))
+	} else {
+		if err := emit(end, clauseEnd); err != nil {
+			return nil, err
+		}
+		out = append(out, gen(TokIdent, "WHERE", lat))
+		out = append(out, exists...)
+	}
+	if err := emit(clauseEnd, hi); err != nil {
 		return nil, err
 	}
 	out = append(out, toks[hi:]...)

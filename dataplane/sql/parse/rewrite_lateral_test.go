@@ -10,10 +10,12 @@ import (
 // subqueries; the others are refused with the LATERAL error.
 func TestRewriteLateral(t *testing.T) {
 	for in, want := range map[string]string{
-		"SELECT x.id, l.m FROM users x, LATERAL (SELECT max(y.id) AS m FROM users y WHERE y.n = x.n) l ORDER BY x.id":                                    "(SELECT max(y.id) FROM",
-		"SELECT x.id, l.m FROM users x LEFT JOIN LATERAL (SELECT y.id AS m FROM users y WHERE y.id > x.id ORDER BY y.id LIMIT 1) l ON true ORDER BY l.m": "LIMIT 1 ) NULLS LAST",
-		"SELECT x.id, l.c, l.s FROM users x CROSS JOIN LATERAL (SELECT count(*) AS c, sum(y.n) AS s FROM users y WHERE y.n < x.n) AS l":                  "(SELECT sum(y.n) FROM",
-		"SELECT x.id, l.c FROM users x JOIN LATERAL (SELECT count(*) AS c FROM users y WHERE y.n < x.n) AS l ON true WHERE x.id > 1":                     "WHERE x.id > 1",
+		"SELECT x.id, l.m FROM users x, LATERAL (SELECT max(y.id) AS m FROM users y WHERE y.n = x.n) l ORDER BY x.id":                                              "(SELECT max(y.id) FROM",
+		"SELECT x.id, l.m FROM users x LEFT JOIN LATERAL (SELECT y.id AS m FROM users y WHERE y.id > x.id ORDER BY y.id LIMIT 1) l ON true ORDER BY l.m":           "LIMIT 1 ) NULLS LAST",
+		"SELECT x.id, l.c, l.s FROM users x CROSS JOIN LATERAL (SELECT count(*) AS c, sum(y.n) AS s FROM users y WHERE y.n < x.n) AS l":                            "(SELECT sum(y.n) FROM",
+		"SELECT x.id, l.m FROM users x, LATERAL (SELECT y.id AS m FROM users y WHERE y.id > x.id ORDER BY y.id LIMIT 1) l WHERE x.n > 0 OR x.id = 1 ORDER BY x.id": "WHERE EXISTS(SELECT 1 FROM \"t_app_users\" AS y WHERE y.id > x.id ORDER BY y.id LIMIT 1)AND( x.n > 0 OR x.id = 1) ORDER BY",
+		"SELECT x.id, l.m FROM users x JOIN LATERAL (SELECT y.id AS m FROM users y WHERE y.id > x.id ORDER BY y.id LIMIT 1) l ON true ORDER BY x.id":               "FROM \"t_app_users\" AS x WHERE EXISTS(SELECT 1 FROM",
+		"SELECT x.id, l.c FROM users x JOIN LATERAL (SELECT count(*) AS c FROM users y WHERE y.n < x.n) AS l ON true WHERE x.id > 1":                               "WHERE x.id > 1",
 	} {
 		got, err := Rewrite(in, fakeResolver{}, testOpt)
 		if err != nil {
@@ -33,8 +35,8 @@ func TestRewriteLateral(t *testing.T) {
 		// Several rows per outer row.
 		"SELECT x.id, l.m FROM users x, LATERAL (SELECT y.id AS m FROM users y WHERE y.n = x.n) l",
 		"SELECT x.id, l.m FROM users x, LATERAL (SELECT max(y.id) AS m FROM users y WHERE y.n = x.n GROUP BY y.grp) l",
-		// LIMIT 1 after an inner join drops rows; two columns may mix rows.
-		"SELECT x.id, l.m FROM users x, LATERAL (SELECT y.id AS m FROM users y WHERE y.id > x.id ORDER BY y.id LIMIT 1) l",
+		// Two columns may mix rows; a RIGHT join after an inner LIMIT 1.
+		"SELECT x.id, l.m FROM users x JOIN LATERAL (SELECT y.id AS m FROM users y ORDER BY y.id LIMIT 1) l ON true RIGHT JOIN users z ON z.id = x.id",
 		"SELECT x.id, l.m FROM users x LEFT JOIN LATERAL (SELECT y.id AS m, y.n AS k FROM users y ORDER BY y.id LIMIT 1) l ON true",
 		// Unqualified reference, a join condition, no alias name for a column.
 		"SELECT x.id, m FROM users x, LATERAL (SELECT max(y.id) AS m FROM users y WHERE y.n = x.n) l",

@@ -19,3 +19,6 @@ SELECT a.i, b.i FROM pd.sh_hot a(i, g) JOIN pd.st_items AS b(i, g) ON a.g = b.g 
 SELECT * FROM pd.dim t(a) ORDER BY a;
 SELECT g, count(*) FROM pd.us_cold AS u(i, g) GROUP BY g ORDER BY g;
 SELECT x.id, (SELECT min(y.price) FROM pd.us_mix y WHERE y.grp = x.grp AND y.id <> x.id) AS m FROM pd.st_items x ORDER BY m DESC, x.id;
+SELECT x.id, l.m FROM pd.us_mix x, LATERAL (SELECT y.name AS m FROM pd.sh_cold y WHERE y.n = x.n AND y.id <> x.id ORDER BY y.id LIMIT 1) l WHERE x.id > 3 OR x.grp IS NULL ORDER BY x.id;
+SELECT l.m, count(*) FROM pd.st_items x CROSS JOIN LATERAL (SELECT y.grp AS m FROM pd.us_hot y WHERE y.id > x.id + 20 ORDER BY y.id DESC LIMIT 1) l GROUP BY l.m ORDER BY l.m;
+SELECT x.id, l.m, z.k FROM pd.sh_mix x JOIN LATERAL (SELECT y.id AS m FROM pd.sh_hot y WHERE y.n > x.n ORDER BY y.n, y.id LIMIT 1) l ON true LEFT JOIN pd.dim z ON z.k = x.grp ORDER BY x.id;
