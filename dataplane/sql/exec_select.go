@@ -138,6 +138,26 @@ func (r *resolver) ColumnPGType(vtab, col string) (string, bool) {
 	return "other", true
 }
 
+// StarColumns implements parse.StarColumnResolver: the columns SELECT *
+// of a resolved table returns (hidden ones excluded, the system columns
+// appended under Options.SelectStarSystemColumns, as declareTable does).
+func (r *resolver) StarColumns(vtab string) ([]string, bool) {
+	t, ok := r.tables[vtab]
+	if !ok {
+		return nil, false
+	}
+	cols := make([]string, 0, len(t.Columns)+2)
+	for _, c := range t.Columns {
+		if !c.Hidden {
+			cols = append(cols, c.Name)
+		}
+	}
+	if r.e.opts.SelectStarSystemColumns {
+		cols = append(cols, "_seq", "_deleted")
+	}
+	return cols, true
+}
+
 func (r *resolver) IsNamespace(name string) bool {
 	if name == "system" || name == InfoSchemaNamespace {
 		return true

@@ -118,6 +118,12 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 	if err := checkNesting(toks); err != nil {
 		return nil, err
 	}
+	if toks, err = rewriteTableAliasColumns(toks, r); err != nil {
+		return nil, err
+	}
+	if toks, err = rewriteLateral(toks); err != nil {
+		return nil, err
+	}
 	var typer *colTyper
 	ct, typed := r.(ColumnTypeResolver)
 	var exact []int

@@ -352,7 +352,7 @@ func addTwins(toks []Token, typer *colTyper) ([]Token, []int) {
 		}
 	}
 	n := len(toks) - 1
-	p := &pgPass{in: toks[:n], match: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
+	p := &pgPass{in: toks[:n], match: make([]int, n), open: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
 	p.matchAll()
 	items, end := p.selectItems()
 	if items == nil {

@@ -170,7 +170,7 @@ func (c *colTyper) nameType(toks []Token) pgType {
 // it parses whole ("timestamp", "date", "boolean"), "" otherwise.
 func resultTypes(toks []Token, typer *colTyper) []string {
 	n := len(toks) - 1 // without EOF
-	p := &pgPass{in: toks[:n], match: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
+	p := &pgPass{in: toks[:n], match: make([]int, n), open: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
 	p.matchAll()
 	items, _ := p.selectItems()
 	var out []string
