@@ -17,6 +17,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/client"
 	dbconfig "github.com/lni/dragonboat/v4/config"
 	dblog "github.com/lni/dragonboat/v4/logger"
 
@@ -99,8 +100,9 @@ type Host struct {
 	// numbers them; waiters holds their callers (statemachine.go).
 	nonce    uint64
 	nextID   atomic.Uint64
-	waiters  sync.Map // uint64 -> *waiter
-	machines sync.Map // shard -> *stateMachine
+	waiters  sync.Map     // uint64 -> *waiter
+	machines sync.Map     // shard -> *stateMachine
+	leaders  *leaderWatch // leaders.go
 	closed   sync.Once
 }
 
@@ -128,7 +130,7 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 	if _, err := rand.Read(nb[:]); err != nil {
 		return nil, err
 	}
-	h := &Host{opts: opts, layout: layout, db: db, exec: exec, cat: cat, log: opts.Logger, nonce: binary.BigEndian.Uint64(nb[:]) | 1}
+	h := &Host{opts: opts, layout: layout, db: db, exec: exec, cat: cat, log: opts.Logger, nonce: binary.BigEndian.Uint64(nb[:]) | 1, leaders: newLeaderWatch()}
 	var seeds []string
 	for id, addr := range opts.Members {
 		if id != opts.ReplicaID {
@@ -149,6 +151,7 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 		RaftAddress:                opts.RaftAddress,
 		ListenAddress:              opts.RaftListen,
 		DefaultNodeRegistryEnabled: true,
+		RaftEventListener:          hostEvents{h.leaders},
 		Gossip: dbconfig.GossipConfig{
 			BindAddress:      gossipBind,
 			AdvertiseAddress: opts.GossipAddress,
@@ -275,7 +278,7 @@ func (h *Host) Propose(ctx context.Context, cmd *engine.Command) (engine.Result,
 	defer cancel()
 	session := h.nh.GetNoOPSession(shard)
 	for {
-		_, err = h.nh.SyncPropose(pctx, session, data)
+		err = h.proposeOnce(pctx, session, shard, data)
 		if err == nil || !retryable(err) || pctx.Err() != nil {
 			break
 		}
@@ -297,6 +300,57 @@ func (h *Host) Propose(ctx context.Context, cmd *engine.Command) (engine.Result,
 	}
 }
 
+// errLeaderChanged: the proposal was in flight when its shard got a new
+// leader and did not commit within leaderChangeGrace after (leaders.go).
+var errLeaderChanged = errors.New("the shard's leader changed while the write was in flight")
+
+// proposeOnce proposes data once and waits until this replica applied
+// it, ctx ends, or the shard got a new leader and the entry did not
+// commit within leaderChangeGrace (errLeaderChanged). Only a nil error
+// means the entry committed.
+func (h *Host) proposeOnce(ctx context.Context, session *client.Session, shard uint64, data []byte) error {
+	deadline, _ := ctx.Deadline()
+	// Taken before proposing: a leader elected after this point may not
+	// have the entry.
+	changed := h.leaders.changed(shard)
+	rs, err := h.nh.Propose(session, data, max(time.Until(deadline), time.Millisecond))
+	if err != nil {
+		return err
+	}
+	var grace <-chan time.Time
+	for {
+		select {
+		case r := <-rs.AppliedC():
+			rs.Release()
+			switch {
+			case r.Completed():
+				return nil
+			case r.Dropped():
+				return dragonboat.ErrShardNotReady
+			case r.Terminated():
+				return dragonboat.ErrShardClosed
+			case r.Rejected():
+				return dragonboat.ErrRejected
+			case r.Aborted():
+				return dragonboat.ErrAborted
+			}
+			return dragonboat.ErrTimeout
+		case <-changed:
+			// The entry may be in the new leader's log and commit with
+			// its first entry; give it that long, never re-propose it.
+			changed = nil
+			t := time.NewTimer(h.leaderChangeGrace())
+			defer t.Stop()
+			grace = t.C
+		case <-grace:
+			// Abandoned, not released: dragonboat may still complete it.
+			return errLeaderChanged
+		case <-ctx.Done():
+			return dragonboat.ErrTimeout
+		}
+	}
+}
+
 // retryable reports dragonboat errors that mean the request was not
 // admitted into the log, so retrying cannot apply it twice.
 func retryable(err error) bool {
@@ -311,6 +365,9 @@ func (h *Host) mapErr(shard uint64, what string, err error) error {
 		return fmt.Errorf("shard %s is not hosted here: %w", h.layout.Name(shard), err)
 	}
 	msg := fmt.Sprintf("%s on shard %s could not reach a quorum within %s (%v)", what, h.layout.Name(shard), h.opts.ProposalTimeout, err)
+	if errors.Is(err, errLeaderChanged) {
+		msg = fmt.Sprintf("%s on shard %s did not commit within %s of a new leader's election (%v)", what, h.layout.Name(shard), h.leaderChangeGrace(), err)
+	}
 	if what == "write" {
 		msg += "; the write may or may not have been applied"
 	}
@@ -350,6 +407,7 @@ func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 		if left <= 0 {
 			return h.mapErr(shard, "read", dragonboat.ErrTimeout)
 		}
+		changed := h.leaders.changed(shard)
 		rs, err := h.nh.ReadIndex(shard, left)
 		if err != nil {
 			if retryable(err) {
@@ -365,8 +423,11 @@ func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 		var r dragonboat.RequestResult
 		select {
 		case r = <-rs.ResultC():
+		case <-changed:
+			// Possibly sent to a leader that died: a ReadIndex changes
+			// nothing, so ask the new leader at once (leaders.go).
+			continue
 		case <-ctx.Done():
-			rs.Release()
 			return ctx.Err()
 		}
 		rs.Release()
