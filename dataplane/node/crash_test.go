@@ -16,9 +16,21 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
 )
 
+// binDir holds the binary buildBinary compiles; TestMain removes it so
+// repeated test runs do not leave a 90 MB binary behind each time.
+var binDir = sync.OnceValues(func() (string, error) { return os.MkdirTemp("", "kalamdb-bin-") })
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := binDir(); err == nil {
+		_ = os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
 // buildBinary compiles cmd/kalamdb once per test binary run.
 var buildBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "kalamdb-bin-")
+	dir, err := binDir()
 	if err != nil {
 		return "", err
 	}
