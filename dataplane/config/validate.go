@@ -46,6 +46,7 @@ func (c Config) validateValues() error {
 	c.UserManagement.validate(&p)
 	c.PostgresWire.validate(&p)
 	c.Cluster.validate(&p)
+	c.validateNodeID(&p)
 	c.Security.TLS.validate(&p)
 	c.Security.CORS.validate(&p)
 	return errors.Join(p...)

@@ -84,7 +84,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	hopts := hot.DefaultOptions(cfg.Storage.DataPath)
 	hopts.CacheBytes = int64(cfg.Storage.BlockCacheSizeMB) << 20
 	hopts.MemtableBytes = uint64(cfg.Storage.MemtableSizeMB) << 20
-	hopts.NodeID = cfg.Server.NodeID
+	hopts.NodeID, hopts.ReplaceNodeID = cfg.SnowflakeNodeID()
 	hopts.MinFreeBytes = uint64(cfg.Storage.MinFreeMB) << 20
 	hopts.FS, hopts.OnFatal, hopts.Logger = so.fs, so.onFatal, log
 	if n.store, err = hot.Open(hopts); err != nil {
