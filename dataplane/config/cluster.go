@@ -59,6 +59,12 @@ type ClusterConfig struct {
 	// StartupTimeoutSeconds bounds how long start-up waits for every Raft
 	// group to elect a leader (a quorum of members must be up).
 	StartupTimeoutSeconds int `toml:"startup_timeout_seconds"`
+	// AllowNodeLocalStorage lets a cluster of several members create tables
+	// and storages on node-local filesystem storage (the built-in 'local').
+	// Off by default: Parquet flushed there exists only on the node that
+	// flushed it, so the other replicas lose those rows from their view. For
+	// tests and throw-away clusters whose tables are never flushed.
+	AllowNodeLocalStorage bool `toml:"allow_node_local_storage"`
 }
 
 func defaultCluster() ClusterConfig {
@@ -70,6 +76,13 @@ func defaultCluster() ClusterConfig {
 // or a replica id above cluster.join_above_replica_id (once resolved).
 func (c ClusterConfig) Joins() bool {
 	return c.Join || (c.JoinAboveReplicaID > 0 && c.ReplicaID > c.JoinAboveReplicaID)
+}
+
+// RefusesNodeLocalStorage reports whether tables and storages on node-local
+// filesystem storage are refused: a cluster of more than one member
+// without allow_node_local_storage.
+func (c ClusterConfig) RefusesNodeLocalStorage() bool {
+	return len(c.Members) > 1 && !c.AllowNodeLocalStorage
 }
 
 // Enabled reports whether the node runs replicated.

@@ -71,3 +71,35 @@ func TestSnowflakeNodeID(t *testing.T) {
 		t.Fatalf("replica id 2000 with node_id 3: %v", err)
 	}
 }
+
+// TestClusterRefusesFilesystemStorages: a filesystem [[storages]] entry is
+// node-local, refused in a cluster of several members unless
+// cluster.allow_node_local_storage; a single node and a one-member
+// cluster keep it.
+func TestClusterRefusesFilesystemStorages(t *testing.T) {
+	base := Default()
+	base.Storages = []StorageEntry{{ID: "fs", Type: "filesystem", BaseDirectory: "/data/fs"}}
+	if err := base.validateValues(); err != nil {
+		t.Fatalf("single node: %v", err)
+	}
+	one := base
+	one.Cluster.Members = []string{"1=127.0.0.1:7001"}
+	one.Cluster.ReplicaID, one.Cluster.RaftAddress, one.Cluster.GossipAddress = 1, "127.0.0.1:9190", "127.0.0.1:7001"
+	if one.Cluster.RefusesNodeLocalStorage() {
+		t.Fatal("a one-member cluster refuses node-local storage")
+	}
+	three := one
+	three.Cluster.Members = []string{"1=127.0.0.1:7001", "2=127.0.0.1:7002", "3=127.0.0.1:7003"}
+	if err := three.validateValues(); err == nil || !strings.Contains(err.Error(), "storages[0].type") || !strings.Contains(err.Error(), "allow_node_local_storage") {
+		t.Fatalf("three members: %v, want a storages[0].type error", err)
+	}
+	three.Cluster.AllowNodeLocalStorage = true
+	if err := three.validateValues(); err != nil {
+		t.Fatalf("three members, allowed: %v", err)
+	}
+	three.Cluster.AllowNodeLocalStorage = false
+	three.Storages = []StorageEntry{{ID: "objstore", Type: "s3", Bucket: "b"}}
+	if err := three.validateValues(); err != nil {
+		t.Fatalf("three members, s3 storage: %v", err)
+	}
+}

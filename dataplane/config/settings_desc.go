@@ -117,4 +117,5 @@ var settingDescriptions = map[string]string{
 	"cluster.join":                                  "Join a running cluster as a new replica (added with POST /v1/cluster/members).",
 	"cluster.join_above_replica_id":                 "Join as cluster.join does when this node's replica id is above it (0: off).",
 	"cluster.startup_timeout_seconds":               "How long start-up waits for every Raft group to have a leader.",
+	"cluster.allow_node_local_storage":              "Allow tables and storages on node-local filesystem storage in a cluster of several members (refused by default: flushed Parquet would exist on one node only).",
 }

@@ -39,7 +39,7 @@ func (c Config) validateValues() error {
 	c.WebSocket.validate(&p)
 	c.Cold.validate(&p)
 	c.Backup.validate(&p)
-	validateStorages(c.Storages, &p)
+	validateStorages(c.Storages, c.Cluster.RefusesNodeLocalStorage(), &p)
 	c.Auth.validateSecurity(&p)
 	c.RateLimit.validate(&p)
 	c.Audit.validate(&p)

@@ -132,6 +132,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	if n.repl != nil {
 		sopts.ReadBarrier = n.repl.ReadBarrier
 	}
+	sopts.RefuseNodeLocalStorage = cfg.Cluster.RefusesNodeLocalStorage()
 	if n.eng, err = kalamsql.New(n.store.DB, cat, n.prop, sopts); err != nil {
 		return nil, err
 	}

@@ -32,6 +32,11 @@ type Options struct {
 	// least every write acknowledged before the request started.
 	// Request.Stale skips it.
 	ReadBarrier func(ctx context.Context, groups []uint16) error
+	// RefuseNodeLocalStorage (a cluster of several members) refuses tables
+	// and storages on node-local filesystem storage with
+	// CodeNodeLocalStorage: Parquet flushed there would exist on one
+	// replica only (config cluster.allow_node_local_storage).
+	RefuseNodeLocalStorage bool
 
 	DefaultQueryLimit int
 	MaxQueryLimit     int

@@ -2,13 +2,17 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
 )
 
 // TestSnowflakeIDsPerReplica: every replica of a cluster stamps its own
@@ -16,8 +20,13 @@ import (
 // configured), so concurrent inserts through all three nodes never produce
 // the same id. The data directories start with NODE_ID 1, as every replica
 // of a cluster created before that rule stored: it is replaced.
+//
+// The cluster keeps its default refusal of node-local storage: a table
+// (or storage) on it is refused with NODE_LOCAL_STORAGE, so the test's
+// table is on an S3 storage (never flushed here, so no S3 is needed).
 func TestSnowflakeIDsPerReplica(t *testing.T) {
 	c := newNodes(t, 3)
+	c.refuseLocal = true
 	for _, p := range c.procs {
 		data := filepath.Join(p.dir, "data")
 		if err := os.MkdirAll(data, 0o750); err != nil {
@@ -42,7 +51,11 @@ func TestSnowflakeIDsPerReplica(t *testing.T) {
 			t.Fatalf("node %d: system.stats node_id = %v (%v), want %d", i+1, rows, err, i+1)
 		}
 	}
-	if _, err := all[0].SQL(ctx, "CREATE SHARED TABLE default.sf (k BIGINT PRIMARY KEY, via INT, sid BIGINT DEFAULT SNOWFLAKE_ID())"); err != nil {
+	checkNodeLocalRefused(t, all[2])
+	if _, err := all[0].SQL(ctx, `CREATE STORAGE s3x TYPE 's3' BUCKET 'b' CONFIG '{"endpoint": "127.0.0.1:9", "tls": false}'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := all[0].SQL(ctx, "CREATE SHARED TABLE default.sf (k BIGINT PRIMARY KEY, via INT, sid BIGINT DEFAULT SNOWFLAKE_ID()) WITH (STORAGE_ID = 's3x')"); err != nil {
 		t.Fatal(err)
 	}
 	// Multi-row statements: each node hands out a run of ids in the same
@@ -106,5 +119,31 @@ func TestSnowflakeIDsPerReplica(t *testing.T) {
 		if err != nil || strings.TrimSpace(string(b)) != fmt.Sprint(p.id) {
 			t.Fatalf("node %d: NODE_ID %q %v, want %d", p.id, b, err, p.id)
 		}
+	}
+}
+
+// checkNodeLocalRefused: in a cluster of three, tables and storages on
+// node-local filesystem storage are refused with NODE_LOCAL_STORAGE and
+// change nothing; STREAM tables (never flushed) are allowed.
+func checkNodeLocalRefused(t *testing.T, cl *client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	for _, stmt := range []string{
+		"CREATE SHARED TABLE default.loc (id BIGINT PRIMARY KEY)",
+		"CREATE USER TABLE default.loc (id BIGINT PRIMARY KEY) WITH (STORAGE_ID = 'local')",
+		"CREATE STORAGE fs TYPE 'filesystem' BASE_DIRECTORY 'elsewhere'",
+	} {
+		_, err := cl.SQL(ctx, stmt)
+		var ae *client.APIError
+		if !errors.As(err, &ae) || ae.Code != "NODE_LOCAL_STORAGE" || ae.HTTPStatus != http.StatusBadRequest || !strings.Contains(ae.Message, "node-local") {
+			t.Fatalf("%s: %v, want NODE_LOCAL_STORAGE (400)", stmt, err)
+		}
+	}
+	rows, err := cl.Rows(ctx, "SELECT table_name FROM system.tables WHERE namespace_id = 'default' AND table_name = 'loc'")
+	if err != nil || len(rows) != 0 {
+		t.Fatalf("a refused table exists: %v %v", rows, err)
+	}
+	if _, err := cl.SQL(ctx, "CREATE STREAM TABLE default.st (id BIGINT, v TEXT) WITH (TTL_SECONDS = 60)"); err != nil {
+		t.Fatalf("a STREAM table (never flushed) on the default storage: %v", err)
 	}
 }
