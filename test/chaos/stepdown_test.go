@@ -66,13 +66,7 @@ func TestStepDown(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400", bad, code, resp)
 		}
 	}
-	if _, err := all[0].SQL(ctx, "CREATE USER plain WITH PASSWORD 'plain-password-1' ROLE user"); err != nil {
-		t.Fatal(err)
-	}
-	u := client.New(c.procs[0].url)
-	if _, err := u.Login(ctx, "plain", "plain-password-1"); err != nil {
-		t.Fatal(err)
-	}
+	u := plainUser(t, c, all[0])
 	if code, _, _ := u.Do(ctx, http.MethodPost, "/v1/cluster/step-down", nil, true); code != http.StatusForbidden {
 		t.Fatalf("step-down as a plain user: %d, want 403", code)
 	}
