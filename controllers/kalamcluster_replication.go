@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 )
@@ -127,6 +128,28 @@ var clusterConfigKeys = []string{
 	"cluster.raft_listen_address", "cluster.gossip_address", "cluster.gossip_listen_address",
 }
 
+// stepDownTimeout bounds the preStop hook's wait for the pod's Raft
+// leaderships to move (kalamdb step-down; a transfer takes tens of ms on a
+// healthy cluster, the rest is for a loaded one).
+const stepDownTimeout = 20
+
+// replicatedGracePeriodSeconds covers the preStop hook (stepDownTimeout)
+// plus the server's graceful shutdown (server.shutdown_timeout_seconds,
+// 30 by default) with room to spare: the 60 s of one replica + the hook.
+const replicatedGracePeriodSeconds int64 = 60 + stepDownTimeout
+
+// stepDownHook is a replicated pod's preStop hook: before the kubelet
+// sends SIGTERM — whoever deletes the pod (a node drain, an eviction, not
+// only the operator's rolling update, which moves leadership itself) —
+// the server hands every Raft group it leads to another replica, so the
+// groups do not wait an election timeout for a leader that is stopping.
+// It reads the pod's own server.toml and env (the JWT secret signs its
+// token), writes nothing, and exits 0 when the pod leads nothing.
+func stepDownHook() *corev1.LifecycleHandler {
+	return &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{
+		"/kalamdb", "step-down", "--config", configDir + "/" + configFile, "--timeout", fmt.Sprintf("%ds", stepDownTimeout)}}}
+}
+
 // applyReplication turns the single-node StatefulSet into a replicated one:
 // pods start in parallel (each waits for a quorum of its peers before it is
 // ready, so OrderedReady would never start the second), updates are driven
@@ -147,7 +170,9 @@ func applyReplication(kc *kalamv1.KalamCluster, sts *appsv1.StatefulSet) {
 		}
 		c.Env = append(c.Env, clusterEnv(kc)...)
 		c.Ports = append(c.Ports, clusterContainerPorts()...)
+		c.Lifecycle = &corev1.Lifecycle{PreStop: stepDownHook()}
 	}
+	pod.TerminationGracePeriodSeconds = ptr.To(replicatedGracePeriodSeconds)
 	if pod.Affinity == nil {
 		pod.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
 			PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{

@@ -151,3 +151,39 @@ func TestClusterConfigKeysOwned(t *testing.T) {
 		t.Fatalf("Raft tuning refused: %v\n%s", err, toml)
 	}
 }
+
+// TestStepDownPreStop: a replicated pod hands its Raft leaderships over
+// before the kubelet stops it, whoever deletes it (kalamdb step-down as an
+// exec preStop hook reading the server's own config, whose JWT secret env
+// signs its token); the grace period covers the hook and the server's
+// graceful shutdown. A single replica has no hook and keeps its 60 s.
+func TestStepDownPreStop(t *testing.T) {
+	sts := buildStatefulSet(replicatedCluster(), "x", nil)
+	pod := sts.Spec.Template.Spec
+	c := pod.Containers[0]
+	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Exec == nil {
+		t.Fatalf("replicated pod without an exec preStop hook: %+v", c.Lifecycle)
+	}
+	cmd := c.Lifecycle.PreStop.Exec.Command
+	want := []string{"/kalamdb", "step-down", "--config", c.Command[3], "--timeout", "20s"}
+	if c.Command[2] != "--config" || strings.Join(cmd, " ") != strings.Join(want, " ") {
+		t.Fatalf("preStop %q, want %q (the server's own config)", cmd, want)
+	}
+	hasSecret := false
+	for _, e := range c.Env {
+		if e.Name == "KALAMDB_JWT_SECRET" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			hasSecret = true
+		}
+	}
+	if !hasSecret {
+		t.Fatal("the hook signs its token with KALAMDB_JWT_SECRET, which the container does not have")
+	}
+	shutdown := int64(config.Default().Server.ShutdownTimeoutSeconds)
+	if g := pod.TerminationGracePeriodSeconds; g == nil || *g < stepDownTimeout+shutdown+10 {
+		t.Fatalf("grace period %v does not cover the hook (%d s) and the shutdown (%d s)", g, stepDownTimeout, shutdown)
+	}
+	single := buildStatefulSet(builderCluster(), "x", nil).Spec.Template.Spec
+	if single.Containers[0].Lifecycle != nil || *single.TerminationGracePeriodSeconds != 60 {
+		t.Fatalf("single replica: lifecycle %+v, grace %d", single.Containers[0].Lifecycle, *single.TerminationGracePeriodSeconds)
+	}
+}

@@ -2,6 +2,7 @@
 //
 //	kalamdb server [--config server.toml]   run the server
 //	kalamdb sql [-c SQL | -f FILE | --subscribe SQL]  SQL client (interactive without them)
+//	kalamdb step-down [--config server.toml] [--timeout 30s]  hand this node's Raft leaderships over (preStop)
 //	kalamdb version                         print the version
 package main
 
@@ -32,6 +33,8 @@ func main() {
 		os.Exit(runServer(os.Args[2:]))
 	case "sql":
 		os.Exit(runSQL(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	case "step-down":
+		os.Exit(runStepDown(os.Args[2:], os.Stdout, os.Stderr))
 	case "version", "--version", "-v":
 		fmt.Println("kalamdb", version)
 	case "help", "-h", "--help":
@@ -53,6 +56,9 @@ commands:
   sql [flags]              SQL client: -c SQL, -f FILE, --subscribe SQL or an interactive shell
                            (--url, --user, --password, --token, --save-credentials,
                            --format table|json|csv; see docs/cli.md)
+  step-down [--config FILE] [--timeout 30s]
+                           hand every Raft group this node leads to another replica and wait
+                           (a replicated pod's preStop hook; exit 0 when it leads nothing)
   version                  print the version`)
 }
 

@@ -83,6 +83,38 @@ func (c *Client) TransferLeader(ctx context.Context, group string, target uint64
 	return nil
 }
 
+// StepDownResult is the answer of StepDown: which groups the node handed
+// over, which it still leads, and which it leads alone (no other voter).
+type StepDownResult struct {
+	ReplicaID    uint64   `json:"replica_id"`
+	Moved        []string `json:"moved"`
+	StillLeading []string `json:"still_leading"`
+	Alone        []string `json:"alone"`
+}
+
+// StepDown asks the node to hand the leadership of every group it leads to
+// another voter, waiting up to wait (1 s .. 10 min) for it to lead none
+// (POST /v1/cluster/step-down). A single node answers 404 (*APIError).
+// Give the client's HTTP timeout more than wait.
+func (c *Client) StepDown(ctx context.Context, wait time.Duration) (*StepDownResult, error) {
+	body, err := json.Marshal(map[string]any{"wait_seconds": int(max(wait, time.Second) / time.Second)})
+	if err != nil {
+		return nil, err
+	}
+	status, resp, err := c.Do(ctx, http.MethodPost, "/v1/cluster/step-down", body, true)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, apiError(status, resp)
+	}
+	var out StepDownResult
+	if err := json.Unmarshal(resp, &out); err != nil {
+		return nil, fmt.Errorf("while decoding the step-down answer: %w", err)
+	}
+	return &out, nil
+}
+
 // apiError is the error of a non-success answer.
 func apiError(status int, body []byte) error {
 	ae, _ := decodeAPIError(status, body)

@@ -59,6 +59,12 @@ type ClusterConfig struct {
 	// StartupTimeoutSeconds bounds how long start-up waits for every Raft
 	// group to elect a leader (a quorum of members must be up).
 	StartupTimeoutSeconds int `toml:"startup_timeout_seconds"`
+	// AllowNodeLocalStorage lets a cluster of several members create tables
+	// and storages on node-local filesystem storage (the built-in 'local').
+	// Off by default: Parquet flushed there exists only on the node that
+	// flushed it, so the other replicas lose those rows from their view. For
+	// tests and throw-away clusters whose tables are never flushed.
+	AllowNodeLocalStorage bool `toml:"allow_node_local_storage"`
 }
 
 func defaultCluster() ClusterConfig {
@@ -70,6 +76,13 @@ func defaultCluster() ClusterConfig {
 // or a replica id above cluster.join_above_replica_id (once resolved).
 func (c ClusterConfig) Joins() bool {
 	return c.Join || (c.JoinAboveReplicaID > 0 && c.ReplicaID > c.JoinAboveReplicaID)
+}
+
+// RefusesNodeLocalStorage reports whether tables and storages on node-local
+// filesystem storage are refused: a cluster of more than one member
+// without allow_node_local_storage.
+func (c ClusterConfig) RefusesNodeLocalStorage() bool {
+	return len(c.Members) > 1 && !c.AllowNodeLocalStorage
 }
 
 // Enabled reports whether the node runs replicated.
@@ -98,6 +111,45 @@ func (c *ClusterConfig) resolveReplicaID() {
 		}
 	}
 	c.ReplicaID = found
+}
+
+// maxSnowflakeNode is the largest node id a SNOWFLAKE_ID() value can
+// carry (10 bits).
+const maxSnowflakeNode = 1023
+
+// SnowflakeNodeID is the node id this node's SNOWFLAKE_ID() values carry
+// (and hot.Options.NodeID). On a single node it is server.node_id as
+// configured (0: the one stored in the data directory, or 1). In a
+// cluster every replica generates ids for the same tables at the same
+// time, so unless server.node_id is set it is the replica id, unique per
+// member by construction; derived then reports that the stored id (1 on
+// every replica of a cluster created before this rule) is to be replaced.
+// A node migrated from a single node keeps its id 1 as replica 1; the
+// replicas that join it are 2, 3.
+func (c Config) SnowflakeNodeID() (id int, derived bool) {
+	if !c.Cluster.Enabled() || c.Server.NodeID != 0 {
+		return c.Server.NodeID, false
+	}
+	return c.Cluster.ReplicaID, true
+}
+
+// validateNodeID refuses a cluster node's snowflake node id that is out of
+// range or that another member uses by default (its replica id).
+func (c Config) validateNodeID(p *problems) {
+	if !c.Cluster.Enabled() || c.Cluster.ReplicaID <= 0 {
+		return
+	}
+	id, derived := c.SnowflakeNodeID()
+	if derived {
+		if id > maxSnowflakeNode {
+			p.add("server.node_id", "not set, and the replica id %d is above %d, the largest snowflake node id: set a unique server.node_id on every member", id, maxSnowflakeNode)
+		}
+		return
+	}
+	var ignored problems
+	if _, ok := c.Cluster.parseMembers(&ignored)[uint64(id)]; ok && id != c.Cluster.ReplicaID {
+		p.add("server.node_id", "%d is the snowflake node id of member %d (a member without server.node_id uses its replica id), so both would generate the same SNOWFLAKE_ID() values: leave server.node_id unset (0: this node's replica id, %d) or pick an id that is no member's replica id", id, id, c.Cluster.ReplicaID)
+	}
 }
 
 // ParseMembers returns Members as replica id -> gossip address.

@@ -15,7 +15,7 @@ var settingDescriptions = map[string]string{
 	"server.host":                                   "Interface to listen on. Use \"0.0.0.0\" or \"::\" (no brackets) for all interfaces.",
 	"server.port":                                   "TCP port to listen on (1..65535).",
 	"server.public_origin":                          "Externally visible origin, e.g. \"https://db.example.com\"; empty = derive from requests. SUBSCRIBE TO builds its ws_url from it.",
-	"server.node_id":                                "Node ID (1..1023), persisted in <data_path>/NODE_ID on first start; 0 = use the stored one, or 1 on a new data directory. It must differ per replica.",
+	"server.node_id":                                "Node ID (1..1023), persisted in <data_path>/NODE_ID on first start; 0 = use the stored one, or 1 on a new data directory; in a cluster 0 means this node's replica id (a different stored id is replaced). An explicit id must not be another member's replica id.",
 	"server.shutdown_timeout_seconds":               "Seconds graceful shutdown waits for in-flight requests, and then for the shutdown flush of tables with a FLUSH_POLICY (docs/operations.md).",
 	"storage.data_path":                             "Directory holding all persistent state.",
 	"storage.block_cache_size_mb":                   "Shared block cache size in MiB.",
@@ -117,4 +117,5 @@ var settingDescriptions = map[string]string{
 	"cluster.join":                                  "Join a running cluster as a new replica (added with POST /v1/cluster/members).",
 	"cluster.join_above_replica_id":                 "Join as cluster.join does when this node's replica id is above it (0: off).",
 	"cluster.startup_timeout_seconds":               "How long start-up waits for every Raft group to have a leader.",
+	"cluster.allow_node_local_storage":              "Allow tables and storages on node-local filesystem storage in a cluster of several members (refused by default: flushed Parquet would exist on one node only).",
 }

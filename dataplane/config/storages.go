@@ -46,8 +46,9 @@ func validStorageID(id string) bool {
 	return true
 }
 
-// validateStorages checks the [[storages]] entries.
-func validateStorages(entries []StorageEntry, p *problems) {
+// validateStorages checks the [[storages]] entries; refuseLocal refuses
+// filesystem ones (a replicated cluster, ClusterConfig.RefusesNodeLocalStorage).
+func validateStorages(entries []StorageEntry, refuseLocal bool, p *problems) {
 	seen := map[string]bool{}
 	for i, s := range entries {
 		key := fmt.Sprintf("storages[%d]", i)
@@ -75,6 +76,9 @@ func validateStorages(entries []StorageEntry, p *problems) {
 		case "filesystem":
 			if s.BaseDirectory == "" {
 				p.add(key+".base_directory", "a filesystem storage needs a base_directory")
+			}
+			if refuseLocal {
+				p.add(key+".type", "a filesystem storage is node-local, and this is a replicated cluster (the other replicas would not see what it holds): use an s3 storage, or set cluster.allow_node_local_storage")
 			}
 		default:
 			p.add(key+".type", "%q must be \"s3\" or \"filesystem\"", s.Type)

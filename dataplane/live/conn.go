@@ -102,7 +102,7 @@ func (c *Conn) Subscribe(ctx context.Context, id, sqlText string, o SubscribeOpt
 		return
 	}
 	sess := kalamsql.Session{UserID: c.UserID, Role: c.Role}
-	entry, err := m.plan(sess, sqlText)
+	entry, err := m.plan(ctx, sess, sqlText)
 	if err != nil {
 		code, msg := planErrorCode(err)
 		c.sendError(id, code, msg)

@@ -342,7 +342,7 @@ func (m *Manager) janitor() {
 }
 
 // plan returns a (possibly shared) compiled plan for sql in sess.
-func (m *Manager) plan(sess kalamsql.Session, sql string) (*planEntry, error) {
+func (m *Manager) plan(ctx context.Context, sess kalamsql.Session, sql string) (*planEntry, error) {
 	k := planKey{user: sess.UserID, role: sess.Role, sql: sql}
 	m.planMu.Lock()
 	if e := m.plans[k]; e != nil {
@@ -353,7 +353,7 @@ func (m *Manager) plan(sess kalamsql.Session, sql string) (*planEntry, error) {
 		}
 	}
 	m.planMu.Unlock()
-	p, err := m.eng.PlanLive(sess, sql)
+	p, err := m.eng.PlanLive(ctx, sess, sql)
 	if err != nil {
 		return nil, err
 	}

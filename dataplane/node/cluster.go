@@ -89,5 +89,6 @@ func (n *Node) clusterAdmin() server.ClusterAdmin {
 			return st, err
 		},
 		MemberState: func(ctx context.Context, id uint64) (any, error) { return n.repl.MemberState(ctx, id) },
+		StepDown:    func(ctx context.Context) any { return n.repl.StepDown(ctx) },
 	}
 }

@@ -84,7 +84,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	hopts := hot.DefaultOptions(cfg.Storage.DataPath)
 	hopts.CacheBytes = int64(cfg.Storage.BlockCacheSizeMB) << 20
 	hopts.MemtableBytes = uint64(cfg.Storage.MemtableSizeMB) << 20
-	hopts.NodeID = cfg.Server.NodeID
+	hopts.NodeID, hopts.ReplaceNodeID = cfg.SnowflakeNodeID()
 	hopts.MinFreeBytes = uint64(cfg.Storage.MinFreeMB) << 20
 	hopts.FS, hopts.OnFatal, hopts.Logger = so.fs, so.onFatal, log
 	if n.store, err = hot.Open(hopts); err != nil {
@@ -132,6 +132,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	if n.repl != nil {
 		sopts.ReadBarrier = n.repl.ReadBarrier
 	}
+	sopts.RefuseNodeLocalStorage = cfg.Cluster.RefusesNodeLocalStorage()
 	if n.eng, err = kalamsql.New(n.store.DB, cat, n.prop, sopts); err != nil {
 		return nil, err
 	}

@@ -73,6 +73,8 @@ func sqlstate(e *kalamsql.Error) string {
 		return "42710"
 	case kalamsql.CodeDuplicateKey:
 		return "23505"
+	case kalamsql.CodeNodeLocalStorage:
+		return sqlstateFeatureNotSupported
 	case kalamsql.CodeConstraint:
 		if strings.Contains(msg, "null") {
 			return "23502"

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,15 +28,26 @@ type ClusterAdmin struct {
 	AddMember func(ctx context.Context, id uint64, wait time.Duration) (any, error)
 	// MemberState returns replica id's role in every group.
 	MemberState func(ctx context.Context, id uint64) (any, error)
+	// StepDown hands every group this node leads to another voter and
+	// waits until it leads none or ctx ends; the result says what is left.
+	StepDown func(ctx context.Context) any
 }
 
 // maxMemberWait bounds POST /v1/cluster/members' wait_seconds.
 const maxMemberWait = 10 * time.Minute
 
+// maxStepDownWait bounds POST /v1/cluster/step-down's wait_seconds; 30 s
+// is the default (a preStop hook has the pod's grace period in all).
+const (
+	maxStepDownWait     = 10 * time.Minute
+	defaultStepDownWait = 30 * time.Second
+)
+
 // SetClusterAdmin serves, for admin roles only, GET /v1/cluster/status,
 // POST /v1/cluster/transfer-leader {"group": "meta", "target": 2},
-// POST /v1/cluster/members {"replica_id": 2, "wait_seconds": 60} and
-// GET /v1/cluster/members/{id}. A node without replication does not call
+// POST /v1/cluster/members {"replica_id": 2, "wait_seconds": 60},
+// GET /v1/cluster/members/{id} and POST /v1/cluster/step-down
+// {"wait_seconds": 30}. A node without replication does not call
 // it and the routes answer 404.
 func (s *Server) SetClusterAdmin(a ClusterAdmin) {
 	admin := func(h func(w http.ResponseWriter, r *http.Request, start time.Time)) http.HandlerFunc {
@@ -68,6 +81,23 @@ func (s *Server) SetClusterAdmin(a ClusterAdmin) {
 			return
 		}
 		writeJSON(w, http.StatusAccepted, map[string]any{"group": req.Group, "target": req.Target})
+	}))
+	s.mux.HandleFunc("POST /v1/cluster/step-down", admin(func(w http.ResponseWriter, r *http.Request, start time.Time) {
+		req := struct {
+			WaitSeconds *int `json:"wait_seconds"`
+		}{}
+		err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req)
+		wait := defaultStepDownWait
+		if req.WaitSeconds != nil {
+			wait = time.Duration(*req.WaitSeconds) * time.Second
+		}
+		if (err != nil && !errors.Is(err, io.EOF)) || wait <= 0 || wait > maxStepDownWait {
+			writeError(w, start, http.StatusBadRequest, kalamsql.CodeInvalidInput, `body must be empty or {"wait_seconds": <1..600, default 30>}`)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		defer cancel()
+		writeJSON(w, http.StatusOK, a.StepDown(ctx))
 	}))
 	s.mux.HandleFunc("POST /v1/cluster/members", admin(func(w http.ResponseWriter, r *http.Request, start time.Time) {
 		var req struct {

@@ -32,6 +32,11 @@ type Options struct {
 	// least every write acknowledged before the request started.
 	// Request.Stale skips it.
 	ReadBarrier func(ctx context.Context, groups []uint16) error
+	// RefuseNodeLocalStorage (a cluster of several members) refuses tables
+	// and storages on node-local filesystem storage with
+	// CodeNodeLocalStorage: Parquet flushed there would exist on one
+	// replica only (config cluster.allow_node_local_storage).
+	RefuseNodeLocalStorage bool
 
 	DefaultQueryLimit int
 	MaxQueryLimit     int
@@ -270,15 +275,29 @@ func (e *Engine) requestContext(ctx context.Context, sess *Session) (context.Con
 // on the meta group (fenceCatalog). The lookup that fails precedes any
 // write, so the retry is safe.
 func (e *Engine) execCaughtUp(ctx context.Context, sess *Session, text string, st parse.Statement, params []any) (*Result, error) {
-	res, err := e.execOne(ctx, sess, text, st, params)
+	var res *Result
+	err := e.caughtUp(ctx, func() (err error) {
+		res, err = e.execOne(ctx, sess, text, st, params)
+		return err
+	})
+	return res, err
+}
+
+// caughtUp runs f and, on a replicated node, runs it once more after a
+// ReadIndex on the meta group when it failed with NOT_FOUND: the object
+// it looked up may have been created through another replica and not be
+// applied here yet. f must change nothing before its lookup fails. Used by
+// statements (execCaughtUp) and live subscriptions (PlanLive).
+func (e *Engine) caughtUp(ctx context.Context, f func() error) error {
+	err := f()
 	var ke *Error
 	if err == nil || e.opts.ReadBarrier == nil || !errors.As(err, &ke) || ke.Code != CodeNotFound {
-		return res, err
+		return err
 	}
 	if berr := e.fenceCatalog(ctx); berr != nil {
-		return nil, err
+		return err
 	}
-	return e.execOne(ctx, sess, text, st, params)
+	return f()
 }
 
 // execOne runs one parsed statement under audit and the statement

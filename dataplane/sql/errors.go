@@ -51,6 +51,12 @@ const CodeNoQuorum = "NO_QUORUM"
 // the message names it. Nothing was changed.
 const CodeNotLeader = "NOT_LEADER"
 
+// CodeNodeLocalStorage (HTTP 400): in a replicated cluster, a table or a
+// storage on node-local filesystem storage was refused (Parquet flushed
+// there would exist on one replica only); nothing changed. Use an object
+// storage (STORAGE_ID = '<s3 storage>').
+const CodeNodeLocalStorage = "NODE_LOCAL_STORAGE"
+
 // Error is a statement failure with an API error code and HTTP status.
 type Error struct {
 	Code    string

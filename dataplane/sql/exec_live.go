@@ -95,7 +95,8 @@ func (e *Engine) execSubscribe(ctx context.Context, sess *Session, s *parse.Subs
 	if s.Where != "" {
 		q.WriteString(" WHERE " + s.Where)
 	}
-	if _, err := e.PlanLive(*sess, q.String()); err != nil {
+	// Statements catch up on NOT_FOUND already (execCaughtUp).
+	if _, err := e.planLive(*sess, q.String()); err != nil {
 		return nil, err
 	}
 	opts := map[string]any{}

@@ -163,6 +163,13 @@ func (e *Engine) execCreateStorage(ctx context.Context, sess *Session, s *parse.
 	if err := e.cold.ValidateStorage(rec); err != nil {
 		return nil, badRequest(CodeInvalidInput, "storage '%s': %v", s.ID, err)
 	}
+	// The built-in 'local' storage is registered at every start-up; a
+	// table on it is what is refused (checkTableStorage).
+	if s.ID != "local" {
+		if err := e.refuseNodeLocal("storage", s.ID, s.ID, rec.Type); err != nil {
+			return nil, err
+		}
+	}
 	res, err := e.proposeCatalog(ctx, &engine.CatalogWrite{Op: engine.CatCreateStorage, IfNotExists: s.IfNotExists, Storage: rec})
 	if err != nil {
 		return nil, err
@@ -315,16 +322,33 @@ func (e *Engine) execStorageJob(ctx context.Context, sess *Session, s *parse.Sto
 	return res, nil
 }
 
-// checkTableStorage verifies CREATE TABLE's STORAGE_ID names a storage.
+// checkTableStorage verifies CREATE TABLE's STORAGE_ID names a storage,
+// and in a replicated cluster that it is not node-local (STREAM tables
+// are never flushed, so any storage will do).
 func (e *Engine) checkTableStorage(t *catalog.Table) error {
-	if t.StorageID == "local" || t.Type == catalog.TableStream {
+	if t.Type == catalog.TableStream {
 		return nil
+	}
+	if t.StorageID == "local" {
+		return e.refuseNodeLocal("table", t.QualifiedName(), "local", "filesystem")
 	}
 	if e.cold == nil {
 		return notFound("storage '%s' not found", t.StorageID)
 	}
-	if _, _, err := e.cold.Store(t.StorageID); err != nil {
+	_, rec, err := e.cold.Store(t.StorageID)
+	if err != nil {
 		return notFound("storage '%s' not found", t.StorageID)
 	}
-	return nil
+	return e.refuseNodeLocal("table", t.QualifiedName(), rec.ID, rec.Type)
+}
+
+// refuseNodeLocal refuses a table or storage (kind, name) on a storage of
+// type typ when node-local storage is refused (Options.RefuseNodeLocalStorage).
+func (e *Engine) refuseNodeLocal(kind, name, storageID, typ string) error {
+	if !e.opts.RefuseNodeLocalStorage || typ != "filesystem" {
+		return nil
+	}
+	return badRequest(CodeNodeLocalStorage, "%s '%s': storage '%s' is node-local (filesystem), and this is a replicated cluster: "+
+		"files flushed there would exist on one replica only. Use an object storage (WITH (STORAGE_ID = '<s3 storage>'), "+
+		"or STORAGE <id>), or set cluster.allow_node_local_storage", kind, name, storageID)
 }

@@ -16,7 +16,7 @@ func liveFixture(tb testing.TB, where string) (*Engine, *LivePlan, []byte) {
 	if where != "" {
 		q += " WHERE " + where
 	}
-	p, err := e.PlanLive(rootSess, q)
+	p, err := e.PlanLive(context.Background(), rootSess, q)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestLiveMatcherAgreesWithPlan(t *testing.T) {
 		t.Fatalf("%v %v", ok, err)
 	}
 	exec(t, e, rootSess, "DROP TABLE app.msgs; CREATE USER TABLE app.msgs (id BIGINT PRIMARY KEY, thread_id TEXT, role TEXT, body TEXT, n INT)")
-	p2, err := e.PlanLive(rootSess, "SELECT * FROM app.msgs WHERE n = 3")
+	p2, err := e.PlanLive(context.Background(), rootSess, "SELECT * FROM app.msgs WHERE n = 3")
 	if err != nil {
 		t.Fatal(err)
 	}

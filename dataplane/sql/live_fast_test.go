@@ -123,7 +123,7 @@ func TestLiveFastAgreesWithSQLite(t *testing.T) {
 		if rng.IntN(5) == 0 {
 			where = strings.Join(parts, " OR ")
 		}
-		p, err := e.PlanLive(rootSess, "SELECT * FROM app.t WHERE "+where)
+		p, err := e.PlanLive(context.Background(), rootSess, "SELECT * FROM app.t WHERE "+where)
 		if err != nil {
 			t.Fatalf("plan %q: %v", where, err)
 		}

@@ -104,8 +104,21 @@ func liveError(code, format string, args ...any) *Error {
 
 // PlanLive compiles a subscription query for sess. Errors are *Error with
 // the WebSocket codes INVALID_SQL, NOT_FOUND, UNAUTHORIZED (as
-// PERMISSION_DENIED) or UNSUPPORTED.
-func (e *Engine) PlanLive(sess Session, text string) (*LivePlan, error) {
+// PERMISSION_DENIED) or UNSUPPORTED. On a replicated node a NOT_FOUND is
+// answered only once the node has caught up with the meta group (a table
+// just created through another replica may not be applied here yet);
+// ctx bounds that wait.
+func (e *Engine) PlanLive(ctx context.Context, sess Session, text string) (*LivePlan, error) {
+	var p *LivePlan
+	err := e.caughtUp(ctx, func() (err error) {
+		p, err = e.planLive(sess, text)
+		return err
+	})
+	return p, err
+}
+
+// planLive is PlanLive without the catch-up.
+func (e *Engine) planLive(sess Session, text string) (*LivePlan, error) {
 	q, err := parse.ParseLiveQuery(text)
 	if err != nil {
 		ae := AsError(err)

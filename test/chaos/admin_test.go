@@ -59,13 +59,7 @@ func TestLeaderTransfer(t *testing.T) {
 		}
 	}
 	checkFlushOnLeaderOnly(t, c, all)
-	if _, err := all[0].SQL(ctx, "CREATE USER plain WITH PASSWORD 'plain-password-1' ROLE user"); err != nil {
-		t.Fatal(err)
-	}
-	u := client.New(c.procs[0].url)
-	if _, err := u.Login(ctx, "plain", "plain-password-1"); err != nil {
-		t.Fatal(err)
-	}
+	u := plainUser(t, c, all[0])
 	if code, _, _ := u.Do(ctx, http.MethodGet, "/v1/cluster/status", nil, true); code != http.StatusForbidden {
 		t.Fatalf("status as a plain user: %d, want 403", code)
 	}
@@ -103,4 +97,19 @@ func checkFlushOnLeaderOnly(t *testing.T, c *cluster, all []*client.Client) {
 		}
 		return
 	}
+}
+
+// plainUser creates the user "plain" (role user) through admin and returns
+// a client of node 1 logged in as it.
+func plainUser(t *testing.T, c *cluster, admin *client.Client) *client.Client {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := admin.SQL(ctx, "CREATE USER plain WITH PASSWORD 'plain-password-1' ROLE user"); err != nil {
+		t.Fatal(err)
+	}
+	u := client.New(c.procs[0].url)
+	if _, err := u.Login(ctx, "plain", "plain-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

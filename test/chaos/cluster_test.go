@@ -79,6 +79,10 @@ type proc struct {
 type cluster struct {
 	t     testing.TB
 	procs []*proc
+	// refuseLocal leaves cluster.allow_node_local_storage off. The other
+	// tests create tables on the built-in node-local storage (they never
+	// rely on flushed rows on another node), so they allow it.
+	refuseLocal bool
 }
 
 // startCluster writes three configs and starts the processes.
@@ -146,7 +150,8 @@ heartbeat_ticks = 2
 proposal_timeout_ms = 2000
 startup_timeout_seconds = 120
 join = %t
-`, p.id, p.raftPort, p.gossipPort, strings.Join(members, ", "), userGroups, join)
+allow_node_local_storage = %t
+`, p.id, p.raftPort, p.gossipPort, strings.Join(members, ", "), userGroups, join, !c.refuseLocal)
 }
 
 // configure writes p's server.toml with the given [cluster] section

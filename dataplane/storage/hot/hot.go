@@ -6,7 +6,8 @@
 //     committing with Sync (see package engine), never from disabling it.
 //   - The data directory carries a node id (file NODE_ID) written once with
 //     the crash-safe tmp+fsync+rename sequence, so a node keeps its identity
-//     across restarts and a future replicated deployment can address it.
+//     across restarts. Only a cluster node replaces it (ReplaceNodeID), by
+//     its replica-derived id.
 //   - A graceful shutdown (CloseClean) flushes the memtables, closes
 //     Pebble (releasing its LOCK) and only then writes the CLEAN_SHUTDOWN
 //     marker; Open consumes the marker. A start without it (crash,
@@ -37,6 +38,13 @@ type Options struct {
 	MemtableBytes uint64
 	// NodeID is used when the data directory has none yet (0 means 1).
 	NodeID int
+	// ReplaceNodeID makes a stored node id different from NodeID (non-zero)
+	// be replaced by it instead of refused: a clustered node's id is its
+	// replica id (config.Config.SnowflakeNodeID), and replicas of a cluster
+	// created before that rule all stored 1. Replacing is safe because a
+	// snowflake id also carries its millisecond: the old id is no longer
+	// used by this node, and the new one is used by no other member.
+	ReplaceNodeID bool
 	// MinFreeBytes is the free-space reserve of the data volume (0: no
 	// reserve); see diskspace.go.
 	MinFreeBytes uint64
@@ -75,7 +83,7 @@ func Open(opts Options) (*Store, error) {
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("while creating data dir %s: %w", opts.Dir, err)
 	}
-	nodeID, err := loadOrCreateNodeID(opts.Dir, opts.NodeID)
+	nodeID, err := loadOrCreateNodeID(opts.Dir, opts.NodeID, opts.ReplaceNodeID, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +133,7 @@ func (s *Store) Close() error {
 	return err
 }
 
-func loadOrCreateNodeID(dir string, want int) (int, error) {
+func loadOrCreateNodeID(dir string, want int, replace bool, log *slog.Logger) (int, error) {
 	path := filepath.Join(dir, "NODE_ID")
 	data, err := os.ReadFile(path)
 	if err == nil {
@@ -134,7 +142,17 @@ func loadOrCreateNodeID(dir string, want int) (int, error) {
 			return 0, fmt.Errorf("corrupt node id file %s: %q", path, data)
 		}
 		if want != 0 && want != id {
-			return 0, fmt.Errorf("configured node id %d differs from %d stored in %s", want, id, path)
+			if !replace {
+				return 0, fmt.Errorf("configured node id %d differs from %d stored in %s", want, id, path)
+			}
+			if err := WriteFileAtomic(path, []byte(strconv.Itoa(want)+"\n"), 0o640); err != nil {
+				return 0, err
+			}
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Warn("replaced the stored snowflake node id by this cluster node's own", "stored", id, "node_id", want, "file", path)
+			return want, nil
 		}
 		return id, nil
 	}
