@@ -92,3 +92,41 @@ func TestClusterScaleUpReplicated(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreSourceWhileRecreating: while the 1 -> 3 migration has deleted
+// the single-node StatefulSet (orphan policy) and not yet created the new
+// one, the restore arguments come from the running pod 0, not from
+// spec.bootstrap again: the KalamBackup it names is gone, which would
+// otherwise hold the migration, and a pod that started without restore
+// arguments must not get them.
+func TestRestoreSourceWhileRecreating(t *testing.T) {
+	r := &KalamClusterReconciler{Client: k8s}
+	for _, tc := range []struct {
+		name string
+		pod  *restoreSource // pod 0's restore arguments; nil: none
+	}{
+		{"restored", &restoreSource{Target: "s3://objstore/backups/kept", BackupID: "BK7"}},
+		{"plain", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kc := newCluster("rsorphan")
+			kc.Spec.Bootstrap = &kalamv1.BootstrapSpec{FromBackup: &kalamv1.BootstrapFromBackup{BackupName: "deleted-since"}}
+			// No pod and no StatefulSet: the backup is resolved, and it is gone.
+			if _, err := r.restoreSource(tctx(t), kc); err == nil {
+				t.Fatal("restoreSource of a missing KalamBackup: want an error")
+			}
+			tmpl := buildStatefulSet(kc, "abc", tc.pod).Spec.Template
+			// The StatefulSet controller adds the claim's volume.
+			tmpl.Spec.Volumes = append(tmpl.Spec.Volumes, corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: kc.Namespace, Name: podName(kc, 0), Labels: tmpl.Labels}, Spec: tmpl.Spec}
+			create(t, pod)
+			got, err := r.restoreSource(tctx(t), kc)
+			if err != nil {
+				t.Fatalf("restoreSource with the orphaned pod 0: %v", err)
+			}
+			if (got == nil) != (tc.pod == nil) || got != nil && *got != *tc.pod {
+				t.Fatalf("restoreSource %+v, want pod 0's %+v", got, tc.pod)
+			}
+		})
+	}
+}
