@@ -2,11 +2,14 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
@@ -68,10 +71,34 @@ func TestClusterScaleUpReplicated(t *testing.T) {
 		get(t, sts)
 		return *sts.Spec.Replicas == 3, ""
 	})
-	setRevisions(t, sts, "r1", "r1", 1)
+	// Pods 1 and 2 created but not ready yet.
+	get(t, sts)
+	sts.Status = appsv1.StatefulSetStatus{Replicas: 3, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 3,
+		ObservedGeneration: sts.Generation, CurrentRevision: "r1", UpdateRevision: "r1"}
+	if err := k8s.Status().Update(tctx(t), sts); err != nil {
+		t.Fatal(err)
+	}
 	// Pods 1 and 2 join: their start returns once the operator added them
 	// and they caught up.
 	rp.start("r1", 1, 2)
+	// Every replica votes, but the StatefulSet reports one ready pod: the
+	// operator waits for the others, Ready=True (pod 0 serves) and
+	// status.groups already shows the three members and a leader.
+	eventually(t, 60*time.Second, "Ready=True while waiting for pods 1 and 2, with three members per group", func() (bool, string) {
+		get(t, kc)
+		ready := meta.FindStatusCondition(kc.Status.Conditions, kalamv1.ConditionReady)
+		rec := meta.FindStatusCondition(kc.Status.Conditions, kalamv1.ConditionReconciling)
+		if ready == nil || ready.Status != metav1.ConditionTrue || rec == nil || rec.Reason != reasonScalingUp ||
+			!strings.Contains(rec.Message, "every replica votes") || len(kc.Status.Groups) == 0 {
+			return false, fmt.Sprintf("Ready %+v Reconciling %+v groups %d", ready, rec, len(kc.Status.Groups))
+		}
+		for _, g := range kc.Status.Groups {
+			if !slices.Equal(g.Members, []int64{1, 2, 3}) || g.Leader == 0 {
+				return false, fmt.Sprintf("group %s members %v leader %d", g.Name, g.Members, g.Leader)
+			}
+		}
+		return true, ""
+	})
 	setRevisions(t, sts, "r1", "r1", 3)
 	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
 	get(t, sts)
