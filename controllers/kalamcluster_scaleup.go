@@ -160,7 +160,7 @@ func planScaleUpAction(o scaleUpObservation) scaleUpStep {
 	}
 	if o.ReadyPods < o.Want {
 		return scaleUpStep{Action: scaleUpWaitPods, Replicas: o.Want,
-			Msg: fmt.Sprintf("scaling 1 -> 3 (step 4/4): every replica votes; waiting for %d/%d pods to be ready", o.Want-o.ReadyPods, o.Want)}
+			Msg: fmt.Sprintf("scaling 1 -> 3 (step 4/4): every replica votes; waiting for every pod to be ready (%d/%d)", o.ReadyPods, o.Want)}
 	}
 	return scaleUpStep{Action: scaleUpFinish, Replicas: o.Want,
 		Msg: fmt.Sprintf("scaled 1 -> %d: every replica votes in every Raft group", o.Want)}
