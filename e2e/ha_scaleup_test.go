@@ -13,6 +13,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -214,11 +215,7 @@ func (g *growRun) stepEveryReplica(ctx context.Context, t *testing.T) {
 	for _, p := range pods {
 		ip := p.Status.PodIP
 		g.expectAcked(ctx, t, want, ip)
-		alice := dpclient.New("http://" + net.JoinHostPort(ip, "8080"))
-		if _, err := alice.Login(ctx, "alice", alicePW); err != nil {
-			t.Fatalf("alice login on %s: %v", p.Name, err)
-		}
-		if got := g.noteIDs(ctx, t, alice); !slices.Equal(got, g.before) {
+		if got := g.noteIDs(ctx, t, g.alice(ctx, t, p)); !slices.Equal(got, g.before) {
 			t.Fatalf("alice's ha.notes on %s: %d rows %v, want %d rows 1..%d", p.Name, len(got), got[:min(len(got), 20)], len(g.before), growRows)
 		}
 		st := g.status(ctx, t, ip)
@@ -251,28 +248,30 @@ func (g *growRun) stepNewWrites(ctx context.Context, t *testing.T) {
 		if _, err := g.client(p.Status.PodIP).SQL(ctx, "INSERT INTO ha.events (id, v) VALUES ($1, $2)", id, "after via "+p.Name); err != nil {
 			t.Fatalf("insert ha.events %d via %s: %v", id, p.Name, err)
 		}
-		alice := dpclient.New("http://" + net.JoinHostPort(p.Status.PodIP, "8080"))
-		if _, err := alice.Login(ctx, "alice", alicePW); err != nil {
-			t.Fatalf("alice login on %s: %v", p.Name, err)
-		}
-		if _, err := alice.SQL(ctx, "INSERT INTO ha.notes (id, v) VALUES ($1, $2)", id, "alice after via "+p.Name); err != nil {
+		if _, err := g.alice(ctx, t, p).SQL(ctx, "INSERT INTO ha.notes (id, v) VALUES ($1, $2)", id, "alice after via "+p.Name); err != nil {
 			t.Fatalf("insert ha.notes %d via %s: %v", id, p.Name, err)
 		}
 		ids = append(ids, id)
 	}
 	for _, p := range pods {
 		g.expectAcked(ctx, t, ids, p.Status.PodIP)
-		alice := dpclient.New("http://" + net.JoinHostPort(p.Status.PodIP, "8080"))
-		if _, err := alice.Login(ctx, "alice", alicePW); err != nil {
-			t.Fatalf("alice login on %s: %v", p.Name, err)
-		}
-		got := g.noteIDs(ctx, t, alice)
+		got := g.noteIDs(ctx, t, g.alice(ctx, t, p))
 		for _, id := range ids {
 			if _, ok := slices.BinarySearch(got, id); !ok {
 				t.Fatalf("alice's row %d written after the scale-up is missing on %s", id, p.Name)
 			}
 		}
 	}
+}
+
+// alice logs alice in on pod p directly.
+func (g *growRun) alice(ctx context.Context, t *testing.T, p corev1.Pod) *dpclient.Client {
+	t.Helper()
+	c := dpclient.New("http://" + net.JoinHostPort(p.Status.PodIP, "8080"))
+	if _, err := c.Login(ctx, "alice", alicePW); err != nil {
+		t.Fatalf("alice login on %s: %v", p.Name, err)
+	}
+	return c
 }
 
 // flush runs STORAGE FLUSH TABLE and waits for its job to complete.
