@@ -224,6 +224,22 @@ func (g *growRun) stepEveryReplica(ctx context.Context, t *testing.T) {
 				t.Fatalf("%s: group %s has members %v, leader %d", p.Name, sh.Name, sh.Members, sh.Leader)
 			}
 		}
+		// How each got there, from its log (pods/log through the agent):
+		// pod 0 adopted its data; pods 1 and 2 joined as non-voting
+		// replicas and promoted themselves in every group.
+		out, err := g.s.env.CP.Client.CoreV1().Pods(growNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: "kalamdb"}).DoRaw(ctx)
+		if err != nil {
+			t.Fatalf("log of %s: %v", p.Name, err)
+		}
+		adopted := strings.Contains(string(out), "adopting this node's single-node data")
+		promoted := strings.Count(string(out), `msg="replica promoted to voter"`)
+		if p.Name == podName(growCluster, 0) {
+			if !adopted || promoted != 0 {
+				t.Errorf("%s: adopted %v, promoted in %d groups; want adopted, never promoted", p.Name, adopted, promoted)
+			}
+		} else if adopted || promoted != len(st.Shards) {
+			t.Errorf("%s: adopted %v, promoted in %d of %d groups; want a joined replica promoted in every group", p.Name, adopted, promoted, len(st.Shards))
+		}
 	}
 	var kc kalamv1.KalamCluster
 	if err := g.s.env.Client.Get(ctx, client.ObjectKey{Namespace: growNS, Name: growCluster}, &kc); err != nil {
@@ -263,6 +279,9 @@ func (g *growRun) stepNewWrites(ctx context.Context, t *testing.T) {
 		}
 	}
 }
+
+// podName is <cluster>-<ordinal>.
+func podName(cluster string, ordinal int) string { return fmt.Sprintf("%s-%d", cluster, ordinal) }
 
 // alice logs alice in on pod p directly.
 func (g *growRun) alice(ctx context.Context, t *testing.T, p corev1.Pod) *dpclient.Client {
