@@ -179,7 +179,11 @@ func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.Kala
 // restoreSource resolves spec.bootstrap.fromBackup. Once the StatefulSet
 // exists its restore arguments are kept as they are: the server ignores
 // them on a data directory that already has data (C2), and a later deletion
-// of the KalamBackup must not block updates.
+// of the KalamBackup must not block updates. The same holds while the
+// StatefulSet is being recreated (the 1 -> 3 migration deletes it with the
+// orphan policy): pod 0 still runs, and its container carries the
+// arguments the deleted template had, so they are taken from it rather
+// than resolved again.
 func (r *KalamClusterReconciler) restoreSource(ctx context.Context, kc *kalamv1.KalamCluster) (*restoreSource, error) {
 	if kc.Spec.Bootstrap == nil || kc.Spec.Bootstrap.FromBackup == nil {
 		return nil, nil
@@ -190,7 +194,15 @@ func (r *KalamClusterReconciler) restoreSource(ctx context.Context, kc *kalamv1.
 		return restoreFromArgs(sts.Spec.Template.Spec.Containers), nil
 	}
 	if !apierrors.IsNotFound(err) {
-		return nil, err
+		return nil, fmt.Errorf("while reading the statefulset: %w", err)
+	}
+	var pod0 corev1.Pod
+	err = r.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: podName(kc, 0)}, &pod0)
+	if err == nil && pod0.Labels[kalamv1.LabelCluster] == kc.Name {
+		return restoreFromArgs(pod0.Spec.Containers), nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("while reading pod %s: %w", podName(kc, 0), err)
 	}
 	fb := kc.Spec.Bootstrap.FromBackup
 	if fb.Path != "" {

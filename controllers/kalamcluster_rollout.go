@@ -66,6 +66,18 @@ type replicaSet struct {
 // and writes status.groups, QuorumLost and Degraded (with an event when
 // either changes).
 func (r *KalamClusterReconciler) observeReplicas(ctx context.Context, kc *kalamv1.KalamCluster, base *dpclient.Client) (*replicaSet, error) {
+	rs, err := r.collectReplicas(ctx, kc, base)
+	if err != nil {
+		return nil, err
+	}
+	kc.Status.Groups, rs.health = summarizeGroups(kc, rs.reports)
+	r.setReplicaConditions(kc, rs.health)
+	return rs, nil
+}
+
+// collectReplicas lists the data-plane pods and asks each running one for
+// its cluster status; a pod that does not answer has no report.
+func (r *KalamClusterReconciler) collectReplicas(ctx context.Context, kc *kalamv1.KalamCluster, base *dpclient.Client) (*replicaSet, error) {
 	var list corev1.PodList
 	if err := r.List(ctx, &list, client.InNamespace(kc.Namespace), client.MatchingLabels(selectorLabels(kc))); err != nil {
 		return nil, fmt.Errorf("while listing the data-plane pods: %w", err)
@@ -95,8 +107,6 @@ func (r *KalamClusterReconciler) observeReplicas(ctx context.Context, kc *kalamv
 		}
 		rs.reports[ordinal] = st
 	}
-	kc.Status.Groups, rs.health = summarizeGroups(kc, rs.reports)
-	r.setReplicaConditions(kc, rs.health)
 	return rs, nil
 }
 

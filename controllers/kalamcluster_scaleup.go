@@ -57,7 +57,11 @@ const (
 	scaleUpScaleOut
 	// scaleUpAddMember: add Member (2 or 3) from pod 0 until it votes.
 	scaleUpAddMember
-	// scaleUpFinish: every replica votes; record completion.
+	// scaleUpWaitPods: every replica votes; wait until every pod is
+	// Ready (its readiness probe has seen it caught up).
+	scaleUpWaitPods
+	// scaleUpFinish: every replica votes and every pod is Ready; record
+	// completion.
 	scaleUpFinish
 )
 
@@ -86,6 +90,8 @@ type scaleUpObservation struct {
 	Pod0Ready bool
 	// Voters: replica ids that vote in every group (pod 0's view).
 	Voters map[uint64]bool
+	// ReadyPods is the StatefulSet's status.readyReplicas.
+	ReadyPods int32
 }
 
 // scaleUpStep is the planner's answer: what to do now, and the
@@ -98,6 +104,10 @@ type scaleUpStep struct {
 	Replicas int32
 	// Msg says what the step does, for the condition and events.
 	Msg string
+	// Serving: pod 0 is Ready while this step runs, so the cluster
+	// answers reads and writes and stays Ready=True (Reconciling=True
+	// says what the migration does); false while pod 0 restarts.
+	Serving bool
 }
 
 // active reports whether the migration is under way (the template must
@@ -106,6 +116,12 @@ func (s scaleUpStep) active() bool { return s.Action != scaleUpNone }
 
 // planScaleUp chooses the next step of a 1 -> 3 migration.
 func planScaleUp(o scaleUpObservation) scaleUpStep {
+	s := planScaleUpAction(o)
+	s.Serving = s.active() && o.Pod0Ready
+	return s
+}
+
+func planScaleUpAction(o scaleUpObservation) scaleUpStep {
 	if o.Want <= 1 || o.Done {
 		return scaleUpStep{}
 	}
@@ -142,6 +158,10 @@ func planScaleUp(o scaleUpObservation) scaleUpStep {
 				Msg: fmt.Sprintf("scaling 1 -> 3 (step 4/4): adding replica %d (pod %d) to every Raft group until it votes", id, id-1)}
 		}
 	}
+	if o.ReadyPods < o.Want {
+		return scaleUpStep{Action: scaleUpWaitPods, Replicas: o.Want,
+			Msg: fmt.Sprintf("scaling 1 -> 3 (step 4/4): every replica votes; waiting for every pod to be ready (%d/%d)", o.ReadyPods, o.Want)}
+	}
 	return scaleUpStep{Action: scaleUpFinish, Replicas: o.Want,
 		Msg: fmt.Sprintf("scaled 1 -> %d: every replica votes in every Raft group", o.Want)}
 }
@@ -159,6 +179,7 @@ func observeScaleUpSts(o *scaleUpObservation, sts *appsv1.StatefulSet) {
 	o.Parallel = sts.Spec.PodManagementPolicy == appsv1.ParallelPodManagement
 	o.Migrating = templateMigrating(sts)
 	o.Done = sts.Annotations[annScaleUp] == scaleUpDoneVal
+	o.ReadyPods = sts.Status.ReadyReplicas
 }
 
 // templateMigrating reports whether the template carries envJoinAbove.

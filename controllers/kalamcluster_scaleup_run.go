@@ -41,6 +41,7 @@ func (r *KalamClusterReconciler) observeScaleUp(ctx context.Context, kc *kalamv1
 				return scaleUpStep{}, false, err
 			}
 			o.OrphanPod0 = pod0 != nil
+			o.Pod0Ready = pod0 != nil && podReady(pod0)
 		}
 		return planScaleUp(o), false, nil
 	case err != nil:
@@ -112,6 +113,12 @@ func (r *KalamClusterReconciler) recreateForScaleUp(ctx context.Context, kc *kal
 // runScaleUp performs one step on the StatefulSet applyStatefulSet just
 // rendered for it, and says what the migration waits for.
 func (r *KalamClusterReconciler) runScaleUp(ctx context.Context, kc *kalamv1.KalamCluster, sts *appsv1.StatefulSet, step scaleUpStep) (ctrl.Result, error) {
+	kc.Status.ReadyReplicas = sts.Status.ReadyReplicas
+	kc.Status.Endpoint = clusterEndpoint(kc)
+	if err := r.observeScalingGroups(ctx, kc, step); err != nil {
+		// Status only: the migration does not wait for it.
+		log.FromContext(ctx).Info("reading the groups while scaling up failed", "error", err.Error())
+	}
 	switch step.Action {
 	case scaleUpRollPod0:
 		pod0, err := r.pod0(ctx, kc)
@@ -168,8 +175,39 @@ func (r *KalamClusterReconciler) runScaleUp(ctx context.Context, kc *kalamv1.Kal
 	return r.scaleUpProgress(kc, step), nil
 }
 
+// scaleUpProgress records a step under way: phase Updating,
+// Reconciling=True/ScalingUp, and Ready=True while pod 0 serves (every
+// step but its restart), as a rolling update of a serving cluster would
+// not be called down.
 func (r *KalamClusterReconciler) scaleUpProgress(kc *kalamv1.KalamCluster, step scaleUpStep) ctrl.Result {
 	kc.Status.Phase = kalamv1.ClusterUpdating
-	kalamv1.MarkProgressing(kc, reasonScalingUp, step.Msg)
+	if step.Serving {
+		kalamv1.MarkServingProgressing(kc, reasonScalingUp, step.Msg)
+	} else {
+		kalamv1.MarkProgressing(kc, reasonScalingUp, step.Msg)
+	}
 	return ctrl.Result{RequeueAfter: rolloutPoll}
+}
+
+// observeScalingGroups refreshes status.groups while pod 0 serves as a
+// Raft replica (from the scale-out on: its one-member groups, then the
+// replicas being added and promoted). QuorumLost and Degraded are left
+// alone: judged against three pods they would report a planned scale-up
+// as a failure.
+func (r *KalamClusterReconciler) observeScalingGroups(ctx context.Context, kc *kalamv1.KalamCluster, step scaleUpStep) error {
+	if !step.Serving || step.Action < scaleUpScaleOut {
+		return nil
+	}
+	base, err := r.DataPlane.Connect(ctx, kc)
+	if err != nil {
+		return err
+	}
+	rs, err := r.collectReplicas(ctx, kc, base)
+	if err != nil {
+		return err
+	}
+	if len(rs.reports) > 0 {
+		kc.Status.Groups, _ = summarizeGroups(kc, rs.reports)
+	}
+	return nil
 }

@@ -5,7 +5,10 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 )
 
@@ -26,26 +29,31 @@ func TestPlanScaleUp(t *testing.T) {
 		want     scaleUpAction
 		member   uint64
 		replicas int32
+		serving  bool // Ready stays True: pod 0 serves during the step
 	}{
-		{"single node stays", scaleUpObservation{Want: 1, Exists: true, Replicas: 1}, scaleUpNone, 0, 0},
-		{"new cluster", scaleUpObservation{Want: 3}, scaleUpNone, 0, 0},
-		{"created replicated", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true}, scaleUpNone, 0, 0},
-		{"statefulset orphan-deleted, pod 0 runs", scaleUpObservation{Want: 3, OrphanPod0: true}, scaleUpRollPod0, 0, 1},
-		{"ordered-ready single node", scaleUpObservation{Want: 3, Exists: true, Replicas: 1}, scaleUpRecreate, 0, 1},
-		{"recreated, pod 0 outdated", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Migrating: true, Pod0Ready: true}, scaleUpRollPod0, 0, 1},
-		{"parallel but template not yet migrating", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Pod0Updated: true, Pod0Ready: true}, scaleUpRollPod0, 0, 1},
-		{"pod 0 restarting", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Migrating: true, Pod0Updated: true}, scaleUpWaitPod0, 0, 1},
-		{"pod 0 adopted", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Migrating: true, Pod0Updated: true, Pod0Ready: true}, scaleUpScaleOut, 0, 3},
-		{"scaled out", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Voters: voters(1)}, scaleUpAddMember, 2, 3},
-		{"replica 2 votes", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Voters: voters(1, 2)}, scaleUpAddMember, 3, 3},
-		{"replica 3 votes before 2 (re-observed)", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Voters: voters(1, 3)}, scaleUpAddMember, 2, 3},
-		{"all vote", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Voters: voters(1, 2, 3)}, scaleUpFinish, 0, 3},
-		{"done", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Done: true}, scaleUpNone, 0, 0},
+		{"single node stays", scaleUpObservation{Want: 1, Exists: true, Replicas: 1, Pod0Ready: true}, scaleUpNone, 0, 0, false},
+		{"new cluster", scaleUpObservation{Want: 3}, scaleUpNone, 0, 0, false},
+		{"created replicated", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Pod0Ready: true}, scaleUpNone, 0, 0, false},
+		{"statefulset orphan-deleted, pod 0 runs", scaleUpObservation{Want: 3, OrphanPod0: true, Pod0Ready: true}, scaleUpRollPod0, 0, 1, true},
+		{"ordered-ready single node", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Pod0Ready: true}, scaleUpRecreate, 0, 1, true},
+		{"recreated, pod 0 outdated", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Migrating: true, Pod0Ready: true}, scaleUpRollPod0, 0, 1, true},
+		{"parallel but template not yet migrating", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Pod0Updated: true, Pod0Ready: true}, scaleUpRollPod0, 0, 1, true},
+		{"pod 0 restarting", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Migrating: true, Pod0Updated: true}, scaleUpWaitPod0, 0, 1, false},
+		{"pod 0 adopted", scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Migrating: true, Pod0Updated: true, Pod0Ready: true, ReadyPods: 1}, scaleUpScaleOut, 0, 3, true},
+		{"scaled out", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Pod0Ready: true, ReadyPods: 1, Voters: voters(1)}, scaleUpAddMember, 2, 3, true},
+		{"replica 2 votes", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Pod0Ready: true, ReadyPods: 2, Voters: voters(1, 2)}, scaleUpAddMember, 3, 3, true},
+		{"replica 3 votes before 2 (re-observed)", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Pod0Ready: true, Voters: voters(1, 3)}, scaleUpAddMember, 2, 3, true},
+		{"all vote, a pod not ready yet", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Pod0Ready: true, ReadyPods: 2, Voters: voters(1, 2, 3)}, scaleUpWaitPods, 0, 3, true},
+		{"all vote and are ready", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Pod0Ready: true, ReadyPods: 3, Voters: voters(1, 2, 3)}, scaleUpFinish, 0, 3, true},
+		{"done", scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Done: true, Pod0Ready: true, ReadyPods: 3}, scaleUpNone, 0, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := planScaleUp(tc.o)
 			if s.Action != tc.want || s.Member != tc.member || s.Replicas != tc.replicas {
 				t.Fatalf("plan = %+v, want action %d member %d replicas %d", s, tc.want, tc.member, tc.replicas)
+			}
+			if s.Serving != tc.serving {
+				t.Errorf("serving = %v, want %v", s.Serving, tc.serving)
 			}
 			if s.active() && !strings.Contains(s.Msg, "1 -> 3") {
 				t.Errorf("message %q", s.Msg)
@@ -59,6 +67,42 @@ func TestPlanScaleUp(t *testing.T) {
 // never join, and pods 1 and 2 (replicas 2, 3) join; replicas follow the
 // step; the env stays once the migration is done (keepJoin), so finishing
 // restarts nothing.
+// TestScaleUpProgressConditions: while pod 0 serves, a step keeps
+// Ready=True and says what it does in Reconciling; while pod 0 restarts,
+// Ready is False. Either way the phase is Updating.
+func TestScaleUpProgressConditions(t *testing.T) {
+	r := &KalamClusterReconciler{}
+	kc := replicatedCluster()
+	kc.Status.Conditions = []metav1.Condition{{Type: kalamv1.ConditionStalled, Status: metav1.ConditionTrue, Reason: "Old"}}
+	for _, tc := range []struct {
+		o     scaleUpObservation
+		ready metav1.ConditionStatus
+	}{
+		{scaleUpObservation{Want: 3, Exists: true, Replicas: 3, Parallel: true, Migrating: true, Pod0Ready: true, ReadyPods: 1, Voters: map[uint64]bool{1: true}}, metav1.ConditionTrue},
+		{scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Parallel: true, Migrating: true, Pod0Updated: true}, metav1.ConditionFalse},
+		{scaleUpObservation{Want: 3, Exists: true, Replicas: 1, Pod0Ready: true}, metav1.ConditionTrue},
+	} {
+		step := planScaleUp(tc.o)
+		if res := r.scaleUpProgress(kc, step); res.RequeueAfter != rolloutPoll {
+			t.Errorf("requeue %v", res.RequeueAfter)
+		}
+		ready := meta.FindStatusCondition(kc.Status.Conditions, kalamv1.ConditionReady)
+		rec := meta.FindStatusCondition(kc.Status.Conditions, kalamv1.ConditionReconciling)
+		if ready == nil || ready.Status != tc.ready || ready.Reason != reasonScalingUp || ready.Message != step.Msg {
+			t.Errorf("%s: Ready %+v, want %s", step.Msg, ready, tc.ready)
+		}
+		if rec == nil || rec.Status != metav1.ConditionTrue || rec.Reason != reasonScalingUp {
+			t.Errorf("%s: Reconciling %+v", step.Msg, rec)
+		}
+		if meta.FindStatusCondition(kc.Status.Conditions, kalamv1.ConditionStalled) != nil {
+			t.Errorf("%s: Stalled kept", step.Msg)
+		}
+		if kc.Status.Phase != kalamv1.ClusterUpdating {
+			t.Errorf("%s: phase %s", step.Msg, kc.Status.Phase)
+		}
+	}
+}
+
 func TestApplyScaleUp(t *testing.T) {
 	kc := replicatedCluster()
 	toml, err := renderConfig(kc)

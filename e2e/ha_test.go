@@ -55,7 +55,7 @@ func TestHA(t *testing.T) {
 	// The three-replica sample, as a user applies it (object store: MinIO).
 	env.ApplySample(ctx, t, haNS, "s3-credentials.yaml")
 	env.ApplySample(ctx, t, haNS, "kalamdb_v1alpha1_kalamcluster_ha.yaml", "minio.minio.svc:9000", env.MinIO.Endpoint)
-	h := &haRun{s: &scenario{env: env, ns: haNS}}
+	h := &haRun{s: &scenario{env: env, ns: haNS}, cluster: haCluster}
 	runSteps(ctx, t, []step{
 		{"1_three_replicas_ready", nil, h.stepReady},
 		{"2_delete_leader_pod_stays_writable", []string{"1_three_replicas_ready"}, h.stepDeleteLeader},
@@ -67,8 +67,9 @@ func TestHA(t *testing.T) {
 
 // haRun carries state between TestHA's steps.
 type haRun struct {
-	s     *scenario
-	token string // root's access token: valid on every replica (one JWT secret)
+	s       *scenario
+	cluster string // the KalamCluster's name (its StatefulSet, client Service and pods' prefix)
+	token   string // root's access token: valid on every replica (one JWT secret)
 
 	mu    sync.Mutex
 	acked []int64 // every acknowledged insert of every step
@@ -273,7 +274,7 @@ func (h *haRun) record(w *haWriter) {
 func (h *haRun) pods(ctx context.Context, t *testing.T) []corev1.Pod {
 	t.Helper()
 	var list corev1.PodList
-	if err := h.s.env.Client.List(ctx, &list, client.InNamespace(haNS), client.MatchingLabels{kalamv1.LabelCluster: haCluster}); err != nil {
+	if err := h.s.env.Client.List(ctx, &list, client.InNamespace(h.s.ns), client.MatchingLabels{kalamv1.LabelCluster: h.cluster}); err != nil {
 		t.Fatal(err)
 	}
 	slices.SortFunc(list.Items, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
@@ -283,7 +284,7 @@ func (h *haRun) pods(ctx context.Context, t *testing.T) []corev1.Pod {
 func (h *haRun) pod(ctx context.Context, t *testing.T, name string) *corev1.Pod {
 	t.Helper()
 	var p corev1.Pod
-	if err := h.s.env.Client.Get(ctx, client.ObjectKey{Namespace: haNS, Name: name}, &p); err != nil {
+	if err := h.s.env.Client.Get(ctx, client.ObjectKey{Namespace: h.s.ns, Name: name}, &p); err != nil {
 		return nil
 	}
 	return &p
@@ -413,7 +414,7 @@ func (h *haRun) expectAcked(ctx context.Context, t *testing.T, want []int64, ip 
 	h.s.eventually(ctx, t, "a full read of ha.events", time.Minute, func() (bool, string) {
 		target := ip
 		if target == "" {
-			eps, err := harness.ServiceEndpoints(ctx, h.s.env.CP.Client, haNS, haCluster, "http")
+			eps, err := harness.ServiceEndpoints(ctx, h.s.env.CP.Client, h.s.ns, h.cluster, "http")
 			if err != nil {
 				return false, err.Error()
 			}
@@ -505,7 +506,7 @@ const haWriters = 3
 func (w *haWriter) run(ctx context.Context, from, step int64) {
 	clients := map[string]*dpclient.Client{}
 	for id := from; ctx.Err() == nil; {
-		eps, err := harness.ServiceEndpoints(ctx, w.h.s.env.CP.Client, haNS, haCluster, "http")
+		eps, err := harness.ServiceEndpoints(ctx, w.h.s.env.CP.Client, w.h.s.ns, w.h.cluster, "http")
 		if err != nil {
 			if ctx.Err() == nil {
 				w.fail(err)

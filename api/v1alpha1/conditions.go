@@ -117,6 +117,16 @@ func MarkProgressing(o ConditionedObject, reason, msg string) {
 	meta.RemoveStatusCondition(o.GetConditions(), ConditionStalled)
 }
 
+// MarkServingProgressing sets Ready=True and Reconciling=True: the
+// operator is changing the object (a 1 -> 3 scale-up, say) while it keeps
+// serving, so clients and tools that wait for Ready are not told it is
+// down; Reconciling's reason and message say what is under way.
+func MarkServingProgressing(o ConditionedObject, reason, msg string) {
+	SetCondition(o, ConditionReady, metav1.ConditionTrue, reason, msg)
+	SetCondition(o, ConditionReconciling, metav1.ConditionTrue, reason, msg)
+	meta.RemoveStatusCondition(o.GetConditions(), ConditionStalled)
+}
+
 // MarkStalled sets Ready=False and Stalled=True: a human must act (fix the
 // spec, approve a plan, resolve a conflict).
 func MarkStalled(o ConditionedObject, reason, msg string) {
