@@ -7,14 +7,17 @@ package replication
 //
 //   - format 1: the command as JSON. Any command; the only format before
 //     format 2 existed, so logs and snapshots written then still decode.
-//   - format 2: a command of row writes only (no catalog, cold, fence,
-//     purge or index part) in a compact binary body. Every replica decodes
+//   - format 2: a command of row writes, with or without a cold guard (no
+//     catalog, cold commit, fence, purge or index part), in a compact
+//     binary body. Every replica decodes
 //     and applies every entry, so this is the hot path of INSERT/UPDATE/
 //     DELETE: JSON (base64 for the key and row bytes) cost most of a
 //     follower's CPU on bulk inserts (docs/benchmarks.md).
 //
-// Format 2 body: [u8 command version][u16 group][varint time_ms]
-// [uvarint row count], then per row [u8 op][uvarint table][bytes key]
+// Format 2 body: [u8 command version][u16 group][varint time_ms][u8 flags]
+// [bytes guard pointer][uvarint guard version] (the two guard fields only
+// when flags is 1: a ColdGuard, which every INSERT into a table with a
+// cold tier carries; flags is 0 or 1) [uvarint row count], then per row [u8 op][uvarint table][bytes key]
 // [bytes row][uvarint expect_seq][bytes cold][uvarint schema_version], where
 // bytes is [uvarint length][length bytes]. Nothing may follow the last row.
 // An empty byte field decodes as nil, as JSON's omitempty does.
@@ -52,7 +55,7 @@ var errNewerEntry = errors.New("replicated entry in a format newer than this ser
 
 // rowsOnly reports whether cmd fits format 2.
 func rowsOnly(cmd *engine.Command) bool {
-	return cmd.Catalog == nil && cmd.ColdGuard == nil && cmd.Cold == nil && cmd.Fence == nil &&
+	return cmd.Catalog == nil && cmd.Cold == nil && cmd.Fence == nil &&
 		cmd.PurgeUser == nil && cmd.Index == nil
 }
 
@@ -66,7 +69,10 @@ func encodeEntry(nonce, id uint64, cmd *engine.Command) ([]byte, error) {
 		putHeader(out, entryJSON, nonce, id)
 		return append(out, body...), nil
 	}
-	size := entryHeader + 1 + 2 + binary.MaxVarintLen64 + binary.MaxVarintLen64
+	size := entryHeader + 1 + 2 + 1 + 3*binary.MaxVarintLen64 + binary.MaxVarintLen64
+	if cmd.ColdGuard != nil {
+		size += len(cmd.ColdGuard.Pointer)
+	}
 	for i := range cmd.Rows {
 		r := &cmd.Rows[i]
 		size += 1 + 5*binary.MaxVarintLen64 + len(r.Key) + len(r.Row) + len(r.Cold)
@@ -76,6 +82,13 @@ func encodeEntry(nonce, id uint64, cmd *engine.Command) ([]byte, error) {
 	out = append(out, cmd.Version)
 	out = binary.BigEndian.AppendUint16(out, cmd.Group)
 	out = binary.AppendVarint(out, cmd.TimeMs)
+	if g := cmd.ColdGuard; g != nil {
+		out = append(out, 1)
+		out = appendBytes(out, g.Pointer)
+		out = binary.AppendUvarint(out, g.Version)
+	} else {
+		out = append(out, 0)
+	}
 	out = binary.AppendUvarint(out, uint64(len(cmd.Rows)))
 	for i := range cmd.Rows {
 		r := &cmd.Rows[i]
@@ -190,6 +203,13 @@ func decodeRows(body []byte) (*engine.Command, error) {
 		} else {
 			cmd.TimeMs, r.b = v, r.b[n:]
 		}
+	}
+	switch r.byte1("flags") {
+	case 0:
+	case 1:
+		cmd.ColdGuard = &engine.ColdGuard{Pointer: r.bytes("guard pointer"), Version: r.uvarint("guard version", 1<<64-1)}
+	default:
+		r.fail("flags")
 	}
 	count := r.uvarint("row count", uint64(len(r.b))/minRowBytes)
 	if r.err == nil && count > 0 {

@@ -12,7 +12,8 @@ import (
 )
 
 func rowsCommand(n int) *engine.Command {
-	cmd := &engine.Command{Version: engine.CommandVersion, Group: 65, TimeMs: 1700000000123}
+	cmd := &engine.Command{Version: engine.CommandVersion, Group: 65, TimeMs: 1700000000123,
+		ColdGuard: &engine.ColdGuard{Pointer: []byte("\x00\x41\x05cold-pointer"), Version: 4}}
 	for i := range n {
 		cmd.Rows = append(cmd.Rows, engine.RowWrite{Op: engine.OpInsert, Table: 7,
 			Key: []byte("\x00\x41\x01tbl-key-" + string(rune('a'+i%26))), Row: make([]byte, 90),
@@ -33,11 +34,13 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 		cmd    *engine.Command
 		format byte
 	}{
-		"rows":    {rowsCommand(3), entryRows},
-		"update":  {upd, entryRows},
-		"no rows": {&engine.Command{Group: 65, TimeMs: 42}, entryRows},
-		"catalog": {&engine.Command{Group: 0, TimeMs: 1, Catalog: &engine.CatalogWrite{Op: engine.CatCreateNamespace}}, entryJSON},
-		"guarded": {&engine.Command{Group: 9, Rows: upd.Rows, ColdGuard: &engine.ColdGuard{}}, entryJSON},
+		"rows":              {rowsCommand(3), entryRows},
+		"update":            {upd, entryRows},
+		"no rows":           {&engine.Command{Group: 65, TimeMs: 42}, entryRows},
+		"catalog":           {&engine.Command{Group: 0, TimeMs: 1, Catalog: &engine.CatalogWrite{Op: engine.CatCreateNamespace}}, entryJSON},
+		"guarded":           {&engine.Command{Group: 9, Rows: upd.Rows, ColdGuard: &engine.ColdGuard{Pointer: []byte("p"), Version: 1<<64 - 1}}, entryRows},
+		"unversioned guard": {&engine.Command{Group: 9, Rows: upd.Rows, ColdGuard: &engine.ColdGuard{Pointer: []byte("p")}}, entryRows},
+		"cold commit":       {&engine.Command{Group: 9, Cold: &engine.ColdCommit{}}, entryJSON},
 	} {
 		b, err := encodeEntry(3, 4, tc.cmd)
 		if err != nil {
@@ -90,9 +93,11 @@ func TestEntryCodecRejects(t *testing.T) {
 		"empty rows body": append([]byte(nil), hdr...),
 		"truncated":       good[:len(good)-1],
 		"trailing":        append(append([]byte(nil), good...), 0),
-		"huge row count":  append(append([]byte(nil), hdr...), 1, 0, 65, 2, 0xff, 0xff, 0xff, 0xff, 0x0f),
-		"huge key":        append(append([]byte(nil), hdr...), 1, 0, 65, 2, 1, 1, 7, 0xff, 0xff, 0x03, 0, 0, 0, 0),
-		"table overflow":  append(append([]byte(nil), hdr...), 1, 0, 65, 2, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x1f, 0, 0, 0, 0, 0),
+		"huge row count":  append(append([]byte(nil), hdr...), 1, 0, 65, 2, 0, 0xff, 0xff, 0xff, 0xff, 0x0f),
+		"huge key":        append(append([]byte(nil), hdr...), 1, 0, 65, 2, 0, 1, 1, 7, 0xff, 0xff, 0x03, 0, 0, 0, 0),
+		"table overflow":  append(append([]byte(nil), hdr...), 1, 0, 65, 2, 0, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x1f, 0, 0, 0, 0, 0),
+		"unknown flags":   append(append([]byte(nil), hdr...), 1, 0, 65, 2, 2, 0),
+		"short guard":     append(append([]byte(nil), hdr...), 1, 0, 65, 2, 1, 5, 'p'),
 	} {
 		if _, _, _, err := decodeEntry(bad); !errors.Is(err, engine.ErrInvalid) {
 			t.Errorf("%s: decode(%x) err = %v, want ErrInvalid", name, bad, err)
