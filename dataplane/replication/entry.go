@@ -27,7 +27,9 @@ package replication
 //     fails with the same ErrInvalid on every replica, never a panic.
 //   - A format byte this build does not know is an entry from a newer
 //     build: Update stops the replica (errNewerEntry) rather than skip an
-//     entry the other replicas apply.
+//     entry the other replicas apply. A new format must therefore ship
+//     decode-first: one release that reads it, a later one that writes it
+//     (docs/high-availability.md, failure modes).
 //   - A decoded command owns its bytes (one copy of the entry's body):
 //     dragonboat may reuse the entry buffer after Update returns.
 
