@@ -77,7 +77,7 @@ func encodeEntry(nonce, id uint64, cmd *engine.Command) ([]byte, error) {
 	}
 	for i := range cmd.Rows {
 		r := &cmd.Rows[i]
-		size += 1 + 5*binary.MaxVarintLen64 + len(r.Key) + len(r.Row) + len(r.Cold)
+		size += 1 + 6*binary.MaxVarintLen64 + len(r.Key) + len(r.Row) + len(r.Cold)
 	}
 	out := make([]byte, entryHeader, size)
 	putHeader(out, entryRows, nonce, id)
