@@ -9,17 +9,18 @@ package replication
 //     format 2 existed, so logs and snapshots written then still decode.
 //   - format 2: a command of row writes, with or without a cold guard (no
 //     catalog, cold commit, fence, purge or index part), in a compact
-//     binary body. Every replica decodes
-//     and applies every entry, so this is the hot path of INSERT/UPDATE/
-//     DELETE: JSON (base64 for the key and row bytes) cost most of a
-//     follower's CPU on bulk inserts (docs/benchmarks.md).
+//     binary body. Every replica decodes and applies every entry, so this
+//     is the hot path of INSERT/UPDATE/DELETE: with JSON (base64 for the
+//     key and row bytes) a follower spent 36% more CPU on bulk inserts
+//     (docs/benchmarks.md).
 //
 // Format 2 body: [u8 command version][u16 group][varint time_ms][u8 flags]
 // [bytes guard pointer][uvarint guard version] (the two guard fields only
 // when flags is 1: a ColdGuard, which every INSERT into a table with a
-// cold tier carries; flags is 0 or 1) [uvarint row count], then per row [u8 op][uvarint table][bytes key]
-// [bytes row][uvarint expect_seq][bytes cold][uvarint schema_version], where
-// bytes is [uvarint length][length bytes]. Nothing may follow the last row.
+// cold tier carries; flags is 0 or 1) [uvarint row count], then per row
+// [u8 op][uvarint table][bytes key][bytes row][uvarint expect_seq]
+// [bytes cold][uvarint schema_version], where bytes is [uvarint length]
+// [length bytes]. Nothing may follow the last row.
 // An empty byte field decodes as nil, as JSON's omitempty does.
 //
 // Invariants:
