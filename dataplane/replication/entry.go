@@ -10,9 +10,9 @@ package replication
 //   - format 2: a command of row writes, with or without a cold guard (no
 //     catalog, cold commit, fence, purge or index part), in a compact
 //     binary body. Every replica decodes and applies every entry, so this
-//     is the hot path of INSERT/UPDATE/DELETE: with JSON (base64 for the
-//     key and row bytes) a follower spent 36% more CPU on bulk inserts
-//     (docs/benchmarks.md).
+//     is the hot path of INSERT/UPDATE/DELETE: against JSON (base64 for
+//     the key and row bytes) it cut a follower's CPU on bulk inserts by
+//     36% (docs/benchmarks.md).
 //
 // Format 2 body: [u8 command version][u16 group][varint time_ms][u8 flags]
 // [bytes guard pointer][uvarint guard version] (the two guard fields only
