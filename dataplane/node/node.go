@@ -143,10 +143,10 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	n.cold = flush.New(n.store.DB, cat, coldExec, copts)
 	n.eng.SetColdTier(n.cold)
 	ctx := context.Background()
-	if err := bootstrap(ctx, n.eng); err != nil {
+	if err := retryNoQuorum(ctx, startupQuorumWait, func() error { return bootstrap(ctx, n.eng) }); err != nil {
 		return nil, err
 	}
-	if err := bootstrapStorage(ctx, n.eng); err != nil {
+	if err := retryNoQuorum(ctx, startupQuorumWait, func() error { return bootstrapStorage(ctx, n.eng) }); err != nil {
 		return nil, err
 	}
 	if err := n.registerConfigStorages(ctx); err != nil {
@@ -215,6 +215,32 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	n.srv.SetReady(true)
 	log.Info("kalamdb server ready", "addr", n.ln.Addr().String(), "data_dir", cfg.Storage.DataPath, "node_id", n.store.NodeID, "version", server.Version)
 	return n, nil
+}
+
+// startupQuorumWait bounds how long a clustered node's first writes
+// (bootstrap, bootstrapStorage) retry a NO_QUORUM at start-up.
+const startupQuorumWait = 2 * time.Minute
+
+// retryNoQuorum runs f until it does not fail with NO_QUORUM or wait has
+// passed. At a cluster's first start the nodes elect leaders while they
+// bootstrap, so a bootstrap write can be caught by a leader change and
+// fail with the retryable NO_QUORUM (outcome unknown); the bootstrap
+// statements are idempotent (IF NOT EXISTS), so trying again is safe,
+// where failing would stop the node.
+func retryNoQuorum(ctx context.Context, wait time.Duration, f func() error) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := f()
+		var se *kalamsql.Error
+		if err == nil || !errors.As(err, &se) || se.Code != kalamsql.CodeNoQuorum || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // bootstrap creates the "default" namespace on first start.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,38 +15,6 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 )
-
-// Entry encoding: [version u8][proposer nonce u64][proposal id u64][JSON
-// engine.Command]. The nonce and id let the proposing replica hand the
-// full engine.Result to its waiting caller without serialising it.
-const (
-	entryVersion = 1
-	entryHeader  = 17
-)
-
-func encodeEntry(nonce, id uint64, cmd *engine.Command) ([]byte, error) {
-	body, err := json.Marshal(cmd)
-	if err != nil {
-		return nil, fmt.Errorf("while encoding a command: %w", err)
-	}
-	out := make([]byte, entryHeader, entryHeader+len(body))
-	out[0] = entryVersion
-	binary.BigEndian.PutUint64(out[1:9], nonce)
-	binary.BigEndian.PutUint64(out[9:17], id)
-	return append(out, body...), nil
-}
-
-func decodeEntry(b []byte) (nonce, id uint64, cmd *engine.Command, err error) {
-	if len(b) < entryHeader || b[0] != entryVersion {
-		return 0, 0, nil, &engine.Error{Kind: engine.ErrInvalid, Msg: "unknown replicated entry format", Row: -1}
-	}
-	nonce, id = binary.BigEndian.Uint64(b[1:9]), binary.BigEndian.Uint64(b[9:17])
-	cmd = &engine.Command{}
-	if err := json.Unmarshal(b[entryHeader:], cmd); err != nil {
-		return nonce, id, nil, &engine.Error{Kind: engine.ErrInvalid, Msg: "undecodable replicated command: " + err.Error(), Row: -1}
-	}
-	return nonce, id, cmd, nil
-}
 
 // replicaState is the value of keys.ReplicaState: applied index, replica id.
 func replicaState(applied, replica uint64) []byte {
@@ -111,6 +78,10 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	for i, e := range entries {
 		d := &ds[i]
 		d.nonce, d.id, d.cmd, d.err = decodeEntry(e.Cmd)
+		if errors.Is(d.err, errNewerEntry) {
+			// Skipping it would diverge from the replicas that apply it.
+			return nil, fmt.Errorf("shard %d entry %d: %w", s.shard, e.Index, d.err)
+		}
 		if d.err == nil && s.h.layout.ShardOf(d.cmd.Group) != s.shard {
 			d.err = &engine.Error{Kind: engine.ErrInvalid, Msg: fmt.Sprintf("group %d is not replicated by shard %d", d.cmd.Group, s.shard), Row: -1}
 		}

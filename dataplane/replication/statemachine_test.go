@@ -139,23 +139,6 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 }
 
-func TestEntryCodec(t *testing.T) {
-	cmd := &engine.Command{Group: 65, TimeMs: 42}
-	b, err := encodeEntry(3, 4, cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, id, got, err := decodeEntry(b)
-	if err != nil || n != 3 || id != 4 || got.Group != 65 || got.TimeMs != 42 {
-		t.Fatalf("decode = %d %d %+v %v", n, id, got, err)
-	}
-	for _, bad := range [][]byte{nil, {2}, append([]byte{1}, make([]byte, 16)...)} {
-		if _, _, _, err := decodeEntry(bad); !errors.Is(err, engine.ErrInvalid) {
-			t.Errorf("decode(%x) err = %v, want ErrInvalid", bad, err)
-		}
-	}
-}
-
 func TestNodeHostIDIsStableUUID(t *testing.T) {
 	a, b := NodeHostID(7, 1), NodeHostID(7, 2)
 	if a == b || a != NodeHostID(7, 1) || a == NodeHostID(8, 1) {

@@ -11,7 +11,10 @@
 // first moved to node 1 (POST /v1/cluster/transfer-leader), so --via leader
 // talks to the leader of every group and --via follower to node 2, which
 // leads none. The nodes are killed when the command ends (and with this
-// process: Pdeathsig).
+// process: Pdeathsig). At the end it prints each node's CPU time over its
+// life and over the command alone (start-up and leader moves excluded).
+// --profile-dir DIR also takes a CPU profile of every node while the
+// command runs (its first --profile-seconds), into DIR/n<K>.pprof.
 package main
 
 import (
@@ -20,9 +23,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,19 +49,28 @@ func main() {
 	userGroups := flag.Int("user-groups", 8, "cluster.user_groups")
 	extra := flag.String("cluster-config", "", "extra TOML lines for the [cluster] section (e.g. \"rtt_ms = 10\")")
 	timeout := flag.Duration("timeout", 20*time.Minute, "hard limit for the whole run")
+	var prof profileOptions
+	flag.StringVar(&prof.dir, "profile-dir", "", "take a CPU profile of every node during the command into this directory")
+	flag.DurationVar(&prof.seconds, "profile-seconds", 10*time.Second, "length of the --profile-dir profiles")
 	flag.Parse()
-	if err := run(*bin, *nodes, *via, *userGroups, *extra, *timeout, flag.Args()); err != nil {
+	if err := run(*bin, *nodes, *via, *userGroups, *extra, *timeout, prof, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "hacluster:", err)
 		os.Exit(1)
 	}
 }
 
 type node struct {
-	dir, url string
-	cmd      *exec.Cmd
+	dir, url, pprof string
+	cmd             *exec.Cmd
 }
 
-func run(bin string, n int, via string, userGroups int, extra string, timeout time.Duration, args []string) error {
+// profileOptions: where and how long to profile the nodes (empty dir: not).
+type profileOptions struct {
+	dir     string
+	seconds time.Duration
+}
+
+func run(bin string, n int, via string, userGroups int, extra string, timeout time.Duration, prof profileOptions, args []string) error {
 	if len(args) == 0 {
 		return errors.New("no command given after --")
 	}
@@ -72,7 +87,7 @@ func run(bin string, n int, via string, userGroups int, extra string, timeout ti
 		return err
 	}
 	defer os.RemoveAll(base)
-	ns, err := startNodes(bin, base, n, userGroups, extra)
+	ns, err := startNodes(bin, base, n, userGroups, extra, prof.dir != "")
 	defer stopNodes(ns)
 	if err != nil {
 		return err
@@ -93,17 +108,84 @@ func run(bin string, n int, via string, userGroups int, extra string, timeout ti
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	return cmd.Run()
+	before := cpuTimes(ns)
+	profiled := make(chan struct{})
+	go func() {
+		defer close(profiled)
+		if prof.dir != "" {
+			profileNodes(ns, prof)
+		}
+	}()
+	err = cmd.Run()
+	after := cpuTimes(ns)
+	<-profiled
+	var each []string
+	var total float64
+	for i := range ns {
+		d := after[i] - before[i]
+		total += d
+		each = append(each, fmt.Sprintf("%.2fs", d))
+	}
+	fmt.Fprintf(os.Stderr, "hacluster: server CPU (user+sys) during the command per node %s, total %.2fs\n", strings.Join(each, " "), total)
+	return err
+}
+
+// cpuTimes reads each node's user+sys CPU seconds from /proc (Linux;
+// 0 where unreadable).
+func cpuTimes(ns []*node) []float64 {
+	out := make([]float64, len(ns))
+	for i, nd := range ns {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", nd.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command name; utime and stime
+		// are fields 14 and 15 of stat, in clock ticks (USER_HZ = 100).
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseFloat(f[11], 64)
+			s, _ := strconv.ParseFloat(f[12], 64)
+			out[i] = (u + s) / 100
+		}
+	}
+	return out
+}
+
+// profileNodes fetches a CPU profile of every node at once into prof.dir.
+func profileNodes(ns []*node, prof profileOptions) {
+	done := make(chan struct{}, len(ns))
+	for i, nd := range ns {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", nd.pprof, int(prof.seconds.Seconds()))
+			resp, err := http.Get(url)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "hacluster: profile:", err)
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(prof.dir, fmt.Sprintf("n%d.pprof", i+1)), b, 0o644)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "hacluster: profile:", err)
+			}
+		}()
+	}
+	for range ns {
+		<-done
+	}
 }
 
 // startNodes writes each node's config and starts it; it returns once
 // every node answers /readyz (a cluster node does once its groups have
 // leaders).
-func startNodes(bin, base string, n, userGroups int, extra string) ([]*node, error) {
-	var ports [][3]int
+func startNodes(bin, base string, n, userGroups int, extra string, pprof bool) ([]*node, error) {
+	var ports [][4]int
 	var members []string
 	for i := range n {
-		var p [3]int
+		var p [4]int
 		for j := range p {
 			var err error
 			if p[j], err = testtools.FreePort(); err != nil {
@@ -137,13 +219,17 @@ func startNodes(bin, base string, n, userGroups int, extra string) ([]*node, err
 		}
 		cmd := exec.Command(bin, "server", "--config", conf)
 		cmd.Stdout, cmd.Stderr = logf, logf
+		pprofAddr := fmt.Sprintf("127.0.0.1:%d", p[3])
+		if pprof {
+			cmd.Env = append(os.Environ(), "KALAMDB_PPROF_ADDR="+pprofAddr)
+		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		err = cmd.Start()
 		logf.Close() // the child holds its own descriptor
 		if err != nil {
 			return ns, err
 		}
-		ns = append(ns, &node{dir: dir, url: fmt.Sprintf("http://127.0.0.1:%d", p[0]), cmd: cmd})
+		ns = append(ns, &node{dir: dir, url: fmt.Sprintf("http://127.0.0.1:%d", p[0]), pprof: pprofAddr, cmd: cmd})
 	}
 	deadline := time.Now().Add(5 * time.Minute) // start-up waits for every group's leader: slow on loaded cores
 	for _, nd := range ns {
