@@ -62,7 +62,10 @@ type Options struct {
 	// Join: this node joins a running cluster: shards without Raft state
 	// start as non-voting replicas with no initial members, wait to be
 	// added (AddMember on a member) and are promoted by PromoteSelf.
-	Join   bool
+	Join bool
+	// TLS, when its files are set, turns on mutual TLS on the Raft
+	// transport (tls.go).
+	TLS    TLSFiles
 	Logger *slog.Logger
 }
 
@@ -142,7 +145,14 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 	if gossipBind == "" {
 		gossipBind = opts.GossipAddress
 	}
+	if err := opts.TLS.check(opts.RaftAddress); err != nil {
+		return nil, err
+	}
 	nhc := dbconfig.NodeHostConfig{
+		MutualTLS:                  opts.TLS.Enabled(),
+		CAFile:                     opts.TLS.CAFile,
+		CertFile:                   opts.TLS.CertFile,
+		KeyFile:                    opts.TLS.KeyFile,
 		DeploymentID:               opts.DeploymentID,
 		NodeHostID:                 NodeHostID(opts.DeploymentID, opts.ReplicaID),
 		NodeHostDir:                filepath.Join(opts.Dir, "nodehost"),
