@@ -394,6 +394,22 @@ func (h *Host) ReadBarrier(ctx context.Context, groups []uint16) error {
 	for _, g := range groups {
 		shards[h.layout.ShardOf(g)] = true
 	}
+	return h.barrier(ctx, shards)
+}
+
+// ReadBarrierAll is ReadBarrier on every shard: once it returns, this
+// replica has applied every write any replica acknowledged before the
+// call, in every group — what a cluster-consistent backup pins its
+// snapshot after.
+func (h *Host) ReadBarrierAll(ctx context.Context) error {
+	shards := map[uint64]bool{}
+	for _, s := range h.layout.Shards() {
+		shards[s] = true
+	}
+	return h.barrier(ctx, shards)
+}
+
+func (h *Host) barrier(ctx context.Context, shards map[uint64]bool) error {
 	errc := make(chan error, len(shards))
 	for s := range shards {
 		go func() { errc <- h.readIndex(ctx, s) }()
