@@ -145,7 +145,7 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 	if gossipBind == "" {
 		gossipBind = opts.GossipAddress
 	}
-	if err := opts.TLS.check(opts.RaftAddress); err != nil {
+	if err := opts.TLS.Check(opts.RaftAddress); err != nil {
 		return nil, err
 	}
 	nhc := dbconfig.NodeHostConfig{

@@ -29,12 +29,12 @@ type TLSFiles struct {
 // Enabled reports whether mutual TLS is configured.
 func (f TLSFiles) Enabled() bool { return f.CAFile != "" || f.CertFile != "" || f.KeyFile != "" }
 
-// check loads the files once at start-up so a wrong file fails the start
+// Check loads the files once at start-up so a wrong file fails the start
 // with its name and reason, instead of every connection failing later:
 // the pair must match, the certificate must chain to the CA, be usable
 // for server and client authentication, and name raftAddress's host
 // (which the other replicas verify when they dial it).
-func (f TLSFiles) check(raftAddress string) error {
+func (f TLSFiles) Check(raftAddress string) error {
 	if !f.Enabled() {
 		return nil
 	}
