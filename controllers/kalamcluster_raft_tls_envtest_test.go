@@ -1,8 +1,6 @@
 package controllers
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/replication"
 	"github.com/kalamdb/kalamdb-k8s/internal/pki"
 )
 
@@ -40,13 +37,7 @@ func TestClusterRaftTLS(t *testing.T) {
 			t.Errorf("secret %s: owners %+v labels %v", s.Name, refs, s.Labels)
 		}
 	}
-	dir := t.TempDir()
-	files := replication.TLSFiles{CAFile: filepath.Join(dir, keyCACert), CertFile: filepath.Join(dir, corev1.TLSCertKey), KeyFile: filepath.Join(dir, corev1.TLSPrivateKeyKey)}
-	for k, path := range map[string]string{keyCACert: files.CAFile, corev1.TLSCertKey: files.CertFile, corev1.TLSPrivateKeyKey: files.KeyFile} {
-		if err := os.WriteFile(path, peerSec.Data[k], 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	files := writeRaftFiles(t, peerSec)
 	for i := range replicatedReplicas {
 		if err := files.Check(peerHost(kc, i) + ":9190"); err != nil {
 			t.Errorf("pod %d: %v", i, err)
