@@ -437,6 +437,14 @@ func (r *KalamClusterReconciler) observe(ctx context.Context, kc *kalamv1.KalamC
 	if rolledOut {
 		kc.Status.CurrentImage = kc.Spec.Image
 	}
+	if !rolledOut {
+		// Before anything that needs the data plane: during the switch
+		// the operator's client may not reach the old pods (spec.tls also
+		// changes the API scheme).
+		if res, done, err := r.switchRaftTransport(ctx, kc, sts); done {
+			return res, err
+		}
+	}
 	if sts.Status.ReadyReplicas == 0 {
 		kc.Status.Phase = notServing
 		if msg := r.restoreFailure(ctx, kc, sts); msg != "" {

@@ -6,10 +6,15 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 	"github.com/kalamdb/kalamdb-k8s/internal/pki"
@@ -138,4 +143,76 @@ func (r *KalamClusterReconciler) reconcileRaftTLS(ctx context.Context, kc *kalam
 		return "", fmt.Errorf("while issuing the Raft peer certificate: %w", err)
 	}
 	return raftCertFingerprint(sec), nil
+}
+
+// podEnvHas reports whether a pod's data-plane container sets env name.
+func podEnvHas(p *corev1.Pod, name string) bool {
+	for _, c := range p.Spec.Containers {
+		if c.Name == containerName && slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == name }) {
+			return true
+		}
+	}
+	return false
+}
+
+// raftTransportOutdated returns the pods of kc whose Raft transport
+// (plaintext or mutual TLS) is not the one kc asks for. Pods of the two
+// kinds cannot exchange a Raft message, so the one-at-a-time rollout
+// would stall on the first restarted pod (it never catches up): such pods
+// are restarted together instead (switchRaftTransport).
+func raftTransportOutdated(kc *kalamv1.KalamCluster, pods []corev1.Pod) []*corev1.Pod {
+	want := raftTLSEnabled(kc)
+	var out []*corev1.Pod
+	for i := range pods {
+		p := &pods[i]
+		if o, ok := podOrdinal(kc, p.Name); !ok || o >= int(kc.Spec.Replicas) || !p.DeletionTimestamp.IsZero() {
+			continue
+		}
+		// A pod without [cluster] env is a single node being scaled up
+		// (kalamcluster_scaleup.go drives it), not a Raft replica.
+		if !podEnvHas(p, "KALAMDB_CLUSTER_MEMBERS") {
+			continue
+		}
+		if podEnvHas(p, "KALAMDB_CLUSTER_TLS_CA_FILE") != want {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// switchRaftTransport restarts, all at once, the pods of a replicated
+// cluster whose Raft transport differs from the desired one — adding or
+// removing spec.tls on a running cluster. It is a brief outage (no
+// acknowledged write is lost: the Raft logs are on the volumes), where a
+// rolling update would stall; the Warning event says so. done is false
+// when there is nothing to switch.
+func (r *KalamClusterReconciler) switchRaftTransport(ctx context.Context, kc *kalamv1.KalamCluster, sts *appsv1.StatefulSet) (res ctrl.Result, done bool, err error) {
+	if !replicated(kc) || sts.Status.ObservedGeneration < sts.Generation {
+		return ctrl.Result{}, false, nil
+	}
+	var list corev1.PodList
+	if err := r.List(ctx, &list, client.InNamespace(kc.Namespace), client.MatchingLabels(selectorLabels(kc))); err != nil {
+		return ctrl.Result{}, true, fmt.Errorf("while listing the data-plane pods: %w", err)
+	}
+	outdated := raftTransportOutdated(kc, list.Items)
+	if len(outdated) == 0 {
+		return ctrl.Result{}, false, nil
+	}
+	mode := "plaintext"
+	if raftTLSEnabled(kc) {
+		mode = "mutual TLS"
+	}
+	var names []string
+	for _, p := range outdated {
+		if err := r.Delete(ctx, p, client.Preconditions{UID: &p.UID}); err != nil && !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, true, fmt.Errorf("while deleting pod %s to switch the Raft transport: %w", p.Name, err)
+		}
+		names = append(names, p.Name)
+	}
+	r.Recorder.Eventf(kc, nil, corev1.EventTypeWarning, "RaftTransportSwitch", "Update",
+		"spec.tls changed the Raft port to %s: restarted pods %s together (pods with and without mutual TLS cannot talk, so a one-at-a-time rollout would stall); the cluster is unavailable until two of them serve",
+		mode, strings.Join(names, ", "))
+	kc.Status.Phase = kalamv1.ClusterUpdating
+	kalamv1.MarkProgressing(kc, kalamv1.ReasonRolloutInProgress, fmt.Sprintf("switching the Raft port to %s: restarted %s together", mode, strings.Join(names, ", ")))
+	return ctrl.Result{RequeueAfter: rolloutPoll}, true, nil
 }

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,4 +82,51 @@ func TestClusterRaftTLS(t *testing.T) {
 	if why := raftRenewalReason(kc, peerSec, ca, time.Now()); why != "" {
 		t.Fatalf("reissued certificate: %s", why)
 	}
+}
+
+// TestClusterRaftTransportSwitch: adding spec.tls to a running replicated
+// cluster switches its Raft port to mutual TLS; the pods still on
+// plaintext could not talk to a restarted one, so the operator restarts
+// them together (and says so) instead of stalling a one-at-a-time rollout.
+// The test plays the StatefulSet controller: it creates the pods from the
+// template and reports the new revision.
+func TestClusterRaftTransportSwitch(t *testing.T) {
+	kc := newCluster("rafttlssw")
+	kc.Spec.Replicas = 3
+	kc.Spec.ObjectStore = &kalamv1.ObjectStoreSpec{Endpoint: "minio.default:9000", Bucket: "kalam", Prefix: "rafttlssw"}
+	create(t, kc)
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: kc.Namespace, Name: kc.Name}}
+	eventually(t, 30*time.Second, "statefulset", func() (bool, string) { return get(t, sts), "" })
+	var uids []string
+	for o := range 3 {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: kc.Namespace, Name: podName(kc, o), Labels: map[string]string{labelRevision: "r1"}},
+			Spec:       *sts.Spec.Template.Spec.DeepCopy(),
+		}
+		for k, v := range sts.Spec.Template.Labels {
+			pod.Labels[k] = v
+		}
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: dataVolume,
+			VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: dataVolume + "-" + pod.Name}}})
+		create(t, pod)
+		uids = append(uids, string(pod.UID))
+	}
+	setRevisions(t, sts, "r1", "r1", 3)
+
+	update(t, kc, func() { kc.Spec.TLS = &kalamv1.TLSSpec{Generate: true} })
+	eventually(t, 30*time.Second, "template with Raft TLS", func() (bool, string) {
+		get(t, sts)
+		return slices.ContainsFunc(sts.Spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == raftTLSVolume }), ""
+	})
+	setRevisions(t, sts, "r1", "r2", 0)
+	eventually(t, 30*time.Second, "every plaintext pod restarted", func() (bool, string) {
+		left := 0
+		for o := range 3 {
+			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: kc.Namespace, Name: podName(kc, o)}}
+			if get(t, p) && slices.Contains(uids, string(p.UID)) && p.DeletionTimestamp.IsZero() {
+				left++
+			}
+		}
+		return left == 0, fmt.Sprintf("%d left", left)
+	})
 }

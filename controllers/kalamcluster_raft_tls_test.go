@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/replication"
@@ -156,5 +157,41 @@ func TestRenderConfigRefusesClusterTLS(t *testing.T) {
 	kc.Spec.Config = jsonMust(`{"cluster": {"tls": {"ca_file": "/x"}}}`)
 	if _, err := renderConfig(kc); err == nil || !strings.Contains(err.Error(), "cluster.tls") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestRaftTransportOutdated: after spec.tls is added to (or removed from)
+// a replicated cluster, the pods still on the other Raft transport are the
+// ones to restart together; pods already switched, pods being deleted,
+// pods beyond replicas and a single node being scaled up are left alone.
+func TestRaftTransportOutdated(t *testing.T) {
+	plain, secure := raftTLSCluster(), raftTLSCluster()
+	plain.Spec.TLS = nil
+	pod := func(kc *kalamv1.KalamCluster, name string) corev1.Pod {
+		tmpl := buildStatefulSet(kc, "h", nil).Spec.Template
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tmpl.Spec}
+	}
+	single := pod(tlsCluster(), "prod-0") // no [cluster] env yet
+	deleting := pod(plain, "prod-2")
+	deleting.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	pods := []corev1.Pod{pod(plain, "prod-0"), pod(secure, "prod-1"), deleting, pod(plain, "prod-3"), pod(plain, "other-0")}
+	names := func(ps []*corev1.Pod) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	if got := names(raftTransportOutdated(secure, pods)); !slices.Equal(got, []string{"prod-0"}) {
+		t.Errorf("to mutual TLS: %v", got)
+	}
+	if got := names(raftTransportOutdated(plain, pods)); !slices.Equal(got, []string{"prod-1"}) {
+		t.Errorf("to plaintext: %v", got)
+	}
+	if got := raftTransportOutdated(secure, []corev1.Pod{single}); len(got) != 0 {
+		t.Errorf("single node being scaled up: %v", names(got))
+	}
+	if got := raftTransportOutdated(secure, []corev1.Pod{pod(secure, "prod-0"), pod(secure, "prod-1"), pod(secure, "prod-2")}); len(got) != 0 {
+		t.Errorf("nothing to switch: %v", names(got))
 	}
 }
