@@ -91,7 +91,8 @@ func (r *KalamBackupReconciler) reconcile(ctx context.Context, b *kalamv1.KalamB
 		// The status write that records the job id can fail after the data
 		// plane accepted the backup; the retry then starts a second backup
 		// of the same data. That is wasteful, never wrong, and rare.
-		started, err := dp.Backup(ctx, ns, target)
+		runner, pod := r.backupClient(ctx, kc, dp)
+		started, err := runner.Backup(ctx, ns, target)
 		if err != nil {
 			r.DataPlane.forgetOnAuth(kc, err)
 			return ctrl.Result{}, classifyDataPlane(err, "starting the backup")
@@ -104,7 +105,7 @@ func (r *KalamBackupReconciler) reconcile(ctx context.Context, b *kalamv1.KalamB
 			b.Status.Target = target
 		}
 		kalamv1.MarkProgressing(b, kalamv1.ReasonBackupRunning, fmt.Sprintf("backup %s running as job %s", started.BackupID, started.JobID))
-		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "Started", "Backup", "backup %s started (job %s) to %s", started.BackupID, started.JobID, b.Status.Target)
+		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "Started", "Backup", "backup %s started (job %s) on %s to %s", started.BackupID, started.JobID, pod, b.Status.Target)
 		return ctrl.Result{RequeueAfter: r.poll()}, nil
 	}
 	job, err := dp.Job(ctx, b.Status.JobID)

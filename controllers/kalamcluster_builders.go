@@ -272,5 +272,6 @@ func buildStatefulSet(kc *kalamv1.KalamCluster, configHash string, restore *rest
 	}
 	applyReplication(kc, sts)
 	applyTLSToPod(kc, &sts.Spec.Template)
+	applyRaftTLSToPod(kc, &sts.Spec.Template)
 	return sts
 }

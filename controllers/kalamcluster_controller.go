@@ -123,6 +123,10 @@ func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.Kala
 	if err := r.reconcileTLS(ctx, kc, time.Now()); err != nil {
 		return ctrl.Result{}, err
 	}
+	raftCert, err := r.reconcileRaftTLS(ctx, kc, time.Now())
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	if replicated(kc) && kc.Status.DeploymentID == 0 {
 		kc.Status.DeploymentID = deploymentIDFor(kc)
 	}
@@ -158,7 +162,7 @@ func (r *KalamClusterReconciler) reconcile(ctx context.Context, kc *kalamv1.Kala
 			return ctrl.Result{}, err
 		}
 	}
-	sts, err := r.applyStatefulSet(ctx, kc, hashOf(toml), restore, step, keepJoin)
+	sts, err := r.applyStatefulSet(ctx, kc, hashOf(toml), raftCert, restore, step, keepJoin)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -368,8 +372,9 @@ func mergeService(existing, desired *corev1.Service) {
 // server defaulted. Volume claim templates cannot change on a StatefulSet:
 // a larger size is applied to the PVCs (reconcileStorage), any other
 // difference is reported, never silently ignored.
-func (r *KalamClusterReconciler) applyStatefulSet(ctx context.Context, kc *kalamv1.KalamCluster, configHash string, restore *restoreSource, step scaleUpStep, keepJoin bool) (*appsv1.StatefulSet, error) {
+func (r *KalamClusterReconciler) applyStatefulSet(ctx context.Context, kc *kalamv1.KalamCluster, configHash, raftCert string, restore *restoreSource, step scaleUpStep, keepJoin bool) (*appsv1.StatefulSet, error) {
 	desired := buildStatefulSet(kc, configHash, restore)
+	annotateRaftCert(desired, raftCert)
 	applyScaleUp(kc, desired, step, keepJoin)
 	specJSON, err := json.Marshal(desired.Spec)
 	if err != nil {
@@ -443,6 +448,14 @@ func (r *KalamClusterReconciler) observe(ctx context.Context, kc *kalamv1.KalamC
 	}
 	if rolledOut {
 		kc.Status.CurrentImage = kc.Spec.Image
+	}
+	if !rolledOut {
+		// Before anything that needs the data plane: during the switch
+		// the operator's client may not reach the old pods (spec.tls also
+		// changes the API scheme).
+		if res, done, err := r.switchRaftTransport(ctx, kc, sts); done {
+			return res, err
+		}
 	}
 	if sts.Status.ReadyReplicas == 0 {
 		kc.Status.Phase = notServing

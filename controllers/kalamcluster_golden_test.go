@@ -38,11 +38,18 @@ func TestSingleReplicaObjectsUnchanged(t *testing.T) {
 			"statefulSet":     buildStatefulSet(kc, hashOf(toml), nil),
 		}
 	}
-	data, err := json.MarshalIndent(got, "", "  ")
+	checkGolden(t, "replicas1-objects.json", "the objects of a replicas 1 cluster", got)
+}
+
+// checkGolden compares objects, as indented JSON, with testdata/name
+// (KALAMDB_UPDATE_GOLDEN=1 rewrites the file).
+func checkGolden(t *testing.T, name, what string, objects any) {
+	t.Helper()
+	data, err := json.MarshalIndent(objects, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "replicas1-objects.json")
+	path := filepath.Join("testdata", name)
 	if os.Getenv("KALAMDB_UPDATE_GOLDEN") == "1" {
 		if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
 			t.Fatal(err)
@@ -53,6 +60,6 @@ func TestSingleReplicaObjectsUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(want) != string(data)+"\n" {
-		t.Fatalf("the objects of a replicas 1 cluster changed; diff %s against:\n%s", path, data)
+		t.Fatalf("%s changed; diff %s against:\n%s", what, path, data)
 	}
 }

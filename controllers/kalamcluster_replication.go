@@ -126,6 +126,7 @@ func clusterServicePorts() []corev1.ServicePort {
 var clusterConfigKeys = []string{
 	"cluster.members", "cluster.replica_id", "cluster.deployment_id", "cluster.raft_address",
 	"cluster.raft_listen_address", "cluster.gossip_address", "cluster.gossip_listen_address",
+	"cluster.tls",
 }
 
 // stepDownTimeout bounds the preStop hook's wait for the pod's Raft

@@ -13,8 +13,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kalamv1 "github.com/kalamdb/kalamdb-k8s/api/v1alpha1"
 	dpclient "github.com/kalamdb/kalamdb-k8s/dataplane/client"
@@ -280,6 +282,31 @@ func TestClusterReplicated(t *testing.T) {
 	}
 	waitCondition(t, kc, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonAvailable)
 	t.Logf("rolling update restarted pods in order %v", order)
+
+	// A KalamBackup runs on the meta leader (kalambackup_pod.go).
+	get(t, kc)
+	metaLeader := ""
+	for _, g := range kc.Status.Groups {
+		if g.Name == "meta" && g.Leader > 0 {
+			metaLeader = replicaPod(kc, uint64(g.Leader))
+		}
+	}
+	bk := &kalamv1.KalamBackup{ObjectMeta: metav1.ObjectMeta{Name: kc.Name + "-bk", Namespace: kc.Namespace},
+		Spec: kalamv1.KalamBackupSpec{Cluster: kalamv1.ClusterReference{Name: kc.Name}}}
+	create(t, bk)
+	waitCondition(t, bk, kalamv1.ConditionReady, metav1.ConditionTrue, kalamv1.ReasonBackupCompleted)
+	eventually(t, 30*time.Second, "the backup's Started event naming the meta leader "+metaLeader, func() (bool, string) {
+		var evs eventsv1.EventList
+		if err := k8s.List(tctx(t), &evs, client.InNamespace(kc.Namespace)); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs.Items {
+			if e.Regarding.Name == bk.Name && e.Reason == "Started" {
+				return metaLeader != "" && strings.Contains(e.Note, " on "+metaLeader+" "), e.Note
+			}
+		}
+		return false, "no Started event"
+	})
 
 	// 3 -> 1 is held: the three pods keep serving, the StatefulSet keeps
 	// its 3 replicas.

@@ -118,14 +118,26 @@ func issueServerCert(kc *kalamv1.KalamCluster, ca *pki.KeyPair, now time.Time) (
 // again ("" when it is fine): it does not parse, is not signed by ca,
 // misses one of kc's names, or is in the last third of its life.
 func renewalReason(kc *kalamv1.KalamCluster, sec *corev1.Secret, ca *pki.KeyPair, now time.Time) string {
+	return certRenewalReason(sec, ca, caSecretName(kc), serverDNSNames(kc), nil, now)
+}
+
+// certRenewalReason is renewalReason for any generated certificate: one
+// signed by ca (kept in secret caName) for names, with every extended key
+// usage of usages.
+func certRenewalReason(sec *corev1.Secret, ca *pki.KeyPair, caName string, names []string, usages []x509.ExtKeyUsage, now time.Time) string {
 	kp, err := pki.ParsePair(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey])
 	if err != nil {
 		return "it does not parse: " + err.Error()
 	}
 	if err := kp.Cert.CheckSignatureFrom(ca.Cert); err != nil {
-		return "it is not signed by the CA in secret " + caSecretName(kc)
+		return "it is not signed by the CA in secret " + caName
 	}
-	for _, n := range serverDNSNames(kc) {
+	for _, u := range usages {
+		if !slices.Contains(kp.Cert.ExtKeyUsage, u) {
+			return fmt.Sprintf("it lacks the extended key usage %d", u)
+		}
+	}
+	for _, n := range names {
 		if !slices.Contains(kp.Cert.DNSNames, n) {
 			return "it does not carry the name " + n
 		}
@@ -356,41 +368,65 @@ func (r *KalamClusterReconciler) readTLSSecret(ctx context.Context, kc *kalamv1.
 // issues it again when renewalReason says so. Both Secrets are owned by
 // the cluster and labelled as the operator's (the Secret cache holds them).
 func (r *KalamClusterReconciler) ensureGeneratedTLS(ctx context.Context, kc *kalamv1.KalamCluster, now time.Time) (*corev1.Secret, error) {
+	return r.ensureGeneratedCert(ctx, kc, generatedCert{
+		caSecret: caSecretName(kc), caName: kc.Name + "." + kc.Namespace + " KalamDB CA",
+		secret: tlsSecretName(kc), what: "server certificate",
+		renewal: func(sec *corev1.Secret, ca *pki.KeyPair) string { return renewalReason(kc, sec, ca, now) },
+		issue:   func(ca *pki.KeyPair) (*pki.KeyPair, error) { return issueServerCert(kc, ca, now) },
+	}, now)
+}
+
+// generatedCert describes a certificate the operator issues from a CA it
+// generated: the TLS server certificate, or the Raft peer certificate.
+type generatedCert struct {
+	caSecret, caName string
+	secret, what     string
+	renewal          func(sec *corev1.Secret, ca *pki.KeyPair) string
+	issue            func(ca *pki.KeyPair) (*pki.KeyPair, error)
+}
+
+// ensureGeneratedCert creates g's CA Secret once (a CA that no longer
+// parses or nears its expiry is replaced), then issues g's certificate
+// Secret, and issues it again when g.renewal says so.
+func (r *KalamClusterReconciler) ensureGeneratedCert(ctx context.Context, kc *kalamv1.KalamCluster, g generatedCert, now time.Time) (*corev1.Secret, error) {
 	var caSec corev1.Secret
-	err := r.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: caSecretName(kc)}, &caSec)
+	err := r.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: g.caSecret}, &caSec)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("while reading the CA secret: %w", err)
+		return nil, fmt.Errorf("while reading the CA secret %s: %w", g.caSecret, err)
 	}
 	ca, perr := pki.ParsePair(caSec.Data[keyCACert], caSec.Data[keyCAKey])
 	if err != nil || perr != nil || !ca.Cert.IsCA || now.After(ca.Cert.NotAfter.Add(-renewBefore)) {
-		if ca, err = pki.NewCA(kc.Name+"."+kc.Namespace+" KalamDB CA", now, generatedCAValidity); err != nil {
+		if ca, err = pki.NewCA(g.caName, now, generatedCAValidity); err != nil {
 			return nil, err
 		}
-		if err := r.putSecret(ctx, kc, buildCASecret(kc, ca)); err != nil {
+		caObj := buildCASecret(kc, ca)
+		caObj.Name = g.caSecret
+		if err := r.putSecret(ctx, kc, caObj); err != nil {
 			return nil, err
 		}
-		r.Recorder.Eventf(kc, nil, corev1.EventTypeNormal, "CAGenerated", "TLS", "generated the self-signed CA in secret %s", caSecretName(kc))
+		r.Recorder.Eventf(kc, nil, corev1.EventTypeNormal, "CAGenerated", "TLS", "generated the self-signed CA in secret %s", g.caSecret)
 	}
 	var sec corev1.Secret
-	err = r.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: tlsSecretName(kc)}, &sec)
+	err = r.Get(ctx, types.NamespacedName{Namespace: kc.Namespace, Name: g.secret}, &sec)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("while reading the TLS secret: %w", err)
+		return nil, fmt.Errorf("while reading the secret %s: %w", g.secret, err)
 	}
 	why := "it does not exist"
 	if err == nil {
-		if why = renewalReason(kc, &sec, ca, now); why == "" {
+		if why = g.renewal(&sec, ca); why == "" {
 			return &sec, nil
 		}
 	}
-	cert, err := issueServerCert(kc, ca, now)
+	cert, err := g.issue(ca)
 	if err != nil {
 		return nil, err
 	}
 	want := buildServerCertSecret(kc, cert, ca.CertPEM)
+	want.Name = g.secret
 	if err := r.putSecret(ctx, kc, want); err != nil {
 		return nil, err
 	}
-	r.Recorder.Eventf(kc, nil, corev1.EventTypeNormal, "CertificateIssued", "TLS", "issued the server certificate in secret %s: %s", want.Name, why)
+	r.Recorder.Eventf(kc, nil, corev1.EventTypeNormal, "CertificateIssued", "TLS", "issued the %s in secret %s: %s", g.what, want.Name, why)
 	return want, nil
 }
 

@@ -51,6 +51,9 @@ type BackupRequest struct {
 	// uploaded (0 = DefaultChunkBytes); a single larger row gets a chunk
 	// of its own.
 	ChunkBytes int
+	// ClusterBarrier records in the manifest that the snapshot was taken
+	// after a barrier on every Raft group (Options.Barrier).
+	ClusterBarrier bool
 }
 
 // uploader writes content-addressed objects, reusing those the target
@@ -131,7 +134,7 @@ func Backup(ctx context.Context, snap pebble.Reader, stores Stores, version stri
 	if req.Namespace != "" {
 		scope = NamespaceScope(req.Namespace)
 	}
-	m = &Manifest{FormatVersion: FormatVersion, BackupID: req.ID, Scope: scope, ServerVersion: version, StartedAt: now.UnixMilli()}
+	m = &Manifest{FormatVersion: FormatVersion, BackupID: req.ID, Scope: scope, ServerVersion: version, StartedAt: now.UnixMilli(), ClusterBarrier: req.ClusterBarrier}
 	started, _ := json.Marshal(map[string]any{"backup_id": req.ID, "scope": scope, "started_at": m.StartedAt, "server_version": version, "format_version": FormatVersion})
 	if err := req.Target.Put(ctx, startedKey(req.ID), started); err != nil {
 		return nil, fmt.Errorf("while writing %s: %w", startedKey(req.ID), err)

@@ -179,3 +179,57 @@ func TestNewIDSortsByTime(t *testing.T) {
 		t.Fatalf("ids %s %s", a, b)
 	}
 }
+
+// TestBarrierBeforeSnapshot: in a cluster the barrier (a ReadIndex on every
+// Raft group) runs before the snapshot is pinned, so the snapshot holds
+// what the barrier waited for, and the manifest says so; a barrier that
+// fails (no quorum) fails the backup before anything is written.
+func TestBarrierBeforeSnapshot(t *testing.T) {
+	ctx := context.Background()
+	fs, err := objstore.NewFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := memDB(t)
+	var order []string
+	barrierErr := error(nil)
+	s := NewService(Options{
+		Stores: oneStore{fs},
+		Barrier: func(context.Context) error {
+			order = append(order, "barrier")
+			return barrierErr
+		},
+		Snapshot: func() pebble.Reader {
+			order = append(order, "snapshot")
+			return db.NewSnapshot()
+		},
+	})
+	defer s.Close()
+	m, err := s.Backup(ctx, BackupRequest{ID: "b1", Target: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(order, ",") != "barrier,snapshot" || !m.ClusterBarrier {
+		t.Fatalf("order %v, cluster_barrier %v", order, m.ClusterBarrier)
+	}
+	loaded, err := LoadManifest(ctx, fs, "b1")
+	if err != nil || !loaded.ClusterBarrier {
+		t.Fatalf("stored manifest: cluster_barrier %v (%v)", loaded != nil && loaded.ClusterBarrier, err)
+	}
+	order, barrierErr = nil, errors.New("meta could not reach a quorum")
+	if _, err := s.Backup(ctx, BackupRequest{ID: "b2", Target: fs}); err == nil || !strings.Contains(err.Error(), "acknowledged before the backup") {
+		t.Fatalf("backup with a failing barrier: %v", err)
+	}
+	if len(order) != 1 {
+		t.Fatalf("a snapshot was taken after the barrier failed: %v", order)
+	}
+	if list, _ := List(ctx, fs); len(list) != 1 {
+		t.Fatalf("a failed barrier left a backup behind: %+v", list)
+	}
+	// A single node has no barrier: no cluster_barrier in its manifest.
+	single := NewService(Options{Stores: oneStore{fs}, Snapshot: func() pebble.Reader { return db.NewSnapshot() }})
+	defer single.Close()
+	if m, err := single.Backup(ctx, BackupRequest{ID: "b3", Target: fs}); err != nil || m.ClusterBarrier {
+		t.Fatalf("single node: %v %v", m, err)
+	}
+}

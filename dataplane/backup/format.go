@@ -67,6 +67,11 @@ type Manifest struct {
 	ServerVersion string `json:"server_version"`
 	StartedAt     int64  `json:"started_at"`
 	FinishedAt    int64  `json:"finished_at"`
+	// ClusterBarrier: taken on a replica of a replicated cluster after a
+	// ReadIndex barrier on every Raft group, so it holds every write
+	// acknowledged (by any replica) before StartedAt. Absent on a single
+	// node, whose snapshot holds every acknowledged write anyway.
+	ClusterBarrier bool `json:"cluster_barrier,omitempty"`
 	// Groups is the snapshot's applied index and last _seq per group.
 	Groups []GroupMark `json:"groups"`
 	// SeqHighWater is the largest _seq of any group in the snapshot.

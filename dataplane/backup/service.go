@@ -44,6 +44,14 @@ type Options struct {
 	Owner string
 	// LeaseTTL is the lifetime of a target lease (default DefaultLeaseTTL).
 	LeaseTTL time.Duration
+	// Barrier, when set, is called before the snapshot is pinned and
+	// returns once every write acknowledged anywhere before the call is
+	// applied locally — in a replicated cluster, a ReadIndex on every Raft
+	// group (docs/high-availability.md, "Backups in a cluster"), so the
+	// backup of any replica holds every write acknowledged before it
+	// started, across all groups. nil: a single node (its snapshot already
+	// holds every acknowledged write).
+	Barrier func(ctx context.Context) error
 	// PauseJanitor, when set, stops the cold tier's orphan deletion for
 	// the duration of a backup (resume is called when it ends).
 	PauseJanitor func() (resume func())
@@ -259,6 +267,13 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (*Manifest, err
 		resume := s.o.PauseJanitor()
 		defer resume()
 	}
+	started := time.Now()
+	if s.o.Barrier != nil {
+		if err := s.o.Barrier(ctx); err != nil {
+			return nil, fmt.Errorf("while waiting until this replica has applied every write acknowledged before the backup: %w", err)
+		}
+		req.ClusterBarrier = true
+	}
 	snap := s.o.Snapshot()
 	defer snap.Close()
 	if h, _, _ := s.tuning(); h.AfterSnapshot != nil {
@@ -267,7 +282,7 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (*Manifest, err
 	if req.ChunkBytes <= 0 {
 		req.ChunkBytes = s.o.ChunkBytes
 	}
-	m, err := Backup(ctx, snap, s.o.Stores, s.o.Version, time.Now(), req)
+	m, err := Backup(ctx, snap, s.o.Stores, s.o.Version, started, req)
 	if err == nil {
 		if lerr := l.Lost(); lerr != nil {
 			// The manifest is written; say the lease lapsed (another

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -65,6 +66,49 @@ type ClusterConfig struct {
 	// flushed it, so the other replicas lose those rows from their view. For
 	// tests and throw-away clusters whose tables are never flushed.
 	AllowNodeLocalStorage bool `toml:"allow_node_local_storage"`
+	// TLS turns on mutual TLS on the Raft transport ([cluster.tls]).
+	TLS ClusterTLSConfig `toml:"tls"`
+}
+
+// ClusterTLSConfig is mutual TLS between replicas on the Raft port: every
+// connection presents cert_file, and the peer must be signed by ca_file.
+// A dialling replica also verifies that the peer's certificate names the
+// host of its raft_address. All three set = on; none = plaintext.
+// Gossip (the node-host id to address map) is not encrypted by it.
+type ClusterTLSConfig struct {
+	// CAFile is the PEM bundle of CAs a peer's certificate must chain to.
+	CAFile string `toml:"ca_file"`
+	// CertFile and KeyFile are this replica's PEM certificate (usable for
+	// both server and client authentication) and key.
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Enabled reports whether mutual TLS is configured.
+func (t ClusterTLSConfig) Enabled() bool { return t.CAFile != "" }
+
+func (t ClusterTLSConfig) validate(p *problems) {
+	set := 0
+	for _, f := range []string{t.CAFile, t.CertFile, t.KeyFile} {
+		if f != "" {
+			set++
+		}
+	}
+	if set != 0 && set != 3 {
+		p.add("cluster.tls", "ca_file, cert_file and key_file must be set together")
+	}
+}
+
+// checkFiles reports a CA, certificate or key file that cannot be found.
+func (t ClusterTLSConfig) checkFiles(p *problems) {
+	for key, f := range map[string]string{"cluster.tls.ca_file": t.CAFile, "cluster.tls.cert_file": t.CertFile, "cluster.tls.key_file": t.KeyFile} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			p.add(key, "%v", err)
+		}
+	}
 }
 
 func defaultCluster() ClusterConfig {
@@ -201,7 +245,11 @@ func (c ClusterConfig) validate(p *problems) {
 	if c.DeploymentID < 0 {
 		p.add("cluster.deployment_id", "%d must not be negative", c.DeploymentID)
 	}
+	c.TLS.validate(p)
 	if !c.Enabled() {
+		if c.TLS.Enabled() {
+			p.add("cluster.tls", "is set but cluster.members is empty (a single node has no Raft port)")
+		}
 		return
 	}
 	members := c.parseMembers(p)

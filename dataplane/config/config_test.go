@@ -63,8 +63,8 @@ func TestEnvVarsAreUniqueAndPrefixed(t *testing.T) {
 		}
 		seen[name] = true
 	}
-	if len(seen) != 60 {
-		t.Errorf("EnvVars() has %d names, want 60", len(seen))
+	if len(seen) != 63 {
+		t.Errorf("EnvVars() has %d names, want 63", len(seen))
 	}
 }
 

@@ -78,6 +78,9 @@ var envVars = []envVar{
 	{"KALAMDB_CLUSTER_JOIN_ABOVE_REPLICA_ID", "cluster.join_above_replica_id", setInt(func(c *Config) *int { return &c.Cluster.JoinAboveReplicaID })},
 	{"KALAMDB_CLUSTER_MEMBERS", "cluster.members", setList(func(c *Config) *[]string { return &c.Cluster.Members })},
 	{"KALAMDB_CLUSTER_USER_GROUPS", "cluster.user_groups", setInt(func(c *Config) *int { return &c.Cluster.UserGroups })},
+	{"KALAMDB_CLUSTER_TLS_CA_FILE", "cluster.tls.ca_file", setString(func(c *Config) *string { return &c.Cluster.TLS.CAFile })},
+	{"KALAMDB_CLUSTER_TLS_CERT_FILE", "cluster.tls.cert_file", setString(func(c *Config) *string { return &c.Cluster.TLS.CertFile })},
+	{"KALAMDB_CLUSTER_TLS_KEY_FILE", "cluster.tls.key_file", setString(func(c *Config) *string { return &c.Cluster.TLS.KeyFile })},
 	{"KALAMDB_CLUSTER_PROPOSAL_TIMEOUT_MS", "cluster.proposal_timeout_ms", setInt(func(c *Config) *int { return &c.Cluster.ProposalTimeoutMS })},
 	{"KALAMDB_COLD_SEGMENT_CACHE_MB", "cold.segment_cache_mb", setInt(func(c *Config) *int { return &c.Cold.SegmentCacheMB })},
 }

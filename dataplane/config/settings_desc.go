@@ -116,6 +116,9 @@ var settingDescriptions = map[string]string{
 	"cluster.proposal_timeout_ms":                   "Bound on a replicated write or linearizable read; past it the request fails with NO_QUORUM (HTTP 503).",
 	"cluster.join":                                  "Join a running cluster as a new replica (added with POST /v1/cluster/members).",
 	"cluster.join_above_replica_id":                 "Join as cluster.join does when this node's replica id is above it (0: off).",
+	"cluster.tls.ca_file":                           "Mutual TLS on the Raft port: PEM CAs a peer's certificate must chain to (ca_file, cert_file, key_file set together; none = plaintext).",
+	"cluster.tls.cert_file":                         "Mutual TLS on the Raft port: this replica's PEM certificate (server and client auth, names the raft_address host).",
+	"cluster.tls.key_file":                          "Mutual TLS on the Raft port: this replica's PEM private key.",
 	"cluster.startup_timeout_seconds":               "How long start-up waits for every Raft group to have a leader.",
 	"cluster.allow_node_local_storage":              "Allow tables and storages on node-local filesystem storage in a cluster of several members (refused by default: flushed Parquet would exist on one node only).",
 }

@@ -24,6 +24,7 @@ var (
 func (c Config) Validate() error {
 	var p problems
 	c.Security.TLS.checkFiles(&p)
+	c.Cluster.TLS.checkFiles(&p)
 	return errors.Join(c.validateValues(), errors.Join(p...))
 }
 

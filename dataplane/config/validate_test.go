@@ -103,6 +103,12 @@ func TestClusterValidation(t *testing.T) {
 		"G too large":          func(c *ClusterConfig) { c.UserGroups = 64 },
 		"heartbeat too slow":   func(c *ClusterConfig) { c.HeartbeatTicks = 6 },
 		"timeout too small":    func(c *ClusterConfig) { c.ProposalTimeoutMS = 10 },
+		"tls without key":      func(c *ClusterConfig) { c.TLS = ClusterTLSConfig{CAFile: "ca.crt", CertFile: "tls.crt"} },
+		"tls without ca":       func(c *ClusterConfig) { c.TLS = ClusterTLSConfig{CertFile: "tls.crt", KeyFile: "tls.key"} },
+		"tls on single node": func(c *ClusterConfig) {
+			c.Members = nil
+			c.TLS = ClusterTLSConfig{CAFile: "ca.crt", CertFile: "tls.crt", KeyFile: "tls.key"}
+		},
 	} {
 		c := ok
 		c.Cluster.Members = append([]string(nil), ok.Cluster.Members...)
@@ -113,6 +119,17 @@ func TestClusterValidation(t *testing.T) {
 	}
 	if Default().Cluster.Enabled() {
 		t.Error("the default config must be a single node")
+	}
+	// Files are checked by Validate (not validateValues): a missing one is
+	// named by its key.
+	withTLS := ok
+	dir := t.TempDir()
+	withTLS.Cluster.TLS = ClusterTLSConfig{CAFile: dir + "/ca.crt", CertFile: dir + "/tls.crt", KeyFile: dir + "/tls.key"}
+	if err := withTLS.validateValues(); err != nil {
+		t.Fatalf("complete cluster.tls refused: %v", err)
+	}
+	if err := withTLS.Validate(); err == nil || !strings.Contains(err.Error(), "cluster.tls.ca_file") || !strings.Contains(err.Error(), "cluster.tls.key_file") {
+		t.Fatalf("missing cluster.tls files: got %v", err)
 	}
 }
 

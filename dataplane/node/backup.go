@@ -126,6 +126,7 @@ func (n *Node) startBackup(ctx context.Context, plan *bootstrapPlan, o startOpti
 		Logger:   n.log,
 		// A running backup needs the segments its snapshot names.
 		PauseJanitor: n.cold.PauseJanitor,
+		Barrier:      n.backupBarrier(),
 		// Memory bounds (docs/operations.md, "Memory").
 		ChunkBytes:        n.cfg.Backup.ChunkBytes,
 		RestoreBatchBytes: n.cfg.Backup.RestoreBatchBytes,
@@ -146,6 +147,16 @@ func (n *Node) startBackup(ctx context.Context, plan *bootstrapPlan, o startOpti
 		return nil
 	}
 	return n.bootstrapRestore(ctx, plan)
+}
+
+// backupBarrier is the backup's cluster barrier: a ReadIndex on every
+// Raft group, so a backup taken on any replica holds every write
+// acknowledged before it started (nil on a single node).
+func (n *Node) backupBarrier() func(context.Context) error {
+	if n.repl == nil {
+		return nil
+	}
+	return n.repl.ReadBarrierAll
 }
 
 // Backup exposes the backup service (tests, benchmarks).

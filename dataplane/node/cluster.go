@@ -48,6 +48,7 @@ func (n *Node) startReplication(cfg config.Config, cat *catalog.Cache, log *slog
 	opts.RTT = time.Duration(c.RTTMS) * time.Millisecond
 	opts.ElectionRTT, opts.HeartbeatRTT = uint64(c.ElectionTicks), uint64(c.HeartbeatTicks)
 	opts.ProposalTimeout = time.Duration(c.ProposalTimeoutMS) * time.Millisecond
+	opts.TLS = replication.TLSFiles{CAFile: c.TLS.CAFile, CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile}
 	opts.Logger = log
 	// Single-node data (v1, or a node that ran without [cluster]) is
 	// adopted as a one-member group; a joining node must start empty.

@@ -62,7 +62,10 @@ type Options struct {
 	// Join: this node joins a running cluster: shards without Raft state
 	// start as non-voting replicas with no initial members, wait to be
 	// added (AddMember on a member) and are promoted by PromoteSelf.
-	Join   bool
+	Join bool
+	// TLS, when its files are set, turns on mutual TLS on the Raft
+	// transport (tls.go).
+	TLS    TLSFiles
 	Logger *slog.Logger
 }
 
@@ -142,7 +145,14 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 	if gossipBind == "" {
 		gossipBind = opts.GossipAddress
 	}
+	if err := opts.TLS.Check(opts.RaftAddress); err != nil {
+		return nil, err
+	}
 	nhc := dbconfig.NodeHostConfig{
+		MutualTLS:                  opts.TLS.Enabled(),
+		CAFile:                     opts.TLS.CAFile,
+		CertFile:                   opts.TLS.CertFile,
+		KeyFile:                    opts.TLS.KeyFile,
 		DeploymentID:               opts.DeploymentID,
 		NodeHostID:                 NodeHostID(opts.DeploymentID, opts.ReplicaID),
 		NodeHostDir:                filepath.Join(opts.Dir, "nodehost"),
@@ -384,6 +394,22 @@ func (h *Host) ReadBarrier(ctx context.Context, groups []uint16) error {
 	for _, g := range groups {
 		shards[h.layout.ShardOf(g)] = true
 	}
+	return h.barrier(ctx, shards)
+}
+
+// ReadBarrierAll is ReadBarrier on every shard: once it returns, this
+// replica has applied every write any replica acknowledged before the
+// call, in every group — what a cluster-consistent backup pins its
+// snapshot after.
+func (h *Host) ReadBarrierAll(ctx context.Context) error {
+	shards := map[uint64]bool{}
+	for _, s := range h.layout.Shards() {
+		shards[s] = true
+	}
+	return h.barrier(ctx, shards)
+}
+
+func (h *Host) barrier(ctx context.Context, shards map[uint64]bool) error {
 	errc := make(chan error, len(shards))
 	for s := range shards {
 		go func() { errc <- h.readIndex(ctx, s) }()

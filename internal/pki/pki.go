@@ -52,9 +52,19 @@ func NewCA(commonName string, now time.Time, validity time.Duration) (*KeyPair, 
 // IssueServer returns a server certificate for dnsNames and ips signed by
 // ca, valid from now for validity (never beyond the CA's own expiry).
 func (ca *KeyPair) IssueServer(commonName string, dnsNames []string, ips []net.IP, now time.Time, validity time.Duration) (*KeyPair, error) {
+	return ca.issue(commonName, dnsNames, ips, now, validity, x509.ExtKeyUsageServerAuth)
+}
+
+// IssuePeer is IssueServer for a certificate that serves both as server
+// and as client (mutual TLS between replicas on the Raft port).
+func (ca *KeyPair) IssuePeer(commonName string, dnsNames []string, ips []net.IP, now time.Time, validity time.Duration) (*KeyPair, error) {
+	return ca.issue(commonName, dnsNames, ips, now, validity, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+}
+
+func (ca *KeyPair) issue(commonName string, dnsNames []string, ips []net.IP, now time.Time, validity time.Duration, usages ...x509.ExtKeyUsage) (*KeyPair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("while generating the server key: %w", err)
+		return nil, fmt.Errorf("while generating the certificate key: %w", err)
 	}
 	tmpl, err := template(commonName, now, validity)
 	if err != nil {
@@ -65,7 +75,7 @@ func (ca *KeyPair) IssueServer(commonName string, dnsNames []string, ips []net.I
 	}
 	tmpl.DNSNames, tmpl.IPAddresses = dnsNames, ips
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	tmpl.ExtKeyUsage = usages
 	return sign(tmpl, ca.Cert, key, ca.Key)
 }
 
