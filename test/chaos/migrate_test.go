@@ -222,22 +222,8 @@ func flush(t *testing.T, cl *client.Client, table string) {
 		t.Fatalf("flush %s: %v %v", table, recs, err)
 	}
 	job := recs[0].String("job_id")
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		recs, err := cl.Records(ctx, "SELECT status FROM system.jobs WHERE job_id = $1", job)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 1 {
-			switch st := recs[0].String("status"); st {
-			case "completed":
-				return
-			case "failed", "cancelled":
-				t.Fatalf("flush job %s of %s: %s", job, table, st)
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("flush job %s of %s did not finish: %v", job, table, recs)
-		}
+	if done := waitJobDone(t, cl, job, 60*time.Second); done.String("status") != "completed" {
+		t.Fatalf("flush job %s of %s: %v", job, table, done)
 	}
 }
 
