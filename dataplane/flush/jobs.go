@@ -161,31 +161,45 @@ func (m *Manager) run(t *task) {
 	key := activeKey{t.table.ID, t.job.Type}
 	defer m.clearActive(key, t.job.ID)
 	m.started(key, t.job.ID)
-	ctx := m.ctx
 	j := t.job
-	j.Status, j.StartedAt = catalog.JobRunning, m.nowMs()
-	if err := m.putJob(ctx, j); err != nil {
-		m.log.Error("job record", "job", j.ID, "err", err)
+	if !m.startJob(j) {
 		return
 	}
 	// Re-read the table: it may have been dropped or altered since queued.
 	tbl, ok := m.cat.TableByID(t.table.ID)
-	var st Stats
-	var err error
+	st, err := m.runTable(tbl, ok, t.table.QualifiedName(), j, scopeSel{})
+	_ = m.finishJob(j, st, err)
+}
+
+// startJob records job j as running (false: it could not be recorded).
+func (m *Manager) startJob(j *catalog.Job) bool {
+	j.Status, j.StartedAt = catalog.JobRunning, m.nowMs()
+	if err := m.putJob(m.ctx, j); err != nil {
+		m.log.Error("job record", "job", j.ID, "err", err)
+		return false
+	}
+	return true
+}
+
+// runTable runs flush or compaction job j over the scopes of table tbl
+// that sel selects (ok false: the table, named name, was dropped).
+func (m *Manager) runTable(tbl *catalog.Table, ok bool, name string, j *catalog.Job, sel scopeSel) (Stats, error) {
 	switch {
 	case !ok:
-		err = fmt.Errorf("table %s was dropped", t.table.QualifiedName())
-	case j.Type == JobFlush:
-		st, err = m.flushTable(ctx, tbl, j, scopeSel{})
+		return Stats{}, fmt.Errorf("table %s was dropped", name)
 	case j.Type == JobCompact:
-		st, err = m.compactTable(ctx, tbl, j, scopeSel{})
+		return m.compactTable(m.ctx, tbl, j, sel)
 	}
+	return m.flushTable(m.ctx, tbl, j, sel)
+}
 
+// finishJob records job j's outcome (st, err) and tells the job observer.
+func (m *Manager) finishJob(j *catalog.Job, st Stats, err error) error {
 	j.Rows, j.Bytes, j.Segments = st.Rows, st.Bytes, st.Segments
 	j.FinishedAt = m.nowMs()
 	if err != nil {
 		j.Status, j.Error = catalog.JobFailed, err.Error()
-		m.log.Warn("cold-tier job failed", "job", j.ID, "type", j.Type, "table", t.table.QualifiedName(), "err", err)
+		m.log.Warn("cold-tier job failed", "job", j.ID, "type", j.Type, "table", j.Namespace+"."+j.Table, "err", err)
 	} else {
 		j.Status = catalog.JobCompleted
 	}
@@ -197,7 +211,9 @@ func (m *Manager) run(t *task) {
 	defer cancel()
 	if err := m.putJob(wctx, j); err != nil && !errors.Is(err, engine.ErrClosed) {
 		m.log.Error("job record", "job", j.ID, "err", err)
+		return err
 	}
+	return nil
 }
 
 // withRetry runs one scope step up to JobAttempts times with backoff.
@@ -225,19 +241,17 @@ func (m *Manager) withRetry(ctx context.Context, j *catalog.Job, fn func() error
 
 // Jobs lists job records from r, newest first.
 func Jobs(r pebble.Reader) ([]*catalog.Job, error) {
-	p := keys.CatalogPrefix(catalog.RecJob)
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
 	var out []*catalog.Job
-	for it.First(); it.Valid(); it.Next() {
+	err := scanCatalog(r, catalog.RecJob, func(k, v []byte) error {
 		var j catalog.Job
-		if err := json.Unmarshal(it.Value(), &j); err != nil {
-			return nil, fmt.Errorf("corrupt job record %q: %w", it.Key(), err)
+		if err := json.Unmarshal(v, &j); err != nil {
+			return fmt.Errorf("corrupt job record %q: %w", k, err)
 		}
 		out = append(out, &j)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(a, b int) bool {
 		if out[a].CreatedAt != out[b].CreatedAt {
@@ -245,7 +259,24 @@ func Jobs(r pebble.Reader) ([]*catalog.Job, error) {
 		}
 		return out[a].ID > out[b].ID
 	})
-	return out, it.Error()
+	return out, nil
+}
+
+// scanCatalog calls fn with every catalog record of type rec in r (the
+// key without the type prefix, the value), stopping at its first error.
+func scanCatalog(r pebble.Reader, rec byte, fn func(k, v []byte) error) error {
+	p := keys.CatalogPrefix(rec)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if err := fn(it.Key()[len(p):], it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Error()
 }
 
 // recoverJobs fails jobs a previous process (or, on a replicated node, a

@@ -268,48 +268,23 @@ func (m *Manager) runPart(t *task) {
 		delete(m.partRunning, j.ID)
 		m.mu.Unlock()
 	}()
-	ctx := m.ctx
-	j.Status, j.StartedAt = catalog.JobRunning, m.nowMs()
-	if err := m.putJob(ctx, j); err != nil {
-		m.log.Warn("job record", "job", j.ID, "err", err)
+	if !m.startJob(j) {
 		return
 	}
-	sel := scopeSel{shard: t.part, strict: true}
-	var st Stats
-	var err error
 	tbl, ok := m.cat.Table(j.Namespace, j.Table)
-	switch {
-	case !ok:
-		err = fmt.Errorf("table %s.%s was dropped", j.Namespace, j.Table)
-	case j.Type == JobFlush:
-		st, err = m.flushTable(ctx, tbl, j, sel)
-	case j.Type == JobCompact:
-		st, err = m.compactTable(ctx, tbl, j, sel)
-	}
-	if errors.Is(err, errLeadershipLost) || ctx.Err() != nil {
+	st, err := m.runTable(tbl, ok, j.Namespace+"."+j.Table, j, scopeSel{shard: t.part, strict: true})
+	if errors.Is(err, errLeadershipLost) || m.ctx.Err() != nil {
 		// Unfinished on purpose: the group's new leader (or this node
 		// after a restart) runs the part again.
 		m.mine.Delete(j.ID)
 		m.log.Info("cold-tier job part left to the group's new leader", "job", j.ID, "err", err)
 		return
 	}
-	j.Rows, j.Bytes, j.Segments = st.Rows, st.Bytes, st.Segments
-	j.FinishedAt = m.nowMs()
-	if err != nil {
-		j.Status, j.Error = catalog.JobFailed, err.Error()
-		m.log.Warn("cold-tier job part failed", "job", j.ID, "err", err)
-	} else {
-		j.Status = catalog.JobCompleted
-	}
-	if fn := m.onJob.Load(); fn != nil {
-		(*fn)(j)
+	if m.finishJob(j, st, err) != nil {
+		return
 	}
 	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := m.putJob(wctx, j); err != nil {
-		m.log.Warn("job record", "job", j.ID, "err", err)
-		return
-	}
 	if err := m.finishParent(wctx, t.parent); err != nil {
 		m.log.Warn("job record", "job", t.parent.ID, "err", err)
 	}
@@ -397,28 +372,20 @@ func (m *Manager) resumeDrops(ctx context.Context) error {
 // (catalog.RecDropped records). Records from before the definition was
 // kept hold only the table id (Name "").
 func PendingDrops(r pebble.Reader) ([]*catalog.Table, error) {
-	p := keys.CatalogPrefix(catalog.RecDropped)
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
 	var pending []*catalog.Table
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()[len(p):]
+	err := scanCatalog(r, catalog.RecDropped, func(k, v []byte) error {
 		if len(k) != 4 {
-			continue
+			return nil
 		}
 		t := &catalog.Table{}
-		if v := it.Value(); len(v) > 0 {
-			if err := json.Unmarshal(v, t); err != nil {
-				t = &catalog.Table{}
-			}
+		if len(v) > 0 && json.Unmarshal(v, t) != nil {
+			t = &catalog.Table{}
 		}
 		t.ID = binary.BigEndian.Uint32(k)
 		pending = append(pending, t)
-	}
-	return pending, it.Error()
+		return nil
+	})
+	return pending, err
 }
 
 // waitPendingDrops waits (bounded) until no pending-cleanup record of a

@@ -24,17 +24,7 @@ func TestFlushOnGroupLeaders(t *testing.T) {
 	c := startCluster(t, 2) // shards meta, shared, u0, u1
 	ctx := context.Background()
 	all := c.loginAll(30 * time.Second)
-	cold := filepath.Join(t.TempDir(), "cold")
-	for _, q := range []string{
-		fmt.Sprintf("CREATE STORAGE shared_cold TYPE 'filesystem' BASE_DIRECTORY '%s'", cold),
-		"CREATE NAMESPACE app",
-		"CREATE SHARED TABLE app.items (id BIGINT PRIMARY KEY, v TEXT NOT NULL) WITH (STORAGE_ID = 'shared_cold')",
-		"CREATE USER TABLE app.notes (id BIGINT PRIMARY KEY, v TEXT NOT NULL) WITH (STORAGE_ID = 'shared_cold')",
-	} {
-		if _, err := all[0].SQL(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	coldTables(t, all[0], "app.items", "app.notes")
 	// One group per node: shared on 1, u0 on 2, u1 on 3.
 	for i, name := range []string{"shared", "u0", "u1"} {
 		c.transferLeader(t, all, name, i+1)
@@ -124,16 +114,7 @@ func TestDropCleanupOnMetaLeader(t *testing.T) {
 	c := startCluster(t, 1)
 	ctx := context.Background()
 	all := c.loginAll(30 * time.Second)
-	cold := filepath.Join(t.TempDir(), "cold")
-	for _, q := range []string{
-		fmt.Sprintf("CREATE STORAGE shared_cold TYPE 'filesystem' BASE_DIRECTORY '%s'", cold),
-		"CREATE NAMESPACE app",
-		"CREATE SHARED TABLE app.gone (id BIGINT PRIMARY KEY, v TEXT NOT NULL) WITH (STORAGE_ID = 'shared_cold')",
-	} {
-		if _, err := all[0].SQL(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	cold := coldTables(t, all[0], "app.gone")
 	insertRange(t, all[0], "app.gone", 1, 200)
 	flush(t, all[0], "app.gone")
 	dir := filepath.Join(cold, "app", "gone")
@@ -175,6 +156,29 @@ func TestDropCleanupOnMetaLeader(t *testing.T) {
 	if n := countJobs(t, alive, "drop_cleanup"); n != 1 {
 		t.Errorf("%d drop_cleanup jobs after the restart, want 1", n)
 	}
+}
+
+// coldTables creates a filesystem storage in a directory every node
+// shares (as S3 would be) and, in namespace app, the tables named (a
+// USER table for app.notes, SHARED otherwise) with columns (id, v) on
+// it. It returns the storage's directory.
+func coldTables(t *testing.T, cl *client.Client, tables ...string) string {
+	t.Helper()
+	cold := filepath.Join(t.TempDir(), "cold")
+	stmts := []string{fmt.Sprintf("CREATE STORAGE shared_cold TYPE 'filesystem' BASE_DIRECTORY '%s'", cold), "CREATE NAMESPACE app"}
+	for _, name := range tables {
+		kind := "SHARED"
+		if name == "app.notes" {
+			kind = "USER"
+		}
+		stmts = append(stmts, fmt.Sprintf("CREATE %s TABLE %s (id BIGINT PRIMARY KEY, v TEXT NOT NULL) WITH (STORAGE_ID = 'shared_cold')", kind, name))
+	}
+	for _, q := range stmts {
+		if _, err := cl.SQL(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return cold
 }
 
 // loginUser logs name in on the node at url, retrying while the node
