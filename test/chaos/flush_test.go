@@ -64,6 +64,8 @@ func TestFlushOnGroupLeaders(t *testing.T) {
 		}
 	}
 
+	checkPolicyFlushes(t, all[0], users, leaders)
+
 	// Kill the shared group's leader while its part of a flush runs.
 	insertRange(t, all[1], "app.items", 301, 20000)
 	recs, err := all[1].Records(ctx, "STORAGE FLUSH TABLE app.items")
@@ -179,6 +181,49 @@ func coldTables(t *testing.T, cl *client.Client, tables ...string) string {
 		}
 	}
 	return cold
+}
+
+// checkPolicyFlushes: the rows trigger of a USER table's FLUSH_POLICY
+// queues flushes on the leaders of the user groups only, and no row is
+// lost.
+func checkPolicyFlushes(t *testing.T, root *client.Client, users map[string]*client.Client, leaders map[string]int) {
+	t.Helper()
+	if _, err := root.SQL(context.Background(), "CREATE USER TABLE app.auto (id BIGINT PRIMARY KEY, v TEXT NOT NULL) WITH (STORAGE_ID = 'shared_cold', FLUSH_POLICY = 'rows:30')"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		insertRange(t, u, "app.auto", 1, 20)
+	}
+	var jobs []client.Record
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		jobs = jobs[:0]
+		running := false
+		for _, r := range allJobs(t, root) {
+			if r.String("table_name") == "auto" && r.String("job_type") == "flush" {
+				jobs = append(jobs, r)
+				running = running || r.String("status") != "completed"
+			}
+		}
+		if len(jobs) > 0 && !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("policy flushes of app.auto: %v", jobs)
+		}
+	}
+	ok := map[string]bool{fmt.Sprintf("[replica %d]", leaders["u0"]): true, fmt.Sprintf("[replica %d]", leaders["u1"]): true}
+	for _, r := range jobs {
+		msg := r.String("message")
+		if r.String("trigger") != "rows" || !ok[msg[strings.LastIndex(msg, "["):]] {
+			t.Errorf("policy flush %v: want trigger rows on a user group's leader %v", r, ok)
+		}
+		t.Logf("policy flush %s: %d rows, %s", r.String("job_id"), r.Int("rows_affected"), msg)
+	}
+	for name, u := range users {
+		if n := count(t, u, "app.auto"); n != 20 {
+			t.Errorf("%s: %d rows in app.auto, want 20", name, n)
+		}
+	}
 }
 
 // loginUser logs name in on the node at url, retrying while the node
