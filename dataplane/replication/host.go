@@ -24,7 +24,6 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/hot"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/storage/keys"
 )
 
 // Options configure a Host. Every replica of a cluster must agree on
@@ -444,30 +443,12 @@ func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 	}
 }
 
-// LeadsMeta reports whether this replica currently leads the meta shard:
-// the node that runs the cluster-wide background work (catalog jobs,
-// drop cleanups, the janitor).
-func (h *Host) LeadsMeta() bool { return h.LeadsGroup(keys.GroupMeta) }
-
-// MetaLeaderName names the meta shard's leader as this replica knows it.
-func (h *Host) MetaLeaderName() string { return h.GroupLeaderName(keys.GroupMeta) }
-
 // LeadsGroup reports whether this replica currently leads the shard that
 // replicates engine group g: the node that flushes and compacts g's
 // scopes.
 func (h *Host) LeadsGroup(g uint16) bool {
 	id, _, ok, err := h.nh.GetLeaderID(h.layout.ShardOf(g))
 	return err == nil && ok && id == h.opts.ReplicaID
-}
-
-// GroupLeaderName names the leader of the shard replicating engine group
-// g as this replica knows it: "replica N", or that none is known.
-func (h *Host) GroupLeaderName(g uint16) string {
-	id, _, ok, err := h.nh.GetLeaderID(h.layout.ShardOf(g))
-	if err != nil || !ok || id == 0 {
-		return "unknown (no leader elected yet; retry)"
-	}
-	return fmt.Sprintf("replica %d", id)
 }
 
 // ShardName names the shard replicating engine group g (meta, shared,
