@@ -106,6 +106,24 @@ func TestFlushOnGroupLeaders(t *testing.T) {
 	if again := jobRecord(t, back, part); again.String("status") != "completed" || again.String("message") != pr.String("message") {
 		t.Errorf("part changed after the restart: %v, was %v", again, pr)
 	}
+
+	// Compaction through the restarted node: the shared group's leader
+	// merges the segments both flushes wrote.
+	recs, err = back.Records(ctx, "STORAGE COMPACT TABLE app.items")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("compact: %v %v", recs, err)
+	}
+	cjob := recs[0].String("job_id")
+	if done := waitJobDone(t, back, cjob, 60*time.Second); done.String("status") != "completed" || done.Int("rows_affected") != 20000 {
+		t.Fatalf("compaction: %v, want completed over 20000 rows", done)
+	}
+	cpart := jobRecord(t, back, cjob+".shared")
+	if want := fmt.Sprintf("[replica %d]", c.leaderOf(all, "shared")); !strings.HasSuffix(cpart.String("message"), want) {
+		t.Errorf("compaction part %v, want it on the shared leader %s", cpart, want)
+	}
+	for _, cl := range append(alive, back) {
+		checkItems(t, cl, 20000)
+	}
 }
 
 // TestDropCleanupOnMetaLeader: a DROP TABLE through a follower leaves the
