@@ -124,6 +124,32 @@ func TestFlushOnGroupLeaders(t *testing.T) {
 	for _, cl := range append(alive, back) {
 		checkItems(t, cl, 20000)
 	}
+
+	// Hand the shared group's leadership over (the old leader stays up)
+	// while its part of a flush runs: the old leader stops at its next
+	// scope or loses the compare-and-set; the new one finishes the part.
+	insertRange(t, back, "app.items", 20001, 40000)
+	recs, err = back.Records(ctx, "STORAGE FLUSH TABLE app.items")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("flush: %v %v", recs, err)
+	}
+	job = recs[0].String("job_id")
+	old := c.leaderOf(all, "shared")
+	state = ""
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && state != "running" && state != "completed"; time.Sleep(5 * time.Millisecond) {
+		if r, err := back.Records(ctx, "SELECT status FROM system.jobs WHERE job_id = $1", job+".shared"); err == nil && len(r) == 1 {
+			state = r[0].String("status")
+		}
+	}
+	c.transferLeader(t, all, "shared", old%3+1)
+	t.Logf("moved the shared leadership %d -> %d with its part %s", old, old%3+1, state)
+	if done := waitJobDone(t, back, job, 90*time.Second); done.String("status") != "completed" {
+		t.Fatalf("flush across the leader transfer: %v", done)
+	}
+	t.Logf("part after the transfer: %v", jobRecord(t, back, job+".shared"))
+	for _, cl := range all {
+		checkItems(t, cl, 40000)
+	}
 }
 
 // TestDropCleanupOnMetaLeader: a DROP TABLE through a follower leaves the
