@@ -44,6 +44,14 @@ type Job struct {
 	Error      string `json:"error,omitempty"`
 	Message    string `json:"message,omitempty"`
 	Trigger    string `json:"trigger,omitempty"`
+	// Node names the replica that ran (or runs) the job on a replicated
+	// node ("replica 2"); empty on a single node.
+	Node string `json:"node,omitempty"`
+	// Parts lists, for a job split over Raft groups (STORAGE FLUSH or
+	// COMPACT in a cluster), the groups whose leaders each run one part;
+	// Parent names the job a part record belongs to (flush/parts.go).
+	Parts  []string `json:"parts,omitempty"`
+	Parent string   `json:"parent_job,omitempty"`
 }
 
 // Job statuses.

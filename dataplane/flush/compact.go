@@ -38,13 +38,20 @@ func (m *Manager) coldScopes(t *catalog.Table) ([]string, error) {
 	return out, nil
 }
 
-func (m *Manager) compactTable(ctx context.Context, t *catalog.Table, j *catalog.Job) (Stats, error) {
+func (m *Manager) compactTable(ctx context.Context, t *catalog.Table, j *catalog.Job, sel scopeSel) (Stats, error) {
 	users, err := m.coldScopes(t)
 	if err != nil {
 		return Stats{}, err
 	}
 	var total Stats
 	for _, u := range users {
+		g, _ := pointerKey(t, u)
+		if skip, err := m.skipScope(sel, g); skip || err != nil {
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
 		var st Stats
 		err := m.withRetry(ctx, j, func() error {
 			var err error
@@ -113,7 +120,7 @@ func (m *Manager) compactScope(ctx context.Context, t *catalog.Table, user strin
 		if err != nil {
 			return err
 		}
-		seg.ID, seg.Path, seg.CreatedAt = n, cold.SegmentKey(s.dir, n), m.nowMs()
+		seg.ID, seg.Path, seg.CreatedAt = n, cold.TaggedSegmentKey(s.dir, n, s.tag), m.nowMs()
 		if err := s.store.Put(ctx, seg.Path, data); err != nil {
 			return fmt.Errorf("while writing %s: %w", seg.Path, err)
 		}

@@ -25,8 +25,19 @@ type dropCleanup struct {
 }
 
 // QueueDropCleanup records a queued drop_cleanup job for the dropped
-// table t and runs it in the background. It returns the queued job.
+// table t and runs it in the background. It returns the queued job. On a
+// replicated node that does not lead the meta group it does nothing and
+// returns nil: the meta leader runs the cleanup from the table's pending
+// record (resumeDrops).
 func (m *Manager) QueueDropCleanup(ctx context.Context, t *catalog.Table, trigger string) (*catalog.Job, error) {
+	if !m.leads() {
+		return nil, nil
+	}
+	return m.startDropCleanup(ctx, t, trigger)
+}
+
+// startDropCleanup queues and starts the drop_cleanup job of t.
+func (m *Manager) startDropCleanup(ctx context.Context, t *catalog.Table, trigger string) (*catalog.Job, error) {
 	j := m.newJob(JobDropCleanup, trigger, t)
 	if err := m.putJob(ctx, j); err != nil {
 		return nil, err
@@ -53,8 +64,17 @@ func (m *Manager) QueueDropCleanup(ctx context.Context, t *catalog.Table, trigge
 }
 
 // WaitDropCleanups waits until no background cleanup of a table for which
-// match is true is running (every cleanup when match is nil).
+// match is true is running (every cleanup when match is nil). On a
+// replicated node it also waits, for up to 30 s, for the pending records
+// of such tables to go: the meta leader may run the cleanup elsewhere.
 func (m *Manager) WaitDropCleanups(ctx context.Context, match func(t *catalog.Table) bool) error {
+	if err := m.waitLocalDropCleanups(ctx, match); err != nil || m.opts.Cluster == nil {
+		return err
+	}
+	return m.waitPendingDrops(ctx, match)
+}
+
+func (m *Manager) waitLocalDropCleanups(ctx context.Context, match func(t *catalog.Table) bool) error {
 	for {
 		var wait chan struct{}
 		m.dropMu.Lock()

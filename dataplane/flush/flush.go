@@ -17,8 +17,9 @@ import (
 )
 
 type scopeInfo struct {
-	user string
-	rows int64
+	group uint16
+	user  string
+	rows  int64
 }
 
 // hotScopes lists the scopes of t that hold hot rows, with row counts.
@@ -31,7 +32,7 @@ func (m *Manager) hotScopes(t *catalog.Table) []scopeInfo {
 		if n == 0 {
 			return nil
 		}
-		return []scopeInfo{{rows: n}}
+		return []scopeInfo{{group: keys.GroupShared, rows: n}}
 	}
 	var out []scopeInfo
 	for _, g := range keys.AllDataGroups() {
@@ -56,7 +57,7 @@ func (m *Manager) hotScopes(t *catalog.Table) []scopeInfo {
 			for ; valid && bytes.HasPrefix(it.Key(), sp); valid = it.Next() {
 				n++
 			}
-			out = append(out, scopeInfo{user: user, rows: n})
+			out = append(out, scopeInfo{group: g, user: user, rows: n})
 		}
 		it.Close()
 	}
@@ -90,7 +91,7 @@ func schemaOf(t *catalog.Table) cold.Schema {
 	return s
 }
 
-func (m *Manager) flushTable(ctx context.Context, t *catalog.Table, j *catalog.Job) (Stats, error) {
+func (m *Manager) flushTable(ctx context.Context, t *catalog.Table, j *catalog.Job, sel scopeSel) (Stats, error) {
 	var total Stats
 	if t.PKIndex() < 0 {
 		return total, fmt.Errorf("table %s has no primary key", t.QualifiedName())
@@ -99,6 +100,12 @@ func (m *Manager) flushTable(ctx context.Context, t *catalog.Table, j *catalog.J
 	m.lastFlush[t.ID] = m.now()
 	m.mu.Unlock()
 	for _, s := range m.hotScopes(t) {
+		if skip, err := m.skipScope(sel, s.group); skip || err != nil {
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
 		var st Stats
 		err := m.withRetry(ctx, j, func() error {
 			var err error
@@ -142,10 +149,13 @@ type scopeState struct {
 	dir     string
 	man     *cold.Manifest
 	storage string
+	// tag names this write's objects uniquely on a replicated node
+	// (cold.TaggedSegmentKey); "" on a single node.
+	tag string
 }
 
 func (m *Manager) loadScope(ctx context.Context, r pebble.Reader, t *catalog.Table, user string) (*scopeState, error) {
-	s := &scopeState{}
+	s := &scopeState{tag: m.writeTag()}
 	s.group, s.ptrKey = pointerKey(t, user)
 	var err error
 	if s.ptr, err = engine.ReadColdPointer(r, s.ptrKey); err != nil {
@@ -283,7 +293,7 @@ func (m *Manager) flushScope(ctx context.Context, t *catalog.Table, user string)
 		}
 		tScan = time.Since(t0)
 		t1 := time.Now()
-		seg.ID, seg.Path, seg.CreatedAt = n, cold.SegmentKey(s.dir, n), m.nowMs()
+		seg.ID, seg.Path, seg.CreatedAt = n, cold.TaggedSegmentKey(s.dir, n, s.tag), m.nowMs()
 		if err := s.store.Put(ctx, seg.Path, data); err != nil {
 			return Stats{}, fmt.Errorf("while writing %s: %w", seg.Path, err)
 		}
@@ -310,14 +320,12 @@ func (m *Manager) flushScope(ctx context.Context, t *catalog.Table, user string)
 		m.coldTables.Store(t.ID, struct{}{})
 	}
 	t2 := time.Now()
-	res, err := m.exec.Propose(ctx, &engine.Command{Group: s.group, TimeMs: m.nowMs(), Cold: cc})
-	if err != nil {
+	// The observer takes the purged rows off the pending count (on every
+	// replica) when the commit applies.
+	if _, err := m.exec.Propose(ctx, &engine.Command{Group: s.group, TimeMs: m.nowMs(), Cold: cc}); err != nil {
 		return Stats{}, fmt.Errorf("while committing flush: %w", err)
 	}
 	tCommit = time.Since(t2)
-	m.mu.Lock()
-	m.pending[id] = max(0, m.pending[id]-int64(res.Purged))
-	m.mu.Unlock()
 	if newMan != nil {
 		m.mirror(ctx, s, newMan)
 		if m.opts.CompactSegments > 0 && len(newMan.Segments) > m.opts.CompactSegments {
@@ -335,7 +343,7 @@ func (m *Manager) putManifest(ctx context.Context, s *scopeState, man *cold.Mani
 	if err != nil {
 		return "", err
 	}
-	key := cold.ManifestKey(s.dir, man.Version)
+	key := cold.TaggedManifestKey(s.dir, man.Version, s.tag)
 	if err := s.store.Put(ctx, key, enc); err != nil {
 		return "", fmt.Errorf("while writing %s: %w", key, err)
 	}

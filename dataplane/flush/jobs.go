@@ -31,6 +31,9 @@ var ErrQueueFull = errors.New("job queue is full")
 type task struct {
 	job   *catalog.Job
 	table *catalog.Table
+	// part names the Raft group of a part of parent (parts.go).
+	part   string
+	parent *catalog.Job
 }
 
 // Stats summarise the work of one job.
@@ -45,7 +48,7 @@ func (m *Manager) newJob(typ, trigger string, t *catalog.Table) *catalog.Job {
 	m.mu.Unlock()
 	now := m.nowMs()
 	j := &catalog.Job{ID: fmt.Sprintf("%s-%011x%04x", jobPrefix[typ], now, seq&0xffff), Type: typ,
-		Status: catalog.JobQueued, CreatedAt: now, Trigger: trigger}
+		Status: catalog.JobQueued, CreatedAt: now, Trigger: trigger, Node: m.self()}
 	if t != nil {
 		j.Namespace, j.Table = t.Namespace, t.Name
 	}
@@ -66,6 +69,9 @@ func (m *Manager) putJob(ctx context.Context, j *catalog.Job) error {
 }
 
 // Submit queues a flush or compaction job for table t and returns its id.
+// On a replicated node an automatic job covers the scopes of the groups
+// this node leads, and a manual one (STORAGE FLUSH/COMPACT) is split into
+// parts run by each group's leader (parts.go).
 // A table with a job of the same type already queued gets no second one:
 // that job has not taken its snapshot yet, so it covers every row written
 // before this call, and its id is returned. A job already running is
@@ -76,8 +82,8 @@ func (m *Manager) Submit(ctx context.Context, typ, trigger string, t *catalog.Ta
 	if t.Type == catalog.TableStream || t.Type == catalog.TableSystem {
 		return "", fmt.Errorf("%s tables are never flushed or compacted", t.Type)
 	}
-	if !m.leads() {
-		return "", m.notLeader()
+	if m.opts.Cluster != nil && trigger == TriggerManual {
+		return m.submitParts(ctx, typ, trigger, t)
 	}
 	key := activeKey{t.ID, typ}
 	j := m.newJob(typ, trigger, t)
@@ -148,33 +154,52 @@ func (m *Manager) worker() {
 
 // run executes one job and records its outcome.
 func (m *Manager) run(t *task) {
+	if t.part != "" {
+		m.runPart(t)
+		return
+	}
 	key := activeKey{t.table.ID, t.job.Type}
 	defer m.clearActive(key, t.job.ID)
 	m.started(key, t.job.ID)
-	ctx := m.ctx
 	j := t.job
-	j.Status, j.StartedAt = catalog.JobRunning, m.nowMs()
-	if err := m.putJob(ctx, j); err != nil {
-		m.log.Error("job record", "job", j.ID, "err", err)
+	if !m.startJob(j) {
 		return
 	}
 	// Re-read the table: it may have been dropped or altered since queued.
 	tbl, ok := m.cat.TableByID(t.table.ID)
-	var st Stats
-	var err error
+	st, err := m.runTable(tbl, ok, t.table.QualifiedName(), j, scopeSel{})
+	_ = m.finishJob(j, st, err)
+}
+
+// startJob records job j as running (false: it could not be recorded).
+func (m *Manager) startJob(j *catalog.Job) bool {
+	j.Status, j.StartedAt = catalog.JobRunning, m.nowMs()
+	if err := m.putJob(m.ctx, j); err != nil {
+		m.log.Error("job record", "job", j.ID, "err", err)
+		return false
+	}
+	return true
+}
+
+// runTable runs flush or compaction job j over the scopes of table tbl
+// that sel selects (ok false: the table, named name, was dropped).
+func (m *Manager) runTable(tbl *catalog.Table, ok bool, name string, j *catalog.Job, sel scopeSel) (Stats, error) {
 	switch {
 	case !ok:
-		err = fmt.Errorf("table %s was dropped", t.table.QualifiedName())
-	case j.Type == JobFlush:
-		st, err = m.flushTable(ctx, tbl, j)
+		return Stats{}, fmt.Errorf("table %s was dropped", name)
 	case j.Type == JobCompact:
-		st, err = m.compactTable(ctx, tbl, j)
+		return m.compactTable(m.ctx, tbl, j, sel)
 	}
+	return m.flushTable(m.ctx, tbl, j, sel)
+}
+
+// finishJob records job j's outcome (st, err) and tells the job observer.
+func (m *Manager) finishJob(j *catalog.Job, st Stats, err error) error {
 	j.Rows, j.Bytes, j.Segments = st.Rows, st.Bytes, st.Segments
 	j.FinishedAt = m.nowMs()
 	if err != nil {
 		j.Status, j.Error = catalog.JobFailed, err.Error()
-		m.log.Warn("cold-tier job failed", "job", j.ID, "type", j.Type, "table", t.table.QualifiedName(), "err", err)
+		m.log.Warn("cold-tier job failed", "job", j.ID, "type", j.Type, "table", j.Namespace+"."+j.Table, "err", err)
 	} else {
 		j.Status = catalog.JobCompleted
 	}
@@ -186,7 +211,9 @@ func (m *Manager) run(t *task) {
 	defer cancel()
 	if err := m.putJob(wctx, j); err != nil && !errors.Is(err, engine.ErrClosed) {
 		m.log.Error("job record", "job", j.ID, "err", err)
+		return err
 	}
+	return nil
 }
 
 // withRetry runs one scope step up to JobAttempts times with backoff.
@@ -214,19 +241,17 @@ func (m *Manager) withRetry(ctx context.Context, j *catalog.Job, fn func() error
 
 // Jobs lists job records from r, newest first.
 func Jobs(r pebble.Reader) ([]*catalog.Job, error) {
-	p := keys.CatalogPrefix(catalog.RecJob)
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
 	var out []*catalog.Job
-	for it.First(); it.Valid(); it.Next() {
+	err := scanCatalog(r, catalog.RecJob, func(k, v []byte) error {
 		var j catalog.Job
-		if err := json.Unmarshal(it.Value(), &j); err != nil {
-			return nil, fmt.Errorf("corrupt job record %q: %w", it.Key(), err)
+		if err := json.Unmarshal(v, &j); err != nil {
+			return fmt.Errorf("corrupt job record %q: %w", k, err)
 		}
 		out = append(out, &j)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(a, b int) bool {
 		if out[a].CreatedAt != out[b].CreatedAt {
@@ -234,30 +259,68 @@ func Jobs(r pebble.Reader) ([]*catalog.Job, error) {
 		}
 		return out[a].ID > out[b].ID
 	})
-	return out, it.Error()
+	return out, nil
+}
+
+// scanCatalog calls fn with every catalog record of type rec in r (the
+// key without the type prefix, the value), stopping at its first error.
+func scanCatalog(r pebble.Reader, rec byte, fn func(k, v []byte) error) error {
+	p := keys.CatalogPrefix(rec)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if err := fn(it.Key()[len(p):], it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Error()
 }
 
 // recoverJobs fails jobs a previous process (or, on a replicated node, a
 // previous leader) left queued or running: their effects are either
 // committed or orphaned, never half-applied, and the scheduler
 // re-triggers flushes by policy. Jobs this process queued are left alone.
+// On a replicated node a job is recovered by the node that owns it: its
+// own node after a restart, or the meta leader for the catalog-wide jobs
+// (drop and user cleanups, records without a node); parts of a split job
+// are never failed — a group's leader runs them again (parts.go).
 func (m *Manager) recoverJobs(ctx context.Context) error {
 	jobs, err := Jobs(m.db)
 	if err != nil {
 		return err
 	}
 	for _, j := range jobs {
-		if _, own := m.mine.Load(j.ID); own {
+		if _, own := m.mine.Load(j.ID); own || !m.interrupted(j) {
 			continue
 		}
-		if j.Status == catalog.JobQueued || j.Status == catalog.JobRunning {
-			j.Status, j.Error, j.FinishedAt = catalog.JobFailed, "interrupted by a server restart or a change of leader", m.nowMs()
-			if err := m.putJob(ctx, j); err != nil {
-				return err
-			}
+		j.Status, j.Error, j.FinishedAt = catalog.JobFailed, "interrupted by a server restart or a change of leader", m.nowMs()
+		if err := m.putJob(ctx, j); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// interrupted reports whether recoverJobs on this node fails the
+// unfinished job j (not one this process runs).
+func (m *Manager) interrupted(j *catalog.Job) bool {
+	if j.Status != catalog.JobQueued && j.Status != catalog.JobRunning {
+		return false
+	}
+	if m.opts.Cluster == nil {
+		return true
+	}
+	switch {
+	case j.Parent != "" || len(j.Parts) > 0:
+		return false
+	case j.Node == m.self():
+		return true
+	}
+	metaWork := j.Node == "" || j.Type == JobDropCleanup || j.Type == JobUserCleanup
+	return metaWork && m.leads()
 }
 
 // trimJobs deletes finished job records beyond JobRetention.
@@ -322,10 +385,10 @@ func jobErrorf(scope string, err error) error {
 // FlushNow flushes every scope of t synchronously, outside the job queue
 // (benchmarks, tools). It takes the same scope locks as jobs.
 func (m *Manager) FlushNow(ctx context.Context, t *catalog.Table) (Stats, error) {
-	return m.flushTable(ctx, t, m.newJob(JobFlush, "direct", t))
+	return m.flushTable(ctx, t, m.newJob(JobFlush, "direct", t), scopeSel{})
 }
 
 // CompactNow compacts every scope of t synchronously.
 func (m *Manager) CompactNow(ctx context.Context, t *catalog.Table) (Stats, error) {
-	return m.compactTable(ctx, t, m.newJob(JobCompact, "direct", t))
+	return m.compactTable(ctx, t, m.newJob(JobCompact, "direct", t), scopeSel{})
 }

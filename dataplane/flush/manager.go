@@ -19,7 +19,6 @@ package flush
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -79,36 +78,33 @@ type Options struct {
 	// SegmentCacheBytes bounds decoded segments kept in memory.
 	SegmentCacheBytes int64
 	Logger            *slog.Logger
-	// Leader, when set (a replicated node), gates the cold tier's work to
-	// the node for which it returns true (the meta group's Raft leader),
-	// so replicas do not all do it at once: the scheduler's automatic work
-	// (policy flushes, stream eviction, user cleanup, the janitor),
-	// STORAGE FLUSH/COMPACT jobs (Submit answers *NotLeaderError
-	// elsewhere), the shutdown flush and the recovery of interrupted jobs
-	// (at start-up and whenever this node becomes the leader).
-	Leader func() bool
-	// LeaderName describes the node Leader is true on ("replica 2"), for
-	// NotLeaderError.
-	LeaderName func() string
+	// Cluster, when set (a replicated node), splits the cold tier's work
+	// by Raft group leadership (parts.go): each group's leader flushes,
+	// compacts and evicts the scopes of its own group; the meta leader
+	// does the catalog-wide work (user cleanup, drop cleanups, the
+	// janitor, recovery of interrupted jobs).
+	Cluster *Cluster
 }
 
-// NotLeaderError is Submit's answer on a replica that does not run the
-// cold tier's jobs: the statement must be sent to Leader.
-type NotLeaderError struct{ Leader string }
-
-func (e *NotLeaderError) Error() string {
-	return fmt.Sprintf("flush and compaction jobs run on the cluster's meta leader, %s: send the statement to that node", e.Leader)
+// Cluster is what the cold tier needs to know of Raft leadership.
+type Cluster struct {
+	// Leads reports whether this node leads the Raft group replicating
+	// engine group g.
+	Leads func(g uint16) bool
+	// ShardName names the Raft group replicating engine group g ("meta",
+	// "shared", "u3"): the unit a STORAGE FLUSH is split into.
+	ShardName func(g uint16) string
+	// Self names this node in job records ("replica 2").
+	Self string
 }
 
-// leads reports whether this node runs the cold tier's work.
-func (m *Manager) leads() bool { return m.opts.Leader == nil || m.opts.Leader() }
+// leads reports whether this node runs the cluster-wide work (the meta
+// group's leader; always on a single node).
+func (m *Manager) leads() bool { return m.leadsGroup(keys.GroupMeta) }
 
-func (m *Manager) notLeader() error {
-	name := "unknown (no leader elected yet; retry)"
-	if m.opts.LeaderName != nil {
-		name = m.opts.LeaderName()
-	}
-	return &NotLeaderError{Leader: name}
+// leadsGroup reports whether this node flushes engine group g's scopes.
+func (m *Manager) leadsGroup(g uint16) bool {
+	return m.opts.Cluster == nil || m.opts.Cluster.Leads(g)
 }
 
 // DefaultOptions are production defaults.
@@ -162,6 +158,14 @@ type Manager struct {
 	// table id (dropqueue.go).
 	dropMu   sync.Mutex
 	dropping map[uint32]*dropCleanup
+	// dropRetry is when the meta leader may try a failed cleanup again
+	// (replicated nodes; parts.go).
+	dropRetry map[uint32]time.Time
+
+	// parents holds the unfinished jobs split into per-group parts, by
+	// id; partRunning the part ids queued or running here (parts.go).
+	parents     map[string]*catalog.Job
+	partRunning map[string]bool
 
 	// janitorPause holds orphan deletion while backups run (janitor_pause.go).
 	janitorPause janitorPause
@@ -204,6 +208,7 @@ func New(db *pebble.DB, cat *catalog.Cache, ex Executor, opts Options) *Manager 
 		db: db, cat: cat, exec: ex, opts: opts, log: opts.Logger, reader: cold.NewReader(opts.SegmentCacheBytes),
 		stores: storeCache{m: map[string]storeEntry{}}, now: time.Now,
 		pending: map[scopeID]int64{}, lastFlush: map[uint32]time.Time{}, active: map[activeKey]int{}, queued: map[activeKey]string{}, dropping: map[uint32]*dropCleanup{},
+		dropRetry: map[uint32]time.Time{}, parents: map[string]*catalog.Job{}, partRunning: map[string]bool{},
 		scopeMu: map[scopeID]*sync.Mutex{},
 		queue:   make(chan *task, 1024), ctx: ctx, cancel: cancel,
 	}
@@ -217,10 +222,11 @@ func (m *Manager) Reader() *cold.Reader { return m.reader }
 // Start recovers state left by a previous process and starts the worker
 // and the scheduler.
 func (m *Manager) Start(ctx context.Context) error {
-	if m.leads() {
-		if err := m.recoverJobs(ctx); err != nil {
-			return err
-		}
+	if err := m.recoverJobs(ctx); err != nil {
+		return err
+	}
+	if err := m.loadParents(); err != nil {
+		return err
 	}
 	if err := m.loadColdTables(); err != nil {
 		return err
@@ -247,9 +253,25 @@ func (m *Manager) observe(cmd *engine.Command, res *engine.Result) {
 		m.cat.DeleteUserIfDropped(cw.User.UserID)
 		return
 	}
-	if cmd.Cold != nil && cmd.Cold.Pointer != nil {
-		if t, _, ok := keys.ParseColdPointer(cmd.Cold.Pointer); ok {
-			m.coldTables.Store(t, struct{}{})
+	if cw := cmd.Catalog; cw != nil && cw.Op == engine.CatPutJob && cw.Job != nil {
+		m.noteJob(cw.Job)
+		return
+	}
+	if cmd.Cold != nil {
+		if cmd.Cold.Pointer != nil {
+			if t, _, ok := keys.ParseColdPointer(cmd.Cold.Pointer); ok {
+				m.coldTables.Store(t, struct{}{})
+			}
+		}
+		// The purged rows leave the pending counts on every replica, so
+		// whichever node leads the group next sees the same backlog.
+		if res.Purged > 0 && len(cmd.Cold.Purge) > 0 {
+			if t, ok := keys.TableOfRow(cmd.Cold.Purge[0].Key); ok {
+				id := scopeOfKey(m.cat, t, cmd.Cold.Purge[0].Key)
+				m.mu.Lock()
+				m.pending[id] = max(0, m.pending[id]-int64(res.Purged))
+				m.mu.Unlock()
+			}
 		}
 		return
 	}

@@ -21,22 +21,12 @@ func (m *Manager) SetJobObserver(fn func(j *catalog.Job)) { m.onJob.Store(&fn) }
 // unflushed tail across a restart. Hot rows are durable either way: a
 // flush cut short by ctx leaves them hot (the commit protocol makes a
 // partial flush invisible). It returns the number of tables flushed. On a
-// replicated node that is not the leader it does nothing.
+// replicated node it flushes the scopes of the groups this node leads.
 func (m *Manager) FlushPending(ctx context.Context) (int, error) {
-	if !m.leads() {
-		return 0, nil // the leader flushes (replicated node)
-	}
-	m.mu.Lock()
-	pending := map[uint32]bool{}
-	for id, n := range m.pending {
-		if n > 0 {
-			pending[id.table] = true
-		}
-	}
-	m.mu.Unlock()
+	_, mine := m.pendingByTable()
 	var ids []string
 	for _, t := range m.cat.Tables("") {
-		if !pending[t.ID] || t.FlushPolicy == "" || t.Type == catalog.TableStream || t.Type == catalog.TableSystem {
+		if mine[t.ID] <= 0 || t.FlushPolicy == "" || t.Type == catalog.TableStream || t.Type == catalog.TableSystem {
 			continue
 		}
 		id, err := m.Submit(ctx, JobFlush, "shutdown", t, false)

@@ -63,12 +63,26 @@ func (m *Manager) scheduler() {
 	lastEvict, lastJanitor := m.now(), m.now()
 	nextUserCleanup := m.nextUserCleanup(m.now())
 	wasLeader := m.leads() // Start recovered the jobs if it leads
+	cluster := m.opts.Cluster != nil
 	for {
 		select {
 		case <-m.ctx.Done():
 			return
 		case <-tick.C:
 		}
+		// Work split by group leadership (every node of a cluster does
+		// its groups' share; parts.go).
+		if cluster {
+			m.dispatchParts()
+		}
+		m.checkPolicies()
+		if m.now().Sub(lastEvict) >= m.opts.StreamEvictionInterval {
+			lastEvict = m.now()
+			if err := m.EvictStreams(m.ctx); err != nil && m.ctx.Err() == nil {
+				m.log.Warn("stream eviction failed", "err", err)
+			}
+		}
+		// Catalog-wide work: the meta leader's.
 		if !m.leads() {
 			wasLeader = false
 			continue
@@ -82,11 +96,9 @@ func (m *Manager) scheduler() {
 				wasLeader = false
 			}
 		}
-		m.checkPolicies()
-		if m.now().Sub(lastEvict) >= m.opts.StreamEvictionInterval {
-			lastEvict = m.now()
-			if err := m.EvictStreams(m.ctx); err != nil && m.ctx.Err() == nil {
-				m.log.Warn("stream eviction failed", "err", err)
+		if cluster {
+			if err := m.resumeDrops(m.ctx); err != nil && m.ctx.Err() == nil {
+				m.log.Warn("resuming dropped-table cleanups failed", "err", err)
 			}
 		}
 		if now := m.now(); !now.Before(nextUserCleanup) {
@@ -106,15 +118,13 @@ func (m *Manager) scheduler() {
 
 // checkPolicies queues flush jobs for tables whose rows or interval
 // trigger fired. The interval part runs on its own per-table clock (the
-// time since that table's last flush), not on the tick.
+// time since that table's last flush), not on the tick. The rows trigger
+// counts the table's hot rows in every group; on a replicated node the
+// job then flushes the groups this node leads, and only a node leading a
+// group with pending rows of the table queues one.
 func (m *Manager) checkPolicies() {
 	now := m.now()
-	m.mu.Lock()
-	total := map[uint32]int64{}
-	for id, n := range m.pending {
-		total[id.table] += n
-	}
-	m.mu.Unlock()
+	total, mine := m.pendingByTable()
 	for _, t := range m.cat.Tables("") {
 		if t.FlushPolicy == "" || t.Type == catalog.TableStream || t.Type == catalog.TableSystem {
 			continue
@@ -132,6 +142,7 @@ func (m *Manager) checkPolicies() {
 		n := total[t.ID]
 		trigger := ""
 		switch {
+		case mine[t.ID] == 0:
 		case p.Rows > 0 && n >= p.Rows:
 			trigger = "rows"
 		case p.Interval > 0 && n > 0 && now.Sub(last) >= p.Interval:
@@ -165,6 +176,9 @@ func (m *Manager) EvictStreams(ctx context.Context) error {
 		}
 		evicted := int64(0)
 		for _, g := range keys.AllDataGroups()[1:] {
+			if !m.leadsGroup(g) {
+				continue // that group's leader evicts it
+			}
 			tp := keys.TablePrefix(g, t.ID)
 			it, err := m.db.NewIter(&pebble.IterOptions{LowerBound: tp, UpperBound: keys.PrefixEnd(tp)})
 			if err != nil {

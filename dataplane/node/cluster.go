@@ -12,6 +12,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/flush"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/replication"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/server"
 	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
@@ -27,6 +28,13 @@ type replicatedExec struct {
 
 // AddObserver registers o on the executor's apply path.
 func (r replicatedExec) AddObserver(o engine.Observer) { r.exec.AddObserver(o) }
+
+// coldCluster splits the cold tier's work by this node's Raft
+// leaderships (flush/parts.go).
+func (n *Node) coldCluster() *flush.Cluster {
+	return &flush.Cluster{Leads: n.repl.LeadsGroup, ShardName: n.repl.ShardName,
+		Self: fmt.Sprintf("replica %d", n.repl.ReplicaID())}
+}
 
 // startReplication starts this node's replica of every Raft shard and
 // waits (bounded by cluster.startup_timeout_seconds) until each has a

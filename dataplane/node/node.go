@@ -138,7 +138,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	}
 	copts := coldOptions(cfg, log)
 	if n.repl != nil {
-		copts.Leader, copts.LeaderName = n.repl.LeadsMeta, n.repl.MetaLeaderName
+		copts.Cluster = n.coldCluster()
 	}
 	n.cold = flush.New(n.store.DB, cat, coldExec, copts)
 	n.eng.SetColdTier(n.cold)
@@ -158,8 +158,12 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	if err := n.eng.EnsureRoot(ctx, cfg.Auth.RootPassword); err != nil {
 		return nil, err
 	}
-	if err := n.eng.CleanupDropped(ctx); err != nil {
-		return nil, err
+	// A clustered node leaves interrupted drop cleanups to the meta
+	// leader's cold tier, which resumes them (and takes them over).
+	if n.repl == nil {
+		if err := n.eng.CleanupDropped(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := n.startBackup(ctx, plan, so); err != nil {
 		return nil, err

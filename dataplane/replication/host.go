@@ -469,22 +469,20 @@ func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 	}
 }
 
-// LeadsMeta reports whether this replica currently leads the meta shard:
-// the node that runs cluster-wide background work (flush scheduling).
-func (h *Host) LeadsMeta() bool {
-	id, _, ok, err := h.nh.GetLeaderID(ShardMeta)
+// LeadsGroup reports whether this replica currently leads the shard that
+// replicates engine group g: the node that flushes and compacts g's
+// scopes.
+func (h *Host) LeadsGroup(g uint16) bool {
+	id, _, ok, err := h.nh.GetLeaderID(h.layout.ShardOf(g))
 	return err == nil && ok && id == h.opts.ReplicaID
 }
 
-// MetaLeaderName names the meta shard's leader as this replica knows it:
-// "replica N", or that none is known.
-func (h *Host) MetaLeaderName() string {
-	id, _, ok, err := h.nh.GetLeaderID(ShardMeta)
-	if err != nil || !ok || id == 0 {
-		return "unknown (no leader elected yet; retry)"
-	}
-	return fmt.Sprintf("replica %d", id)
-}
+// ShardName names the shard replicating engine group g (meta, shared,
+// u<k>).
+func (h *Host) ShardName(g uint16) string { return h.layout.Name(h.layout.ShardOf(g)) }
+
+// ReplicaID is this node's replica id.
+func (h *Host) ReplicaID() uint64 { return h.opts.ReplicaID }
 
 // TransferLeaderOf asks the leader of the shard named name (meta, shared,
 // u<k>) to hand its leadership to replica target; an operator drains a

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/engine"
-	"github.com/kalamdb/kalamdb-k8s/dataplane/flush"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/pgfn"
 )
@@ -46,11 +45,6 @@ const CodeDiskFull = "DISK_FULL"
 // cluster.proposal_timeout_ms. A write's outcome is then unknown.
 const CodeNoQuorum = "NO_QUORUM"
 
-// CodeNotLeader (HTTP 421, retryable on the named node): on a replicated
-// cluster, STORAGE FLUSH/COMPACT runs only on the meta group's leader;
-// the message names it. Nothing was changed.
-const CodeNotLeader = "NOT_LEADER"
-
 // CodeNodeLocalStorage (HTTP 400): in a replicated cluster, a table or a
 // storage on node-local filesystem storage was refused (Parquet flushed
 // there would exist on one replica only); nothing changed. Use an object
@@ -87,10 +81,6 @@ func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
-	}
-	var nl *flush.NotLeaderError
-	if errors.As(err, &nl) {
-		return errf(CodeNotLeader, http.StatusMisdirectedRequest, "%s", nl.Error())
 	}
 	var pe *parse.Error
 	if errors.As(err, &pe) {

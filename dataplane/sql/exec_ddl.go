@@ -2,13 +2,9 @@ package sql
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/auth"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
@@ -119,33 +115,7 @@ func (e *Engine) awaitDropCleanup(ctx context.Context, ns, name string) error {
 }
 
 // pendingDrops lists the dropped tables whose cleanup has not finished.
-// Records from before the definition was kept hold only the table id.
-func (e *Engine) pendingDrops() ([]*catalog.Table, error) {
-	p := keys.CatalogPrefix(catalog.RecDropped)
-	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keys.PrefixEnd(p)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	var pending []*catalog.Table
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()[len(p):]
-		if len(k) != 4 {
-			continue
-		}
-		t := &catalog.Table{}
-		if v := it.Value(); len(v) > 0 {
-			// Records from before the definition was kept hold no value:
-			// only their hot rows can be found.
-			if err := json.Unmarshal(v, t); err != nil {
-				t = &catalog.Table{}
-			}
-		}
-		t.ID = binary.BigEndian.Uint32(k)
-		pending = append(pending, t)
-	}
-	return pending, it.Error()
-}
+func (e *Engine) pendingDrops() ([]*catalog.Table, error) { return flush.PendingDrops(e.db) }
 
 func (e *Engine) purgeTable(ctx context.Context, t *catalog.Table, trigger string) error {
 	if e.cold != nil && t.Name != "" {

@@ -72,7 +72,7 @@ func init() {
 				}
 				out = append(out, []any{j.ID, j.Type, j.Status, nullIfEmpty(j.Namespace), nullIfEmpty(j.Table), nullIfEmpty(j.Trigger),
 					j.CreatedAt * 1000, started, finished, dur, int64(j.Attempts), j.Rows, j.Bytes, j.Segments, nullIfEmpty(j.Error),
-					jobMessage(j)})
+					withNode(jobMessage(j), j.Node)})
 			}
 			return out, nil
 		},

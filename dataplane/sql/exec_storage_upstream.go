@@ -42,6 +42,18 @@ func storageJobMessage(s *parse.StorageJob, tables []*catalog.Table, rows [][]an
 	return fmt.Sprintf("Storage %s started for %d table(s) %s. Job IDs: [%s]", noun, len(ids), where, strings.Join(ids, ", "))
 }
 
+// withNode appends, on a replicated node, the replica that ran a job
+// ("[replica 2]") to its system.jobs message.
+func withNode(msg any, node string) any {
+	if node == "" {
+		return msg
+	}
+	if s, ok := msg.(string); ok && s != "" {
+		return s + " [" + node + "]"
+	}
+	return "[" + node + "]"
+}
+
 // jobMessage is system.jobs.message, the original project's one field for
 // what a job did or why it failed: the job's own message, else its error,
 // else a summary of a completed job's counters.

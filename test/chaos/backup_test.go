@@ -102,7 +102,7 @@ func TestClusterConsistentBackup(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // writes go on during the backup
 	close(stop)
 	wg.Wait()
-	waitJobDone(t, admin[b.id-1], jobID)
+	waitJobCompleted(t, admin[b.id-1], jobID)
 
 	var before int
 	mu.Lock()
@@ -134,7 +134,7 @@ func TestClusterConsistentBackup(t *testing.T) {
 	if err != nil || len(res) != 1 {
 		t.Fatalf("RESTORE: %v %v", res, err)
 	}
-	waitJobDone(t, root, res[0].String("job_id"))
+	waitJobCompleted(t, root, res[0].String("job_id"))
 	got := map[string]map[int64]bool{}
 	if got["root"], err = readIDs(root, "app.items"); err != nil {
 		t.Fatal(err)
@@ -168,9 +168,9 @@ func TestClusterConsistentBackup(t *testing.T) {
 	t.Logf("restored: all %d earlier writes present (%d acknowledged after the start are in it too)", before, after)
 }
 
-// waitJobDone polls system.jobs until job id completes (fails the test
+// waitJobCompleted polls system.jobs until job id completes (fails the test
 // when it fails or takes over a minute).
-func waitJobDone(t *testing.T, cl *client.Client, id string) {
+func waitJobCompleted(t *testing.T, cl *client.Client, id string) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		j, err := cl.Job(context.Background(), id)

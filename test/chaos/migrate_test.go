@@ -3,7 +3,6 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -37,17 +36,7 @@ func TestMigrateOneToThree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cold := filepath.Join(t.TempDir(), "cold")
-	for _, q := range []string{
-		fmt.Sprintf("CREATE STORAGE shared_cold TYPE 'filesystem' BASE_DIRECTORY '%s'", cold),
-		"CREATE NAMESPACE app",
-		"CREATE SHARED TABLE app.items (id BIGINT PRIMARY KEY, v TEXT NOT NULL) WITH (STORAGE_ID = 'shared_cold')",
-		"CREATE USER TABLE app.notes (id BIGINT PRIMARY KEY, v TEXT NOT NULL) WITH (STORAGE_ID = 'shared_cold')",
-	} {
-		if _, err := cl1.SQL(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	coldTables(t, cl1, "app.items", "app.notes")
 	want := map[string]map[int64]bool{"app.items": {}, "app.notes": {}}
 	insert := func(cl *client.Client, table string, id int64) error {
 		_, err := cl.SQL(ctx, fmt.Sprintf("INSERT INTO %s (id, v) VALUES (%d, 'row-%d')", table, id, id))
@@ -222,22 +211,8 @@ func flush(t *testing.T, cl *client.Client, table string) {
 		t.Fatalf("flush %s: %v %v", table, recs, err)
 	}
 	job := recs[0].String("job_id")
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		recs, err := cl.Records(ctx, "SELECT status FROM system.jobs WHERE job_id = $1", job)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 1 {
-			switch st := recs[0].String("status"); st {
-			case "completed":
-				return
-			case "failed", "cancelled":
-				t.Fatalf("flush job %s of %s: %s", job, table, st)
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("flush job %s of %s did not finish: %v", job, table, recs)
-		}
+	if done := waitJobDone(t, cl, job, 60*time.Second); done.String("status") != "completed" {
+		t.Fatalf("flush job %s of %s: %v", job, table, done)
 	}
 }
 

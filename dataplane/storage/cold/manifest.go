@@ -162,6 +162,18 @@ func (m *Manifest) Clone() *Manifest {
 
 // ManifestKey is the immutable object of one manifest version.
 func ManifestKey(scopeDir string, version uint64) string {
+	return TaggedManifestKey(scopeDir, version, "")
+}
+
+// TaggedManifestKey is ManifestKey with a writer tag in the name (""
+// gives ManifestKey). Replicated nodes tag every write with a fresh tag so
+// that two nodes flushing the same scope at once (a deposed leader and its
+// successor) never overwrite each other's objects: the loser of the
+// pointer's compare-and-set leaves only orphans.
+func TaggedManifestKey(scopeDir string, version uint64, tag string) string {
+	if tag != "" {
+		return path.Join(scopeDir, fmt.Sprintf("manifest-%020d-%s.json", version, tag))
+	}
 	return path.Join(scopeDir, fmt.Sprintf("manifest-%020d.json", version))
 }
 
@@ -169,7 +181,13 @@ func ManifestKey(scopeDir string, version uint64) string {
 func MirrorKey(scopeDir string) string { return path.Join(scopeDir, "manifest.json") }
 
 // SegmentKey is the object of segment n.
-func SegmentKey(scopeDir string, n uint64) string {
+func SegmentKey(scopeDir string, n uint64) string { return TaggedSegmentKey(scopeDir, n, "") }
+
+// TaggedSegmentKey is SegmentKey with a writer tag (see TaggedManifestKey).
+func TaggedSegmentKey(scopeDir string, n uint64, tag string) string {
+	if tag != "" {
+		return path.Join(scopeDir, "batch-"+strconv.FormatUint(n, 10)+"-"+tag+".parquet")
+	}
 	return path.Join(scopeDir, "batch-"+strconv.FormatUint(n, 10)+".parquet")
 }
 

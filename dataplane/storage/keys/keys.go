@@ -97,6 +97,15 @@ func TablePrefix(g uint16, table uint32) []byte {
 	return k
 }
 
+// TableOfRow returns the table id of a table-row key (ok false for any
+// other key).
+func TableOfRow(k []byte) (table uint32, ok bool) {
+	if len(k) < 7 || k[2] != kindTableRows {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(k[3:7]), true
+}
+
 // ScopePrefix returns the prefix of one scope's rows: for USER and STREAM
 // tables the scope is the user id; for SHARED tables it is "" (whole table).
 func ScopePrefix(g uint16, table uint32, userID string, perUser bool) []byte {
