@@ -125,27 +125,22 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		return nil, err
 	}
 	var typer *colTyper
-	ct, typed := r.(ColumnTypeResolver)
 	var exact []int
-	// With column types, the untyped round only collects the table
-	// references (its output is discarded), so it needs no second pass.
-	w, err := rewritePasses(toks, r, opt, nil, typed)
-	if err != nil {
-		return nil, err
-	}
-	if typed {
-		// Second round with the column types of the tables the first one
-		// found: operators and casts on columns get PostgreSQL's typed
-		// semantics (float8 + numeric is float8, int4 overflow, ...).
-		typer = newColTyper(ct, w.refs, toks)
-		twinned, ex := addTwins(toks, typer)
-		if ex != nil && opt.ExactTwins {
-			if tw, err := rewritePasses(twinned, r, opt, typer, false); err == nil {
-				w, exact = tw, ex
+	var w *rewriter
+	if ct, typed := r.(ColumnTypeResolver); typed {
+		// One typed round with the tables the pre-scan reads; the old
+		// untyped round runs only when the typed round's rewriter
+		// disagrees or fails (rewrite_refs.go).
+		pre := prescanRefs(toks, r, indexGroups(toks, false))
+		w, typer, exact, err = typedRound(toks, r, opt, ct, pre)
+		if err != nil || !sameRefs(pre, flatRefs(w.refs)) {
+			// The untyped round only collects the table references (its
+			// output is discarded), so it needs no second pass.
+			w0, err := rewritePasses(toks, r, opt, nil, true)
+			if err != nil {
+				return nil, err
 			}
-		}
-		if exact == nil {
-			if w, err = rewritePasses(toks, r, opt, typer, false); err != nil {
+			if w, typer, exact, err = typedRound(toks, r, opt, ct, flatRefs(w0.refs)); err != nil {
 				return nil, err
 			}
 		}
@@ -153,6 +148,8 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		if err := checkGrouping(toks, typer, kr); err != nil {
 			return nil, err
 		}
+	} else if w, err = rewritePasses(toks, r, opt, nil, false); err != nil {
+		return nil, err
 	}
 	return &Rewritten{
 		SQL:        joinPieces(w.out),
@@ -163,6 +160,24 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		Columns:    resultTypes(toks, typer),
 		Exact:      exact,
 	}, nil
+}
+
+// typedRound rewrites toks with the column types of the tables refs
+// names: operators and casts on columns get PostgreSQL's typed semantics
+// (float8 + numeric is float8, int4 overflow, ...), with exact twins
+// when asked for and the twinned statement rewrites.
+func typedRound(toks []Token, r Resolver, opt RewriteOptions, ct ColumnTypeResolver, refs []tableRefInfo) (*rewriter, *colTyper, []int, error) {
+	typer := newColTyper(ct, refs, toks)
+	if twinned, ex := addTwins(toks, typer); ex != nil && opt.ExactTwins {
+		if tw, err := rewritePasses(twinned, r, opt, typer, false); err == nil {
+			return tw, typer, ex, nil
+		}
+	}
+	w, err := rewritePasses(toks, r, opt, typer, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return w, typer, nil, nil
 }
 
 // rewritePasses runs the PostgreSQL operator pass (with column types when

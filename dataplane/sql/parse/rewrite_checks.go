@@ -93,19 +93,6 @@ var aggregateNames = toSet("count", "sum", "avg", "min", "max", "bool_and", "boo
 	"string_agg", "group_concat", "array_agg", "stddev", "stddev_pop", "stddev_samp", "variance",
 	"var_pop", "var_samp", "total")
 
-// depth0 calls fn for each token index of in[lo:hi] outside nested
-// parentheses and CASE; fn returns false to stop.
-func (p *pgPass) depth0(lo, hi int, fn func(k int) bool) {
-	for k := lo; k < hi; k++ {
-		if !fn(k) {
-			return
-		}
-		if (isOp(p.in[k], "(") || isKw(p.in[k], "case")) && p.match[k] > k && p.match[k] < hi {
-			k = p.match[k] - 1
-		}
-	}
-}
-
 // hasAggregate reports an aggregate call (not a window function) at the
 // top level of in[lo:hi].
 func (p *pgPass) hasAggregate(lo, hi int) bool {
@@ -343,8 +330,7 @@ func checkGrouping(toks []Token, typer *colTyper, kr KeyResolver) error {
 		return nil
 	}
 	n := len(toks) - 1
-	p := &pgPass{in: toks[:n], match: make([]int, n), open: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
-	p.matchAll()
+	p := newPgPass(toks, typer)
 	start := -1
 	p.depth0(0, n, func(k int) bool {
 		if isKw(p.in[k], "select") {

@@ -76,3 +76,12 @@ func TestRewriteLateralBounded(t *testing.T) {
 		t.Fatalf("err = %v, want the size refusal", err)
 	}
 }
+
+// TestRewriteLateralUnclosedLevel: a LATERAL inside a parenthesis that is
+// never closed is an error, not a cut at a missing index.
+func TestRewriteLateralUnclosedLevel(t *testing.T) {
+	in := "SELECT * FROM (SELECT x.id, l.c FROM users x, LATERAL (SELECT count(*) AS c FROM users y) l"
+	if _, err := Rewrite(in, fakeResolver{}, testOpt); err == nil {
+		t.Fatalf("Rewrite(%q): no error", in)
+	}
+}
