@@ -131,9 +131,17 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		// One typed round with the tables the pre-scan reads; the old
 		// untyped round runs only when the typed round's rewriter
 		// disagrees or fails (rewrite_refs.go).
-		pre := prescanRefs(toks, r, indexGroups(toks, false))
-		w, typer, exact, err = typedRound(toks, r, opt, ct, pre)
-		if err != nil || !sameRefs(pre, flatRefs(w.refs)) {
+		var pre []tableRefInfo
+		// The typed passes read the statement's structure from the group
+		// index: unbalanced text goes to the untyped round first, which
+		// reports it.
+		ok := false
+		if g := indexGroups(toks, true); g.balanced(toks, true) {
+			pre = prescanRefs(toks, r, indexGroups(toks, false))
+			w, typer, exact, err = typedRound(toks, r, opt, ct, pre)
+			ok = err == nil && sameRefs(pre, flatRefs(w.refs))
+		}
+		if !ok {
 			// The untyped round only collects the table references (its
 			// output is discarded), so it needs no second pass.
 			w0, err := rewritePasses(toks, r, opt, nil, true)

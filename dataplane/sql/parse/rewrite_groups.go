@@ -63,3 +63,16 @@ func (g groupIndex) depth0(lo, hi int, fn func(k int) bool) {
 		}
 	}
 }
+
+// balanced reports whether every opener of toks has its closer and every
+// closer its opener.
+func (g groupIndex) balanced(toks []Token, withCase bool) bool {
+	for i, t := range toks {
+		opener := isOp(t, "(") || withCase && isKw(t, "case")
+		closer := isOp(t, ")") || withCase && isKw(t, "end")
+		if opener && g.match[i] < 0 || closer && g.open[i] < 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -127,7 +127,12 @@ func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
 	}
 
 	// The enclosing query level: the parentheses around the LATERAL.
+	// At the statement level the EOF token ends the level: it is copied
+	// last, never emitted before the level's added WHERE.
 	lo, hi := 0, len(toks)
+	if hi > 0 && toks[hi-1].Kind == TokEOF {
+		hi--
+	}
 	if p := g.parent[cut]; p >= 0 {
 		if lo, hi = p+1, g.match[p]; hi < 0 {
 			return nil, errSQL(toks[p].Pos, "unbalanced parenthesis")

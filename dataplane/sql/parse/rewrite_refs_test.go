@@ -3,6 +3,7 @@ package parse
 import (
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -10,11 +11,17 @@ import (
 // collects the tables, then the typed round built from them.
 func twoRounds(t *testing.T, in string, r Resolver, opt RewriteOptions) (string, []int, error) {
 	t.Helper()
+	if i := strings.IndexByte(in, 0); i >= 0 {
+		return "", nil, errSQL(i, "NUL byte in statement")
+	}
 	toks, err := Lex(in)
 	if err != nil {
 		return "", nil, err
 	}
 	if toks, err = trimTerminator(toks); err != nil {
+		return "", nil, err
+	}
+	if err := checkNesting(toks); err != nil {
 		return "", nil, err
 	}
 	if toks, err = rewriteTableAliasColumns(toks, r); err != nil {
@@ -27,11 +34,65 @@ func twoRounds(t *testing.T, in string, r Resolver, opt RewriteOptions) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	w, _, exact, err := typedRound(toks, r, opt, r.(ColumnTypeResolver), flatRefs(w0.refs))
+	w, typer, exact, err := typedRound(toks, r, opt, r.(ColumnTypeResolver), flatRefs(w0.refs))
 	if err != nil {
 		return "", nil, err
 	}
+	kr, _ := r.(KeyResolver)
+	if err := checkGrouping(toks, typer, kr); err != nil {
+		return "", nil, err
+	}
 	return joinPieces(w.out), exact, nil
+}
+
+// typedRoundSeeds are statements whose table references the pre-scan
+// must read as the rewriter does (or fall back).
+var typedRoundSeeds = []string{
+	"SELECT id, price + 1, sum(big) FROM users GROUP BY id, price",
+	"SELECT u.id, m.body FROM users u JOIN messages m ON m.id = u.id WHERE u.ts < '2015-01-01'",
+	"SELECT u.id FROM users AS u, messages m WHERE u.id = m.id AND u.score + 0.5 > 1",
+	"SELECT id FROM users WHERE id IN (SELECT id FROM messages WHERE body = 'x')",
+	"WITH users AS (SELECT 1 AS id) SELECT id + 1 FROM users",
+	"WITH q AS (SELECT id, price FROM users) SELECT price * 2 FROM q",
+	"SELECT x.id FROM (SELECT id FROM users) x, messages WHERE x.id = messages.id",
+	"SELECT id FROM users offset 1",
+	"SELECT id FROM users window",
+	"SELECT avg(id), max(ts) FROM app.users",
+	`SELECT "U".id + 1 FROM users "U"`,
+	"SELECT ts IS DISTINCT FROM '2015-01-01' FROM users",
+	"SELECT a.id FROM users a LEFT JOIN messages b USING (id) ORDER BY 1",
+	"SELECT 1 FROM users a JOIN users b ON a.id = b.id, messages WHERE messages.id + a.big > 1",
+	"SELECT x.id, l.m FROM users x, LATERAL (SELECT max(y.price) AS m FROM users y WHERE y.id = x.id) l",
+	"SELECT id FROM users u(i, t) WHERE i > 1",
+	"SELECT price FROM users UNION ALL SELECT id FROM messages",
+	"SELECT (SELECT max(price) FROM users) + 1, id FROM messages",
+	"SELECT extract(year FROM ts), substring(name FROM 2) FROM users",
+	"SELECT id FROM nope",
+	"SELECT id FROM users WHERE",
+}
+
+// FuzzOneTypedRound: for any input, Rewrite with typed columns answers
+// (SQL, twins, error) exactly as the two rounds it replaced.
+func FuzzOneTypedRound(f *testing.F) {
+	for _, s := range append(typedRoundSeeds, fuzzSeeds...) {
+		f.Add(s)
+	}
+	opt := testOpt
+	opt.ExactTwins = true
+	f.Fuzz(func(t *testing.T, in string) {
+		want, wantEx, wantErr := twoRounds(t, in, pgScaledResolver{}, opt)
+		got, err := Rewrite(in, pgScaledResolver{}, opt)
+		switch {
+		case wantErr != nil:
+			if err == nil || err.Error() != wantErr.Error() {
+				t.Fatalf("%q: err = %v, want %v", in, err, wantErr)
+			}
+		case err != nil:
+			t.Fatalf("%q: %v", in, err)
+		case got.SQL != want || !reflect.DeepEqual(got.Exact, wantEx):
+			t.Fatalf("%q\n got: %s %v\nwant: %s %v", in, got.SQL, got.Exact, want, wantEx)
+		}
+	})
 }
 
 // TestOneTypedRoundMatchesTwoRounds: the single typed round (tables from
@@ -41,27 +102,7 @@ func twoRounds(t *testing.T, in string, r Resolver, opt RewriteOptions) (string,
 func TestOneTypedRoundMatchesTwoRounds(t *testing.T) {
 	opt := testOpt
 	opt.ExactTwins = true
-	for _, in := range []string{
-		"SELECT id, price + 1, sum(big) FROM users GROUP BY id, price",
-		"SELECT u.id, m.body FROM users u JOIN messages m ON m.id = u.id WHERE u.ts < '2015-01-01'",
-		"SELECT u.id FROM users AS u, messages m WHERE u.id = m.id AND u.score + 0.5 > 1",
-		"SELECT id FROM users WHERE id IN (SELECT id FROM messages WHERE body = 'x')",
-		"WITH users AS (SELECT 1 AS id) SELECT id + 1 FROM users",
-		"WITH q AS (SELECT id, price FROM users) SELECT price * 2 FROM q",
-		"SELECT x.id FROM (SELECT id FROM users) x, messages WHERE x.id = messages.id",
-		"SELECT id FROM users offset 1",
-		"SELECT id FROM users window",
-		"SELECT avg(id), max(ts) FROM app.users",
-		`SELECT "U".id + 1 FROM users "U"`,
-		"SELECT ts IS DISTINCT FROM '2015-01-01' FROM users",
-		"SELECT a.id FROM users a LEFT JOIN messages b USING (id) ORDER BY 1",
-		"SELECT x.id, l.m FROM users x, LATERAL (SELECT max(y.price) AS m FROM users y WHERE y.id = x.id) l",
-		"SELECT id FROM users u(i, t) WHERE i > 1",
-		"SELECT price FROM users UNION ALL SELECT id FROM messages",
-		"SELECT (SELECT max(price) FROM users) + 1, id FROM messages",
-		"SELECT id FROM nope",
-		"SELECT id FROM users WHERE",
-	} {
+	for _, in := range typedRoundSeeds {
 		want, wantEx, wantErr := twoRounds(t, in, pgScaledResolver{}, opt)
 		got, err := Rewrite(in, pgScaledResolver{}, opt)
 		switch {
