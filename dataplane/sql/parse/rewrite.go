@@ -124,9 +124,9 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 	if toks, err = rewriteLateral(toks); err != nil {
 		return nil, err
 	}
-	var typer *colTyper
 	var exact []int
 	var w *rewriter
+	var sel *pgPass // the typed pass over the select list (twins, result types)
 	if ct, typed := r.(ColumnTypeResolver); typed {
 		// One typed round with the tables the pre-scan reads; the old
 		// untyped round runs only when the typed round's rewriter
@@ -138,7 +138,7 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		ok := false
 		if g := indexGroups(toks, true); g.balanced(toks, true) {
 			pre = prescanRefs(toks, r, indexGroups(toks, false))
-			w, typer, exact, err = typedRound(toks, r, opt, ct, pre)
+			w, sel, exact, err = typedRound(toks, r, opt, ct, pre)
 			ok = err == nil && sameRefs(pre, flatRefs(w.refs))
 		}
 		if !ok {
@@ -148,16 +148,18 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 			if err != nil {
 				return nil, err
 			}
-			if w, typer, exact, err = typedRound(toks, r, opt, ct, flatRefs(w0.refs)); err != nil {
+			if w, sel, exact, err = typedRound(toks, r, opt, ct, flatRefs(w0.refs)); err != nil {
 				return nil, err
 			}
 		}
 		kr, _ := r.(KeyResolver)
-		if err := checkGrouping(toks, typer, kr); err != nil {
+		if err := checkGrouping(sel, kr); err != nil {
 			return nil, err
 		}
 	} else if w, err = rewritePasses(toks, r, opt, nil, false); err != nil {
 		return nil, err
+	} else {
+		sel = newPgPass(toks, nil)
 	}
 	return &Rewritten{
 		SQL:        joinPieces(w.out),
@@ -165,7 +167,7 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		HasLimit:   w.hasLimit,
 		NumParams:  w.numParams,
 		ParamKinds: w.paramKinds,
-		Columns:    resultTypes(toks, typer),
+		Columns:    resultTypes(sel),
 		Exact:      exact,
 	}, nil
 }
@@ -174,18 +176,21 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 // names: operators and casts on columns get PostgreSQL's typed semantics
 // (float8 + numeric is float8, int4 overflow, ...), with exact twins
 // when asked for and the twinned statement rewrites.
-func typedRound(toks []Token, r Resolver, opt RewriteOptions, ct ColumnTypeResolver, refs []tableRefInfo) (*rewriter, *colTyper, []int, error) {
+//
+// sel is the typed pass over toks that read the select list; its typer
+// is the round's.
+func typedRound(toks []Token, r Resolver, opt RewriteOptions, ct ColumnTypeResolver, refs []tableRefInfo) (w *rewriter, sel *pgPass, exact []int, err error) {
 	typer := newColTyper(ct, refs, toks)
-	if twinned, ex := addTwins(toks, typer); ex != nil && opt.ExactTwins {
+	sel = newPgPass(toks, typer)
+	if twinned, ex := addTwins(sel, toks); ex != nil && opt.ExactTwins {
 		if tw, err := rewritePasses(twinned, r, opt, typer, false); err == nil {
-			return tw, typer, ex, nil
+			return tw, sel, ex, nil
 		}
 	}
-	w, err := rewritePasses(toks, r, opt, typer, false)
-	if err != nil {
+	if w, err = rewritePasses(toks, r, opt, typer, false); err != nil {
 		return nil, nil, nil, err
 	}
-	return w, typer, nil, nil
+	return w, sel, nil, nil
 }
 
 // rewritePasses runs the PostgreSQL operator pass (with column types when

@@ -325,12 +325,11 @@ func (p *pgPass) checkCondition(kw, hi int) error {
 // GROUP BY or an aggregate). It only decides when GROUP BY lists plain
 // columns or positions and no grouped column is a table's primary key
 // (PostgreSQL then allows the table's other columns).
-func checkGrouping(toks []Token, typer *colTyper, kr KeyResolver) error {
-	if typer == nil {
+func checkGrouping(p *pgPass, kr KeyResolver) error {
+	if p.typer == nil {
 		return nil
 	}
-	n := len(toks) - 1
-	p := newPgPass(toks, typer)
+	n := len(p.in)
 	start := -1
 	p.depth0(0, n, func(k int) bool {
 		if isKw(p.in[k], "select") {
@@ -416,7 +415,7 @@ func checkGrouping(toks []Token, typer *colTyper, kr KeyResolver) error {
 		}
 	}
 	if kr != nil {
-		for _, vt := range typer.vtabs {
+		for _, vt := range p.typer.vtabs {
 			if k := kr.KeyColumn(vt); k != "" && grouped[k] {
 				return nil
 			}
@@ -429,7 +428,7 @@ func checkGrouping(toks []Token, typer *colTyper, kr KeyResolver) error {
 			continue
 		}
 		toks := p.in[it[0]:e]
-		if typer.nameType(toks) == tUnknown {
+		if p.typer.nameType(toks) == tUnknown {
 			continue
 		}
 		return errState(StateGrouping, p.in[it[0]].Pos, "column %q must appear in the GROUP BY clause or be used in an aggregate function", col)

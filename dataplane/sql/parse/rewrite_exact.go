@@ -374,7 +374,11 @@ var noTwinWords = toSet("distinct", "union", "intersect", "except", "grouping", 
 // their declared type). It returns the new token stream and, per result
 // column, the position of its twin (-1: none); exact is nil when no
 // column gets one.
-func addTwins(toks []Token, typer *colTyper) ([]Token, []int) {
+//
+// p is the pass over toks that resultTypes reads too (its memo keeps the
+// select items parsed once).
+func addTwins(p *pgPass, toks []Token) ([]Token, []int) {
+	typer := p.typer
 	if typer == nil {
 		return toks, nil
 	}
@@ -391,7 +395,6 @@ func addTwins(toks []Token, typer *colTyper) ([]Token, []int) {
 			}
 		}
 	}
-	p := newPgPass(toks, typer)
 	items, end := p.selectItems()
 	if items == nil {
 		return toks, nil

@@ -34,12 +34,12 @@ func twoRounds(t *testing.T, in string, r Resolver, opt RewriteOptions) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	w, typer, exact, err := typedRound(toks, r, opt, r.(ColumnTypeResolver), flatRefs(w0.refs))
+	w, sel, exact, err := typedRound(toks, r, opt, r.(ColumnTypeResolver), flatRefs(w0.refs))
 	if err != nil {
 		return "", nil, err
 	}
 	kr, _ := r.(KeyResolver)
-	if err := checkGrouping(toks, typer, kr); err != nil {
+	if err := checkGrouping(sel, kr); err != nil {
 		return "", nil, err
 	}
 	return joinPieces(w.out), exact, nil

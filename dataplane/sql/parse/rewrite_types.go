@@ -166,8 +166,7 @@ func (c *colTyper) nameType(toks []Token) pgType {
 // resultTypes infers the types of the outermost select list's items:
 // "boolean" for a condition, the operator pass's type for an expression
 // it parses whole ("timestamp", "date", "boolean"), "" otherwise.
-func resultTypes(toks []Token, typer *colTyper) []string {
-	p := newPgPass(toks, typer)
+func resultTypes(p *pgPass) []string {
 	items, _ := p.selectItems()
 	var out []string
 	for _, it := range items {
