@@ -71,28 +71,33 @@ var typedRoundSeeds = []string{
 	"SELECT id FROM users WHERE",
 }
 
-// FuzzOneTypedRound: for any input, Rewrite with typed columns answers
-// (SQL, twins, error) exactly as the two rounds it replaced.
+// sameAsTwoRounds fails t unless Rewrite with typed columns and twins
+// answers in (SQL, twins, error) exactly as the two rounds it replaced.
+func sameAsTwoRounds(t *testing.T, in string) {
+	t.Helper()
+	opt := testOpt
+	opt.ExactTwins = true
+	want, wantEx, wantErr := twoRounds(t, in, pgScaledResolver{}, opt)
+	got, err := Rewrite(in, pgScaledResolver{}, opt)
+	switch {
+	case wantErr != nil:
+		if err == nil || err.Error() != wantErr.Error() {
+			t.Fatalf("%q: err = %v, want %v", in, err, wantErr)
+		}
+	case err != nil:
+		t.Fatalf("%q: %v", in, err)
+	case got.SQL != want || !reflect.DeepEqual(got.Exact, wantEx):
+		t.Fatalf("%q\n got: %s %v\nwant: %s %v", in, got.SQL, got.Exact, want, wantEx)
+	}
+}
+
+// FuzzOneTypedRound: for any input, the one typed round answers as the
+// two rounds did.
 func FuzzOneTypedRound(f *testing.F) {
 	for _, s := range append(typedRoundSeeds, fuzzSeeds...) {
 		f.Add(s)
 	}
-	opt := testOpt
-	opt.ExactTwins = true
-	f.Fuzz(func(t *testing.T, in string) {
-		want, wantEx, wantErr := twoRounds(t, in, pgScaledResolver{}, opt)
-		got, err := Rewrite(in, pgScaledResolver{}, opt)
-		switch {
-		case wantErr != nil:
-			if err == nil || err.Error() != wantErr.Error() {
-				t.Fatalf("%q: err = %v, want %v", in, err, wantErr)
-			}
-		case err != nil:
-			t.Fatalf("%q: %v", in, err)
-		case got.SQL != want || !reflect.DeepEqual(got.Exact, wantEx):
-			t.Fatalf("%q\n got: %s %v\nwant: %s %v", in, got.SQL, got.Exact, want, wantEx)
-		}
-	})
+	f.Fuzz(sameAsTwoRounds)
 }
 
 // TestOneTypedRoundMatchesTwoRounds: the single typed round (tables from
@@ -100,21 +105,8 @@ func FuzzOneTypedRound(f *testing.F) {
 // table reference exactly as the two rounds did, including those the
 // pre-scan reads differently (then Rewrite falls back).
 func TestOneTypedRoundMatchesTwoRounds(t *testing.T) {
-	opt := testOpt
-	opt.ExactTwins = true
 	for _, in := range typedRoundSeeds {
-		want, wantEx, wantErr := twoRounds(t, in, pgScaledResolver{}, opt)
-		got, err := Rewrite(in, pgScaledResolver{}, opt)
-		switch {
-		case wantErr != nil:
-			if err == nil || err.Error() != wantErr.Error() {
-				t.Errorf("%s: err = %v, want %v", in, err, wantErr)
-			}
-		case err != nil:
-			t.Errorf("%s: %v", in, err)
-		case got.SQL != want || !reflect.DeepEqual(got.Exact, wantEx):
-			t.Errorf("%s\n got: %s %v\nwant: %s %v", in, got.SQL, got.Exact, want, wantEx)
-		}
+		t.Run("", func(t *testing.T) { sameAsTwoRounds(t, in) })
 	}
 }
 
