@@ -85,6 +85,7 @@ test-upstream:
 ## (go.dev/issue/75804, fixed in Go 1.27); a count has no deadline to race.
 fuzz-short:
 	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 600000x
+	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzOneTypedRound$$' -fuzztime 100000x
 	$(GO) test ./dataplane/sql/pgfn -run '^$$' -fuzz '^FuzzPatterns$$' -fuzztime 60000x
 	$(GO) test ./dataplane/sql/expr -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime 100000x
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime 150000x
@@ -100,6 +101,7 @@ FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./dataplane/sql/parse -run '^$$' -fuzz '^FuzzOneTypedRound$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime $(FUZZTIME)

@@ -60,6 +60,23 @@ const (
 	aggKey
 )
 
+// sqlName is the aggregate's function name ("" for the group key).
+func (k aggKind) sqlName() string {
+	switch k {
+	case aggCountStar, aggCount:
+		return "count"
+	case aggSum:
+		return "sum"
+	case aggMin:
+		return "min"
+	case aggMax:
+		return "max"
+	case aggAvg:
+		return "avg"
+	}
+	return ""
+}
+
 // aggSpec is one select-list item; col is a column position (-1 for *).
 type aggSpec struct {
 	kind aggKind

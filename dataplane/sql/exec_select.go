@@ -115,27 +115,33 @@ func (r *resolver) ColumnPGType(vtab, col string) (string, bool) {
 	if i < 0 {
 		return "", true
 	}
-	switch t.Columns[i].Type.Kind {
+	return pgTypeName(t.Columns[i].Type), true
+}
+
+// pgTypeName is the PostgreSQL type of a column of type t as
+// parse.ColumnTypeResolver names it.
+func pgTypeName(t datatype.Type) string {
+	switch t.Kind {
 	case datatype.SmallInt:
-		return "int2", true
+		return "int2"
 	case datatype.Int:
-		return "int4", true
+		return "int4"
 	case datatype.BigInt:
-		return "int8", true
+		return "int8"
 	case datatype.Decimal:
-		return "numeric", true
+		return "numeric"
 	case datatype.Float, datatype.Double:
-		return "float8", true
+		return "float8"
 	case datatype.Text:
-		return "text", true
+		return "text"
 	case datatype.Boolean:
-		return "boolean", true
+		return "boolean"
 	case datatype.Timestamp, datatype.DateTime:
-		return "timestamp", true
+		return "timestamp"
 	case datatype.Date:
-		return "date", true
+		return "date"
 	}
-	return "other", true
+	return "other"
 }
 
 // StarColumns implements parse.StarColumnResolver: the columns SELECT *
@@ -553,15 +559,34 @@ func resultBytes(v any) int {
 	return 16 + 8
 }
 
-// typeAggResult gives min/max of a TIMESTAMP, DATE or BOOLEAN column
-// answered by the aggregate pushdown the column's type, as the SQLite path
-// does through the rewriter's result types: a timestamp rather than a
-// bare integer; avg, and sum of a BIGINT, are numerics.
+// typeAggResult types the answers of the aggregate pushdown as the
+// SQLite path types the same select list, by the rewriter's own rule
+// (parse.AggregateResult): a numeric result prints as an exact twin does
+// (sum of a BIGINT, avg of integers), avg without a twin (of a BOOLEAN,
+// which PostgreSQL has none of) is a double, and min/max of a TIMESTAMP,
+// DATE or BOOLEAN column is of the column's type rather than a bare
+// integer.
 func typeAggResult(q *aggQuery, res *Result) {
 	for i, a := range q.aggs {
-		if a.kind == aggAvg && i < len(res.Schema) && a.col >= 0 && q.table.Columns[a.col].Type.Kind == datatype.Boolean {
-			// avg of a BOOLEAN (PostgreSQL has none) is a double on the
-			// SQLite path, which gives it no exact twin: the same here.
+		if i >= len(res.Schema) || a.col < 0 {
+			continue
+		}
+		ct := q.table.Columns[a.col].Type
+		column, numeric := parse.AggregateResult(a.kind.sqlName(), pgTypeName(ct))
+		switch {
+		case numeric:
+			for _, row := range res.Rows {
+				if row[i] == nil {
+					continue
+				}
+				scale := 0
+				if s, ok := row[i].(string); ok {
+					scale = min(exactScale(s), 38)
+				}
+				res.Schema[i].DataType = datatype.Type{Kind: datatype.Decimal, Precision: 38, Scale: scale}.String()
+				break
+			}
+		case a.kind == aggAvg:
 			for _, row := range res.Rows {
 				if s, ok := row[i].(string); ok {
 					if f, err := strconv.ParseFloat(s, 64); err == nil {
@@ -570,47 +595,16 @@ func typeAggResult(q *aggQuery, res *Result) {
 					}
 				}
 			}
-			continue
-		}
-		if a.kind == aggAvg && i < len(res.Schema) {
-			// An exact numeric (acc.result): typed as the SQLite path
-			// types its exact twins.
+		case column != "":
 			for _, row := range res.Rows {
 				if s, ok := row[i].(string); ok {
-					res.Schema[i].DataType = datatype.Type{Kind: datatype.Decimal, Precision: 38, Scale: min(exactScale(s), 38)}.String()
-					break
+					if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+						row[i] = wireValue(ct, true, n)
+					}
 				}
 			}
-			continue
+			res.Schema[i].DataType = ct.String()
 		}
-		if a.kind == aggSum && a.col >= 0 && i < len(res.Schema) && q.table.Columns[a.col].Type.Kind == datatype.BigInt {
-			// PostgreSQL's sum(bigint) is a numeric: typed as the SQLite
-			// path types its exact twin (the value's text is the same).
-			for _, row := range res.Rows {
-				if row[i] != nil {
-					res.Schema[i].DataType = datatype.Type{Kind: datatype.Decimal, Precision: 38}.String()
-					break
-				}
-			}
-			continue
-		}
-		if (a.kind != aggMin && a.kind != aggMax) || a.col < 0 || i >= len(res.Schema) {
-			continue
-		}
-		ct := q.table.Columns[a.col].Type
-		switch ct.Kind {
-		case datatype.Timestamp, datatype.DateTime, datatype.Date, datatype.Boolean:
-		default:
-			continue
-		}
-		for _, row := range res.Rows {
-			if s, ok := row[i].(string); ok {
-				if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-					row[i] = wireValue(ct, true, n)
-				}
-			}
-		}
-		res.Schema[i].DataType = ct.String()
 	}
 }
 

@@ -124,35 +124,42 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 	if toks, err = rewriteLateral(toks); err != nil {
 		return nil, err
 	}
-	var typer *colTyper
-	ct, typed := r.(ColumnTypeResolver)
 	var exact []int
-	// With column types, the untyped round only collects the table
-	// references (its output is discarded), so it needs no second pass.
-	w, err := rewritePasses(toks, r, opt, nil, typed)
-	if err != nil {
-		return nil, err
-	}
-	if typed {
-		// Second round with the column types of the tables the first one
-		// found: operators and casts on columns get PostgreSQL's typed
-		// semantics (float8 + numeric is float8, int4 overflow, ...).
-		typer = newColTyper(ct, w.refs, toks)
-		twinned, ex := addTwins(toks, typer)
-		if ex != nil && opt.ExactTwins {
-			if tw, err := rewritePasses(twinned, r, opt, typer, false); err == nil {
-				w, exact = tw, ex
-			}
+	var w *rewriter
+	var sel *pgPass // the typed pass over the select list (twins, result types)
+	if ct, typed := r.(ColumnTypeResolver); typed {
+		// One typed round with the tables the pre-scan reads; the old
+		// untyped round runs only when the typed round's rewriter
+		// disagrees or fails (rewrite_refs.go).
+		var pre []tableRefInfo
+		// The typed passes read the statement's structure from the group
+		// index: unbalanced text goes to the untyped round first, which
+		// reports it.
+		ok := false
+		if g := indexGroups(toks, true); g.balanced(toks, true) {
+			pre = prescanRefs(toks, r, indexGroups(toks, false))
+			w, sel, exact, err = typedRound(toks, r, opt, ct, pre)
+			ok = err == nil && sameRefs(pre, flatRefs(w.refs))
 		}
-		if exact == nil {
-			if w, err = rewritePasses(toks, r, opt, typer, false); err != nil {
+		if !ok {
+			// The untyped round only collects the table references (its
+			// output is discarded), so it needs no second pass.
+			w0, err := rewritePasses(toks, r, opt, nil, true)
+			if err != nil {
+				return nil, err
+			}
+			if w, sel, exact, err = typedRound(toks, r, opt, ct, flatRefs(w0.refs)); err != nil {
 				return nil, err
 			}
 		}
 		kr, _ := r.(KeyResolver)
-		if err := checkGrouping(toks, typer, kr); err != nil {
+		if err := checkGrouping(sel, kr); err != nil {
 			return nil, err
 		}
+	} else if w, err = rewritePasses(toks, r, opt, nil, false); err != nil {
+		return nil, err
+	} else {
+		sel = newPgPass(toks, nil)
 	}
 	return &Rewritten{
 		SQL:        joinPieces(w.out),
@@ -160,9 +167,30 @@ func Rewrite(sql string, r Resolver, opt RewriteOptions) (*Rewritten, error) {
 		HasLimit:   w.hasLimit,
 		NumParams:  w.numParams,
 		ParamKinds: w.paramKinds,
-		Columns:    resultTypes(toks, typer),
+		Columns:    resultTypes(sel),
 		Exact:      exact,
 	}, nil
+}
+
+// typedRound rewrites toks with the column types of the tables refs
+// names: operators and casts on columns get PostgreSQL's typed semantics
+// (float8 + numeric is float8, int4 overflow, ...), with exact twins
+// when asked for and the twinned statement rewrites.
+//
+// sel is the typed pass over toks that read the select list; its typer
+// is the round's.
+func typedRound(toks []Token, r Resolver, opt RewriteOptions, ct ColumnTypeResolver, refs []tableRefInfo) (w *rewriter, sel *pgPass, exact []int, err error) {
+	typer := newColTyper(ct, refs, toks)
+	sel = newPgPass(toks, typer)
+	if twinned, ex := addTwins(sel, toks); ex != nil && opt.ExactTwins {
+		if tw, err := rewritePasses(twinned, r, opt, typer, false); err == nil {
+			return tw, sel, ex, nil
+		}
+	}
+	if w, err = rewritePasses(toks, r, opt, typer, false); err != nil {
+		return nil, nil, nil, err
+	}
+	return w, sel, nil, nil
 }
 
 // rewritePasses runs the PostgreSQL operator pass (with column types when

@@ -93,19 +93,6 @@ var aggregateNames = toSet("count", "sum", "avg", "min", "max", "bool_and", "boo
 	"string_agg", "group_concat", "array_agg", "stddev", "stddev_pop", "stddev_samp", "variance",
 	"var_pop", "var_samp", "total")
 
-// depth0 calls fn for each token index of in[lo:hi] outside nested
-// parentheses and CASE; fn returns false to stop.
-func (p *pgPass) depth0(lo, hi int, fn func(k int) bool) {
-	for k := lo; k < hi; k++ {
-		if !fn(k) {
-			return
-		}
-		if (isOp(p.in[k], "(") || isKw(p.in[k], "case")) && p.match[k] > k && p.match[k] < hi {
-			k = p.match[k] - 1
-		}
-	}
-}
-
 // hasAggregate reports an aggregate call (not a window function) at the
 // top level of in[lo:hi].
 func (p *pgPass) hasAggregate(lo, hi int) bool {
@@ -338,13 +325,11 @@ func (p *pgPass) checkCondition(kw, hi int) error {
 // GROUP BY or an aggregate). It only decides when GROUP BY lists plain
 // columns or positions and no grouped column is a table's primary key
 // (PostgreSQL then allows the table's other columns).
-func checkGrouping(toks []Token, typer *colTyper, kr KeyResolver) error {
-	if typer == nil {
+func checkGrouping(p *pgPass, kr KeyResolver) error {
+	if p.typer == nil {
 		return nil
 	}
-	n := len(toks) - 1
-	p := &pgPass{in: toks[:n], match: make([]int, n), open: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
-	p.matchAll()
+	n := len(p.in)
 	start := -1
 	p.depth0(0, n, func(k int) bool {
 		if isKw(p.in[k], "select") {
@@ -430,7 +415,7 @@ func checkGrouping(toks []Token, typer *colTyper, kr KeyResolver) error {
 		}
 	}
 	if kr != nil {
-		for _, vt := range typer.vtabs {
+		for _, vt := range p.typer.vtabs {
 			if k := kr.KeyColumn(vt); k != "" && grouped[k] {
 				return nil
 			}
@@ -443,7 +428,7 @@ func checkGrouping(toks []Token, typer *colTyper, kr KeyResolver) error {
 			continue
 		}
 		toks := p.in[it[0]:e]
-		if typer.nameType(toks) == tUnknown {
+		if p.typer.nameType(toks) == tUnknown {
 			continue
 		}
 		return errState(StateGrouping, p.in[it[0]].Pos, "column %q must appear in the GROUP BY clause or be used in an aggregate function", col)

@@ -64,6 +64,46 @@ var exactAggs = map[string]bool{
 	"variance": true, "var_samp": true, "var_pop": true,
 }
 
+// numericAggregate reports whether aggregate name over an argument of
+// type arg (argNumeric: the argument is a numeric with a twin) is a
+// numeric with an exact twin: any twinned aggregate of a numeric, and
+// avg/stddev/variance of integers and sum of an int8 (PostgreSQL's
+// numeric results).
+func numericAggregate(name string, arg pgType, argNumeric bool) bool {
+	numResult, ok := exactAggs[name]
+	return ok && (argNumeric || (numResult && arg.isInt()) || (name == "sum" && arg == tInt8))
+}
+
+// AggregateResult is the rewriter's rule for the result of aggregate
+// name (lower case) over a column of PostgreSQL type arg (as
+// ColumnTypeResolver names types): the type Rewritten.Columns reports for
+// it ("timestamp", "date", "boolean" or ""), and whether the result is a
+// numeric printed through an exact twin (Rewritten.Exact). Paths that
+// answer aggregates without SQLite (the aggregate pushdown) type their
+// results with it, so they cannot drift from the rewritten statement's.
+func AggregateResult(name, arg string) (column string, numeric bool) {
+	t := pgType(arg)
+	return reportedType(callType(name, t)), numericAggregate(name, t, t == tNumeric)
+}
+
+// callType is the result type of name(arg): min and max keep their
+// argument's type, other functions have funcTypes' or none.
+func callType(name string, arg pgType) pgType {
+	if name == "min" || name == "max" {
+		return arg
+	}
+	return funcTypes[name]
+}
+
+// reportedType is the Rewritten.Columns entry of a result of type t.
+func reportedType(t pgType) string {
+	switch t {
+	case tBool, tTimestamp, tDate:
+		return string(t)
+	}
+	return ""
+}
+
 // numericOf returns the declared precision and scale of a numeric
 // column reference.
 func (c *colTyper) numericOf(toks []Token) (prec, scale int, ok bool) {
@@ -266,7 +306,7 @@ func (p *pgPass) exactCall(i, j, end, next int, c pexpr) pexpr {
 		return c
 	}
 	switch {
-	case a.ex != nil && (a.exNum || (numResult && a.typ.isInt()) || (name == "sum" && a.typ == tInt8)):
+	case a.ex != nil && numericAggregate(name, a.typ, a.exNum):
 		c.ex, c.exNum = call("kalam_x_"+name, t, a.ex), true
 	case a.ex != nil && a.typ.isInt():
 		// sum/min/max of int2/int4 (and min/max of int8) are integers.
@@ -334,7 +374,11 @@ var noTwinWords = toSet("distinct", "union", "intersect", "except", "grouping", 
 // their declared type). It returns the new token stream and, per result
 // column, the position of its twin (-1: none); exact is nil when no
 // column gets one.
-func addTwins(toks []Token, typer *colTyper) ([]Token, []int) {
+//
+// p is the pass over toks that resultTypes reads too (its memo keeps the
+// select items parsed once).
+func addTwins(p *pgPass, toks []Token) ([]Token, []int) {
+	typer := p.typer
 	if typer == nil {
 		return toks, nil
 	}
@@ -351,9 +395,6 @@ func addTwins(toks []Token, typer *colTyper) ([]Token, []int) {
 			}
 		}
 	}
-	n := len(toks) - 1
-	p := &pgPass{in: toks[:n], match: make([]int, n), open: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
-	p.matchAll()
 	items, end := p.selectItems()
 	if items == nil {
 		return toks, nil

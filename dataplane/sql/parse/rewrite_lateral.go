@@ -59,6 +59,7 @@ func lateralRefuse(t Token, why string) error {
 
 func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
 	lat := toks[at]
+	g := indexGroups(toks, false)
 	// The join before LATERAL: its first token is where the cut starts.
 	cut, left, needOn := at-1, false, false
 	switch {
@@ -84,7 +85,7 @@ func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
 	if open >= len(toks) || !isOp(toks[open], "(") || !isKw(toks[open+1], "select") {
 		return nil, lateralRefuse(lat, "only a LATERAL (SELECT ...) subquery")
 	}
-	cl := matchParen(toks, open)
+	cl := g.match[open]
 	if cl < 0 {
 		return nil, errSQL(toks[open].Pos, "unbalanced parenthesis")
 	}
@@ -111,11 +112,11 @@ func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
 	}
 	end := k // toks[cut:end] is the LATERAL join, removed from FROM
 
-	cols, exprs, rest, err := lateralColumns(toks, open, cl)
+	cols, exprs, rest, err := lateralColumns(toks, g, open, cl)
 	if err != nil {
 		return nil, err
 	}
-	aggregate, top1 := lateralShape(toks, open, cl, exprs)
+	aggregate, top1 := lateralShape(toks, g, open, cl, exprs)
 	switch {
 	case aggregate:
 	case top1 && len(cols) == 1:
@@ -126,16 +127,15 @@ func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
 	}
 
 	// The enclosing query level: the parentheses around the LATERAL.
+	// At the statement level the EOF token ends the level: it is copied
+	// last, never emitted before the level's added WHERE.
 	lo, hi := 0, len(toks)
-	for d, m := 0, cut-1; m >= 0; m-- {
-		if isOp(toks[m], ")") {
-			d++
-		} else if isOp(toks[m], "(") {
-			if d == 0 {
-				lo, hi = m+1, matchParen(toks, m)
-				break
-			}
-			d--
+	if hi > 0 && toks[hi-1].Kind == TokEOF {
+		hi--
+	}
+	if p := g.parent[cut]; p >= 0 {
+		if lo, hi = p+1, g.match[p]; hi < 0 {
+			return nil, errSQL(toks[p].Pos, "unbalanced parenthesis")
 		}
 	}
 	var out []Token
@@ -157,7 +157,7 @@ func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
 				out = append(out, exprs[idx]...)
 				out = append(out, rest...)
 				out = append(out, gen(TokOp, ")", c))
-				if selectItem(toks, lo, m, m+3) {
+				if selectItem(toks, g, lo, m, m+3) {
 					// The item keeps PostgreSQL's column name.
 					out = append(out, gen(TokIdent, "AS", c), quotedIdent(cols[idx], c))
 				}
@@ -195,26 +195,24 @@ func rewriteOneLateral(toks []Token, at int) ([]Token, error) {
 	// subquery row is dropped, so the level's WHERE gets
 	// EXISTS (SELECT 1 FROM ...) (a filter on the rows joined so far,
 	// which later inner or LEFT joins keep; RIGHT/FULL ones would not).
-	where, clauseEnd := -1, hi
-	depth := 0
-scan:
-	for m := end; m < hi; m++ {
+	where, clauseEnd, outerJoin := -1, hi, false
+	g.depth0(end, hi, func(m int) bool {
 		t := toks[m]
 		switch {
-		case isOp(t, "("):
-			depth++
-		case isOp(t, ")"):
-			depth--
-		case depth > 0:
 		case isKw(t, "right") || isKw(t, "full"):
-			return nil, lateralRefuse(lat, "a LIMIT 1 subquery after an inner join followed by a RIGHT or FULL join")
+			outerJoin = true
+			return false
 		case isKw(t, "where"):
 			where = m
 		case isKw(t, "group") || isKw(t, "having") || isKw(t, "order") || isKw(t, "limit") || isKw(t, "window") ||
 			isKw(t, "union") || isKw(t, "intersect") || isKw(t, "except") || isKw(t, "offset") || isKw(t, "fetch"):
 			clauseEnd = m
-			break scan
+			return false
 		}
+		return true
+	})
+	if outerJoin {
+		return nil, lateralRefuse(lat, "a LIMIT 1 subquery after an inner join followed by a RIGHT or FULL join")
 	}
 	exists := []Token{gen(TokIdent, "EXISTS", lat), gen(TokOp, "(", lat), gen(TokIdent, "SELECT", lat), gen(TokNumber, "1", lat)}
 	exists = append(exists, rest...)
@@ -245,31 +243,25 @@ scan:
 
 // lateralColumns splits the subquery toks[open+1:cl] into its output column
 // names, each column's expression, and the text from FROM to its end.
-func lateralColumns(toks []Token, open, cl int) (cols []string, exprs [][]Token, rest []Token, err error) {
+func lateralColumns(toks []Token, g groupIndex, open, cl int) (cols []string, exprs [][]Token, rest []Token, err error) {
 	from := -1
 	start := open + 2
 	if isKw(toks[start], "distinct") || isKw(toks[start], "all") {
 		return nil, nil, nil, lateralRefuse(toks[start], "DISTINCT in the subquery")
 	}
 	item := start
-	depth := 0
 	var items [][2]int
-	for m := start; m < cl; m++ {
+	g.depth0(start, cl, func(m int) bool {
 		switch {
-		case isOp(toks[m], "("):
-			depth++
-		case isOp(toks[m], ")"):
-			depth--
-		case depth == 0 && isOp(toks[m], ","):
+		case isOp(toks[m], ","):
 			items = append(items, [2]int{item, m})
 			item = m + 1
-		case depth == 0 && isKw(toks[m], "from"):
+		case isKw(toks[m], "from"):
 			from = m
+			return false
 		}
-		if from >= 0 {
-			break
-		}
-	}
+		return true
+	})
 	if from < 0 {
 		return nil, nil, nil, lateralRefuse(toks[open], "the subquery has no FROM")
 	}
@@ -296,23 +288,19 @@ func lateralColumns(toks []Token, open, cl int) (cols []string, exprs [][]Token,
 // lateralShape classifies the subquery toks[open+1:cl]: aggregate (no
 // GROUP BY, HAVING, LIMIT, OFFSET, set operation or window; every column
 // aggregates) or top1 (ends in LIMIT 1, no OFFSET or set operation).
-func lateralShape(toks []Token, open, cl int, exprs [][]Token) (aggregate, top1 bool) {
-	depth := 0
+func lateralShape(toks []Token, g groupIndex, open, cl int, exprs [][]Token) (aggregate, top1 bool) {
 	limit, other := -1, false
-	for m := open + 1; m < cl; m++ {
+	g.depth0(open+1, cl, func(m int) bool {
 		t := toks[m]
 		switch {
-		case isOp(t, "("):
-			depth++
-		case isOp(t, ")"):
-			depth--
-		case depth == 0 && isKw(t, "limit"):
+		case isKw(t, "limit"):
 			limit = m
-		case depth == 0 && (isKw(t, "group") || isKw(t, "having") || isKw(t, "offset") || isKw(t, "union") ||
-			isKw(t, "intersect") || isKw(t, "except") || isKw(t, "window") || isKw(t, "fetch")):
+		case isKw(t, "group") || isKw(t, "having") || isKw(t, "offset") || isKw(t, "union") ||
+			isKw(t, "intersect") || isKw(t, "except") || isKw(t, "window") || isKw(t, "fetch"):
 			other = true
 		}
-	}
+		return true
+	})
 	if other {
 		return false, false
 	}
@@ -339,7 +327,7 @@ func lateralShape(toks []Token, open, cl int, exprs [][]Token) (aggregate, top1 
 // selectItem reports whether toks[a:b] is a whole item of the select list
 // of the query level starting at lo: it follows SELECT, DISTINCT or a comma
 // and is followed by a comma or FROM, before the level's first FROM.
-func selectItem(toks []Token, lo, a, b int) bool {
+func selectItem(toks []Token, g groupIndex, lo, a, b int) bool {
 	if a == 0 || b >= len(toks) {
 		return false
 	}
@@ -349,18 +337,15 @@ func selectItem(toks []Token, lo, a, b int) bool {
 	if n := toks[b]; !isOp(n, ",") && !isKw(n, "from") {
 		return false
 	}
-	depth := 0
-	for m := lo; m < a; m++ {
-		switch {
-		case isOp(toks[m], "("):
-			depth++
-		case isOp(toks[m], ")"):
-			depth--
-		case depth == 0 && isKw(toks[m], "from"):
-			return false
-		}
+	if g.parent[a] != lo-1 {
+		return false // nested in the level (lo is 0 or just after its "(")
 	}
-	return depth == 0
+	fromSeen := false
+	g.depth0(lo, a, func(m int) bool {
+		fromSeen = isKw(toks[m], "from")
+		return !fromSeen
+	})
+	return !fromSeen
 }
 
 // isClauseWord reports a word that may follow a FROM item's join condition.

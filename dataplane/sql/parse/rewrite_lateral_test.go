@@ -16,6 +16,8 @@ func TestRewriteLateral(t *testing.T) {
 		"SELECT x.id, l.m FROM users x, LATERAL (SELECT y.id AS m FROM users y WHERE y.id > x.id ORDER BY y.id LIMIT 1) l WHERE x.n > 0 OR x.id = 1 ORDER BY x.id": "WHERE EXISTS(SELECT 1 FROM \"t_app_users\" AS y WHERE y.id > x.id ORDER BY y.id LIMIT 1)AND( x.n > 0 OR x.id = 1) ORDER BY",
 		"SELECT x.id, l.m FROM users x JOIN LATERAL (SELECT y.id AS m FROM users y WHERE y.id > x.id ORDER BY y.id LIMIT 1) l ON true ORDER BY x.id":               "FROM \"t_app_users\" AS x WHERE EXISTS(SELECT 1 FROM",
 		"SELECT x.id, l.c FROM users x JOIN LATERAL (SELECT count(*) AS c FROM users y WHERE y.n < x.n) AS l ON true WHERE x.id > 1":                               "WHERE x.id > 1",
+		// LIMIT 1 after a comma with nothing after it: the level's WHERE is added at the end.
+		"SELECT x.id, l.m FROM users x, LATERAL (SELECT y.id AS m FROM users y WHERE y.id > x.id ORDER BY y.id LIMIT 1) l": `FROM "t_app_users" AS x WHERE EXISTS(SELECT 1 FROM "t_app_users" AS y WHERE y.id > x.id ORDER BY y.id LIMIT 1)`,
 	} {
 		got, err := Rewrite(in, fakeResolver{}, testOpt)
 		if err != nil {
@@ -74,5 +76,14 @@ func TestRewriteLateralBounded(t *testing.T) {
 	in := strings.ReplaceAll(b.String(), "l0.m", "l0.id")
 	if _, err := Rewrite(in, fakeResolver{}, testOpt); err == nil || !strings.Contains(err.Error(), "too large") {
 		t.Fatalf("err = %v, want the size refusal", err)
+	}
+}
+
+// TestRewriteLateralUnclosedLevel: a LATERAL inside a parenthesis that is
+// never closed is an error, not a cut at a missing index.
+func TestRewriteLateralUnclosedLevel(t *testing.T) {
+	in := "SELECT * FROM (SELECT x.id, l.c FROM users x, LATERAL (SELECT count(*) AS c FROM users y) l"
+	if _, err := Rewrite(in, fakeResolver{}, testOpt); err == nil {
+		t.Fatalf("Rewrite(%q): no error", in)
 	}
 }

@@ -81,9 +81,9 @@ type pexpr struct {
 }
 
 type pgPass struct {
-	in    []Token // without the EOF token
-	match []int   // index of the matching ")" or END, -1 otherwise
-	open  []int   // for a ")", the index of its "(", -1 otherwise
+	in []Token // without the EOF token
+	// groupIndex matches "(" and CASE with ")" and END in in.
+	groupIndex
 	// memo holds every primary parsed so far by start index: a failed
 	// attempt to read a range as one expression falls back to scanning
 	// it, and the memo keeps that from re-parsing nested levels (which
@@ -103,8 +103,7 @@ type memoPrimary struct {
 // (maybe nil) gives column references their types.
 func pgRewrite(toks []Token, typer *colTyper) ([]Token, error) {
 	n := len(toks) - 1
-	p := &pgPass{in: toks[:n], match: make([]int, n), open: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
-	p.matchAll()
+	p := newPgPass(toks, typer)
 	out, err := p.scan(0, n)
 	if err != nil {
 		return nil, err
@@ -112,30 +111,10 @@ func pgRewrite(toks []Token, typer *colTyper) ([]Token, error) {
 	return append(out, toks[n]), nil
 }
 
-// matchAll fills match: each "(" and CASE with its ")" or END.
-func (p *pgPass) matchAll() {
-	var stack []int
-	for i := range p.in {
-		p.match[i] = -1
-		if p.open != nil {
-			p.open[i] = -1
-		}
-		t := p.in[i]
-		switch {
-		case isOp(t, "("), isKw(t, "case"):
-			stack = append(stack, i)
-		case isOp(t, ")"), isKw(t, "end"):
-			// ")" closes an innermost "(", END an innermost CASE; anything
-			// else is unbalanced and left for the rewriter to report.
-			if k := len(stack) - 1; k >= 0 && isOp(t, ")") == isOp(p.in[stack[k]], "(") {
-				p.match[stack[k]] = i
-				if p.open != nil {
-					p.open[i] = stack[k]
-				}
-				stack = stack[:k]
-			}
-		}
-	}
+// newPgPass prepares the pass over a token slice ending in EOF.
+func newPgPass(toks []Token, typer *colTyper) *pgPass {
+	in := toks[:len(toks)-1]
+	return &pgPass{in: in, groupIndex: indexGroups(in, true), memo: map[int]memoPrimary{}, typer: typer}
 }
 
 // scan rewrites in[lo:hi], a stretch of statement text: every expression
@@ -535,9 +514,8 @@ func (p *pgPass) callExpr(i, j, hi int) (pexpr, int, error) {
 		name := strings.ToLower(t.Value)
 		typ = funcTypes[name]
 		if (name == "min" || name == "max") && !isKw(p.at(end+1, hi), "over") {
-			// min/max keep their argument's type.
 			if a, next, err := p.expr(j+1, end, 0); err == nil && next == end {
-				typ = a.typ
+				typ = callType(name, a.typ)
 			}
 		}
 	}

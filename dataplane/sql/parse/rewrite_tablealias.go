@@ -24,6 +24,7 @@ func rewriteTableAliasColumns(toks []Token, r Resolver) ([]Token, error) {
 	if !ok {
 		return toks, nil
 	}
+	g := indexGroups(toks, false)
 	for i := 1; i < len(toks); i++ {
 		prev := toks[i-1]
 		if !isKw(prev, "from") && !isKw(prev, "join") && !isOp(prev, ",") {
@@ -43,7 +44,7 @@ func rewriteTableAliasColumns(toks []Token, r Resolver) ([]Token, error) {
 			continue
 		}
 		alias, open := toks[k], k+1
-		end := matchParen(toks, open)
+		end := g.match[open]
 		if end < 0 {
 			continue
 		}
@@ -56,7 +57,7 @@ func rewriteTableAliasColumns(toks []Token, r Resolver) ([]Token, error) {
 				list = false
 			}
 		}
-		if !list || len(names) == 0 || ns == "" && isCTEName(toks, name.Value) {
+		if !list || len(names) == 0 || ns == "" && isCTEName(toks, g, name.Value) {
 			continue
 		}
 		vtab, found := r.ResolveTable(ns, name.Value)
@@ -89,6 +90,7 @@ func rewriteTableAliasColumns(toks []Token, r Resolver) ([]Token, error) {
 		out = append(out, sub...)
 		out = append(out, toks[end+1:]...)
 		toks = out
+		g = indexGroups(toks, false)
 		i += len(sub) - 1
 	}
 	return toks, nil
@@ -96,14 +98,14 @@ func rewriteTableAliasColumns(toks []Token, r Resolver) ([]Token, error) {
 
 // isCTEName reports whether the statement defines a CTE called name:
 // "name AS (" or "name (cols) AS (".
-func isCTEName(toks []Token, name string) bool {
+func isCTEName(toks []Token, g groupIndex, name string) bool {
 	for k := 0; k+2 < len(toks); k++ {
 		if !isNameTok(toks[k]) || toks[k].Value != name {
 			continue
 		}
 		j := k + 1
 		if isOp(toks[j], "(") {
-			if j = matchParen(toks, j); j < 0 {
+			if j = g.match[j]; j < 0 {
 				continue
 			}
 			j++

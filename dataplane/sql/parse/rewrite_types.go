@@ -6,7 +6,7 @@ package parse
 // is float8 arithmetic, int4 + int4 overflows at 2^31, timestamp +
 // interval is a timestamp. The operator pass (rewrite_pg.go) knows the
 // types of literals and casts; colTyper adds the types of table columns,
-// looked up in the catalog for the tables the first rewriting round found.
+// looked up in the catalog for the statement's tables (rewrite_refs.go).
 //
 // Invariants:
 //   - A name gets a type only when that is certain: every table of the
@@ -40,16 +40,14 @@ type colTyper struct {
 	storedText bool
 }
 
-func newColTyper(r ColumnTypeResolver, refs map[int][]tableRefInfo, toks []Token) *colTyper {
+func newColTyper(r ColumnTypeResolver, refs []tableRefInfo, toks []Token) *colTyper {
 	c := &colTyper{r: r, byAlias: map[string][]string{}, shadow: map[string]bool{}}
 	seen := map[string]bool{}
-	for _, level := range refs {
-		for _, ref := range level {
-			c.byAlias[ref.alias] = append(c.byAlias[ref.alias], ref.vtab)
-			if !seen[ref.vtab] {
-				seen[ref.vtab] = true
-				c.vtabs = append(c.vtabs, ref.vtab)
-			}
+	for _, ref := range refs {
+		c.byAlias[ref.alias] = append(c.byAlias[ref.alias], ref.vtab)
+		if !seen[ref.vtab] {
+			seen[ref.vtab] = true
+			c.vtabs = append(c.vtabs, ref.vtab)
 		}
 	}
 	for k := 0; k+1 < len(toks); k++ {
@@ -168,10 +166,7 @@ func (c *colTyper) nameType(toks []Token) pgType {
 // resultTypes infers the types of the outermost select list's items:
 // "boolean" for a condition, the operator pass's type for an expression
 // it parses whole ("timestamp", "date", "boolean"), "" otherwise.
-func resultTypes(toks []Token, typer *colTyper) []string {
-	n := len(toks) - 1 // without EOF
-	p := &pgPass{in: toks[:n], match: make([]int, n), open: make([]int, n), memo: map[int]memoPrimary{}, typer: typer}
-	p.matchAll()
+func resultTypes(p *pgPass) []string {
 	items, _ := p.selectItems()
 	var out []string
 	for _, it := range items {
@@ -221,9 +216,5 @@ func (p *pgPass) itemType(lo, hi int) (string, bool) {
 	if err != nil || next != hi {
 		return "", true
 	}
-	switch e.typ {
-	case tBool, tTimestamp, tDate:
-		return string(e.typ), true
-	}
-	return "", true
+	return reportedType(e.typ), true
 }

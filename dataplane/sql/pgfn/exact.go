@@ -142,7 +142,8 @@ func ExactNeg(v any) (any, error) {
 	return ExactText(r), nil
 }
 
-// ExactArith is x op y for op one of + - * / %.
+// ExactArith is x op y for op one of + - * / %, with numeric.c's display
+// scales (decimalArith, scaleDisplay).
 func ExactArith(op string, x, y any) (any, error) {
 	a, oka, err := exactArg(x)
 	if err != nil {
@@ -152,24 +153,10 @@ func ExactArith(op string, x, y any) (any, error) {
 	if err != nil || !oka || !okb {
 		return nil, err
 	}
-	r := new(apd.Decimal)
-	switch op {
-	case "+":
-		_, err = numCtx.Add(r, a, b)
-	case "-":
-		_, err = numCtx.Sub(r, a, b)
-	case "*":
-		_, err = numCtx.Mul(r, a, b)
-	case "/":
-		r, err = exactDiv(a, b, selectDivScale(a, b))
-	case "%":
-		if b.IsZero() {
-			return nil, errorf(StateDivisionByZero, "division by zero")
-		}
-		_, err = numCtx.Rem(r, a, b)
-	default:
-		return nil, errorf(StateUndefinedFunction, "operator does not exist: numeric %s numeric", op)
+	if len(op) != 1 {
+		return nil, scaleDisplay.noOperator(op)
 	}
+	r, err := decimalArith(op[0], a, b, scaleDisplay)
 	if err != nil {
 		return nil, err
 	}

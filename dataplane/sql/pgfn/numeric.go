@@ -259,31 +259,69 @@ func decArith(op byte, x, y any) (any, error) {
 	if !okx || !oky {
 		return floatArith(op, toFloat(x), toFloat(y))
 	}
-	r := new(apd.Decimal)
-	switch op {
-	case '+':
-		_, err = numCtx.Add(r, dx, dy)
-	case '-':
-		_, err = numCtx.Sub(r, dx, dy)
-	case '*':
-		_, err = numCtx.Mul(r, dx, dy)
-	case '/':
-		if dy.IsZero() {
-			return nil, errDivZero()
-		}
-		_, err = divCtx.Quo(r, dx, dy)
-	case '%':
-		if dy.IsZero() {
-			return nil, errDivZero()
-		}
-		_, err = numCtx.Rem(r, dx, dy)
-	default:
-		return nil, errorf(StateUndefinedFunction, "operator %c does not exist", op)
-	}
+	r, err := decimalArith(op, dx, dy, scaleCarried)
 	if err != nil {
-		return nil, errorf(StateOutOfRange, "value out of range: %v", err)
+		return nil, err
 	}
 	return floatOfDec(r)
+}
+
+// decRule is the scale and overflow rule of one family of decimal
+// arithmetic: the results SQLite carries as doubles (Arith) or the exact
+// twins printed with PostgreSQL's display scale (ExactArith).
+type decRule int
+
+const (
+	// scaleCarried divides to divCtx's 40 significant digits (the
+	// result becomes a double) and reports an apd failure as 22003.
+	scaleCarried decRule = iota
+	// scaleDisplay divides to numeric.c's select_div_scale, rounded half
+	// away from zero, and returns failures as they are.
+	scaleDisplay
+)
+
+// noOperator is the error for an operator that is not + - * / %.
+func (rule decRule) noOperator(op string) error {
+	if rule == scaleDisplay {
+		return errorf(StateUndefinedFunction, "operator does not exist: numeric %s numeric", op)
+	}
+	return errorf(StateUndefinedFunction, "operator %s does not exist", op)
+}
+
+// decimalArith is a op b (op one of + - * / %) on exact decimals: sums,
+// differences, products and remainders are exact, a zero divisor is
+// 22012, and the quotient's scale follows rule.
+func decimalArith(op byte, a, b *apd.Decimal, rule decRule) (*apd.Decimal, error) {
+	r := new(apd.Decimal)
+	var err error
+	switch op {
+	case '+':
+		_, err = numCtx.Add(r, a, b)
+	case '-':
+		_, err = numCtx.Sub(r, a, b)
+	case '*':
+		_, err = numCtx.Mul(r, a, b)
+	case '/', '%':
+		switch {
+		case b.IsZero():
+			return nil, errDivZero()
+		case op == '%':
+			_, err = numCtx.Rem(r, a, b)
+		case rule == scaleDisplay:
+			r, err = exactDiv(a, b, selectDivScale(a, b))
+		default:
+			_, err = divCtx.Quo(r, a, b)
+		}
+	default:
+		return nil, rule.noOperator(string(op))
+	}
+	if err != nil {
+		if rule == scaleDisplay {
+			return nil, err
+		}
+		return nil, errorf(StateOutOfRange, "value out of range: %v", err)
+	}
+	return r, nil
 }
 
 func toFloat(v any) float64 {
