@@ -103,7 +103,11 @@ type Host struct {
 	waiters  sync.Map     // uint64 -> *waiter
 	machines sync.Map     // shard -> *stateMachine
 	leaders  *leaderWatch // leaders.go
-	closed   sync.Once
+	// reads shares ReadIndex calls between concurrent readers
+	// (readindex.go); stop ends its goroutines' context on Close.
+	reads  *readCoalescer
+	stop   context.CancelFunc
+	closed sync.Once
 }
 
 type waiter struct {
@@ -131,6 +135,9 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 		return nil, err
 	}
 	h := &Host{opts: opts, layout: layout, db: db, exec: exec, cat: cat, log: opts.Logger, nonce: binary.BigEndian.Uint64(nb[:]) | 1, leaders: newLeaderWatch()}
+	var life context.Context
+	life, h.stop = context.WithCancel(context.Background())
+	h.reads = newReadCoalescer(life, h.readIndex)
 	var seeds []string
 	for id, addr := range opts.Members {
 		if id != opts.ReplicaID {
@@ -159,6 +166,7 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 		},
 	}
 	if h.nh, err = dragonboat.NewNodeHost(nhc); err != nil {
+		h.stop()
 		return nil, fmt.Errorf("while starting the Raft node host: %w", err)
 	}
 	members := map[uint64]dragonboat.Target{}
@@ -170,7 +178,7 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 		anyState = anyState || h.nh.HasNodeInfo(s, opts.ReplicaID)
 	}
 	if opts.Join && opts.Adopt && !anyState {
-		h.nh.Close()
+		h.Close()
 		return nil, fmt.Errorf("cluster.join is set but this data directory already holds single-node data: a joining replica must start empty (it receives the data from the cluster); to make this node's data the cluster's, start it without cluster.join and add the other replicas to it")
 	}
 	adoptPath := filepath.Join(opts.Dir, adoptedMarker)
@@ -178,7 +186,7 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 	adopt := err == nil || (opts.Adopt && !opts.Join && !anyState)
 	if adopt && !anyState {
 		if err := hot.WriteFileAtomic(adoptPath, nil, 0o644); err != nil {
-			h.nh.Close()
+			h.Close()
 			return nil, err
 		}
 		h.log.Warn("adopting this node's single-node data as a one-member Raft group of every shard; add replicas with POST /v1/cluster/members", "replica_id", opts.ReplicaID)
@@ -199,14 +207,14 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 		case opts.Join:
 			initial, join, rc.IsNonVoting = nil, true, true
 			if err := h.markNonVoting(s); err != nil {
-				h.nh.Close()
+				h.Close()
 				return nil, err
 			}
 		case adopt:
 			initial = map[uint64]dragonboat.Target{opts.ReplicaID: members[opts.ReplicaID]}
 		}
 		if err := h.nh.StartOnDiskReplica(initial, join, h.newStateMachine, rc); err != nil {
-			h.nh.Close()
+			h.Close()
 			return nil, fmt.Errorf("while starting replica of shard %s: %w", layout.Name(s), err)
 		}
 	}
@@ -226,7 +234,11 @@ func quietDragonboat() {
 // Close stops every replica and the NodeHost. Raft needs no clean
 // shutdown for correctness; Close only releases ports and files.
 func (h *Host) Close() {
-	h.closed.Do(func() { h.nh.Close() })
+	h.closed.Do(func() {
+		h.stop()
+		h.nh.Close()
+		h.reads.wait()
+	})
 }
 
 // Layout returns the shard layout.
@@ -376,7 +388,9 @@ func (h *Host) mapErr(shard uint64, what string, err error) error {
 
 // ReadBarrier makes the following local reads of groups linearizable: it
 // runs ReadIndex on each of their shards (in parallel) and returns once
-// this replica has applied up to the index a quorum confirmed. It fails
+// this replica has applied up to the index a quorum confirmed. Concurrent
+// callers share ReadIndex calls that started after they arrived
+// (readindex.go). It fails
 // with engine.ErrNoQuorum within ProposalTimeout when a shard's leader
 // cannot confirm its leadership (a minority partition).
 func (h *Host) ReadBarrier(ctx context.Context, groups []uint16) error {
@@ -386,7 +400,7 @@ func (h *Host) ReadBarrier(ctx context.Context, groups []uint16) error {
 	}
 	errc := make(chan error, len(shards))
 	for s := range shards {
-		go func() { errc <- h.readIndex(ctx, s) }()
+		go func() { errc <- h.reads.read(ctx, s) }()
 	}
 	var errs []error
 	for range shards {
