@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -394,24 +395,13 @@ func (h *Host) mapErr(shard uint64, what string, err error) error {
 // with engine.ErrNoQuorum within ProposalTimeout when a shard's leader
 // cannot confirm its leadership (a minority partition).
 func (h *Host) ReadBarrier(ctx context.Context, groups []uint16) error {
-	shards := map[uint64]bool{}
+	shards := make([]uint64, 0, len(groups))
 	for _, g := range groups {
-		shards[h.layout.ShardOf(g)] = true
-	}
-	errc := make(chan error, len(shards))
-	for s := range shards {
-		go func() { errc <- h.reads.read(ctx, s) }()
-	}
-	var errs []error
-	for range shards {
-		if err := <-errc; err != nil {
-			errs = append(errs, err)
+		if s := h.layout.ShardOf(g); !slices.Contains(shards, s) {
+			shards = append(shards, s)
 		}
 	}
-	if len(errs) > 0 {
-		return errs[0]
-	}
-	return nil
+	return h.reads.readAll(ctx, shards)
 }
 
 func (h *Host) readIndex(ctx context.Context, shard uint64) error {

@@ -60,26 +60,43 @@ func newReadCoalescer(ctx context.Context, run func(ctx context.Context, shard u
 // read returns once a ReadIndex on shard that started after this call
 // arrived has completed (nil) or failed (its error), or ctx ended.
 func (c *readCoalescer) read(ctx context.Context, shard uint64) error {
+	return c.readAll(ctx, []uint64{shard})
+}
+
+// readAll is read on several shards at once, in parallel: it joins (or
+// starts) every shard's batch under one lock and then waits for them, so
+// a barrier on k shards costs k ReadIndex goroutines, no more. It returns
+// the first failure.
+func (c *readCoalescer) readAll(ctx context.Context, shards []uint64) error {
+	batches := make([]*readBatch, len(shards))
 	c.mu.Lock()
-	s := c.shards[shard]
-	if s == nil {
-		s = &shardReads{}
-		c.shards[shard] = s
-	}
-	if s.next == nil {
-		s.next = &readBatch{done: make(chan struct{})}
-	}
-	b := s.next
-	if !s.inflight {
-		c.startLocked(shard, s)
+	for i, shard := range shards {
+		s := c.shards[shard]
+		if s == nil {
+			s = &shardReads{}
+			c.shards[shard] = s
+		}
+		if s.next == nil {
+			s.next = &readBatch{done: make(chan struct{})}
+		}
+		batches[i] = s.next
+		if !s.inflight {
+			c.startLocked(shard, s)
+		}
 	}
 	c.mu.Unlock()
-	select {
-	case <-b.done:
-		return b.err
-	case <-ctx.Done():
-		return ctx.Err()
+	var first error
+	for _, b := range batches {
+		select {
+		case <-b.done:
+			if b.err != nil && first == nil {
+				first = b.err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	return first
 }
 
 // startLocked starts the waiting batch of s. c.mu is held: no request can

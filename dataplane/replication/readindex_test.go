@@ -129,7 +129,9 @@ func TestReadCoalescerStartsAfterArrival(t *testing.T) {
 	}
 }
 
-// TestReadCoalescerShardsIndependent: shards do not wait for each other.
+// TestReadCoalescerShardsIndependent: shards do not wait for each other;
+// readAll runs one ReadIndex per shard in parallel and reports a failure
+// of any of them.
 func TestReadCoalescerShardsIndependent(t *testing.T) {
 	f := newFakeReads()
 	c := newReadCoalescer(context.Background(), f.run)
@@ -145,6 +147,16 @@ func TestReadCoalescerShardsIndependent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+	boom := errors.New("no quorum")
+	all := make(chan error, 1)
+	go func() { all <- c.readAll(ctx, []uint64{4, 5, 6}) }()
+	waitCalls(t, f, 5) // three shards at once
+	f.release <- nil
+	f.release <- boom
+	f.release <- nil
+	if err := <-all; !errors.Is(err, boom) {
+		t.Fatalf("readAll: %v, want the failing shard's error", err)
 	}
 }
 
