@@ -25,15 +25,9 @@ func BenchmarkW1(b *testing.B) {
 		toLeader bool
 	}{{"replicas=1", 1, false}, {"replicas=3/via-leader", 3, true}, {"replicas=3/via-follower", 3, false}} {
 		b.Run(tc.name, func(b *testing.B) {
-			c := startNodes(b, tc.n, 2)
+			c, admin := benchCluster(b, tc.n, "CREATE SHARED TABLE default.w1 (id BIGINT PRIMARY KEY, body TEXT)")
 			ctx := context.Background()
-			admin, err := c.login(c.procs[0], 30*time.Second)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := admin.SQL(ctx, "CREATE SHARED TABLE default.w1 (id BIGINT PRIMARY KEY, body TEXT)"); err != nil {
-				b.Fatal(err)
-			}
+			var err error
 			via := 0
 			if tc.n > 1 {
 				leader := c.leaderOf(c.loginAll(30*time.Second), "shared")
@@ -68,6 +62,20 @@ func BenchmarkW1(b *testing.B) {
 	}
 }
 
+// benchCluster starts n nodes (2 user groups), logs in as root on node 1
+// and runs create there.
+func benchCluster(b *testing.B, n int, create string) (*cluster, *client.Client) {
+	c := startNodes(b, n, 2)
+	admin, err := c.login(c.procs[0], 30*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := admin.SQL(context.Background(), create); err != nil {
+		b.Fatal(err)
+	}
+	return c, admin
+}
+
 // BenchmarkReads is point lookups on a SHARED table of a 3-node cluster
 // through the leader of its group, by 1 client (peerbench W3's shape:
 // every lookup pays one ReadIndex on meta and one on shared) and by 8
@@ -82,15 +90,9 @@ func BenchmarkReads(b *testing.B) {
 		clients int
 	}{{"replicas=1/clients=1", 1, 1}, {"replicas=3/clients=1", 3, 1}, {"replicas=1/clients=8", 1, 8}, {"replicas=3/clients=8", 3, 8}} {
 		b.Run(tc.name, func(b *testing.B) {
-			c := startNodes(b, tc.n, 2)
+			c, admin := benchCluster(b, tc.n, "CREATE SHARED TABLE default.r (k BIGINT PRIMARY KEY, v BIGINT)")
 			ctx := context.Background()
-			admin, err := c.login(c.procs[0], 30*time.Second)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := admin.SQL(ctx, "CREATE SHARED TABLE default.r (k BIGINT PRIMARY KEY, v BIGINT)"); err != nil {
-				b.Fatal(err)
-			}
+			var err error
 			const rows = 1000
 			for i := 0; i < rows; i += 100 {
 				q := "INSERT INTO default.r (k, v) VALUES "

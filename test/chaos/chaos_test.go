@@ -253,22 +253,11 @@ func waitNewLeader(c *cluster, admin []*client.Client, old int) (time.Duration, 
 
 func runClient(c *cluster, h *history, ci int, nextValue, nextID *atomic.Int64, stop <-chan struct{}) {
 	cls := make([]*client.Client, len(c.procs))
-	for {
-		select {
-		case <-stop:
-			return
-		default:
+	for !stopped(stop) {
+		cl := nodeClient(c, cls, rand.IntN(len(c.procs)))
+		if cl == nil {
+			continue
 		}
-		ni := rand.IntN(len(c.procs))
-		if cls[ni] == nil {
-			cl, err := c.login(c.procs[ni], 4*time.Second)
-			if err != nil {
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			cls[ni] = cl
-		}
-		cl := cls[ni]
 		ctx := context.Background()
 		k := rand.IntN(registers)
 		switch r := rand.IntN(10); {
@@ -300,11 +289,7 @@ func runClient(c *cluster, h *history, ci int, nextValue, nextID *atomic.Int64, 
 			if err != nil || len(rows) != 1 {
 				continue
 			}
-			ret := h.now()
-			h.mu.Lock()
-			h.stats.reads++
-			h.mu.Unlock()
-			h.add(porcupine.Operation{ClientId: ci, Input: kvInput{key: k}, Call: call, Output: toInt(rows[0][0]), Return: ret})
+			h.read(ci, k, call, rows)
 		default: // ledger insert
 			id := nextID.Add(1)
 			if _, err := cl.SQL(ctx, fmt.Sprintf("INSERT INTO default.ledger (id) VALUES (%d)", id)); err == nil {
@@ -349,34 +334,54 @@ func transferLeaders(c *cluster, admin []*client.Client, groups ...string) int {
 // reads overlap on one node.
 func runReader(c *cluster, h *history, ci int, stop <-chan struct{}) {
 	cls := make([]*client.Client, len(c.procs))
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		ni := int(time.Since(h.start)/readerSwitch) % len(c.procs)
-		if cls[ni] == nil {
-			cl, err := c.login(c.procs[ni], 4*time.Second)
-			if err != nil {
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			cls[ni] = cl
+	for !stopped(stop) {
+		cl := nodeClient(c, cls, int(time.Since(h.start)/readerSwitch)%len(c.procs))
+		if cl == nil {
+			continue
 		}
 		k := rand.IntN(registers)
 		call := h.now()
-		rows, err := cls[ni].Rows(context.Background(), fmt.Sprintf("SELECT v FROM default.kv WHERE k = %d", k))
+		rows, err := cl.Rows(context.Background(), fmt.Sprintf("SELECT v FROM default.kv WHERE k = %d", k))
 		if err != nil || len(rows) != 1 {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		ret := h.now()
-		h.mu.Lock()
-		h.stats.reads++
-		h.mu.Unlock()
-		h.add(porcupine.Operation{ClientId: ci, Input: kvInput{key: k}, Call: call, Output: toInt(rows[0][0]), Return: ret})
+		h.read(ci, k, call, rows)
 	}
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// nodeClient returns the client of node ni from cls, logging in first;
+// nil, after a short pause, while the node does not answer.
+func nodeClient(c *cluster, cls []*client.Client, ni int) *client.Client {
+	if cls[ni] == nil {
+		cl, err := c.login(c.procs[ni], 4*time.Second)
+		if err != nil {
+			time.Sleep(50 * time.Millisecond)
+			return nil
+		}
+		cls[ni] = cl
+	}
+	return cls[ni]
+}
+
+// read records a successful read of register k by client ci, called at
+// call, that returned rows now.
+func (h *history) read(ci, k int, call int64, rows [][]any) {
+	ret := h.now()
+	h.mu.Lock()
+	h.stats.reads++
+	h.mu.Unlock()
+	h.add(porcupine.Operation{ClientId: ci, Input: kvInput{key: k}, Call: call, Output: toInt(rows[0][0]), Return: ret})
 }
 
 func toInt(v any) int64 {
