@@ -404,6 +404,10 @@ func (h *Host) ReadBarrier(ctx context.Context, groups []uint16) error {
 	return h.reads.readAll(ctx, shards)
 }
 
+// readIndex runs one ReadIndex on shard (again after a leader change or
+// a dropped request) until it completes or ProposalTimeout passes. ctx is
+// the Host's lifetime (readindex.go shares the call between callers): it
+// ends only when the Host closes.
 func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 	deadline := time.Now().Add(h.opts.ProposalTimeout)
 	for {
@@ -417,7 +421,7 @@ func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 			if retryable(err) {
 				select {
 				case <-ctx.Done():
-					return ctx.Err()
+					return engine.ErrClosed
 				case <-time.After(10 * time.Millisecond):
 				}
 				continue
@@ -432,7 +436,7 @@ func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 			// nothing, so ask the new leader at once (leaders.go).
 			continue
 		case <-ctx.Done():
-			return ctx.Err()
+			return engine.ErrClosed
 		}
 		rs.Release()
 		switch {
