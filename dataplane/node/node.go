@@ -142,19 +142,19 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	n.cold = flush.New(n.store.DB, cat, coldExec, copts)
 	n.eng.SetColdTier(n.cold)
 	ctx := context.Background()
-	if err := bootstrap(ctx, n.eng); err != nil {
+	if err := untilQuorum(ctx, startupQuorumWait, func(ctx context.Context) error { return bootstrap(ctx, n.eng) }); err != nil {
 		return nil, err
 	}
-	if err := bootstrapStorage(ctx, n.eng); err != nil {
+	if err := untilQuorum(ctx, startupQuorumWait, func(ctx context.Context) error { return bootstrapStorage(ctx, n.eng) }); err != nil {
 		return nil, err
 	}
-	if err := n.registerConfigStorages(ctx); err != nil {
+	if err := untilQuorum(ctx, startupQuorumWait, n.registerConfigStorages); err != nil {
 		return nil, err
 	}
 	if err := n.cold.Start(ctx); err != nil {
 		return nil, fmt.Errorf("while starting the cold tier: %w", err)
 	}
-	if err := n.eng.EnsureRoot(ctx, cfg.Auth.RootPassword); err != nil {
+	if err := untilQuorum(ctx, startupQuorumWait, func(ctx context.Context) error { return n.eng.EnsureRoot(ctx, cfg.Auth.RootPassword) }); err != nil {
 		return nil, err
 	}
 	if err := n.eng.CleanupDropped(ctx); err != nil {
