@@ -143,19 +143,19 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	n.cold = flush.New(n.store.DB, cat, coldExec, copts)
 	n.eng.SetColdTier(n.cold)
 	ctx := context.Background()
-	if err := retryNoQuorum(ctx, startupQuorumWait, func() error { return bootstrap(ctx, n.eng) }); err != nil {
+	if err := untilQuorum(ctx, startupQuorumWait, func(ctx context.Context) error { return bootstrap(ctx, n.eng) }); err != nil {
 		return nil, err
 	}
-	if err := retryNoQuorum(ctx, startupQuorumWait, func() error { return bootstrapStorage(ctx, n.eng) }); err != nil {
+	if err := untilQuorum(ctx, startupQuorumWait, func(ctx context.Context) error { return bootstrapStorage(ctx, n.eng) }); err != nil {
 		return nil, err
 	}
-	if err := n.registerConfigStorages(ctx); err != nil {
+	if err := untilQuorum(ctx, startupQuorumWait, n.registerConfigStorages); err != nil {
 		return nil, err
 	}
 	if err := n.cold.Start(ctx); err != nil {
 		return nil, fmt.Errorf("while starting the cold tier: %w", err)
 	}
-	if err := n.eng.EnsureRoot(ctx, cfg.Auth.RootPassword); err != nil {
+	if err := untilQuorum(ctx, startupQuorumWait, func(ctx context.Context) error { return n.eng.EnsureRoot(ctx, cfg.Auth.RootPassword) }); err != nil {
 		return nil, err
 	}
 	// A clustered node leaves interrupted drop cleanups to the meta
@@ -219,32 +219,6 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 	n.srv.SetReady(true)
 	log.Info("kalamdb server ready", "addr", n.ln.Addr().String(), "data_dir", cfg.Storage.DataPath, "node_id", n.store.NodeID, "version", server.Version)
 	return n, nil
-}
-
-// startupQuorumWait bounds how long a clustered node's first writes
-// (bootstrap, bootstrapStorage) retry a NO_QUORUM at start-up.
-const startupQuorumWait = 2 * time.Minute
-
-// retryNoQuorum runs f until it does not fail with NO_QUORUM or wait has
-// passed. At a cluster's first start the nodes elect leaders while they
-// bootstrap, so a bootstrap write can be caught by a leader change and
-// fail with the retryable NO_QUORUM (outcome unknown); the bootstrap
-// statements are idempotent (IF NOT EXISTS), so trying again is safe,
-// where failing would stop the node.
-func retryNoQuorum(ctx context.Context, wait time.Duration, f func() error) error {
-	deadline := time.Now().Add(wait)
-	for {
-		err := f()
-		var se *kalamsql.Error
-		if err == nil || !errors.As(err, &se) || se.Code != kalamsql.CodeNoQuorum || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // bootstrap creates the "default" namespace on first start.

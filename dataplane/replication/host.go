@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -106,7 +107,11 @@ type Host struct {
 	waiters  sync.Map     // uint64 -> *waiter
 	machines sync.Map     // shard -> *stateMachine
 	leaders  *leaderWatch // leaders.go
-	closed   sync.Once
+	// reads shares ReadIndex calls between concurrent readers
+	// (readindex.go); stop ends its goroutines' context on Close.
+	reads  *readCoalescer
+	stop   context.CancelFunc
+	closed sync.Once
 }
 
 type waiter struct {
@@ -134,6 +139,9 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 		return nil, err
 	}
 	h := &Host{opts: opts, layout: layout, db: db, exec: exec, cat: cat, log: opts.Logger, nonce: binary.BigEndian.Uint64(nb[:]) | 1, leaders: newLeaderWatch()}
+	var life context.Context
+	life, h.stop = context.WithCancel(context.Background())
+	h.reads = newReadCoalescer(life, h.readIndex)
 	var seeds []string
 	for id, addr := range opts.Members {
 		if id != opts.ReplicaID {
@@ -169,6 +177,7 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 		},
 	}
 	if h.nh, err = dragonboat.NewNodeHost(nhc); err != nil {
+		h.stop()
 		return nil, fmt.Errorf("while starting the Raft node host: %w", err)
 	}
 	members := map[uint64]dragonboat.Target{}
@@ -180,7 +189,7 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 		anyState = anyState || h.nh.HasNodeInfo(s, opts.ReplicaID)
 	}
 	if opts.Join && opts.Adopt && !anyState {
-		h.nh.Close()
+		h.Close()
 		return nil, fmt.Errorf("cluster.join is set but this data directory already holds single-node data: a joining replica must start empty (it receives the data from the cluster); to make this node's data the cluster's, start it without cluster.join and add the other replicas to it")
 	}
 	adoptPath := filepath.Join(opts.Dir, adoptedMarker)
@@ -188,7 +197,7 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 	adopt := err == nil || (opts.Adopt && !opts.Join && !anyState)
 	if adopt && !anyState {
 		if err := hot.WriteFileAtomic(adoptPath, nil, 0o644); err != nil {
-			h.nh.Close()
+			h.Close()
 			return nil, err
 		}
 		h.log.Warn("adopting this node's single-node data as a one-member Raft group of every shard; add replicas with POST /v1/cluster/members", "replica_id", opts.ReplicaID)
@@ -209,14 +218,14 @@ func Start(opts Options, db *pebble.DB, exec *engine.Executor, cat *catalog.Cach
 		case opts.Join:
 			initial, join, rc.IsNonVoting = nil, true, true
 			if err := h.markNonVoting(s); err != nil {
-				h.nh.Close()
+				h.Close()
 				return nil, err
 			}
 		case adopt:
 			initial = map[uint64]dragonboat.Target{opts.ReplicaID: members[opts.ReplicaID]}
 		}
 		if err := h.nh.StartOnDiskReplica(initial, join, h.newStateMachine, rc); err != nil {
-			h.nh.Close()
+			h.Close()
 			return nil, fmt.Errorf("while starting replica of shard %s: %w", layout.Name(s), err)
 		}
 	}
@@ -236,7 +245,11 @@ func quietDragonboat() {
 // Close stops every replica and the NodeHost. Raft needs no clean
 // shutdown for correctness; Close only releases ports and files.
 func (h *Host) Close() {
-	h.closed.Do(func() { h.nh.Close() })
+	h.closed.Do(func() {
+		h.stop()
+		h.nh.Close()
+		h.reads.wait()
+	})
 }
 
 // Layout returns the shard layout.
@@ -386,15 +399,19 @@ func (h *Host) mapErr(shard uint64, what string, err error) error {
 
 // ReadBarrier makes the following local reads of groups linearizable: it
 // runs ReadIndex on each of their shards (in parallel) and returns once
-// this replica has applied up to the index a quorum confirmed. It fails
+// this replica has applied up to the index a quorum confirmed. Concurrent
+// callers share ReadIndex calls that started after they arrived
+// (readindex.go). It fails
 // with engine.ErrNoQuorum within ProposalTimeout when a shard's leader
 // cannot confirm its leadership (a minority partition).
 func (h *Host) ReadBarrier(ctx context.Context, groups []uint16) error {
-	shards := map[uint64]bool{}
+	shards := make([]uint64, 0, len(groups))
 	for _, g := range groups {
-		shards[h.layout.ShardOf(g)] = true
+		if s := h.layout.ShardOf(g); !slices.Contains(shards, s) {
+			shards = append(shards, s)
+		}
 	}
-	return h.barrier(ctx, shards)
+	return h.reads.readAll(ctx, shards)
 }
 
 // ReadBarrierAll is ReadBarrier on every shard: once it returns, this
@@ -402,30 +419,13 @@ func (h *Host) ReadBarrier(ctx context.Context, groups []uint16) error {
 // call, in every group — what a cluster-consistent backup pins its
 // snapshot after.
 func (h *Host) ReadBarrierAll(ctx context.Context) error {
-	shards := map[uint64]bool{}
-	for _, s := range h.layout.Shards() {
-		shards[s] = true
-	}
-	return h.barrier(ctx, shards)
+	return h.reads.readAll(ctx, h.layout.Shards())
 }
 
-func (h *Host) barrier(ctx context.Context, shards map[uint64]bool) error {
-	errc := make(chan error, len(shards))
-	for s := range shards {
-		go func() { errc <- h.readIndex(ctx, s) }()
-	}
-	var errs []error
-	for range shards {
-		if err := <-errc; err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return errs[0]
-	}
-	return nil
-}
-
+// readIndex runs one ReadIndex on shard (again after a leader change or
+// a dropped request) until it completes or ProposalTimeout passes. ctx is
+// the Host's lifetime (readindex.go shares the call between callers): it
+// ends only when the Host closes.
 func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 	deadline := time.Now().Add(h.opts.ProposalTimeout)
 	for {
@@ -439,7 +439,7 @@ func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 			if retryable(err) {
 				select {
 				case <-ctx.Done():
-					return ctx.Err()
+					return engine.ErrClosed
 				case <-time.After(10 * time.Millisecond):
 				}
 				continue
@@ -454,7 +454,7 @@ func (h *Host) readIndex(ctx context.Context, shard uint64) error {
 			// nothing, so ask the new leader at once (leaders.go).
 			continue
 		case <-ctx.Done():
-			return ctx.Err()
+			return engine.ErrClosed
 		}
 		rs.Release()
 		switch {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -21,9 +22,15 @@ import (
 // A Jepsen-style test on loopback: concurrent clients write and read a
 // set of registers and append to a ledger through all three nodes while
 // the test kills -9 a random node and restarts it, kills the leader of
-// the workload's Raft group, and pauses a node (SIGSTOP/SIGCONT). The
-// register history is checked for linearizability with porcupine; every
-// acknowledged ledger insert must be on every node at the end.
+// the workload's Raft group, pauses a node or the group's leader
+// (SIGSTOP/SIGCONT: a paused leader must not answer a stale read after it
+// resumes), and moves the leadership of the workload's groups (meta and
+// shared) with the operator's transfer-leader API. Besides the mixed
+// clients, reader clients read through the same node at the same time,
+// so their linearizable reads share ReadIndex calls
+// (dataplane/replication/readindex.go). The register history is checked
+// for linearizability with porcupine; every acknowledged ledger insert
+// must be on every node at the end.
 
 var (
 	flagCycles   = flag.Int("chaos.cycles", 50, "fault cycles to run (make test)")
@@ -33,6 +40,10 @@ var (
 const (
 	registers = 6
 	clients   = 4
+	// readers read only, all through one node at a time (it changes
+	// every readerSwitch), so that their reads overlap on that node.
+	readers      = 2
+	readerSwitch = 500 * time.Millisecond
 )
 
 type kvInput struct {
@@ -130,10 +141,18 @@ func TestChaos(t *testing.T) {
 			runClient(c, h, ci, &nextValue, &nextID, stop)
 		}()
 	}
+	for ri := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runReader(c, h, clients+1+ri, stop)
+		}()
+	}
 
 	began := time.Now()
 	cycles := 0
 	var failovers []time.Duration
+	transfers := 0
 	for {
 		if *flagDuration > 0 {
 			if time.Since(began) >= *flagDuration {
@@ -142,7 +161,7 @@ func TestChaos(t *testing.T) {
 		} else if cycles >= *flagCycles {
 			break
 		}
-		switch cycles % 3 {
+		switch cycles % 4 {
 		case 0: // kill -9 a random node, restart it
 			p := c.procs[rand.IntN(len(c.procs))]
 			c.kill(p)
@@ -161,11 +180,16 @@ func TestChaos(t *testing.T) {
 			}
 			c.start(p)
 			c.waitReady(p, 120*time.Second)
-		case 2: // pause a node (a partition from everyone's point of view)
+		case 2: // pause a node (a partition from everyone's point of view), every other time the leader
 			p := c.procs[rand.IntN(len(c.procs))]
+			if id := c.leaderOf(admin, "shared"); id != 0 && cycles%8 == 2 {
+				p = c.procs[id-1]
+			}
 			c.signal(p, syscall.SIGSTOP)
 			time.Sleep(time.Duration(300+rand.IntN(1200)) * time.Millisecond)
 			c.signal(p, syscall.SIGCONT)
+		case 3: // move the leadership of meta and shared, as a rolling update does
+			transfers += transferLeaders(c, admin, "meta", "shared")
 		}
 		cycles++
 		time.Sleep(time.Duration(100+rand.IntN(300)) * time.Millisecond)
@@ -193,8 +217,8 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	res := porcupine.CheckOperationsTimeout(kvModel, h.ops, 60*time.Second)
-	t.Logf("%d fault cycles in %s; %d ops (%d writes, %d reads, %d unknown outcome, %d refused); %d ledger inserts acknowledged; leader failovers observed: %v",
-		cycles, elapsed.Round(time.Second), len(h.ops), h.stats.writes, h.stats.reads, h.stats.unknown, h.stats.refused, len(h.acked), failovers)
+	t.Logf("%d fault cycles in %s; %d ops (%d writes, %d reads, %d unknown outcome, %d refused); %d ledger inserts acknowledged; leader failovers observed: %v; leader transfers observed: %d",
+		cycles, elapsed.Round(time.Second), len(h.ops), h.stats.writes, h.stats.reads, h.stats.unknown, h.stats.refused, len(h.acked), failovers, transfers)
 	switch res {
 	case porcupine.Illegal:
 		t.Fatalf("history is not linearizable")
@@ -229,22 +253,11 @@ func waitNewLeader(c *cluster, admin []*client.Client, old int) (time.Duration, 
 
 func runClient(c *cluster, h *history, ci int, nextValue, nextID *atomic.Int64, stop <-chan struct{}) {
 	cls := make([]*client.Client, len(c.procs))
-	for {
-		select {
-		case <-stop:
-			return
-		default:
+	for !stopped(stop) {
+		cl := nodeClient(c, cls, rand.IntN(len(c.procs)))
+		if cl == nil {
+			continue
 		}
-		ni := rand.IntN(len(c.procs))
-		if cls[ni] == nil {
-			cl, err := c.login(c.procs[ni], 4*time.Second)
-			if err != nil {
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			cls[ni] = cl
-		}
-		cl := cls[ni]
 		ctx := context.Background()
 		k := rand.IntN(registers)
 		switch r := rand.IntN(10); {
@@ -276,11 +289,7 @@ func runClient(c *cluster, h *history, ci int, nextValue, nextID *atomic.Int64, 
 			if err != nil || len(rows) != 1 {
 				continue
 			}
-			ret := h.now()
-			h.mu.Lock()
-			h.stats.reads++
-			h.mu.Unlock()
-			h.add(porcupine.Operation{ClientId: ci, Input: kvInput{key: k}, Call: call, Output: toInt(rows[0][0]), Return: ret})
+			h.read(ci, k, call, rows)
 		default: // ledger insert
 			id := nextID.Add(1)
 			if _, err := cl.SQL(ctx, fmt.Sprintf("INSERT INTO default.ledger (id) VALUES (%d)", id)); err == nil {
@@ -290,6 +299,89 @@ func runClient(c *cluster, h *history, ci int, nextValue, nextID *atomic.Int64, 
 			}
 		}
 	}
+}
+
+// transferLeaders asks the leader of each group to hand it to another
+// replica (through that leader, as the operator does) and waits up to 3 s
+// for the move; it returns how many groups moved.
+func transferLeaders(c *cluster, admin []*client.Client, groups ...string) int {
+	moved := 0
+	for _, g := range groups {
+		from := c.leaderOf(admin, g)
+		if from == 0 {
+			continue
+		}
+		to := (from+rand.IntN(len(c.procs)-1))%len(c.procs) + 1
+		body := []byte(fmt.Sprintf(`{"group":%q,"target":%d}`, g, to))
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		code, _, err := admin[from-1].Do(ctx, http.MethodPost, "/v1/cluster/transfer-leader", body, true)
+		cancel()
+		if err != nil || code != http.StatusAccepted {
+			continue
+		}
+		for start := time.Now(); time.Since(start) < 3*time.Second; time.Sleep(20 * time.Millisecond) {
+			if c.leaderOf(admin, g) == to {
+				moved++
+				break
+			}
+		}
+	}
+	return moved
+}
+
+// runReader reads registers through the node every reader uses in the
+// current readerSwitch period, so that concurrent readers' linearizable
+// reads overlap on one node.
+func runReader(c *cluster, h *history, ci int, stop <-chan struct{}) {
+	cls := make([]*client.Client, len(c.procs))
+	for !stopped(stop) {
+		cl := nodeClient(c, cls, int(time.Since(h.start)/readerSwitch)%len(c.procs))
+		if cl == nil {
+			continue
+		}
+		k := rand.IntN(registers)
+		call := h.now()
+		rows, err := cl.Rows(context.Background(), fmt.Sprintf("SELECT v FROM default.kv WHERE k = %d", k))
+		if err != nil || len(rows) != 1 {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		h.read(ci, k, call, rows)
+	}
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// nodeClient returns the client of node ni from cls, logging in first;
+// nil, after a short pause, while the node does not answer.
+func nodeClient(c *cluster, cls []*client.Client, ni int) *client.Client {
+	if cls[ni] == nil {
+		cl, err := c.login(c.procs[ni], 4*time.Second)
+		if err != nil {
+			time.Sleep(50 * time.Millisecond)
+			return nil
+		}
+		cls[ni] = cl
+	}
+	return cls[ni]
+}
+
+// read records a successful read of register k by client ci, called at
+// call, that returned rows now.
+func (h *history) read(ci, k int, call int64, rows [][]any) {
+	ret := h.now()
+	h.mu.Lock()
+	h.stats.reads++
+	h.mu.Unlock()
+	h.add(porcupine.Operation{ClientId: ci, Input: kvInput{key: k}, Call: call, Output: toInt(rows[0][0]), Return: ret})
 }
 
 func toInt(v any) int64 {

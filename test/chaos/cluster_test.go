@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -34,7 +35,16 @@ func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
+// flagBin runs the tests and benchmarks against a prebuilt binary (for
+// example main's, to compare in one sitting) instead of this tree's.
+var flagBin = flag.String("chaos.bin", "", "kalamdb binary to run instead of building ../../cmd/kalamdb")
+
 func runMain(m *testing.M) int {
+	flag.Parse()
+	if *flagBin != "" {
+		binPath = *flagBin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "kalamdb-chaos-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
