@@ -415,7 +415,7 @@ func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
 			if p.isPredicate(i+1, j) {
 				typ = tBool
 			}
-			return pexpr{toks: append(append([]Token{t}, inner...), p.in[j]), typ: typ}, j + 1, nil
+			return p.exactSubquery(i, j, pexpr{toks: append(append([]Token{t}, inner...), p.in[j]), typ: typ}), j + 1, nil
 		}
 		return pexpr{}, i, nil
 	}
