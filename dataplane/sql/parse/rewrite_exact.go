@@ -282,10 +282,12 @@ func (p *pgPass) exactCall(i, j, end, next int, c pexpr) pexpr {
 	}
 	switch {
 	case a.ex != nil && (a.exNum || (numResult && a.typ.isInt()) || (name == "sum" && a.typ == tInt8)):
-		c.ex, c.exNum = call("kalam_x_"+name, t, a.ex), true
+		c.typ, c.ex, c.exNum = tNumeric, call("kalam_x_"+name, t, a.ex), true
 	case a.ex != nil && a.typ.isInt():
 		// sum/min/max of int2/int4 (and min/max of int8) are integers.
 		c.ex = c.toks
+	case a.ex == nil && a.typ == tUnknown && p.derivedLiteralTwin(name, a.toks) != nil:
+		c.typ, c.ex, c.exNum = tNumeric, call("kalam_x_"+name, t, p.derivedLiteralTwin(name, a.toks)), true
 	case a.ex == nil && a.typ == tUnknown && numResult:
 		c.ex, c.exNum = call("kalam_xi_"+name, t, a.toks), true
 	}

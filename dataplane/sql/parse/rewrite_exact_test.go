@@ -37,6 +37,11 @@ func TestRewriteExactTwins(t *testing.T) {
 		"SELECT 2.0 ^ 10": {"1", []string{"kalam_x_power(kalam_x_cast('2.0',0,0) , 10)"}},
 		"SELECT (SELECT sum(price) FROM users) + 0.1": {"1", []string{`kalam_x_add((SELECT kalam_x_sum(kalam_x_col(price,2)) FROM "t_app_users" AS users), kalam_x_cast('0.1',0,0))`}},
 		"SELECT (SELECT count(*) FROM users) * 1.5":   {"1", []string{`kalam_x_mul((SELECT count(*) FROM "t_app_users" AS users), kalam_x_cast('1.5',0,0))`}},
+		// Aggregates over a derived table's literal numeric column.
+		"SELECT sum(x), avg(s.x) FROM (SELECT 0.1 AS x UNION ALL SELECT 1.25 AS x) s": {"2,3", []string{"kalam_x_sum(kalam_x_col(x,2))", "kalam_x_avg(kalam_x_col(s.x,2))"}},
+		// Not all literals, or min/max (each value keeps its own scale).
+		"SELECT avg(x) FROM (SELECT 0.1 AS x UNION ALL SELECT id AS x FROM users) s": {"1", []string{"kalam_xi_avg(x)"}},
+		"SELECT min(x) FROM (SELECT 0.1 AS x UNION ALL SELECT 1.25 AS x) s":          {"", nil},
 		// Integers only: the float8 versions.
 		"SELECT sqrt(2), power(2, 10), 2 ^ 3, sqrt(score) FROM users": {"", nil},
 		// No twins: bare columns, integers, floats, unknown arithmetic,

@@ -29,3 +29,12 @@ SELECT power(0.0, -1);
 SELECT power(-8.0, 0.5);
 SELECT exp(100000.0);
 SELECT 2.0 ^ 10, 9 ^ 0.5, 2 ^ 3;
+-- Aggregates over a derived table's or CTE's literal numeric column.
+SELECT sum(x), avg(x), min(x), max(x) FROM (SELECT 0.1 AS x UNION ALL SELECT 0.2 AS x UNION ALL SELECT 0.25 AS x) s;
+WITH s AS (SELECT 1.50 AS x UNION ALL SELECT 2 UNION ALL SELECT NULL UNION ALL SELECT -0.125) SELECT sum(x), avg(x), variance(x), stddev_pop(s.x) FROM s;
+SELECT avg(x) + 1, sum(x) * 2 FROM (SELECT 1e-3 AS x UNION SELECT 2.5e1 AS x) s;
+SELECT count(*), sum(v) FROM (SELECT 0.1 AS v UNION ALL SELECT 0.2 AS v) a, (SELECT 1 AS w UNION ALL SELECT 2 AS w) b;
+SELECT s.grp, avg(s.x) FROM (SELECT grp, 0.5 AS x FROM pd.sh_hot UNION ALL SELECT grp, 0.25 AS x FROM pd.sh_cold) s GROUP BY s.grp ORDER BY s.grp;
+SELECT avg(x) FROM (SELECT price AS x FROM pd.sh_hot UNION ALL SELECT 0.5 AS x) s;
+SELECT grp, avg(price) + 1, sum(price) * 2, avg(n) - 0.5 FROM pd.sh_mix GROUP BY grp ORDER BY grp;
+SELECT grp, avg(n) FROM pd.us_mix GROUP BY grp HAVING avg(n) > 5 ORDER BY avg(n) * 2, grp;
