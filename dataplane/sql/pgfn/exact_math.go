@@ -95,6 +95,16 @@ func nbaseDigits(d *apd.Decimal, w int) (float64, int) {
 	return t, (w - 1) * decDigits
 }
 
+// exactArgs2 reads two twin arguments; ok is false if either is NULL.
+func exactArgs2(x, y any) (a, b *apd.Decimal, ok bool, err error) {
+	a, oka, err := exactArg(x)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	b, okb, err := exactArg(y)
+	return a, b, oka && okb && err == nil, err
+}
+
 // ExactSqrtOf is sqrt(x) of a numeric.
 func ExactSqrtOf(v any) (any, error) {
 	d, ok, err := exactArg(v)
@@ -128,7 +138,7 @@ func lnArg(d *apd.Decimal) error {
 	return nil
 }
 
-// round rounds r half away from zero to rscale digits after the point.
+// roundTo rounds r half away from zero to rscale digits after the point.
 func roundTo(r *apd.Decimal, rscale int) (any, error) {
 	out, err := roundScale(r, rscale)
 	if err != nil {
@@ -157,12 +167,8 @@ func ExactLn(v any) (any, error) {
 
 // ExactLog is log(b, x) of numerics (log(x) is log(10, x)).
 func ExactLog(bv, xv any) (any, error) {
-	b, okb, err := exactArg(bv)
-	if err != nil {
-		return nil, err
-	}
-	x, okx, err := exactArg(xv)
-	if err != nil || !okb || !okx {
+	b, x, ok, err := exactArgs2(bv, xv)
+	if !ok || err != nil {
 		return nil, err
 	}
 	if err := lnArg(b); err != nil {
@@ -218,12 +224,8 @@ func expAt(d *apd.Decimal, adj, rscale int) (any, error) {
 
 // ExactPower is power(a, b) of numerics.
 func ExactPower(av, bv any) (any, error) {
-	a, oka, err := exactArg(av)
-	if err != nil {
-		return nil, err
-	}
-	b, okb, err := exactArg(bv)
-	if err != nil || !oka || !okb {
+	a, b, ok, err := exactArgs2(av, bv)
+	if !ok || err != nil {
 		return nil, err
 	}
 	if a.IsZero() && b.Sign() < 0 {
