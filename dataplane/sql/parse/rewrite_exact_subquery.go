@@ -9,9 +9,12 @@ package parse
 // outer twin (SELECT sum(price) FROM t) + 0.1 then adds exact decimals.
 //
 // Invariants:
-//   - Only subqueries that return at most one row by their form
-//     (pgPass.singleRow: an aggregate without GROUP BY, LIMIT 1, no FROM)
-//     get a twin, so the twin query selects the row the value came from.
+//   - The twin query selects the row the value came from: a subquery
+//     that returns at most one row by its form (pgPass.singleRow: an
+//     aggregate without GROUP BY, LIMIT 1, no FROM) is repeated with the
+//     twin as its item; any other (without set operations) is wrapped in
+//     the same one-row check as the value (oneRowCheck), so the twin
+//     raises 21000 where the value does and is otherwise that one row's.
 //   - The twin query differs from the rewritten one only in its select
 //     item: FROM, WHERE and the correlation are the same tokens, rewritten
 //     by the same pass.
@@ -21,8 +24,25 @@ package parse
 // with a twin.
 func (p *pgPass) exactSubquery(i, j int, r pexpr) pexpr {
 	lo := i + 1
-	if !isKw(p.in[lo], "select") || !p.singleRow(lo, j) {
+	if !isKw(p.in[lo], "select") {
 		return r
+	}
+	// checked: the subquery may return several rows, r raises 21000 then
+	// (scalarSubquery); the twin repeats that check.
+	checked := !p.singleRow(lo, j)
+	if checked && !p.scalarContext(i) {
+		return r
+	}
+	if checked {
+		setop := false
+		p.depth0(lo, j, func(k int) bool {
+			t := p.in[k]
+			setop = isKw(t, "union") || isKw(t, "intersect") || isKw(t, "except")
+			return !setop
+		})
+		if setop {
+			return r
+		}
 	}
 	a := lo + 1
 	if isKw(p.at(a, j), "all") {
@@ -58,6 +78,17 @@ func (p *pgPass) exactSubquery(i, j int, r pexpr) pexpr {
 	case e.exNum:
 		head, err := p.scan(lo, x)
 		if err != nil {
+			return r
+		}
+		if checked {
+			tail, err := p.scan(b, j)
+			if err != nil {
+				return r
+			}
+			at := p.in[i]
+			ref := gen(TokQuotedIdent, subqueryColumn, at)
+			inner := append(append(append(append([]Token{}, head...), e.ex...), gen(TokIdent, "AS", at), ref), tail...)
+			r.typ, r.ex, r.exNum = tNumeric, oneRowCheck(inner, ref, at), true
 			return r
 		}
 		tail, err := p.scan(y, j)

@@ -38,3 +38,9 @@ SELECT s.grp, avg(s.x) FROM (SELECT grp, 0.5 AS x FROM pd.sh_hot UNION ALL SELEC
 SELECT avg(x) FROM (SELECT price AS x FROM pd.sh_hot UNION ALL SELECT 0.5 AS x) s;
 SELECT grp, avg(price) + 1, sum(price) * 2, avg(n) - 0.5 FROM pd.sh_mix GROUP BY grp ORDER BY grp;
 SELECT grp, avg(n) FROM pd.us_mix GROUP BY grp HAVING avg(n) > 5 ORDER BY avg(n) * 2, grp;
+-- Scalar subqueries that may return several rows (checked for one row).
+SELECT (SELECT price FROM pd.sh_hot WHERE id = 3), (SELECT price * 2 FROM pd.us_cold WHERE id = 4) + 0.5;
+SELECT x.id, (SELECT y.price FROM pd.sh_mix y WHERE y.id = x.id) AS p FROM pd.sh_hot x ORDER BY x.id;
+SELECT (SELECT price FROM pd.sh_hot WHERE grp = 'a') + 1;
+SELECT (SELECT price FROM pd.sh_hot WHERE id = 1000) + 1;
+SELECT id FROM pd.sh_hot WHERE price IN (SELECT price FROM pd.sh_cold WHERE id < 5) ORDER BY id;
