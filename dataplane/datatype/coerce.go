@@ -170,14 +170,24 @@ func toIntRange(v any, lo, hi int64, t Type) (any, error) {
 	return i, nil
 }
 
+// errNaN refuses a NaN for a FLOAT/DOUBLE column: the SQL engine (SQLite)
+// has no NaN and would read it back as NULL, a silent wrong answer.
+var errNaN = fmt.Errorf("NaN is not supported in FLOAT/DOUBLE columns (it would read back as NULL)")
+
 func toFloat(v any) (any, error) {
 	switch x := v.(type) {
 	case float64:
+		if math.IsNaN(x) {
+			return nil, errNaN
+		}
 		return x, nil
 	case int64:
 		return float64(x), nil
 	case string:
 		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err == nil && math.IsNaN(f) {
+			return nil, errNaN
+		}
 		if err == nil {
 			return f, nil
 		}

@@ -2,6 +2,7 @@ package datatype
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 )
@@ -74,5 +75,18 @@ func TestCoerce(t *testing.T) {
 		if (err != nil) != tc.err || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Coerce(%s, %#v) = %#v, %v; want %#v err=%v", tc.typ, tc.in, got, err, tc.want, tc.err)
 		}
+	}
+}
+
+// TestCoerceNaN: a NaN for a FLOAT/DOUBLE column is refused (the SQL
+// engine would read it back as NULL); infinities are kept.
+func TestCoerceNaN(t *testing.T) {
+	for _, v := range []any{"NaN", " nan ", math.NaN()} {
+		if got, err := Coerce(Type{Kind: Double}, v); err == nil {
+			t.Errorf("Coerce(DOUBLE, %v) = %v, want an error", v, got)
+		}
+	}
+	if got, err := Coerce(Type{Kind: Double}, "Infinity"); err != nil || got != math.Inf(1) {
+		t.Errorf("Coerce(DOUBLE, Infinity) = %v, %v", got, err)
 	}
 }

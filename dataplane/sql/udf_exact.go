@@ -32,7 +32,7 @@ func exactFuncs() []udfFunc {
 			return pgfn.ExactArith(op, a[0], a[1])
 		}})
 	}
-	return append(fns, exactExtractFuncs()...)
+	return append(append(fns, exactExtractFuncs()...), exactMathFuncs()...)
 }
 
 // exactAggregateKinds maps the twins' aggregate names (after the

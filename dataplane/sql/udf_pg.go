@@ -767,7 +767,8 @@ func registerPGFuncs() error {
 			NArgs:         n,
 			Deterministic: true,
 			Scalar: func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-				return fn(args)
+				v, err := fn(args)
+				return refuseNaN(name, v, err)
 			},
 		})
 		if err != nil {

@@ -164,6 +164,12 @@ func (p *pgPass) scalarSubquery(i, j int) (pexpr, bool, error) {
 	if err != nil || !ok {
 		return pexpr{}, false, err
 	}
+	return pexpr{toks: oneRowCheck(inner, ref, at)}, true, nil
+}
+
+// oneRowCheck wraps query inner, whose one column is ref, in the scalar
+// subquery that raises 21000 when it returns more than one row.
+func oneRowCheck(inner []Token, ref, at Token) []Token {
 	kw := func(s string) Token { return gen(TokIdent, s, at) }
 	op := func(s string) Token { return gen(TokOp, s, at) }
 	out := []Token{op("("), kw("SELECT"), kw("CASE"), kw("WHEN"), kw("count"), op("("), op("*"), op(")"), op(">"),
@@ -172,8 +178,7 @@ func (p *pgPass) scalarSubquery(i, j int) (pexpr, bool, error) {
 		[]Token{strTok("more than one row returned by a subquery used as an expression", at)})...)
 	out = append(out, kw("ELSE"), kw("min"), op("("), ref, op(")"), kw("END"), kw("FROM"), op("("))
 	out = append(out, inner...)
-	out = append(out, op(")"), op(")"))
-	return pexpr{toks: out}, true, nil
+	return append(out, op(")"), op(")"))
 }
 
 // namedSubquery rewrites the query in[lo:hi] with its one column named,

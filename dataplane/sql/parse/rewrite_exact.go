@@ -185,6 +185,11 @@ func (p *pgPass) exactPrimary(e pexpr) pexpr {
 	if !e.simple || !isNameTok(at) {
 		return e
 	}
+	if e.typ.isInt() {
+		// An integer-typed call (count(*), length(x), ...) is exact.
+		e.ex = e.toks
+		return e
+	}
 	for k, t := range e.toks {
 		if (k%2 == 0 && !isNameTok(t)) || (k%2 == 1 && !isOp(t, ".")) {
 			return e
@@ -267,6 +272,13 @@ func exactCombine(op string, l, r, c pexpr, at Token) pexpr {
 	if l.ex == nil || r.ex == nil {
 		return c
 	}
+	if op == "^" {
+		// numeric ^ numeric is numeric power (integers alone: float8).
+		if l.exNum || r.exNum {
+			c.typ, c.ex, c.exNum = tNumeric, call("kalam_x_power", at, l.ex, r.ex), true
+		}
+		return c
+	}
 	name := map[string]string{"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod"}[op]
 	switch {
 	case name == "":
@@ -297,6 +309,9 @@ func (p *pgPass) exactCall(i, j, end, next int, c pexpr) pexpr {
 	if name == "round" || name == "trunc" {
 		return p.exactRound(name, j, end, c)
 	}
+	if m, ok := p.exactMath(name, j, end, c); ok {
+		return m
+	}
 	numResult, ok := exactAggs[name]
 	if !ok || next != end+1 || isKw(p.at(j+1, end), "distinct") || isKw(p.at(j+1, end), "all") {
 		return c
@@ -307,10 +322,12 @@ func (p *pgPass) exactCall(i, j, end, next int, c pexpr) pexpr {
 	}
 	switch {
 	case a.ex != nil && numericAggregate(name, a.typ, a.exNum):
-		c.ex, c.exNum = call("kalam_x_"+name, t, a.ex), true
+		c.typ, c.ex, c.exNum = tNumeric, call("kalam_x_"+name, t, a.ex), true
 	case a.ex != nil && a.typ.isInt():
 		// sum/min/max of int2/int4 (and min/max of int8) are integers.
 		c.ex = c.toks
+	case a.ex == nil && a.typ == tUnknown && p.derivedLiteralTwin(name, a.toks) != nil:
+		c.typ, c.ex, c.exNum = tNumeric, call("kalam_x_"+name, t, p.derivedLiteralTwin(name, a.toks)), true
 	case a.ex == nil && a.typ == tUnknown && numResult:
 		c.ex, c.exNum = call("kalam_xi_"+name, t, a.toks), true
 	}

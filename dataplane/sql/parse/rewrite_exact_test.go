@@ -32,6 +32,19 @@ func TestRewriteExactTwins(t *testing.T) {
 		"SELECT 7 / 2.0, -price, 1.5e-7 * 2 FROM users": {"3,4,5", []string{"kalam_x_div(7 , kalam_x_cast('2.0',0,0))", "kalam_x_neg(kalam_x_col(price,2))", "kalam_x_mul(kalam_x_cast('1.5e-7',0,0) , 2)"}},
 		"SELECT 12.345::numeric(10,4)":                  {"1", []string{"kalam_x_cast(kalam_x_cast('12.345',0,0),10,4)"}},
 		"SELECT avg(x) FROM (SELECT 1 AS x) s":          {"1", []string{"kalam_xi_avg(x)"}},
+		// Math functions on numerics, ^ on numerics, scalar subqueries.
+		"SELECT sqrt(price), log(2, 8), power(9, 0.5) FROM users": {"3,4,5", []string{"kalam_x_sqrt(kalam_x_col(price,2))", "kalam_x_log(2 , 8)", "kalam_x_power(9 , kalam_x_cast('0.5',0,0))"}},
+		"SELECT 2.0 ^ 10": {"1", []string{"kalam_x_power(kalam_x_cast('2.0',0,0) , 10)"}},
+		"SELECT (SELECT sum(price) FROM users) + 0.1":       {"1", []string{`kalam_x_add((SELECT kalam_x_sum(kalam_x_col(price,2)) FROM "t_app_users" AS users), kalam_x_cast('0.1',0,0))`}},
+		"SELECT (SELECT count(*) FROM users) * 1.5":         {"1", []string{`kalam_x_mul((SELECT count(*) FROM "t_app_users" AS users), kalam_x_cast('1.5',0,0))`}},
+		"SELECT (SELECT price FROM users WHERE id = 3) + 1": {"1", []string{`kalam_x_add((SELECT CASE WHEN count(*) > 1 THEN kalam_raise('21000', 'more than one row returned by a subquery used as an expression') ELSE min("kalam_scalar_v") END FROM (SELECT kalam_x_col(price,2) AS "kalam_scalar_v" FROM "t_app_users" AS users WHERE id = 3)), 1)`}},
+		// Aggregates over a derived table's literal numeric column.
+		"SELECT sum(x), avg(s.x) FROM (SELECT 0.1 AS x UNION ALL SELECT 1.25 AS x) s": {"2,3", []string{"kalam_x_sum(kalam_x_col(x,2))", "kalam_x_avg(kalam_x_col(s.x,2))"}},
+		// Not all literals, or min/max (each value keeps its own scale).
+		"SELECT avg(x) FROM (SELECT 0.1 AS x UNION ALL SELECT id AS x FROM users) s": {"1", []string{"kalam_xi_avg(x)"}},
+		"SELECT min(x) FROM (SELECT 0.1 AS x UNION ALL SELECT 1.25 AS x) s":          {"", nil},
+		// Integers only: the float8 versions.
+		"SELECT sqrt(2), power(2, 10), 2 ^ 3, sqrt(score) FROM users": {"", nil},
 		// No twins: bare columns, integers, floats, unknown arithmetic,
 		// DISTINCT, set operations, and sum of int4 (an int8).
 		"SELECT price, id + 1, score * 2 FROM users":   {"", nil},

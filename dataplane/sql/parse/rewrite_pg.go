@@ -376,7 +376,7 @@ func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
 			j := p.match[i]
 			if isQueryKw(p.at(i+1, hi)) {
 				if e, ok, err := p.scalarSubquery(i, j); err != nil || ok {
-					return e, j + 1, err
+					return p.exactSubquery(i, j, e), j + 1, err
 				}
 			}
 			if e, next, err := p.expr(i+1, j, 0); err == nil && next == j && next > i+1 {
@@ -394,7 +394,7 @@ func (p *pgPass) primaryAt(i, hi int) (pexpr, int, error) {
 			if p.isPredicate(i+1, j) {
 				typ = tBool
 			}
-			return pexpr{toks: append(append([]Token{t}, inner...), p.in[j]), typ: typ}, j + 1, nil
+			return p.exactSubquery(i, j, pexpr{toks: append(append([]Token{t}, inner...), p.in[j]), typ: typ}), j + 1, nil
 		}
 		return pexpr{}, i, nil
 	}

@@ -530,10 +530,8 @@ func groupingSetsAt(toks []Token, k int) ([]Token, bool) {
 	if sel < 0 || from < 0 || from > k {
 		return nil, false
 	}
-	for i := sel; i < hi; i++ {
-		if isKw(toks[i], "grouping") && isOp(toks[i+1], "(") {
-			return nil, false
-		}
+	if hasGroupingCall(toks, tail, hi) {
+		return nil, false // GROUPING in ORDER BY: rewrite_grouping.go
 	}
 	// The grouping elements and sets.
 	plain := func(a, b int) (string, bool) {
@@ -629,7 +627,11 @@ func groupingSetsAt(toks []Token, k int) ([]Token, bool) {
 				out = append(out, gen(TokIdent, "NULL", at), gen(TokIdent, "AS", at), toks[it[1]-1])
 				continue
 			}
-			out = append(out, toks[it[0]:it[1]]...)
+			item, whole := groupingValues(toks, it[0], it[1], plain, all, in)
+			out = append(out, item...)
+			if whole {
+				out = append(out, gen(TokIdent, "AS", at), gen(TokQuotedIdent, `"grouping"`, at))
+			}
 		}
 		out = append(out, toks[from:k]...)
 		if len(s) > 0 {
@@ -641,7 +643,8 @@ func groupingSetsAt(toks []Token, k int) ([]Token, bool) {
 				out = append(out, toks[c[0]:c[1]]...)
 			}
 		}
-		out = append(out, toks[groupEnd:tail]...)
+		having, _ := groupingValues(toks, groupEnd, tail, plain, all, in)
+		out = append(out, having...)
 	}
 	out = append(out, toks[tail:]...)
 	return out, true

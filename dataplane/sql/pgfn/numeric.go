@@ -546,7 +546,7 @@ func Sqrt(v any) (any, error) {
 // Cbrt is the cube root.
 func Cbrt(v any) (any, error) {
 	return math1(v, func(f float64) (any, error) {
-		return math.Cbrt(f), nil
+		return glibcCbrt(f), nil
 	})
 }
 

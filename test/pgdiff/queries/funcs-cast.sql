@@ -133,3 +133,7 @@ SELECT 0.1::real;
 SELECT 3::double precision / 2;
 SELECT 7::numeric / 2;
 SELECT 7 / 2::float8;
+SELECT 'Infinity'::float8 - 'Infinity'::float8;
+SELECT 'Infinity'::float8 > 1e308, '-Infinity'::float8 < -1e308, 'Infinity'::float8 = 'Infinity'::float8;
+SELECT count(*) FROM pd.sh_hot WHERE score < 'Infinity'::float8;
+SELECT 'NaN'::numeric;
