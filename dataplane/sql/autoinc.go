@@ -8,6 +8,7 @@ import (
 
 	"github.com/kalamdb/kalamdb-k8s/dataplane/catalog"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/datatype"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/sql/parse"
 )
 
 // INT and SMALLINT AUTO_INCREMENT columns (and SERIAL, SMALLSERIAL and
@@ -23,6 +24,14 @@ import (
 // the highest rows may be handed out again (as with MySQL before 8.0), and
 // two nodes taking writes for the same table could hand out the same value.
 // Declare the column PRIMARY KEY to have a duplicate refused.
+//
+// So in a cluster of several members (Options.RefuseNodeCounters) such a
+// counter is refused with CodeAutoIncrementInCluster: declaring one
+// (CREATE TABLE, ALTER TABLE ADD COLUMN), and an INSERT that
+// would take a value from one (a table created on a single node before it
+// became a cluster). An INSERT that gives the column's value explicitly
+// works. Assigning the value in the Raft apply, from a counter in the
+// group's state, would make it correct in a cluster; it is not done.
 
 // autoIncrements holds the counters; the zero value is ready.
 type autoIncrements struct {
@@ -38,6 +47,11 @@ type autoIncKey struct {
 // nextAutoIncrement returns the next value of column c of t for the
 // session's scope.
 func (e *Engine) nextAutoIncrement(ctx context.Context, sess *Session, t *catalog.Table, c *catalog.Column) (int64, error) {
+	if e.opts.RefuseNodeCounters {
+		return 0, badRequest(CodeAutoIncrementInCluster, "column '%s' of %s is %s AUTO_INCREMENT, whose counter is per node: "+
+			"in a cluster two replicas could hand out the same value, so its value must be given explicitly "+
+			"(or retype the column to BIGINT and SET DEFAULT SNOWFLAKE_ID())", c.Name, t.QualifiedName(), c.Type)
+	}
 	k := autoIncKey{table: t.ID, column: c.ID}
 	if t.Type.PerUser() {
 		k.scope = sess.UserID
@@ -85,4 +99,16 @@ func (e *Engine) maxColumn(ctx context.Context, sess *Session, t *catalog.Table,
 		return nil
 	})
 	return max(top, 0), err
+}
+
+// refuseNodeCounter refuses, when node counters are refused
+// (Options.RefuseNodeCounters), making column c of table (a qualified
+// name) an INT or SMALLINT AUTO_INCREMENT one (default d).
+func (e *Engine) refuseNodeCounter(table string, c *catalog.Column, d *catalog.Default) error {
+	if !e.opts.RefuseNodeCounters || d == nil || d.Func != parse.FuncAutoIncrement {
+		return nil
+	}
+	return badRequest(CodeAutoIncrementInCluster, "column '%s' of %s: %s AUTO_INCREMENT (SERIAL, IDENTITY) keeps a counter per node, "+
+		"and this is a cluster of several members: two replicas could hand out the same value. "+
+		"Use BIGINT AUTO_INCREMENT (BIGSERIAL) or BIGINT DEFAULT SNOWFLAKE_ID(), unique per replica", c.Name, table, c.Type)
 }

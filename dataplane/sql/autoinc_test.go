@@ -1,0 +1,55 @@
+package sql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// TestRefuseNodeCounters: in a cluster of several members
+// (Options.RefuseNodeCounters) INT and SMALLINT AUTO_INCREMENT columns are
+// refused with AUTO_INCREMENT_IN_CLUSTER and change nothing, BIGINT ones
+// (Snowflake ids) are not; a table created before (on the single node it
+// was) refuses INSERTs that would take a counter value, and takes those
+// that give the value.
+func TestRefuseNodeCounters(t *testing.T) {
+	e := newTestEngine(t)
+	ctx := context.Background()
+	exec(t, e, rootSess, `CREATE NAMESPACE app; CREATE SHARED TABLE app.old (id INT AUTO_INCREMENT PRIMARY KEY, n SMALLINT AUTO_INCREMENT, v TEXT)`)
+	exec(t, e, rootSess, `INSERT INTO app.old (v) VALUES ('single node')`)
+	e.opts.RefuseNodeCounters = true
+	refused := func(stmt string) {
+		t.Helper()
+		_, err := e.Execute(ctx, rootSess, Request{SQL: stmt})
+		var ke *Error
+		if !errors.As(err, &ke) || ke.Code != CodeAutoIncrementInCluster || ke.Status != 400 {
+			t.Fatalf("%s: %v, want %s", stmt, err, CodeAutoIncrementInCluster)
+		}
+	}
+	for _, stmt := range []string{
+		`CREATE SHARED TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)`,
+		`CREATE SHARED TABLE app.t (id SERIAL PRIMARY KEY, v TEXT)`,
+		`CREATE USER TABLE app.t (id SMALLSERIAL, v TEXT)`,
+		`CREATE SHARED TABLE app.t (id INT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v TEXT)`,
+		`CREATE SHARED TABLE app.t (id BIGINT PRIMARY KEY, n SMALLINT AUTO_INCREMENT)`,
+	} {
+		refused(stmt)
+	}
+	if _, ok := e.Catalog().Table("app", "t"); ok {
+		t.Fatal("a refused table was created")
+	}
+	refused(`ALTER TABLE app.old ADD COLUMN m INT AUTO_INCREMENT`)
+	exec(t, e, rootSess, `ALTER TABLE app.old ADD COLUMN m INT`)
+	refused(`INSERT INTO app.old (v) VALUES ('cluster')`)
+	refused(`INSERT INTO app.old (id, v) VALUES (7, 'n left out')`)
+	exec(t, e, rootSess, `INSERT INTO app.old (id, n, v) VALUES (7, 7, 'given')`)
+	if got := fmt.Sprint(exec(t, e, rootSess, `SELECT id, n, v FROM app.old ORDER BY id`)[0].Rows); got != "[[1 1 single node] [7 7 given]]" {
+		t.Fatalf("rows: %s", got)
+	}
+	exec(t, e, rootSess, `CREATE SHARED TABLE app.big (id BIGINT AUTO_INCREMENT PRIMARY KEY, s BIGSERIAL, v TEXT)`)
+	exec(t, e, rootSess, `INSERT INTO app.big (v) VALUES ('snowflake')`)
+	e.opts.RefuseNodeCounters = false
+	exec(t, e, rootSess, `INSERT INTO app.old (v) VALUES ('single again')`)
+	exec(t, e, rootSess, `CREATE SHARED TABLE app.t (id SERIAL PRIMARY KEY, v TEXT)`)
+}
