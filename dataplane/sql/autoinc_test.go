@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"testing"
 )
 
@@ -47,9 +48,23 @@ func TestRefuseNodeCounters(t *testing.T) {
 	if got := fmt.Sprint(exec(t, e, rootSess, `SELECT id, n, v FROM app.old ORDER BY id`)[0].Rows); got != "[[1 1 single node] [7 7 given]]" {
 		t.Fatalf("rows: %s", got)
 	}
+	// The documented way out for a non-key column: widen it, give it
+	// Snowflake ids.
+	exec(t, e, rootSess, `ALTER TABLE app.old MODIFY COLUMN n BIGINT; ALTER TABLE app.old ALTER COLUMN n SET DEFAULT SNOWFLAKE_ID()`)
+	exec(t, e, rootSess, `INSERT INTO app.old (id, v) VALUES (8, 'n from a snowflake')`)
+	rows := exec(t, e, rootSess, `SELECT n FROM app.old WHERE id = 8`)[0].Rows
+	if len(rows) != 1 {
+		t.Fatalf("widened n: %v", rows)
+	}
+	if n, err := strconv.ParseInt(fmt.Sprint(rows[0][0]), 10, 64); err != nil || n < 1<<22 {
+		t.Fatalf("widened n: %v, want a Snowflake id", rows)
+	}
 	exec(t, e, rootSess, `CREATE SHARED TABLE app.big (id BIGINT AUTO_INCREMENT PRIMARY KEY, s BIGSERIAL, v TEXT)`)
 	exec(t, e, rootSess, `INSERT INTO app.big (v) VALUES ('snowflake')`)
 	e.opts.RefuseNodeCounters = false
 	exec(t, e, rootSess, `INSERT INTO app.old (v) VALUES ('single again')`)
+	if got := fmt.Sprint(exec(t, e, rootSess, `SELECT id FROM app.old ORDER BY id`)[0].Rows); got != "[[1] [2] [7] [8]]" {
+		t.Fatalf("single node again: ids %s, want the counter to go on (2)", got)
+	}
 	exec(t, e, rootSess, `CREATE SHARED TABLE app.t (id SERIAL PRIMARY KEY, v TEXT)`)
 }
