@@ -19,7 +19,8 @@ import (
 //
 // The counter lives in this node's memory: its first use after a start
 // seeds it from MAX(column) in the scope, and each INSERT that leaves the
-// column out takes the next value. So values are increasing and unique on
+// column out takes the next value; one that gives a higher value moves the
+// counter above it (as MySQL). So values are increasing and unique on
 // one node while rows keep them; after a restart, a value freed by deleting
 // the highest rows may be handed out again (as with MySQL before 8.0), and
 // two nodes taking writes for the same table could hand out the same value.
@@ -52,23 +53,12 @@ func (e *Engine) nextAutoIncrement(ctx context.Context, sess *Session, t *catalo
 			"in a cluster two replicas could hand out the same value, so its value must be given explicitly "+
 			"(or retype the column to BIGINT and SET DEFAULT SNOWFLAKE_ID())", c.Name, t.QualifiedName(), c.Type)
 	}
-	k := autoIncKey{table: t.ID, column: c.ID}
-	if t.Type.PerUser() {
-		k.scope = sess.UserID
-	}
 	a := &e.autoInc
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	n, ok := a.next[k]
-	if !ok {
-		top, err := e.maxColumn(ctx, sess, t, c)
-		if err != nil {
-			return 0, fmt.Errorf("while seeding AUTO_INCREMENT of %s.%s: %w", t.QualifiedName(), c.Name, err)
-		}
-		n = top + 1
-		if a.next == nil {
-			a.next = map[autoIncKey]int64{}
-		}
+	k, n, err := e.counterLocked(ctx, sess, t, c)
+	if err != nil {
+		return 0, err
 	}
 	limit := int64(math.MaxInt32)
 	if c.Type.Kind == datatype.SmallInt {
@@ -79,6 +69,48 @@ func (e *Engine) nextAutoIncrement(ctx context.Context, sess *Session, t *catalo
 	}
 	a.next[k] = n + 1
 	return n, nil
+}
+
+// noteAutoIncrement records an explicit value v given to column c of t (an
+// AUTO_INCREMENT one): as in MySQL, the counter goes on above it, so a
+// later counter value does not repeat it. The counter is seeded first if
+// it was not (v's row is not applied yet, so MAX does not count it).
+func (e *Engine) noteAutoIncrement(ctx context.Context, sess *Session, t *catalog.Table, c *catalog.Column, v any) error {
+	n, ok := v.(int64)
+	if !ok || e.opts.RefuseNodeCounters {
+		return nil
+	}
+	a := &e.autoInc
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k, next, err := e.counterLocked(ctx, sess, t, c)
+	if err != nil {
+		return err
+	}
+	a.next[k] = max(next, n+1)
+	return nil
+}
+
+// counterLocked returns the key and the next value of column c of t for
+// the session's scope, seeding it from MAX(c) at its first use; the caller
+// holds e.autoInc.mu and stores the value it leaves next.
+func (e *Engine) counterLocked(ctx context.Context, sess *Session, t *catalog.Table, c *catalog.Column) (autoIncKey, int64, error) {
+	k := autoIncKey{table: t.ID, column: c.ID}
+	if t.Type.PerUser() {
+		k.scope = sess.UserID
+	}
+	a := &e.autoInc
+	if n, ok := a.next[k]; ok {
+		return k, n, nil
+	}
+	top, err := e.maxColumn(ctx, sess, t, c)
+	if err != nil {
+		return k, 0, fmt.Errorf("while seeding AUTO_INCREMENT of %s.%s: %w", t.QualifiedName(), c.Name, err)
+	}
+	if a.next == nil {
+		a.next = map[autoIncKey]int64{}
+	}
+	return k, top + 1, nil
 }
 
 // maxColumn returns MAX(c) over the rows the session sees (0: none).

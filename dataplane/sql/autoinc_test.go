@@ -44,6 +44,7 @@ func TestRefuseNodeCounters(t *testing.T) {
 	exec(t, e, rootSess, `ALTER TABLE app.old ADD COLUMN m INT`)
 	refused(`INSERT INTO app.old (v) VALUES ('cluster')`)
 	refused(`INSERT INTO app.old (id, v) VALUES (7, 'n left out')`)
+	refused(`INSERT INTO app.old (id, n, v) VALUES (7, DEFAULT, 'n DEFAULT')`)
 	exec(t, e, rootSess, `INSERT INTO app.old (id, n, v) VALUES (7, 7, 'given')`)
 	if got := fmt.Sprint(exec(t, e, rootSess, `SELECT id, n, v FROM app.old ORDER BY id`)[0].Rows); got != "[[1 1 single node] [7 7 given]]" {
 		t.Fatalf("rows: %s", got)
@@ -67,4 +68,28 @@ func TestRefuseNodeCounters(t *testing.T) {
 		t.Fatalf("single node again: ids %s, want the counter to go on (2)", got)
 	}
 	exec(t, e, rootSess, `CREATE SHARED TABLE app.t (id SERIAL PRIMARY KEY, v TEXT)`)
+}
+
+// TestAutoIncrementAboveExplicit: on a single node an explicit value given
+// to an INT AUTO_INCREMENT column moves the counter above it (as MySQL),
+// before or after the counter's first use, so a later counter value never
+// repeats it (the column here is no key: a repeat would be silent).
+func TestAutoIncrementAboveExplicit(t *testing.T) {
+	e := newTestEngine(t)
+	exec(t, e, rootSess, `CREATE NAMESPACE app; CREATE SHARED TABLE app.t (k BIGINT PRIMARY KEY, n INT AUTO_INCREMENT, v TEXT);
+		CREATE SHARED TABLE app.u (k BIGINT PRIMARY KEY, n SMALLINT AUTO_INCREMENT)`)
+	exec(t, e, rootSess, `INSERT INTO app.t (k, v) VALUES (1, 'counter')`)
+	exec(t, e, rootSess, `INSERT INTO app.t (k, n) VALUES (2, 5), (3, 3)`)
+	exec(t, e, rootSess, `INSERT INTO app.t (k) VALUES (4), (5)`)
+	exec(t, e, rootSess, `INSERT INTO app.t (k, n) VALUES (6, NULL)`)
+	exec(t, e, rootSess, `INSERT INTO app.t (k) VALUES (7)`)
+	exec(t, e, rootSess, `INSERT INTO app.t (k, n) VALUES (8, DEFAULT)`) // DEFAULT takes the counter (PostgreSQL's nextval)
+	if got := fmt.Sprint(exec(t, e, rootSess, `SELECT k, n FROM app.t ORDER BY k`)[0].Rows); got != "[[1 1] [2 5] [3 3] [4 6] [5 7] [6 <nil>] [7 8] [8 9]]" {
+		t.Errorf("app.t: %s", got)
+	}
+	exec(t, e, rootSess, `INSERT INTO app.u (k, n) VALUES (1, 10)`) // before the first use
+	exec(t, e, rootSess, `INSERT INTO app.u (k) VALUES (2)`)
+	if got := fmt.Sprint(exec(t, e, rootSess, `SELECT k, n FROM app.u ORDER BY k`)[0].Rows); got != "[[1 10] [2 11]]" {
+		t.Errorf("app.u: %s", got)
+	}
 }
