@@ -129,6 +129,13 @@ func (c ClusterConfig) RefusesNodeLocalStorage() bool {
 	return len(c.Members) > 1 && !c.AllowNodeLocalStorage
 }
 
+// SeveralMembers reports whether the node is, or is joining, a cluster of
+// more than one member: several members listed, or it joins a running
+// cluster (its members list may name one existing member only).
+func (c ClusterConfig) SeveralMembers() bool {
+	return len(c.Members) > 1 || c.Joins()
+}
+
 // Enabled reports whether the node runs replicated.
 func (c ClusterConfig) Enabled() bool { return len(c.Members) > 0 }
 

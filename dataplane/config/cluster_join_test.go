@@ -29,3 +29,27 @@ func TestClusterJoins(t *testing.T) {
 		t.Fatalf("env: JoinAboveReplicaID = %d", cfg.Cluster.JoinAboveReplicaID)
 	}
 }
+
+// TestClusterSeveralMembers: per-node AUTO_INCREMENT counters are refused
+// in a cluster of several members, and on a joining node even when its
+// members list names one existing member only; a single node and a
+// one-member cluster keep them.
+func TestClusterSeveralMembers(t *testing.T) {
+	for _, tc := range []struct {
+		members   int
+		join      bool
+		above, id int
+		want      bool
+	}{
+		{0, false, 0, 0, false}, {1, false, 0, 1, false}, {3, false, 0, 1, true}, {2, false, 0, 2, true},
+		{1, true, 0, 2, true}, {1, false, 1, 2, true}, {1, false, 1, 1, false},
+	} {
+		c := ClusterConfig{Join: tc.join, JoinAboveReplicaID: tc.above, ReplicaID: tc.id}
+		for i := range tc.members {
+			c.Members = append(c.Members, string(rune('1'+i))+"=127.0.0.1:700"+string(rune('1'+i)))
+		}
+		if got := c.SeveralMembers(); got != tc.want {
+			t.Errorf("%+v: SeveralMembers() = %v, want %v", tc, got, tc.want)
+		}
+	}
+}

@@ -133,6 +133,7 @@ func Start(cfg config.Config, log *slog.Logger, opts ...StartOption) (_ *Node, e
 		sopts.ReadBarrier = n.repl.ReadBarrier
 	}
 	sopts.RefuseNodeLocalStorage = cfg.Cluster.RefusesNodeLocalStorage()
+	sopts.RefuseNodeCounters = cfg.Cluster.SeveralMembers()
 	if n.eng, err = kalamsql.New(n.store.DB, cat, n.prop, sopts); err != nil {
 		return nil, err
 	}

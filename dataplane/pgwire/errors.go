@@ -73,7 +73,7 @@ func sqlstate(e *kalamsql.Error) string {
 		return "42710"
 	case kalamsql.CodeDuplicateKey:
 		return "23505"
-	case kalamsql.CodeNodeLocalStorage:
+	case kalamsql.CodeNodeLocalStorage, kalamsql.CodeAutoIncrementInCluster:
 		return sqlstateFeatureNotSupported
 	case kalamsql.CodeConstraint:
 		if strings.Contains(msg, "null") {

@@ -18,3 +18,13 @@ func TestResultTooLargeIsProgramLimitExceeded(t *testing.T) {
 		t.Fatalf("toPGError = %+v", pe)
 	}
 }
+
+// TestAutoIncrementInClusterIsFeatureNotSupported: a refused per-node
+// AUTO_INCREMENT counter in a cluster reaches PostgreSQL clients as
+// SQLSTATE 0A000, like NODE_LOCAL_STORAGE.
+func TestAutoIncrementInClusterIsFeatureNotSupported(t *testing.T) {
+	e := &kalamsql.Error{Code: kalamsql.CodeAutoIncrementInCluster, Status: 400, Message: "column 'id' of app.t: INT AUTO_INCREMENT keeps a counter per node"}
+	if got := sqlstate(e); got != "0A000" {
+		t.Fatalf("sqlstate(AUTO_INCREMENT_IN_CLUSTER) = %s, want 0A000", got)
+	}
+}

@@ -37,6 +37,11 @@ type Options struct {
 	// CodeNodeLocalStorage: Parquet flushed there would exist on one
 	// replica only (config cluster.allow_node_local_storage).
 	RefuseNodeLocalStorage bool
+	// RefuseNodeCounters (a cluster of several members) refuses INT and
+	// SMALLINT AUTO_INCREMENT with CodeAutoIncrementInCluster: their
+	// counter lives in each node's memory (autoinc.go), so two replicas
+	// taking inserts into one table could hand out the same value.
+	RefuseNodeCounters bool
 
 	DefaultQueryLimit int
 	MaxQueryLimit     int

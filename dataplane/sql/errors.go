@@ -51,6 +51,14 @@ const CodeNoQuorum = "NO_QUORUM"
 // storage (STORAGE_ID = '<s3 storage>').
 const CodeNodeLocalStorage = "NODE_LOCAL_STORAGE"
 
+// CodeAutoIncrementInCluster (HTTP 400): in a cluster of several members,
+// an INT or SMALLINT AUTO_INCREMENT (SERIAL, SMALLSERIAL, IDENTITY) column
+// was refused (CREATE TABLE, ALTER TABLE), or an INSERT left such a column
+// of an existing table out: its counter is per node, so two replicas could
+// hand out the same value. Nothing changed. Use BIGINT AUTO_INCREMENT
+// (DEFAULT SNOWFLAKE_ID()), or give the column's value explicitly.
+const CodeAutoIncrementInCluster = "AUTO_INCREMENT_IN_CLUSTER"
+
 // Error is a statement failure with an API error code and HTTP status.
 type Error struct {
 	Code    string

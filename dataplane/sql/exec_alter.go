@@ -265,6 +265,9 @@ func (e *Engine) alterAdd(ctx context.Context, t, nt *catalog.Table, cd *parse.C
 		if c.Default, err = buildDefault(c, cd.Default); err != nil {
 			return err
 		}
+		if err := e.refuseNodeCounter(t.QualifiedName(), &c, c.Default); err != nil {
+			return err
+		}
 		if c.Default.Func == "" && !c.Default.Null {
 			c.Missing = &catalog.Default{Literal: c.Default.Literal}
 		}

@@ -202,6 +202,9 @@ func (e *Engine) execCreateTable(ctx context.Context, sess *Session, s *parse.Cr
 			if err != nil {
 				return nil, err
 			}
+			if err := e.refuseNodeCounter(t.QualifiedName(), &c, d); err != nil {
+				return nil, err
+			}
 			c.Default = d
 		}
 		t.Columns = append(t.Columns, c)

@@ -123,6 +123,9 @@ func (e *Engine) insertOnce(ctx context.Context, sess *Session, s *parse.Insert,
 		}
 		for j, x := range exprs {
 			p := positions[j]
+			if x.Kind == parse.ExprDefault && t.Columns[p].Default != nil && t.Columns[p].Default.Func == parse.FuncAutoIncrement {
+				continue // DEFAULT: the counter's next value, as if left out
+			}
 			v, err := e.exprValue(ctx, sess, &t.Columns[p], x, params)
 			if err != nil {
 				return nil, err
@@ -131,12 +134,18 @@ func (e *Engine) insertOnce(ctx context.Context, sess *Session, s *parse.Insert,
 		}
 		for i := range t.Columns {
 			c := &t.Columns[i]
-			if !given[i] && c.Default != nil && c.Default.Func == parse.FuncAutoIncrement {
-				n, err := e.nextAutoIncrement(ctx, sess, t, c)
-				if err != nil {
-					return nil, err
+			if c.Default != nil && c.Default.Func == parse.FuncAutoIncrement {
+				if given[i] {
+					if err := e.noteAutoIncrement(ctx, sess, t, c, vals[i]); err != nil {
+						return nil, err
+					}
+				} else {
+					n, err := e.nextAutoIncrement(ctx, sess, t, c)
+					if err != nil {
+						return nil, err
+					}
+					vals[i], given[i] = n, true
 				}
-				vals[i], given[i] = n, true
 			}
 			if !given[i] {
 				v, err := datatype.Coerce(c.Type, e.defaultValue(sess, c))

@@ -37,6 +37,11 @@ func TestMigrateOneToThree(t *testing.T) {
 		t.Fatal(err)
 	}
 	coldTables(t, cl1, "app.items", "app.notes")
+	// An INT AUTO_INCREMENT table (a per-node counter), fine on one node.
+	if _, err := cl1.SQL(ctx, "CREATE SHARED TABLE app.counted (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT) WITH (STORAGE_ID = 'shared_cold'); "+
+		"INSERT INTO app.counted (v) VALUES ('a'), ('b'), ('c')"); err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]map[int64]bool{"app.items": {}, "app.notes": {}}
 	insert := func(cl *client.Client, table string, id int64) error {
 		_, err := cl.SQL(ctx, fmt.Sprintf("INSERT INTO %s (id, v) VALUES (%d, 'row-%d')", table, id, id))
@@ -77,6 +82,8 @@ func TestMigrateOneToThree(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRows(t, cl1, 1, want, nil)
+	// Its members list three: the counter is refused, a given id taken.
+	checkMigratedCounter(t, cl1, "app.counted", 3, true)
 
 	// 3. Two empty nodes join while a client writes through node 1.
 	for _, p := range []*proc{n2, n3} {
@@ -155,6 +162,7 @@ func TestMigrateOneToThree(t *testing.T) {
 	for i, cl := range all {
 		checkRows(t, cl, i+1, want, unknown)
 	}
+	checkMigratedCounter(t, all[2], "app.counted", 4, false)
 	if t.Failed() {
 		return
 	}

@@ -23,7 +23,9 @@ import (
 //
 // The cluster keeps its default refusal of node-local storage: a table
 // (or storage) on it is refused with NODE_LOCAL_STORAGE, so the test's
-// table is on an S3 storage (never flushed here, so no S3 is needed).
+// table is on an S3 storage (never flushed here, so no S3 is needed). INT
+// and SMALLINT AUTO_INCREMENT (per-node counters) are refused with
+// AUTO_INCREMENT_IN_CLUSTER, BIGINT AUTO_INCREMENT taken.
 func TestSnowflakeIDsPerReplica(t *testing.T) {
 	c := newNodes(t, 3)
 	c.refuseLocal = true
@@ -55,6 +57,7 @@ func TestSnowflakeIDsPerReplica(t *testing.T) {
 	if _, err := all[0].SQL(ctx, `CREATE STORAGE s3x TYPE 's3' BUCKET 'b' CONFIG '{"endpoint": "127.0.0.1:9", "tls": false}'`); err != nil {
 		t.Fatal(err)
 	}
+	checkNodeCountersRefused(t, all[1], "s3x")
 	if _, err := all[0].SQL(ctx, "CREATE SHARED TABLE default.sf (k BIGINT PRIMARY KEY, via INT, sid BIGINT DEFAULT SNOWFLAKE_ID()) WITH (STORAGE_ID = 's3x')"); err != nil {
 		t.Fatal(err)
 	}
