@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // UnmarshalJSON reads a result column. A server running with
@@ -13,6 +14,15 @@ import (
 // SQL spelling ("EMBEDDING(384)", "DECIMAL(18,4)"), so callers read one
 // string either way.
 func (f *Field) UnmarshalJSON(b []byte) error {
+	if fast, ok := decodeFieldFast(b); ok {
+		*f = fast
+		return nil
+	}
+	return f.decodeSlow(b)
+}
+
+// decodeSlow is UnmarshalJSON through encoding/json, for every shape.
+func (f *Field) decodeSlow(b []byte) error {
 	var raw struct {
 		Name     string          `json:"name"`
 		DataType json.RawMessage `json:"data_type"`
@@ -26,6 +36,10 @@ func (f *Field) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if raw.DataType[0] == '"' {
+		if plain, ok := plainJSONString(raw.DataType); ok {
+			f.DataType = plain
+			return nil
+		}
 		return json.Unmarshal(raw.DataType, &f.DataType)
 	}
 	var obj struct {
@@ -47,4 +61,132 @@ func (f *Field) UnmarshalJSON(b []byte) error {
 		f.DataType = strings.TrimSpace(string(raw.DataType))
 	}
 	return nil
+}
+
+// plainJSONString returns the text of a JSON string token without escapes,
+// what json.Unmarshal would yield without its second scan of the bytes (a
+// point lookup's response has one per column). ok is false for anything
+// else (escapes, control characters, invalid UTF-8), which the caller
+// leaves to encoding/json.
+func plainJSONString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
+}
+
+// decodeFieldFast reads the server's usual column shape,
+// {"name":"…","data_type":"…","index":N} (any key order, plain strings, a
+// small non-negative index), without encoding/json's reflection and second
+// scan: a point lookup's response has one per column. Invariant: it yields
+// what the encoding/json path yields for the same bytes or declines (ok
+// false) for anything else: other or repeated keys, escapes, an object
+// data_type, other numbers. FuzzFieldFast checks the invariant.
+func decodeFieldFast(b []byte) (f Field, ok bool) {
+	i := skipJSONSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return Field{}, false
+	}
+	var seen [3]bool
+	for i++; ; {
+		i = skipJSONSpace(b, i)
+		key, next, ok := plainToken(b, i)
+		if !ok {
+			return Field{}, false
+		}
+		i = skipJSONSpace(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return Field{}, false
+		}
+		i = skipJSONSpace(b, i+1)
+		var k int
+		switch key {
+		case "name", "data_type":
+			val, next, ok := plainToken(b, i)
+			if !ok {
+				return Field{}, false
+			}
+			if key == "name" {
+				f.Name = val
+			} else {
+				f.DataType, k = val, 1
+			}
+			i = next
+		case "index":
+			n, next, ok := smallUint(b, i)
+			if !ok {
+				return Field{}, false
+			}
+			f.Index, k, i = n, 2, next
+		default:
+			return Field{}, false
+		}
+		if seen[k] {
+			return Field{}, false
+		}
+		seen[k] = true
+		i = skipJSONSpace(b, i)
+		if i >= len(b) {
+			return Field{}, false
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case '}':
+			return f, skipJSONSpace(b, i+1) == len(b)
+		default:
+			return Field{}, false
+		}
+	}
+}
+
+// plainToken reads the plain JSON string starting at b[i] (see
+// plainJSONString) and returns the index after it.
+func plainToken(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", 0, false
+	}
+	end := i + 1
+	for end < len(b) && b[end] != '"' {
+		end++
+	}
+	if end >= len(b) {
+		return "", 0, false
+	}
+	s, ok := plainJSONString(b[i : end+1])
+	return s, end + 1, ok
+}
+
+// smallUint reads a JSON integer of 1..9 digits without a leading zero
+// (or 0 itself) at b[i].
+func smallUint(b []byte, i int) (int, int, bool) {
+	start, n := i, 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		n = n*10 + int(b[i]-'0')
+		i++
+	}
+	digits := i - start
+	if digits == 0 || digits > 9 || (digits > 1 && b[start] == '0') {
+		return 0, 0, false
+	}
+	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		return 0, 0, false
+	}
+	return n, i, true
+}
+
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
