@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/kalamdb/kalamdb-k8s/dataplane/jsonstr"
 )
 
 // UnmarshalJSON reads a result column. A server running with
@@ -36,8 +37,8 @@ func (f *Field) decodeSlow(b []byte) error {
 		return nil
 	}
 	if raw.DataType[0] == '"' {
-		if plain, ok := plainJSONString(raw.DataType); ok {
-			f.DataType = plain
+		if plain, next, ok := jsonstr.ReadPlain(raw.DataType, 0); ok && next == len(raw.DataType) {
+			f.DataType = string(plain)
 			return nil
 		}
 		return json.Unmarshal(raw.DataType, &f.DataType)
@@ -63,27 +64,6 @@ func (f *Field) decodeSlow(b []byte) error {
 	return nil
 }
 
-// plainJSONString returns the text of a JSON string token without escapes,
-// what json.Unmarshal would yield without its second scan of the bytes (a
-// point lookup's response has one per column). ok is false for anything
-// else (escapes, control characters, invalid UTF-8), which the caller
-// leaves to encoding/json.
-func plainJSONString(b []byte) (string, bool) {
-	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return "", false
-	}
-	in := b[1 : len(b)-1]
-	for _, c := range in {
-		if c == '\\' || c == '"' || c < 0x20 {
-			return "", false
-		}
-	}
-	if !utf8.Valid(in) {
-		return "", false
-	}
-	return string(in), true
-}
-
 // decodeFieldFast reads the server's usual column shape,
 // {"name":"…","data_type":"…","index":N} (any key order, plain strings, a
 // small non-negative index), without encoding/json's reflection and second
@@ -92,35 +72,33 @@ func plainJSONString(b []byte) (string, bool) {
 // false) for anything else: other or repeated keys, escapes, an object
 // data_type, other numbers. FuzzFieldFast checks the invariant.
 func decodeFieldFast(b []byte) (f Field, ok bool) {
-	i := skipJSONSpace(b, 0)
+	i := jsonstr.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return Field{}, false
 	}
 	var seen [3]bool
 	for i++; ; {
-		i = skipJSONSpace(b, i)
-		key, next, ok := plainToken(b, i)
+		i = jsonstr.SkipSpace(b, i)
+		keyb, next, ok := jsonstr.ReadPlain(b, i)
 		if !ok {
 			return Field{}, false
 		}
-		i = skipJSONSpace(b, next)
+		i = jsonstr.SkipSpace(b, next)
 		if i >= len(b) || b[i] != ':' {
 			return Field{}, false
 		}
-		i = skipJSONSpace(b, i+1)
+		i = jsonstr.SkipSpace(b, i+1)
 		var k int
-		switch key {
-		case "name", "data_type":
-			val, next, ok := plainToken(b, i)
-			if !ok {
+		switch string(keyb) {
+		case "name":
+			if f.Name, i, ok = plainValue(b, i); !ok {
 				return Field{}, false
 			}
-			if key == "name" {
-				f.Name = val
-			} else {
-				f.DataType, k = val, 1
+		case "data_type":
+			if f.DataType, i, ok = plainValue(b, i); !ok {
+				return Field{}, false
 			}
-			i = next
+			k = 1
 		case "index":
 			n, next, ok := smallUint(b, i)
 			if !ok {
@@ -134,7 +112,7 @@ func decodeFieldFast(b []byte) (f Field, ok bool) {
 			return Field{}, false
 		}
 		seen[k] = true
-		i = skipJSONSpace(b, i)
+		i = jsonstr.SkipSpace(b, i)
 		if i >= len(b) {
 			return Field{}, false
 		}
@@ -142,28 +120,16 @@ func decodeFieldFast(b []byte) (f Field, ok bool) {
 		case ',':
 			i++
 		case '}':
-			return f, skipJSONSpace(b, i+1) == len(b)
+			return f, jsonstr.SkipSpace(b, i+1) == len(b)
 		default:
 			return Field{}, false
 		}
 	}
 }
 
-// plainToken reads the plain JSON string starting at b[i] (see
-// plainJSONString) and returns the index after it.
-func plainToken(b []byte, i int) (string, int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return "", 0, false
-	}
-	end := i + 1
-	for end < len(b) && b[end] != '"' {
-		end++
-	}
-	if end >= len(b) {
-		return "", 0, false
-	}
-	s, ok := plainJSONString(b[i : end+1])
-	return s, end + 1, ok
+func plainValue(b []byte, i int) (string, int, bool) {
+	v, next, ok := jsonstr.ReadPlain(b, i)
+	return string(v), next, ok
 }
 
 // smallUint reads a JSON integer of 1..9 digits without a leading zero
@@ -182,11 +148,4 @@ func smallUint(b []byte, i int) (int, int, bool) {
 		return 0, 0, false
 	}
 	return n, i, true
-}
-
-func skipJSONSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }
