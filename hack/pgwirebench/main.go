@@ -4,7 +4,8 @@
 // sitting, and prints p50/p99 and rates with the ratios
 // (docs/benchmarks.md). The KalamDB node runs in this process (loopback
 // listener); PostgreSQL is the private cluster hack/pg-private.sh starts
-// and stops around this command (`make bench-pgwire`), or --pg. Every loop
+// and stops around this command (`make bench-pgwire`), or --pg. --w3-user
+// runs only W3, KalamDB's side as a role-user login (w3user.go). Every loop
 // is bounded by count and by --timeout.
 package main
 
