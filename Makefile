@@ -91,6 +91,7 @@ fuzz-short:
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzJSONFromMsgpack$$' -fuzztime 150000x
 	$(GO) test ./dataplane/live/wire -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 60000x
 	$(GO) test ./dataplane/server -run '^$$' -fuzz '^FuzzSQLRequestFast$$' -fuzztime 30000x
+	$(GO) test ./dataplane/client -run '^$$' -fuzz '^FuzzFieldFast$$' -fuzztime 30000x
 	$(GO) test ./dataplane/pgwire -run '^$$' -fuzz '^FuzzMessageDecoder$$' -fuzztime 50000x
 	$(GO) test ./dataplane/replication -run '^$$' -fuzz '^FuzzDecodeEntry$$' -fuzztime 20000x
 	$(GO) test ./dataplane/replication -run '^$$' -fuzz '^FuzzRecoverFromSnapshot$$' -fuzztime 20000x

@@ -96,18 +96,28 @@ func (c *Client) Login(ctx context.Context, user, password string) (*LoginRespon
 // SQL runs one or more statements. A server-side error is returned as
 // *APIError; the response is returned too when it was decoded.
 func (c *Client) SQL(ctx context.Context, sql string, params ...any) (*Response, error) {
-	body := map[string]any{"sql": sql}
-	if len(params) > 0 {
-		body["params"] = params
-	}
-	if c.Namespace != "" {
-		body["namespace_id"] = c.Namespace
+	data, err := sqlBody(sql, params, c.Namespace)
+	if err != nil {
+		return nil, err
 	}
 	var out Response
-	if err := c.post(ctx, "/v1/api/sql", body, true, &out); err != nil {
+	if err := c.postRaw(ctx, "/v1/api/sql", data, true, &out); err != nil {
 		return &out, err
 	}
 	return &out, nil
+}
+
+// sqlRequest is the body of POST /v1/api/sql. A struct rather than a map:
+// encoding/json sorts a map's keys and boxes every value, a measurable
+// part of a point lookup's client time (BenchmarkEncodeSQLRequest).
+type sqlRequest struct {
+	SQL         string `json:"sql"`
+	Params      []any  `json:"params,omitempty"`
+	NamespaceID string `json:"namespace_id,omitempty"`
+}
+
+func sqlBody(sql string, params []any, namespace string) ([]byte, error) {
+	return json.Marshal(sqlRequest{SQL: sql, Params: params, NamespaceID: namespace})
 }
 
 // Rows runs a single query and returns its rows.
@@ -146,6 +156,11 @@ func (c *Client) post(ctx context.Context, path string, in any, auth bool, out a
 	if err != nil {
 		return err
 	}
+	return c.postRaw(ctx, path, data, auth, out)
+}
+
+// postRaw is post with the body already encoded.
+func (c *Client) postRaw(ctx context.Context, path string, data []byte, auth bool, out any) error {
 	status, body, err := c.Do(ctx, http.MethodPost, path, data, auth)
 	if err != nil {
 		return err

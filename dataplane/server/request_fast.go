@@ -1,7 +1,7 @@
 package server
 
 import (
-	"unicode/utf8"
+	"github.com/kalamdb/kalamdb-k8s/dataplane/jsonstr"
 )
 
 // Fast path for the body of POST /v1/api/sql.
@@ -24,25 +24,25 @@ import (
 // decodeSQLRequestFast reads body as a sqlRequest; ok is false when the
 // caller must use encoding/json instead.
 func decodeSQLRequestFast(body []byte) (req sqlRequest, ok bool) {
-	i := skipSpace(body, 0)
+	i := jsonstr.SkipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
 		return sqlRequest{}, false
 	}
-	i = skipSpace(body, i+1)
+	i = jsonstr.SkipSpace(body, i+1)
 	if i < len(body) && body[i] == '}' {
-		return sqlRequest{}, skipSpace(body, i+1) == len(body)
+		return sqlRequest{}, jsonstr.SkipSpace(body, i+1) == len(body)
 	}
 	var seenSQL, seenNS bool
 	for {
-		key, next, ok := plainString(body, i)
+		key, next, ok := jsonstr.ReadPlain(body, i)
 		if !ok {
 			return sqlRequest{}, false
 		}
-		i = skipSpace(body, next)
+		i = jsonstr.SkipSpace(body, next)
 		if i >= len(body) || body[i] != ':' {
 			return sqlRequest{}, false
 		}
-		val, next, ok := plainString(body, skipSpace(body, i+1))
+		val, next, ok := jsonstr.ReadPlain(body, jsonstr.SkipSpace(body, i+1))
 		if !ok {
 			return sqlRequest{}, false
 		}
@@ -63,46 +63,17 @@ func decodeSQLRequestFast(body []byte) (req sqlRequest, ok bool) {
 		default:
 			return sqlRequest{}, false
 		}
-		i = skipSpace(body, next)
+		i = jsonstr.SkipSpace(body, next)
 		if i >= len(body) {
 			return sqlRequest{}, false
 		}
 		switch body[i] {
 		case ',':
-			i = skipSpace(body, i+1)
+			i = jsonstr.SkipSpace(body, i+1)
 		case '}':
-			return req, skipSpace(body, i+1) == len(body)
+			return req, jsonstr.SkipSpace(body, i+1) == len(body)
 		default:
 			return sqlRequest{}, false
 		}
 	}
-}
-
-// plainString reads a JSON string starting at body[i] that has no escape,
-// no control character and valid UTF-8: its bytes are then its value.
-func plainString(body []byte, i int) (val []byte, next int, ok bool) {
-	if i >= len(body) || body[i] != '"' {
-		return nil, 0, false
-	}
-	for j := i + 1; j < len(body); j++ {
-		switch c := body[j]; {
-		case c == '"':
-			val = body[i+1 : j]
-			if !utf8.Valid(val) {
-				return nil, 0, false
-			}
-			return val, j + 1, true
-		case c == '\\' || c < 0x20:
-			return nil, 0, false
-		}
-	}
-	return nil, 0, false
-}
-
-// skipSpace skips JSON whitespace from i.
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }

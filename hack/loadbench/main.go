@@ -27,6 +27,7 @@ func main() {
 	password := flag.String("password", "loadbench-root-pw", "password")
 	rows := flag.Int("rows", 100000, "rows for the ingest workload (10 users x rows/10)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "hard limit for the whole run")
+	w3 := flag.Int("w3", 2000, "timed W3 lookups with --mode w34-user")
 	mode := flag.String("mode", "w1-w4", "w1-w4 | w4-index (peerbench's W4 shape, without then with CREATE INDEX) | w34-user (peerbench's W3 and W4 as a role-user login)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -45,7 +46,9 @@ func main() {
 	case "w4-index":
 		runFn = runW4Index
 	case "w34-user":
-		runFn = runW34User
+		runFn = func(ctx context.Context, url, user, password string, nrows int) error {
+			return runW34User(ctx, url, user, password, nrows, *w3)
+		}
 	}
 	if err := runFn(ctx, *url, *user, *password, *rows); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)

@@ -14,9 +14,9 @@ import (
 // the 100k rows into its own partition and then reads them. (peerbench's
 // KalamDB driver logs in as root, whose reads of a USER table take the
 // all-users path.) W3: 50 untimed then 2,000 timed PK lookups with
-// peerbench's ids (PCG(1, 2)); W4: 3 untimed then 50 timed GROUP BY runs
+// peerbench's ids (PCG(1, 2)) (lookups: --w3); W4: 3 untimed then 50 timed GROUP BY runs
 // over user_id = 'u0', checked for 100 groups.
-func runW34User(ctx context.Context, url, user, password string, nrows int) error {
+func runW34User(ctx context.Context, url, user, password string, nrows, lookups int) error {
 	root, err := setupBench(ctx, url, user, password)
 	if err != nil {
 		return err
@@ -50,11 +50,11 @@ func runW34User(ctx context.Context, url, user, password string, nrows int) erro
 			return err
 		}
 	}
-	st, err := timed(2000, get)
+	st, err := timed(lookups, get)
 	if err != nil {
 		return fmt.Errorf("W3: %w", err)
 	}
-	st.name, st.units, st.unit = "W3 PK lookup (role user)", 2000, "lookups"
+	st.name, st.units, st.unit = "W3 PK lookup (role user)", lookups, "lookups"
 	st.print()
 	q := "SELECT conversation_id, COUNT(*) AS n, MAX(created_at) AS last_at FROM bench.messages WHERE user_id = 'u0' GROUP BY conversation_id LIMIT 1000"
 	agg := func(int) error {

@@ -4,7 +4,8 @@
 // sitting, and prints p50/p99 and rates with the ratios
 // (docs/benchmarks.md). The KalamDB node runs in this process (loopback
 // listener); PostgreSQL is the private cluster hack/pg-private.sh starts
-// and stops around this command (`make bench-pgwire`), or --pg. Every loop
+// and stops around this command (`make bench-pgwire`), or --pg. --w3-user
+// runs only W3, KalamDB's side as a role-user login (w3user.go). Every loop
 // is bounded by count and by --timeout.
 package main
 
@@ -121,6 +122,11 @@ func runW2(ctx context.Context, t *target, rows, batch int) (result, error) {
 	if err := t.reset(ctx); err != nil {
 		return result{}, err
 	}
+	return loadRows(ctx, t, rows, batch)
+}
+
+// loadRows is W2's timed part: rows 1..rows as batch-row multi-row INSERTs.
+func loadRows(ctx context.Context, t *target, rows, batch int) (result, error) {
 	var lat []time.Duration
 	start := time.Now()
 	for from := 1; from <= rows && ctx.Err() == nil; from += batch {
@@ -274,8 +280,18 @@ func idsIn(payload string) []int64 {
 }
 
 // startKalam starts an in-process node with the listener on a free
-// loopback port; stop closes it and removes its data.
+// loopback port; stop closes it and removes its data. The DSN is root's.
 func startKalam() (dsn string, stop func(), err error) {
+	addr, stop, err := startKalamAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	return "postgres://root:" + kalamRootPW + "@" + addr + "/kalamdb?sslmode=disable", stop, nil
+}
+
+const kalamRootPW = "pgwirebench-root-pw"
+
+func startKalamAddr() (addr string, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "pgwirebench-kalam-")
 	if err != nil {
 		return "", nil, err
@@ -283,7 +299,7 @@ func startKalam() (dsn string, stop func(), err error) {
 	cfg := config.Default()
 	cfg.Server.Host, cfg.Server.Port = "127.0.0.1", 0
 	cfg.Storage.DataPath = dir
-	cfg.Auth.RootPassword = "pgwirebench-root-pw"
+	cfg.Auth.RootPassword = kalamRootPW
 	cfg.Limits.MaxParams = 5000 // W2's 1,000-row INSERT has 5,000 parameters
 	// A benchmark sends as fast as it can; PostgreSQL has no rate limit either.
 	cfg.RateLimit = config.RateLimitConfig{}
@@ -293,8 +309,7 @@ func startKalam() (dsn string, stop func(), err error) {
 		os.RemoveAll(dir)
 		return "", nil, err
 	}
-	return "postgres://root:pgwirebench-root-pw@" + n.PostgresAddr() + "/kalamdb?sslmode=disable",
-		func() { n.Close(); os.RemoveAll(dir) }, nil
+	return n.PostgresAddr(), func() { n.Close(); os.RemoveAll(dir) }, nil
 }
 
 func main() {
@@ -305,6 +320,8 @@ func main() {
 	w5 := flag.Int("w5", 500, "W5 paced inserts (100/s) observed by one subscriber")
 	timeout := flag.Duration("timeout", 15*time.Minute, "hard limit for the whole run")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (client and KalamDB) to the file")
+	w3User := flag.Bool("w3-user", false, "run only W2 (load) and W3, KalamDB's side as a login of role user (root creates the table and the login), the way applications read; W3's rounds interleave the two targets")
+	rounds := flag.Int("rounds", 3, "W3 rounds per target with --w3-user (interleaved: postgres, kalamdb, postgres, …)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -323,7 +340,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pgwirebench: no PostgreSQL: run it as `bash hack/pg-private.sh go run ./hack/pgwirebench` (make bench-pgwire) or pass --pg")
 		os.Exit(2)
 	}
-	if err := run(ctx, *pgDSN, *w1, *rows, *w3, *w5); err != nil {
+	runFn := func() error { return run(ctx, *pgDSN, *w1, *rows, *w3, *w5) }
+	if *w3User {
+		runFn = func() error { return runW3User(ctx, *pgDSN, *rows, *w3, *rounds) }
+	}
+	if err := runFn(); err != nil {
 		fmt.Fprintln(os.Stderr, "pgwirebench:", err)
 		os.Exit(1)
 	}
