@@ -11,8 +11,8 @@ import (
 // like one over postgres_wire.max_result_rows.
 func TestResultTooLargeIsProgramLimitExceeded(t *testing.T) {
 	e := &kalamsql.Error{Code: kalamsql.CodeResultTooLarge, Status: 400, Message: "the result holds more than 64 bytes of rows"}
-	if got := sqlstate(e); got != "54000" {
-		t.Fatalf("sqlstate(RESULT_TOO_LARGE) = %s, want 54000", got)
+	if got := e.SQLState(); got != "54000" {
+		t.Fatalf("SQLState(RESULT_TOO_LARGE) = %s, want 54000", got)
 	}
 	if pe := toPGError(e); pe.Code != "54000" || pe.Message != e.Message {
 		t.Fatalf("toPGError = %+v", pe)
