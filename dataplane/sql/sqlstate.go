@@ -84,6 +84,15 @@ func executionState(msg string) string {
 		return pgfn.StateUndefinedFunction
 	case strings.Contains(msg, "syntax error"), strings.Contains(msg, "incomplete input"):
 		return "42601" // syntax_error
+	case strings.Contains(msg, "do not have the same number of result columns"),
+		strings.Contains(msg, "sub-select returns"):
+		return "42601" // syntax_error, as PostgreSQL's "each UNION query must have the same number of columns"
+	case strings.Contains(msg, "term out of range - should be between"):
+		return "42P10" // invalid_column_reference: ORDER BY / GROUP BY position
+	case strings.Contains(msg, "misuse of aggregate"), strings.Contains(msg, "aggregate functions are not allowed"):
+		return pgfn.StateGrouping
+	case strings.Contains(msg, "misuse of window function"):
+		return "42P20" // windowing_error
 	case strings.Contains(msg, "ambiguous"):
 		return "42702" // ambiguous_column
 	case strings.Contains(msg, "division by zero"):

@@ -268,6 +268,32 @@ func TestRewriteErrors(t *testing.T) {
 	}
 }
 
+// TestRewriteErrorStates: errors PostgreSQL raises at the same point carry
+// its SQLSTATE, also after withPos adds the position.
+func TestRewriteErrorStates(t *testing.T) {
+	for _, tc := range []struct{ in, state, msg string }{
+		{"SELECT 1 LIMIT -1", StateLimitNegative, "LIMIT must not be negative"},
+		{"SELECT 1 LIMIT 5 OFFSET -2", StateOffsetNegative, "OFFSET must not be negative"},
+		{"SELECT 1 OFFSET - 1.5 ROWS", StateOffsetNegative, "OFFSET must not be negative"},
+		{"SELECT DATE 'soon'", StateInvalidDatetime, "invalid date"},
+		{"SELECT DATE '2020-13-01'", StateDatetimeOverflow, "day out of range"},
+		{"SELECT TIMESTAMP '2025-02-30'", StateDatetimeOverflow, "invalid timestamp"},
+		{"SELECT TIMESTAMP '2025-02-03 25:00'", StateDatetimeOverflow, "time out of range"},
+		{"SELECT TIMESTAMP 'later'", StateInvalidDatetime, "invalid timestamp"},
+	} {
+		_, err := Rewrite(tc.in, fakeResolver{}, testOpt)
+		var pe *Error
+		if !errors.As(err, &pe) || pe.State != tc.state || !strings.Contains(pe.Msg, tc.msg) {
+			t.Errorf("Rewrite(%q) error = %+v, want SQLSTATE %s containing %q", tc.in, err, tc.state, tc.msg)
+		}
+	}
+	for _, in := range []string{"SELECT 1 LIMIT -1 + 2", "SELECT 1 LIMIT -0", "SELECT 1 LIMIT -0.4", "SELECT 1 OFFSET 0", "SELECT 1 LIMIT ALL"} {
+		if _, err := Rewrite(in, fakeResolver{}, testOpt); err != nil {
+			t.Errorf("Rewrite(%q) = %v, want no error (PostgreSQL answers)", in, err)
+		}
+	}
+}
+
 func TestRewriteNotFoundMessage(t *testing.T) {
 	_, err := Rewrite("SELECT * FROM app.nope", fakeResolver{}, testOpt)
 	var pe *Error
