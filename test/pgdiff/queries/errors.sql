@@ -47,3 +47,9 @@ SELECT 2147483648::int;
 -- LIMIT and OFFSET
 SELECT id FROM pd.sh_hot ORDER BY id LIMIT -1;
 SELECT id FROM pd.sh_hot ORDER BY id OFFSET -1;
+-- date/time text converted at run time
+SELECT ('2020-02-' || '30')::date;
+SELECT ('2020-13-' || '01')::timestamp;
+SELECT ('not ' || 'a date')::date;
+SELECT id, (name || '-01-01')::date FROM pd.sh_hot WHERE id = 1;
+SELECT '2020-02-03 25:00'::timestamp;
