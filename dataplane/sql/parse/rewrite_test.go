@@ -236,6 +236,8 @@ func TestRewriteErrors(t *testing.T) {
 		{"unbalanced close", "SELECT 1)", CodeInvalidSQL, `unbalanced ")"`},
 		{"case without end", "SELECT CASE WHEN 1 THEN 2", CodeInvalidSQL, "CASE without END"},
 		{"missing table", "SELECT * FROM", CodeInvalidSQL, "expected table name"},
+		{"clause for a table", "SELECT FROM WHERE", CodeInvalidSQL, "syntax error: expected table name after \"FROM\", found WHERE"},
+		{"clause after JOIN", "SELECT * FROM users JOIN ON true", CodeInvalidSQL, "syntax error: expected table name after \"JOIN\", found ON"},
 		{"cast without operand", "SELECT ::int", CodeInvalidSQL, `"::" must follow an expression`},
 		{"unknown cast type", "SELECT x::wibble", CodeInvalidSQL, "unsupported type WIBBLE"},
 		{"array cast", "SELECT x::int[]", CodeInvalidSQL, "array types"},
