@@ -400,6 +400,12 @@ func convertParams(kinds map[int]string, params []any) ([]any, error) {
 		}
 		v, err := parse.ConvertParam(kind, out[n-1])
 		if err != nil {
+			// A literal the rewrite turned into $n fails like the literal
+			// (22P02, 22007, 22008), a client's parameter alike.
+			var pe *parse.Error
+			if errors.As(err, &pe) && pe.State != "" {
+				return nil, pgStateError(&pgfn.Error{State: pe.State, Msg: fmt.Sprintf("parameter $%d: %s", n, pe.Msg)})
+			}
 			return nil, badRequest(CodeInvalidParameter, "parameter $%d: %v", n, err)
 		}
 		out[n-1] = v

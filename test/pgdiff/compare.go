@@ -14,23 +14,35 @@ const (
 	KindWrongAnswer  = "wrong-answer"  // both answer, with other values or row counts
 	KindOrder        = "order"         // same rows, another order, where ORDER BY fixes it
 	KindUnsupported  = "unsupported"   // PostgreSQL answers, we refuse
-	KindErrorCode    = "error-code"    // both refuse, with codes that mean different things
+	KindErrorCode    = "error-code"    // both refuse, in different SQLSTATE classes
+	KindErrorState   = "error-state"   // both refuse in the same SQLSTATE class, with another code
 )
 
-// SQLStates maps PostgreSQL error codes to the codes of ours that mean the
-// same; when both refuse a statement with a listed SQLSTATE, the codes
-// must correspond. Other errors only need to be errors on both sides.
-var SQLStates = map[string]string{}
+// kinds are the allow-list's kinds.
+var kinds = []string{KindMissingError, KindWrongAnswer, KindOrder, KindUnsupported, KindErrorCode, KindErrorState}
+
+// sqlstate is the SQLSTATE of an error answer: ours through the mapping
+// the wire protocol uses (Answer.State), PostgreSQL's as recorded (Err).
+func (a Answer) sqlstate() string {
+	if a.State != "" {
+		return a.State
+	}
+	return a.Err
+}
 
 // Compare returns the kind of difference between PostgreSQL's answer and
 // ours ("" when they agree), and a one-line description.
 func Compare(q Query, pg, ours Answer) (kind, detail string) {
 	switch {
 	case pg.Err != "" && ours.Err != "":
-		if want, ok := SQLStates[pg.Err]; ok && ours.Err != want {
-			return KindErrorCode, fmt.Sprintf("PostgreSQL %s, we %s (want %s)", pg.Err, ours.Err, want)
+		want, got := pg.sqlstate(), ours.sqlstate()
+		switch {
+		case got == want:
+			return "", ""
+		case len(got) == 5 && len(want) == 5 && got[:2] == want[:2]:
+			return KindErrorState, fmt.Sprintf("PostgreSQL raises SQLSTATE %s, we %s (%s)", want, got, ours.Err)
 		}
-		return "", ""
+		return KindErrorCode, fmt.Sprintf("PostgreSQL raises SQLSTATE %s, we %s (%s)", want, got, ours.Err)
 	case pg.Err != "":
 		return KindMissingError, fmt.Sprintf("PostgreSQL raises %s, we answer %s", pg.Err, summary(ours))
 	case ours.Err != "":
@@ -107,7 +119,7 @@ func LoadAllowlist(path string) (Allowlist, error) {
 			reason = strings.TrimSpace(line[3:])
 		default:
 			kind, q, ok := strings.Cut(line, ": ")
-			if !ok || !slices.Contains([]string{KindMissingError, KindWrongAnswer, KindOrder, KindUnsupported, KindErrorCode}, kind) {
+			if !ok || !slices.Contains(kinds, kind) {
 				return nil, fmt.Errorf("%s:%d: want \"<kind>: <query>\"", path, ln)
 			}
 			if reason == "" {

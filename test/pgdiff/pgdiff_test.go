@@ -16,6 +16,7 @@ import (
 	"github.com/kalamdb/kalamdb-k8s/dataplane/client"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/config"
 	"github.com/kalamdb/kalamdb-k8s/dataplane/node"
+	kalamsql "github.com/kalamdb/kalamdb-k8s/dataplane/sql"
 )
 
 // TestRecorded runs the corpus against our server and compares every
@@ -99,6 +100,7 @@ func check(t *testing.T, corpus []Query, pg, ours map[string]Answer) {
 	var report, unlisted strings.Builder
 	counts := map[string]int{}
 	inCorpus := map[string]bool{}
+	var errs struct{ queries, exact int } // PostgreSQL errors; ours with the same SQLSTATE
 	failures := 0
 	fail := func(format string, args ...any) {
 		failures++
@@ -117,6 +119,12 @@ func check(t *testing.T, corpus []Query, pg, ours map[string]Answer) {
 			continue
 		}
 		kind, detail := Compare(q, want, ours[key])
+		if want.Err != "" {
+			errs.queries++
+			if kind == "" {
+				errs.exact++
+			}
+		}
 		entry, listed := allow[key]
 		switch {
 		case kind == "" && listed:
@@ -145,6 +153,7 @@ func check(t *testing.T, corpus []Query, pg, ours map[string]Answer) {
 	for _, k := range keys {
 		summary += fmt.Sprintf(" %s=%d", k, counts[k])
 	}
+	summary += fmt.Sprintf("; PostgreSQL raises in %d, we with the same SQLSTATE in %d", errs.queries, errs.exact)
 	t.Log(summary)
 	if p := os.Getenv("PGDIFF_REPORT"); p != "" {
 		_ = os.WriteFile(p, []byte(summary+"\n"+report.String()), 0o644)
@@ -267,7 +276,7 @@ func ourAnswer(ctx context.Context, c *client.Client, sql string) Answer {
 	res, err := c.SQL(ctx, sql)
 	var ae *client.APIError
 	if errors.As(err, &ae) {
-		return Answer{Err: ae.Code}
+		return Answer{Err: ae.Code, State: (&kalamsql.Error{Code: ae.Code, Message: ae.Message}).SQLState()}
 	}
 	if err != nil {
 		return Answer{Err: "CLIENT: " + err.Error()}

@@ -13,9 +13,13 @@ import (
 // error (SQLSTATE or our code) or column names and rows of text values
 // (nil for NULL).
 type Answer struct {
-	Err  string // "" when the statement succeeded
-	Cols []string
-	Rows [][]*string
+	Err string // "" when the statement succeeded
+	// State is the SQLSTATE of our error (Err holds our code), through the
+	// mapping the PostgreSQL wire protocol uses; "" for PostgreSQL's
+	// answers, whose Err is the SQLSTATE.
+	State string
+	Cols  []string
+	Rows  [][]*string
 }
 
 // RenderOurs renders a value of our JSON envelope as PostgreSQL prints the

@@ -148,10 +148,14 @@ func binaryAgrees(ctx context.Context, pc *pgconn.PgConn, sql string) (string, e
 
 // sameAnswer describes how the wire answer differs from the HTTP one (""
 // when it does not). Errors match errors: HTTP has our codes, the wire
-// SQLSTATEs.
+// SQLSTATEs, which must be the HTTP error's SQLSTATE (the one TestRecorded
+// holds against PostgreSQL's).
 func sameAnswer(q Query, http, wire Answer) string {
 	switch {
 	case http.Err != "" && wire.Err != "":
+		if http.State != wire.Err {
+			return fmt.Sprintf("HTTP raises %s (SQLSTATE %s), the wire SQLSTATE %s", http.Err, http.State, wire.Err)
+		}
 		return ""
 	case http.Err != "":
 		return fmt.Sprintf("HTTP raises %s, the wire answers %s", http.Err, summary(wire))

@@ -74,5 +74,5 @@ func withPos(err error, pos int) error {
 	if !ok || e.Pos >= 0 || pos < 0 {
 		return err
 	}
-	return &Error{Code: e.Code, Msg: e.Msg + " at position " + strconv.Itoa(pos), Pos: pos}
+	return &Error{Code: e.Code, Msg: e.Msg + " at position " + strconv.Itoa(pos), Pos: pos, State: e.State}
 }

@@ -608,12 +608,10 @@ func (w *rewriter) word(t Token) error {
 		if len(w.scopes) == 1 {
 			w.hasLimit = true
 		}
-		w.limitKw()
-		return nil
+		return w.limitKw()
 	case "offset":
 		w.top().inFrom = false
-		w.offsetKw()
-		return nil
+		return w.offsetKw()
 	case "fetch":
 		if isKw(next, "first") || isKw(next, "next") {
 			w.top().inFrom = false

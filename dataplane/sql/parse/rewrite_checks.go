@@ -24,6 +24,16 @@ const (
 	StateCardinality = "21000"
 	StateGrouping    = "42803"
 	StateDatatype    = "42804"
+	// StateLimitNegative is invalid_row_count_in_limit_clause (LIMIT -1).
+	StateLimitNegative = "2201W"
+	// StateOffsetNegative is invalid_row_count_in_result_offset_clause.
+	StateOffsetNegative = "2201X"
+	// StateInvalidText is invalid_text_representation ('maybe'::boolean).
+	StateInvalidText = "22P02"
+	// StateInvalidDatetime is invalid_datetime_format ('soon'::date).
+	StateInvalidDatetime = "22007"
+	// StateDatetimeOverflow is datetime_field_overflow ('2020-02-30'::date).
+	StateDatetimeOverflow = "22008"
 )
 
 // errState builds an error carrying PostgreSQL's SQLSTATE.

@@ -310,7 +310,7 @@ func CoerceString(kind, s string) (int64, error) {
 	case "boolean":
 		b, ok := ParseBool(s)
 		if !ok {
-			return 0, errSQL(-1, "invalid input syntax for type boolean: %q", printable(s))
+			return 0, errState(StateInvalidText, -1, "invalid input syntax for type boolean: %q", printable(s))
 		}
 		if b {
 			return 1, nil

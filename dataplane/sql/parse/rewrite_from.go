@@ -21,6 +21,11 @@ func (w *rewriter) from() {
 	w.expectTable, w.expectAfter = true, `"FROM"`
 }
 
+// clauseWords are the reserved words that start or join clauses: never a
+// table name (reservedWords), so one at a table position is a syntax error.
+var clauseWords = toSet("select", "from", "where", "group", "having", "order", "limit", "offset",
+	"union", "intersect", "except", "on", "using", "join")
+
 // tableRef rewrites the table reference at w.i (a table position).
 func (w *rewriter) tableRef() error {
 	t := w.toks[w.i]
@@ -44,6 +49,11 @@ func (w *rewriter) tableRef() error {
 	}
 	if !isNameTok(t) {
 		return errSQL(t.Pos, "expected table name after %s, found %s", w.expectAfter, describe(t))
+	}
+	if _, clause := clauseWords[t.Value]; clause && t.Kind == TokIdent && !isOp(w.at(w.i+1), ".") {
+		// "SELECT x FROM WHERE ...": a clause where the table belongs is
+		// a syntax error, as in PostgreSQL (no table may have the name).
+		return errSQL(t.Pos, "syntax error: expected table name after %s, found %s", w.expectAfter, strings.ToUpper(t.Value))
 	}
 	i := w.i
 	nameTok, ns, n := t, "", 1

@@ -1,6 +1,9 @@
 package parse
 
-import "strconv"
+import (
+	"math"
+	"strconv"
+)
 
 // PostgreSQL syntax SQLite lacks, rewritten to equivalents:
 //
@@ -67,7 +70,7 @@ func (w *rewriter) unknownKw() bool {
 }
 
 // limitKw handles LIMIT at w.i: LIMIT ALL becomes LIMIT -1.
-func (w *rewriter) limitKw() {
+func (w *rewriter) limitKw() error {
 	w.top().limitSeen = true
 	w.emitTok()
 	w.boundary()
@@ -75,12 +78,35 @@ func (w *rewriter) limitKw() {
 		w.emit("-1", true)
 		w.i++
 	}
+	return w.negativeCount(StateLimitNegative, "LIMIT")
+}
+
+// negativeCount refuses a negative literal count after LIMIT or OFFSET at
+// w.i, as PostgreSQL does (2201W, 2201X): SQLite reads a negative LIMIT
+// as "no limit" and a negative OFFSET as 0, silently answering other rows.
+// Only a lone literal is checked ("LIMIT -1", not "LIMIT -1 + 2").
+func (w *rewriter) negativeCount(state, clause string) error {
+	if !isOp(w.at(w.i), "-") {
+		return nil
+	}
+	num, after := w.at(w.i+1), w.at(w.i+2)
+	if num.Kind != TokNumber {
+		return nil
+	}
+	// PostgreSQL rounds the count to a bigint: -0.4 is 0, allowed.
+	if v, err := strconv.ParseFloat(num.Text, 64); err != nil || math.Round(v) == 0 {
+		return nil
+	}
+	if after.Kind == TokOp && !isOp(after, ")") && !isOp(after, ";") {
+		return nil
+	}
+	return errState(state, w.at(w.i).Pos, "%s must not be negative", clause)
 }
 
 // offsetKw handles OFFSET at w.i: without a LIMIT before it, SQLite
 // needs one ("LIMIT -1" is no limit, replaced by a later FETCH); a
 // trailing ROW/ROWS is dropped.
-func (w *rewriter) offsetKw() {
+func (w *rewriter) offsetKw() error {
 	sc := w.top()
 	if !sc.limitSeen {
 		w.emit("LIMIT", w.gap(w.i))
@@ -94,6 +120,7 @@ func (w *rewriter) offsetKw() {
 	w.emitTok()
 	w.boundary()
 	w.skipRows(w.i + 1)
+	return w.negativeCount(StateOffsetNegative, "OFFSET")
 }
 
 // skipRows drops a ROW/ROWS keyword at token k when the token before it

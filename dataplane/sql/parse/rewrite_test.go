@@ -236,6 +236,8 @@ func TestRewriteErrors(t *testing.T) {
 		{"unbalanced close", "SELECT 1)", CodeInvalidSQL, `unbalanced ")"`},
 		{"case without end", "SELECT CASE WHEN 1 THEN 2", CodeInvalidSQL, "CASE without END"},
 		{"missing table", "SELECT * FROM", CodeInvalidSQL, "expected table name"},
+		{"clause for a table", "SELECT FROM WHERE", CodeInvalidSQL, "syntax error: expected table name after \"FROM\", found WHERE"},
+		{"clause after JOIN", "SELECT * FROM users JOIN ON true", CodeInvalidSQL, "syntax error: expected table name after \"JOIN\", found ON"},
 		{"cast without operand", "SELECT ::int", CodeInvalidSQL, `"::" must follow an expression`},
 		{"unknown cast type", "SELECT x::wibble", CodeInvalidSQL, "unsupported type WIBBLE"},
 		{"array cast", "SELECT x::int[]", CodeInvalidSQL, "array types"},
@@ -265,6 +267,32 @@ func TestRewriteErrors(t *testing.T) {
 				t.Errorf("Rewrite(%q) error = %s %q, want %s containing %q", tc.in, pe.Code, pe.Msg, tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+// TestRewriteErrorStates: errors PostgreSQL raises at the same point carry
+// its SQLSTATE, also after withPos adds the position.
+func TestRewriteErrorStates(t *testing.T) {
+	for _, tc := range []struct{ in, state, msg string }{
+		{"SELECT 1 LIMIT -1", StateLimitNegative, "LIMIT must not be negative"},
+		{"SELECT 1 LIMIT 5 OFFSET -2", StateOffsetNegative, "OFFSET must not be negative"},
+		{"SELECT 1 OFFSET - 1.5 ROWS", StateOffsetNegative, "OFFSET must not be negative"},
+		{"SELECT DATE 'soon'", StateInvalidDatetime, "invalid date"},
+		{"SELECT DATE '2020-13-01'", StateDatetimeOverflow, "day out of range"},
+		{"SELECT TIMESTAMP '2025-02-30'", StateDatetimeOverflow, "invalid timestamp"},
+		{"SELECT TIMESTAMP '2025-02-03 25:00'", StateDatetimeOverflow, "time out of range"},
+		{"SELECT TIMESTAMP 'later'", StateInvalidDatetime, "invalid timestamp"},
+	} {
+		_, err := Rewrite(tc.in, fakeResolver{}, testOpt)
+		var pe *Error
+		if !errors.As(err, &pe) || pe.State != tc.state || !strings.Contains(pe.Msg, tc.msg) {
+			t.Errorf("Rewrite(%q) error = %+v, want SQLSTATE %s containing %q", tc.in, err, tc.state, tc.msg)
+		}
+	}
+	for _, in := range []string{"SELECT 1 LIMIT -1 + 2", "SELECT 1 LIMIT -0", "SELECT 1 LIMIT -0.4", "SELECT 1 OFFSET 0", "SELECT 1 LIMIT ALL"} {
+		if _, err := Rewrite(in, fakeResolver{}, testOpt); err != nil {
+			t.Errorf("Rewrite(%q) = %v, want no error (PostgreSQL answers)", in, err)
+		}
 	}
 }
 

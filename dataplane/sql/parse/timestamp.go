@@ -27,11 +27,11 @@ func ParseTimestampMicros(s string) (int64, error) {
 func ParseDateDays(s string) (int64, error) {
 	y, m, d, rest, ok := parseDatePart(s)
 	if !ok || rest != "" {
-		return 0, errInput(-1, "invalid date '%s' (expected YYYY-MM-DD)", printable(s))
+		return 0, errDatetime(StateInvalidDatetime, "invalid date '%s' (expected YYYY-MM-DD)", printable(s))
 	}
 	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
-	if t.Day() != d || int(t.Month()) != m {
-		return 0, errInput(-1, "invalid date '%s' (day out of range)", printable(s))
+	if y < 1 || t.Day() != d || int(t.Month()) != m {
+		return 0, errDatetime(StateDatetimeOverflow, "invalid date '%s' (day out of range)", printable(s))
 	}
 	// Midnight UTC is an exact multiple of a day, so plain division is
 	// exact for negative values too.
@@ -40,7 +40,10 @@ func ParseDateDays(s string) (int64, error) {
 
 func parseTimestamp(s string) (sec, micros int64, err error) {
 	bad := func(why string) error {
-		return errInput(-1, "invalid timestamp '%s' (%s)", printable(s), why)
+		return errDatetime(StateInvalidDatetime, "invalid timestamp '%s' (%s)", printable(s), why)
+	}
+	outOfRange := func(why string) error {
+		return errDatetime(StateDatetimeOverflow, "invalid timestamp '%s' (%s)", printable(s), why)
 	}
 	y, mo, d, rest, ok := parseDatePart(s)
 	if !ok {
@@ -87,12 +90,12 @@ func parseTimestamp(s string) (sec, micros int64, err error) {
 			return 0, 0, bad("bad time zone; use Z, +HH, +HHMM or +HH:MM")
 		}
 		if hh > 23 || mi > 59 || ss > 59 {
-			return 0, 0, bad("time out of range")
+			return 0, 0, outOfRange("time out of range")
 		}
 	}
 	t := time.Date(y, time.Month(mo), d, hh, mi, ss, 0, time.UTC)
-	if t.Day() != d || int(t.Month()) != mo {
-		return 0, 0, bad("day out of range")
+	if y < 1 || t.Day() != d || int(t.Month()) != mo {
+		return 0, 0, outOfRange("day out of range")
 	}
 	sec = t.Unix() - int64(offset)
 	micros = int64((nanos + 500) / 1000)
@@ -114,10 +117,17 @@ func parseDatePart(s string) (y, m, d int, rest string, ok bool) {
 	if d, s, ok = fixedDigits(s[1:], 2); !ok {
 		return 0, 0, 0, "", false
 	}
-	if y < 1 || m < 1 || m > 12 || d < 1 || d > 31 {
-		return 0, 0, 0, "", false
-	}
+	// The ranges are the callers' (22008, not a format error).
 	return y, m, d, s, true
+}
+
+// errDatetime is a date/time input error with PostgreSQL's SQLSTATE:
+// StateInvalidDatetime for text that is no date, StateDatetimeOverflow
+// for a field out of range ('2020-13-01', '2020-02-30').
+func errDatetime(state, format string, args ...any) *Error {
+	e := errInput(-1, format, args...)
+	e.State = state
+	return e
 }
 
 // parseZone parses "", Z, ±HH, ±HHMM or ±HH:MM into seconds east of UTC.

@@ -2,6 +2,7 @@ package pgfn
 
 import (
 	"encoding/hex"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -291,6 +292,16 @@ func CastVarchar(v any, hint string, n int64, padChar bool) (any, error) {
 	return s, nil
 }
 
+// datetimeError is PostgreSQL's error for text x that is no typ: 22008
+// when a field is out of range ('2020-02-30'), else 22007.
+func datetimeError(typ, x string, err error) *Error {
+	var pe *parse.Error
+	if errors.As(err, &pe) && pe.State == StateDatetimeOutOfRange {
+		return errorf(StateDatetimeOutOfRange, "date/time field value out of range: %q", x)
+	}
+	return errorf(StateInvalidDatetime, "invalid input syntax for type %s: %q", typ, x)
+}
+
 // CastTimestamp is x::timestamp: text parsed at run time, numbers passed
 // through as microseconds (they already are timestamps in SQLite).
 func CastTimestamp(v any) (any, error) {
@@ -302,7 +313,7 @@ func CastTimestamp(v any) (any, error) {
 	case string:
 		m, err := parse.ParseTimestampMicros(strings.TrimSpace(x))
 		if err != nil {
-			return nil, errorf(StateInvalidDatetime, "invalid input syntax for type timestamp: %q", x)
+			return nil, datetimeError("timestamp", x, err)
 		}
 		return m, nil
 	}
@@ -324,7 +335,7 @@ func CastDate(v any) (any, error) {
 		}
 		m, err := parse.ParseTimestampMicros(t)
 		if err != nil {
-			return nil, errorf(StateInvalidDatetime, "invalid input syntax for type date: %q", x)
+			return nil, datetimeError("date", x, err)
 		}
 		return floorDiv(m, microsPerDay), nil
 	}

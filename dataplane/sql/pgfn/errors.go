@@ -23,6 +23,8 @@ const (
 	StateCardinality         = "21000"
 	StateGrouping            = "42803"
 	StateDatatypeMismatch    = "42804"
+	StateLimitNegative       = "2201W"
+	StateOffsetNegative      = "2201X"
 )
 
 // stateNames are PostgreSQL's condition names for the codes above.
@@ -43,6 +45,8 @@ var stateNames = map[string]string{
 	StateCardinality:         "cardinality_violation",
 	StateGrouping:            "grouping_error",
 	StateDatatypeMismatch:    "datatype_mismatch",
+	StateLimitNegative:       "invalid_row_count_in_limit_clause",
+	StateOffsetNegative:      "invalid_row_count_in_result_offset_clause",
 }
 
 // Error is a failure with PostgreSQL's SQLSTATE.

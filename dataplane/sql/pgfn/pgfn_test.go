@@ -209,6 +209,9 @@ func TestDateTimeMatchesPostgres(t *testing.T) {
 		{"isodow", val(DatePart("isodow", ts("2020-05-03"), false)), "7"},
 		{"isoyear", val(DatePart("isoyear", ts("2021-01-01"), false)), "2020"},
 		{"make_date", val(MakeDate(2020, 2, 30)), "ERROR 22008"},
+		{"'2020-02-30'::date", val(CastDate("2020-02-30")), "ERROR 22008"},
+		{"'2020-02-03 25:00'::timestamp", val(CastTimestamp("2020-02-03 25:00")), "ERROR 22008"},
+		{"'soon'::date", val(CastDate("soon")), "ERROR 22007"},
 	}
 	for _, c := range cases {
 		if c.got != c.want {
