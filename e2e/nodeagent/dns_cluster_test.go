@@ -52,7 +52,10 @@ func TestPodDNSRaftPeers(t *testing.T) {
 			}
 		}
 	})
-	createDBConfig(ctx, t, c, ns, "[auth]\nbcrypt_cost = 4\n[cluster]\nuser_groups = 2\ndeployment_id = 7\n", "dns-root-pw")
+	// The table lives on the built-in node-local storage (no object store here;
+	// the test checks DNS and replication, not the cold tier), which a
+	// replicated cluster refuses unless allowed.
+	createDBConfig(ctx, t, c, ns, "[auth]\nbcrypt_cost = 4\n[cluster]\nuser_groups = 2\ndeployment_id = 7\nallow_node_local_storage = true\n", "dns-root-pw")
 	labels := map[string]string{"app": "db"}
 	// The peers' Service publishes not-ready pods: a replica becomes Ready
 	// only once a quorum has formed, so its peers must resolve it before.

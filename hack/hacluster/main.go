@@ -205,7 +205,10 @@ func startNodes(bin, base string, n, userGroups int, extra string, pprof bool) (
 			"[auth]\nroot_password = %q\njwt_secret = %q\n[rate_limit]\nmax_queries_per_sec = 0\nmax_auth_requests_per_ip_per_sec = 0\n",
 			p[0], filepath.Join(dir, "data"), password, jwtSecret)
 		if n > 1 {
-			cfg += fmt.Sprintf("[cluster]\nreplica_id = %d\ndeployment_id = 1\nraft_address = \"127.0.0.1:%d\"\ngossip_address = \"127.0.0.1:%d\"\nmembers = [%s]\nuser_groups = %d\n",
+			// peerbench creates its tables on the default (node-local)
+			// storage, which a replicated cluster refuses unless allowed;
+			// the benchmarks never flush, so nothing lands on one node only.
+			cfg += fmt.Sprintf("[cluster]\nreplica_id = %d\ndeployment_id = 1\nraft_address = \"127.0.0.1:%d\"\ngossip_address = \"127.0.0.1:%d\"\nmembers = [%s]\nuser_groups = %d\nallow_node_local_storage = true\n",
 				i+1, p[1], p[2], strings.Join(members, ", "), userGroups)
 			cfg += extra + "\n"
 		}
